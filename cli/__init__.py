@@ -1,0 +1,1 @@
+"""cli: see ../shared/DESIGN.md."""

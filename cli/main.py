@@ -1,0 +1,34 @@
+"""The ``marketnode`` command: thin click wrappers over node/ and wallet/."""
+
+from __future__ import annotations
+
+import click
+
+from core import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="marketnode")
+def main() -> None:
+    """marketnode: a marketplace with no central server.
+
+    Every participant runs a node. Nodes gossip listings and orders, a
+    validator set orders them with PBFT consensus, and wallets talk to any
+    node over JSON-RPC. Start with `marketnode testnet --help`.
+    """
+
+
+@main.command()
+@click.option("--seed", metavar="HEX", help="32-byte seed as hex (default: a fresh random key).")
+def keygen(seed: str | None) -> None:
+    """Print a new ed25519 key's address and public key (and seed)."""
+    from core.keys import PrivateKey
+
+    key = PrivateKey(bytes.fromhex(seed)) if seed else PrivateKey.generate()
+    click.echo(f"address:    {key.address}")
+    click.echo(f"public key: {key.public_key.hex()}")
+    click.echo(f"seed:       {key.seed.hex()}  (keep secret)")
+
+
+if __name__ == "__main__":
+    main()

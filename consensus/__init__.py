@@ -1,0 +1,1 @@
+"""consensus: see ../shared/DESIGN.md."""

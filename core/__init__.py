@@ -1,0 +1,9 @@
+"""core: the primitives every other package builds on.
+
+encoding (canonical msgpack) · hashing (domain-separated sha256) · keys
+(ed25519, addresses) · merkle (roots, proofs) · types (Tx, Header, Block,
+Vote, Certificate, Evidence) · errors (the project's exception tree).
+Imports only the stdlib, msgpack and pynacl.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,35 @@
+"""Domain-separated sha256: no two kinds of object can ever share a hash.
+
+``digest(tag, data) = sha256(b"marketnode:" + tag + b":" + data)``; the tags
+in use are listed in TAGS and in docs/PROTOCOL.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+HASH_SIZE = 32
+
+TAGS = frozenset(
+    {
+        "tx", "header", "merkle-leaf", "merkle-node", "merkle-empty", "address",
+        "state", "receipt", "evidence", "certificate", "genesis", "handshake",
+    }
+)
+
+
+def digest(tag: str, data: bytes) -> bytes:
+    """sha256 of ``data`` under the domain ``tag``."""
+    if tag not in TAGS:
+        raise ValueError(f"unknown hash tag {tag!r}")
+    return hashlib.sha256(b"marketnode:" + tag.encode() + b":" + data).digest()
+
+
+def signing_message(tag: str, chain_id: str, body: bytes) -> bytes:
+    """The exact bytes an ed25519 signature covers.
+
+    ``b"marketnode-sig:" + tag + b":" + chain_id + b":" + body`` where ``body``
+    is canonical bytes; tag and chain id keep a signature from being replayed
+    on another kind of message or another chain.
+    """
+    return b"marketnode-sig:" + tag.encode() + b":" + chain_id.encode() + b":" + body

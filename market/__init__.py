@@ -1,0 +1,1 @@
+"""market: see ../shared/DESIGN.md."""

@@ -1,0 +1,1 @@
+"""node: see ../shared/DESIGN.md."""

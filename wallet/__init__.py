@@ -1,0 +1,1 @@
+"""wallet: see ../shared/DESIGN.md."""
