@@ -47,7 +47,10 @@ def _normalise(value: Value, depth: int) -> Value:
 
 def encode(value: Value) -> bytes:
     """Return the canonical encoding of ``value``; raise DecodeError if it has none."""
-    return msgpack.packb(_normalise(value, 0), use_bin_type=True)
+    try:
+        return msgpack.packb(_normalise(value, 0), use_bin_type=True)
+    except UnicodeEncodeError:  # a str holding a lone surrogate has no UTF-8 form
+        raise DecodeError("string is not valid Unicode (lone surrogate)") from None
 
 
 def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Value:

@@ -24,8 +24,8 @@ PUBKEY_SIZE = 32
 SEED_SIZE = 32
 SIGNATURE_SIZE = 64
 ADDRESS_HRP = "mn"
-_ADDRESS_RE = re.compile(r"^mn1[a-z2-7]{58}$")
-CHAIN_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_ADDRESS_RE = re.compile(r"\Amn1[a-z2-7]{58}\Z")  # \Z: "$" would let a trailing newline in
+CHAIN_ID_RE = re.compile(r"\A[a-z0-9][a-z0-9-]{0,63}\Z")
 
 
 class PrivateKey:
@@ -80,6 +80,7 @@ def write_secret_file(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        os.fchmod(fd, 0o600)  # a stale tmp file left by a crash keeps its old mode otherwise
         os.write(fd, data)
         os.fsync(fd)
     finally:
@@ -125,6 +126,9 @@ def pubkey_from_address(address: str) -> bytes:
     public_key, checksum = raw[:PUBKEY_SIZE], raw[PUBKEY_SIZE:]
     if _checksum(public_key) != checksum:
         raise ValidationError(f"address {address} has a bad checksum (mistyped?)")
+    if address_from_pubkey(public_key) != address:
+        # The last character carries 2 padding bits; only the spelling with them zero is an address.
+        raise ValidationError(f"address {address} is not in canonical form (mistyped last character?)")
     return public_key
 
 

@@ -245,6 +245,8 @@ class Certificate:
         if self.chain_id != chain_id:
             raise ConsensusError(f"certificate is for chain {self.chain_id!r}, not {chain_id!r}")
         members = set(validators)
+        if not members:
+            raise ConsensusError("cannot verify a certificate against an empty validator set")
         need = quorum_size(len(members))
         seen: set[bytes] = set()
         for validator, sig in self.signatures:
@@ -327,6 +329,10 @@ class Evidence:
         if first.block_hash >= second.block_hash:
             raise DecodeError("evidence: votes must be ordered by block hash")
         return cls(first, second)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Evidence:
+        return cls.from_obj(decode_value(data, 4096))
 
 
 @dataclass(frozen=True, slots=True)
