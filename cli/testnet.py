@@ -1,0 +1,199 @@
+"""`marketnode testnet ...`: a local multi-node network in one command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from core.errors import MarketnodeError
+from node import testnet_procs as procs
+
+DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("testnet"),
+                          show_default=True, help="The testnet's directory.")
+
+
+@click.group()
+def testnet() -> None:
+    """Create and run a local testnet: N validators (+ observers) on loopback ports.
+
+    \b
+    marketnode testnet init --validators 4 --dir testnet
+    marketnode testnet up --dir testnet          # foreground, Ctrl-C stops
+    marketnode testnet start/stop/status --dir testnet
+    marketnode testnet load --dir testnet --txs 1000
+    """
+
+
+@testnet.command("init")
+@click.option("--validators", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--observers", default=0, show_default=True, type=click.IntRange(0, 64))
+@DIR_OPTION
+@click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
+              help="Node i listens on p2p base+2i and RPC base+2i+1.")
+@click.option("--chain-id", default="marketnode-testnet", show_default=True)
+def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str) -> None:
+    """Write node homes, keys, a genesis with funded demo accounts, and configs."""
+    from node.testnet_layout import init_testnet
+
+    manifest = _guard(lambda: init_testnet(directory, validators, observers, base_port, chain_id))
+    click.echo(f"testnet {manifest['chain_id']} written to {directory}:")
+    for node in manifest["nodes"]:
+        click.echo(f"  {node['name']:<14} {node['role']:<10} rpc {node['rpc']}  p2p {node['p2p']}")
+    click.echo(f"demo account keys: {directory / 'accounts'}")
+    click.echo(f"next: marketnode testnet up --dir {directory}")
+
+
+def _ensure_init(directory: Path, validators: int) -> None:
+    if not (directory / procs.MANIFEST).exists():
+        from node.testnet_layout import init_testnet
+
+        click.echo(f"no testnet in {directory}: creating one with {validators} validators")
+        _guard(lambda: init_testnet(directory, validators))
+
+
+@testnet.command("up")
+@DIR_OPTION
+@click.option("--validators", default=4, show_default=True, help="Used only when DIR holds no testnet yet.")
+def up_cmd(directory: Path, validators: int) -> None:
+    """Run every node in the foreground with a live status line until Ctrl-C."""
+    _ensure_init(directory, validators)
+    entries = _guard(lambda: procs.nodes_of(directory))
+    running = [e.name for e in entries if procs.read_pid(e)]
+    if running:
+        raise click.ClickException(f"already running: {', '.join(running)} (use `marketnode testnet stop --dir {directory}`)")
+    children = {e.name: procs.spawn(e, detached=False) for e in entries}
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo(f"started {len(children)} nodes; logs in {directory}/<node>/node.log; Ctrl-C stops them")
+    _print_endpoints(entries)
+    announced = False
+    try:
+        while not stopping:
+            statuses = [procs.node_status(e) for e in entries]
+            dead = [e.name for e in entries if children[e.name].poll() is not None]
+            line = "  ".join(f"{s['name'].replace('validator-', 'v').replace('observer-', 'o')}:"
+                             f"h={s['height'] if s['height'] is not None else '-'}"
+                             f"/p={s['peers'] if s['peers'] is not None else '-'}" for s in statuses)
+            if dead:
+                line += f"  exited: {','.join(dead)} (see node.log)"
+            sys.stdout.write("\r" + line[:200].ljust(120))
+            sys.stdout.flush()
+            if not announced and all(s["height"] is not None for s in statuses):
+                announced = True
+                sys.stdout.write("\n")
+                _print_next_steps(directory, statuses)
+            for _ in range(10):
+                if stopping:
+                    break
+                time.sleep(0.1)
+    finally:
+        click.echo("\nstopping nodes ...")
+        for entry in entries:
+            proc = children[entry.name]
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for entry in entries:
+            try:
+                children[entry.name].wait(timeout=20)
+            except Exception:
+                children[entry.name].kill()
+            entry.pid_file.unlink(missing_ok=True)
+        click.echo("all nodes stopped")
+
+
+def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
+    for entry in entries:
+        cfg = entry.config()
+        click.echo(f"  {entry.name:<14} rpc {procs.rpc_url(cfg)}  p2p {procs.p2p_address(cfg)}")
+
+
+def _print_next_steps(directory: Path, statuses: list[dict]) -> None:
+    url = statuses[0]["rpc"]
+    click.echo("the testnet is up. Try, in another shell:")
+    click.echo(f"  .venv/bin/marketnode testnet load --dir {directory} --txs 1000")
+    click.echo(f"  curl -s {url} -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_status\"}}'")
+    click.echo(f"  web pages (explorer and marketplace): {url}")
+
+
+@testnet.command("start")
+@DIR_OPTION
+@click.option("--validators", default=4, show_default=True, help="Used only when DIR holds no testnet yet.")
+@click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every node answers RPC.")
+def start_cmd(directory: Path, validators: int, wait: bool) -> None:
+    """Start every node detached (pid files in each home)."""
+    _ensure_init(directory, validators)
+    entries = _guard(lambda: procs.nodes_of(directory))
+    for entry in entries:
+        if procs.read_pid(entry):
+            click.echo(f"{entry.name}: already running")
+            continue
+        proc = procs.spawn(entry, detached=True)
+        click.echo(f"{entry.name}: started, pid {proc.pid}")
+    if wait:
+        ok = procs.wait_until(lambda: all(procs.node_status(e)["height"] is not None for e in entries), 60)
+        if not ok:
+            raise click.ClickException(f"not every node answered within 60 s; see {directory}/<node>/node.log")
+        click.echo("all nodes answer RPC")
+
+
+@testnet.command("stop")
+@DIR_OPTION
+def stop_cmd(directory: Path) -> None:
+    """Stop every node of the testnet (SIGTERM, then SIGKILL after 15 s)."""
+    entries = _guard(lambda: procs.nodes_of(directory))
+    for entry in entries:
+        pid = procs.read_pid(entry)
+        if pid is None:
+            click.echo(f"{entry.name}: not running")
+        else:
+            clean = procs.stop_pid(pid)
+            click.echo(f"{entry.name}: stopped" + ("" if clean else " (killed after timeout)"))
+        entry.pid_file.unlink(missing_ok=True)
+
+
+@testnet.command("status")
+@DIR_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print {\"nodes\": [...]} as JSON.")
+def status_cmd(directory: Path, as_json: bool) -> None:
+    """Show each node's role, pid, endpoints and height."""
+    entries = _guard(lambda: procs.nodes_of(directory))
+    statuses = [procs.node_status(e) for e in entries]
+    if as_json:
+        click.echo(json.dumps({"nodes": statuses}, indent=2))
+        return
+    click.echo(f"{'name':<14} {'role':<10} {'pid':>7} {'height':>7} {'peers':>5}  rpc")
+    for s in statuses:
+        click.echo(f"{s['name']:<14} {s['role']:<10} {s['pid'] or '-':>7} {s['height'] if s['height'] is not None else '-':>7}"
+                   f" {s['peers'] if s['peers'] is not None else '-':>5}  {s['rpc']}")
+
+
+@testnet.command("load")
+@DIR_OPTION
+@click.option("--txs", default=1000, show_default=True, type=click.IntRange(1, 10_000_000))
+@click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds to wait for receipts.")
+def load_cmd(directory: Path, txs: int, timeout_s: float) -> None:
+    """Send N signed transfers between the demo accounts and wait for their receipts."""
+    from node.testnet_load import run_load
+
+    report = _guard(lambda: run_load(directory, txs, timeout_s, echo=click.echo))
+    click.echo(json.dumps(report))
+    if report["committed"] < txs:
+        sys.exit(1)
+
+
+def _guard(fn):  # type: ignore[no-untyped-def]
+    try:
+        return fn()
+    except MarketnodeError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,211 @@
+"""Node configuration: one TOML file per node home, validated on load.
+
+A home directory holds ``config.toml``, ``node_key`` (mode 0600),
+``genesis.json`` and ``data/`` (LevelDB). Relative paths in the config are
+relative to the home. Every limit the node enforces is set here.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from core.errors import ConfigError
+
+CONFIG_FILE = "config.toml"
+
+
+@dataclass(frozen=True)
+class P2PSection:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 26656
+    advertise_address: str = ""
+    seeds: tuple[str, ...] = ()
+    max_peers: int = 50
+    max_frame_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RpcSection:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 26657
+    admin_token: str = ""
+    enable_faucet: bool = False
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 1000
+    max_connections: int = 256
+    max_ws_subscriptions: int = 64
+    requests_per_s: int = 2000
+
+
+@dataclass(frozen=True)
+class MempoolSection:
+    max_txs: int = 50_000
+    max_bytes: int = 64 * 1024 * 1024
+    max_tx_bytes: int = 64 * 1024
+    max_per_sender: int = 1000
+    min_fee: int = 0
+
+
+@dataclass(frozen=True)
+class ConsensusSection:
+    base_timeout_ms: int = 2000
+    max_block_txs: int = 5000
+    max_block_bytes: int = 8 * 1024 * 1024
+    max_clock_skew_ms: int = 5000
+    rotate_every: int = 100
+    propose_delay_ms: int = 20
+
+
+@dataclass(frozen=True)
+class LogSection:
+    level: str = "info"
+    format: str = "plain"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything a node needs to run, read from ``<home>/config.toml``."""
+
+    home: Path
+    moniker: str = "node"
+    key_file: str = "node_key"
+    genesis_file: str = "genesis.json"
+    data_dir: str = "data"
+    validator: bool = True
+    p2p: P2PSection = field(default_factory=P2PSection)
+    rpc: RpcSection = field(default_factory=RpcSection)
+    mempool: MempoolSection = field(default_factory=MempoolSection)
+    consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    log: LogSection = field(default_factory=LogSection)
+
+    def path(self, name: str) -> Path:
+        p = Path(name)
+        return p if p.is_absolute() else self.home / p
+
+    @property
+    def key_path(self) -> Path:
+        return self.path(self.key_file)
+
+    @property
+    def genesis_path(self) -> Path:
+        return self.path(self.genesis_file)
+
+    @property
+    def data_path(self) -> Path:
+        return self.path(self.data_dir)
+
+
+_SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection, "log": LogSection}
+
+
+def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
+        default = known[key].default
+        if isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key}: expected a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}.{key}: expected true or false")
+        elif isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{where}.{key}: expected a non-negative integer")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{where}.{key}: expected a string")
+        values[key] = value
+    return cls(**values)
+
+
+def load_config(home: Path) -> NodeConfig:
+    """Read and validate ``<home>/config.toml``; errors name the bad setting."""
+    home = Path(home).resolve()
+    path = home / CONFIG_FILE
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no config at {path}: run `marketnode init --home {home}` first") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    top: dict[str, Any] = {}
+    sections: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            sections[key] = _build_section(_SECTIONS[key], value, key)
+        else:
+            top[key] = value
+    base = _build_section(_TopLevel, top, "config")
+    cfg = NodeConfig(home=home, **{f.name: getattr(base, f.name) for f in fields(_TopLevel)}, **sections)
+    if cfg.log.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError("log.level: expected debug, info, warning or error")
+    if cfg.log.format not in ("plain", "json"):
+        raise ConfigError("log.format: expected plain or json")
+    return cfg
+
+
+@dataclass(frozen=True)
+class _TopLevel:
+    moniker: str = "node"
+    key_file: str = "node_key"
+    genesis_file: str = "genesis.json"
+    data_dir: str = "data"
+    validator: bool = True
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+_COMMENTS = {
+    "moniker": "a name for logs and peers' tables",
+    "validator": "false = observer: follows the chain and serves wallets, never votes",
+    "listen_host": "0.0.0.0 to accept connections from other hosts",
+    "advertise_address": "host:port other nodes should dial (empty: listen address)",
+    "seeds": 'peers to dial: "host:port" or "pubkeyhex@host:port" (pins the key)',
+    "admin_token": "bearer token for admin methods; empty disables them",
+    "enable_faucet": "dev_faucet RPC method (testnets only)",
+    "base_timeout_ms": "view-change timeout; doubles with each failed view",
+    "rotate_every": "force a new primary every K blocks",
+    "min_fee": "smallest fee this node admits to its mempool",
+    "format": "plain or json",
+}
+
+
+def render_config(cfg: NodeConfig) -> str:
+    """The TOML text for ``cfg``, with a comment on the settings people change."""
+    lines = ["# marketnode node config. Paths are relative to this file's directory.", ""]
+    for f in fields(_TopLevel):
+        lines.append(_line(f.name, getattr(cfg, f.name)))
+    for name in _SECTIONS:
+        section = getattr(cfg, name)
+        lines += ["", f"[{name}]"]
+        for f in fields(section):
+            lines.append(_line(f.name, getattr(section, f.name)))
+    return "\n".join(lines) + "\n"
+
+
+def _line(name: str, value: Any) -> str:
+    line = f"{name} = {_toml_value(value)}"
+    comment = _COMMENTS.get(name)
+    return f"{line:<44} # {comment}" if comment else line
+
+
+def new_admin_token() -> str:
+    return secrets.token_hex(16)

@@ -1,0 +1,69 @@
+"""Lay out a local testnet on disk: node homes, keys, one genesis, demo accounts.
+
+``DIR/testnet.json`` lists the nodes; ``DIR/<name>/`` is each node's home;
+``DIR/accounts/<name>.key`` holds each funded demo account's seed (mode 0600,
+testnet only). Ports: node i gets p2p ``base + 2i`` and RPC ``base + 2i + 1``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.errors import ConfigError
+from core.keys import PrivateKey
+from node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, render_config
+from node.testnet_procs import MANIFEST
+
+DEMO_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
+DEMO_BALANCE = 1_000_000_000_000
+CHAIN_ID = "marketnode-testnet"
+
+
+def init_testnet(directory: Path, validators: int, observers: int = 0, base_port: int = 26600,
+                 chain_id: str = CHAIN_ID, host: str = "127.0.0.1") -> dict:
+    """Write every node home and the shared genesis; refuse to overwrite a testnet."""
+    from node.genesis_setup import write_dev_genesis  # market-aware part
+
+    directory = Path(directory)
+    if (directory / MANIFEST).exists():
+        raise ConfigError(f"{directory} already holds a testnet; stop it and remove the directory first")
+    if validators < 1:
+        raise ConfigError("a testnet needs at least one validator")
+    if not 1 <= base_port <= 65535 - 2 * (validators + observers):
+        raise ConfigError(f"base port {base_port} leaves no room for {validators + observers} nodes")
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [f"validator-{i}" for i in range(validators)] + [f"observer-{i}" for i in range(observers)]
+    keys = {name: PrivateKey.generate() for name in names}
+    ports = {name: (base_port + 2 * i, base_port + 2 * i + 1) for i, name in enumerate(names)}
+    seeds = tuple(f"{keys[n].public_key.hex()}@{host}:{ports[n][0]}" for n in names[:validators])
+
+    accounts = {}
+    for name in DEMO_ACCOUNTS:
+        key = PrivateKey.generate()
+        key.save(directory / "accounts" / f"{name}.key")
+        accounts[name] = key.public_key
+
+    validator_entries = [(n, keys[n].public_key, f"{host}:{ports[n][0]}") for n in names[:validators]]
+    genesis_text = write_dev_genesis(chain_id, validator_entries, accounts, DEMO_BALANCE)
+
+    nodes = []
+    for name in names:
+        home = directory / name
+        home.mkdir(parents=True, exist_ok=True)
+        keys[name].save(home / "node_key")
+        (home / "genesis.json").write_text(genesis_text)
+        p2p_port, rpc_port = ports[name]
+        cfg = NodeConfig(
+            home=home, moniker=name, validator=name.startswith("validator"),
+            p2p=P2PSection(listen_host=host, listen_port=p2p_port,
+                           seeds=tuple(s for s in seeds if not s.startswith(keys[name].public_key.hex()))),
+            rpc=RpcSection(listen_host=host, listen_port=rpc_port, admin_token=new_admin_token(), enable_faucet=True),
+        )
+        (home / CONFIG_FILE).write_text(render_config(cfg))
+        nodes.append({"name": name, "role": "validator" if cfg.validator else "observer", "home": name,
+                      "rpc": f"http://{host}:{rpc_port}/", "p2p": f"{host}:{p2p_port}"})
+    manifest = {"chain_id": chain_id, "nodes": nodes,
+                "accounts": {n: f"accounts/{n}.key" for n in DEMO_ACCOUNTS}}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
