@@ -93,7 +93,7 @@ def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     if len(public_key) != PUBKEY_SIZE or len(signature) != SIGNATURE_SIZE:
         return False
     try:
-        nacl.bindings.crypto_sign_verify_detached(signature, message, public_key)
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError, TypeError):
         return False
     return True
