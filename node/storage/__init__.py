@@ -1,12 +1,13 @@
 """Storage: a bytes→bytes KV with atomic batches, and the chain laid out on it.
 
 kv (the ``KV`` protocol and ``WriteBatch``) · memory (``MemoryKV``) · level
-(``LevelKV``, the only module that imports plyvel) · schema (every key the node
-stores) · chainstore (blocks, certificates, receipts, state, head).
+(``LevelKV``, the only module that imports plyvel; import it from
+node.storage.level) · schema (every key the node stores) · chainstore
+(blocks, certificates, receipts, state, head, last-signed record).
 """
 
-
-from node.storage.kv import KV, KVReader, WriteBatch
+from node.storage.chainstore import ChainStore, Head, StateReader
+from node.storage.kv import KV, KVReader, KVSnapshot, WriteBatch
 from node.storage.memory import MemoryKV
 
-__all__ = ["KV", "KVReader", "MemoryKV", "WriteBatch"]
+__all__ = ["KV", "ChainStore", "Head", "KVReader", "KVSnapshot", "MemoryKV", "StateReader", "WriteBatch"]

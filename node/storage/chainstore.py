@@ -1,0 +1,316 @@
+"""ChainStore: the committed chain and its state, laid out on a KV by schema.py.
+
+One committed block lands in one synced write batch, so after a crash at any
+instant the store holds either all of a block (its certificate, receipts, tx
+index, state changes, head) or none of it. Never executes or validates txs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
+
+from core import fields as f
+from core.encoding import decode as decode_value
+from core.encoding import encode as encode_value
+from core.errors import DecodeError, StorageError
+from core.hashing import HASH_SIZE
+from core.types import Block, Certificate, Evidence
+from node.storage import schema
+from node.storage.kv import KV, KVReader, WriteBatch
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The last fully committed block: what the node resumes from after a restart.
+
+    Height 0 is the genesis: ``block_hash`` is then the genesis hash and no
+    block is stored for it.
+    """
+
+    height: int
+    block_hash: bytes
+    state_root: bytes
+    timestamp_ms: int
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("block_hash", "height", "state_root", "timestamp_ms")
+
+    def encode(self) -> bytes:
+        return encode_value({
+            "block_hash": self.block_hash, "height": self.height,
+            "state_root": self.state_root, "timestamp_ms": self.timestamp_ms,
+        })
+
+    @classmethod
+    def decode(cls, data: bytes) -> Head:
+        obj = f.expect_map(decode_value(data, 1024), "head", cls.FIELDS)
+        return cls(
+            height=f.u64(obj, "height", "head"),
+            block_hash=f.raw(obj, "block_hash", "head", HASH_SIZE),
+            state_root=f.raw(obj, "state_root", "head", HASH_SIZE),
+            timestamp_ms=f.u64(obj, "timestamp_ms", "head"),
+        )
+
+
+class StateReader:
+    """Market state over a KV view: callers see market keys, the state prefix is added and stripped here.
+
+    The market package's StateOverlay reads through this. Over a snapshot it
+    gives a consistent state for RPC queries while blocks keep committing.
+    """
+
+    __slots__ = ("_reader",)
+
+    def __init__(self, reader: KVReader) -> None:
+        self._reader = reader
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._reader.get(schema.state(key))
+
+    def iterate(
+        self, prefix: bytes = b"", start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        cut = len(schema.STATE_PREFIX)
+        resume = None if start is None else schema.state(start)
+        for key, value in self._reader.iterate(schema.state(prefix), resume, reverse):
+            yield key[cut:], value
+
+
+def _decoded(what: str, data: bytes | None, decode: Callable[[bytes], T]) -> T | None:
+    """Decode a stored value; bytes that no longer decode mean a corrupt database."""
+    if data is None:
+        return None
+    try:
+        return decode(data)
+    except DecodeError as exc:
+        raise StorageError(f"stored {what} is corrupt: {exc}") from exc
+
+
+def _decode_evidence(data: bytes) -> Evidence:
+    return Evidence.from_obj(decode_value(data))
+
+
+class ChainStore:
+    """Blocks, certificates, receipts, tx index, state and head over one KV.
+
+    Opening checks the schema version and verifies the head (``verify_head``),
+    so a node never resumes from a head whose block is missing.
+    """
+
+    def __init__(self, kv: KV) -> None:
+        self._kv = kv
+        self._check_version()
+        self._head = _decoded("head", kv.get(schema.HEAD), Head.decode)
+        self.verify_head()
+
+    @property
+    def kv(self) -> KV:
+        return self._kv
+
+    def close(self) -> None:
+        self._kv.close()
+
+    def _check_version(self) -> None:
+        stored = self._kv.get(schema.VERSION)
+        expected = schema.schema_version_value()
+        if stored is None:
+            if next(self._kv.iterate(), None) is not None:
+                raise StorageError("the database has data but no schema version; it was not written by marketnode")
+            batch = WriteBatch()
+            batch.put(schema.VERSION, expected)
+            self._kv.write(batch)
+            return
+        if stored != expected:
+            found = int.from_bytes(stored, "big")
+            raise StorageError(
+                f"the database uses storage schema version {found}; this node reads version "
+                f"{schema.SCHEMA_VERSION}. Use a matching marketnode release or resync into an empty data directory"
+            )
+
+    # -- head and genesis ---------------------------------------------------
+
+    def head(self) -> Head | None:
+        """The last committed block, the genesis (height 0), or None for an empty store."""
+        return self._head
+
+    def genesis_hash(self) -> bytes | None:
+        return self._kv.get(schema.GENESIS)
+
+    def init_genesis(
+        self, genesis_hash: bytes, state_changes: Mapping[bytes, bytes | None], state_root: bytes,
+        timestamp_ms: int = 0,
+    ) -> None:
+        """Write the genesis state and a height-0 head, atomically.
+
+        Idempotent for the same genesis (a restart re-runs it); refuses a
+        different one, because that would be another chain's data.
+        """
+        stored = self.genesis_hash()
+        if stored == genesis_hash:
+            return
+        if stored is not None:
+            raise StorageError(
+                f"this database holds the chain with genesis {stored.hex()}, not {genesis_hash.hex()}; "
+                "use an empty data directory for another chain"
+            )
+        head = Head(0, genesis_hash, state_root, timestamp_ms)
+        batch = WriteBatch()
+        batch.put(schema.GENESIS, genesis_hash)
+        self._put_state(batch, state_changes)
+        batch.put(schema.HEAD, head.encode())
+        self._kv.write(batch, sync=True)
+        self._head = head
+
+    def verify_head(self) -> None:
+        """Raise StorageError unless the head points at a block that is fully stored."""
+        head, genesis = self._head, self.genesis_hash()
+        if head is None:
+            if genesis is not None:
+                raise StorageError("the database has a genesis but no head; it is corrupt")
+            return
+        if head.height == 0:
+            if head.block_hash != genesis:
+                raise StorageError("the head is at height 0 but does not match the stored genesis hash")
+            return
+        block = self.get_block(head.height)
+        if block is None:
+            raise StorageError(f"the head is at height {head.height} but that block is missing; the database is corrupt")
+        if block.hash != head.block_hash:
+            raise StorageError(f"the block stored at height {head.height} does not match the head's hash")
+        certificate = self.get_certificate(head.height)
+        if certificate is None or certificate.block_hash != head.block_hash:
+            raise StorageError(f"the commit certificate of head block {head.height} is missing or for another block")
+        if self.get_block_height(head.block_hash) != head.height:
+            raise StorageError(f"the hash index does not point at head block {head.height}")
+
+    # -- commit -------------------------------------------------------------
+
+    def commit_block(
+        self,
+        block: Block,
+        certificate: Certificate,
+        receipts: list[bytes],
+        state_changes: Mapping[bytes, bytes | None],
+        state_root: bytes,
+        extra: Mapping[bytes, bytes | None] | None = None,
+    ) -> Head:
+        """Store a committed block and everything it changed in ONE synced batch; return the new head.
+
+        ``state_changes`` maps market keys to new values (None deletes);
+        ``extra`` holds secondary-index entries built by ``schema.index``.
+        The block must extend the head: storage is the last line that keeps
+        a gap or a fork out of the chain.
+        """
+        self._check_extends(block, certificate)
+        height = block.height
+        batch = WriteBatch()
+        batch.put(schema.block(height), block.encode())
+        batch.put(schema.block_hash(block.hash), schema.height_bytes(height))
+        batch.put(schema.certificate(height), certificate.encode())
+        for index, receipt in enumerate(receipts):
+            batch.put(schema.receipt(height, index), receipt)
+        for index, tx in enumerate(block.txs):
+            batch.put(schema.tx(tx.hash), schema.tx_location_value(height, index))
+        for evidence in block.evidence:
+            batch.put(schema.evidence(evidence.hash), evidence.encode())
+        self._put_state(batch, state_changes)
+        for key, value in (extra or {}).items():
+            if not key.startswith(schema.INDEX_PREFIX):
+                raise StorageError(f"extra key {key!r} is not a secondary-index key (build it with schema.index)")
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        head = Head(height, block.hash, state_root, block.header.timestamp_ms)
+        batch.put(schema.HEAD, head.encode())
+        self._kv.write(batch, sync=True)
+        self._head = head
+        return head
+
+    def _check_extends(self, block: Block, certificate: Certificate) -> None:
+        if certificate.block_hash != block.hash or certificate.height != block.height:
+            raise StorageError(f"the certificate is not for block {block.height}")
+        head = self._head
+        if head is None:
+            raise StorageError("cannot commit a block before the genesis is stored (init_genesis)")
+        if block.height != head.height + 1:
+            raise StorageError(f"block {block.height} does not follow the head at height {head.height}")
+        # Block 1's parent is the genesis, whose hash consensus may spell differently; later parents must match.
+        if head.height > 0 and block.header.parent_hash != head.block_hash:
+            raise StorageError(f"block {block.height} does not extend the head block {head.block_hash.hex()}")
+
+    @staticmethod
+    def _put_state(batch: WriteBatch, state_changes: Mapping[bytes, bytes | None]) -> None:
+        for key, value in state_changes.items():
+            if value is None:
+                batch.delete(schema.state(key))
+            else:
+                batch.put(schema.state(key), value)
+
+    # -- reads --------------------------------------------------------------
+
+    def get_block_bytes(self, height: int) -> bytes | None:
+        """The block's canonical bytes, for serving sync without a decode/encode round trip."""
+        return self._kv.get(schema.block(height))
+
+    def get_block(self, height: int) -> Block | None:
+        return _decoded(f"block {height}", self.get_block_bytes(height), Block.decode)
+
+    def get_block_height(self, block_hash: bytes) -> int | None:
+        data = self._kv.get(schema.block_hash(block_hash))
+        return None if data is None else schema.height_from(data)
+
+    def get_block_by_hash(self, block_hash: bytes) -> Block | None:
+        height = self.get_block_height(block_hash)
+        return None if height is None else self.get_block(height)
+
+    def get_certificate(self, height: int) -> Certificate | None:
+        return _decoded(f"certificate {height}", self._kv.get(schema.certificate(height)), Certificate.decode)
+
+    def get_receipts(self, height: int) -> list[bytes]:
+        """The block's receipts (opaque canonical bytes) in tx order; [] for an unknown height."""
+        return [value for _, value in self._kv.iterate(schema.receipts(height))]
+
+    def get_receipt(self, height: int, index: int) -> bytes | None:
+        return self._kv.get(schema.receipt(height, index))
+
+    def get_tx_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        """(height, index in block) of a committed tx, or None."""
+        data = self._kv.get(schema.tx(tx_hash))
+        return None if data is None else schema.tx_location_from(data)
+
+    def get_evidence(self, evidence_hash: bytes) -> Evidence | None:
+        return _decoded("evidence", self._kv.get(schema.evidence(evidence_hash)), _decode_evidence)
+
+    def iterate_index(
+        self, name: str, prefix: bytes = b"", start: bytes | None = None, reverse: bool = False
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Entries of secondary index ``name`` as (key within the index, value)."""
+        base = schema.index_prefix(name)
+        resume = None if start is None else base + start
+        for key, value in self._kv.iterate(base + prefix, resume, reverse):
+            yield key[len(base):], value
+
+    def state_reader(self, view: KVReader | None = None) -> StateReader:
+        """Market state as of the live store, or of ``view`` (a ``kv.snapshot()``)."""
+        return StateReader(self._kv if view is None else view)
+
+    # -- double-sign guard ----------------------------------------------------
+
+    def save_last_signed(self, record: bytes) -> None:
+        """Durably record what this validator last signed; returns only once it is on disk.
+
+        Call before the vote leaves the process: after a crash the node must
+        know it signed, or it could sign a conflicting vote.
+        """
+        batch = WriteBatch()
+        batch.put(schema.LAST_SIGNED, record)
+        self._kv.write(batch, sync=True)
+
+    def load_last_signed(self) -> bytes | None:
+        return self._kv.get(schema.LAST_SIGNED)
+
+
