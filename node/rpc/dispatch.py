@@ -1,0 +1,190 @@
+"""JSON-RPC 2.0 request processing, the same for HTTP and websocket.
+
+Text in, text (or nothing) out: parse, check the envelope, apply batch and
+rate limits, find the method, check transport and admin rights, bind params,
+run the handler, map errors. The transports (server.py) only move bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.errors import RpcError
+from node.rpc.auth import AdminAuth
+from node.rpc.errors import (
+    error_object,
+    invalid_request,
+    limit_exceeded,
+    method_not_found,
+    parse_error,
+    unauthorized,
+)
+from node.rpc.jsonify import dumps, loads, to_json
+from node.rpc.registry import CallContext, Registry, Transport
+from node.rpc.subscriptions import Subscriber, SubscriptionHub
+
+log = logging.getLogger("marketnode.rpc")
+
+HTTP_OK, HTTP_NO_CONTENT, HTTP_TOO_MANY = 200, 204, 429
+
+
+class RateLimiter:
+    """Token bucket per client key: ``rate`` calls per second, bursts up to ``burst``.
+
+    The clock is injectable so tests need not sleep. The table forgets full
+    buckets once it grows past ``max_clients``, so it stays bounded.
+    """
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic,
+                 max_clients: int = 10_000) -> None:
+        self.rate, self.burst, self.clock, self.max_clients = rate, burst, clock, max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str, cost: int = 1) -> bool:
+        now = self.clock()
+        tokens, last = self._buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if len(self._buckets) >= self.max_clients and client not in self._buckets:
+            self._forget_idle(now)
+        if tokens < cost:
+            self._buckets[client] = (tokens, now)
+            return False
+        self._buckets[client] = (tokens - cost, now)
+        return True
+
+    def _forget_idle(self, now: float) -> None:
+        full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
+        for key in full:
+            del self._buckets[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a payload and over what: fixed for one HTTP request or ws message."""
+
+    transport: Transport
+    client: str
+    is_admin: bool
+    connection: Subscriber | None = None
+
+
+class Dispatcher:
+    """Turns one JSON-RPC payload into its response text (None: nothing to send)."""
+
+    def __init__(self, registry: Registry, node: Any, hub: SubscriptionHub, auth: AdminAuth, *,
+                 max_batch: int, rate: RateLimiter | None, call_timeout_s: float) -> None:
+        self.registry, self.node, self.hub, self.auth = registry, node, hub, auth
+        self.max_batch = max_batch
+        self.rate = rate
+        self.call_timeout_s = call_timeout_s
+
+    async def handle(self, payload: str | bytes, caller: Caller) -> tuple[str | None, int]:
+        """Return (response text or None, HTTP status to use)."""
+        try:
+            message = loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _dump(_error(parse_error(str(exc)), None)), HTTP_OK
+        if isinstance(message, list):
+            return await self._batch(message, caller)
+        if self.rate and not self.rate.allow(caller.client):
+            rid = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
+            return _dump(_error(_rate_error(), rid)), HTTP_TOO_MANY
+        response = await self._one(message, caller)
+        return (None, HTTP_NO_CONTENT) if response is None else (_dump(response), HTTP_OK)
+
+    async def _batch(self, batch: list[Any], caller: Caller) -> tuple[str | None, int]:
+        if not batch:
+            return _dump(_error(invalid_request("empty batch"), None)), HTTP_OK
+        if len(batch) > self.max_batch:
+            error = limit_exceeded(f"batch of {len(batch)} calls; at most {self.max_batch}", max=self.max_batch)
+            return _dump(_error(error, None)), HTTP_OK
+        if self.rate and not self.rate.allow(caller.client, cost=len(batch)):
+            return _dump(_error(_rate_error(), None)), HTTP_TOO_MANY
+        # One after another, in order: a batch of tx_send with consecutive
+        # nonces reaches the mempool in the order it was written.
+        responses = [r for r in [await self._one(item, caller) for item in batch] if r is not None]
+        return (_dump(responses), HTTP_OK) if responses else (None, HTTP_NO_CONTENT)
+
+    async def _one(self, request: Any, caller: Caller) -> dict[str, Any] | None:
+        """Answer one request object; None for a (valid) notification."""
+        if not isinstance(request, dict):
+            return _error(invalid_request("expected a request object"), None)
+        has_id = "id" in request
+        rid = request.get("id")
+        if has_id and not _valid_id(rid):
+            return _error(invalid_request("id must be a string, a number or null"), None)
+        problem = _envelope_problem(request)
+        if problem:
+            return _error(invalid_request(problem), rid)
+        name = request["method"]
+        try:
+            result = await self._call(name, request.get("params"), caller)
+            encoded = to_json(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure becomes a JSON-RPC error object
+            if not has_id:
+                log.debug("rpc notification %s failed: %s", name, exc)
+                return None
+            return {"jsonrpc": "2.0", "error": error_object(exc, name), "id": rid}
+        if not has_id:
+            return None
+        return {"jsonrpc": "2.0", "result": encoded, "id": rid}
+
+    async def _call(self, name: str, params: Any, caller: Caller) -> Any:
+        method = self.registry.get(name)
+        if method is None:
+            raise method_not_found(name)
+        if caller.transport not in method.transports:
+            raise method_not_found(name, f"{name} is only served over the websocket at /ws")
+        is_admin = caller.is_admin or bool(caller.connection and caller.connection.is_admin)
+        if method.admin and not is_admin:
+            raise self._unauthorized(name)
+        kwargs = method.bind(params)
+        ctx = CallContext(
+            node=self.node, transport=caller.transport, client=caller.client, is_admin=is_admin,
+            hub=self.hub, registry=self.registry, auth=self.auth, connection=caller.connection,
+        )
+        try:
+            return await asyncio.wait_for(method.handler(ctx, **kwargs), self.call_timeout_s)
+        except TimeoutError:
+            raise limit_exceeded(f"{name} took longer than {self.call_timeout_s:g} s") from None
+
+    def _unauthorized(self, name: str) -> RpcError:
+        if not self.auth.enabled:
+            return unauthorized(f"{name} is an admin method and admin methods are disabled on this node")
+        return unauthorized(
+            f"{name} is an admin method: send 'Authorization: Bearer <admin token>' over HTTP, "
+            "or call rpc_authenticate first on the websocket"
+        )
+
+
+def _valid_id(rid: Any) -> bool:
+    return rid is None or (isinstance(rid, (str, int, float)) and not isinstance(rid, bool))
+
+
+def _envelope_problem(request: dict[str, Any]) -> str | None:
+    if request.get("jsonrpc") != "2.0":
+        return 'member "jsonrpc" must be exactly "2.0"'
+    if not isinstance(request.get("method"), str):
+        return 'member "method" must be a string'
+    if "params" in request and not isinstance(request["params"], (list, dict)):
+        return 'member "params" must be an object or an array when present'
+    return None
+
+
+def _rate_error() -> RpcError:
+    return limit_exceeded("too many requests from this address; slow down")
+
+
+def _error(exc: RpcError, rid: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "error": error_object(exc), "id": rid}
+
+
+def _dump(obj: Any) -> str:
+    return dumps(obj)

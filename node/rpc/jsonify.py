@@ -1,0 +1,49 @@
+"""JSON for RPC results: the core conventions (core/jsonable.py) plus dumping.
+
+Bytes become plain lowercase hex without ``0x``; accounts that a method names
+are ``mn1...`` addresses (``address_json``); no floats. This module only
+re-exports and serialises: the shapes themselves live in core so the wallet
+reads exactly what the node writes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.jsonable import (
+    Inclusion,
+    address_json,
+    certificate_to_json,
+    from_hex,
+    header_to_json,
+    proof_to_json,
+    to_json,
+    tx_to_json,
+)
+
+__all__ = [
+    "Inclusion",
+    "address_json",
+    "certificate_to_json",
+    "dumps",
+    "from_hex",
+    "header_to_json",
+    "proof_to_json",
+    "to_json",
+    "tx_to_json",
+]
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON text; refuses NaN/Infinity, which JSON does not have."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """Strict JSON parse: NaN, Infinity and -Infinity are refused (ValueError)."""
+    return json.loads(text, parse_constant=_refuse_constant)
