@@ -1,1 +1,19 @@
-"""p2p: see ../shared/DESIGN.md."""
+"""p2p: authenticated, encrypted websocket transport with gossip (docs/P2P.md).
+
+Layout, from the wire up:
+  config     P2PConfig and seed parsing ("host:port" or "pubkeyhex@host:port")
+  handshake  sans-IO handshake: chain id, version, signed challenges, X25519 → session keys
+  session    ChaCha20-Poly1305 link cipher with an implicit counter nonce per direction
+  framing    msg / req / resp / pex frames inside the link (canonical msgpack)
+  ratelimit  token buckets;  scoring  penalties and timed bans;  pex  address book, seen-cache
+  peer       one connection: read loop, bounded send queue, pending requests, stats
+  host       P2PHost: listen, dial with backoff, peer table, gossip, requests, PEX
+
+Knows nothing of consensus or market rules: it carries (topic, payload) bytes.
+"""
+
+from p2p.config import P2PConfig, PeerAddress, parse_peer_address
+from p2p.host import P2PHost, P2PStats
+from p2p.peer import PeerInfo
+
+__all__ = ["P2PConfig", "P2PHost", "P2PStats", "PeerAddress", "PeerInfo", "parse_peer_address"]

@@ -1,0 +1,534 @@
+"""P2PHost: listens and dials over aiohttp websockets, keeps the peer table, gossips, answers requests.
+
+It carries opaque (topic, payload) messages and knows nothing of consensus or
+market rules. Every failure caused by a peer becomes a log line and a penalty,
+never an exception out of a task; ``stop()`` cancels and awaits every task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import inspect
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from core.errors import P2PError
+from core.keys import PrivateKey
+from p2p.config import P2PConfig, PeerAddress, check_topic, parse_peer_address
+from p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame
+from p2p.handshake import (
+    MAX_HANDSHAKE_BYTES,
+    HandshakeError,
+    HandshakeResult,
+    Initiator,
+    Responder,
+    SelfConnectionError,
+    reject_message,
+)
+from p2p.peer import Peer, PeerInfo, WebSocketLike
+from p2p.pex import AddressBook, SeenCache
+from p2p.scoring import Scoreboard
+
+log = logging.getLogger("marketnode.p2p")
+
+WS_PATH = "/p2p"
+PEX_MAX_FAILURES = 5
+PEX_MAX_SENT = 64
+KEY_RECOVERY_PER_S = 1.0
+
+OnMessage = Callable[[bytes, str, bytes], Awaitable[Any] | Any]
+OnRequest = Callable[[bytes, str, bytes], Awaitable[bytes]]
+OnPeerEvent = Callable[[bytes, bool], Awaitable[None] | None]
+
+
+@dataclass
+class P2PStats:
+    """Counters for metrics and tests (monotonic over the host's life)."""
+
+    handshakes_ok: int = 0
+    handshakes_failed: int = 0
+    duplicates_dropped: int = 0
+    gossip_duplicates: int = 0
+    violations: int = 0
+    bans: int = 0
+    rejected_banned: int = 0
+
+
+@dataclass
+class _DialTarget:
+    """An address we keep dialing: seeds forever, PEX-learned ones until they fail repeatedly."""
+
+    address: PeerAddress
+    persistent: bool
+    learned_key: bytes | None = None
+    task: asyncio.Task[None] | None = None
+
+
+def gossip_id(topic: str, payload: bytes) -> bytes:
+    """Local dedupe key of a message (never sent or signed, so no protocol hash tag)."""
+    return hashlib.blake2b(len(topic).to_bytes(1, "big") + topic.encode() + payload, digest_size=20).digest()
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class P2PHost:
+    """The websocket transport of one node (docs/P2P.md)."""
+
+    def __init__(
+        self,
+        config: P2PConfig,
+        key: PrivateKey,
+        on_message: OnMessage,
+        on_request: OnRequest | None = None,
+        on_peer_event: OnPeerEvent | None = None,
+    ) -> None:
+        """``on_message`` may return False to stop a relay topic from being forwarded (e.g. an invalid tx)."""
+        self.config = config
+        self.key = key
+        self.node_key = key.public_key
+        self.stats = P2PStats()
+        self._on_message = on_message
+        self._on_request = on_request
+        self._on_peer_event = on_peer_event
+        self._relay_topics = frozenset(config.relay_topics)
+        self._peers: dict[bytes, Peer] = {}
+        self._handshaking = 0
+        self._key_scores = Scoreboard(config.ban_threshold, config.ban_seconds, KEY_RECOVERY_PER_S)
+        self._ip_scores = Scoreboard(
+            config.ip_fail_threshold, config.ban_seconds, config.ip_fail_threshold / config.ban_seconds
+        )
+        self._seen = SeenCache(config.seen_cache_size)
+        self._book = AddressBook(config.pex_max_addresses)
+        self._targets: dict[str, _DialTarget] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._port: int | None = None
+        self._stopping = False
+
+    # ---- lifecycle -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen, then dial every seed (each in its own reconnecting task)."""
+        app = web.Application()
+        app.router.add_get(WS_PATH, self._handle_inbound)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        self._session = aiohttp.ClientSession()
+        log.info("p2p listening on %s as %s", self.listen_address, self.node_key.hex())
+        for seed in self.config.seed_addresses:
+            self._add_target(seed, persistent=True)
+        if self.config.pex:
+            self._spawn(self._pex_loop())
+
+    async def stop(self) -> None:
+        """Close every connection and wait for every task; safe to call twice."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for peer in list(self._peers.values()):
+            peer.disconnect("shutting down")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+        log.info("p2p stopped")
+
+    @property
+    def listen_address(self) -> str:
+        """host:port we listen on (the real port once started with listen_port=0)."""
+        port = self._port if self._port is not None else self.config.listen_port
+        return f"{self.config.listen_host}:{port}"
+
+    @property
+    def advertise_address(self) -> str | None:
+        """What peers should dial; None when listening on a wildcard without an advertise_address."""
+        if self.config.advertise_address is not None:
+            return self.config.advertise_address
+        if self.config.listen_host in ("0.0.0.0", "::", ""):
+            return None
+        return self.listen_address
+
+    # ---- public messaging API -------------------------------------------
+
+    def broadcast(self, topic: str, payload: bytes, exclude: bytes | None = None) -> None:
+        """Send to every connected peer (but ``exclude``); echoes of it are then dropped as seen."""
+        check_topic(topic)
+        self._seen.add(gossip_id(topic, payload))
+        frame = MsgFrame(topic, payload)
+        for peer in list(self._peers.values()):
+            if peer.node_key != exclude:
+                peer.enqueue(frame)
+
+    def send(self, peer: bytes, topic: str, payload: bytes) -> bool:
+        """Queue one message to one peer; False when not connected or its send queue is full."""
+        check_topic(topic)
+        connection = self._peers.get(peer)
+        return connection is not None and connection.enqueue(MsgFrame(topic, payload))
+
+    async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes:
+        """Ask one peer and wait for its answer; P2PError on timeout, disconnect or a remote error."""
+        check_topic(topic)
+        connection = self._peers.get(peer)
+        if connection is None:
+            raise P2PError(f"peer {peer.hex()[:12]} is not connected")
+        request_id, future = connection.new_request()
+        try:
+            if not connection.enqueue(ReqFrame(request_id, topic, payload)):
+                raise P2PError(f"cannot send request to {connection.short_id}: send queue full or closing")
+            try:
+                async with asyncio.timeout(timeout_s):
+                    ok, answer = await future
+            except TimeoutError:
+                raise P2PError(f"request {topic!r} to {connection.short_id} timed out after {timeout_s}s") from None
+        finally:
+            connection.forget_request(request_id)
+        if not ok:
+            raise P2PError(f"peer {connection.short_id} refused request {topic!r}: {answer.decode(errors='replace')}")
+        return answer
+
+    def penalize(self, peer: bytes, points: int, reason: str) -> None:
+        """Score a peer down; at ``-ban_threshold`` it is disconnected and refused for ``ban_seconds``."""
+        self.stats.violations += 1
+        now = self._now()
+        log.info("penalizing %s by %d: %s", peer.hex()[:12], points, reason)
+        if not self._key_scores.penalize(peer, points, now):
+            return
+        self.stats.bans += 1
+        log.warning("banning %s for %.0fs: %s", peer.hex()[:12], self.config.ban_seconds, reason)
+        connection = self._peers.get(peer)
+        if connection is not None:
+            connection.disconnect(f"banned: {reason}")
+
+    def peers(self) -> list[PeerInfo]:
+        now = self._now()
+        return [p.info(self._key_scores.score(k, now)) for k, p in self._peers.items()]
+
+    def is_banned(self, peer: bytes) -> bool:
+        return self._key_scores.is_banned(peer, self._now())
+
+    # ---- internals: tasks and time --------------------------------------
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ---- inbound ----------------------------------------------------------
+
+    async def _handle_inbound(self, request: web.Request) -> web.StreamResponse:
+        ip = request.remote or "?"
+        now = self._now()
+        if self._stopping:
+            return web.Response(status=503, text="shutting down")
+        if self._ip_scores.is_banned(ip, now):
+            self.stats.rejected_banned += 1
+            return web.Response(status=403, text="banned")
+        if len(self._peers) + self._handshaking >= self.config.max_peers:
+            return web.Response(status=503, text="too many peers")
+        ws = web.WebSocketResponse(
+            max_msg_size=self.config.max_frame_bytes, heartbeat=self.config.heartbeat_s, timeout=2.0
+        )
+        if not ws.can_prepare(request).ok:
+            self._ip_failure(ip, "not a websocket upgrade")
+            return web.Response(status=400, text="websocket only")
+        await ws.prepare(request)
+        self._handshaking += 1
+        try:
+            async with asyncio.timeout(self.config.handshake_timeout_s):
+                result = await self._respond_handshake(ws)
+        except SelfConnectionError:
+            await self._refuse(ws, None)
+            return ws
+        except (P2PError, TimeoutError) as exc:
+            self._ip_failure(ip, f"handshake: {exc or 'timed out'}")
+            await self._refuse(ws, exc)
+            return ws
+        except Exception as exc:  # the socket broke mid-handshake
+            self._ip_failure(ip, f"handshake: {exc!r}")
+            await self._refuse(ws, None)
+            return ws
+        finally:
+            self._handshaking -= 1
+        peer = Peer(ws, result.cipher, result.peer_key, "inbound", result.peer_advertise, self.config)
+        await self._serve(peer, None)
+        return ws
+
+    async def _respond_handshake(self, ws: WebSocketLike) -> HandshakeResult:
+        responder = Responder(self.key, self.config.chain_id, self.config.protocol_version, self.advertise_address)
+        reply = responder.on_hello(await _receive_handshake(ws))
+        await ws.send_bytes(reply)
+        result = responder.on_auth(await _receive_handshake(ws))
+        if self.is_banned(result.peer_key):
+            self.stats.rejected_banned += 1
+            raise HandshakeError("banned")
+        self.stats.handshakes_ok += 1
+        return result
+
+    def _ip_failure(self, ip: str, reason: str) -> None:
+        self.stats.handshakes_failed += 1
+        log.info("inbound from %s failed: %s", ip, reason)
+        if self._ip_scores.penalize(ip, 1, self._now()):
+            self.stats.bans += 1
+            log.warning("banning IP %s for %.0fs after repeated handshake failures", ip, self.config.ban_seconds)
+
+    async def _refuse(self, ws: WebSocketLike, exc: BaseException | None) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(1.0):
+                if isinstance(exc, HandshakeError):
+                    await ws.send_bytes(reject_message(exc.reason))
+                await ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION)
+
+    # ---- outbound ---------------------------------------------------------
+
+    def _add_target(self, address: PeerAddress, persistent: bool) -> None:
+        if self._stopping or address.hostport in self._targets:
+            return
+        target = _DialTarget(address, persistent, learned_key=address.pubkey)
+        self._targets[address.hostport] = target
+        target.task = self._spawn(self._dial_loop(target))
+
+    async def _dial_loop(self, target: _DialTarget) -> None:
+        """Keep one connection to the target: dial, serve, back off with jitter, repeat."""
+        failures = 0
+        try:
+            while not self._stopping:
+                key = target.learned_key
+                if key is not None and key in self._peers:
+                    await self._peers[key].closed.wait()
+                elif key is not None and self.is_banned(key):
+                    failures += 1
+                else:
+                    try:
+                        peer = await self._dial(target)
+                    except SelfConnectionError:
+                        log.info("seed %s is this node itself; not dialing it again", target.address.hostport)
+                        return
+                    except (P2PError, OSError, aiohttp.ClientError, TimeoutError) as exc:
+                        failures += 1
+                        self.stats.handshakes_failed += 1
+                        log.info("dial %s failed (%d): %s", target.address.hostport, failures, exc or type(exc).__name__)
+                    else:
+                        failures = 0
+                        target.learned_key = peer.node_key
+                        await self._serve(peer, target.address.hostport)
+                if not target.persistent and failures >= PEX_MAX_FAILURES:
+                    return
+                await asyncio.sleep(self._backoff_s(failures))
+        finally:
+            if self._targets.get(target.address.hostport) is target:
+                del self._targets[target.address.hostport]
+
+    def _backoff_s(self, failures: int) -> float:
+        """Exponential backoff with equal jitter, so restarted peers are not all redialed at once."""
+        base_ms = min(self.config.reconnect_max_ms, self.config.reconnect_min_ms * 2 ** min(failures, 30))
+        return random.uniform(base_ms / 2, base_ms) / 1000
+
+    async def _dial(self, target: _DialTarget) -> Peer:
+        assert self._session is not None
+        url = f"http://{target.address.hostport}{WS_PATH}"
+        initiator = Initiator(
+            self.key, self.config.chain_id, self.config.protocol_version, self.advertise_address, target.address.pubkey
+        )
+        async with asyncio.timeout(self.config.handshake_timeout_s):
+            ws = await self._session.ws_connect(
+                url,
+                max_msg_size=self.config.max_frame_bytes,
+                heartbeat=self.config.heartbeat_s,
+                timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+            )
+            try:
+                await ws.send_bytes(initiator.first_message())
+                last, result = initiator.on_reply(await _receive_handshake(ws))
+                await ws.send_bytes(last)
+            except BaseException:
+                await ws.close()
+                raise
+        if self.is_banned(result.peer_key):
+            await ws.close()
+            raise P2PError(f"peer {result.peer_key.hex()[:12]} is banned")
+        self.stats.handshakes_ok += 1
+        return Peer(ws, result.cipher, result.peer_key, "outbound", target.address.hostport, self.config)
+
+    # ---- the peer table ---------------------------------------------------
+
+    async def _serve(self, peer: Peer, dialed: str | None) -> None:
+        """Admit the peer (or drop it as duplicate/over limit), run it, then remove it."""
+        if not self._admit(peer):
+            peer.disconnect("duplicate or over the peer limit")
+            await peer.run(self._on_frame, self._on_violation)
+            return
+        log.info("connected %s peer %s at %s", peer.direction, peer.node_key.hex(), peer.address)
+        self._after_connect(peer)
+        try:
+            await peer.run(self._on_frame, self._on_violation)
+        finally:
+            if self._peers.get(peer.node_key) is peer:
+                del self._peers[peer.node_key]
+                log.info("disconnected peer %s", peer.short_id)
+                self._fire_peer_event(peer.node_key, False)
+
+    def _admit(self, peer: Peer) -> bool:
+        """Deterministic duplicate rule: keep the link dialed by the smaller node key (or the newer one)."""
+        if self._stopping:
+            return False
+        existing = self._peers.get(peer.node_key)
+        if existing is None:
+            if len(self._peers) >= self.config.max_peers:
+                return False
+            self._peers[peer.node_key] = peer
+            self._fire_peer_event(peer.node_key, True)
+            return True
+        self.stats.duplicates_dropped += 1
+        if self._preferred(existing) and not self._preferred(peer):
+            return False
+        self._peers[peer.node_key] = peer
+        existing.disconnect("replaced by a duplicate connection")
+        return True
+
+    def _preferred(self, peer: Peer) -> bool:
+        """True if this link was dialed by the smaller of the two node keys (both ends agree)."""
+        return (peer.direction == "outbound") == (self.node_key < peer.node_key)
+
+    def _fire_peer_event(self, node_key: bytes, connected: bool) -> None:
+        if self._on_peer_event is None:
+            return
+        self._spawn(self._call_peer_event(node_key, connected))
+
+    async def _call_peer_event(self, node_key: bytes, connected: bool) -> None:
+        try:
+            await _maybe_await(self._on_peer_event(node_key, connected))  # type: ignore[misc]
+        except Exception:
+            log.exception("on_peer_event handler failed")
+
+    def _after_connect(self, peer: Peer) -> None:
+        """Tell the new peer whom we know, and the others about the new peer."""
+        if not self.config.pex:
+            return
+        if peer.address is not None:
+            self._book.learn(peer.node_key, peer.address)
+            announcement = PexFrame(((peer.node_key, peer.address),))
+            for other in list(self._peers.values()):
+                if other is not peer:
+                    other.enqueue(announcement)
+        peer.enqueue(self._pex_frame(exclude=peer.node_key))
+
+    # ---- frames from peers -----------------------------------------------
+
+    async def _on_frame(self, peer: Peer, frame: Frame) -> None:
+        try:
+            if isinstance(frame, MsgFrame):
+                await self._on_msg(peer, frame)
+            elif isinstance(frame, ReqFrame):
+                self._on_req(peer, frame)
+            elif isinstance(frame, RespFrame):
+                peer.resolve(frame)
+            elif isinstance(frame, PexFrame):
+                self._on_pex(peer, frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("handling a frame from %s failed", peer.short_id)
+
+    async def _on_msg(self, peer: Peer, frame: MsgFrame) -> None:
+        if not self._seen.add(gossip_id(frame.topic, frame.payload)):
+            self.stats.gossip_duplicates += 1
+            return
+        try:
+            verdict = await _maybe_await(self._on_message(peer.node_key, frame.topic, frame.payload))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("on_message handler failed for topic %r from %s", frame.topic, peer.short_id)
+            return
+        if frame.topic in self._relay_topics and verdict is not False:
+            for other in list(self._peers.values()):
+                if other is not peer:
+                    other.enqueue(frame)
+
+    def _on_req(self, peer: Peer, frame: ReqFrame) -> None:
+        if self._on_request is None:
+            peer.enqueue(RespFrame(frame.id, False, b"this node serves no requests"))
+            return
+        if peer.requests_inflight >= self.config.max_inflight_requests:
+            peer.enqueue(RespFrame(frame.id, False, b"busy: too many requests in flight"))
+            return
+        peer.requests_inflight += 1
+        peer.spawn(self._answer(peer, frame))
+
+    async def _answer(self, peer: Peer, frame: ReqFrame) -> None:
+        assert self._on_request is not None
+        try:
+            answer = await self._on_request(peer.node_key, frame.topic, frame.payload)
+            response = RespFrame(frame.id, True, bytes(answer))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("request %r from %s failed: %s", frame.topic, peer.short_id, exc)
+            response = RespFrame(frame.id, False, str(exc)[:200].encode())
+        finally:
+            peer.requests_inflight -= 1
+        if not peer.enqueue(response):
+            peer.enqueue(RespFrame(frame.id, False, b"answer too large or send queue full"))
+
+    def _on_pex(self, peer: Peer, frame: PexFrame) -> None:
+        if not self.config.pex:
+            return
+        now = self._now()
+        for node_key, address in frame.peers:
+            if node_key == self.node_key or node_key in self._peers or self._key_scores.is_banned(node_key, now):
+                continue
+            if not self._book.learn(node_key, address):
+                continue
+            if len(self._peers) + len(self._targets) >= self.config.max_peers:
+                continue
+            if any(t.learned_key == node_key for t in self._targets.values()):
+                continue
+            log.info("learned peer %s at %s from %s", node_key.hex()[:12], address, peer.short_id)
+            self._add_target(parse_peer_address(f"{node_key.hex()}@{address}"), persistent=False)
+
+    def _pex_frame(self, exclude: bytes) -> PexFrame:
+        entries = [(k, p.address) for k, p in self._peers.items() if k != exclude and p.address is not None]
+        return PexFrame(tuple(entries[:PEX_MAX_SENT]))  # type: ignore[arg-type]
+
+    async def _pex_loop(self) -> None:
+        """Re-announce known peers now and then, so late joiners still find everyone."""
+        while True:
+            await asyncio.sleep(self.config.pex_interval_s)
+            for peer in list(self._peers.values()):
+                peer.enqueue(self._pex_frame(exclude=peer.node_key))
+
+    def _on_violation(self, peer: Peer, points: int, reason: str) -> None:
+        self.penalize(peer.node_key, points, reason)
+
+
+async def _receive_handshake(ws: WebSocketLike) -> bytes:
+    """One binary handshake message; anything else (text, close, oversize) fails the handshake."""
+    message = await ws.receive()
+    if message.type != aiohttp.WSMsgType.BINARY:
+        raise HandshakeError(f"expected a binary handshake message, got {message.type.name}")
+    if len(message.data) > MAX_HANDSHAKE_BYTES:
+        raise HandshakeError("handshake message too large")
+    return bytes(message.data)

@@ -1,0 +1,249 @@
+"""One authenticated connection: a read loop, a writer task draining a bounded queue, stats, requests.
+
+The peer knows nothing of gossip or scoring policy: it reports each valid
+frame and each protocol violation to the host through two callbacks, and it
+never lets an exception from the wire escape its ``run()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import aiohttp
+
+from core.errors import P2PError
+from p2p.config import P2PConfig
+from p2p.framing import Frame, FrameError, RespFrame, decode_frame, encode_frame
+from p2p.ratelimit import TokenBucket
+from p2p.session import SessionCipher
+
+log = logging.getLogger("marketnode.p2p")
+
+Direction = Literal["inbound", "outbound"]
+
+# Penalty points per violation (docs/P2P.md, "Scoring").
+PENALTY_RATE = 1
+PENALTY_BAD_FRAME = 20
+PENALTY_TEXT_FRAME = 20
+PENALTY_DECRYPT = 50
+PENALTY_WEBSOCKET = 50
+CLOSE_TIMEOUT_S = 2.0
+
+
+class WebSocketLike(Protocol):
+    """What aiohttp's client and server websockets have in common that we use."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def receive(self) -> aiohttp.WSMessage: ...
+
+    async def close(self, *, code: int = ..., message: bytes = ...) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """A snapshot of one connected peer, for status pages and RPC."""
+
+    pubkey: bytes
+    address: str | None
+    direction: Direction
+    connected_since: float
+    score: float
+    msgs_in: int
+    msgs_out: int
+    bytes_in: int
+    bytes_out: int
+    dropped_out: int
+
+
+FrameHandler = Callable[["Peer", Frame], Awaitable[None]]
+ViolationHandler = Callable[["Peer", int, str], None]
+
+
+class Peer:
+    """An encrypted link to one proven node key."""
+
+    def __init__(
+        self,
+        ws: WebSocketLike,
+        cipher: SessionCipher,
+        node_key: bytes,
+        direction: Direction,
+        address: str | None,
+        config: P2PConfig,
+    ) -> None:
+        self.node_key = node_key
+        self.direction: Direction = direction
+        self.address = address  # a dialable host:port, or None for an inbound peer that advertised none
+        self.connected_since = time.time()
+        self.msgs_in = self.msgs_out = self.bytes_in = self.bytes_out = self.dropped_out = 0
+        self.requests_inflight = 0
+        self.closed = asyncio.Event()
+        self._ws = ws
+        self._cipher = cipher
+        self._config = config
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=config.send_queue_max)
+        self._pending: dict[int, asyncio.Future[tuple[bool, bytes]]] = {}
+        self._next_request_id = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._close_task: asyncio.Task[Any] | None = None
+        now = asyncio.get_running_loop().time()
+        self._msg_bucket = TokenBucket(config.rate_msgs_per_s, max(config.rate_msgs_per_s, 1.0), now)
+        byte_capacity = max(config.rate_bytes_per_s, float(config.max_frame_bytes))
+        self._byte_bucket = TokenBucket(config.rate_bytes_per_s, byte_capacity, now)
+
+    def __repr__(self) -> str:
+        return f"<Peer {self.node_key.hex()[:12]} {self.direction} {self.address}>"
+
+    @property
+    def short_id(self) -> str:
+        return self.node_key.hex()[:12]
+
+    def enqueue(self, frame: Frame) -> bool:
+        """Queue a frame for sending; False (and counted) when closed, too big or the queue is full.
+
+        Overflow drops the new frame rather than blocking the caller or the
+        whole node on one slow peer (docs/P2P.md, "Limits").
+        """
+        if self.closed.is_set() or self._close_task is not None:
+            return False
+        plaintext = encode_frame(frame)
+        if len(plaintext) + 16 > self._config.max_frame_bytes:
+            log.warning("not sending %d-byte frame to %s: above max_frame_bytes", len(plaintext), self.short_id)
+            self.dropped_out += 1
+            return False
+        try:
+            self._queue.put_nowait(plaintext)
+        except asyncio.QueueFull:
+            self.dropped_out += 1
+            log.debug("send queue to %s full; dropping a frame", self.short_id)
+            return False
+        return True
+
+    def new_request(self) -> tuple[int, asyncio.Future[tuple[bool, bytes]]]:
+        request_id = self._next_request_id
+        self._next_request_id += 1
+        future: asyncio.Future[tuple[bool, bytes]] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        return request_id, future
+
+    def forget_request(self, request_id: int) -> None:
+        self._pending.pop(request_id, None)
+
+    def resolve(self, frame: RespFrame) -> None:
+        """Complete a pending request; a late or unknown id (after a timeout) is ignored."""
+        future = self._pending.pop(frame.id, None)
+        if future is not None and not future.done():
+            future.set_result((frame.ok, frame.payload))
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        """Run a task that dies with this connection (request handlers)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def disconnect(self, reason: str) -> None:
+        """Close the link soon; ``run()`` then returns. Safe to call more than once."""
+        if self._close_task is None and not self.closed.is_set():
+            log.info("disconnecting %s: %s", self.short_id, reason)
+            self._close_task = asyncio.ensure_future(self._close_ws())
+
+    async def _close_ws(self) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self._ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"bye")
+
+    async def run(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
+        """Read until the link closes; then stop the writer, fail pending requests, close."""
+        writer = asyncio.ensure_future(self._write_loop())
+        try:
+            await self._read_loop(on_frame, on_violation)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("peer %s: unexpected error in the read loop", self.short_id)
+        finally:
+            self.closed.set()
+            writer.cancel()
+            for task in list(self._tasks):
+                task.cancel()
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(P2PError(f"peer {self.short_id} disconnected"))
+            self._pending.clear()
+            await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+            if self._close_task is None:
+                self._close_task = asyncio.ensure_future(self._close_ws())
+            await asyncio.gather(self._close_task, return_exceptions=True)
+
+    async def _write_loop(self) -> None:
+        try:
+            while True:
+                plaintext = await self._queue.get()
+                ciphertext = self._cipher.seal(plaintext)
+                await self._ws.send_bytes(ciphertext)
+                self.msgs_out += 1
+                self.bytes_out += len(ciphertext)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the socket died under us; the read loop will see the close
+            log.debug("peer %s: send failed: %r", self.short_id, exc)
+            self.disconnect(f"send failed: {exc!r}")
+
+    async def _read_loop(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await self._ws.receive()
+            if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                return
+            if message.type == aiohttp.WSMsgType.ERROR:
+                on_violation(self, PENALTY_WEBSOCKET, f"websocket error: {message.data!r}")
+                return
+            if message.type != aiohttp.WSMsgType.BINARY:
+                on_violation(self, PENALTY_TEXT_FRAME, f"unexpected websocket {message.type.name} frame")
+                continue
+            data: bytes = message.data
+            self.msgs_in += 1
+            self.bytes_in += len(data)
+            if len(data) > self._config.max_frame_bytes:
+                on_violation(self, PENALTY_WEBSOCKET, f"frame of {len(data)} bytes above the limit")
+                return
+            now = loop.time()
+            within_rate = self._msg_bucket.take(1, now) & self._byte_bucket.take(len(data), now)
+            try:
+                plaintext = self._cipher.open(data)  # always open, so the nonce counter stays in step
+            except P2PError as exc:
+                on_violation(self, PENALTY_DECRYPT, str(exc))
+                return
+            if not within_rate:
+                on_violation(self, PENALTY_RATE, "rate limit exceeded; frame dropped")
+                continue
+            try:
+                frame = decode_frame(plaintext, self._config.max_frame_bytes)
+            except FrameError as exc:
+                on_violation(self, PENALTY_BAD_FRAME, str(exc))
+                continue
+            await on_frame(self, frame)
+
+    def info(self, score: float) -> PeerInfo:
+        return PeerInfo(
+            pubkey=self.node_key,
+            address=self.address,
+            direction=self.direction,
+            connected_since=self.connected_since,
+            score=score,
+            msgs_in=self.msgs_in,
+            msgs_out=self.msgs_out,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            dropped_out=self.dropped_out,
+        )

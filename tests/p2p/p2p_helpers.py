@@ -1,0 +1,138 @@
+"""Shared helpers for the p2p tests: hosts on ephemeral loopback ports, a deadline wait, a raw peer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import aiohttp
+
+from core.keys import PrivateKey
+from p2p.config import P2PConfig
+from p2p.handshake import Initiator
+from p2p.host import WS_PATH, P2PHost
+from p2p.session import SessionCipher
+
+CHAIN = "test-chain"
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll ``predicate`` until true; fail the test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def fast_config(**overrides: Any) -> P2PConfig:
+    """A config tuned for tests: ephemeral port, quick reconnects, short timeouts."""
+    base = P2PConfig(
+        chain_id=CHAIN,
+        listen_port=0,
+        reconnect_min_ms=20,
+        reconnect_max_ms=200,
+        handshake_timeout_s=2.0,
+        pex_interval_s=0.2,
+        ban_seconds=30.0,
+    )
+    return replace(base, **overrides)
+
+
+@dataclass
+class Inbox:
+    """Records what a host delivered, in order."""
+
+    messages: list[tuple[bytes, str, bytes]] = field(default_factory=list)
+    verdict: bool | None = None
+
+    def __call__(self, peer: bytes, topic: str, payload: bytes) -> bool | None:
+        self.messages.append((peer, topic, payload))
+        return self.verdict
+
+    def payloads(self, topic: str | None = None) -> list[bytes]:
+        return [p for _, t, p in self.messages if topic is None or t == topic]
+
+
+@dataclass
+class Node:
+    host: P2PHost
+    inbox: Inbox
+    key: PrivateKey
+
+    @property
+    def pubkey(self) -> bytes:
+        return self.key.public_key
+
+    def connected_to(self, other: Node) -> bool:
+        return any(p.pubkey == other.pubkey for p in self.host.peers())
+
+
+class Network:
+    """Starts hosts and stops every one of them at the end of a test."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+
+    async def start(self, key: PrivateKey | None = None, on_request: Any = None, **config: Any) -> Node:
+        key = key or PrivateKey.generate()
+        inbox = Inbox()
+        host = P2PHost(fast_config(**config), key, inbox, on_request=on_request)
+        await host.start()
+        node = Node(host, inbox, key)
+        self.nodes.append(node)
+        return node
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(n.host.stop() for n in self.nodes))
+
+
+def seed_of(node: Node, with_key: bool = False) -> str:
+    address = node.host.listen_address
+    return f"{node.pubkey.hex()}@{address}" if with_key else address
+
+
+class RawPeer:
+    """A hand-driven client: speaks the handshake itself, then sends arbitrary (encrypted) frames."""
+
+    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.session = session
+        self.ws = ws
+        self.cipher: SessionCipher | None = None
+        self.sent: list[bytes] = []
+
+    @classmethod
+    async def connect(cls, address: str, max_msg_size: int = 64 * 1024 * 1024) -> RawPeer:
+        session = aiohttp.ClientSession()
+        try:
+            ws = await session.ws_connect(f"http://{address}{WS_PATH}", max_msg_size=max_msg_size)
+        except BaseException:
+            await session.close()
+            raise
+        return cls(session, ws)
+
+    async def send(self, data: bytes) -> None:
+        self.sent.append(data)
+        await self.ws.send_bytes(data)
+
+    async def receive(self, timeout: float = 3.0) -> aiohttp.WSMessage:
+        return await self.ws.receive(timeout=timeout)
+
+    async def handshake(self, key: PrivateKey, chain_id: str = CHAIN) -> None:
+        initiator = Initiator(key, chain_id, 1)
+        await self.send(initiator.first_message())
+        reply = await self.receive()
+        last, result = initiator.on_reply(reply.data)
+        await self.send(last)
+        self.cipher = result.cipher
+
+    async def send_sealed(self, plaintext: bytes) -> None:
+        assert self.cipher is not None
+        await self.ws.send_bytes(self.cipher.seal(plaintext))
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self.session.close()
