@@ -220,6 +220,7 @@ def canonical_file() -> dict[str, Any]:
         ("bin8", b"\x00\xff"), ("empty bin", b""), ("fixarray", [1, [2, "x"]]), ("array16", [0] * 16),
         ("empty map", {}), ("map sorted by UTF-8 bytes", {"b": 1, "a": 2, "aa": 3, "B": 4, "é": 5}),
         ("fixmap", {"k": {"nested": [True, None]}}),
+        ("map keys in UTF-8 order, not UTF-16 order", {"\U0001f600": 2, "\uff61": 1}),
     ]
     valid = [{"name": n, "value": as_json(v), "canonical": encode(v).hex()} for n, v in valid_values]
     invalid = [
@@ -235,6 +236,7 @@ def canonical_file() -> dict[str, Any]:
         ("81 c4 01 61 01", "map key is bin, not str"),
         ("82 a1 62 01 a1 61 02", "map keys not sorted"),
         ("82 a1 61 01 a1 61 02", "duplicate map key"),
+        ("82 a4 f09f9880 02 a3 efbda1 01", "map keys in UTF-16 order (U+1F600 before U+FF61)"),
         ("cc 05", "uint8 for a value that fits a positive fixint"),
         ("cd 00 ff", "uint16 for a value that fits uint8"),
         ("d0 05", "int8 for a non-negative value"),
