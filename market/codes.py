@@ -1,0 +1,92 @@
+"""Every error code a market rule can return, in one place.
+
+Codes are stable strings (they appear in receipts and RPC errors and are
+documented in docs/MARKET.md); messages are for humans and may change.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from core.errors import RuleError
+
+OK = "ok"
+
+# Refused before execution: nothing changes, no nonce consumed, no fee paid.
+WRONG_CHAIN = "wrong_chain"
+BAD_NONCE = "bad_nonce"
+FEE_TOO_LOW = "fee_too_low"
+CANNOT_PAY_FEE = "cannot_pay_fee"
+
+# Failed during execution: nonce consumed, fee paid, other writes rolled back.
+UNKNOWN_KIND = "unknown_kind"
+BAD_BODY = "bad_body"
+NOT_FOUND = "not_found"
+NOT_AUTHORIZED = "not_authorized"
+NOT_REGISTERED = "not_registered"
+ALREADY_EXISTS = "already_exists"
+INSUFFICIENT_FUNDS = "insufficient_funds"
+AMOUNT_OVERFLOW = "amount_overflow"
+KYC_REQUIRED = "kyc_required"
+SHOP_CLOSED = "shop_closed"
+LISTING_INACTIVE = "listing_inactive"
+ASSET_NOT_ACCEPTED = "asset_not_accepted"
+ARBITER_NOT_ACCEPTED = "arbiter_not_accepted"
+OUT_OF_STOCK = "out_of_stock"
+PRICE_CHANGED = "price_changed"
+SELF_DEALING = "self_dealing"
+BAD_TRANSITION = "bad_transition"
+WINDOW_CLOSED = "window_closed"
+TOO_EARLY = "too_early"
+NO_ARBITER = "no_arbiter"
+BAD_SPLIT = "bad_split"
+DELIVERY_REQUIRED = "delivery_required"
+ALREADY_REVIEWED = "already_reviewed"
+RECORD_FINAL = "record_final"
+PROPOSAL_STALE = "proposal_stale"
+REVOKED = "revoked"
+
+DESCRIPTIONS: dict[str, str] = {
+    OK: "the tx succeeded",
+    WRONG_CHAIN: "tx.chain_id is not this chain's id (tx not executed)",
+    BAD_NONCE: "tx.nonce is not the sender's next nonce (tx not executed)",
+    FEE_TOO_LOW: "tx.fee is below params.min_fee (tx not executed)",
+    CANNOT_PAY_FEE: "the sender's native balance is below tx.fee (tx not executed)",
+    UNKNOWN_KIND: "tx.kind names no market rule",
+    BAD_BODY: "the body breaks the kind's schema (missing, unknown, mistyped or out-of-range field)",
+    NOT_FOUND: "a referenced account, asset, shop, listing, order, record, proposal or certificate does not exist",
+    NOT_AUTHORIZED: "the sender lacks the role or ownership this action needs",
+    NOT_REGISTERED: "the sender (or a named account) has not sent `register`",
+    ALREADY_EXISTS: "the thing to create exists already",
+    INSUFFICIENT_FUNDS: "a balance is too low for the amount to move",
+    AMOUNT_OVERFLOW: "an amount or a supply would exceed its cap or 2**64-1",
+    KYC_REQUIRED: "the account's valid KYC level is below what params require",
+    SHOP_CLOSED: "the shop is closed",
+    LISTING_INACTIVE: "the listing was delisted",
+    ASSET_NOT_ACCEPTED: "the shop does not accept this asset",
+    ARBITER_NOT_ACCEPTED: "the arbiter is not accepted by the shop or is not active",
+    OUT_OF_STOCK: "the listing's stock is below the quantity",
+    PRICE_CHANGED: "the order's total exceeds the buyer's max_total",
+    SELF_DEALING: "an account tried to trade with, review, invite or arbitrate for itself",
+    BAD_TRANSITION: "the order or record is not in a state that allows this action",
+    WINDOW_CLOSED: "the action's time window has passed (a timeout claim is now possible)",
+    TOO_EARLY: "a timeout claim before the deadline",
+    NO_ARBITER: "a dispute on an order placed without an arbiter",
+    BAD_SPLIT: "the arbiter's split exceeds the escrow left after the arbiter fee",
+    DELIVERY_REQUIRED: "a digital order shipped without the encrypted content key",
+    ALREADY_REVIEWED: "the order was already reviewed, or the review already has a reply",
+    RECORD_FINAL: "the provenance record was finalized",
+    PROPOSAL_STALE: "the proposer no longer holds the role it offered",
+    REVOKED: "the certificate was revoked",
+}
+
+
+def fail(code: str, message: str) -> NoReturn:
+    """Reject the tx with a documented ``code``."""
+    raise RuleError(code, message)
+
+
+def require(condition: bool, code: str, message: str) -> None:
+    """Reject the tx with ``code`` unless ``condition`` holds."""
+    if not condition:
+        raise RuleError(code, message)

@@ -1,0 +1,30 @@
+"""The map from tx kind to its handler; every kind in the schema has exactly one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from market import (
+    accounts,
+    arbiters,
+    assets,
+    certificates,
+    kyc,
+    listings,
+    orders,
+    provenance,
+    reviews,
+    shops,
+)
+from market.context import TxContext
+from market.schema import KINDS
+
+Handler = Callable[[TxContext, dict[str, Any]], None]
+
+HANDLERS: dict[str, Handler] = {
+    **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
+    **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
+}
+
+assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

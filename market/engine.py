@@ -1,0 +1,155 @@
+"""The application boundary the node drives (like ABCI): genesis, check, apply, state root.
+
+Ordering contract: for each committed block the node calls ``apply_block`` on
+a fresh ``StateOverlay`` over its database, then ``next_state_root`` over the
+overlay's ``changes()``, then writes both in one batch. Signatures are
+verified by the caller, once, before any of these see a tx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from core.encoding import decode, encode
+from core.errors import RuleError
+from core.hashing import digest
+from core.types import Tx
+from market import keys, roles, store
+from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
+from market.assets import create_asset
+from market.codes import (
+    BAD_NONCE,
+    CANNOT_PAY_FEE,
+    FEE_TOO_LOW,
+    OK,
+    WRONG_CHAIN,
+    require,
+)
+from market.context import BlockContext, TxContext
+from market.dispatch import HANDLERS
+from market.genesis import Genesis
+from market.params import Params
+from market.receipts import Receipt
+from market.schema import validate_body
+from market.state import State, StateOverlay
+
+_params_cache: dict[bytes, Params] = {}
+
+
+def init_genesis(state: State, genesis: Genesis) -> None:
+    """Write block 0's state: meta, params, assets with supply, balances, pool, roles."""
+    store.save(state, keys.CHAIN_ID, genesis.chain_id)
+    store.save(state, keys.PARAMS, genesis.params.to_obj())
+    store.save(state, keys.GENESIS_HASH, genesis.hash)
+    supply = genesis.supply()
+    native = genesis.params.native_asset
+    if native not in {a.asset for a in genesis.assets}:
+        create_asset(state, native, native, 0, None, None, supply[native])
+    for a in genesis.assets:
+        create_asset(state, a.asset, a.name, a.decimals, a.issuer, a.max_supply, supply[a.asset])
+    for holder in genesis.accounts:
+        for asset_id, amount in sorted(holder.balances.items()):
+            store.save_int(state, keys.balance(holder.address, asset_id), amount)
+    for asset_id, amount in sorted(genesis.reward_pool.items()):
+        store.save_int(state, keys.balance(REWARD_POOL, asset_id), amount)
+    for role, members in sorted(genesis.roles.items()):
+        for member in members:
+            roles.grant(state, role, member)
+
+
+def load_params(state: State) -> Params:
+    """The chain's params from state (decoded once per distinct value)."""
+    raw = state.get(keys.PARAMS)
+    if raw is None:
+        raise RuleError(WRONG_CHAIN, "state has no genesis")
+    params = _params_cache.get(raw)
+    if params is None:
+        if len(_params_cache) > 16:
+            _params_cache.clear()
+        params = _params_cache[raw] = Params.from_obj(decode(raw))
+    return params
+
+
+def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> None:
+    """The checks that decide whether a tx executes at all (and so pays its fee)."""
+    require(tx.chain_id == chain_id, WRONG_CHAIN, f"tx is for chain {tx.chain_id!r}, not {chain_id!r}")
+    expected = next_nonce(state, tx.sender)
+    nonce_ok = tx.nonce == expected if exact_nonce else tx.nonce >= expected
+    require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
+    require(tx.fee >= params.min_fee, FEE_TOO_LOW, f"fee {tx.fee} below the minimum {params.min_fee}")
+    have = balance(state, tx.sender, params.native_asset)
+    require(have >= tx.fee, CANNOT_PAY_FEE, f"fee {tx.fee} but the balance is {have}")
+
+
+def check_tx(state: State, tx: Tx, params: Params) -> None:
+    """Mempool admission: raise RuleError unless the tx could execute and pay its fee.
+
+    Checks chain id, kind, body schema, nonce >= next nonce, fee >= min and
+    payable. Does not verify the signature (the caller does, once).
+    """
+    _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    validate_body(tx.kind, tx.body)
+
+
+def apply_tx(state: State, ctx: BlockContext, tx: Tx) -> Receipt:
+    """Execute one tx whose signature the caller has verified.
+
+    Refused up front (wrong chain, nonce, fee): no change, fee_paid 0. Otherwise
+    the nonce is consumed and the fee paid to the block proposer, and the rule
+    runs; if it fails, its writes are rolled back and the receipt carries the
+    failure code.
+    """
+    params = load_params(state)
+    try:
+        _admit(state, tx, ctx.chain_id, params, exact_nonce=True)
+    except RuleError as exc:
+        return Receipt(tx.hash, False, exc.code, exc.message, 0)
+    move(state, tx.sender, ctx.proposer, params.native_asset, tx.fee)
+    bump_nonce(state, tx.sender, tx.nonce)
+    call = TxContext(state, ctx, params, tx.sender, tx.hash)
+    try:
+        _run_isolated(call, tx)
+    except RuleError as exc:
+        return Receipt(tx.hash, False, exc.code, exc.message, tx.fee)
+    return Receipt(tx.hash, True, OK, "", tx.fee, tuple(call.events))
+
+
+def _run_isolated(call: TxContext, tx: Tx) -> None:
+    """Run the handler so that a RuleError leaves no write behind."""
+    state = call.state
+    savepoint = getattr(state, "savepoint", None)
+    if savepoint is not None:
+        token = savepoint()
+        try:
+            HANDLERS.get(tx.kind, _unknown)(call, validate_body(tx.kind, tx.body))
+        except RuleError:
+            state.rollback(token)  # type: ignore[attr-defined]
+            raise
+        state.release(token)  # type: ignore[attr-defined]
+        return
+    scratch = StateOverlay(state)
+    call.state = scratch
+    HANDLERS.get(tx.kind, _unknown)(call, validate_body(tx.kind, tx.body))
+    for key, value in scratch.changes().items():
+        if value is None:
+            state.delete(key)
+        else:
+            state.put(key, value)
+
+
+def _unknown(call: TxContext, body: dict) -> None:  # pragma: no cover - validate_body rejects first
+    raise AssertionError("unreachable")
+
+
+def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:
+    """Apply the block's txs in order; one receipt per tx, same order."""
+    return [apply_tx(state, ctx, tx) for tx in txs]
+
+
+def next_state_root(prev_root: bytes, height: int, changes: Mapping[bytes, bytes | None]) -> bytes:
+    """Chain the block's change set onto the previous root.
+
+    ``digest("state", prev_root ‖ height as 8 bytes BE ‖ encode(sorted [[key, value or nil], ...]))``
+    """
+    change_list = [[key, changes[key]] for key in sorted(changes)]
+    return digest("state", prev_root + height.to_bytes(8, "big") + encode(change_list))

@@ -1,0 +1,84 @@
+"""Listings: goods a shop offers, with stock kept under its own key.
+
+Stock lives apart from the listing so an order touches one small integer,
+not the whole listing record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from market import keys, store
+from market.codes import ASSET_NOT_ACCEPTED, LISTING_INACTIVE, NOT_AUTHORIZED, NOT_FOUND, fail, require
+from market.context import TxContext
+from market.shops import owned_open_shop
+from market.state import State
+
+DESCRIPTIVE = ("title", "description", "category", "tags", "price", "asset", "regions", "images", "record", "certificate")
+
+
+def listing_record(state: State, listing_id: int) -> dict[str, Any]:
+    record = store.load(state, keys.listing(listing_id))
+    if record is None:
+        fail(NOT_FOUND, f"no listing {listing_id}")
+    return record
+
+
+def _check(tx: TxContext, shop: dict[str, Any], record: dict[str, Any]) -> None:
+    require(record["asset"] in shop["accepted_assets"], ASSET_NOT_ACCEPTED,
+            f"the shop does not accept {record['asset']}")
+    if record["record"] is not None:
+        require(tx.state.get(keys.record(record["record"])) is not None, NOT_FOUND, "no such provenance record")
+    if record["certificate"] is not None:
+        require(tx.state.get(keys.certificate(record["certificate"])) is not None, NOT_FOUND,
+                "no such certificate")
+
+
+def handle_create(tx: TxContext, body: dict[str, Any]) -> None:
+    state = tx.state
+    shop = owned_open_shop(tx, body["shop"])
+    record = {name: body[name] for name in DESCRIPTIVE}
+    record.update(shop=body["shop"], seller=tx.sender, type=body["type"], active=True, created_ms=tx.now_ms)
+    _check(tx, shop, record)
+    listing_id = store.next_id(state, "listing")
+    store.save(state, keys.listing(listing_id), record)
+    store.save_int(state, keys.stock(listing_id), body["stock"])
+    store.index_add(state, keys.listings_by_shop(body["shop"], listing_id))
+    store.index_add(state, keys.listings_by_seller(tx.sender, listing_id))
+    store.index_add(state, keys.listings_by_category(record["category"], listing_id))
+    tx.emit("listing_created", listing=listing_id, shop=body["shop"], seller=tx.sender, category=record["category"])
+
+
+def _own_active(tx: TxContext, listing_id: int) -> dict[str, Any]:
+    record = listing_record(tx.state, listing_id)
+    require(record["seller"] == tx.sender, NOT_AUTHORIZED, "only the seller may change the listing")
+    require(record["active"], LISTING_INACTIVE, f"listing {listing_id} is delisted")
+    return record
+
+
+def handle_update(tx: TxContext, body: dict[str, Any]) -> None:
+    state, listing_id = tx.state, body["listing"]
+    record = _own_active(tx, listing_id)
+    shop = owned_open_shop(tx, record["shop"])
+    old_category = record["category"]
+    record.update({name: body[name] for name in DESCRIPTIVE if body[name] is not None})
+    _check(tx, shop, record)
+    store.save(state, keys.listing(listing_id), record)
+    if body["stock"] is not None:
+        store.save_int(state, keys.stock(listing_id), body["stock"])
+    if record["category"] != old_category:
+        state.delete(keys.listings_by_category(old_category, listing_id))
+        store.index_add(state, keys.listings_by_category(record["category"], listing_id))
+    tx.emit("listing_updated", listing=listing_id)
+
+
+def handle_delist(tx: TxContext, body: dict[str, Any]) -> None:
+    listing_id = body["listing"]
+    record = _own_active(tx, listing_id)
+    record["active"] = False
+    store.save(tx.state, keys.listing(listing_id), record)
+    tx.state.delete(keys.listings_by_category(record["category"], listing_id))
+    tx.emit("listing_delisted", listing=listing_id)
+
+
+HANDLERS = {"listing_create": handle_create, "listing_update": handle_update, "listing_delist": handle_delist}

@@ -1,0 +1,260 @@
+"""Orders with escrow: a state machine whose every open state has a deadline.
+
+The table ``TRANSITIONS`` is the whole machine (docs/MARKET.md shows it with
+money moves). Before a state's deadline only the party it waits for may act;
+at or after it, ``order_claim`` settles it for the other side, so no escrow
+can stay locked for ever. Time is block time only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.encoding import INT_MAX
+from market import keys, store
+from market.accounts import ESCROW, TREASURY, move, require_registered
+from market.arbiters import arbiter_fee, arbiter_record
+from market.codes import (
+    AMOUNT_OVERFLOW,
+    ARBITER_NOT_ACCEPTED,
+    BAD_SPLIT,
+    BAD_TRANSITION,
+    DELIVERY_REQUIRED,
+    LISTING_INACTIVE,
+    NO_ARBITER,
+    NOT_AUTHORIZED,
+    NOT_FOUND,
+    OUT_OF_STOCK,
+    PRICE_CHANGED,
+    SELF_DEALING,
+    SHOP_CLOSED,
+    TOO_EARLY,
+    WINDOW_CLOSED,
+    fail,
+    require,
+)
+from market.context import TxContext
+from market.kyc import require_kyc
+from market.listings import listing_record
+from market.params import BPS
+from market.rewards import on_purchase_completed
+from market.shops import shop_record
+from market.state import State
+
+PLACED, ACCEPTED, SHIPPED, DISPUTED = "placed", "accepted", "shipped", "disputed"
+COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED = "completed", "declined", "cancelled", "refunded", "resolved"
+OPEN = (PLACED, ACCEPTED, SHIPPED, DISPUTED)
+TERMINAL = (COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED)
+
+BUYER, SELLER, PARTY, ARBITER = "buyer", "seller", "buyer or seller", "arbiter"
+BEFORE, ANY_TIME, AFTER = "before deadline", "any time", "at or after deadline"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Who may take ``action`` from which states, and when relative to the deadline."""
+
+    sources: tuple[str, ...]
+    actor: str
+    timing: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    "order_accept": Transition((PLACED,), SELLER, BEFORE),
+    "order_decline": Transition((PLACED, ACCEPTED), SELLER, ANY_TIME),
+    "order_cancel": Transition((PLACED,), BUYER, ANY_TIME),
+    "order_ship": Transition((ACCEPTED,), SELLER, BEFORE),
+    "order_confirm": Transition((SHIPPED,), BUYER, ANY_TIME),
+    "order_dispute": Transition((ACCEPTED, SHIPPED), PARTY, BEFORE),
+    "order_resolve": Transition((DISPUTED,), ARBITER, BEFORE),
+    "order_claim": Transition(OPEN, PARTY, AFTER),
+}
+# Who may claim each open state once its deadline passes, and where the claim leads.
+CLAIMANT = {PLACED: BUYER, ACCEPTED: BUYER, SHIPPED: SELLER, DISPUTED: PARTY}
+CLAIM_OUTCOME = {PLACED: REFUNDED, ACCEPTED: REFUNDED, SHIPPED: COMPLETED, DISPUTED: RESOLVED}
+
+
+def order_record(state: State, order_id: int) -> dict[str, Any]:
+    record = store.load(state, keys.order(order_id))
+    if record is None:
+        fail(NOT_FOUND, f"no order {order_id}")
+    return record
+
+
+def _is(order: dict[str, Any], actor: str, account: bytes) -> bool:
+    if actor == PARTY:
+        return account in (order["buyer"], order["seller"])
+    return order[actor] == account
+
+
+def _admit(tx: TxContext, action: str, order_id: int) -> dict[str, Any]:
+    """Load the order and check the transition table for ``action``; reject otherwise."""
+    rule = TRANSITIONS[action]
+    order = order_record(tx.state, order_id)
+    status = order["status"]
+    require(status in rule.sources, BAD_TRANSITION, f"{action} is not allowed on a {status} order")
+    actor = CLAIMANT[status] if action == "order_claim" else rule.actor
+    require(_is(order, actor, tx.sender), NOT_AUTHORIZED, f"only the {actor} may {action} a {status} order")
+    if rule.timing == BEFORE:
+        require(tx.now_ms < order["deadline_ms"], WINDOW_CLOSED, f"the {status} window closed at {order['deadline_ms']}")
+    elif rule.timing == AFTER:
+        require(tx.now_ms >= order["deadline_ms"], TOO_EARLY, f"claimable from {order['deadline_ms']}")
+    return order
+
+
+def _move_to(
+    tx: TxContext, order_id: int, order: dict[str, Any], status: str, window_ms: int = 0, **extra: Any
+) -> None:
+    """Change status (and its index entry), set the next deadline, save, emit."""
+    state = tx.state
+    state.delete(keys.orders_by_status(order["status"], order_id))
+    order["status"] = status
+    order["deadline_ms"] = tx.now_ms + window_ms if status in OPEN else 0
+    order["updated_ms"] = tx.now_ms
+    store.save(state, keys.order(order_id), order)
+    if status in OPEN:
+        store.index_add(state, keys.orders_by_status(status, order_id))
+    tx.emit("order_" + status, order=order_id, buyer=order["buyer"], seller=order["seller"],
+            deadline_ms=order["deadline_ms"], **extra)
+
+
+# money moves -----------------------------------------------------------------
+
+def _refund(tx: TxContext, order: dict[str, Any]) -> None:
+    """Whole escrow back to the buyer and the reserved stock back to the listing."""
+    move(tx.state, ESCROW, order["buyer"], order["asset"], order["total"])
+    stock_key = keys.stock(order["listing"])
+    store.save_int(tx.state, stock_key, store.load_int(tx.state, stock_key) + order["quantity"])
+
+
+def _release(tx: TxContext, order: dict[str, Any]) -> None:
+    """Escrow to the seller minus the platform fee; may trigger a referral reward."""
+    platform_fee = order["total"] * tx.params.platform_fee_bps // BPS
+    move(tx.state, ESCROW, TREASURY, order["asset"], platform_fee)
+    move(tx.state, ESCROW, order["seller"], order["asset"], order["total"] - platform_fee)
+    on_purchase_completed(tx, order["buyer"])
+
+
+def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) -> None:
+    """Arbiter fee first, then ``buyer_amount`` to the buyer, the rest to the seller."""
+    asset = order["asset"]
+    move(tx.state, ESCROW, order["arbiter"] or TREASURY, asset, fee)
+    move(tx.state, ESCROW, order["buyer"], asset, buyer_amount)
+    move(tx.state, ESCROW, order["seller"], asset, order["total"] - fee - buyer_amount)
+    order["buyer_amount"] = buyer_amount
+
+
+# handlers --------------------------------------------------------------------
+
+def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
+    state, buyer = tx.state, tx.sender
+    listing_id, quantity = body["listing"], body["quantity"]
+    listing = listing_record(state, listing_id)
+    require(listing["active"], LISTING_INACTIVE, f"listing {listing_id} is delisted")
+    require(listing["seller"] != buyer, SELF_DEALING, "a seller cannot buy its own listing")
+    shop = shop_record(state, listing["shop"])
+    require(shop["open"], SHOP_CLOSED, f"shop {listing['shop']} is closed")
+    require_registered(state, buyer)
+    total = listing["price"] * quantity
+    require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity exceeds 2^64-1")
+    require(total <= body["max_total"], PRICE_CHANGED, f"total {total} exceeds max_total {body['max_total']}")
+    if total > tx.params.order_kyc_threshold:
+        require_kyc(state, buyer, tx.params.order_kyc_level, tx.now_ms, "an order of this value")
+    fee = _arbiter_fee(tx, body["arbiter"], shop, listing["seller"], total)
+    stock_key = keys.stock(listing_id)
+    stock = store.load_int(state, stock_key)
+    require(stock >= quantity, OUT_OF_STOCK, f"only {stock} in stock")
+    move(state, buyer, ESCROW, listing["asset"], total)
+    store.save_int(state, stock_key, stock - quantity)
+    order_id = store.next_id(state, "order")
+    order = {
+        "listing": listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
+        "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee, "quantity": quantity,
+        "asset": listing["asset"], "total": total, "status": PLACED, "placed_ms": tx.now_ms,
+        "address_seller": body["address_seller"], "address_arbiter": body["address_arbiter"],
+        "tracking_hash": None, "delivery": None, "dispute_by": None, "reason_hash": None,
+        "ruling_hash": None, "buyer_amount": None,
+    }
+    store.index_add(state, keys.orders_by_buyer(buyer, order_id))
+    store.index_add(state, keys.orders_by_seller(listing["seller"], order_id))
+    _move_to(tx, order_id, order, PLACED, tx.params.accept_window_ms,
+             listing=listing_id, asset=listing["asset"], total=total)
+
+
+def _arbiter_fee(tx: TxContext, arbiter: bytes | None, shop: dict[str, Any], seller: bytes, total: int) -> int:
+    """Check the buyer's arbiter choice and return its fee for this order (0 without one)."""
+    if arbiter is None:
+        return 0
+    require(arbiter not in (tx.sender, seller), SELF_DEALING, "a party cannot arbitrate its own order")
+    require(arbiter in shop["arbiters"], ARBITER_NOT_ACCEPTED, "the shop does not accept this arbiter")
+    record = arbiter_record(tx.state, arbiter)
+    require(record is not None and record["active"], ARBITER_NOT_ACCEPTED, "the arbiter is not active")
+    return arbiter_fee(record, total)  # type: ignore[arg-type]
+
+
+def handle_accept(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_accept", body["order"])
+    _move_to(tx, body["order"], order, ACCEPTED, tx.params.ship_window_ms)
+
+
+def handle_decline(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_decline", body["order"])
+    _refund(tx, order)
+    _move_to(tx, body["order"], order, DECLINED)
+
+
+def handle_cancel(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_cancel", body["order"])
+    _refund(tx, order)
+    _move_to(tx, body["order"], order, CANCELLED)
+
+
+def handle_ship(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_ship", body["order"])
+    if order["type"] == "digital":
+        require(body["delivery"] is not None, DELIVERY_REQUIRED, "a digital order ships its sealed content key")
+    order["tracking_hash"], order["delivery"] = body["tracking_hash"], body["delivery"]
+    _move_to(tx, body["order"], order, SHIPPED, tx.params.confirm_window_ms)
+
+
+def handle_confirm(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_confirm", body["order"])
+    _release(tx, order)
+    _move_to(tx, body["order"], order, COMPLETED)
+
+
+def handle_dispute(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_dispute", body["order"])
+    require(order["arbiter"] is not None, NO_ARBITER, "the order was placed without an arbiter")
+    order["dispute_by"], order["reason_hash"] = tx.sender, body["reason_hash"]
+    _move_to(tx, body["order"], order, DISPUTED, tx.params.ruling_window_ms)
+
+
+def handle_resolve(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_resolve", body["order"])
+    fee = order["arbiter_fee"]
+    left = order["total"] - fee
+    require(body["buyer_amount"] <= left, BAD_SPLIT, f"at most {left} is left after the arbiter fee of {fee}")
+    _split(tx, order, body["buyer_amount"], fee)
+    order["ruling_hash"] = body["ruling_hash"]
+    _move_to(tx, body["order"], order, RESOLVED)
+
+
+def handle_claim(tx: TxContext, body: dict[str, Any]) -> None:
+    order = _admit(tx, "order_claim", body["order"])
+    outcome = CLAIM_OUTCOME[order["status"]]
+    if outcome == REFUNDED:
+        _refund(tx, order)
+    elif outcome == COMPLETED:
+        _release(tx, order)
+    else:  # the arbiter did not rule in time: no fee, split by params
+        _split(tx, order, order["total"] * tx.params.ruling_timeout_buyer_bps // BPS, 0)
+    _move_to(tx, body["order"], order, outcome)
+
+
+HANDLERS = {
+    "order_place": handle_place, "order_accept": handle_accept, "order_decline": handle_decline,
+    "order_cancel": handle_cancel, "order_ship": handle_ship, "order_confirm": handle_confirm,
+    "order_dispute": handle_dispute, "order_resolve": handle_resolve, "order_claim": handle_claim,
+}

@@ -1,0 +1,65 @@
+"""Chain parameters set in genesis: windows, fees, rewards, KYC rules.
+
+All amounts are integers in the smallest unit, shares in basis points
+(1/10000), durations in milliseconds of block time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from core.encoding import INT_MAX
+from core.errors import ConfigError
+
+DAY_MS = 24 * 60 * 60 * 1000
+BPS = 10_000
+ASSET_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Tunable rules; every field has a safe default for a testnet."""
+
+    native_asset: str = "MKT"
+    min_fee: int = 0
+    accept_window_ms: int = 3 * DAY_MS
+    ship_window_ms: int = 7 * DAY_MS
+    confirm_window_ms: int = 14 * DAY_MS
+    ruling_window_ms: int = 14 * DAY_MS
+    ruling_timeout_buyer_bps: int = 5_000
+    platform_fee_bps: int = 0
+    max_arbiter_fee_bps: int = 2_000
+    review_reward: int = 0
+    referral_reward: int = 0
+    shop_kyc_level: int = 0
+    order_kyc_level: int = 0
+    order_kyc_threshold: int = 0
+
+    def __post_init__(self) -> None:
+        if not ASSET_ID_RE.match(self.native_asset):
+            raise ConfigError(f"params.native_asset {self.native_asset!r} must match {ASSET_ID_RE.pattern}")
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if spec.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX):
+                raise ConfigError(f"params.{spec.name} must be an unsigned 64-bit integer, got {value!r}")
+        for name in ("ruling_timeout_buyer_bps", "platform_fee_bps", "max_arbiter_fee_bps"):
+            if getattr(self, name) > BPS:
+                raise ConfigError(f"params.{name} is in basis points and at most {BPS}")
+        for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms"):
+            if getattr(self, name) == 0:
+                raise ConfigError(f"params.{name} must be positive")
+
+    def to_obj(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_obj(cls, obj: Any) -> Params:
+        """Missing keys take their default; unknown keys are refused (a typo must not pass)."""
+        if not isinstance(obj, dict):
+            raise ConfigError("params must be a map")
+        unknown = sorted(set(obj) - {spec.name for spec in fields(cls)})
+        if unknown:
+            raise ConfigError(f"params: unknown fields {unknown}")
+        return cls(**obj)

@@ -1,0 +1,24 @@
+"""Genesis roles (asset issuers, certifiers, KYC attesters) as state entries."""
+
+from __future__ import annotations
+
+from market import keys, store
+from market.codes import NOT_AUTHORIZED, fail
+from market.state import State
+
+ASSET_ISSUER = "asset_issuer"
+CERTIFIER = "certifier"
+KYC_ATTESTER = "kyc_attester"
+
+
+def grant(state: State, role: str, account: bytes) -> None:
+    store.index_add(state, keys.role(role, account))
+
+
+def has_role(state: State, role: str, account: bytes) -> bool:
+    return state.get(keys.role(role, account)) is not None
+
+
+def require_role(state: State, role: str, account: bytes) -> None:
+    if not has_role(state, role, account):
+        fail(NOT_AUTHORIZED, f"the sender does not hold the {role} role")

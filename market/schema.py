@@ -1,0 +1,233 @@
+"""The body schema of every tx kind: the one machine-readable source.
+
+Handlers, docs/MARKET.md (``markdown()``) and wallet builders all derive from
+``KINDS``. ``validate_body`` is the only place a body is checked for shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from market.codes import BAD_BODY, UNKNOWN_KIND, fail
+from market.fields import (
+    ACCOUNT,
+    AMOUNT,
+    ASSET,
+    BPS,
+    DESCRIPTION,
+    HASH,
+    ID,
+    LABEL,
+    NAME,
+    RECORD_ID,
+    REGION,
+    Field,
+    Flag,
+    ListOf,
+    MapOf,
+    OneOf,
+    Raw,
+    Scalar,
+    Struct,
+    Text,
+    UInt,
+)
+
+LISTING_TYPES = ("physical", "digital", "service")
+RECORD_ROLES = ("owner", "custodian", "reporter")
+RATINGS = ("overall", "quality", "accuracy", "delivery", "service")
+MAX_STOCK = 1_000_000_000
+MAX_SEALED = 1024
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A tx kind: who may send it and what its body holds."""
+
+    name: str
+    summary: str
+    fields: tuple[Field, ...]
+
+
+def _kind(name: str, summary: str, *fields: Field) -> KindSpec:
+    return KindSpec(name, summary, fields)
+
+
+def _opt(name: str, kind: Any, doc: str) -> Field:
+    return Field(name, kind, doc, optional=True)
+
+
+ORDER = Field("order", ID, "order id (from the `order_placed` event)")
+LISTING = Field("listing", ID, "listing id")
+SHOP = Field("shop", ID, "shop id")
+RECORD = Field("record", RECORD_ID, "provenance record id")
+CERTIFICATE = Field("certificate", ID, "certificate id")
+
+_SHOP_FIELDS = (
+    ("name", NAME, "shop name"),
+    ("description", DESCRIPTION, "free text"),
+    ("region", REGION, "ISO 3166 country or subdivision, e.g. `DE` or `US-CA`"),
+    ("accepted_assets", ListOf(ASSET, 8), "assets the shop's listings may be priced in (at least one)"),
+    ("arbiters", ListOf(ACCOUNT, 16), "arbiters buyers may choose for this shop's orders"),
+)
+_LISTING_FIELDS = (
+    ("title", Text(128, 1), "title"),
+    ("description", DESCRIPTION, "free text"),
+    ("category", LABEL, "category label, e.g. `art`"),
+    ("tags", ListOf(LABEL, 10), "search tags"),
+    ("price", AMOUNT, "unit price in the smallest unit of `asset`"),
+    ("asset", ASSET, "asset of the price; the shop must accept it"),
+    ("stock", UInt(0, MAX_STOCK), "units available (reserved by orders when placed)"),
+    ("regions", ListOf(REGION, 32), "regions shipped to (empty: anywhere / not applicable)"),
+    ("images", ListOf(HASH, 10), "sha256 content hashes of the images"),
+)
+_LISTING_LINKS = (
+    ("record", RECORD_ID, "provenance record of the item"),
+    ("certificate", ID, "authenticity certificate of the item"),
+)
+
+KINDS: dict[str, KindSpec] = {
+    spec.name: spec
+    for spec in (
+        _kind("register", "sender registers a display name once; private data only as a salted hash",
+              Field("name", NAME, "display name"),
+              Field("commitment", HASH, "sha256(salt ‖ private data), computed by the wallet"),
+              _opt("inviter", ACCOUNT, "registered account that referred the sender")),
+        _kind("transfer", "sender moves an amount of an asset to another account",
+              Field("to", ACCOUNT, "recipient"),
+              Field("asset", ASSET, "asset id"),
+              Field("amount", AMOUNT, "amount in the smallest unit"),
+              _opt("memo", Text(256), "free text")),
+        _kind("asset_issue", "an `asset_issuer` creates a new asset and becomes its issuer",
+              Field("asset", ASSET, "new asset id"),
+              Field("name", NAME, "human name"),
+              Field("decimals", UInt(0, 18), "display decimals"),
+              _opt("max_supply", AMOUNT, "cap on total supply (none: 2^64-1)")),
+        _kind("asset_mint", "the asset's issuer creates new units",
+              Field("asset", ASSET, "asset id"),
+              Field("to", ACCOUNT, "recipient"),
+              Field("amount", AMOUNT, "amount to create")),
+        _kind("kyc_attest", "a `kyc_attester` sets an account's KYC level and expiry",
+              Field("account", ACCOUNT, "attested account"),
+              Field("level", UInt(1, 3), "1 basic, 2 verified identity, 3 enhanced"),
+              Field("expires_ms", UInt(1), "block time at which the attestation lapses")),
+        _kind("kyc_revoke", "a `kyc_attester` removes an account's KYC attestation",
+              Field("account", ACCOUNT, "account")),
+        _kind("arbiter_register", "a registered account offers arbitration",
+              Field("fee_fixed", UInt(), "fixed fee, in units of the disputed order's asset"),
+              Field("fee_bps", BPS, "fee share of the escrow in basis points (≤ params.max_arbiter_fee_bps)"),
+              Field("description", DESCRIPTION, "languages, expertise, terms")),
+        _kind("arbiter_update", "an arbiter changes its terms or (de)activates itself; absent fields are unchanged",
+              _opt("fee_fixed", UInt(), "fixed fee"),
+              _opt("fee_bps", BPS, "fee share in basis points"),
+              _opt("description", DESCRIPTION, "terms"),
+              _opt("active", Flag(), "false: no new orders may name this arbiter")),
+        _kind("shop_create", "a registered account opens a shop and owns it",
+              *(Field(n, k, d) for n, k, d in _SHOP_FIELDS)),
+        _kind("shop_update", "the owner changes the shop; absent fields are unchanged",
+              SHOP, *(_opt(n, k, d) for n, k, d in _SHOP_FIELDS)),
+        _kind("shop_close", "the owner closes the shop: no new listings or orders, open orders continue", SHOP),
+        _kind("listing_create", "the shop owner lists goods",
+              SHOP,
+              Field("type", OneOf(LISTING_TYPES), "what is sold; `digital` orders ship an encrypted content key"),
+              *(Field(n, k, d) for n, k, d in _LISTING_FIELDS),
+              *(_opt(n, k, d) for n, k, d in _LISTING_LINKS)),
+        _kind("listing_update", "the seller changes the listing; absent fields are unchanged",
+              LISTING, *(_opt(n, k, d) for n, k, d in _LISTING_FIELDS + _LISTING_LINKS)),
+        _kind("listing_delist", "the seller withdraws the listing; open orders continue", LISTING),
+        _kind("order_place", "a registered buyer orders; the total moves into escrow and stock is reserved",
+              LISTING,
+              Field("quantity", UInt(1, MAX_STOCK), "units"),
+              Field("max_total", AMOUNT, "refuse if price * quantity exceeds this (price changed in flight)"),
+              _opt("arbiter", ACCOUNT, "an active arbiter the shop accepts (none: no disputes possible)"),
+              Field("address_seller", Raw(MAX_SEALED), "shipping address sealed to the seller (may be empty)"),
+              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter")),
+        _kind("order_accept", "the seller accepts a placed order before the accept deadline", ORDER),
+        _kind("order_decline", "the seller declines a placed or accepted order: full refund",
+              ORDER, _opt("reason", Text(256), "why")),
+        _kind("order_cancel", "the buyer cancels an order not yet accepted: full refund", ORDER),
+        _kind("order_ship", "the seller ships an accepted order before the ship deadline",
+              ORDER,
+              _opt("tracking_hash", Raw(64), "hash of the carrier's tracking reference"),
+              _opt("delivery", Raw(MAX_SEALED, 1), "content key sealed to the buyer (required for digital)")),
+        _kind("order_confirm", "the buyer confirms receipt: escrow released to the seller", ORDER),
+        _kind("order_dispute", "buyer or seller opens a dispute before the current deadline",
+              ORDER, Field("reason_hash", HASH, "hash of the statement given to the arbiter")),
+        _kind("order_resolve", "the order's arbiter splits the escrow after its fee",
+              ORDER,
+              Field("buyer_amount", UInt(), "refund to the buyer; the seller gets the rest after the fee"),
+              _opt("ruling_hash", HASH, "hash of the written ruling")),
+        _kind("order_claim", "after a deadline, the waiting party settles the order (see the state table)", ORDER),
+        _kind("review", "the buyer of a completed order rates it once and earns the review reward",
+              ORDER,
+              Field("ratings", Struct(tuple((r, UInt(1, 5)) for r in RATINGS)), "each 1..5"),
+              Field("text_hash", HASH, "hash of the review text (stored off chain)")),
+        _kind("review_reply", "the seller replies once to a review",
+              ORDER, Field("text_hash", HASH, "hash of the reply text")),
+        _kind("record_create", "a producer registers a product or batch and becomes owner and custodian",
+              RECORD,
+              Field("type", LABEL, "record type, e.g. `artwork`, `coffee-batch`"),
+              Field("attributes", MapOf(32, LABEL, Scalar(256)), "fixed attributes")),
+        _kind("record_report", "an authorized reporter or the custodian appends a property value",
+              RECORD,
+              Field("property", LABEL, "e.g. `location`, `temperature`, `handling`"),
+              Field("value", Scalar(256), "the value")),
+        _kind("record_propose", "owner (owner/reporter roles) or custodian (custody) offers a role to someone",
+              RECORD,
+              Field("receiver", ACCOUNT, "who is offered the role"),
+              Field("role", OneOf(RECORD_ROLES), "what is handed over"),
+              _opt("terms", Text(256), "free text")),
+        _kind("record_answer", "the receiver accepts or rejects a proposal, or its issuer cancels it",
+              RECORD,
+              Field("role", OneOf(RECORD_ROLES), "the proposal's role"),
+              Field("response", OneOf(("accept", "reject", "cancel")), "answer"),
+              _opt("receiver", ACCOUNT, "the proposal's receiver (required to cancel; default: sender)")),
+        _kind("record_finalize", "the owner, also custodian, closes the record to further change", RECORD),
+        _kind("cert_issue", "a `certifier` certifies an item fingerprint",
+              Field("fingerprint", HASH, "e.g. sha256 of the artwork's reference image"),
+              _opt("owner", ACCOUNT, "first owner (default: sender)"),
+              _opt("record", RECORD_ID, "linked provenance record"),
+              _opt("metadata_hash", HASH, "hash of the certificate document")),
+        _kind("cert_transfer", "the certificate's owner hands it to another account",
+              CERTIFICATE, Field("to", ACCOUNT, "new owner")),
+        _kind("cert_revoke", "the issuer revokes the certificate for good",
+              CERTIFICATE, _opt("reason", Text(256), "why")),
+    )
+}
+
+
+def validate_body(kind: str, body: Any) -> dict[str, Any]:
+    """Return the checked body with every field present (absent optional → None)."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        fail(UNKNOWN_KIND, f"no tx kind {kind!r}")
+    if not isinstance(body, dict):
+        fail(BAD_BODY, "the body must be a map")
+    names = {f.name for f in spec.fields}
+    unknown = sorted(set(body) - names)
+    if unknown:
+        fail(BAD_BODY, f"{kind}: unknown fields {unknown}")
+    checked: dict[str, Any] = {}
+    for field in spec.fields:
+        value = body.get(field.name)
+        if value is None:
+            if not field.optional:
+                fail(BAD_BODY, f"{kind}.{field.name}: required")
+            checked[field.name] = None
+        else:
+            checked[field.name] = field.kind.check(value, f"{kind}.{field.name}")
+    return checked
+
+
+def markdown() -> str:
+    """The tx-kind reference section of docs/MARKET.md, generated from KINDS."""
+    lines = []
+    for spec in KINDS.values():
+        lines += [f"### `{spec.name}`", "", spec.summary[0].upper() + spec.summary[1:] + ".", ""]
+        lines += ["| field | type | required | meaning |", "|---|---|---|---|"]
+        for field in spec.fields:
+            need = "optional" if field.optional else "yes"
+            lines.append(f"| `{field.name}` | {field.kind.describe()} | {need} | {field.doc} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Typed reads and writes over State: canonical msgpack values, counters, index entries.
+
+Handlers never call ``encode``/``decode`` themselves; they go through here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.encoding import decode, encode
+from market import keys
+from market.state import State
+
+
+def load(state: State, key: bytes) -> Any:
+    """The decoded value at ``key``, or None if absent."""
+    raw = state.get(key)
+    return None if raw is None else decode(raw)
+
+
+def save(state: State, key: bytes, value: Any) -> None:
+    state.put(key, encode(value))
+
+
+def load_int(state: State, key: bytes) -> int:
+    raw = state.get(key)
+    return 0 if raw is None else decode(raw)
+
+
+def save_int(state: State, key: bytes, value: int) -> None:
+    """Store a non-negative int; zero deletes the key so state holds no dust."""
+    if value:
+        state.put(key, encode(value))
+    else:
+        state.delete(key)
+
+
+def next_id(state: State, name: str) -> int:
+    """Allocate the next id (1, 2, ...) of a sequence such as "order"."""
+    key = keys.counter(name)
+    value = load_int(state, key) + 1
+    save_int(state, key, value)
+    return value
+
+
+def index_add(state: State, key: bytes) -> None:
+    state.put(key, keys.INDEX_VALUE)
+
+
+def index_ids(state: State, prefix: bytes) -> list[int]:
+    """The u64 ids under an index prefix, ascending (queries and tests; rules never scan)."""
+    return [int.from_bytes(key[-8:], "big") for key, _ in state.iterate(prefix)]
