@@ -1,0 +1,239 @@
+"""The mempool: txs admitted from wallets and peers, waiting for a block.
+
+Admission checks each tx once (size, decode, chain id, fee, nonce, caps,
+signature, then the caller's market check); a tx verified here is remembered
+so block validation can skip its signature. Never touches storage or the
+network: the caller passes each sender's next nonce in as a function.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+
+from core.errors import ConfigError, DecodeError, ValidationError
+from core.types import MAX_TX_BYTES, Tx
+
+AccountNonce = Callable[[bytes], int]
+"""sender public key → the nonce its next tx must carry, as of the committed head."""
+
+REASONS = frozenset(
+    {"decode", "chain_id", "signature", "stale_nonce", "fee", "sender_cap", "duplicate", "full", "too_large"}
+)
+
+
+class MempoolError(ValidationError):
+    """A tx the mempool refused; ``reason`` is machine-readable (one of REASONS).
+
+    ``duplicate`` is benign (a peer gossiped what we have): p2p should not
+    penalise it. ``full`` and ``sender_cap`` are temporary: retry later.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolLimits:
+    """Every bound on the pool; defaults match node/config.py's [mempool] section."""
+
+    max_txs: int = 50_000
+    max_bytes: int = 64 * 1024 * 1024
+    max_tx_bytes: int = MAX_TX_BYTES
+    max_per_sender: int = 1000
+    seen_cache_size: int = 100_000
+    min_fee: int = 0
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            least = 0 if field.name == "min_fee" else 1
+            if not isinstance(value, int) or value < least:
+                raise ConfigError(f"mempool limit {field.name} must be an integer >= {least}, got {value!r}")
+
+
+class _RecentSet:
+    """A set that forgets its oldest member beyond ``capacity``: memory stays bounded under any load."""
+
+    __slots__ = ("_capacity", "_items")
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[bytes, None] = OrderedDict()
+
+    def add(self, item: bytes) -> None:
+        self._items[item] = None
+        self._items.move_to_end(item)
+        if len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def discard(self, item: bytes) -> None:
+        self._items.pop(item, None)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Mempool:
+    """Pending txs by hash and by (sender, nonce), bounded by count, bytes and per-sender cap.
+
+    Ordering contract: call ``remove_committed(block.txs)`` and then
+    ``recheck(account_nonce)`` after each committed block, before the next
+    ``take_batch``.
+    """
+
+    def __init__(self, limits: MempoolLimits, chain_id: str) -> None:
+        self.limits = limits
+        self.chain_id = chain_id
+        self._txs: dict[bytes, Tx] = {}
+        # sender → {nonce: tx hash}; dict order = order in which senders (re)appeared, for fairness.
+        self._by_sender: dict[bytes, dict[int, bytes]] = {}
+        self._bytes = 0
+        self._seen = _RecentSet(limits.seen_cache_size)
+        self._verified = _RecentSet(limits.seen_cache_size)
+
+    # -- admission ------------------------------------------------------------
+
+    def add(self, raw: bytes, account_nonce: AccountNonce, check: Callable[[Tx], None] | None = None) -> Tx:
+        """Admit the signed tx ``raw`` or raise MempoolError (or whatever ``check`` raises).
+
+        Cheap checks run before the signature, so junk costs a dict lookup,
+        not an ed25519 verification. ``check`` is the market's stateless or
+        state-reading pre-check, run last on a tx that passed everything else.
+        """
+        limits = self.limits
+        if len(raw) > limits.max_tx_bytes:
+            raise MempoolError("too_large", f"tx is {len(raw)} bytes; the limit is {limits.max_tx_bytes}")
+        try:
+            tx = Tx.decode(raw, max_bytes=limits.max_tx_bytes)
+        except DecodeError as exc:
+            raise MempoolError("decode", f"tx does not decode: {exc}") from exc
+        if tx.chain_id != self.chain_id:
+            raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}")
+        tx_hash = tx.hash
+        if tx_hash in self._txs or tx_hash in self._seen:
+            raise MempoolError("duplicate", f"tx {tx_hash.hex()} was already received")
+        pending = self._by_sender.get(tx.sender)
+        if pending is not None and tx.nonce in pending:
+            raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
+        if tx.fee < limits.min_fee:
+            raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {limits.min_fee}")
+        next_nonce = account_nonce(tx.sender)
+        if tx.nonce < next_nonce:
+            raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is {next_nonce}")
+        if pending is not None and len(pending) >= limits.max_per_sender:
+            raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
+        if len(self._txs) >= limits.max_txs:
+            raise MempoolError("full", f"the mempool holds its limit of {limits.max_txs} txs; retry later")
+        if self._bytes + len(raw) > limits.max_bytes:
+            raise MempoolError("full", f"the mempool holds {self._bytes} of {limits.max_bytes} bytes; retry later")
+        if tx_hash not in self._verified:
+            if not tx.verify():
+                raise MempoolError("signature", "tx signature does not verify against its sender")
+            self._verified.add(tx_hash)
+        if check is not None:
+            check(tx)
+        self._insert(tx_hash, tx, len(raw))
+        return tx
+
+    def _insert(self, tx_hash: bytes, tx: Tx, size: int) -> None:
+        self._txs[tx_hash] = tx
+        self._by_sender.setdefault(tx.sender, {})[tx.nonce] = tx_hash
+        self._bytes += size
+        self._seen.add(tx_hash)
+
+    def _remove(self, tx_hash: bytes) -> Tx | None:
+        tx = self._txs.pop(tx_hash, None)
+        if tx is None:
+            return None
+        self._bytes -= len(tx.encode())
+        pending = self._by_sender[tx.sender]
+        del pending[tx.nonce]
+        if not pending:
+            del self._by_sender[tx.sender]
+        return tx
+
+    # -- block building -------------------------------------------------------
+
+    def take_batch(self, max_txs: int, max_bytes: int, account_nonce: AccountNonce) -> list[Tx]:
+        """Up to ``max_txs`` txs / ``max_bytes`` bytes that can execute in order, without removing them.
+
+        Per sender: only a contiguous run of nonces from its next nonce (a
+        gap stops that sender). Across senders: round robin, oldest sender
+        first, so one busy sender cannot crowd out the rest.
+        """
+        runs: deque[tuple[dict[int, bytes], int]] = deque()
+        for sender, pending in self._by_sender.items():
+            if len(runs) >= max_txs:
+                break
+            nonce = account_nonce(sender)
+            if nonce in pending:
+                runs.append((pending, nonce))
+        batch: list[Tx] = []
+        room = max_bytes
+        while runs and len(batch) < max_txs:
+            pending, nonce = runs.popleft()
+            tx = self._txs[pending[nonce]]
+            size = len(tx.encode())
+            if size > room:
+                continue  # this sender's next tx does not fit; its later nonces cannot go without it
+            batch.append(tx)
+            room -= size
+            if nonce + 1 in pending:
+                runs.append((pending, nonce + 1))
+        return batch
+
+    def remove_committed(self, txs: Iterable[Tx]) -> None:
+        """Drop txs a committed block carried; remember their hashes so late gossip is refused."""
+        for tx in txs:
+            tx_hash = tx.hash
+            self._remove(tx_hash)
+            self._seen.add(tx_hash)
+            self._verified.discard(tx_hash)
+
+    def recheck(self, account_nonce: AccountNonce) -> list[Tx]:
+        """Drop and return every tx whose nonce the chain has now used (e.g. a competing tx committed)."""
+        dropped: list[Tx] = []
+        for sender, pending in list(self._by_sender.items()):
+            next_nonce = account_nonce(sender)
+            for nonce in [n for n in pending if n < next_nonce]:
+                tx = self._remove(pending[nonce])
+                assert tx is not None
+                dropped.append(tx)
+        return dropped
+
+    # -- queries --------------------------------------------------------------
+
+    def is_verified(self, tx_hash: bytes) -> bool:
+        """True if this node already checked the tx's signature (block validation may skip it)."""
+        return tx_hash in self._verified
+
+    def has_seen(self, tx_hash: bytes) -> bool:
+        """True if the tx is pending or recently was (admitted or committed): do not re-gossip it."""
+        return tx_hash in self._txs or tx_hash in self._seen
+
+    def has_pending(self) -> bool:
+        return bool(self._txs)
+
+    def get(self, tx_hash: bytes) -> Tx | None:
+        return self._txs.get(tx_hash)
+
+    def __contains__(self, tx_hash: object) -> bool:
+        return tx_hash in self._txs
+
+    def __len__(self) -> int:
+        return len(self._txs)
+
+    def __iter__(self) -> Iterator[Tx]:
+        """Pending txs in arrival order."""
+        return iter(list(self._txs.values()))
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
