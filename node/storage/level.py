@@ -128,7 +128,7 @@ class LevelKV(_LevelReader):
     def __init__(self, path: str | Path, create_if_missing: bool = True) -> None:
         path = Path(path)
         try:
-            db = plyvel.DB(str(path), create_if_missing=create_if_missing, paranoid_checks=True)
+            db = plyvel.DB(str(path), create_if_missing=create_if_missing)
         except plyvel.CorruptionError as exc:
             raise StorageError(
                 f"the database at {path} is corrupt ({_reason(exc)}); restore the home from a backup "

@@ -1,12 +1,14 @@
 """MemoryKV: the in-memory twin of LevelKV, for tests and simulations.
 
-Keys live in a sorted list (bisect) beside a dict. Iterators and snapshots
-share those two structures; the next write copies them first (copy-on-write),
-so a reader never sees a write that happened after it began.
+Keys live in a sorted list (bisect) beside a dict. Live iterators and
+snapshots share those two structures; a write while any is alive copies them
+first (copy-on-write), so a reader never sees a write that happened after it
+began, and a write with no reader alive costs no copy.
 """
 
 from __future__ import annotations
 
+import weakref
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 
@@ -17,7 +19,7 @@ from node.storage.kv import WriteBatch, prefix_upper_bound
 class _SortedView:
     """Reads over one (sorted keys, dict) pair that nobody mutates while shared."""
 
-    __slots__ = ("_data", "_keys", "_owner")
+    __slots__ = ("__weakref__", "_data", "_keys", "_owner")
 
     def __init__(self, keys: list[bytes], data: dict[bytes, bytes], owner: MemoryKV) -> None:
         self._keys = keys
@@ -32,7 +34,7 @@ class _SortedView:
         self, prefix: bytes = b"", start: bytes | None = None, reverse: bool = False
     ) -> Iterator[tuple[bytes, bytes]]:
         self._owner._check_open()
-        keys, data = self._keys, self._data
+        keys = self._keys
         upper = prefix_upper_bound(prefix)
         lo = bisect_left(keys, prefix)
         hi = len(keys) if upper is None else bisect_left(keys, upper)
@@ -40,8 +42,13 @@ class _SortedView:
             lo = max(lo, bisect_left(keys, start))
         if start is not None and reverse:
             hi = min(hi, bisect_right(keys, start))
-        indexes = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
-        return ((keys[i], data[keys[i]]) for i in indexes)
+        return self._walk(range(hi - 1, lo - 1, -1) if reverse else range(lo, hi))
+
+    def _walk(self, indexes: range) -> Iterator[tuple[bytes, bytes]]:
+        # A generator method, so the view stays alive (and shared) exactly as long as the iterator.
+        keys, data = self._keys, self._data
+        for i in indexes:
+            yield keys[i], data[keys[i]]
 
     def close(self) -> None:
         """Snapshots hold nothing to release; present for the KVSnapshot contract."""
@@ -53,7 +60,7 @@ class MemoryKV:
     def __init__(self) -> None:
         self._keys: list[bytes] = []
         self._data: dict[bytes, bytes] = {}
-        self._shared = False  # an iterator or snapshot holds _keys/_data
+        self._views: weakref.WeakSet[_SortedView] = weakref.WeakSet()  # live iterators and snapshots
         self._closed = False
 
     def _check_open(self) -> None:
@@ -61,8 +68,9 @@ class MemoryKV:
             raise StorageError("the in-memory database is closed")
 
     def _view(self) -> _SortedView:
-        self._shared = True
-        return _SortedView(self._keys, self._data, self)
+        view = _SortedView(self._keys, self._data, self)
+        self._views.add(view)
+        return view
 
     def get(self, key: bytes) -> bytes | None:
         self._check_open()
@@ -81,8 +89,9 @@ class MemoryKV:
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         """Apply the batch; the ops were type-checked when recorded, so this cannot fail halfway."""
         self._check_open()
-        if self._shared:
-            self._keys, self._data, self._shared = list(self._keys), dict(self._data), False
+        if self._views:  # someone still reads these structures: give them a private copy
+            self._keys, self._data = list(self._keys), dict(self._data)
+            self._views = weakref.WeakSet()
         keys, data = self._keys, self._data
         for key, value in batch.ops:
             if value is None:

@@ -195,7 +195,8 @@ class WatchedKV:
     """A KV wrapper that records each write's sync flag and can crash instead of writing."""
 
     def __init__(self, inner: KV, crash: bool = False) -> None:
-        self.inner, self.crash, self.syncs = inner, crash, []
+        self.inner, self.crash = inner, crash
+        self.syncs: list[bool] = []
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
