@@ -71,14 +71,22 @@ def encode_frame(frame: Frame) -> bytes:
     return encode(value)
 
 
-def decode_frame(data: bytes, max_bytes: int) -> Frame:
-    """Decode and validate one plaintext frame; raise FrameError for anything malformed."""
+def decode_map(data: object, max_bytes: int, error: type[P2PError], what: str) -> dict[str, Any]:
+    """Canonical-decode a map of at most ``max_bytes``, raising ``error`` (never DecodeError)."""
+    if not isinstance(data, bytes):
+        raise error(f"{what} is not bytes")
     try:
         value = decode(data, max_bytes=max_bytes)
     except DecodeError as exc:
-        raise FrameError(f"frame does not decode: {exc}") from None
+        raise error(f"{what} does not decode: {exc}") from None
     if not isinstance(value, dict):
-        raise FrameError("frame is not a map")
+        raise error(f"{what} is not a map")
+    return value
+
+
+def decode_frame(data: bytes, max_bytes: int) -> Frame:
+    """Decode and validate one plaintext frame; raise FrameError for anything malformed."""
+    value = decode_map(data, max_bytes, FrameError, "frame")
     kind = value.get("type")
     try:
         if kind == "msg":

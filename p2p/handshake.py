@@ -17,11 +17,12 @@ from typing import Any
 
 import nacl.bindings
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, P2PError, ValidationError
+from core.encoding import encode
+from core.errors import P2PError, ValidationError
 from core.hashing import digest, signing_message
 from core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
 from p2p.config import MAX_ADDRESS_CHARS, parse_hostport
+from p2p.framing import decode_map
 from p2p.session import SessionCipher
 
 MAX_HANDSHAKE_BYTES = 2048
@@ -100,15 +101,7 @@ class HandshakeResult:
 
 
 def _decode_message(data: object) -> dict[str, Any]:
-    if not isinstance(data, bytes) or len(data) > MAX_HANDSHAKE_BYTES:
-        raise HandshakeError("handshake message is not bytes of at most 2048")
-    try:
-        value = decode(data, max_bytes=MAX_HANDSHAKE_BYTES)
-    except DecodeError as exc:
-        raise HandshakeError(f"handshake message does not decode: {exc}") from None
-    if not isinstance(value, dict):
-        raise HandshakeError("handshake message is not a map")
-    return value
+    return decode_map(data, MAX_HANDSHAKE_BYTES, HandshakeError, "handshake message")
 
 
 def reject_message(reason: str) -> bytes:

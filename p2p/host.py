@@ -23,7 +23,7 @@ from aiohttp import web
 from core.errors import P2PError
 from core.keys import PrivateKey
 from p2p.config import P2PConfig, PeerAddress, check_topic, parse_peer_address
-from p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame
+from p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame
 from p2p.handshake import (
     MAX_HANDSHAKE_BYTES,
     HandshakeError,
@@ -33,9 +33,10 @@ from p2p.handshake import (
     SelfConnectionError,
     reject_message,
 )
-from p2p.peer import Peer, PeerInfo, WebSocketLike
+from p2p.peer import CLOSE_BANNED, CLOSE_DUPLICATE, CLOSE_TOO_MANY_PEERS, Peer, PeerInfo, WebSocketLike
 from p2p.pex import AddressBook, SeenCache
 from p2p.scoring import Scoreboard
+from p2p.session import SessionCipher
 
 log = logging.getLogger("marketnode.p2p")
 
@@ -142,7 +143,7 @@ class P2PHost:
             return
         self._stopping = True
         for peer in list(self._peers.values()):
-            peer.disconnect("shutting down")
+            peer.disconnect("shutting down", aiohttp.WSCloseCode.GOING_AWAY)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -216,7 +217,7 @@ class P2PHost:
         log.warning("banning %s for %.0fs: %s", peer.hex()[:12], self.config.ban_seconds, reason)
         connection = self._peers.get(peer)
         if connection is not None:
-            connection.disconnect(f"banned: {reason}")
+            connection.disconnect(f"banned: {reason}", CLOSE_BANNED)
 
     def peers(self) -> list[PeerInfo]:
         now = self._now()
@@ -273,19 +274,14 @@ class P2PHost:
         finally:
             self._handshaking -= 1
         peer = Peer(ws, result.cipher, result.peer_key, "inbound", result.peer_advertise, self.config)
-        await self._serve(peer, None)
+        await self._serve(peer)
         return ws
 
     async def _respond_handshake(self, ws: WebSocketLike) -> HandshakeResult:
         responder = Responder(self.key, self.config.chain_id, self.config.protocol_version, self.advertise_address)
         reply = responder.on_hello(await _receive_handshake(ws))
         await ws.send_bytes(reply)
-        result = responder.on_auth(await _receive_handshake(ws))
-        if self.is_banned(result.peer_key):
-            self.stats.rejected_banned += 1
-            raise HandshakeError("banned")
-        self.stats.handshakes_ok += 1
-        return result
+        return responder.on_auth(await _receive_handshake(ws))
 
     def _ip_failure(self, ip: str, reason: str) -> None:
         self.stats.handshakes_failed += 1
@@ -322,7 +318,7 @@ class P2PHost:
                     failures += 1
                 else:
                     try:
-                        peer = await self._dial(target)
+                        peer, welcome = await self._dial(target)
                     except SelfConnectionError:
                         log.info("seed %s is this node itself; not dialing it again", target.address.hostport)
                         return
@@ -333,7 +329,7 @@ class P2PHost:
                     else:
                         failures = 0
                         target.learned_key = peer.node_key
-                        await self._serve(peer, target.address.hostport)
+                        await self._serve(peer, welcome)
                 if not target.persistent and failures >= PEX_MAX_FAILURES:
                     return
                 await asyncio.sleep(self._backoff_s(failures))
@@ -346,7 +342,13 @@ class P2PHost:
         base_ms = min(self.config.reconnect_max_ms, self.config.reconnect_min_ms * 2 ** min(failures, 30))
         return random.uniform(base_ms / 2, base_ms) / 1000
 
-    async def _dial(self, target: _DialTarget) -> Peer:
+    async def _dial(self, target: _DialTarget) -> tuple[Peer, PexFrame]:
+        """Connect and run the handshake, up to and including the listener's first sealed frame.
+
+        That first frame (always a pex, possibly empty) confirms the listener
+        derived the same keys and admitted us; a refusal arrives instead as a
+        websocket close with a code and reason (docs/P2P.md, "Closing").
+        """
         assert self._session is not None
         url = f"http://{target.address.hostport}{WS_PATH}"
         initiator = Initiator(
@@ -362,26 +364,32 @@ class P2PHost:
             try:
                 await ws.send_bytes(initiator.first_message())
                 last, result = initiator.on_reply(await _receive_handshake(ws))
+                target.learned_key = result.peer_key
+                if self.is_banned(result.peer_key):
+                    raise HandshakeError(f"peer {result.peer_key.hex()[:12]} is banned here")
                 await ws.send_bytes(last)
+                welcome = await _receive_welcome(ws, result.cipher, self.config.max_frame_bytes)
             except BaseException:
                 await ws.close()
                 raise
-        if self.is_banned(result.peer_key):
-            await ws.close()
-            raise P2PError(f"peer {result.peer_key.hex()[:12]} is banned")
         self.stats.handshakes_ok += 1
-        return Peer(ws, result.cipher, result.peer_key, "outbound", target.address.hostport, self.config)
+        peer = Peer(ws, result.cipher, result.peer_key, "outbound", target.address.hostport, self.config)
+        return peer, welcome
 
     # ---- the peer table ---------------------------------------------------
 
-    async def _serve(self, peer: Peer, dialed: str | None) -> None:
-        """Admit the peer (or drop it as duplicate/over limit), run it, then remove it."""
-        if not self._admit(peer):
-            peer.disconnect("duplicate or over the peer limit")
+    async def _serve(self, peer: Peer, welcome: PexFrame | None = None) -> None:
+        """Admit the peer (or close it with the reason), run it until it closes, then remove it."""
+        refusal = self._admit(peer)
+        if refusal is not None:
+            code, reason = refusal
+            peer.disconnect(reason, code)
             await peer.run(self._on_frame, self._on_violation)
             return
         log.info("connected %s peer %s at %s", peer.direction, peer.node_key.hex(), peer.address)
         self._after_connect(peer)
+        if welcome is not None:
+            self._on_pex(peer, welcome)
         try:
             await peer.run(self._on_frame, self._on_violation)
         finally:
@@ -390,23 +398,30 @@ class P2PHost:
                 log.info("disconnected peer %s", peer.short_id)
                 self._fire_peer_event(peer.node_key, False)
 
-    def _admit(self, peer: Peer) -> bool:
-        """Deterministic duplicate rule: keep the link dialed by the smaller node key (or the newer one)."""
+    def _admit(self, peer: Peer) -> tuple[int, str] | None:
+        """Add the peer to the table, or say why not (a close code and reason).
+
+        Duplicate rule, the same at both ends: keep the link dialed by the
+        smaller node key; between two links of the same direction keep the newer.
+        """
         if self._stopping:
-            return False
+            return aiohttp.WSCloseCode.GOING_AWAY, "shutting down"
+        if self.is_banned(peer.node_key):
+            self.stats.rejected_banned += 1
+            return CLOSE_BANNED, "banned"
         existing = self._peers.get(peer.node_key)
         if existing is None:
             if len(self._peers) >= self.config.max_peers:
-                return False
+                return CLOSE_TOO_MANY_PEERS, "too many peers"
             self._peers[peer.node_key] = peer
             self._fire_peer_event(peer.node_key, True)
-            return True
+            return None
         self.stats.duplicates_dropped += 1
         if self._preferred(existing) and not self._preferred(peer):
-            return False
+            return CLOSE_DUPLICATE, "duplicate connection"
         self._peers[peer.node_key] = peer
-        existing.disconnect("replaced by a duplicate connection")
-        return True
+        existing.disconnect("replaced by a duplicate connection", CLOSE_DUPLICATE)
+        return None
 
     def _preferred(self, peer: Peer) -> bool:
         """True if this link was dialed by the smaller of the two node keys (both ends agree)."""
@@ -424,16 +439,14 @@ class P2PHost:
             log.exception("on_peer_event handler failed")
 
     def _after_connect(self, peer: Peer) -> None:
-        """Tell the new peer whom we know, and the others about the new peer."""
-        if not self.config.pex:
-            return
-        if peer.address is not None:
+        """Send the welcome (our known peers; the dialer waits for it), and tell the others about the new peer."""
+        peer.enqueue(self._pex_frame(exclude=peer.node_key))
+        if self.config.pex and peer.address is not None:
             self._book.learn(peer.node_key, peer.address)
             announcement = PexFrame(((peer.node_key, peer.address),))
             for other in list(self._peers.values()):
                 if other is not peer:
                     other.enqueue(announcement)
-        peer.enqueue(self._pex_frame(exclude=peer.node_key))
 
     # ---- frames from peers -----------------------------------------------
 
@@ -510,6 +523,8 @@ class P2PHost:
             self._add_target(parse_peer_address(f"{node_key.hex()}@{address}"), persistent=False)
 
     def _pex_frame(self, exclude: bytes) -> PexFrame:
+        if not self.config.pex:
+            return PexFrame(())
         entries = [(k, p.address) for k, p in self._peers.items() if k != exclude and p.address is not None]
         return PexFrame(tuple(entries[:PEX_MAX_SENT]))  # type: ignore[arg-type]
 
@@ -532,3 +547,17 @@ async def _receive_handshake(ws: WebSocketLike) -> bytes:
     if len(message.data) > MAX_HANDSHAKE_BYTES:
         raise HandshakeError("handshake message too large")
     return bytes(message.data)
+
+
+async def _receive_welcome(ws: WebSocketLike, cipher: SessionCipher, max_frame_bytes: int) -> PexFrame:
+    """The listener's first sealed frame, or the reason it closed on us."""
+    message = await ws.receive()
+    if message.type == aiohttp.WSMsgType.CLOSE:
+        reason = message.extra.decode(errors="replace") if isinstance(message.extra, bytes) else message.extra
+        raise HandshakeError(f"peer closed the link: {message.data} {reason}")
+    if message.type != aiohttp.WSMsgType.BINARY:
+        raise HandshakeError(f"expected the welcome frame, got {message.type.name}")
+    frame = decode_frame(cipher.open(bytes(message.data)), max_frame_bytes)
+    if not isinstance(frame, PexFrame):
+        raise HandshakeError("the first frame after the handshake is not a pex")
+    return frame

@@ -35,6 +35,12 @@ PENALTY_DECRYPT = 50
 PENALTY_WEBSOCKET = 50
 CLOSE_TIMEOUT_S = 2.0
 
+# Websocket close codes a host uses to say why it hung up (docs/P2P.md, "Closing").
+CLOSE_DUPLICATE = 4001
+CLOSE_TOO_MANY_PEERS = 4002
+CLOSE_BANNED = 4003
+CLOSE_PROTOCOL = 4004
+
 
 class WebSocketLike(Protocol):
     """What aiohttp's client and server websockets have in common that we use."""
@@ -151,16 +157,16 @@ class Peer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def disconnect(self, reason: str) -> None:
-        """Close the link soon; ``run()`` then returns. Safe to call more than once."""
+    def disconnect(self, reason: str, code: int = aiohttp.WSCloseCode.GOING_AWAY) -> None:
+        """Close the link soon, telling the peer ``code`` and ``reason``; ``run()`` then returns. Idempotent."""
         if self._close_task is None and not self.closed.is_set():
             log.info("disconnecting %s: %s", self.short_id, reason)
-            self._close_task = asyncio.ensure_future(self._close_ws())
+            self._close_task = asyncio.ensure_future(self._close_ws(code, reason))
 
-    async def _close_ws(self) -> None:
+    async def _close_ws(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await self._ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"bye")
+                await self._ws.close(code=code, message=reason.encode()[:120])
 
     async def run(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
         """Read until the link closes; then stop the writer, fail pending requests, close."""
@@ -182,7 +188,7 @@ class Peer:
             self._pending.clear()
             await asyncio.gather(writer, *self._tasks, return_exceptions=True)
             if self._close_task is None:
-                self._close_task = asyncio.ensure_future(self._close_ws())
+                self._close_task = asyncio.ensure_future(self._close_ws(aiohttp.WSCloseCode.GOING_AWAY, "bye"))
             await asyncio.gather(self._close_task, return_exceptions=True)
 
     async def _write_loop(self) -> None:
@@ -204,6 +210,8 @@ class Peer:
         while True:
             message = await self._ws.receive()
             if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+                if message.type == aiohttp.WSMsgType.CLOSE:
+                    log.info("peer %s closed the link: %s %s", self.short_id, message.data, message.extra)
                 return
             if message.type == aiohttp.WSMsgType.ERROR:
                 on_violation(self, PENALTY_WEBSOCKET, f"websocket error: {message.data!r}")

@@ -1,0 +1,56 @@
+"""Peer exchange and reconnection: knowing one peer is enough, and a restarted peer is redialed."""
+
+from __future__ import annotations
+
+from p2p_helpers import Network, seed_of, wait_for
+
+
+async def test_pex_a_knows_b_b_knows_c_so_a_connects_to_c(network: Network) -> None:
+    c = await network.start()
+    b = await network.start(seeds=(seed_of(c),))
+    await wait_for(lambda: b.connected_to(c), what="b-c")
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(c) and c.connected_to(a), what="a found c through b")
+    assert {p.pubkey for p in a.host.peers()} == {b.pubkey, c.pubkey}
+
+
+async def test_pex_finds_a_peer_that_joins_later(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="a-b")
+    c = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(c), what="a learned of c after it joined b")
+
+
+async def test_pex_off_learns_nothing(network: Network) -> None:
+    c = await network.start(pex=False)
+    b = await network.start(pex=False, seeds=(seed_of(c),))
+    a = await network.start(pex=False, seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b) and b.connected_to(c), what="chain")
+    a.host.broadcast("tx", b"m")
+    await wait_for(lambda: c.inbox.payloads() == [b"m"], what="relay through b")
+    assert not a.connected_to(c)
+
+
+async def test_reconnects_after_the_peer_restarts(network: Network) -> None:
+    b = await network.start()
+    port = int(b.host.listen_address.rsplit(":", 1)[1])
+    a = await network.start(seeds=(seed_of(b, with_key=True),))
+    await wait_for(lambda: a.connected_to(b), what="first connection")
+    await b.host.stop()
+    await wait_for(lambda: not a.connected_to(b), what="a noticed b left")
+
+    b2 = await network.start(key=b.key, listen_port=port)
+    await wait_for(lambda: a.connected_to(b2) and b2.connected_to(a), timeout=5.0, what="redialed after restart")
+    assert a.host.send(b2.pubkey, "vote", b"hello again")
+    await wait_for(lambda: b2.inbox.payloads() == [b"hello again"], what="message after reconnect")
+
+
+async def test_stop_is_clean_and_idempotent(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    await a.host.stop()
+    await a.host.stop()
+    assert a.host._tasks == set()
+    await wait_for(lambda: not b.connected_to(a), what="b saw a leave")

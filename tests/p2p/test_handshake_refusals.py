@@ -1,0 +1,135 @@
+"""Who may connect: chain id, version, expected key, valid signatures, fresh challenges, bans."""
+
+from __future__ import annotations
+
+import pytest
+from p2p_helpers import CHAIN, Network, RawPeer, seed_of, wait_for
+
+from core.encoding import decode, encode
+from core.errors import P2PError
+from core.keys import PrivateKey
+from p2p.handshake import HandshakeError, Initiator
+
+
+async def _assert_still_serves(network: Network, target) -> None:  # type: ignore[no-untyped-def]
+    good = await network.start(seeds=(seed_of(target),))
+    await wait_for(lambda: good.connected_to(target), what="a good peer still connects")
+    good.host.send(target.pubkey, "vote", b"ok")
+    await wait_for(lambda: b"ok" in target.inbox.payloads(), what="good peer's message delivered")
+
+
+async def test_wrong_chain_id_is_refused_with_a_reason(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(chain_id="other-chain", seeds=(seed_of(b),))
+    await wait_for(lambda: b.host.stats.handshakes_failed >= 1 and a.host.stats.handshakes_failed >= 1, what="fail")
+    assert a.host.peers() == [] and b.host.peers() == []
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        with pytest.raises(HandshakeError, match="wrong chain id"):
+            await raw.handshake(PrivateKey.generate(), chain_id="other-chain")
+    finally:
+        await raw.close()
+
+
+async def test_wrong_protocol_version_is_refused(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(protocol_version=2, seeds=(seed_of(b),))
+    await wait_for(lambda: a.host.stats.handshakes_failed >= 1, what="refused")
+    assert a.host.peers() == [] and b.host.peers() == []
+
+
+async def test_peer_proving_a_different_key_than_expected_is_refused(network: Network) -> None:
+    b = await network.start()
+    wrong = PrivateKey.generate().public_key.hex()
+    a = await network.start(seeds=(f"{wrong}@{b.host.listen_address}",))
+    await wait_for(lambda: a.host.stats.handshakes_failed >= 2, what="two refused dials")
+    assert a.host.peers() == [] and b.host.peers() == []
+
+
+async def test_bad_handshake_signature_is_refused(network: Network) -> None:
+    b = await network.start()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        initiator = Initiator(PrivateKey.generate(), CHAIN, 1)
+        await raw.send(initiator.first_message())
+        reply = await raw.receive()
+        last, _ = initiator.on_reply(reply.data)
+        auth = decode(last)
+        auth["sig"] = bytes(64)
+        await raw.send(encode(auth))
+        message = await raw.receive()
+        assert decode(message.data)["reason"].startswith("handshake signature does not verify")
+    finally:
+        await raw.close()
+    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="failure counted")
+    assert b.host.peers() == []
+    await _assert_still_serves(network, b)
+
+
+async def test_signature_by_another_key_than_the_hello_claims_is_refused(network: Network) -> None:
+    b = await network.start()
+    claimed, actual = PrivateKey.generate(), PrivateKey.generate()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        initiator = Initiator(claimed, CHAIN, 1)
+        await raw.send(initiator.first_message())
+        reply = await raw.receive()
+        initiator._key = actual  # sign with a key that is not the one announced
+        last, _ = initiator.on_reply(reply.data)
+        await raw.send(last)
+        assert "does not verify" in decode((await raw.receive()).data)["reason"]
+    finally:
+        await raw.close()
+    assert b.host.peers() == []
+
+
+async def test_replayed_handshake_is_refused(network: Network) -> None:
+    b = await network.start()
+    key = PrivateKey.generate()
+    recorded = await RawPeer.connect(b.host.listen_address)
+    await recorded.handshake(key)
+    await wait_for(lambda: len(b.host.peers()) == 1, what="the genuine session")
+    await recorded.close()
+    await wait_for(lambda: b.host.peers() == [], what="genuine session closed")
+
+    replay = await RawPeer.connect(b.host.listen_address)
+    try:
+        await replay.send(recorded.sent[0])  # the old hello
+        await replay.receive()  # a fresh challenge we cannot sign for
+        await replay.send(recorded.sent[1])  # the old signature, over the old challenge
+        refusal = await replay.receive()
+        assert "does not verify" in decode(refusal.data)["reason"]
+    finally:
+        await replay.close()
+    assert b.host.peers() == []
+    await _assert_still_serves(network, b)
+
+
+async def test_replayed_listener_reply_is_refused_by_the_dialer() -> None:
+    """A fake listener replaying an old reply cannot answer the dialer's fresh challenge."""
+    server, client = PrivateKey.generate(), PrivateKey.generate()
+    from p2p.handshake import Responder
+
+    first = Initiator(client, CHAIN, 1)
+    old_reply = Responder(server, CHAIN, 1).on_hello(first.first_message())
+    second = Initiator(client, CHAIN, 1)
+    second.first_message()
+    with pytest.raises(HandshakeError, match="does not verify"):
+        second.on_reply(old_reply)
+
+
+async def test_banned_key_cannot_reconnect_until_the_ban_ends(network: Network) -> None:
+    b = await network.start(ban_seconds=0.5)
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: b.connected_to(a), what="connected")
+    b.host.penalize(a.pubkey, 1000, "test")
+    await wait_for(lambda: not b.connected_to(a), what="banned peer disconnected")
+    assert b.host.is_banned(a.pubkey)
+    await wait_for(lambda: b.host.stats.rejected_banned >= 1, what="a redial refused during the ban")
+    assert not b.connected_to(a)
+    await wait_for(lambda: b.connected_to(a), timeout=5.0, what="reconnected after the ban")
+
+
+async def test_a_refused_peer_is_told_why() -> None:
+    with pytest.raises(P2PError):
+        Initiator(PrivateKey.generate(), CHAIN, 1).on_reply(encode({"type": "reject", "reason": "banned"}))

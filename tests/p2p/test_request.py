@@ -1,0 +1,67 @@
+"""Request/response: answers, remote errors, timeouts and disconnects become P2PError."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from p2p_helpers import Network, seed_of, wait_for
+
+from core.errors import P2PError
+
+
+async def _echo(peer: bytes, topic: str, payload: bytes) -> bytes:
+    if topic == "fail":
+        raise ValueError("no such block")
+    if topic == "slow":
+        await asyncio.sleep(10)
+    return topic.encode() + b":" + payload
+
+
+async def test_request_gets_the_answer(network: Network) -> None:
+    b = await network.start(on_request=_echo)
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    answers = await asyncio.gather(*(a.host.request(b.pubkey, "blocks", bytes([i]), 2.0) for i in range(10)))
+    assert answers == [b"blocks:" + bytes([i]) for i in range(10)]
+
+
+async def test_handler_error_is_a_p2p_error_with_its_message(network: Network) -> None:
+    b = await network.start(on_request=_echo)
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    with pytest.raises(P2PError, match="no such block"):
+        await a.host.request(b.pubkey, "fail", b"", 2.0)
+
+
+async def test_no_handler_is_refused(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    with pytest.raises(P2PError, match="serves no requests"):
+        await a.host.request(b.pubkey, "blocks", b"", 2.0)
+
+
+async def test_timeout_raises_p2p_error(network: Network) -> None:
+    b = await network.start(on_request=_echo)
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    with pytest.raises(P2PError, match="timed out"):
+        await a.host.request(b.pubkey, "slow", b"", 0.1)
+
+
+async def test_disconnect_fails_pending_requests(network: Network) -> None:
+    b = await network.start(on_request=_echo)
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b), what="connected")
+    pending = asyncio.ensure_future(a.host.request(b.pubkey, "slow", b"", 10.0))
+    await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 1, what="request arrived")
+    await b.host.stop()
+    with pytest.raises(P2PError, match="disconnected"):
+        await asyncio.wait_for(pending, 5.0)
+
+
+async def test_request_to_unknown_peer_raises(network: Network) -> None:
+    a = await network.start()
+    with pytest.raises(P2PError, match="not connected"):
+        await a.host.request(b"\x02" * 32, "blocks", b"", 1.0)
