@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import StorageError
 from node.storage.kv import KV, WriteBatch, prefix_upper_bound
@@ -220,3 +223,46 @@ def test_level_reports_a_corrupt_database(tmp_path: Path) -> None:
 def test_level_missing_database_without_create_is_a_storage_error(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="cannot open"):
         LevelKV(tmp_path / "absent", create_if_missing=False)
+
+
+# Both backends against a plain dict, on random batches and random scans.
+
+_small_keys = st.binary(max_size=3).map(lambda b: b.replace(b"\x01", b"\xff"))
+_batches = st.lists(
+    st.lists(st.tuples(_small_keys, st.one_of(st.none(), st.binary(max_size=2))), max_size=6), min_size=1, max_size=5
+)
+_scans = st.lists(st.tuples(st.binary(max_size=2), st.one_of(st.none(), _small_keys), st.booleans()), max_size=6)
+
+
+def _model_scan(model: dict[bytes, bytes], prefix: bytes, start: bytes | None, reverse: bool) -> list[bytes]:
+    chosen = sorted(k for k in model if k.startswith(prefix))
+    if start is not None:
+        chosen = [k for k in chosen if (k <= start if reverse else k >= start)]
+    return chosen[::-1] if reverse else chosen
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches=_batches, scans=_scans)
+def test_both_backends_behave_like_a_sorted_dict(
+    batches: list[list[tuple[bytes, bytes | None]]], scans: list[tuple[bytes, bytes | None, bool]]
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        stores: list[KV] = [MemoryKV(), LevelKV(Path(tmp) / "db")]
+        model: dict[bytes, bytes] = {}
+        for ops in batches:
+            batch = WriteBatch()
+            for key, value in ops:
+                if value is None:
+                    batch.delete(key)
+                    model.pop(key, None)
+                else:
+                    batch.put(key, value)
+                    model[key] = value
+            for store in stores:
+                store.write(batch, sync=False)
+        for store in stores:
+            for prefix, start, reverse in scans:
+                expected = _model_scan(model, prefix, start, reverse)
+                assert keys(store.iterate(prefix, start, reverse)) == expected, (prefix, start, reverse)
+            assert dict(store.iterate()) == model
+            store.close()
