@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.errors import ConfigError, RuleError, ValidationError
 from core.keys import PrivateKey
@@ -270,3 +272,42 @@ def test_thousands_of_txs_per_second() -> None:
     elapsed = time.perf_counter() - started
     assert len(batch) == count and len(mp) == 0
     assert elapsed < 3.0, f"{count} txs took {elapsed:.2f}s"
+
+
+# Random admissions and commits: the pool's books always balance.
+
+_PRESIGNED = {(s, n): signed(KEYS[s], n) for s in range(3) for n in range(6)}
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 2), st.integers(0, 5)),
+        st.tuples(st.just("commit"), st.integers(1, 4), st.just(0)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=_steps)
+def test_random_admissions_and_commits_keep_the_pool_consistent(steps: list[tuple[str, int, int]]) -> None:
+    mp = pool(max_per_sender=4, max_txs=8)
+    chain: dict[bytes, int] = {}
+    for action, a, b in steps:
+        if action == "add":
+            try:
+                mp.add(_PRESIGNED[(a, b)].encode(), nonces(chain))
+            except MempoolError as exc:
+                assert exc.reason in {"duplicate", "stale_nonce", "sender_cap", "full"}
+            continue
+        batch = mp.take_batch(a, 10**6, nonces(chain))
+        expected_next = dict(chain)
+        for tx in batch:
+            assert tx.nonce == expected_next.get(tx.sender, 0), "batch skips or repeats a nonce"
+            expected_next[tx.sender] = tx.nonce + 1
+        chain = expected_next
+        mp.remove_committed(batch)
+        mp.recheck(nonces(chain))
+        assert all(tx.nonce >= chain.get(tx.sender, 0) for tx in mp)
+    pending = list(mp)
+    assert len(pending) == len(mp) <= 8
+    assert mp.size_bytes == sum(len(tx.encode()) for tx in pending)
+    assert len({(tx.sender, tx.nonce) for tx in pending}) == len(pending)
