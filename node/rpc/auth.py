@@ -2,7 +2,8 @@
 
 HTTP callers send ``Authorization: Bearer <token>``; websocket callers send the
 same header on the upgrade request, or call ``rpc_authenticate`` (browsers
-cannot set headers on a websocket). No token configured → admin disabled.
+cannot set headers on a websocket). No token (None or "") → admin disabled; a token
+shorter than 16 characters is refused at startup.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ class AdminAuth:
     __slots__ = ("_token",)
 
     def __init__(self, token: str | None) -> None:
+        token = token or None  # "" (the config default) means admin disabled
         if token is not None and len(token) < 16:
             raise ValueError("an admin token must be at least 16 characters")
         self._token = token

@@ -14,7 +14,7 @@ from node.rpc.subscriptions import DEFAULT_TOPICS
 if TYPE_CHECKING:
     from node.rpc.registry import CallContext, Registry
 
-_TOPICS_DOC = "; ".join(f"{t.name}: {t.description}" for t in DEFAULT_TOPICS)
+_TOPICS_DOC = "; ".join(f"`{t.name}`: {t.description.rstrip('.')}" for t in DEFAULT_TOPICS) + "."
 
 
 async def rpc_discover(ctx: CallContext) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def register_builtins(registry: Registry) -> None:
         result=Result("subscription", "Subscription id (hex string).", {"type": "string"}),
         description=(
             "Notifications arrive as {\"jsonrpc\":\"2.0\",\"method\":\"subscription\",\"params\":"
-            "{\"subscription\": id, \"result\": payload}}. Topics — " + _TOPICS_DOC +
+            "{\"subscription\": id, \"result\": payload}}. Topics: " + _TOPICS_DOC +
             " A connection that reads too slowly is closed (code 1008, \"slow consumer\")."
         ),
         transports=ws_only, errors=(LIMIT_EXCEEDED,), tags=("rpc",),

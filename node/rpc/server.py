@@ -13,7 +13,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -28,7 +28,7 @@ from node.rpc.subscriptions import SubscriptionHub
 log = logging.getLogger("marketnode.rpc")
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8645
+DEFAULT_PORT = 26657  # matches node.config.RpcSection
 WS_CLOSE_REASON_MAX = 120  # a close frame's reason is at most 123 bytes
 
 
@@ -52,6 +52,11 @@ class RpcLimits:
     ws_queue_messages: int = 512
     ws_inflight_calls: int = 16
     call_timeout_s: float = 60.0
+
+    @classmethod
+    def from_config(cls, section: Any) -> RpcLimits:
+        """Limits from an object with same-named attributes (node.config.RpcSection); others keep defaults."""
+        return cls(**{f.name: getattr(section, f.name) for f in fields(cls) if hasattr(section, f.name)})
 
     def burst(self) -> float:
         return self.rate_burst or max(self.requests_per_s or 0, self.max_batch)
