@@ -1,0 +1,31 @@
+"""Sealed boxes to an account: encrypt data only the holder of an ed25519 key can read.
+
+The wallet seals a shipping address to the seller's (and arbiter's) account
+key, or a content key to the buyer's; the chain only ever stores ciphertext.
+Uses nacl SealedBox with the X25519 keys converted from the ed25519 ones.
+"""
+
+from __future__ import annotations
+
+import nacl.exceptions
+import nacl.public
+
+from core.errors import ValidationError
+from core.keys import PrivateKey, curve25519_public
+
+SEAL_OVERHEAD = 48  # ephemeral public key (32) + MAC (16)
+
+
+def seal(recipient: bytes, plaintext: bytes) -> bytes:
+    """Encrypt ``plaintext`` to the account ``recipient`` (a 32-byte ed25519 public key)."""
+    box = nacl.public.SealedBox(nacl.public.PublicKey(curve25519_public(recipient)))
+    return box.encrypt(plaintext)
+
+
+def open_sealed(key: PrivateKey, ciphertext: bytes) -> bytes:
+    """Decrypt a box sealed to ``key``'s account; ValidationError if it was not."""
+    box = nacl.public.SealedBox(nacl.public.PrivateKey(key.curve25519_private()))
+    try:
+        return box.decrypt(ciphertext)
+    except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, ValueError) as exc:
+        raise ValidationError(f"cannot open the sealed box: {exc}") from None

@@ -1,0 +1,110 @@
+"""The engine boundary: up-front refusals, fee and nonce rules, rollback, check_tx, state root."""
+
+from __future__ import annotations
+
+import pytest
+from market_harness import CHAIN_ID, Chain
+
+from core.errors import RuleError
+from core.types import Tx
+from market import codes, keys
+from market.context import BlockContext
+from market.engine import apply_tx, check_tx, load_params, next_state_root
+from market.state import MemoryState
+
+
+def test_transfer_pays_fee_to_proposer_and_consumes_nonce(chain: Chain) -> None:
+    receipt = chain.ok("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=10)
+    assert receipt.fee_paid == 1
+    assert chain.balance("alice", "MKT") == 1_000_000 - 11
+    assert chain.balance("bob", "MKT") == 1_000_010
+    assert chain.balance("proposer", "MKT") == 1_000_001
+    assert chain.load(keys.nonce(chain.acct("alice"))) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"chain_id": "other-chain"}, codes.WRONG_CHAIN),
+        ({"nonce": 5}, codes.BAD_NONCE),
+        ({"fee": 0}, codes.FEE_TOO_LOW),
+        ({"fee": 2_000_000}, codes.CANNOT_PAY_FEE),
+    ],
+)
+def test_refused_up_front_changes_nothing_and_pays_no_fee(chain: Chain, change: dict, code: str) -> None:
+    base = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1)
+    fields = {**base.unsigned_obj(), **change}
+    tx = Tx(fields["chain_id"], fields["sender"], fields["nonce"], fields["kind"], fields["body"], fields["fee"])
+    before = chain.state.items()
+    [receipt] = chain.block([tx])
+    assert (receipt.ok, receipt.code, receipt.fee_paid) == (False, code, 0)
+    assert chain.state.items() == before
+
+
+def test_unknown_kind_and_bad_body_consume_nonce_and_fee(chain: Chain) -> None:
+    chain.fails(codes.UNKNOWN_KIND, "alice", "teleport", x=1)
+    chain.fails(codes.BAD_BODY, "alice", "transfer", to=b"short", asset="MKT", amount=1)
+    chain.fails(codes.BAD_BODY, "alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1, extra=1)
+    chain.fails(codes.BAD_BODY, "alice", "transfer", to=chain.acct("bob"), asset="MKT")
+    assert chain.load(keys.nonce(chain.acct("alice"))) == 4
+    assert chain.balance("alice", "MKT") == 1_000_000 - 4
+
+
+def test_failed_rule_rolls_back_its_writes_but_keeps_fee(chain: Chain) -> None:
+    chain.register("alice")
+    # transfer moves nothing if the amount is short; the fee is still paid
+    receipt = chain.fails(codes.INSUFFICIENT_FUNDS, "alice", "transfer", to=chain.acct("bob"), asset="USD",
+                          amount=2_000_000)
+    assert receipt.fee_paid == 1
+
+
+def test_apply_tx_on_a_plain_state_without_savepoints_still_rolls_back(chain: Chain) -> None:
+    class Plain:
+        def __init__(self, inner: MemoryState) -> None:
+            self.inner = inner
+            self.get, self.put, self.delete, self.iterate = inner.get, inner.put, inner.delete, inner.iterate
+
+    plain = Plain(chain.state)
+    ctx = BlockContext(CHAIN_ID, 1, chain.now_ms, chain.acct("proposer"))
+    bad = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="USD", amount=10**12)
+    assert apply_tx(plain, ctx, bad).code == codes.INSUFFICIENT_FUNDS
+    good = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="USD", amount=7)
+    assert apply_tx(plain, ctx, good).ok
+    assert chain.balance("bob") == 1_000_007
+
+
+def test_check_tx_admits_future_nonces_and_rejects_bad_ones(chain: Chain) -> None:
+    params = load_params(chain.state)
+    check_tx(chain.state, chain.tx("alice", "transfer", nonce=3, to=chain.acct("bob"), asset="MKT", amount=1), params)
+    for tx, code in [
+        (chain.tx("alice", "nope"), codes.UNKNOWN_KIND),
+        (chain.tx("alice", "transfer", to=chain.acct("bob")), codes.BAD_BODY),
+        (chain.tx("alice", "transfer", fee=0, to=chain.acct("bob"), asset="MKT", amount=1), codes.FEE_TOO_LOW),
+    ]:
+        with pytest.raises(RuleError) as err:
+            check_tx(chain.state, tx, params)
+        assert err.value.code == code
+    chain.ok("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1)
+    with pytest.raises(RuleError, match=codes.BAD_NONCE):
+        check_tx(chain.state, chain.tx("alice", "transfer", nonce=0, to=chain.acct("bob"), asset="MKT", amount=1),
+                 params)
+
+
+def test_state_root_chains_sorted_changes() -> None:
+    changes = {b"b": b"\x01", b"a": None}
+    root = next_state_root(bytes(32), 7, changes)
+    assert root == next_state_root(bytes(32), 7, dict(reversed(list(changes.items()))))
+    assert root != next_state_root(bytes(32), 8, changes)
+    assert root != next_state_root(bytes(32), 7, {b"b": b"\x01"})
+    assert len(root) == 32
+
+
+def test_same_blocks_on_a_fresh_state_give_the_same_root(chain: Chain) -> None:
+    chain.register("alice", "bob")
+    chain.ok("alice", "transfer", to=chain.acct("bob"), asset="USD", amount=5)
+    replay = Chain()
+    for ctx, txs in chain.blocks:
+        replay.now_ms = ctx.timestamp_ms
+        replay.block(txs)
+    assert replay.root == chain.root
+    assert replay.state.items() == chain.state.items()
