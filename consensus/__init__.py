@@ -1,1 +1,42 @@
-"""consensus: see ../shared/DESIGN.md."""
+"""consensus: PBFT ordering of blocks as a sans-IO state machine (no asyncio, sockets, clock or randomness).
+
+Layout: ``messages`` (wire types and their canonical bytes), ``actions``
+(what the replica asks the node to do), ``records`` (Head, LastSigned: the
+durable inputs), ``app`` (the Application protocol the node implements),
+``replica`` (ReplicaConfig and the Replica state machine). The protocol and
+the node's contract are in docs/CONSENSUS.md.
+"""
+
+from consensus.actions import (
+    Action,
+    Broadcast,
+    CancelTimer,
+    CommitBlock,
+    PersistLastSigned,
+    RecordEvidence,
+    RequestBlocks,
+    SendTo,
+    SetTimer,
+)
+from consensus.app import Application
+from consensus.messages import (
+    Commit,
+    CommitNotice,
+    Message,
+    NewView,
+    Prepare,
+    PreparedCert,
+    PrePrepare,
+    ViewChange,
+    decode_message,
+    encode_message,
+)
+from consensus.records import Head, LastSigned
+from consensus.replica import TIMER_SYNC, TIMER_VIEW, Rejected, Replica, ReplicaConfig
+
+__all__ = [
+    "TIMER_SYNC", "TIMER_VIEW", "Action", "Application", "Broadcast", "CancelTimer", "Commit", "CommitBlock",
+    "CommitNotice", "Head", "LastSigned", "Message", "NewView", "PersistLastSigned", "PrePrepare", "Prepare",
+    "PreparedCert", "RecordEvidence", "Rejected", "Replica", "ReplicaConfig", "RequestBlocks", "SendTo",
+    "SetTimer", "ViewChange", "decode_message", "encode_message",
+]
