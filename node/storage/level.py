@@ -128,18 +128,20 @@ class LevelKV(_LevelReader):
     def __init__(self, path: str | Path, create_if_missing: bool = True) -> None:
         path = Path(path)
         try:
+            if create_if_missing:
+                path.parent.mkdir(parents=True, exist_ok=True)
             db = plyvel.DB(str(path), create_if_missing=create_if_missing)
         except plyvel.CorruptionError as exc:
             raise StorageError(
                 f"the database at {path} is corrupt ({_reason(exc)}); restore the home from a backup "
                 "or delete its data directory and let the node sync from peers"
             ) from exc
-        except plyvel.IOError as exc:
-            raise StorageError(
-                f"cannot open the database at {path}: {_reason(exc)}. Is another node running on this home?"
-            ) from exc
         except plyvel.Error as exc:
-            raise StorageError(f"cannot open the database at {path}: {_reason(exc)}") from exc
+            reason = _reason(exc)
+            hint = " Is another node running on this home?" if reason.startswith("IO error: lock ") else ""
+            raise StorageError(f"cannot open the database at {path}: {reason}.{hint}") from exc
+        except OSError as exc:  # after plyvel's errors: plyvel.IOError is an OSError too
+            raise StorageError(f"cannot create the directory for the database at {path}: {exc}") from exc
         super().__init__(db, path)
         self._db = db
 

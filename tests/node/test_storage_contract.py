@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -266,3 +268,31 @@ def test_both_backends_behave_like_a_sorted_dict(
                 assert keys(store.iterate(prefix, start, reverse)) == expected, (prefix, start, reverse)
             assert dict(store.iterate()) == model
             store.close()
+
+
+def test_level_creates_missing_parent_directories(tmp_path: Path) -> None:
+    LevelKV(tmp_path / "home" / "data" / "db").close()
+
+
+def test_level_on_a_path_that_is_a_file_says_why_without_blaming_a_lock(tmp_path: Path) -> None:
+    (tmp_path / "db").write_bytes(b"not a database")
+    with pytest.raises(StorageError, match="cannot open") as info:
+        LevelKV(tmp_path / "db")
+    assert "another node" not in str(info.value)
+
+
+def test_level_refuses_a_database_another_process_holds(tmp_path: Path) -> None:
+    holder = (
+        "import sys; from node.storage.level import LevelKV; kv = LevelKV(sys.argv[1]); "
+        "print('open', flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder, str(tmp_path / "db")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "open\n"
+        with pytest.raises(StorageError, match="another node running"):
+            LevelKV(tmp_path / "db")
+    finally:
+        proc.communicate(timeout=10)
+    LevelKV(tmp_path / "db").close()  # released once the holder exits
