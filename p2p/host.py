@@ -107,9 +107,7 @@ class P2PHost:
         self._peers: dict[bytes, Peer] = {}
         self._handshaking = 0
         self._key_scores = Scoreboard(config.ban_threshold, config.ban_seconds, KEY_RECOVERY_PER_S)
-        self._ip_scores = Scoreboard(
-            config.ip_fail_threshold, config.ban_seconds, config.ip_fail_threshold / config.ban_seconds
-        )
+        self._ip_scores = Scoreboard(config.ip_fail_threshold, config.ban_seconds, config.ip_fail_threshold / 60.0)
         self._seen = SeenCache(config.seen_cache_size)
         self._book = AddressBook(config.pex_max_addresses)
         self._targets: dict[str, _DialTarget] = {}
@@ -214,7 +212,7 @@ class P2PHost:
         if not self._key_scores.penalize(peer, points, now):
             return
         self.stats.bans += 1
-        log.warning("banning %s for %.0fs: %s", peer.hex()[:12], self.config.ban_seconds, reason)
+        log.warning("banning %s for %gs: %s", peer.hex()[:12], self.config.ban_seconds, reason)
         connection = self._peers.get(peer)
         if connection is not None:
             connection.disconnect(f"banned: {reason}", CLOSE_BANNED)
@@ -288,7 +286,7 @@ class P2PHost:
         log.info("inbound from %s failed: %s", ip, reason)
         if self._ip_scores.penalize(ip, 1, self._now()):
             self.stats.bans += 1
-            log.warning("banning IP %s for %.0fs after repeated handshake failures", ip, self.config.ban_seconds)
+            log.warning("banning IP %s for %gs after repeated handshake failures", ip, self.config.ban_seconds)
 
     async def _refuse(self, ws: WebSocketLike, exc: BaseException | None) -> None:
         with contextlib.suppress(Exception):

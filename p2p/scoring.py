@@ -8,6 +8,7 @@ entries are forgotten first.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Hashable
 
@@ -24,22 +25,32 @@ class Scoreboard:
         self._scores: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()  # key -> (score, at)
         self._bans: dict[Hashable, float] = {}  # key -> banned until
 
-    def score(self, key: Hashable, now: float) -> float:
+    def _current(self, key: Hashable, now: float) -> tuple[float, float]:
+        """(score, as of) after recovering whole points only, so N quick violations count as N."""
         entry = self._scores.get(key)
         if entry is None:
-            return 0.0
+            return 0.0, now
         score, at = entry
-        return min(0.0, score + (now - at) * self.recovery_per_s)
+        recovered = math.floor(max(0.0, now - at) * self.recovery_per_s)
+        if recovered <= 0:
+            return score, at
+        if score + recovered >= 0:
+            return 0.0, now
+        return score + recovered, at + recovered / self.recovery_per_s
+
+    def score(self, key: Hashable, now: float) -> float:
+        return self._current(key, now)[0]
 
     def penalize(self, key: Hashable, points: float, now: float) -> bool:
         """Lower the score; True when this violation bans the key."""
-        score = self.score(key, now) - points
+        score, at = self._current(key, now)
+        score -= points
         if score <= -self.threshold:
             self._scores.pop(key, None)
             self._bans[key] = now + self.ban_seconds
             self._prune(now)
             return True
-        self._scores[key] = (score, now)
+        self._scores[key] = (score, at)
         self._scores.move_to_end(key)
         while len(self._scores) > MAX_ENTRIES:
             self._scores.popitem(last=False)

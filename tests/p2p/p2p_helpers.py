@@ -86,6 +86,13 @@ class Network:
         self.nodes.append(node)
         return node
 
+    async def pair(self, **b_config: Any) -> tuple[Node, Node]:
+        """b listens (with ``b_config``), a dials it; returns (a, b) once both see the link."""
+        b = await self.start(**b_config)
+        a = await self.start(seeds=(seed_of(b),))
+        await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="a and b connected")
+        return a, b
+
     async def stop_all(self) -> None:
         await asyncio.gather(*(n.host.stop() for n in self.nodes))
 

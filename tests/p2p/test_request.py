@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from p2p_helpers import Network, seed_of, wait_for
+from p2p_helpers import Network, wait_for
 
 from core.errors import P2PError
 
@@ -19,41 +19,31 @@ async def _echo(peer: bytes, topic: str, payload: bytes) -> bytes:
 
 
 async def test_request_gets_the_answer(network: Network) -> None:
-    b = await network.start(on_request=_echo)
-    a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b), what="connected")
+    a, b = await network.pair(on_request=_echo)
     answers = await asyncio.gather(*(a.host.request(b.pubkey, "blocks", bytes([i]), 2.0) for i in range(10)))
     assert answers == [b"blocks:" + bytes([i]) for i in range(10)]
 
 
 async def test_handler_error_is_a_p2p_error_with_its_message(network: Network) -> None:
-    b = await network.start(on_request=_echo)
-    a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b), what="connected")
+    a, b = await network.pair(on_request=_echo)
     with pytest.raises(P2PError, match="no such block"):
         await a.host.request(b.pubkey, "fail", b"", 2.0)
 
 
 async def test_no_handler_is_refused(network: Network) -> None:
-    b = await network.start()
-    a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b), what="connected")
+    a, b = await network.pair()
     with pytest.raises(P2PError, match="serves no requests"):
         await a.host.request(b.pubkey, "blocks", b"", 2.0)
 
 
 async def test_timeout_raises_p2p_error(network: Network) -> None:
-    b = await network.start(on_request=_echo)
-    a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b), what="connected")
+    a, b = await network.pair(on_request=_echo)
     with pytest.raises(P2PError, match="timed out"):
         await a.host.request(b.pubkey, "slow", b"", 0.1)
 
 
 async def test_disconnect_fails_pending_requests(network: Network) -> None:
-    b = await network.start(on_request=_echo)
-    a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b), what="connected")
+    a, b = await network.pair(on_request=_echo)
     pending = asyncio.ensure_future(a.host.request(b.pubkey, "slow", b"", 10.0))
     await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 1, what="request arrived")
     await b.host.stop()

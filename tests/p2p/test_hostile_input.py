@@ -1,0 +1,200 @@
+"""Garbage on the p2p port never crashes the host: it is refused, scored, banned, and good peers are still served."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import aiohttp
+import pytest
+from p2p_helpers import Network, Node, RawPeer, seed_of, wait_for
+
+from core.encoding import encode
+from core.keys import PrivateKey
+from p2p.framing import MsgFrame, encode_frame
+from p2p.peer import CLOSE_BANNED, PENALTY_BAD_FRAME
+
+
+async def _still_serves(network: Network, target: Node) -> None:
+    good = await network.start(seeds=(seed_of(target),))
+    await wait_for(lambda: good.connected_to(target) and target.connected_to(good), what="a good peer connects")
+    assert good.host.send(target.pubkey, "vote", b"still alive")
+    await wait_for(lambda: b"still alive" in target.inbox.payloads(), what="the good peer's message")
+
+
+async def _tcp_garbage(address: str, data: bytes) -> bytes:
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(65536), 3.0)
+    finally:
+        writer.close()
+
+
+async def test_random_bytes_on_the_tcp_port(network: Network) -> None:
+    b = await network.start()
+    for _ in range(5):
+        await _tcp_garbage(b.host.listen_address, os.urandom(4096))
+    await _still_serves(network, b)
+
+
+async def test_plain_http_requests_get_an_error_not_a_crash(network: Network) -> None:
+    b = await network.start()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://{b.host.listen_address}/p2p") as response:
+            assert response.status == 400
+        async with session.post(f"http://{b.host.listen_address}/p2p", data=os.urandom(1000)) as response:
+            assert response.status >= 400
+        async with session.get(f"http://{b.host.listen_address}/") as response:
+            assert response.status == 404
+    reply = await _tcp_garbage(b.host.listen_address, b"GET /p2p HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 4")
+    await _still_serves(network, b)
+
+
+@pytest.mark.parametrize(
+    "hello",
+    [os.urandom(64), b"", encode({"type": "hello"}), encode([1, 2, 3]), b"\xc1" * 10, encode({"type": "auth", "sig": b""})],
+)
+async def test_garbage_hello_over_websocket_is_refused(network: Network, hello: bytes) -> None:
+    b = await network.start()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.send(hello)
+        message = await raw.receive()
+        assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.CLOSE)
+    finally:
+        await raw.close()
+    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="handshake failure counted")
+    await _still_serves(network, b)
+
+
+async def test_text_frame_and_silence_fail_the_handshake(network: Network) -> None:
+    b = await network.start(handshake_timeout_s=0.2)
+    text = await RawPeer.connect(b.host.listen_address)
+    silent = await RawPeer.connect(b.host.listen_address)
+    try:
+        await text.ws.send_str("hello?")
+        await wait_for(lambda: b.host.stats.handshakes_failed == 2, what="both refused (one by timeout)")
+    finally:
+        await text.close()
+        await silent.close()
+    await _still_serves(network, b)
+
+
+async def test_oversized_frame_before_the_handshake(network: Network) -> None:
+    b = await network.start(max_frame_bytes=4096)
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.send(os.urandom(100_000))
+        message = await raw.receive()
+        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
+    finally:
+        await raw.close()
+    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="refused")
+    await _still_serves(network, b)
+
+
+async def test_oversized_frame_after_the_handshake_is_penalized(network: Network) -> None:
+    b = await network.start(max_frame_bytes=4096)
+    key = PrivateKey.generate()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.handshake(key)
+        await wait_for(lambda: len(b.host.peers()) == 1, what="raw peer admitted")
+        await raw.send_sealed(encode_frame(MsgFrame("vote", os.urandom(10_000))))
+        await wait_for(lambda: b.host.peers() == [], what="oversized sender disconnected")
+    finally:
+        await raw.close()
+    assert b.host._key_scores.score(key.public_key, b.host._now()) < 0
+    await _still_serves(network, b)
+
+
+async def test_undecodable_sealed_frames_are_dropped_and_scored(network: Network) -> None:
+    b = await network.start()
+    key = PrivateKey.generate()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.handshake(key)
+        for bad in (os.urandom(50), encode({"type": "nope"}), encode({"type": "msg", "topic": "", "payload": b""})):
+            await raw.send_sealed(bad)
+        await raw.send_sealed(encode_frame(MsgFrame("vote", b"valid")))
+        await wait_for(lambda: b.inbox.payloads() == [b"valid"], what="the valid frame after the bad ones")
+        [info] = b.host.peers()
+        assert info.score <= -3 * PENALTY_BAD_FRAME + 1
+    finally:
+        await raw.close()
+
+
+async def test_forged_or_replayed_sealed_frame_ends_the_link(network: Network) -> None:
+    b = await network.start()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.handshake(PrivateKey.generate())
+        assert raw.cipher is not None
+        sealed = raw.cipher.seal(encode_frame(MsgFrame("vote", b"once")))
+        await raw.ws.send_bytes(sealed)
+        await raw.ws.send_bytes(sealed)  # replay: the receive counter has moved on
+        await wait_for(lambda: b.host.peers() == [], what="link closed on the replay")
+    finally:
+        await raw.close()
+    assert b.inbox.payloads() == [b"once"]
+    await _still_serves(network, b)
+
+
+async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> None:
+    b = await network.start(rate_msgs_per_s=20.0, ban_threshold=30, ban_seconds=30.0)
+    key = PrivateKey.generate()
+    raw = await RawPeer.connect(b.host.listen_address)
+    try:
+        await raw.handshake(key)
+        for i in range(200):
+            await raw.send_sealed(encode_frame(MsgFrame("tx", i.to_bytes(4, "big"))))
+        await wait_for(lambda: b.host.is_banned(key.public_key), what="flooder banned")
+        await wait_for(lambda: b.host.peers() == [], what="flooder disconnected")
+    finally:
+        await raw.close()
+    assert 20 <= len(b.inbox.messages) < 100
+    again = await RawPeer.connect(b.host.listen_address)
+    try:
+        await again.handshake(key)
+        refusal = await again.receive()
+        assert refusal.type == aiohttp.WSMsgType.CLOSE and refusal.data == CLOSE_BANNED
+    finally:
+        await again.close()
+    await _still_serves(network, b)
+
+
+async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Network) -> None:
+    b = await network.start(ip_fail_threshold=3, ban_seconds=0.5)
+    for attempt in range(1, 4):
+        raw = await RawPeer.connect(b.host.listen_address)
+        await raw.send(b"junk")
+        await raw.receive()
+        await raw.close()
+        await wait_for(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await RawPeer.connect(b.host.listen_address)
+    assert refused.value.status == 403
+    await wait_for(lambda: not b.host._ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
+    await _still_serves(network, b)
+
+
+async def test_max_peers_refuses_the_extra_peer(network: Network) -> None:
+    a, b = await network.pair(max_peers=1)
+    c = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: c.host.stats.handshakes_failed >= 1 or b.host.stats.handshakes_failed >= 1, what="refused")
+    assert not c.connected_to(b)
+    assert [p.pubkey for p in b.host.peers()] == [a.pubkey]
+
+
+async def test_full_send_queue_drops_instead_of_blocking(network: Network) -> None:
+    b = await network.start()
+    a = await network.start(send_queue_max=5, seeds=(seed_of(b),))
+    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="connected")
+    results = [a.host.send(b.pubkey, "vote", i.to_bytes(4, "big")) for i in range(50)]  # no await: writer can't drain
+    assert results == [True] * 5 + [False] * 45
+    assert a.host.peers()[0].dropped_out == 45
+    await wait_for(lambda: len(b.inbox.messages) == 5, what="the five queued messages delivered")
