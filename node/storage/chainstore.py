@@ -89,10 +89,6 @@ def _decoded(what: str, data: bytes | None, decode: Callable[[bytes], T]) -> T |
         raise StorageError(f"stored {what} is corrupt: {exc}") from exc
 
 
-def _decode_evidence(data: bytes) -> Evidence:
-    return Evidence.from_obj(decode_value(data))
-
-
 class ChainStore:
     """Blocks, certificates, receipts, tx index, state and head over one KV.
 
@@ -267,8 +263,12 @@ class ChainStore:
         height = self.get_block_height(block_hash)
         return None if height is None else self.get_block(height)
 
+    def get_certificate_bytes(self, height: int) -> bytes | None:
+        """The certificate's canonical bytes, for serving sync."""
+        return self._kv.get(schema.certificate(height))
+
     def get_certificate(self, height: int) -> Certificate | None:
-        return _decoded(f"certificate {height}", self._kv.get(schema.certificate(height)), Certificate.decode)
+        return _decoded(f"certificate {height}", self.get_certificate_bytes(height), Certificate.decode)
 
     def get_receipts(self, height: int) -> list[bytes]:
         """The block's receipts (opaque canonical bytes) in tx order; [] for an unknown height."""
@@ -283,7 +283,20 @@ class ChainStore:
         return None if data is None else schema.tx_location_from(data)
 
     def get_evidence(self, evidence_hash: bytes) -> Evidence | None:
-        return _decoded("evidence", self._kv.get(schema.evidence(evidence_hash)), _decode_evidence)
+        return _decoded("evidence", self._kv.get(schema.evidence(evidence_hash)), Evidence.decode)
+
+    def save_evidence(self, evidence: Evidence) -> None:
+        """Durably keep equivocation this node observed itself (evidence in blocks is stored by commit_block)."""
+        batch = WriteBatch()
+        batch.put(schema.evidence(evidence.hash), evidence.encode())
+        self._kv.write(batch, sync=True)
+
+    def iter_evidence(self) -> Iterator[Evidence]:
+        """All stored evidence, in evidence-hash order."""
+        for _, value in self._kv.iterate(schema.EVIDENCE_PREFIX):
+            evidence = _decoded("evidence", value, Evidence.decode)
+            assert evidence is not None
+            yield evidence
 
     def iterate_index(
         self, name: str, prefix: bytes = b"", start: bytes | None = None, reverse: bool = False

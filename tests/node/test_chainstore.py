@@ -24,6 +24,7 @@ from storage_samples import (
 
 from core.errors import StorageError
 from core.hashing import digest
+from core.keys import PrivateKey
 from core.types import PREPARE, Block, Evidence, Vote
 from node.storage import schema
 from node.storage.chainstore import ChainStore, Head
@@ -84,6 +85,7 @@ def test_a_committed_block_is_readable_every_way(store: ChainStore) -> None:
     assert store.get_block_by_hash(b.hash) == b
     assert store.get_block_height(b.hash) == 1
     assert store.get_certificate(1) == certificate(b)
+    assert store.get_certificate_bytes(1) == certificate(b).encode()
     assert store.get_receipts(1) == receipts_for(b)
     assert store.get_receipt(1, 2) == receipts_for(b)[2]
     assert [store.get_tx_location(t.hash) for t in b.txs] == [(1, 0), (1, 1), (1, 2)]
@@ -107,13 +109,17 @@ def test_receipts_of_neighbouring_heights_do_not_mix(store: ChainStore) -> None:
     assert store.get_receipts(2) == receipts_for(second)
 
 
-def test_evidence_in_a_block_is_stored_by_hash(store: ChainStore) -> None:
-    k = VALIDATOR_KEYS[0]
+def equivocation(k: PrivateKey, height: int, view: int) -> Evidence:
     votes = sorted(
-        (Vote(CHAIN_ID, PREPARE, 1, 0, digest("header", s), k.public_key).sign(k) for s in (b"a", b"b")),
+        (Vote(CHAIN_ID, PREPARE, height, view, digest("header", s), k.public_key).sign(k) for s in (b"a", b"b")),
         key=lambda v: v.block_hash,
     )
-    evidence = Evidence(*votes)
+    return Evidence(*votes)
+
+
+def test_evidence_in_a_block_is_stored_by_hash(store: ChainStore) -> None:
+    k = VALIDATOR_KEYS[0]
+    evidence = equivocation(k, 1, 0)
     head = store.head()
     assert head is not None
     b = Block.build(
@@ -122,6 +128,14 @@ def test_evidence_in_a_block_is_stored_by_hash(store: ChainStore) -> None:
     )
     store.commit_block(b, certificate(b), [], {}, state_root(1))
     assert store.get_evidence(evidence.hash) == evidence
+    assert list(store.iter_evidence()) == [evidence]
+
+
+def test_evidence_seen_locally_is_saved_and_listed(store: ChainStore) -> None:
+    evidence = equivocation(VALIDATOR_KEYS[1], 9, 2)
+    store.save_evidence(evidence)
+    assert store.get_evidence(evidence.hash) == evidence
+    assert list(store.iter_evidence()) == [evidence]
 
 
 def test_state_reader_adds_and_strips_the_state_prefix(store: ChainStore) -> None:
