@@ -30,5 +30,16 @@ def keygen(seed: str | None) -> None:
     click.echo(f"seed:       {key.seed.hex()}  (keep secret)")
 
 
+def _register() -> None:
+    from cli.node_cmds import init_cmd, run_cmd
+    from cli.testnet import testnet
+
+    main.add_command(init_cmd)
+    main.add_command(run_cmd)
+    main.add_command(testnet)
+
+
+_register()
+
 if __name__ == "__main__":
     main()

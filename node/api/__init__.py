@@ -1,0 +1,18 @@
+"""The node's JSON-RPC methods, one module per namespace, all on one Registry.
+
+``build_registry()`` declares every method once; dispatch, parameter checks
+and the OpenRPC document (rpc_discover, docs/RPC.md) all come from it.
+"""
+
+from __future__ import annotations
+
+from node.rpc.registry import Registry
+
+
+def build_registry() -> Registry:
+    from node.api import chain, node_methods, txs
+
+    registry = Registry()
+    for module in (node_methods, chain, txs):
+        module.register(registry)
+    return registry

@@ -1,0 +1,59 @@
+"""node_* methods: what a wallet or operator asks of the node itself."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from core.keys import address_from_pubkey
+from node.rpc.registry import CallContext, Registry, Result
+
+
+def register(registry: Registry) -> None:
+    @registry.method(
+        "node_status",
+        summary="Chain id, node id, head height and hash, state root, view, role, peers, sync and mempool.",
+        result=Result("status", "The node's status.", {"type": "object"}),
+        tags=("node",),
+    )
+    async def node_status(ctx: CallContext) -> dict[str, Any]:
+        return ctx.node.status()
+
+    @registry.method(
+        "node_peers",
+        summary="The peers this node is connected to, with traffic counters and scores.",
+        result=Result("peers", "One object per connected peer.", {"type": "array"}),
+        tags=("node",),
+    )
+    async def node_peers(ctx: CallContext) -> list[dict[str, Any]]:
+        return [_peer_json(peer) for peer in ctx.node.p2p.peers()]
+
+    @registry.method(
+        "node_health",
+        summary="ok when the node is running, not syncing and connected; reasons otherwise.",
+        result=Result("health", "{ok: bool, reasons: [...]}", {"type": "object"}),
+        tags=("node",),
+    )
+    async def node_health(ctx: CallContext) -> dict[str, Any]:
+        status = ctx.node.status()
+        reasons = []
+        if status["syncing"]:
+            reasons.append(f"syncing to height {status['sync_target']}")
+        if status["peers"] == 0 and len(ctx.node.validators) > 1:
+            reasons.append("no peers")
+        return {"ok": not reasons, "reasons": reasons, "height": status["height"]}
+
+
+def _peer_json(peer: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(peer):
+        value = getattr(peer, f.name)
+        if isinstance(value, bytes):
+            value = value.hex()
+        elif isinstance(value, float):
+            value = round(value, 3)
+        elif not isinstance(value, (int, str, type(None))):
+            value = str(value)
+        out[f.name] = value
+    out["address_mn"] = address_from_pubkey(peer.pubkey)
+    return out

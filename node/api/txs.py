@@ -1,0 +1,185 @@
+"""tx_* methods: submit signed txs, follow them to a receipt, prove their inclusion, dry-run them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from core.errors import DecodeError, MarketnodeError, RpcError, RuleError
+from core.jsonable import Inclusion, to_json, tx_to_json
+from core.merkle import merkle_proof
+from core.types import Tx
+from market.context import BlockContext
+from market.engine import apply_tx, check_tx, load_params
+from market.receipts import Receipt
+from market.state import StateOverlay
+from node.mempool import MempoolError
+from node.rpc.errors import (
+    INVALID_INPUT,
+    LIMIT_EXCEEDED,
+    RESOURCE_NOT_FOUND,
+    TRANSACTION_REJECTED,
+)
+from node.rpc.registry import CallContext, Param, Registry, Result
+
+MAX_TX_HEX = 64 * 1024
+WAIT_TIMEOUT_S = 30.0
+
+
+def mempool_rpc_error(exc: MempoolError) -> RpcError:
+    """One mapping from a mempool refusal to its JSON-RPC error."""
+    if exc.reason in ("full", "sender_cap"):
+        return RpcError(LIMIT_EXCEEDED, str(exc), {"code": exc.reason})
+    if exc.reason in ("decode", "too_large", "chain_id"):
+        return RpcError(INVALID_INPUT, str(exc), {"code": exc.reason})
+    return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
+
+
+def submit(node: Any, raw: bytes) -> Tx:
+    try:
+        return node.submit_tx(raw)
+    except MempoolError as exc:
+        raise mempool_rpc_error(exc) from None
+    except RuleError as exc:
+        raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
+
+
+def receipt_json(receipt: Receipt, height: int, index: int) -> dict[str, Any]:
+    out = to_json(receipt.to_obj())
+    out.update({"height": height, "index": index})
+    return out
+
+
+def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, Any]:
+    """pending | committed | failed | unknown, with receipt, events and inclusion proof once committed."""
+    store = node.store
+    location = store.get_tx_location(tx_hash)
+    if location is None:
+        pending = node.mempool.get(tx_hash)
+        if pending is not None:
+            return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending)}
+        return {"hash": tx_hash.hex(), "status": "unknown"}
+    height, index = location
+    block = store.get_block(height)
+    receipt = Receipt.decode(store.get_receipt(height, index))
+    out: dict[str, Any] = {
+        "hash": tx_hash.hex(),
+        "status": "committed" if receipt.ok else "failed",
+        "height": height,
+        "index": index,
+        "tx": tx_to_json(block.txs[index]),
+        "receipt": receipt_json(receipt, height, index),
+    }
+    if with_proof:
+        cert = store.get_certificate(height)
+        proof = merkle_proof([tx.hash for tx in block.txs], index)
+        out["inclusion"] = Inclusion(tx_hash, proof, block.header, cert).to_json()
+    return out
+
+
+async def wait_for_commit(node: Any, tx: Tx, timeout_s: float) -> dict[str, Any]:
+    fut = node.waiters.add(tx.hash)
+    try:
+        if node.store.get_tx_location(tx.hash) is None:
+            await asyncio.wait_for(asyncio.shield(fut), timeout_s)
+    except TimeoutError:
+        node.waiters.discard(tx.hash, fut)
+        return {"hash": tx.hash.hex(), "status": "pending", "timed_out": True}
+    finally:
+        node.waiters.discard(tx.hash, fut)
+    return tx_status(node, tx.hash, with_proof=False)
+
+
+def register(registry: Registry) -> None:
+    tx_param = Param("tx", "hex", "The signed tx: its canonical bytes as hex (docs/PROTOCOL.md).",
+                     max_length=MAX_TX_HEX)
+    wait_param = Param("wait", "string", "none: return once admitted; commit: return with the receipt.",
+                       required=False, default="none", enum=("none", "commit"))
+
+    @registry.method(
+        "tx_send",
+        summary="Submit one signed tx; optionally wait until it is committed.",
+        params=[tx_param, wait_param,
+                Param("timeout_s", "integer", "With wait=commit: give up after this many seconds.",
+                      required=False, default=int(WAIT_TIMEOUT_S), minimum=1, maximum=120)],
+        result=Result("status", "{hash, status} (and receipt with wait=commit).", {"type": "object"}),
+        errors=(INVALID_INPUT, TRANSACTION_REJECTED, LIMIT_EXCEEDED),
+        tags=("tx",),
+    )
+    async def tx_send(ctx: CallContext, tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
+        admitted = submit(ctx.node, tx)
+        if wait == "commit":
+            return await wait_for_commit(ctx.node, admitted, timeout_s)
+        return {"hash": admitted.hash.hex(), "status": "pending"}
+
+    @registry.method(
+        "tx_sendBatch",
+        summary="Submit many signed txs at once; each gets its own result or error, in order.",
+        params=[Param("txs", "array", "Signed txs as hex.", max_length=5000, items="hex")],
+        result=Result("results", "Per tx: {hash, status} or {error: {code, message, data}}.", {"type": "array"}),
+        errors=(INVALID_INPUT, LIMIT_EXCEEDED),
+        tags=("tx",),
+    )
+    async def tx_sendBatch(ctx: CallContext, txs: list[bytes]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for raw in txs:
+            try:
+                admitted = submit(ctx.node, raw)
+                results.append({"hash": admitted.hash.hex(), "status": "pending"})
+            except RpcError as exc:
+                results.append({"error": {"code": exc.code, "message": exc.message, "data": exc.data}})
+        return results
+
+    @registry.method(
+        "tx_get",
+        summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
+        description="Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
+                    "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py).",
+        params=[Param("hash", "hash", "The tx hash.")],
+        result=Result("tx", "Status and, when committed, receipt and inclusion proof.", {"type": "object"}),
+        errors=(RESOURCE_NOT_FOUND,),
+        tags=("tx",),
+    )
+    async def tx_get(ctx: CallContext, hash: bytes) -> dict[str, Any]:
+        return tx_status(ctx.node, hash)
+
+    @registry.method(
+        "tx_estimate",
+        summary="Would this signed tx pass right now? Dry-runs it on the current state, changing nothing.",
+        params=[tx_param],
+        result=Result("estimate", "{ok, code, message, fee, events}", {"type": "object"}),
+        errors=(INVALID_INPUT,),
+        tags=("tx",),
+    )
+    async def tx_estimate(ctx: CallContext, tx: bytes) -> dict[str, Any]:
+        return estimate(ctx.node, tx)
+
+
+def estimate(node: Any, raw: bytes) -> dict[str, Any]:
+    try:
+        tx = Tx.decode(raw)
+    except DecodeError as exc:
+        raise RpcError(INVALID_INPUT, f"tx does not decode: {exc}") from None
+    if not tx.verify():
+        return {"ok": False, "code": "bad_signature", "message": "the signature does not verify"}
+    reader = node.store.state_reader()
+    try:
+        check_tx(reader, tx, load_params(reader))
+    except RuleError as exc:
+        return {"ok": False, "code": exc.code, "message": exc.message}
+    head = node.store.head()
+    overlay = StateOverlay(reader)
+    ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, _now()),
+                       proposer=node.validators[0])
+    try:
+        receipt = apply_tx(overlay, ctx, tx)
+    except MarketnodeError as exc:
+        return {"ok": False, "code": "error", "message": str(exc)}
+    return {"ok": receipt.ok, "code": receipt.code, "message": receipt.message, "fee": receipt.fee_paid,
+            "events": to_json([e.to_obj() for e in receipt.events])}
+
+
+def _now() -> int:
+    from node.service import now_ms
+
+    return now_ms()

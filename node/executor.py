@@ -1,0 +1,56 @@
+"""Execute committed blocks against the market rules and store each in one batch.
+
+The order is fixed: market rules run over a write-buffering overlay of the
+stored state, the change set yields the next state root, and the block, its
+certificate, receipts, tx index and state land in one synced LevelDB batch.
+A crash before the batch leaves the previous head; after it, the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from core.errors import StorageError
+from core.types import Block, Certificate
+from market.context import BlockContext
+from market.engine import apply_block, next_state_root
+from market.receipts import Receipt
+from market.state import StateOverlay
+from node.storage.chainstore import ChainStore, Head
+
+log = logging.getLogger("marketnode.executor")
+
+
+@dataclass(frozen=True)
+class Executed:
+    """What one executed block produced, for the mempool, RPC waiters and subscriptions."""
+
+    block: Block
+    certificate: Certificate
+    receipts: list[Receipt]
+    head: Head
+
+
+class BlockExecutor:
+    """Applies committed blocks in height order; the only writer of chain state."""
+
+    def __init__(self, store: ChainStore, chain_id: str) -> None:
+        self.store = store
+        self.chain_id = chain_id
+
+    def execute(self, block: Block, certificate: Certificate) -> Executed:
+        head = self.store.head()
+        if head is None:
+            raise StorageError("cannot execute a block before the genesis is stored")
+        if block.height != head.height + 1:
+            raise StorageError(f"block {block.height} does not follow the head at {head.height}")
+        overlay = StateOverlay(self.store.state_reader())
+        header = block.header
+        ctx = BlockContext(chain_id=self.chain_id, height=header.height, timestamp_ms=header.timestamp_ms,
+                           proposer=header.proposer)
+        receipts = apply_block(overlay, ctx, block.txs)
+        changes = overlay.changes()
+        root = next_state_root(head.state_root, header.height, changes)
+        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root)
+        return Executed(block, certificate, receipts, new_head)

@@ -1,0 +1,440 @@
+"""The Node: wires storage, mempool, consensus, p2p, sync and RPC under one TaskGroup.
+
+One task (the consensus driver) owns the replica and the executor: every
+input — a peer's message, a timer, new work, a synced batch — goes through
+its queue, so consensus state has exactly one writer. Actions are performed
+in order; a PersistLastSigned is synced to disk before the next action runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from consensus.actions import (
+    Broadcast,
+    CancelTimer,
+    CommitBlock,
+    PersistLastSigned,
+    RecordEvidence,
+    RequestBlocks,
+    SendTo,
+    SetTimer,
+)
+from consensus.messages import decode_message, encode_message
+from consensus.records import Head as ReplicaHead
+from consensus.records import LastSigned
+from consensus.replica import Replica, ReplicaConfig
+from core.encoding import decode as decode_value
+from core.encoding import encode as encode_value
+from core.errors import ConfigError, DecodeError, MarketnodeError, StorageError
+from core.keys import PrivateKey
+from core.types import Block, Certificate, Tx
+from market.engine import check_tx, init_genesis, load_params, next_state_root
+from market.genesis import Genesis
+from market.state import StateOverlay
+from node.chain_app import ChainApplication
+from node.config import NodeConfig
+from node.executor import BlockExecutor, Executed
+from node.mempool import Mempool, MempoolError, MempoolLimits
+from node.storage import schema
+from node.storage.chainstore import ChainStore
+from node.storage.level import LevelKV
+from node.sync import Syncer, serve_blocks, serve_status
+from p2p.config import P2PConfig
+from p2p.host import P2PHost
+
+log = logging.getLogger("marketnode.node")
+
+GENESIS_PARENT_ROOT = bytes(32)
+TX_GOSSIP_FLUSH_S = 0.005
+MAX_GOSSIP_BATCH = 2000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def load_genesis(cfg: NodeConfig) -> Genesis:
+    try:
+        return Genesis.from_json(cfg.genesis_path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no genesis at {cfg.genesis_path}") from None
+
+
+@dataclass
+class _Waiters:
+    """Futures of RPC callers waiting for a tx to commit, keyed by tx hash."""
+
+    by_hash: dict[bytes, list[asyncio.Future[Any]]] = field(default_factory=dict)
+
+    def add(self, tx_hash: bytes) -> asyncio.Future[Any]:
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.by_hash.setdefault(tx_hash, []).append(fut)
+        return fut
+
+    def resolve(self, tx_hash: bytes, value: Any) -> None:
+        for fut in self.by_hash.pop(tx_hash, ()):
+            if not fut.done():
+                fut.set_result(value)
+
+    def discard(self, tx_hash: bytes, fut: asyncio.Future[Any]) -> None:
+        futs = self.by_hash.get(tx_hash)
+        if futs and fut in futs:
+            futs.remove(fut)
+            if not futs:
+                del self.by_hash[tx_hash]
+
+
+class Node:
+    """One marketnode process: validator or observer."""
+
+    def __init__(self, cfg: NodeConfig, *, byzantine: str | None = None) -> None:
+        self.cfg = cfg
+        self.key = PrivateKey.load(cfg.key_path)
+        self.genesis = load_genesis(cfg)
+        self.chain_id = self.genesis.chain_id
+        self.validators = [v.public_key for v in self.genesis.validators]
+        self.is_validator = cfg.validator and self.key.public_key in self.validators
+        self.byzantine = byzantine
+        cfg.data_path.mkdir(parents=True, exist_ok=True)
+        self.kv = LevelKV(cfg.data_path)
+        try:
+            self.store = ChainStore(self.kv)
+            self._ensure_genesis()
+        except BaseException:
+            self.kv.close()
+            raise
+        m = cfg.mempool
+        self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
+                                             max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)
+        self.executor = BlockExecutor(self.store, self.chain_id)
+        self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes)
+        self.replica = self._make_replica()
+        p = cfg.p2p
+        self.p2p = P2PHost(
+            P2PConfig(chain_id=self.chain_id, listen_host=p.listen_host, listen_port=p.listen_port,
+                      advertise_address=p.advertise_address or None, seeds=p.seeds, max_peers=p.max_peers,
+                      max_frame_bytes=p.max_frame_bytes, relay_topics=("txs",),
+                      rate_msgs_per_s=5000.0, send_queue_max=10_000),
+            self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
+        )
+        self.syncer = Syncer(self.p2p, self.store, self._deliver_synced, p.max_frame_bytes)
+        self.inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.waiters = _Waiters()
+        self.subscribers: list[Any] = []  # callables(Executed) for RPC subscriptions and indexes
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._work_queued = False
+        self._gossip_buffer: list[bytes] = []
+        self._gossip_flush: asyncio.TimerHandle | None = None
+        self.started_ms = now_ms()
+        self.rpc: Any = None
+        self.evidence: list[Any] = []
+
+    # ---- setup -------------------------------------------------------------
+
+    def _ensure_genesis(self) -> None:
+        genesis_hash = self.genesis.hash
+        stored = self.store.genesis_hash()
+        if stored is not None:
+            if stored != genesis_hash:
+                raise StorageError(f"{self.cfg.data_path} holds another chain (genesis {stored.hex()[:16]}…)")
+            return
+        overlay = StateOverlay(self.store.state_reader())
+        init_genesis(overlay, self.genesis)
+        changes = overlay.changes()
+        root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
+        self.store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
+
+    def _replica_head(self) -> ReplicaHead:
+        head = self.store.head()
+        assert head is not None
+        cert = self.store.get_certificate(head.height) if head.height > 0 else None
+        return ReplicaHead(head.height, head.block_hash, head.timestamp_ms, cert)
+
+    def _make_replica(self) -> Replica:
+        c = self.cfg.consensus
+        config = ReplicaConfig(
+            chain_id=self.chain_id, validators=tuple(self.validators), base_timeout_ms=c.base_timeout_ms,
+            max_block_txs=c.max_block_txs, max_block_bytes=c.max_block_bytes,
+            max_clock_skew_ms=c.max_clock_skew_ms, rotate_every=c.rotate_every,
+        )
+        raw = self.store.load_last_signed()
+        last_signed = LastSigned.decode(raw) if raw else None
+        key = self.key if self.is_validator else None
+        return Replica(config, key, self.app, self._replica_head(), last_signed)
+
+    # ---- run ---------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        from node.rpc_service import start_rpc
+
+        await self.p2p.start()
+        self.rpc = await start_rpc(self)
+        role = "validator" if self.is_validator else "observer"
+        head = self.store.head()
+        log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12], role,
+                 self.chain_id, head.height if head else -1, self.p2p.listen_address, self.rpc.url)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                driver = tg.create_task(self._drive())
+                syncer = tg.create_task(self.syncer.run())
+                self.post(("work",))
+                await stop.wait()
+                log.info("shutting down: finishing the block in hand")
+                self.inbox.put_nowait(("stop",))
+                await driver
+                syncer.cancel()
+        finally:
+            for handle in self._timers.values():
+                handle.cancel()
+            with contextlib.suppress(Exception):
+                await self.rpc.stop()
+            with contextlib.suppress(Exception):
+                await self.p2p.stop()
+            self.store.close()
+            log.info("stopped cleanly at height %d", head.height if (head := self.store.head()) else -1)
+
+    def post(self, item: tuple[Any, ...]) -> None:
+        self.inbox.put_nowait(item)
+
+    def notify_work(self) -> None:
+        if not self._work_queued:
+            self._work_queued = True
+            self.post(("work",))
+
+    async def _drive(self) -> None:
+        """The single writer of consensus and chain state."""
+        while True:
+            item = await self.inbox.get()
+            kind = item[0]
+            if kind == "stop":
+                return
+            try:
+                await self._handle(item)
+            except StorageError:
+                log.exception("storage failed; stopping the node to protect the chain")
+                raise
+            except MarketnodeError as exc:
+                log.warning("input %s refused: %s", kind, exc)
+            except Exception:
+                log.exception("unexpected error handling %s", kind)
+
+    async def _handle(self, item: tuple[Any, ...]) -> None:
+        kind, now = item[0], now_ms()
+        if kind == "msg":
+            _, sender, msg = item
+            actions = self.replica.receive(sender, msg, now)
+        elif kind == "timer":
+            self._timers.pop(item[1], None)
+            actions = self.replica.on_timer(item[1], now)
+        elif kind == "work":
+            self._work_queued = False
+            actions = self.replica.on_work(now)
+        elif kind == "synced":
+            _, batch, fut = item
+            applied = 0
+            for block, cert in batch:
+                head = self.store.head()
+                if head is not None and block.height <= head.height:
+                    continue
+                before = head.height if head else 0
+                self._perform(self.replica.on_synced_block(block, cert, now_ms()))
+                after = self.store.head()
+                if after is None or after.height == before:
+                    break
+                applied += 1
+            if not fut.done():
+                fut.set_result(applied)
+            return
+        else:
+            raise AssertionError(f"unknown inbox item {kind}")
+        self._perform(actions)
+
+    def _perform(self, actions: Iterable[Any]) -> None:
+        queue = deque(actions)
+        while queue:
+            action = queue.popleft()
+            if isinstance(action, PersistLastSigned):
+                self.store.save_last_signed(action.record.encode())
+            elif isinstance(action, Broadcast):
+                self.p2p.broadcast("consensus", encode_message(action.msg))
+            elif isinstance(action, SendTo):
+                self.p2p.send(action.validator, "consensus", encode_message(action.msg))
+            elif isinstance(action, SetTimer):
+                self._set_timer(action.name, action.deadline_ms)
+            elif isinstance(action, CancelTimer):
+                handle = self._timers.pop(action.name, None)
+                if handle:
+                    handle.cancel()
+            elif isinstance(action, CommitBlock):
+                executed = self._commit(action.block, action.certificate)
+                queue.extend(self.replica.on_executed(executed.block.height, now_ms()))
+            elif isinstance(action, RequestBlocks):
+                self.syncer.request_now()
+            elif isinstance(action, RecordEvidence):
+                self._record_evidence(action.evidence)
+
+    def _set_timer(self, name: str, deadline_ms: int) -> None:
+        old = self._timers.pop(name, None)
+        if old:
+            old.cancel()
+        delay = max(0.0, (deadline_ms - now_ms()) / 1000)
+        self._timers[name] = asyncio.get_running_loop().call_later(delay, self.post, ("timer", name))
+
+    def _commit(self, block: Block, cert: Certificate) -> Executed:
+        started = time.perf_counter()
+        executed = self.executor.execute(block, cert)
+        self.mempool.remove_committed(block.txs)
+        self.mempool.recheck(self.app.account_nonce)
+        for index, receipt in enumerate(executed.receipts):
+            self.waiters.resolve(block.txs[index].hash, (block.height, index, receipt))
+        for subscriber in self.subscribers:
+            try:
+                subscriber(executed)
+            except Exception:
+                log.exception("a block subscriber failed")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.info("committed block %d: %d txs, view %d, %.1f ms to execute", block.height, len(block.txs),
+                 block.header.view, elapsed_ms)
+        if self.mempool.has_pending():
+            self.notify_work()
+        return executed
+
+    def _record_evidence(self, evidence: Any) -> None:
+        self.evidence.append(evidence)
+        from node.storage.kv import WriteBatch
+
+        batch = WriteBatch()
+        batch.put(schema.evidence(evidence.hash), evidence.encode())
+        self.store.kv.write(batch, sync=True)
+        log.warning("equivocation by validator %s at height %d recorded", evidence.first.validator.hex()[:12],
+                    evidence.first.height)
+
+    async def _deliver_synced(self, batch: list[tuple[Block, Certificate]]) -> int:
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.post(("synced", batch, fut))
+        return await fut
+
+    # ---- txs ---------------------------------------------------------------
+
+    def _market_check(self, tx: Tx) -> None:
+        reader = self.store.state_reader()
+        check_tx(reader, tx, load_params(reader))
+
+    def submit_tx(self, raw: bytes, gossip: bool = True) -> Tx:
+        """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message."""
+        tx = self.mempool.add(raw, self.app.account_nonce, self._market_check)
+        if gossip:
+            self._gossip_tx(raw)
+        self.notify_work()
+        return tx
+
+    def _gossip_tx(self, raw: bytes) -> None:
+        self._gossip_buffer.append(raw)
+        if len(self._gossip_buffer) >= MAX_GOSSIP_BATCH:
+            self._flush_gossip()
+        elif self._gossip_flush is None:
+            self._gossip_flush = asyncio.get_running_loop().call_later(TX_GOSSIP_FLUSH_S, self._flush_gossip)
+
+    def _flush_gossip(self) -> None:
+        if self._gossip_flush is not None:
+            self._gossip_flush.cancel()
+            self._gossip_flush = None
+        if self._gossip_buffer:
+            batch, self._gossip_buffer = self._gossip_buffer, []
+            self.p2p.broadcast("txs", encode_value(batch))
+
+    # ---- p2p callbacks -------------------------------------------------------
+
+    async def _on_p2p_message(self, peer: bytes, topic: str, payload: bytes) -> bool:
+        if topic == "consensus":
+            try:
+                msg = decode_message(payload)
+            except DecodeError as exc:
+                self.p2p.penalize(peer, 10, f"undecodable consensus message: {exc}")
+                return False
+            self.post(("msg", peer, msg))
+            return True
+        if topic == "txs":
+            return self._on_gossiped_txs(peer, payload)
+        self.p2p.penalize(peer, 5, f"unknown topic {topic!r}")
+        return False
+
+    def _on_gossiped_txs(self, peer: bytes, payload: bytes) -> bool:
+        try:
+            raws = decode_value(payload, self.cfg.p2p.max_frame_bytes)
+        except DecodeError as exc:
+            self.p2p.penalize(peer, 10, f"undecodable tx batch: {exc}")
+            return False
+        if not isinstance(raws, list) or not all(isinstance(r, bytes) for r in raws):
+            self.p2p.penalize(peer, 10, "tx batch is not a list of tx bytes")
+            return False
+        admitted = 0
+        for raw in raws:
+            try:
+                self.mempool.add(raw, self.app.account_nonce, self._market_check)
+                admitted += 1
+            except MempoolError as exc:
+                if exc.reason in ("decode", "chain_id", "signature", "too_large"):
+                    self.p2p.penalize(peer, 5, f"gossiped an invalid tx: {exc}")
+            except MarketnodeError:
+                pass
+        if admitted:
+            self.notify_work()
+        return admitted > 0
+
+    async def _on_p2p_request(self, peer: bytes, topic: str, payload: bytes) -> bytes:
+        if topic == "status":
+            return serve_status(self.store)
+        if topic == "blocks":
+            return serve_blocks(self.store, payload)
+        raise DecodeError(f"unknown request topic {topic!r}")
+
+    async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
+        if connected:
+            self.syncer.request_now()
+
+    # ---- status ------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        head = self.store.head()
+        assert head is not None
+        return {
+            "chain_id": self.chain_id,
+            "node_id": self.key.public_key.hex(),
+            "moniker": self.cfg.moniker,
+            "height": head.height,
+            "head_hash": head.block_hash.hex(),
+            "state_root": head.state_root.hex(),
+            "head_time_ms": head.timestamp_ms,
+            "view": getattr(self.replica, "view", 0),
+            "is_validator": self.is_validator,
+            "peers": len(self.p2p.peers()),
+            "syncing": self.syncer.syncing,
+            "sync_target": self.syncer.target,
+            "mempool_size": len(self.mempool),
+            "uptime_s": (now_ms() - self.started_ms) // 1000,
+        }
+
+
+def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
+    """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
+
+    async def main() -> None:
+        node = Node(cfg, byzantine=byzantine)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await node.run(stop)
+
+    asyncio.run(main())
