@@ -136,6 +136,13 @@ class Chain:
         receipt = self.ok(buyer, "order_place", **body)
         return receipt.events[-1].attrs["order"]
 
+    def shipped(self, listing: int, buyer: str = "bob", seller: str = "alice", **fields: Any) -> int:
+        """Place, accept and ship an order; return its id."""
+        order = self.place(buyer, listing, **fields)
+        self.ok(seller, "order_accept", order=order)
+        self.ok(seller, "order_ship", order=order, delivery=b"sealed key")
+        return order
+
     def order(self, order_id: int) -> dict[str, Any]:
         return self.load(keys.order(order_id))
 

@@ -1,0 +1,76 @@
+"""review and review_reply: only the buyer of a completed order, once; rewards from the pool."""
+
+from __future__ import annotations
+
+from market_harness import POOL, Chain
+
+from market import codes, keys
+from market.accounts import REWARD_POOL
+from market.store import index_ids
+
+RATINGS = dict(overall=5, quality=4, accuracy=5, delivery=3, service=5)
+
+
+def _completed(chain: Chain) -> tuple[int, int]:
+    _, listing = chain.market()
+    order = chain.shipped(listing)
+    chain.ok("bob", "order_confirm", order=order)
+    return listing, order
+
+
+def test_review_updates_aggregates_and_pays_the_reward(chain: Chain) -> None:
+    listing, order = _completed(chain)
+    before = chain.balance("bob", "MKT")
+    chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=b"\x05" * 32)
+    assert chain.balance("bob", "MKT") == before - 1 + 10
+    assert chain.balance(REWARD_POOL, "MKT") == POOL - 10
+    seller = chain.load(keys.seller_rating(chain.acct("alice")))
+    assert seller == {"count": 1, **RATINGS}
+    assert chain.load(keys.listing_rating(listing)) == seller
+    assert index_ids(chain.state, keys.reviews_by_listing(listing)) == [order]
+
+
+def test_review_rejections(chain: Chain) -> None:
+    _, listing = chain.market()
+    order = chain.place("bob", listing)
+    chain.fails(codes.BAD_TRANSITION, "bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+    chain.ok("alice", "order_accept", order=order)
+    chain.ok("alice", "order_ship", order=order)
+    chain.ok("bob", "order_confirm", order=order)
+    chain.fails(codes.NOT_AUTHORIZED, "alice", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+    chain.fails(codes.NOT_FOUND, "bob", "review", order=99, ratings=RATINGS, text_hash=bytes(32))
+    chain.fails(codes.BAD_BODY, "bob", "review", order=order, ratings={**RATINGS, "overall": 6}, text_hash=bytes(32))
+    chain.fails(codes.BAD_BODY, "bob", "review", order=order, ratings={"overall": 5}, text_hash=bytes(32))
+    chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+    chain.fails(codes.ALREADY_REVIEWED, "bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+
+
+def test_seller_replies_once(chain: Chain) -> None:
+    _, order = _completed(chain)
+    chain.fails(codes.NOT_FOUND, "alice", "review_reply", order=order, text_hash=bytes(32))
+    chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+    chain.fails(codes.NOT_AUTHORIZED, "bob", "review_reply", order=order, text_hash=bytes(32))
+    chain.ok("alice", "review_reply", order=order, text_hash=b"\x09" * 32)
+    assert chain.load(keys.review(order))["reply_hash"] == b"\x09" * 32
+    chain.fails(codes.ALREADY_REVIEWED, "alice", "review_reply", order=order, text_hash=bytes(32))
+
+
+def test_inviter_earns_referral_on_first_completed_purchase_only(chain: Chain) -> None:
+    chain.register("carol")
+    chain.ok("dave", "register", name="Dave", commitment=bytes(32), inviter=chain.acct("carol"))
+    _, listing = chain.market()
+    before = chain.balance("carol", "MKT")
+    for _ in range(2):
+        order = chain.shipped(listing, buyer="dave")
+        chain.ok("dave", "order_confirm", order=order)
+    assert chain.balance("carol", "MKT") == before + 20
+
+
+def test_rewards_stop_when_the_pool_is_dry() -> None:
+    from market_harness import make_genesis
+
+    chain = Chain(make_genesis(review_reward=POOL + 1))
+    _, order = _completed(chain)
+    receipt = chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
+    assert receipt.events[-1].attrs["amount"] == POOL
+    assert chain.balance(REWARD_POOL, "MKT") == 0
