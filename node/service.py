@@ -44,7 +44,6 @@ from node.chain_app import ChainApplication
 from node.config import NodeConfig
 from node.executor import BlockExecutor, Executed
 from node.mempool import Mempool, MempoolError, MempoolLimits
-from node.storage import schema
 from node.storage.chainstore import ChainStore
 from node.storage.level import LevelKV
 from node.sync import Syncer, serve_blocks, serve_status
@@ -311,11 +310,7 @@ class Node:
 
     def _record_evidence(self, evidence: Any) -> None:
         self.evidence.append(evidence)
-        from node.storage.kv import WriteBatch
-
-        batch = WriteBatch()
-        batch.put(schema.evidence(evidence.hash), evidence.encode())
-        self.store.kv.write(batch, sync=True)
+        self.store.save_evidence(evidence)
         log.warning("equivocation by validator %s at height %d recorded", evidence.first.validator.hex()[:12],
                     evidence.first.height)
 

@@ -20,7 +20,6 @@ from core import fields as f
 from core.encoding import decode, encode
 from core.errors import DecodeError, MarketnodeError, P2PError
 from core.types import Block, Certificate
-from node.storage import schema
 from node.storage.chainstore import ChainStore
 
 log = logging.getLogger("marketnode.sync")
@@ -46,7 +45,7 @@ def serve_blocks(store: ChainStore, payload: bytes) -> bytes:
     size = 0
     for height in range(max(start, 1), min(head.height, start + count - 1) + 1):
         block = store.get_block_bytes(height)
-        cert = store.kv.get(schema.certificate(height))
+        cert = store.get_certificate_bytes(height)
         if block is None or cert is None:
             break
         blocks.append([block, cert])

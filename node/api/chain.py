@@ -96,12 +96,8 @@ def register(registry: Registry) -> None:
         tags=("chain",),
     )
     async def chain_getEvidence(ctx: CallContext, limit: int) -> list[dict[str, Any]]:
-        from core.types import Evidence
-        from node.storage import schema
-
         out = []
-        for _, value in ctx.node.store.kv.iterate(schema.EVIDENCE_PREFIX):
-            ev = Evidence.decode(value)
+        for ev in ctx.node.store.iter_evidence():
             out.append({"hash": ev.hash.hex(), "validator": ev.first.validator.hex(), "height": ev.first.height,
                         "view": ev.first.view, "phase": ev.first.phase, "evidence": to_json(ev.to_obj())})
             if len(out) >= limit:
