@@ -31,6 +31,9 @@ from node.rpc.subscriptions import Subscriber, SubscriptionHub
 log = logging.getLogger("marketnode.rpc")
 
 HTTP_OK, HTTP_NO_CONTENT, HTTP_TOO_MANY = 200, 204, 429
+# Deeper JSON is refused as a parse error: results are rendered recursively,
+# and no marketnode method takes anything nested this far.
+MAX_DEPTH = 64
 
 
 class RateLimiter:
@@ -84,11 +87,22 @@ class Dispatcher:
         self.call_timeout_s = call_timeout_s
 
     async def handle(self, payload: str | bytes, caller: Caller) -> tuple[str | None, int]:
-        """Return (response text or None, HTTP status to use)."""
+        """Return (response text or None, HTTP status to use); never raises."""
+        try:
+            return await self._handle(payload, caller)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug here must still answer in JSON-RPC, not with a bare 500
+            return _dump({"jsonrpc": "2.0", "error": error_object(exc), "id": None}), HTTP_OK
+
+    async def _handle(self, payload: str | bytes, caller: Caller) -> tuple[str | None, int]:
         try:
             message = loads(payload)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _dump(_error(parse_error(str(exc)), None)), HTTP_OK
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            detail = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            return _dump(_error(parse_error(detail), None)), HTTP_OK
+        if _too_deep(message, MAX_DEPTH):
+            return _dump(_error(parse_error(f"nested deeper than {MAX_DEPTH} levels"), None)), HTTP_OK
         if isinstance(message, list):
             return await self._batch(message, caller)
         if self.rate and not self.rate.allow(caller.client):
@@ -162,6 +176,19 @@ class Dispatcher:
             f"{name} is an admin method: send 'Authorization: Bearer <admin token>' over HTTP, "
             "or call rpc_authenticate first on the websocket"
         )
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """True when arrays/objects nest deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _valid_id(rid: Any) -> bool:

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from core.encoding import INT_MAX, INT_MIN
 from core.errors import ValidationError
 from core.jsonable import from_hex
 from core.keys import pubkey_from_address
@@ -174,6 +175,8 @@ def _check_type(t: str, value: Any, max_length: int | None) -> Any:
     if t == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise _Mismatch("must be an integer (no fractions, no strings)")
+        if not INT_MIN <= value <= INT_MAX:
+            raise _Mismatch("is outside the 64-bit range every marketnode integer fits in")
         return value
     if t == "boolean":
         if not isinstance(value, bool):

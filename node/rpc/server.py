@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from core.errors import ConfigError
 from node.rpc.auth import AdminAuth
 from node.rpc.dispatch import Caller, Dispatcher, RateLimiter
 from node.rpc.errors import error_object, limit_exceeded
@@ -295,7 +296,15 @@ class RpcServer:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._runner = None
+            raise ConfigError(
+                f"cannot listen for RPC on {self.host}:{self.port}: {exc.strerror or exc} "
+                "(another node running? change rpc.listen_port)"
+            ) from None
         if self.port == 0:
             self.port = self._runner.addresses[0][1]
         log.info("rpc listening on %s (websocket %s)", self.url, self.ws_url)

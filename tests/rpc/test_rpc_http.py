@@ -324,3 +324,16 @@ async def test_rpc_discover_is_generated_from_the_declarations(client):
     assert add["params"][1]["schema"]["default"] == 0
     assert methods["demo_admin"]["x-admin"] is True
     assert methods["subscribe"]["x-transports"] == ["ws"]
+
+
+async def test_deeply_nested_json_is_a_parse_error_not_a_crash(client):
+    for depth in (65, 100_000):
+        status, body = await rpc(client, "[" * depth + "]" * depth)
+        assert status == 200 and body["error"]["code"] == -32700
+    _, body = await rpc(client, call("demo_echo", {"value": [[[[1]]]]}))
+    assert body["result"] == [[[[1]]]]
+
+
+async def test_integers_outside_64_bits_are_invalid_params(client):
+    _, body = await rpc(client, call("demo_formats", {"ref": 2**64}))
+    assert body["error"]["code"] == -32602
