@@ -194,9 +194,9 @@ class AsyncRpcClient:
                 if msg.type is not aiohttp.WSMsgType.TEXT:
                     break
                 note = json.loads(msg.data)
-                params = note.get("params") if isinstance(note, dict) else None
-                if isinstance(params, dict) and params.get("subscription") == sub_id:
-                    yield params.get("result")
+                body = note.get("params") if isinstance(note, dict) else None
+                if isinstance(body, dict) and body.get("subscription") == sub_id:
+                    yield body.get("result")
             if ws.close_code not in (None, 1000):
                 reason = msg.extra if isinstance(msg.extra, str) else ""
                 raise NodeUnreachableError(f"the node closed the subscription ({ws.close_code} {reason})")

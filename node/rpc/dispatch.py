@@ -8,7 +8,6 @@ run the handler, map errors. The transports (server.py) only move bytes.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,8 +26,6 @@ from node.rpc.errors import (
 from node.rpc.jsonify import dumps, loads, to_json
 from node.rpc.registry import CallContext, Registry, Transport
 from node.rpc.subscriptions import Subscriber, SubscriptionHub
-
-log = logging.getLogger("marketnode.rpc")
 
 HTTP_OK, HTTP_NO_CONTENT, HTTP_TOO_MANY = 200, 204, 429
 # Deeper JSON is refused as a parse error: results are rendered recursively,
@@ -143,7 +140,7 @@ class Dispatcher:
             raise
         except Exception as exc:  # every failure becomes a JSON-RPC error object
             if not has_id:
-                log.debug("rpc notification %s failed: %s", name, exc)
+                error_object(exc, name)  # unanswered, but an unexpected failure is still logged
                 return None
             return {"jsonrpc": "2.0", "error": error_object(exc, name), "id": rid}
         if not has_id:
@@ -164,9 +161,13 @@ class Dispatcher:
             node=self.node, transport=caller.transport, client=caller.client, is_admin=is_admin,
             hub=self.hub, registry=self.registry, auth=self.auth, connection=caller.connection,
         )
+        deadline = asyncio.timeout(self.call_timeout_s)
         try:
-            return await asyncio.wait_for(method.handler(ctx, **kwargs), self.call_timeout_s)
+            async with deadline:
+                return await method.handler(ctx, **kwargs)
         except TimeoutError:
+            if not deadline.expired():
+                raise  # the handler's own timeout, not ours: an internal error
             raise limit_exceeded(f"{name} took longer than {self.call_timeout_s:g} s") from None
 
     def _unauthorized(self, name: str) -> RpcError:

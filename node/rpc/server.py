@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -92,7 +93,7 @@ class WsConnection:
         self.inflight = asyncio.Semaphore(inflight_calls)
         self.tasks: set[asyncio.Task[None]] = set()
         self.close_reason: str | None = None
-        self._closer: asyncio.Task[None] | None = None
+        self._closer: asyncio.Task[bool] | None = None
 
     def deliver(self, text: str) -> bool:
         if self.close_reason is not None:
@@ -112,9 +113,12 @@ class WsConnection:
         )
 
     async def write_loop(self) -> None:
-        while True:
-            text = await self.queue.get()
-            await self.ws.send_str(text)
+        try:
+            while True:
+                text = await self.queue.get()
+                await self.ws.send_str(text)
+        except (ConnectionError, RuntimeError) as exc:  # the client went away mid-send
+            log.debug("rpc %s: send failed: %s", self.conn_id, exc)
 
 
 def build_rpc_app(
@@ -137,7 +141,7 @@ def build_rpc_app(
     auth = AdminAuth(admin_token)
     rate = None
     if limits.requests_per_s:
-        rate = RateLimiter(limits.requests_per_s, limits.burst(), *(() if clock is None else (clock,)))
+        rate = RateLimiter(limits.requests_per_s, limits.burst(), clock or time.monotonic)
     dispatcher = Dispatcher(registry, context, hub, auth, max_batch=limits.max_batch, rate=rate,
                             call_timeout_s=limits.call_timeout_s)
     # client_max_size is a backstop: the handler reads the body itself, bounded.
@@ -160,7 +164,8 @@ async def _read_body(request: web.Request, limit: int) -> bytes | None:
     """The request body, or None when it is larger than ``limit`` bytes."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = await request.content.read(64 * 1024)
         if not chunk:
