@@ -19,8 +19,8 @@ from typing import Any
 from core.errors import DecodeError, ValidationError
 from core.hashing import HASH_SIZE
 from core.keys import PUBKEY_SIZE, address_from_pubkey, pubkey_from_address
-from core.merkle import MerkleProof
-from core.types import Certificate, Header, Tx
+from core.merkle import MerkleProof, merkle_proof
+from core.types import Block, Certificate, Header, Tx
 
 _HEX_RE = re.compile(r"^(?:[0-9a-f]{2})*$")
 
@@ -168,6 +168,23 @@ def tx_from_json(obj: Any) -> Tx:
     return Tx.decode(from_hex(raw, "tx.raw"))
 
 
+# --- Block ----------------------------------------------------------------------------
+
+
+def block_to_json(block: Block, certificate: Certificate | None = None) -> dict[str, Any]:
+    """A block for reading: its hash, header, txs (``tx_to_json``), the parent's
+    certificate (``last_cert``), evidence, and this block's own ``certificate``
+    when known (None until the next block or the commit is stored)."""
+    return {
+        "hash": block.hash.hex(),
+        "header": header_to_json(block.header),
+        "txs": [tx_to_json(tx) for tx in block.txs],
+        "last_cert": certificate_to_json(block.last_cert) if block.last_cert else None,
+        "evidence": [to_json(e.to_obj()) for e in block.evidence],
+        "certificate": certificate_to_json(certificate) if certificate else None,
+    }
+
+
 # --- Inclusion proof (tx_get) --------------------------------------------------------
 
 
@@ -187,6 +204,12 @@ class Inclusion:
             "header": header_to_json(self.header),
             "certificate": certificate_to_json(self.certificate),
         }
+
+    @classmethod
+    def build(cls, block: Block, tx_index: int, certificate: Certificate) -> Inclusion:
+        """The inclusion of ``block.txs[tx_index]``; ``certificate`` is this block's own commit certificate."""
+        hashes = [tx.hash for tx in block.txs]
+        return cls(hashes[tx_index], merkle_proof(hashes, tx_index), block.header, certificate)
 
     @classmethod
     def from_json(cls, obj: Any) -> Inclusion:

@@ -14,6 +14,7 @@ from typing import Any
 from core.jsonable import (
     Inclusion,
     address_json,
+    block_to_json,
     certificate_to_json,
     from_hex,
     header_to_json,
@@ -25,6 +26,7 @@ from core.jsonable import (
 __all__ = [
     "Inclusion",
     "address_json",
+    "block_to_json",
     "certificate_to_json",
     "dumps",
     "from_hex",

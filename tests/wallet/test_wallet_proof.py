@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from core.errors import DecodeError
-from core.jsonable import Inclusion, tx_from_json, tx_to_json
+from core.jsonable import Inclusion, block_to_json, header_from_json, tx_from_json, tx_to_json
 from core.keys import PrivateKey
-from core.merkle import merkle_proof
 from core.types import COMMIT, Block, Certificate, Vote
 from wallet.builders import build_tx
 from wallet.proof import InclusionProofError, tx_hash_of, verify_inclusion
@@ -34,9 +33,7 @@ def _block(n_txs: int = 5) -> Block:
 
 
 def _inclusion_json(block: Block, index: int, cert: Certificate | None = None) -> dict[str, Any]:
-    hashes = [tx.hash for tx in block.txs]
-    inclusion = Inclusion(hashes[index], merkle_proof(hashes, index), block.header,
-                          cert or _certificate(block, VALIDATORS[:3]))
+    inclusion = Inclusion.build(block, index, cert or _certificate(block, VALIDATORS[:3]))
     return json.loads(json.dumps(inclusion.to_json()))  # exactly what crosses the wire
 
 
@@ -123,3 +120,12 @@ def test_build_tx_signs_for_the_key_and_refuses_non_canonical_bodies():
     assert tx.verify() and tx.sender == key.public_key
     with pytest.raises(DecodeError, match="cannot be encoded"):
         build_tx(key, CHAIN, 0, "transfer", {"amount": 1.5}, 1)
+
+
+def test_block_json_carries_what_a_reader_needs_and_header_round_trips():
+    block = _block(2)
+    cert = _certificate(block, VALIDATORS)
+    shape = json.loads(json.dumps(block_to_json(block, cert)))
+    assert shape["hash"] == block.hash.hex() and len(shape["txs"]) == 2
+    assert shape["last_cert"] is None and shape["certificate"]["block_hash"] == block.hash.hex()
+    assert header_from_json(shape["header"]) == block.header
