@@ -208,6 +208,8 @@ class P2PHost:
         """Score a peer down; at ``-ban_threshold`` it is disconnected and refused for ``ban_seconds``."""
         self.stats.violations += 1
         now = self._now()
+        if self._key_scores.is_banned(peer, now):
+            return  # frames still in flight from a peer we already banned
         log.info("penalizing %s by %d: %s", peer.hex()[:12], points, reason)
         if not self._key_scores.penalize(peer, points, now):
             return
@@ -215,7 +217,7 @@ class P2PHost:
         log.warning("banning %s for %gs: %s", peer.hex()[:12], self.config.ban_seconds, reason)
         connection = self._peers.get(peer)
         if connection is not None:
-            connection.disconnect(f"banned: {reason}", CLOSE_BANNED)
+            connection.disconnect(f"banned: {reason}", CLOSE_BANNED, discard=True)
 
     def peers(self) -> list[PeerInfo]:
         now = self._now()
@@ -247,8 +249,9 @@ class P2PHost:
             return web.Response(status=403, text="banned")
         if len(self._peers) + self._handshaking >= self.config.max_peers:
             return web.Response(status=503, text="too many peers")
+        # No permessage-deflate: sealed frames do not compress, and inflating is a bomb risk.
         ws = web.WebSocketResponse(
-            max_msg_size=self.config.max_frame_bytes, heartbeat=self.config.heartbeat_s, timeout=2.0
+            max_msg_size=self.config.max_frame_bytes, heartbeat=self.config.heartbeat_s, timeout=2.0, compress=False
         )
         if not ws.can_prepare(request).ok:
             self._ip_failure(ip, "not a websocket upgrade")
@@ -271,6 +274,7 @@ class P2PHost:
             return ws
         finally:
             self._handshaking -= 1
+        self.stats.handshakes_ok += 1
         peer = Peer(ws, result.cipher, result.peer_key, "inbound", result.peer_advertise, self.config)
         await self._serve(peer)
         return ws

@@ -102,6 +102,7 @@ class Peer:
         self._next_request_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._close_task: asyncio.Task[Any] | None = None
+        self._discard = False
         now = asyncio.get_running_loop().time()
         self._msg_bucket = TokenBucket(config.rate_msgs_per_s, max(config.rate_msgs_per_s, 1.0), now)
         byte_capacity = max(config.rate_bytes_per_s, float(config.max_frame_bytes))
@@ -157,8 +158,13 @@ class Peer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def disconnect(self, reason: str, code: int = aiohttp.WSCloseCode.GOING_AWAY) -> None:
-        """Close the link soon, telling the peer ``code`` and ``reason``; ``run()`` then returns. Idempotent."""
+    def disconnect(self, reason: str, code: int = aiohttp.WSCloseCode.GOING_AWAY, discard: bool = False) -> None:
+        """Close the link soon, telling the peer ``code`` and ``reason``; ``run()`` then returns. Idempotent.
+
+        ``discard`` drops whatever the peer still has in flight (a banned peer);
+        otherwise frames already sent are still delivered while the link closes.
+        """
+        self._discard |= discard
         if self._close_task is None and not self.closed.is_set():
             log.info("disconnecting %s: %s", self.short_id, reason)
             self._close_task = asyncio.ensure_future(self._close_ws(code, reason))
@@ -209,6 +215,8 @@ class Peer:
         loop = asyncio.get_running_loop()
         while True:
             message = await self._ws.receive()
+            if self._discard:
+                return
             if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
                 if message.type == aiohttp.WSMsgType.CLOSE:
                     log.info("peer %s closed the link: %s %s", self.short_id, message.data, message.extra)

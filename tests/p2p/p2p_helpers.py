@@ -8,13 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import aiohttp
-
 from core.keys import PrivateKey
 from p2p.config import P2PConfig
-from p2p.handshake import Initiator
-from p2p.host import WS_PATH, P2PHost
-from p2p.session import SessionCipher
+from p2p.host import P2PHost
 
 CHAIN = "test-chain"
 
@@ -100,46 +96,3 @@ class Network:
 def seed_of(node: Node, with_key: bool = False) -> str:
     address = node.host.listen_address
     return f"{node.pubkey.hex()}@{address}" if with_key else address
-
-
-class RawPeer:
-    """A hand-driven client: speaks the handshake itself, then sends arbitrary (encrypted) frames."""
-
-    def __init__(self, session: aiohttp.ClientSession, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.session = session
-        self.ws = ws
-        self.cipher: SessionCipher | None = None
-        self.sent: list[bytes] = []
-
-    @classmethod
-    async def connect(cls, address: str, max_msg_size: int = 64 * 1024 * 1024) -> RawPeer:
-        session = aiohttp.ClientSession()
-        try:
-            ws = await session.ws_connect(f"http://{address}{WS_PATH}", max_msg_size=max_msg_size)
-        except BaseException:
-            await session.close()
-            raise
-        return cls(session, ws)
-
-    async def send(self, data: bytes) -> None:
-        self.sent.append(data)
-        await self.ws.send_bytes(data)
-
-    async def receive(self, timeout: float = 3.0) -> aiohttp.WSMessage:
-        return await self.ws.receive(timeout=timeout)
-
-    async def handshake(self, key: PrivateKey, chain_id: str = CHAIN) -> None:
-        initiator = Initiator(key, chain_id, 1)
-        await self.send(initiator.first_message())
-        reply = await self.receive()
-        last, result = initiator.on_reply(reply.data)
-        await self.send(last)
-        self.cipher = result.cipher
-
-    async def send_sealed(self, plaintext: bytes) -> None:
-        assert self.cipher is not None
-        await self.ws.send_bytes(self.cipher.seal(plaintext))
-
-    async def close(self) -> None:
-        await self.ws.close()
-        await self.session.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from p2p_helpers import CHAIN, Network, RawPeer, seed_of, wait_for
+from p2p_helpers import CHAIN, Network, seed_of, wait_for
 
 from core.encoding import decode, encode
 from core.errors import P2PError
 from core.keys import PrivateKey
+from p2p import probe
 from p2p.handshake import HandshakeError, Initiator
+from p2p.probe import RawPeer
 
 
 async def _assert_still_serves(network: Network, target) -> None:  # type: ignore[no-untyped-def]
@@ -48,21 +50,10 @@ async def test_peer_proving_a_different_key_than_expected_is_refused(network: Ne
 
 async def test_bad_handshake_signature_is_refused(network: Network) -> None:
     b = await network.start()
-    raw = await RawPeer.connect(b.host.listen_address)
-    try:
-        initiator = Initiator(PrivateKey.generate(), CHAIN, 1)
-        await raw.send(initiator.first_message())
-        reply = await raw.receive()
-        last, _ = initiator.on_reply(reply.data)
-        auth = decode(last)
-        auth["sig"] = bytes(64)
-        await raw.send(encode(auth))
-        message = await raw.receive()
-        assert decode(message.data)["reason"].startswith("handshake signature does not verify")
-    finally:
-        await raw.close()
+    outcome = await probe.bad_signature(b.host.listen_address, CHAIN)
+    assert outcome.startswith("refused: handshake signature does not verify"), outcome
     await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="failure counted")
-    assert b.host.peers() == []
+    assert b.host.peers() == [] and b.host.stats.handshakes_ok == 0
     await _assert_still_serves(network, b)
 
 
@@ -85,23 +76,10 @@ async def test_signature_by_another_key_than_the_hello_claims_is_refused(network
 
 async def test_replayed_handshake_is_refused(network: Network) -> None:
     b = await network.start()
-    key = PrivateKey.generate()
-    recorded = await RawPeer.connect(b.host.listen_address)
-    await recorded.handshake(key)
-    await wait_for(lambda: len(b.host.peers()) == 1, what="the genuine session")
-    await recorded.close()
-    await wait_for(lambda: b.host.peers() == [], what="genuine session closed")
-
-    replay = await RawPeer.connect(b.host.listen_address)
-    try:
-        await replay.send(recorded.sent[0])  # the old hello
-        await replay.receive()  # a fresh challenge we cannot sign for
-        await replay.send(recorded.sent[1])  # the old signature, over the old challenge
-        refusal = await replay.receive()
-        assert "does not verify" in decode(refusal.data)["reason"]
-    finally:
-        await replay.close()
-    assert b.host.peers() == []
+    outcome = await probe.replayed_handshake(b.host.listen_address, CHAIN)
+    assert outcome.startswith("refused: handshake signature does not verify"), outcome
+    assert b.host.stats.handshakes_ok == 1  # the genuine recording session only
+    await wait_for(lambda: b.host.peers() == [], what="no peer left")
     await _assert_still_serves(network, b)
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import aiohttp
 import pytest
-from p2p_helpers import Network, Node, RawPeer, seed_of, wait_for
+from p2p_helpers import CHAIN, Network, Node, seed_of, wait_for
 
 from core.encoding import encode
 from core.keys import PrivateKey
+from p2p import probe
 from p2p.framing import MsgFrame, encode_frame
 from p2p.peer import CLOSE_BANNED, PENALTY_BAD_FRAME
+from p2p.probe import RawPeer
 
 
 async def _still_serves(network: Network, target: Node) -> None:
@@ -22,35 +23,29 @@ async def _still_serves(network: Network, target: Node) -> None:
     await wait_for(lambda: b"still alive" in target.inbox.payloads(), what="the good peer's message")
 
 
-async def _tcp_garbage(address: str, data: bytes) -> bytes:
-    host, port = address.rsplit(":", 1)
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        writer.write(data)
-        await writer.drain()
-        return await asyncio.wait_for(reader.read(65536), 3.0)
-    finally:
-        writer.close()
-
-
-async def test_random_bytes_on_the_tcp_port(network: Network) -> None:
-    b = await network.start()
-    for _ in range(5):
-        await _tcp_garbage(b.host.listen_address, os.urandom(4096))
+async def test_every_probe_is_refused_and_the_host_keeps_serving(network: Network) -> None:
+    b = await network.start(max_frame_bytes=64 * 1024)
+    outcomes = await probe.run_all(b.host.listen_address, CHAIN, oversized_bytes=100_000)
+    assert outcomes["random_bytes"].startswith("answered HTTP/1.") and " 400 " in outcomes["random_bytes"], outcomes
+    assert outcomes["plain_http"] == "http 400", outcomes
+    assert outcomes["garbage_hello"].startswith("refused: handshake message does not decode"), outcomes
+    assert outcomes["wrong_chain"].startswith("refused: wrong chain id"), outcomes
+    assert outcomes["bad_signature"].startswith("refused: handshake signature does not verify"), outcomes
+    assert outcomes["replayed_handshake"].startswith("refused: handshake signature does not verify"), outcomes
+    assert outcomes["oversized_frame"].startswith("closed 1009"), outcomes
+    assert b.host.peers() == []
     await _still_serves(network, b)
 
 
-async def test_plain_http_requests_get_an_error_not_a_crash(network: Network) -> None:
+async def test_more_plain_http_gets_errors_not_crashes(network: Network) -> None:
     b = await network.start()
     async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://{b.host.listen_address}/p2p") as response:
-            assert response.status == 400
         async with session.post(f"http://{b.host.listen_address}/p2p", data=os.urandom(1000)) as response:
             assert response.status >= 400
         async with session.get(f"http://{b.host.listen_address}/") as response:
             assert response.status == 404
-    reply = await _tcp_garbage(b.host.listen_address, b"GET /p2p HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
-    assert reply.startswith(b"HTTP/1.1 4")
+    for _ in range(5):
+        await probe.random_bytes(b.host.listen_address)
     await _still_serves(network, b)
 
 
@@ -60,40 +55,18 @@ async def test_plain_http_requests_get_an_error_not_a_crash(network: Network) ->
 )
 async def test_garbage_hello_over_websocket_is_refused(network: Network, hello: bytes) -> None:
     b = await network.start()
-    raw = await RawPeer.connect(b.host.listen_address)
-    try:
+    async with await RawPeer.connect(b.host.listen_address) as raw:
         await raw.send(hello)
-        message = await raw.receive()
-        assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.CLOSE)
-    finally:
-        await raw.close()
+        assert probe.describe(await raw.receive()).startswith("refused: ")
     await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="handshake failure counted")
     await _still_serves(network, b)
 
 
 async def test_text_frame_and_silence_fail_the_handshake(network: Network) -> None:
     b = await network.start(handshake_timeout_s=0.2)
-    text = await RawPeer.connect(b.host.listen_address)
-    silent = await RawPeer.connect(b.host.listen_address)
-    try:
+    async with await RawPeer.connect(b.host.listen_address) as text, await RawPeer.connect(b.host.listen_address):
         await text.ws.send_str("hello?")
         await wait_for(lambda: b.host.stats.handshakes_failed == 2, what="both refused (one by timeout)")
-    finally:
-        await text.close()
-        await silent.close()
-    await _still_serves(network, b)
-
-
-async def test_oversized_frame_before_the_handshake(network: Network) -> None:
-    b = await network.start(max_frame_bytes=4096)
-    raw = await RawPeer.connect(b.host.listen_address)
-    try:
-        await raw.send(os.urandom(100_000))
-        message = await raw.receive()
-        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING)
-    finally:
-        await raw.close()
-    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="refused")
     await _still_serves(network, b)
 
 
@@ -102,7 +75,7 @@ async def test_oversized_frame_after_the_handshake_is_penalized(network: Network
     key = PrivateKey.generate()
     raw = await RawPeer.connect(b.host.listen_address)
     try:
-        await raw.handshake(key)
+        await raw.handshake(key, CHAIN)
         await wait_for(lambda: len(b.host.peers()) == 1, what="raw peer admitted")
         await raw.send_sealed(encode_frame(MsgFrame("vote", os.urandom(10_000))))
         await wait_for(lambda: b.host.peers() == [], what="oversized sender disconnected")
@@ -117,7 +90,7 @@ async def test_undecodable_sealed_frames_are_dropped_and_scored(network: Network
     key = PrivateKey.generate()
     raw = await RawPeer.connect(b.host.listen_address)
     try:
-        await raw.handshake(key)
+        await raw.handshake(key, CHAIN)
         for bad in (os.urandom(50), encode({"type": "nope"}), encode({"type": "msg", "topic": "", "payload": b""})):
             await raw.send_sealed(bad)
         await raw.send_sealed(encode_frame(MsgFrame("vote", b"valid")))
@@ -132,7 +105,7 @@ async def test_forged_or_replayed_sealed_frame_ends_the_link(network: Network) -
     b = await network.start()
     raw = await RawPeer.connect(b.host.listen_address)
     try:
-        await raw.handshake(PrivateKey.generate())
+        await raw.handshake(PrivateKey.generate(), CHAIN)
         assert raw.cipher is not None
         sealed = raw.cipher.seal(encode_frame(MsgFrame("vote", b"once")))
         await raw.ws.send_bytes(sealed)
@@ -149,7 +122,7 @@ async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> 
     key = PrivateKey.generate()
     raw = await RawPeer.connect(b.host.listen_address)
     try:
-        await raw.handshake(key)
+        await raw.handshake(key, CHAIN)
         for i in range(200):
             await raw.send_sealed(encode_frame(MsgFrame("tx", i.to_bytes(4, "big"))))
         await wait_for(lambda: b.host.is_banned(key.public_key), what="flooder banned")
@@ -159,7 +132,7 @@ async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> 
     assert 20 <= len(b.inbox.messages) < 100
     again = await RawPeer.connect(b.host.listen_address)
     try:
-        await again.handshake(key)
+        await again.handshake(key, CHAIN)
         refusal = await again.receive()
         assert refusal.type == aiohttp.WSMsgType.CLOSE and refusal.data == CLOSE_BANNED
     finally:
