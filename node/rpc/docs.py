@@ -47,6 +47,7 @@ by hand._
 
 - Params by name (an object) or by position (an array, in the order listed
   below). Unknown, missing or mistyped params → -32602 naming the param.
+  An optional param sent as `null` counts as absent.
 - Ids may be strings, numbers or null and are echoed; an id of another type
   gets -32600 with id null.
 - A batch runs its calls one after another, in order; the answer holds one

@@ -85,8 +85,9 @@ class Param:
     ``minimum``/``maximum`` bound integers; ``max_length`` bounds strings
     (characters), arrays (items), objects (keys) and ``hex`` (bytes);
     ``enum`` lists the allowed values; ``items`` is the type of array elements.
-    An optional param that is absent is passed as ``default`` when one is
-    declared, and left out of the handler's keywords otherwise.
+    An optional param that is absent (or null, unless its type allows null)
+    is passed as ``default`` when one is declared, and left out of the
+    handler's keywords otherwise.
     """
 
     name: str
@@ -116,12 +117,12 @@ class Param:
         reasons = []
         for t in self.types:
             try:
-                return self._check_one(t, value, self.name)
+                return self._check_one(t, value)
             except _Mismatch as exc:
                 reasons.append(str(exc))
         raise invalid_params(f"{self.name!r} " + "; or ".join(reasons), self.name)
 
-    def _check_one(self, t: str, value: Any, where: str) -> Any:
+    def _check_one(self, t: str, value: Any) -> Any:
         value = _check_type(t, value, self.max_length)
         if self.enum is not None and value not in self.enum:
             raise _Mismatch(f"must be one of {list(self.enum)}")
@@ -277,7 +278,7 @@ class Method:
             )
         kwargs: dict[str, Any] = {}
         for p in self.params:
-            if p.name in params:
+            if _given(p, params):
                 kwargs[p.name] = p.check(params[p.name])
             elif p.required:
                 raise invalid_params(f"missing required param {p.name!r} ({p.description})", p.name)
@@ -306,6 +307,13 @@ class Method:
         out["x-admin"] = self.admin
         out["x-transports"] = sorted(self.transports)
         return out
+
+
+def _given(param: Param, params: dict[str, Any]) -> bool:
+    """Present, counting an optional param sent as null as absent (many clients send them so)."""
+    if param.name not in params:
+        return False
+    return params[param.name] is not None or param.required or "null" in param.types
 
 
 def _check_handler_signature(name: str, handler: Handler, params: list[str]) -> None:

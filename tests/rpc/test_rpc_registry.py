@@ -86,6 +86,13 @@ def test_optional_param_without_default_is_left_to_the_handler() -> None:
     assert method.bind({}) == {}
     assert method.bind(None) == {}
     assert method.bind([5]) == {"p": 5}
+    assert method.bind({"p": None}) == {}  # null for an optional param counts as absent
+
+
+def test_null_for_a_required_param_is_invalid() -> None:
+    method = Method("x_y", "s", _handler, params=(Param("p", "integer", "p"),))
+    with pytest.raises(RpcError):
+        method.bind({"p": None})
 
 
 def test_openrpc_document_lists_every_method_sorted_with_error_table() -> None:
