@@ -1,0 +1,188 @@
+"""Random blocks of valid and invalid txs; the market's invariants hold after every block.
+
+Invariants: supply conserved (only mint adds); escrow equals the open orders'
+escrow; stock never negative; terminal orders never change; every open order
+has a timeout someone can claim; replaying the blocks gives the same root.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from market_harness import CHAIN_ID, Chain
+
+from core.encoding import decode
+from market import keys, store
+from market.accounts import ESCROW
+from market.context import BlockContext
+from market.engine import apply_tx
+from market.orders import CLAIMANT, OPEN, TERMINAL
+from market.params import DAY_MS
+from market.state import State, StateOverlay
+
+PEOPLE = ("alice", "bob", "carol", "arb")
+ORDER_ACTIONS = ("order_accept", "order_decline", "order_cancel", "order_ship", "order_confirm",
+                 "order_dispute", "order_claim")
+
+person = st.sampled_from(PEOPLE)
+order_id = st.integers(0, 7)  # an index into the orders placed so far
+party = st.sampled_from(["proper"] * 5 + ["buyer", "seller", "arbiter", "carol"])  # mostly the right one
+order_op = st.tuples(st.sampled_from(ORDER_ACTIONS), party, order_id)
+step_op = st.tuples(st.just("step"), st.integers(0, 5), order_id)  # a natural next move of an order
+NEXT = {  # six choices each, weighted towards the happy path
+    "placed": ("order_accept",) * 4 + ("order_cancel", "order_decline"),
+    "accepted": ("order_ship",) * 4 + ("order_dispute", "order_decline"),
+    "shipped": ("order_confirm",) * 3 + ("order_dispute",) * 2 + ("order_claim",),
+    "disputed": ("order_resolve",) * 4 + ("order_claim",) * 2,
+}
+op = st.one_of(
+    *[step_op] * 6,
+    st.tuples(st.just("order_place"), st.sampled_from(["bob", "bob", "carol", "alice"]),
+              st.sampled_from([1, 1, 2, 3]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"])),
+    *[order_op] * 2,
+    st.tuples(st.just("order_resolve"), party, order_id, st.integers(0, 300)),
+    st.tuples(st.just("transfer"), person, person, st.sampled_from(["USD", "MKT", "EUR"]), st.integers(1, 2_000)),
+    st.tuples(st.just("listing_update"), st.sampled_from(["alice", "carol"]), st.integers(1, 2), st.integers(0, 5)),
+    st.tuples(st.just("asset_mint"), st.sampled_from(["issuer", "alice"]), st.integers(1, 500)),
+    st.tuples(st.just("review"), party, order_id),
+    st.tuples(st.just("bad_nonce"), person),
+)
+block = st.tuples(st.lists(op, min_size=1, max_size=6), st.sampled_from([0] * 6 + [60_000, 3_600_000, DAY_MS, 3 * DAY_MS, 8 * DAY_MS, 15 * DAY_MS]))
+
+
+PROPER = {"order_accept": "seller", "order_decline": "seller", "order_ship": "seller", "order_cancel": "buyer",
+          "order_confirm": "buyer", "order_dispute": "buyer", "order_resolve": "arbiter", "review": "buyer"}
+
+
+def _actor(chain: Chain, state: State, kind: str, role: str, oid: int) -> str:
+    """Turn a role ("proper": the one the action needs) into the name of that party on order ``oid``."""
+    order = store.load(state, keys.order(oid))
+    if order is None:
+        return "alice"
+    if role == "proper":
+        role = PROPER.get(kind) or CLAIMANT.get(order["status"], "buyer")
+        role = "buyer" if role == "buyer or seller" else role
+    if role not in ("buyer", "seller", "arbiter") or order[role] is None:
+        return "carol"
+    return next(n for n in chain.keys if chain.acct(n) == order[role])
+
+
+def _body(chain: Chain, state: State, action: tuple[Any, ...]) -> tuple[str, str, dict[str, Any]]:
+    """Resolve an action against ``state`` (which already holds the block's earlier txs)."""
+    kind, who, *args = action
+    placed = store.load_int(state, keys.counter("order"))
+    if kind == "step" and placed:
+        oid = 1 + args[0] % placed
+        status = store.load(state, keys.order(oid))["status"]
+        kind = NEXT.get(status, ("review",) * 6)[who]
+        who, args = "proper", [args[0], 50]
+    if kind in (*ORDER_ACTIONS, "order_resolve", "review", "step") and not placed:
+        kind, who, args = "order_place", "bob", [1 + args[0] % 2, 1, "arb"]  # nothing to act on yet
+    if kind in (*ORDER_ACTIONS, "order_resolve", "review"):
+        args[0] = 1 + args[0] % placed
+        who = _actor(chain, state, kind, who, args[0])
+    if kind == "order_place":
+        listing, quantity, arbiter = args
+        return who, kind, dict(listing=listing, quantity=quantity, max_total=10**6, address_seller=b"a",
+                               arbiter=chain.acct(arbiter) if arbiter else None)
+    if kind in ORDER_ACTIONS:
+        extra = {"reason_hash": bytes(32)} if kind == "order_dispute" else {}
+        return who, kind, dict(order=args[0], **extra)
+    if kind == "order_resolve":
+        return who, kind, dict(order=args[0], buyer_amount=args[1])
+    if kind == "transfer":
+        return who, kind, dict(to=chain.acct(args[0]), asset=args[1], amount=args[2])
+    if kind == "listing_update":
+        return who, kind, dict(listing=args[0], stock=args[1])
+    if kind == "asset_mint":
+        return who, kind, dict(asset="USD", to=chain.acct("bob"), amount=args[0])
+    if kind == "review":
+        ratings = dict(overall=5, quality=5, accuracy=5, delivery=5, service=5)
+        return who, kind, dict(order=args[0], ratings=ratings, text_hash=bytes(32))
+    return who, "transfer", dict(to=chain.acct("bob"), asset="MKT", amount=1)
+
+
+def _setup() -> Chain:
+    chain = Chain()
+    chain.arbiter("arb")
+    chain.register("alice", "bob", "carol")
+    for seller in ("alice", "carol"):
+        chain.listing(seller, chain.shop(seller), stock=3, price=100 if seller == "alice" else 70)
+    return chain
+
+
+def _orders(chain: Chain) -> dict[int, dict[str, Any]]:
+    return {int.from_bytes(k[-8:], "big"): store.load(chain.state, k) for k, _ in chain.state.iterate(keys.ORDER_PREFIX)}
+
+
+def _check_invariants(chain: Chain, terminal_seen: dict[int, str]) -> None:
+    state = chain.state
+    held: dict[str, int] = defaultdict(int)
+    for key, raw in state.iterate(keys.BALANCE_PREFIX):
+        asset = key[len(keys.BALANCE_PREFIX) + 32 + 1:].decode()
+        held[asset] += decode(raw)
+    for key, _ in state.iterate(keys.ASSET_PREFIX):
+        asset = key[len(keys.ASSET_PREFIX) + 1:].decode()
+        assert held.pop(asset, 0) == store.load(state, key)["supply"], f"supply of {asset} not conserved"
+    assert not held, f"balances of unknown assets {held}"
+
+    escrow: dict[str, int] = defaultdict(int)
+    orders = _orders(chain)
+    for oid, order in orders.items():
+        status = order["status"]
+        if oid in terminal_seen:
+            assert status == terminal_seen[oid], f"order {oid} left terminal state {terminal_seen[oid]}"
+        if status in TERMINAL:
+            terminal_seen[oid] = status
+            continue
+        assert status in OPEN
+        escrow[order["asset"]] += order["total"]
+        assert state.get(keys.orders_by_status(status, oid)) is not None
+        _assert_claimable(chain, oid, order)
+    for asset in ("USD", "MKT"):
+        assert chain.balance(ESCROW, asset) == escrow[asset], f"escrow of {asset} != open orders"
+
+    for _, raw in state.iterate(keys.STOCK_PREFIX):
+        assert decode(raw) >= 0, "negative stock"
+
+
+def _assert_claimable(chain: Chain, oid: int, order: dict[str, Any]) -> None:
+    """At the deadline, the state's claimant can settle it (tried on a throwaway overlay)."""
+    claimant = order["seller"] if CLAIMANT[order["status"]] == "seller" else order["buyer"]
+    name = next(n for n in chain.keys if chain.acct(n) == claimant)
+    scratch = StateOverlay(chain.state)
+    ctx = BlockContext(CHAIN_ID, chain.height + 1, order["deadline_ms"], chain.acct("proposer"))
+    receipt = apply_tx(scratch, ctx, chain.tx(name, "order_claim", order=oid))
+    assert receipt.ok, f"order {oid} ({order['status']}) not claimable: {receipt.code} {receipt.message}"
+
+
+@settings(max_examples=int(os.environ.get("MARKET_PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(block, min_size=3, max_size=12))
+def test_invariants_hold_after_every_block(blocks: list[tuple[list[tuple[Any, ...]], int]]) -> None:
+    chain = _setup()
+    preamble = len(chain.blocks)
+    terminal_seen: dict[int, str] = {}
+    for actions, advance_ms in blocks:
+        chain.advance(advance_ms)
+        scratch = StateOverlay(chain.state)  # the block as built so far, to aim txs at fresh orders
+        ctx = BlockContext(CHAIN_ID, chain.height + 1, chain.now_ms, chain.acct("proposer"))
+        txs = []
+        for action in actions:
+            who, kind, body = _body(chain, scratch, action)
+            nonce = store.load_int(scratch, keys.nonce(chain.acct(who)))
+            txs.append(chain.tx(who, kind, nonce=nonce + 5 if action[0] == "bad_nonce" else nonce, **body))
+            apply_tx(scratch, ctx, txs[-1])
+        receipts = chain.block(txs)
+        assert len(receipts) == len(txs)
+        _check_invariants(chain, terminal_seen)
+
+    replay = Chain()
+    for ctx, txs in chain.blocks:
+        replay.now_ms = ctx.timestamp_ms
+        replay.block(txs)
+    assert replay.root == chain.root and replay.state.items() == chain.state.items()
+    assert len(chain.blocks) > preamble
