@@ -169,9 +169,10 @@ class P2PHost:
     # ---- public messaging API -------------------------------------------
 
     def broadcast(self, topic: str, payload: bytes, exclude: bytes | None = None) -> None:
-        """Send to every connected peer (but ``exclude``); echoes of it are then dropped as seen."""
+        """Send to every connected peer (but ``exclude``); on a relay topic, its echoes are dropped as seen."""
         check_topic(topic)
-        self._seen.add(gossip_id(topic, payload))
+        if topic in self._relay_topics:
+            self._seen.add(gossip_id(topic, payload))
         frame = MsgFrame(topic, payload)
         for peer in list(self._peers.values()):
             if peer.node_key != exclude:
@@ -468,7 +469,13 @@ class P2PHost:
             log.exception("handling a frame from %s failed", peer.short_id)
 
     async def _on_msg(self, peer: Peer, frame: MsgFrame) -> None:
-        if not self._seen.add(gossip_id(frame.topic, frame.payload)):
+        """Deliver; on a relay topic, drop repeats and forward new messages the node did not veto.
+
+        Direct topics are never deduplicated: consensus re-sends identical
+        messages on purpose (to a lagging validator) and they must get through.
+        """
+        relay = frame.topic in self._relay_topics
+        if relay and not self._seen.add(gossip_id(frame.topic, frame.payload)):
             self.stats.gossip_duplicates += 1
             return
         try:
@@ -478,7 +485,7 @@ class P2PHost:
         except Exception:
             log.exception("on_message handler failed for topic %r from %s", frame.topic, peer.short_id)
             return
-        if frame.topic in self._relay_topics and verdict is not False:
+        if relay and verdict is not False:
             for other in list(self._peers.values()):
                 if other is not peer:
                     other.enqueue(frame)
