@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core.encoding import INT_MAX as U64_MAX
 from core.errors import ValidationError
 from core.hashing import HASH_SIZE
 from core.jsonable import from_hex, to_json
@@ -58,15 +59,20 @@ def _address_key(value: Any) -> str:
     return value
 
 
-def _id_key(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationError("an id is a string or an integer")
-    text = str(value)
-    if not 0 < len(text) <= 128:
-        raise ValidationError("an id is 1 to 128 characters")
-    return text
+def _order_key(value: Any) -> str:
+    """Order ids (market/ numbers them): an integer, or its decimal string."""
+    if isinstance(value, str) and value.isdecimal() and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+        raise ValidationError("an order id is an unsigned 64-bit integer")
+    return str(value)
+
+
+def _text_key(value: Any) -> str:
+    """Default for other topics: a short string or an integer, compared as text."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not 0 < len(str(value)) <= 128:
+        raise ValidationError("a filter value is a string of 1-128 characters or an integer")
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +84,13 @@ class Topic:
     name: str
     description: str
     filter_field: str | None = None
-    key: Callable[[Any], str] = _id_key
+    key: Callable[[Any], str] = _text_key
 
 
 DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic("newBlocks", "Every committed block header (no filter)."),
     Topic("tx", "Status changes of one transaction: filter {\"hash\": tx hash hex}.", "hash", _hash_key),
-    Topic("order", "Events of one order: filter {\"order_id\": id}.", "order_id", _id_key),
+    Topic("order", "Events of one order: filter {\"order_id\": integer id}.", "order_id", _order_key),
     Topic("account", "Activity of one account: filter {\"address\": mn1...}.", "address", _address_key),
 )
 

@@ -116,8 +116,9 @@ async def test_account_subscription_matches_any_account_an_event_touches(client)
 async def test_order_subscription(client):
     hub = client.app[RPC_HUB]
     async with client.ws_connect("/ws") as ws:
-        await subscribe(ws, "order", {"order_id": "o-17"})
-        assert hub.publish("order", {"event": "shipped"}, match="o-17") == 1
+        await subscribe(ws, "order", {"order_id": 17})
+        assert hub.publish("order", {"event": "placed"}, match=18) == 0
+        assert hub.publish("order", {"event": "shipped"}, match=17) == 1
         assert (await receive(ws))["params"]["result"] == {"event": "shipped"}
 
 
@@ -129,7 +130,9 @@ async def test_order_subscription(client):
         {"topic": "tx", "filter": {"hash": "zz"}},
         {"topic": "account", "filter": {"address": "mn1nope"}},
         {"topic": "newBlocks", "filter": {"hash": "00" * 32}},
-        {"topic": "order", "filter": {"order_id": "x", "extra": 1}},
+        {"topic": "order", "filter": {"order_id": 1, "extra": 1}},
+        {"topic": "order", "filter": {"order_id": "o-17"}},
+        {"topic": "order", "filter": {"order_id": -1}},
     ],
 )
 async def test_bad_topic_or_filter_is_invalid_params(client, params):
