@@ -5,6 +5,22 @@ dispatch (one payload in, one response out; transport-free) · server (aiohttp
 edge, limits, websocket queues) · subscriptions (SubscriptionHub, topics) ·
 errors (codes and the exception mapping) · jsonify (bytes → hex) · docs
 (docs/RPC.md from OpenRPC). Method *implementations* live elsewhere in node/.
+
+Wiring, in the node::
+
+    registry = Registry()                      # has rpc_discover, subscribe, ... already
+
+    @registry.method("account_get", summary="...", params=[Param("address", "address", "...")])
+    async def account_get(ctx: CallContext, address: bytes) -> dict:
+        state = ctx.node.state                 # ctx.node is the context given below
+        ...                                    # raise not_found("account mn1..") / RuleError / ...
+
+    hub = SubscriptionHub(max_per_connection=limits.max_ws_subscriptions)
+    server = RpcServer(registry, node_context, host=cfg.listen_host, port=cfg.listen_port,
+                       limits=RpcLimits.from_config(cfg), admin_token=cfg.admin_token, hub=hub)
+    await server.start()                       # or run_rpc_server(...) inside a TaskGroup
+    hub.publish("newBlocks", payload)          # on the event loop; never blocks
+    hub.publish("account", payload, match=[sender_key, recipient_key])
 """
 
 from node.rpc.errors import not_found
