@@ -1,0 +1,62 @@
+"""Genesis JSON and receipts: round trips, hashes, and refusals of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from market_harness import make_genesis
+
+from core.errors import ConfigError, DecodeError
+from market.genesis import Genesis
+from market.receipts import Event, Receipt
+
+
+def test_genesis_json_round_trip_keeps_the_hash() -> None:
+    genesis = make_genesis()
+    text = genesis.to_json()
+    assert '"mn1' in text
+    again = Genesis.from_json(text)
+    assert again == genesis and again.hash == genesis.hash
+
+
+def test_genesis_defaults_and_params_change_the_hash() -> None:
+    assert make_genesis().hash != make_genesis(min_fee=2).hash
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda g: g.update(chain_id="Bad Chain"),
+        lambda g: g.update(validators=[]),
+        lambda g: g["accounts"][0]["balances"].update(XYZ=1),
+        lambda g: g["accounts"][0].update(address="mn1notanaddress"),
+        lambda g: g["params"].update(platform_fee_bps=10_001),
+        lambda g: g["params"].update(confirm_window_ms=0),
+        lambda g: g["params"].update(no_such_param=1),
+        lambda g: g["roles"].update(emperor=[]),
+        lambda g: g["accounts"][0]["balances"].update(USD=2**64),
+        lambda g: g.update(assets=[g["assets"][0], g["assets"][0]]),
+    ],
+)
+def test_bad_genesis_is_a_config_error(mutate) -> None:
+    obj = json.loads(make_genesis().to_json())
+    mutate(obj)
+    with pytest.raises(ConfigError):
+        Genesis.from_json(json.dumps(obj))
+
+
+def test_receipt_round_trip_and_hash() -> None:
+    receipt = Receipt(b"\x01" * 32, True, "ok", "", 3, (Event("transfer", {"amount": 5, "to": b"\x02" * 32}),))
+    assert Receipt.decode(receipt.encode()) == receipt
+    failed = Receipt(b"\x01" * 32, False, "bad_nonce", "nonce 3, next is 2", 0)
+    assert Receipt.decode(failed.encode()) == failed and failed.hash != receipt.hash
+
+
+def test_receipt_decode_refuses_bad_fields() -> None:
+    obj = Receipt(b"\x01" * 32, True, "ok", "", 3).to_obj()
+    obj["ok"] = 1
+    from core.encoding import encode
+
+    with pytest.raises(DecodeError):
+        Receipt.decode(encode(obj))

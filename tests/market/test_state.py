@@ -1,0 +1,48 @@
+"""MemoryState and StateOverlay: ordered iteration, change sets, savepoints."""
+
+from __future__ import annotations
+
+from market.state import MemoryState, StateOverlay
+
+
+def test_overlay_iterates_base_and_writes_merged_in_key_order() -> None:
+    base = MemoryState({b"p/1": b"a", b"p/3": b"c", b"p/5": b"e", b"q/1": b"x"})
+    overlay = StateOverlay(base)
+    overlay.put(b"p/2", b"B")
+    overlay.put(b"p/3", b"C")
+    overlay.delete(b"p/5")
+    overlay.put(b"p/9", b"I")
+    assert list(overlay.iterate(b"p/")) == [(b"p/1", b"a"), (b"p/2", b"B"), (b"p/3", b"C"), (b"p/9", b"I")]
+    assert overlay.changes() == {b"p/2": b"B", b"p/3": b"C", b"p/5": None, b"p/9": b"I"}
+    assert base.get(b"p/5") == b"e"  # the base is never written
+    assert overlay.get(b"p/5") is None and overlay.get(b"q/1") == b"x"
+
+
+def test_rollback_restores_every_write_since_the_savepoint() -> None:
+    for state in (MemoryState({b"k": b"1"}), StateOverlay(MemoryState({b"k": b"1"}))):
+        state.put(b"before", b"kept")
+        token = state.savepoint()
+        state.put(b"k", b"2")
+        state.put(b"k", b"3")
+        state.delete(b"before")
+        state.put(b"new", b"n")
+        state.rollback(token)
+        assert (state.get(b"k"), state.get(b"before"), state.get(b"new")) == (b"1", b"kept", None)
+
+
+def test_release_keeps_writes_and_nested_savepoints_roll_back_separately() -> None:
+    state = MemoryState()
+    outer = state.savepoint()
+    state.put(b"a", b"1")
+    inner = state.savepoint()
+    state.put(b"b", b"2")
+    state.rollback(inner)
+    assert state.get(b"a") == b"1" and state.get(b"b") is None
+    state.release(outer)
+    assert state.get(b"a") == b"1"
+
+
+def test_memory_state_apply_writes_a_change_set() -> None:
+    state = MemoryState({b"x": b"1"})
+    state.apply({b"x": None, b"y": b"2"})
+    assert state.items() == {b"y": b"2"}
