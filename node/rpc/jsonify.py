@@ -9,6 +9,7 @@ reads exactly what the node writes.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from core.jsonable import (
@@ -46,6 +47,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return value
+
+
 def loads(text: str | bytes) -> Any:
-    """Strict JSON parse: NaN, Infinity and -Infinity are refused (ValueError)."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """Strict JSON parse: NaN, Infinity and numbers that overflow to them are refused (ValueError)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)

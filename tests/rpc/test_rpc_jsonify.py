@@ -42,5 +42,8 @@ def test_strict_json_both_ways():
     with pytest.raises(ValueError):
         loads("[NaN]")
     with pytest.raises(ValueError):
+        loads('{"id": 1e400}')
+    assert loads("[1.5, 2]") == [1.5, 2]
+    with pytest.raises(ValueError):
         dumps(float("inf"))
     assert dumps({"a": [1, "é"]}) == '{"a":[1,"é"]}'
