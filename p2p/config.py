@@ -26,13 +26,17 @@ class PeerAddress:
 
     @property
     def hostport(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return format_hostport(self.host, self.port)
 
     def __str__(self) -> str:
         if self.pubkey is None:
             return self.hostport
         return f"{self.pubkey.hex()}@{self.hostport}"
+
+
+def format_hostport(host: str, port: int) -> str:
+    """"host:port", with IPv6 literals in brackets so the port stays unambiguous."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_hostport(text: str) -> tuple[str, int]:

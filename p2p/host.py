@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import inspect
+import ipaddress
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -22,7 +23,7 @@ from aiohttp import web
 
 from core.errors import P2PError
 from core.keys import PrivateKey
-from p2p.config import P2PConfig, PeerAddress, check_topic, parse_peer_address
+from p2p.config import P2PConfig, PeerAddress, check_topic, format_hostport, parse_hostport, parse_peer_address
 from p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame
 from p2p.handshake import (
     MAX_HANDSHAKE_BYTES,
@@ -42,6 +43,7 @@ log = logging.getLogger("marketnode.p2p")
 
 WS_PATH = "/p2p"
 PEX_MAX_FAILURES = 5
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 PEX_MAX_SENT = 64
 KEY_RECOVERY_PER_S = 1.0
 
@@ -76,6 +78,32 @@ class _DialTarget:
 def gossip_id(topic: str, payload: bytes) -> bytes:
     """Local dedupe key of a message (never sent or signed, so no protocol hash tag)."""
     return hashlib.blake2b(len(topic).to_bytes(1, "big") + topic.encode() + payload, digest_size=20).digest()
+
+
+def dialable_address(advertised: str | None, remote_ip: str | None) -> str | None:
+    """The address to share for an inbound peer: its advertised host:port, with a wildcard host
+    (or a loopback one, when it reached us from elsewhere) replaced by the IP it connected from."""
+    if advertised is None:
+        return None
+    host, port = parse_hostport(advertised)
+    if remote_ip is None:
+        return None if host in _WILDCARD_HOSTS else advertised
+    try:
+        remote_is_loopback = ipaddress.ip_address(remote_ip).is_loopback
+    except ValueError:
+        return advertised
+    if host in _WILDCARD_HOSTS or (_is_loopback(host) and not remote_is_loopback):
+        return format_hostport(remote_ip, port)
+    return advertised
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -155,16 +183,16 @@ class P2PHost:
     def listen_address(self) -> str:
         """host:port we listen on (the real port once started with listen_port=0)."""
         port = self._port if self._port is not None else self.config.listen_port
-        return f"{self.config.listen_host}:{port}"
+        return format_hostport(self.config.listen_host, port)
 
     @property
-    def advertise_address(self) -> str | None:
-        """What peers should dial; None when listening on a wildcard without an advertise_address."""
-        if self.config.advertise_address is not None:
-            return self.config.advertise_address
-        if self.config.listen_host in ("0.0.0.0", "::", ""):
-            return None
-        return self.listen_address
+    def advertise_address(self) -> str:
+        """What we tell peers to dial: the configured address, else our listen address.
+
+        A wildcard or loopback host is completed by the receiver with the IP it
+        sees us connect from (``dialable_address``), so nothing assumes loopback.
+        """
+        return self.config.advertise_address or self.listen_address
 
     # ---- public messaging API -------------------------------------------
 
@@ -276,7 +304,8 @@ class P2PHost:
         finally:
             self._handshaking -= 1
         self.stats.handshakes_ok += 1
-        peer = Peer(ws, result.cipher, result.peer_key, "inbound", result.peer_advertise, self.config)
+        address = dialable_address(result.peer_advertise, request.remote)
+        peer = Peer(ws, result.cipher, result.peer_key, "inbound", address, self.config)
         await self._serve(peer)
         return ws
 

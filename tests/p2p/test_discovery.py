@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from p2p_helpers import Network, seed_of, wait_for
+
+from p2p.host import dialable_address
 
 
 async def test_pex_a_knows_b_b_knows_c_so_a_connects_to_c(network: Network) -> None:
@@ -54,3 +57,31 @@ async def test_stop_is_clean_and_idempotent(network: Network) -> None:
     await a.host.stop()
     assert a.host._tasks == set()
     await wait_for(lambda: not b.connected_to(a), what="b saw a leave")
+
+
+async def test_a_wildcard_listener_is_shared_under_the_ip_it_connects_from(network: Network) -> None:
+    c = await network.start()
+    b = await network.start(listen_host="0.0.0.0", seeds=(seed_of(c),))
+    assert b.host.advertise_address.startswith("0.0.0.0:")
+    await wait_for(lambda: c.connected_to(b), what="b dialed c")
+    [b_at_c] = c.host.peers()
+    assert b_at_c.address == "127.0.0.1:" + b.host.listen_address.rsplit(":", 1)[1]
+    a = await network.start(seeds=(seed_of(c),))
+    await wait_for(lambda: a.connected_to(b), what="a dialed b at the address c observed")
+
+
+@pytest.mark.parametrize(
+    ("advertised", "remote", "shared"),
+    [
+        ("10.0.0.5:26656", "10.0.0.5", "10.0.0.5:26656"),
+        ("0.0.0.0:26656", "10.0.0.5", "10.0.0.5:26656"),
+        ("[::]:26656", "fd00::5", "[fd00::5]:26656"),
+        ("127.0.0.1:26656", "10.0.0.5", "10.0.0.5:26656"),
+        ("127.0.0.1:26656", "127.0.0.1", "127.0.0.1:26656"),
+        ("node.example:26656", "10.0.0.5", "node.example:26656"),
+        (None, "10.0.0.5", None),
+        ("0.0.0.0:26656", None, None),
+    ],
+)
+def test_dialable_address(advertised: str | None, remote: str | None, shared: str | None) -> None:
+    assert dialable_address(advertised, remote) == shared
