@@ -125,3 +125,32 @@ async def test_refused_subscription_raises(server):
 def test_ws_url_sits_next_to_the_http_url():
     assert ws_url("http://127.0.0.1:26657/") == "ws://127.0.0.1:26657/ws"
     assert ws_url("https://node.example/rpc") == "wss://node.example/ws"
+
+
+async def test_inclusion_served_over_rpc_verifies_in_the_wallet():
+    """The contract between tx_get and wallet/proof.py: core/jsonable shapes, over a real socket."""
+    from core.jsonable import Inclusion
+    from core.keys import PrivateKey
+    from core.types import COMMIT, Block, Certificate, Vote
+    from wallet.builders import build_tx
+    from wallet.proof import verify_inclusion
+
+    validators = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]
+    txs = [build_tx(PrivateKey(b"\x07" * 32), "demo", n, "transfer", {"amount": 1}, 0) for n in range(3)]
+    block = Block.build(chain_id="demo", height=3, view=0, timestamp_ms=1, parent_hash=bytes(32),
+                        proposer=validators[0].public_key, state_root=bytes(32), txs=txs, last_cert=None)
+    cert = Certificate.from_votes(
+        Vote("demo", COMMIT, 3, 0, block.hash, v.public_key).sign(v) for v in validators[:3]
+    )
+    registry = Registry()
+
+    @registry.method("tx_proof", summary="inclusion", params=[Param("hash", "hash", "tx hash")])
+    async def tx_proof(ctx: CallContext, hash: bytes) -> dict[str, Any]:
+        index = [tx.hash for tx in block.txs].index(hash)
+        return Inclusion.build(block, index, cert).to_json()
+
+    async with RpcServer(registry, None, port=0) as srv, AsyncRpcClient(srv.url) as client:
+        answer = await client.call("tx_proof", hash=txs[2].hash.hex())
+    checked = verify_inclusion(answer, tx_hash=txs[2].hash, validators=[v.public_key for v in validators],
+                               chain_id="demo")
+    assert checked.header.height == 3
