@@ -31,6 +31,7 @@ ROLE_INITIATOR = "initiator"
 ROLE_RESPONDER = "responder"
 
 Random = Callable[[int], bytes]
+_HELLO_KEYS = frozenset({"type", "chain_id", "version", "node_key", "eph_key", "challenge", "advertise"})
 
 
 class HandshakeError(P2PError):
@@ -69,8 +70,8 @@ class Hello:
 
     @classmethod
     def from_value(cls, value: object) -> Hello:
-        if not isinstance(value, dict) or value.get("type") != "hello" or len(value) != 7:
-            raise HandshakeError("malformed hello")
+        if not isinstance(value, dict) or value.get("type") != "hello" or set(value) != _HELLO_KEYS:
+            raise HandshakeError(f"malformed hello: the keys must be exactly {sorted(_HELLO_KEYS)}")
         hello = cls(
             value.get("chain_id"), value.get("version"), value.get("node_key"),
             value.get("eph_key"), value.get("challenge"), value.get("advertise"),

@@ -85,3 +85,25 @@ async def test_a_wildcard_listener_is_shared_under_the_ip_it_connects_from(netwo
 )
 def test_dialable_address(advertised: str | None, remote: str | None, shared: str | None) -> None:
     assert dialable_address(advertised, remote) == shared
+
+
+async def test_star_of_seeds_becomes_a_full_mesh_and_gossip_reaches_everyone_once(network: Network) -> None:
+    hub = await network.start()
+    spokes = [await network.start(seeds=(seed_of(hub),)) for _ in range(4)]
+    everyone = [hub, *spokes]
+    await wait_for(lambda: all(len(n.host.peers()) == 4 for n in everyone), what="full mesh of five")
+    spokes[0].host.broadcast("tx", b"to all")
+    await wait_for(lambda: all(n.inbox.payloads("tx") == [b"to all"] for n in everyone[1:] if n is not spokes[0]),
+                   what="everyone else got it")
+    assert spokes[0].inbox.payloads() == []
+    assert all(len(n.inbox.payloads("tx")) <= 1 for n in everyone)
+
+
+async def test_peer_events_say_connected_and_disconnected(network: Network) -> None:
+    events: list[tuple[bytes, bool]] = []
+    b = await network.start()
+    b.host._on_peer_event = lambda key, up: events.append((key, up))
+    a = await network.start(seeds=(seed_of(b),))
+    await wait_for(lambda: events == [(a.pubkey, True)], what="connected event")
+    await a.host.stop()
+    await wait_for(lambda: events == [(a.pubkey, True), (a.pubkey, False)], what="disconnected event")

@@ -140,6 +140,16 @@ async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> 
     await _still_serves(network, b)
 
 
+async def test_bytes_above_the_rate_are_dropped(network: Network) -> None:
+    b = await network.start(max_frame_bytes=1024, rate_bytes_per_s=2000.0)
+    async with await RawPeer.connect(b.host.listen_address) as raw:
+        await raw.handshake(PrivateKey.generate(), CHAIN)
+        for i in range(10):
+            await raw.send_sealed(encode_frame(MsgFrame("tx", bytes([i]) * 900)))
+        await wait_for(lambda: b.host.stats.violations >= 5, what="over-rate frames scored")
+    assert 1 <= len(b.inbox.messages) <= 3
+
+
 async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Network) -> None:
     b = await network.start(ip_fail_threshold=3, ban_seconds=0.5)
     for attempt in range(1, 4):
