@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 
 from core.errors import RpcError, RuleError
+from core.jsonable import Inclusion
+from core.keys import PrivateKey
+from core.types import COMMIT, Block, Certificate, Vote
 from node.rpc import CallContext, Param, Registry, RpcLimits, RpcServer
+from wallet.builders import build_tx
 from wallet.client import AsyncRpcClient, NodeUnreachableError, RpcClient, ws_url
+from wallet.proof import verify_inclusion
 
 TOKEN = "wallet-test-admin-token"
 
@@ -129,12 +134,6 @@ def test_ws_url_sits_next_to_the_http_url():
 
 async def test_inclusion_served_over_rpc_verifies_in_the_wallet():
     """The contract between tx_get and wallet/proof.py: core/jsonable shapes, over a real socket."""
-    from core.jsonable import Inclusion
-    from core.keys import PrivateKey
-    from core.types import COMMIT, Block, Certificate, Vote
-    from wallet.builders import build_tx
-    from wallet.proof import verify_inclusion
-
     validators = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]
     txs = [build_tx(PrivateKey(b"\x07" * 32), "demo", n, "transfer", {"amount": 1}, 0) for n in range(3)]
     block = Block.build(chain_id="demo", height=3, view=0, timestamp_ms=1, parent_hash=bytes(32),
