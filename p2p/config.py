@@ -90,6 +90,7 @@ class P2PConfig:
     ban_seconds: float = 600.0
     ban_threshold: int = 100
     ip_fail_threshold: int = 50
+    ip_ban_loopback: bool = False  # loopback is usually a local testnet sharing one IP: never ban it by default
     reconnect_min_ms: int = 200
     reconnect_max_ms: int = 30_000
     handshake_timeout_s: float = 5.0

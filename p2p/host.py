@@ -318,6 +318,8 @@ class P2PHost:
     def _ip_failure(self, ip: str, reason: str) -> None:
         self.stats.handshakes_failed += 1
         log.info("inbound from %s failed: %s", ip, reason)
+        if _is_loopback(ip) and not self.config.ip_ban_loopback:
+            return
         if self._ip_scores.penalize(ip, 1, self._now()):
             self.stats.bans += 1
             log.warning("banning IP %s for %gs after repeated handshake failures", ip, self.config.ban_seconds)

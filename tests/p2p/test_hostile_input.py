@@ -151,7 +151,7 @@ async def test_bytes_above_the_rate_are_dropped(network: Network) -> None:
 
 
 async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Network) -> None:
-    b = await network.start(ip_fail_threshold=3, ban_seconds=0.5)
+    b = await network.start(ip_fail_threshold=3, ban_seconds=0.5, ip_ban_loopback=True)
     for attempt in range(1, 4):
         raw = await RawPeer.connect(b.host.listen_address)
         await raw.send(b"junk")
@@ -162,6 +162,14 @@ async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Netwo
         await RawPeer.connect(b.host.listen_address)
     assert refused.value.status == 403
     await wait_for(lambda: not b.host._ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
+    await _still_serves(network, b)
+
+
+async def test_loopback_is_not_ip_banned_by_default(network: Network) -> None:
+    b = await network.start(ip_fail_threshold=2)
+    for attempt in range(1, 4):
+        assert (await probe.garbage_hello(b.host.listen_address)).startswith("refused")
+        await wait_for(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
     await _still_serves(network, b)
 
 
