@@ -184,7 +184,15 @@ class Field:
     optional: bool = False
 
 
-ACCOUNT = Raw(PUBKEY_SIZE, PUBKEY_SIZE)
+@dataclass(frozen=True)
+class Account(Raw):
+    """An account: the raw 32-byte ed25519 public key (wallets show it as ``mn1...``)."""
+
+    def describe(self) -> str:
+        return "account (32-byte public key)"
+
+
+ACCOUNT = Account(PUBKEY_SIZE, PUBKEY_SIZE)
 HASH = Raw(32, 32)
 AMOUNT = UInt(1)
 ID = UInt(1)

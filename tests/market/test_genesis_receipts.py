@@ -60,3 +60,11 @@ def test_receipt_decode_refuses_bad_fields() -> None:
 
     with pytest.raises(DecodeError):
         Receipt.decode(encode(obj))
+
+
+def test_the_example_in_docs_genesis_md_loads() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "GENESIS.md").read_text()
+    example = text.split("```json", 1)[1].split("```", 1)[0]
+    assert Genesis.from_json(example).chain_id == "marketnode-testnet-1"

@@ -1,0 +1,53 @@
+"""Regenerate the reference sections of docs/MARKET.md from the code.
+
+``python -m market.docs`` rewrites the text between the BEGIN/END markers;
+``--check`` exits 1 if the file is stale (the tests run the same check).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from market.codes import DESCRIPTIONS
+from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from market.schema import markdown
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "MARKET.md"
+BEGIN, END = "<!-- BEGIN GENERATED (python -m market.docs) -->", "<!-- END GENERATED -->"
+
+
+def render() -> str:
+    """The generated part: transition table, tx kinds with fields, error codes."""
+    lines = ["## Order transitions (from `market/orders.py`)", "",
+             "| action | from state | who | when |", "|---|---|---|---|"]
+    for action, rule in TRANSITIONS.items():
+        lines.append(f"| `{action}` | {', '.join(rule.sources)} | {rule.actor} | {rule.timing} |")
+    lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
+    lines += [f"| {state} | {CLAIMANT[state]} | {CLAIM_OUTCOME[state]} |" for state in CLAIMANT]
+    lines += ["", "## Transaction kinds (from `market/schema.py`)", "", markdown(),
+              "## Error codes (from `market/codes.py`)", "", "| code | meaning |", "|---|---|"]
+    lines += [f"| `{code}` | {text} |" for code, text in DESCRIPTIONS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def updated(text: str) -> str:
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n{render()}{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    text = DOC.read_text()
+    fresh = updated(text)
+    if "--check" in argv:
+        if fresh != text:
+            print(f"{DOC} is stale: run python -m market.docs", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
