@@ -82,6 +82,13 @@ def order_record(state: State, order_id: int) -> dict[str, Any]:
     return record
 
 
+def claimable_by(order: dict[str, Any], now_ms: int) -> str | None:
+    """Who may ``order_claim`` the order at block time ``now_ms`` (for wallets and RPC), or None."""
+    if order["status"] not in OPEN or now_ms < order["deadline_ms"]:
+        return None
+    return CLAIMANT[order["status"]]
+
+
 def _is(order: dict[str, Any], actor: str, account: bytes) -> bool:
     if actor == PARTY:
         return account in (order["buyer"], order["seller"])

@@ -33,12 +33,14 @@ class State(Reader, Protocol):
 class _Journaled:
     """Savepoints over a dict of writes: a journal of each key's previous slot.
 
-    The journal only grows while a savepoint is open, and ``release`` of the
-    outermost savepoint drops it, so a long-lived state does not leak.
+    The journal only grows while a savepoint is open and is dropped when the
+    outermost one is released or rolled back, so a long-lived state does not
+    leak. Savepoints nest; each must be ended (rollback or release) once.
     """
 
     _slots: dict[bytes, bytes | None]
     _journal: list[tuple[bytes, object]] | None = None
+    _depth: int = 0
 
     def _remember(self, key: bytes) -> None:
         if self._journal is not None:
@@ -48,10 +50,11 @@ class _Journaled:
         """Start recording writes; pass the token to ``rollback`` or ``release``."""
         if self._journal is None:
             self._journal = []
+        self._depth += 1
         return len(self._journal)
 
     def rollback(self, token: int) -> None:
-        """Undo every write made since ``savepoint()`` returned ``token``."""
+        """Undo every write made since ``savepoint()`` returned ``token``, and end that savepoint."""
         journal = self._journal or []
         while len(journal) > token:
             key, previous = journal.pop()
@@ -62,8 +65,10 @@ class _Journaled:
         self.release(token)
 
     def release(self, token: int) -> None:
-        """Keep the writes since ``token``; stop recording if it was the outermost."""
-        if token == 0:
+        """Keep the writes since ``token`` and end that savepoint."""
+        self._depth -= 1
+        if self._depth <= 0:
+            self._depth = 0
             self._journal = None
 
 

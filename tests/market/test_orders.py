@@ -273,3 +273,12 @@ def test_terminal_orders_accept_no_action(market: tuple[Chain, int]) -> None:
     for who, kind in [("bob", "order_claim"), ("bob", "order_cancel"), ("alice", "order_accept"),
                       ("alice", "order_decline"), ("bob", "order_confirm")]:
         chain.fails(codes.BAD_TRANSITION, who, kind, order=order)
+
+
+def test_claimable_by_tells_who_may_claim_and_from_when(market: tuple[Chain, int]) -> None:
+    from market.orders import claimable_by
+
+    chain, listing = market
+    order = chain.order(chain.place("bob", listing))
+    assert claimable_by(order, order["deadline_ms"] - 1) is None
+    assert claimable_by(order, order["deadline_ms"]) == "buyer"

@@ -46,3 +46,14 @@ def test_memory_state_apply_writes_a_change_set() -> None:
     state = MemoryState({b"x": b"1"})
     state.apply({b"x": None, b"y": b"2"})
     assert state.items() == {b"y": b"2"}
+
+
+def test_an_inner_savepoint_at_the_same_position_keeps_the_outer_one_alive() -> None:
+    state = StateOverlay(MemoryState())
+    outer = state.savepoint()
+    inner = state.savepoint()  # nothing written yet: same token as the outer one
+    state.put(b"a", b"1")
+    state.release(inner)
+    state.put(b"b", b"2")
+    state.rollback(outer)
+    assert state.changes() == {}
