@@ -69,8 +69,13 @@ class Genesis:
         if not self.validators:
             raise ConfigError("genesis needs at least one validator")
         keys = [v.public_key for v in self.validators]
-        if len(set(keys)) != len(keys) or any(len(k) != PUBKEY_SIZE for k in keys):
+        if len(set(keys)) != len(keys) or any(not isinstance(k, bytes) or len(k) != PUBKEY_SIZE for k in keys):
             raise ConfigError("validator public keys must be 32 bytes and unique")
+        for v in self.validators:
+            if not (isinstance(v.name, str) and v.name and isinstance(v.p2p_address, str) and v.p2p_address):
+                raise ConfigError(f"validator {v.public_key.hex()[:16]}: name and p2p_address must be non-empty strings")
+        if not isinstance(self.params, Params):
+            raise ConfigError("genesis params must be a Params")
         ids = [a.asset for a in self.assets]
         if len(set(ids)) != len(ids):
             raise ConfigError("asset ids must be unique")
@@ -84,9 +89,15 @@ class Genesis:
         for a in self.assets:
             if a.max_supply is not None and supply[a.asset] > a.max_supply:
                 raise ConfigError(f"asset {a.asset}: genesis balances exceed max_supply")
-        for role in self.roles:
+        for role, members in self.roles.items():
             if role not in ROLES:
                 raise ConfigError(f"unknown role {role!r}; roles are {list(ROLES)}")
+            if any(not isinstance(m, bytes) or len(m) != PUBKEY_SIZE for m in members):
+                raise ConfigError(f"role {role}: members must be 32-byte account keys")
+        for a in self.assets:
+            _uint(a.decimals, f"asset {a.asset} decimals")
+            if a.issuer is not None and len(a.issuer) != PUBKEY_SIZE:
+                raise ConfigError(f"asset {a.asset}: issuer must be a 32-byte account key")
 
     def supply(self) -> dict[str, int]:
         """Each asset's total genesis supply (balances plus reward pool)."""

@@ -37,6 +37,12 @@ def test_genesis_defaults_and_params_change_the_hash() -> None:
         lambda g: g["roles"].update(emperor=[]),
         lambda g: g["accounts"][0]["balances"].update(USD=2**64),
         lambda g: g.update(assets=[g["assets"][0], g["assets"][0]]),
+        lambda g: g["validators"][0].update(name=""),
+        lambda g: g["validators"][0].update(public_key="ab"),
+        lambda g: g["assets"][0].update(decimals=-1),
+        lambda g: g["assets"][0].update(asset="usd"),
+        lambda g: g.update(accounts=[g["accounts"][0], g["accounts"][0]]),
+        lambda g: g.update(genesis_time_ms=-5),
     ],
 )
 def test_bad_genesis_is_a_config_error(mutate) -> None:
