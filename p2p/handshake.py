@@ -73,8 +73,7 @@ class Hello:
         if not isinstance(value, dict) or value.get("type") != "hello" or set(value) != _HELLO_KEYS:
             raise HandshakeError(f"malformed hello: the keys must be exactly {sorted(_HELLO_KEYS)}")
         hello = cls(
-            value.get("chain_id"), value.get("version"), value.get("node_key"),
-            value.get("eph_key"), value.get("challenge"), value.get("advertise"),
+            value["chain_id"], value["version"], value["node_key"], value["eph_key"], value["challenge"], value["advertise"]
         )
         if not isinstance(hello.chain_id, str) or isinstance(hello.version, bool) or not isinstance(hello.version, int):
             raise HandshakeError("malformed hello: chain_id or version")

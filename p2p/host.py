@@ -566,7 +566,7 @@ class P2PHost:
         if not self.config.pex:
             return PexFrame(())
         entries = [(k, p.address) for k, p in self._peers.items() if k != exclude and p.address is not None]
-        return PexFrame(tuple(entries[:PEX_MAX_SENT]))  # type: ignore[arg-type]
+        return PexFrame(tuple(entries[:PEX_MAX_SENT]))
 
     async def _pex_loop(self) -> None:
         """Re-announce known peers now and then, so late joiners still find everyone."""

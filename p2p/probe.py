@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Coroutine
+from typing import Any
 
 import aiohttp
 
@@ -87,9 +89,9 @@ def describe(message: aiohttp.WSMessage) -> str:
     return message.type.name.lower()
 
 
-async def _guard(coro: asyncio.Future[str] | object) -> str:
+async def _guard(coro: Coroutine[Any, Any, str]) -> str:
     try:
-        return await coro  # type: ignore[misc,no-any-return]
+        return await coro
     except Exception as exc:
         return f"error: {type(exc).__name__}: {exc}"
 
