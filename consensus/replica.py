@@ -411,6 +411,11 @@ class Replica:
     # ------------------------------------------------------------------ proposal validity
 
     def _check_extends_head(self, block: Block) -> None:
+        """The block is for our height on our head, and its body is the one its header (hash) commits to.
+
+        Checked before a block is stored under its hash: a body swapped under
+        a genuine header would otherwise be committed by the honest votes.
+        """
         h = block.header
         if h.chain_id != self.config.chain_id:
             raise Rejected("block is for another chain")
@@ -418,6 +423,10 @@ class Replica:
             raise Rejected(f"block height {h.height} is not {self.height}")
         if h.parent_hash != self.head.block_hash:
             raise Rejected("block does not extend our head")
+        try:
+            block.check_contents()
+        except ValidationError as exc:
+            raise Rejected(f"block contents: {exc}") from None
 
     def _validate_proposal(self, pp: PrePrepare, *, carried: bool) -> None:
         """Everything that makes a proposal acceptable, cheapest first (docs/CONSENSUS.md, "PRE-PREPARE")."""
@@ -437,10 +446,6 @@ class Replica:
             raise Rejected(f"block holds more than {cfg.max_block_txs} txs")
         if sum(len(tx.encode()) for tx in block.txs) > cfg.max_block_bytes:
             raise Rejected(f"block txs exceed {cfg.max_block_bytes} bytes")
-        try:
-            block.check_contents()
-        except ValidationError as exc:
-            raise Rejected(f"block contents: {exc}") from None
         self._check_last_cert(block)
         if header.state_root != self.app.state_root():
             raise Rejected("block state_root differs from ours after the parent")
@@ -693,7 +698,6 @@ class Replica:
             return
         try:
             self._check_extends_head(block)
-            block.check_contents()
             self._verify_certificate(cert)
         except (Rejected, ValidationError) as exc:
             self.last_rejection = f"synced block: {exc}"
@@ -741,7 +745,9 @@ class Replica:
 
     def _ensure_view_timer(self) -> None:
         """Green: the view-change timer runs only while there is work; validators only."""
-        if self.me is None or TIMER_VIEW in self._timers or not self._work_in_flight():
+        if self.me is None or TIMER_VIEW in self._timers or self.executed_height != self.head.height:
+            return  # an observer, already running, or waiting for on_executed (which calls us again)
+        if not self._work_in_flight():
             return
         self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view))
 
@@ -793,7 +799,8 @@ class Replica:
         if height == self.height:
             return True
         if height < self.height:
-            self._answer_stale(sender, validator, view, height)
+            if isinstance(msg, ViewChange):  # late votes are normal; a view change there means it is stuck
+                self._answer_stale(sender, validator, view, height)
         else:
             self._buffer(sender, msg, validator, height)
         return False
