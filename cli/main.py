@@ -31,12 +31,14 @@ def keygen(seed: str | None) -> None:
 
 
 def _register() -> None:
+    from cli.bench import bench
     from cli.node_cmds import init_cmd, run_cmd
     from cli.testnet import testnet
 
     main.add_command(init_cmd)
     main.add_command(run_cmd)
     main.add_command(testnet)
+    main.add_command(bench)
 
 
 _register()

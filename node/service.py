@@ -13,7 +13,7 @@ import contextlib
 import logging
 import signal
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +55,7 @@ log = logging.getLogger("marketnode.node")
 GENESIS_PARENT_ROOT = bytes(32)
 TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
+BLOCK_CACHE_SIZE = 32
 
 
 def now_ms() -> int:
@@ -136,6 +137,7 @@ class Node:
         self.started_ms = now_ms()
         self.rpc: Any = None
         self.evidence: list[Any] = []
+        self._block_cache: OrderedDict[int, Block] = OrderedDict()
 
     # ---- setup -------------------------------------------------------------
 
@@ -397,6 +399,22 @@ class Node:
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
         if connected:
             self.syncer.request_now()
+
+    # ---- reads -------------------------------------------------------------
+
+    def cached_block(self, height: int) -> Block | None:
+        """Committed blocks never change, so RPC reads of recent ones share one decode."""
+        block = self._block_cache.get(height)
+        if block is None:
+            block = self.store.get_block(height)
+            if block is None:
+                return None
+            self._block_cache[height] = block
+            while len(self._block_cache) > BLOCK_CACHE_SIZE:
+                self._block_cache.popitem(last=False)
+        else:
+            self._block_cache.move_to_end(height)
+        return block
 
     # ---- status ------------------------------------------------------------
 

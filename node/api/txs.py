@@ -60,7 +60,7 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
             return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending)}
         return {"hash": tx_hash.hex(), "status": "unknown"}
     height, index = location
-    block = store.get_block(height)
+    block = node.cached_block(height)
     receipt = Receipt.decode(store.get_receipt(height, index))
     out: dict[str, Any] = {
         "hash": tx_hash.hex(),
@@ -135,13 +135,14 @@ def register(registry: Registry) -> None:
         summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
         description="Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
                     "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py).",
-        params=[Param("hash", "hash", "The tx hash.")],
+        params=[Param("hash", "hash", "The tx hash."),
+                Param("proof", "boolean", "Include the inclusion proof (default true).", required=False, default=True)],
         result=Result("tx", "Status and, when committed, receipt and inclusion proof.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND,),
         tags=("tx",),
     )
-    async def tx_get(ctx: CallContext, hash: bytes) -> dict[str, Any]:
-        return tx_status(ctx.node, hash)
+    async def tx_get(ctx: CallContext, hash: bytes, proof: bool) -> dict[str, Any]:
+        return tx_status(ctx.node, hash, with_proof=proof)
 
     @registry.method(
         "tx_estimate",

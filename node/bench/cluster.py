@@ -1,0 +1,131 @@
+"""A throw-away local testnet for a benchmark run, and fast RPC helpers to drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from node import testnet_procs as procs
+from node.testnet_layout import init_testnet
+
+
+class BenchError(Exception):
+    pass
+
+
+class Cluster:
+    """N validators (+ observers) started as processes in a temp dir; removed on close."""
+
+    def __init__(self, validators: int, observers: int = 0, base_port: int = 36600,
+                 directory: Path | None = None, keep: bool = False) -> None:
+        self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="marketnode-bench-"))
+        self.keep = keep or directory is not None
+        self.manifest = init_testnet(self.dir, validators, observers, base_port)
+        self.entries = procs.nodes_of(self.dir)
+        self.urls = [procs.rpc_url(e.config()) for e in self.entries]
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def tune(self, **settings: Any) -> None:
+        """Rewrite settings in every node's config.toml (``section__key=value``)."""
+        for entry in self.entries:
+            path = entry.home / "config.toml"
+            text = path.read_text()
+            for name, value in settings.items():
+                key = name.split("__")[-1]
+                lines = text.splitlines()
+                for i, line in enumerate(lines):
+                    if line.split("=")[0].strip() == key:
+                        rendered = str(value).lower() if isinstance(value, bool) else repr(value) if isinstance(value, str) else str(value)
+                        rendered = rendered.replace("'", '"')
+                        lines[i] = f"{key} = {rendered}"
+                text = "\n".join(lines) + "\n"
+            path.write_text(text)
+
+    def start(self, names: list[str] | None = None, timeout_s: float = 60) -> None:
+        for entry in self.entries:
+            if names is None or entry.name in names:
+                self.procs[entry.name] = procs.spawn(entry, detached=False)
+        deadline = time.monotonic() + timeout_s
+        for entry in self.entries:
+            if entry.name not in self.procs:
+                continue
+            while procs.node_status(entry)["height"] is None:
+                if self.procs[entry.name].poll() is not None:
+                    raise BenchError(f"{entry.name} exited; see {entry.log_file}")
+                if time.monotonic() > deadline:
+                    raise BenchError(f"{entry.name} did not answer RPC within {timeout_s} s")
+                time.sleep(0.1)
+
+    def pid(self, name: str) -> int:
+        return self.procs[name].pid
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Rpc:
+    """Async JSON-RPC over one shared aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def call(self, url: str, method: str, **params: Any) -> Any:
+        async with self.session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) as r:
+            reply = await r.json(content_type=None)
+        if "error" in reply:
+            raise BenchError(f"{method}: {reply['error'].get('message')}")
+        return reply["result"]
+
+    async def batch(self, url: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        body = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        async with self.session.post(url, json=body) as r:
+            reply = await r.json(content_type=None)
+        if isinstance(reply, dict):
+            raise BenchError(f"batch refused: {reply.get('error', {}).get('message')}")
+        by_id = {item.get("id"): item for item in reply}
+        return [by_id.get(i, {}).get("result") for i in range(len(calls))]
+
+    async def send_all(self, urls: list[str], raws: list[bytes], chunk: int = 500) -> int:
+        """Submit txs in tx_sendBatch chunks spread over ``urls``; returns how many were refused."""
+        refused = 0
+        for i in range(0, len(raws), chunk):
+            part = raws[i:i + chunk]
+            results = await self.call(urls[(i // chunk) % len(urls)], "tx_sendBatch", txs=[r.hex() for r in part])
+            refused += sum(1 for r in results if "error" in r)
+        return refused
+
+    async def wait_receipts(self, url: str, hashes: list[str], timeout_s: float) -> dict[str, dict]:
+        """tx_get until every hash has a receipt; returns hash → tx_get result."""
+        done: dict[str, dict] = {}
+        pending = list(hashes)
+        deadline = time.monotonic() + timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise BenchError(f"{len(pending)} txs without receipt after {timeout_s} s")
+            results = await self.batch(url, [("tx_get", {"hash": h, "proof": False}) for h in pending[:500]])
+            still = []
+            for h, result in zip(pending[:500], results):
+                if result and result.get("status") in ("committed", "failed"):
+                    done[h] = result
+                else:
+                    still.append(h)
+            pending = still + pending[500:]
+            if still:
+                await asyncio.sleep(0.2)
+        return done
