@@ -4,7 +4,7 @@ Phases: start N validators; set up actors, shops, listings and orders (not
 timed); sign the steady load in worker processes; then submit it at a steady
 rate in tx_sendBatch chunks spread over every node while a watcher records
 when each tx's block appears at node 0. Reported beside the signature bound:
-ed25519 verifications/s per core × cores ÷ N.
+ed25519 verifications/s per core * cores / N.
 """
 
 from __future__ import annotations
