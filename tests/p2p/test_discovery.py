@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from p2p_helpers import Network, seed_of, wait_for
+from p2p_helpers import Network, Node, seed_of, wait_for
 
 from p2p.host import dialable_address
 
@@ -109,6 +109,16 @@ async def test_peer_events_say_connected_and_disconnected(network: Network) -> N
     await wait_for(lambda: events == [(a.pubkey, True), (a.pubkey, False)], what="disconnected event")
 
 
+async def _restart_with_one_link(network: Network, a: Node, b: Node) -> Node:
+    """Wait for exactly one a-b link, then restart b (same key and port, seeding a)."""
+    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="one link")
+    assert len(a.host.peers()) == 1 and len(b.host.peers()) == 1
+    b_port = int(b.host.listen_address.rsplit(":", 1)[1])
+    await b.host.stop()
+    await wait_for(lambda: not a.connected_to(b), what="a saw b go")
+    return await network.start(key=b.key, listen_port=b_port, seeds=(seed_of(a),))
+
+
 async def test_mutual_seeds_reconnect_to_one_link_after_either_side_restarts(network: Network) -> None:
     a0 = await network.start()
     b = await network.start(seeds=(seed_of(a0),))
@@ -116,12 +126,7 @@ async def test_mutual_seeds_reconnect_to_one_link_after_either_side_restarts(net
     await a0.host.stop()
     a = await network.start(key=a0.key, listen_port=a_port, seeds=(seed_of(b),))  # now each seeds the other
     for _ in range(2):
-        await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="one link")
-        assert len(a.host.peers()) == 1 and len(b.host.peers()) == 1
-        b_port = int(b.host.listen_address.rsplit(":", 1)[1])
-        await b.host.stop()
-        await wait_for(lambda: not a.connected_to(b), what="a saw b go")
-        b = await network.start(key=b.key, listen_port=b_port, seeds=(seed_of(a),))
+        b = await _restart_with_one_link(network, a, b)
     await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="one link after restarts")
     assert a.host.send(b.pubkey, "vote", b"x") and b.host.send(a.pubkey, "vote", b"y")
     await wait_for(lambda: b.inbox.payloads() == [b"x"] and a.inbox.payloads() == [b"y"], what="both ways")

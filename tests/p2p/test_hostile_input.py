@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 
 import aiohttp
 import pytest
 from p2p_helpers import CHAIN, Network, Node, seed_of, wait_for
 
 from core.encoding import encode
+from core.errors import P2PError
 from core.keys import PrivateKey
 from p2p import probe
 from p2p.framing import MsgFrame, encode_frame
@@ -189,3 +192,41 @@ async def test_full_send_queue_drops_instead_of_blocking(network: Network) -> No
     assert results == [True] * 5 + [False] * 45
     assert a.host.peers()[0].dropped_out == 45
     await wait_for(lambda: len(b.inbox.messages) == 5, what="the five queued messages delivered")
+
+
+def _random_frame(rng: random.Random) -> bytes:
+    """Mostly well-formed-looking frames with wrong or random fields, some raw garbage."""
+    choice = rng.randrange(4)
+    if choice == 0:
+        return rng.randbytes(rng.randrange(1, 200))
+    junk: list[object] = [None, True, -1, 2**63, "", "x" * 70, b"", rng.randbytes(40), [1], {"a": 1}]
+    kind = rng.choice(["msg", "req", "resp", "pex", "hello", "", "MSG"])
+    fields = rng.sample(["topic", "payload", "id", "ok", "peers", "node_key", "address"], rng.randrange(0, 4))
+    value: dict[str, object] = {"type": kind, **{name: rng.choice(junk) for name in fields}}
+    if choice == 1 and kind == "req":
+        value = {"type": "req", "id": rng.randrange(2**63), "topic": "blocks", "payload": rng.randbytes(10)}
+    if choice == 2 and kind == "resp":
+        value = {"type": "resp", "id": rng.randrange(2**63), "ok": rng.random() < 0.5, "payload": b""}
+    return encode(value)
+
+
+async def test_random_sealed_frames_never_crash_the_host(network: Network) -> None:
+    b = await network.start(ban_threshold=10**9, on_request=lambda peer, topic, payload: asyncio.sleep(0, b"ok"))
+    rng = random.Random(1234)
+    async with await RawPeer.connect(b.host.listen_address) as raw:
+        await raw.handshake(PrivateKey.generate(), CHAIN)
+        for _ in range(500):
+            await raw.send_sealed(_random_frame(rng))
+        await raw.send_sealed(encode_frame(MsgFrame("vote", b"last")))
+        await wait_for(lambda: b"last" in b.inbox.payloads(), what="the final valid frame")
+    assert b.host.stats.violations > 100
+    await _still_serves(network, b)
+
+
+async def test_an_answer_above_the_frame_limit_becomes_an_error(network: Network) -> None:
+    async def huge(peer: bytes, topic: str, payload: bytes) -> bytes:
+        return b"x" * 5000
+
+    a, b = await network.pair(max_frame_bytes=4096, on_request=huge)
+    with pytest.raises(P2PError, match="too large"):
+        await a.host.request(b.pubkey, "blocks", b"", 2.0)
