@@ -22,7 +22,7 @@ def render() -> str:
     lines = ["## Order transitions (from `market/orders.py`)", "",
              "| action | from state | who | when |", "|---|---|---|---|"]
     for action, rule in TRANSITIONS.items():
-        lines.append(f"| `{action}` | {', '.join(rule.sources)} | {rule.actor} | {rule.timing} |")
+        lines += [f"| `{action}` | {state} | {actor} | {rule.timing} |" for state, actor in rule.actors.items()]
     lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
     lines += [f"| {state} | {CLAIMANT[state]} | {CLAIM_OUTCOME[state]} |" for state in CLAIMANT]
     lines += ["", "## Transaction kinds (from `market/schema.py`)", "", markdown(),

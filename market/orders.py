@@ -53,25 +53,26 @@ BEFORE, ANY_TIME, AFTER = "before deadline", "any time", "at or after deadline"
 
 @dataclass(frozen=True)
 class Transition:
-    """Who may take ``action`` from which states, and when relative to the deadline."""
+    """From which states ``action`` is allowed, who may take it in each, and when."""
 
-    sources: tuple[str, ...]
-    actor: str
+    actors: dict[str, str]  # source state -> who may act from it
     timing: str
 
 
 TRANSITIONS: dict[str, Transition] = {
-    "order_accept": Transition((PLACED,), SELLER, BEFORE),
-    "order_decline": Transition((PLACED, ACCEPTED), SELLER, ANY_TIME),
-    "order_cancel": Transition((PLACED,), BUYER, ANY_TIME),
-    "order_ship": Transition((ACCEPTED,), SELLER, BEFORE),
-    "order_confirm": Transition((SHIPPED,), BUYER, ANY_TIME),
-    "order_dispute": Transition((ACCEPTED, SHIPPED), PARTY, BEFORE),
-    "order_resolve": Transition((DISPUTED,), ARBITER, BEFORE),
-    "order_claim": Transition(OPEN, PARTY, AFTER),
+    "order_accept": Transition({PLACED: SELLER}, BEFORE),
+    "order_decline": Transition({PLACED: SELLER, ACCEPTED: SELLER}, ANY_TIME),
+    "order_cancel": Transition({PLACED: BUYER}, ANY_TIME),
+    "order_ship": Transition({ACCEPTED: SELLER}, BEFORE),
+    "order_confirm": Transition({SHIPPED: BUYER}, ANY_TIME),
+    # Before shipping only the buyer disputes: a seller who will not ship declines instead.
+    "order_dispute": Transition({ACCEPTED: BUYER, SHIPPED: PARTY}, BEFORE),
+    "order_resolve": Transition({DISPUTED: ARBITER}, BEFORE),
+    "order_claim": Transition({PLACED: BUYER, ACCEPTED: BUYER, SHIPPED: SELLER, DISPUTED: PARTY}, AFTER),
 }
-# Who may claim each open state once its deadline passes, and where the claim leads.
-CLAIMANT = {PLACED: BUYER, ACCEPTED: BUYER, SHIPPED: SELLER, DISPUTED: PARTY}
+CLAIMANT = TRANSITIONS["order_claim"].actors
+# Where a claim leads. A disputed order the arbiter left unruled is split by
+# params.ruling_timeout_buyer_bps if it had shipped, refunded in full if not.
 CLAIM_OUTCOME = {PLACED: REFUNDED, ACCEPTED: REFUNDED, SHIPPED: COMPLETED, DISPUTED: RESOLVED}
 
 
@@ -100,8 +101,9 @@ def _admit(tx: TxContext, action: str, order_id: int) -> dict[str, Any]:
     rule = TRANSITIONS[action]
     order = order_record(tx.state, order_id)
     status = order["status"]
-    require(status in rule.sources, BAD_TRANSITION, f"{action} is not allowed on a {status} order")
-    actor = CLAIMANT[status] if action == "order_claim" else rule.actor
+    actor = rule.actors.get(status)
+    if actor is None:
+        fail(BAD_TRANSITION, f"{action} is not allowed on a {status} order")
     require(_is(order, actor, tx.sender), NOT_AUTHORIZED, f"only the {actor} may {action} a {status} order")
     if rule.timing == BEFORE:
         require(tx.now_ms < order["deadline_ms"], WINDOW_CLOSED, f"the {status} window closed at {order['deadline_ms']}")
@@ -131,6 +133,10 @@ def _move_to(
 def _refund(tx: TxContext, order: dict[str, Any]) -> None:
     """Whole escrow back to the buyer and the reserved stock back to the listing."""
     move(tx.state, ESCROW, order["buyer"], order["asset"], order["total"])
+    _restock(tx, order)
+
+
+def _restock(tx: TxContext, order: dict[str, Any]) -> None:
     stock_key = keys.stock(order["listing"])
     store.save_int(tx.state, stock_key, store.load_int(tx.state, stock_key) + order["quantity"])
 
@@ -144,8 +150,13 @@ def _release(tx: TxContext, order: dict[str, Any]) -> None:
 
 
 def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) -> None:
-    """Arbiter fee first, then ``buyer_amount`` to the buyer, the rest to the seller."""
+    """Arbiter fee first, then ``buyer_amount`` to the buyer, the rest to the seller.
+
+    Goods that never shipped go back on the shelf.
+    """
     asset = order["asset"]
+    if order["shipped_ms"] is None:
+        _restock(tx, order)
     move(tx.state, ESCROW, order["arbiter"] or TREASURY, asset, fee)
     move(tx.state, ESCROW, order["buyer"], asset, buyer_amount)
     move(tx.state, ESCROW, order["seller"], asset, order["total"] - fee - buyer_amount)
@@ -178,7 +189,7 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
     order = {
         "listing": listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
         "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee, "quantity": quantity,
-        "asset": listing["asset"], "total": total, "status": PLACED, "placed_ms": tx.now_ms,
+        "asset": listing["asset"], "total": total, "status": PLACED, "placed_ms": tx.now_ms, "shipped_ms": None,
         "address_seller": body["address_seller"], "address_arbiter": body["address_arbiter"],
         "tracking_hash": None, "delivery": None, "dispute_by": None, "reason_hash": None,
         "ruling_hash": None, "buyer_amount": None,
@@ -222,6 +233,7 @@ def handle_ship(tx: TxContext, body: dict[str, Any]) -> None:
     if order["type"] == "digital":
         require(body["delivery"] is not None, DELIVERY_REQUIRED, "a digital order ships its sealed content key")
     order["tracking_hash"], order["delivery"] = body["tracking_hash"], body["delivery"]
+    order["shipped_ms"] = tx.now_ms
     _move_to(tx, body["order"], order, SHIPPED, tx.params.confirm_window_ms)
 
 
@@ -255,8 +267,9 @@ def handle_claim(tx: TxContext, body: dict[str, Any]) -> None:
         _refund(tx, order)
     elif outcome == COMPLETED:
         _release(tx, order)
-    else:  # the arbiter did not rule in time: no fee, split by params
-        _split(tx, order, order["total"] * tx.params.ruling_timeout_buyer_bps // BPS, 0)
+    else:  # the arbiter did not rule in time: no fee; shipped goods split by params, unshipped refunded
+        share = tx.params.ruling_timeout_buyer_bps if order["shipped_ms"] is not None else BPS
+        _split(tx, order, order["total"] * share // BPS, 0)
     _move_to(tx, body["order"], order, outcome)
 
 

@@ -282,3 +282,30 @@ def test_claimable_by_tells_who_may_claim_and_from_when(market: tuple[Chain, int
     order = chain.order(chain.place("bob", listing))
     assert claimable_by(order, order["deadline_ms"] - 1) is None
     assert claimable_by(order, order["deadline_ms"]) == "buyer"
+
+
+def test_seller_cannot_dispute_an_order_it_has_not_shipped(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    order = chain.place("bob", listing)
+    chain.ok("alice", "order_accept", order=order)
+    chain.fails(codes.NOT_AUTHORIZED, "alice", "order_dispute", order=order, reason_hash=bytes(32))
+
+
+def test_unruled_dispute_over_unshipped_goods_refunds_the_buyer_in_full(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    order = chain.place("bob", listing, quantity=2)
+    chain.ok("alice", "order_accept", order=order)
+    chain.ok("bob", "order_dispute", order=order, reason_hash=bytes(32))
+    chain.advance(P.ruling_window_ms)
+    chain.ok("alice", "order_claim", order=order)
+    assert chain.balance("bob") == 1_000_000 and chain.balance("alice") == 1_000_000
+    assert chain.load(keys.stock(listing)) == 10 and chain.order(order)["status"] == "resolved"
+
+
+def test_ruling_on_unshipped_goods_puts_them_back_in_stock(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    order = chain.place("bob", listing)
+    chain.ok("alice", "order_accept", order=order)
+    chain.ok("bob", "order_dispute", order=order, reason_hash=bytes(32))
+    chain.ok("arb", "order_resolve", order=order, buyer_amount=90)
+    assert chain.load(keys.stock(listing)) == 10 and chain.balance("arb") == 1_000_010
