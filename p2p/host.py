@@ -285,7 +285,11 @@ class P2PHost:
         if not ws.can_prepare(request).ok:
             self._ip_failure(ip, "not a websocket upgrade")
             return web.Response(status=400, text="websocket only")
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except Exception as exc:  # the client went away during the upgrade
+            log.debug("websocket upgrade from %s failed: %r", ip, exc)
+            return ws
         self._handshaking += 1
         try:
             async with asyncio.timeout(self.config.handshake_timeout_s):
@@ -360,6 +364,10 @@ class P2PHost:
                         failures += 1
                         self.stats.handshakes_failed += 1
                         log.info("dial %s failed (%d): %s", target.address.hostport, failures, exc or type(exc).__name__)
+                    except Exception:  # a bug or an aiohttp surprise must not end redialing
+                        failures += 1
+                        self.stats.handshakes_failed += 1
+                        log.exception("dial %s failed unexpectedly", target.address.hostport)
                     else:
                         failures = 0
                         target.learned_key = peer.node_key
