@@ -1,0 +1,184 @@
+"""One account's wallet: a key, a node to talk to, the next nonce, and ``send``.
+
+``Wallet(key, "http://127.0.0.1:26657/").send("order_confirm", {"order": 7})``
+signs, submits and (by default) waits for the receipt, raising an error that
+says what the node or the market rule refused. The nonce is tracked locally
+(first from ``account_get``) so several txs can be sent without waiting, and
+re-read whenever the node says it is off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import MarketnodeError, RpcError
+from core.keys import PrivateKey
+from core.types import Tx
+from wallet.builders import build_tx
+from wallet.client import RpcClient
+from wallet.proof import verify_inclusion
+
+WAIT_S = 60
+# Refusals after which the locally tracked nonce may be wrong: re-read it before the next tx.
+_NONCE_REASONS = ("stale_nonce", "bad_nonce")
+
+
+class TxFailedError(MarketnodeError):
+    """The tx was committed but the market rule refused it (fee paid, nothing else changed)."""
+
+    def __init__(self, result: TxResult) -> None:
+        super().__init__(f"{result.kind} failed in block {result.height}: {result.code}: {result.message}")
+        self.result = result
+        self.code = result.code
+
+
+class TxTimeoutError(MarketnodeError):
+    """The node accepted the tx, but it was not committed within the wait."""
+
+    def __init__(self, tx_hash: str, waited_s: int) -> None:
+        super().__init__(f"tx {tx_hash} is still pending after {waited_s} s; ask again with tx_get")
+        self.tx_hash = tx_hash
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """What became of a sent tx: ``status`` is pending, committed or failed."""
+
+    hash: str
+    kind: str
+    status: str
+    height: int | None = None
+    code: str = ""
+    message: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "committed"
+
+    def event(self, kind: str) -> dict[str, Any]:
+        """The attrs of the first event of ``kind`` (KeyError naming the events there are)."""
+        for event in self.events:
+            if event.get("kind") == kind:
+                return event.get("attrs", {})
+        raise KeyError(f"{self.kind} emitted no {kind!r} event (events: {[e.get('kind') for e in self.events]})")
+
+    @classmethod
+    def from_status(cls, kind: str, status: Mapping[str, Any]) -> TxResult:
+        """From a ``tx_send``(wait=commit) or ``tx_get`` answer."""
+        receipt = status.get("receipt") or {}
+        return cls(hash=status["hash"], kind=kind, status=status["status"], height=status.get("height"),
+                   code=receipt.get("code", ""), message=receipt.get("message", ""),
+                   events=list(receipt.get("events", [])))
+
+
+class Wallet:
+    """Sign and send txs from one account through one node."""
+
+    def __init__(self, key: PrivateKey, node: RpcClient | str, *, fee: int | None = None) -> None:
+        self.key = key
+        self.client = node if isinstance(node, RpcClient) else RpcClient(node, timeout_s=WAIT_S + 10)
+        self._fee = fee
+        self._chain_id: str | None = None
+        self._nonce: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.key.address
+
+    @property
+    def public_key(self) -> bytes:
+        return self.key.public_key
+
+    @property
+    def chain_id(self) -> str:
+        if self._chain_id is None:
+            self._chain_id = self.client.call("node_status")["chain_id"]
+        return self._chain_id
+
+    @property
+    def fee(self) -> int:
+        """The fee put on each tx: as given, else the chain's ``params.min_fee``."""
+        if self._fee is None:
+            genesis = self.client.call("chain_getGenesis")["genesis"]
+            self._fee = int(genesis.get("params", {}).get("min_fee", 0))
+        return self._fee
+
+    def account(self) -> dict[str, Any]:
+        """``account_get`` for this wallet's address: balances, nonce, roles, registration."""
+        return self.client.call("account_get", address=self.address)
+
+    def next_nonce(self) -> int:
+        if self._nonce is None:
+            self._nonce = int(self.account()["nonce"])
+        return self._nonce
+
+    def sign(self, kind: str, body: Mapping[str, Any]) -> Tx:
+        """The signed tx for ``kind``/``body`` at the next nonce (not sent, nonce not used up)."""
+        return build_tx(self.key, self.chain_id, self.next_nonce(), kind, body, self.fee)
+
+    def estimate(self, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
+        return self.client.call("tx_estimate", tx=self.sign(kind, body).encode().hex())
+
+    def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: int = WAIT_S) -> TxResult:
+        """Sign and submit; with ``wait="commit"`` return the committed result.
+
+        Raises RpcError when the node refuses the tx (its message says why),
+        TxFailedError when the market rule refused it in a block, and
+        TxTimeoutError when it is not committed within ``timeout_s``.
+        """
+        if wait not in ("none", "commit"):
+            raise ValueError(f"wait must be 'none' or 'commit', not {wait!r}")
+        tx = self.sign(kind, body)
+        wait_s = min(timeout_s, max(1, int(self.client.timeout_s) - 5))
+        try:
+            status = self.client.call("tx_send", tx=tx.encode().hex(), wait=wait, timeout_s=wait_s)
+        except RpcError as exc:
+            if _reason(exc) in _NONCE_REASONS:
+                self._nonce = None
+            raise
+        self._nonce = tx.nonce + 1
+        if wait == "none":
+            return TxResult(hash=status["hash"], kind=kind, status=status["status"])
+        if status.get("timed_out") or status["status"] == "pending":
+            raise TxTimeoutError(status["hash"], wait_s)
+        result = TxResult.from_status(kind, status)
+        if not result.ok:
+            if result.code in _NONCE_REASONS:
+                self._nonce = None
+            raise TxFailedError(result)
+        return result
+
+    def wait(self, kind: str, tx_hash: str, timeout_s: float = WAIT_S) -> TxResult:
+        """Poll ``tx_get`` until ``tx_hash`` leaves the mempool; the result like ``send`` returns it."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = self.client.call("tx_get", hash=tx_hash, proof=False)
+            if status["status"] in ("committed", "failed"):
+                return TxResult.from_status(kind, status)
+            if time.monotonic() >= deadline:
+                raise TxTimeoutError(tx_hash, int(timeout_s))
+            time.sleep(0.2)
+
+    def verify(self, tx_hash: str) -> int:
+        """Check, trusting no node, that ``tx_hash`` is in a final block; return its height.
+
+        Uses the inclusion proof from ``tx_get`` and the validator set from
+        ``chain_getValidators``; raises InclusionProofError if either does not hold.
+        """
+        status = self.client.call("tx_get", hash=tx_hash)
+        if "inclusion" not in status:
+            raise TxTimeoutError(tx_hash, 0)
+        validators = [v["public_key"] for v in self.client.call("chain_getValidators")]
+        proof = verify_inclusion(status["inclusion"], tx_hash=bytes.fromhex(tx_hash), validators=validators,
+                                 chain_id=self.chain_id)
+        return proof.header.height
+
+
+def _reason(exc: RpcError) -> str | None:
+    """The machine-readable reason a node attached to a refusal (``data.code``)."""
+    return exc.data.get("code") if isinstance(exc.data, dict) else None
