@@ -109,7 +109,7 @@ class ListOf(FieldType):
     max_items: int
 
     def check(self, value: Any, where: str) -> list[Any]:
-        if not isinstance(value, list) or len(value) > self.max_items:
+        if not isinstance(value, (list, tuple)) or len(value) > self.max_items:  # a tuple encodes as a list
             fail(BAD_BODY, f"{where}: expected a list of at most {self.max_items} items")
         items = [self.item.check(v, f"{where}[{i}]") for i, v in enumerate(value)]
         if len(set(items)) != len(items):

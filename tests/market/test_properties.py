@@ -23,6 +23,7 @@ from market.engine import apply_tx
 from market.orders import CLAIMANT, OPEN, TERMINAL
 from market.params import DAY_MS
 from market.state import State, StateOverlay
+from market.store import index_ids
 
 PEOPLE = ("alice", "bob", "carol", "arb")
 ORDER_ACTIONS = ("order_accept", "order_decline", "order_cancel", "order_ship", "order_confirm",
@@ -143,6 +144,9 @@ def _check_invariants(chain: Chain, terminal_seen: dict[int, str]) -> None:
         escrow[order["asset"]] += order["total"]
         assert state.get(keys.orders_by_status(status, oid)) is not None
         _assert_claimable(chain, oid, order)
+    for status in OPEN:
+        for oid in index_ids(state, keys.orders_by_status(status)):
+            assert orders[oid]["status"] == status, f"order {oid} indexed as {status}"
     for asset in ("USD", "MKT"):
         assert chain.balance(ESCROW, asset) == escrow[asset], f"escrow of {asset} != open orders"
 
