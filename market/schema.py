@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from market import codes as c
 from market.codes import BAD_BODY, UNKNOWN_KIND, fail
 from market.fields import (
     ACCOUNT,
@@ -43,7 +44,7 @@ MAX_SEALED = 1024
 
 @dataclass(frozen=True)
 class KindSpec:
-    """A tx kind: who may send it and what its body holds."""
+    """A tx kind: who may send it and what its body holds (its failure codes: ``ERRORS``)."""
 
     name: str
     summary: str
@@ -197,6 +198,55 @@ KINDS: dict[str, KindSpec] = {
 }
 
 
+# Codes any kind can return (admission, then the body check); ERRORS lists the rest per kind.
+COMMON_ERRORS = (c.WRONG_CHAIN, c.BAD_NONCE, c.FEE_TOO_LOW, c.CANNOT_PAY_FEE, c.UNKNOWN_KIND, c.BAD_BODY)
+_ORDER = (c.NOT_FOUND, c.BAD_TRANSITION, c.NOT_AUTHORIZED)
+_RECORD = (c.NOT_FOUND, c.RECORD_FINAL, c.NOT_AUTHORIZED)
+ERRORS: dict[str, tuple[str, ...]] = {
+    "register": (c.ALREADY_EXISTS, c.SELF_DEALING, c.NOT_REGISTERED),
+    "transfer": (c.NOT_FOUND, c.INSUFFICIENT_FUNDS),
+    "asset_issue": (c.NOT_AUTHORIZED, c.ALREADY_EXISTS),
+    "asset_mint": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.AMOUNT_OVERFLOW),
+    "kyc_attest": (c.NOT_AUTHORIZED,),
+    "kyc_revoke": (c.NOT_AUTHORIZED, c.NOT_FOUND),
+    "arbiter_register": (c.NOT_REGISTERED, c.ALREADY_EXISTS),
+    "arbiter_update": (c.NOT_FOUND,),
+    "shop_create": (c.NOT_REGISTERED, c.KYC_REQUIRED, c.NOT_FOUND),
+    "shop_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
+    "shop_close": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
+    "listing_create": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
+    "listing_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
+    "listing_delist": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE),
+    "order_place": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.SHOP_CLOSED, c.NOT_REGISTERED,
+                    c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED, c.OUT_OF_STOCK,
+                    c.INSUFFICIENT_FUNDS),
+    "order_accept": (*_ORDER, c.WINDOW_CLOSED),
+    "order_decline": _ORDER,
+    "order_cancel": _ORDER,
+    "order_ship": (*_ORDER, c.WINDOW_CLOSED, c.DELIVERY_REQUIRED),
+    "order_confirm": _ORDER,
+    "order_dispute": (*_ORDER, c.WINDOW_CLOSED, c.NO_ARBITER),
+    "order_resolve": (*_ORDER, c.WINDOW_CLOSED, c.BAD_SPLIT),
+    "order_claim": (*_ORDER, c.TOO_EARLY),
+    "review": (*_ORDER, c.ALREADY_REVIEWED),
+    "review_reply": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.ALREADY_REVIEWED),
+    "record_create": (c.ALREADY_EXISTS,),
+    "record_report": _RECORD,
+    "record_propose": (*_RECORD, c.SELF_DEALING, c.ALREADY_EXISTS),
+    "record_answer": (*_RECORD, c.PROPOSAL_STALE),
+    "record_finalize": _RECORD,
+    "cert_issue": (c.NOT_AUTHORIZED, c.NOT_FOUND),
+    "cert_transfer": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.REVOKED, c.SELF_DEALING),
+    "cert_revoke": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.REVOKED),
+}
+assert set(ERRORS) == set(KINDS), set(ERRORS) ^ set(KINDS)
+
+
+def errors_of(kind: str) -> tuple[str, ...]:
+    """Every code a tx of ``kind`` can fail with: the common ones, then its own."""
+    return COMMON_ERRORS + ERRORS.get(kind, ())
+
+
 def validate_body(kind: str, body: Any) -> dict[str, Any]:
     """Return the checked body with every field present (absent optional → None)."""
     spec = KINDS.get(kind)
@@ -229,5 +279,6 @@ def markdown() -> str:
         for field in spec.fields:
             need = "optional" if field.optional else "yes"
             lines.append(f"| `{field.name}` | {field.kind.describe()} | {need} | {field.doc} |")
-        lines.append("")
+        lines += ["", "Fails with: " + ", ".join(f"`{code}`" for code in ERRORS[spec.name]) + ".", ""]
+    lines += ["Every kind can also fail with " + ", ".join(f"`{code}`" for code in COMMON_ERRORS) + ".", ""]
     return "\n".join(lines)

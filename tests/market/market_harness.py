@@ -14,6 +14,7 @@ from market.engine import apply_block, init_genesis, next_state_root
 from market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
 from market.params import Params
 from market.receipts import Receipt
+from market.schema import errors_of
 from market.state import MemoryState, StateOverlay
 
 CHAIN_ID = "market-test"
@@ -72,6 +73,8 @@ class Chain:
         ctx = BlockContext(CHAIN_ID, self.height, self.now_ms, self.acct(proposer))
         overlay = StateOverlay(self.state)
         receipts = apply_block(overlay, ctx, txs)
+        for tx, receipt in zip(txs, receipts):
+            assert receipt.ok or receipt.code in errors_of(tx.kind), f"{tx.kind} failed with undeclared {receipt.code}"
         changes = overlay.changes()
         self.root = next_state_root(self.root, self.height, changes)
         self.state.apply(changes)

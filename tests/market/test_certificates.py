@@ -37,6 +37,7 @@ def test_transfer_and_revoke_rejections(chain: Chain) -> None:
     chain.fails(codes.NOT_AUTHORIZED, "bob", "cert_transfer", certificate=cert_id, to=chain.acct("bob"))
     chain.fails(codes.SELF_DEALING, "certifier", "cert_transfer", certificate=cert_id, to=chain.acct("certifier"))
     chain.fails(codes.NOT_AUTHORIZED, "bob", "cert_revoke", certificate=cert_id)
+    chain.fails(codes.NOT_FOUND, "certifier", "cert_revoke", certificate=9)
     chain.ok("certifier", "cert_revoke", certificate=cert_id, reason="forgery")
     assert certificate_of(chain.state, cert_id)["revoked"]
     chain.fails(codes.REVOKED, "certifier", "cert_revoke", certificate=cert_id)

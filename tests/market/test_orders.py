@@ -270,9 +270,21 @@ def test_terminal_orders_accept_no_action(market: tuple[Chain, int]) -> None:
     order = chain.place("bob", listing)
     chain.ok("bob", "order_cancel", order=order)
     chain.advance(P.accept_window_ms * 10)
-    for who, kind in [("bob", "order_claim"), ("bob", "order_cancel"), ("alice", "order_accept"),
-                      ("alice", "order_decline"), ("bob", "order_confirm")]:
-        chain.fails(codes.BAD_TRANSITION, who, kind, order=order)
+    chain.fails(codes.BAD_TRANSITION, "bob", "order_claim", order=order)
+    chain.fails(codes.BAD_TRANSITION, "bob", "order_cancel", order=order)
+    chain.fails(codes.BAD_TRANSITION, "alice", "order_accept", order=order)
+    chain.fails(codes.BAD_TRANSITION, "alice", "order_decline", order=order)
+    chain.fails(codes.BAD_TRANSITION, "bob", "order_confirm", order=order)
+
+
+def test_unknown_orders_are_not_found(chain: Chain) -> None:
+    chain.fails(codes.NOT_FOUND, "alice", "order_decline", order=5)
+    chain.fails(codes.NOT_FOUND, "bob", "order_cancel", order=5)
+    chain.fails(codes.NOT_FOUND, "alice", "order_ship", order=5)
+    chain.fails(codes.NOT_FOUND, "bob", "order_confirm", order=5)
+    chain.fails(codes.NOT_FOUND, "bob", "order_dispute", order=5, reason_hash=bytes(32))
+    chain.fails(codes.NOT_FOUND, "arb", "order_resolve", order=5, buyer_amount=0)
+    chain.fails(codes.NOT_FOUND, "bob", "order_claim", order=5)
 
 
 def test_claimable_by_tells_who_may_claim_and_from_when(market: tuple[Chain, int]) -> None:

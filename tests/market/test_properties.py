@@ -164,7 +164,7 @@ def _assert_claimable(chain: Chain, oid: int, order: dict[str, Any]) -> None:
     assert receipt.ok, f"order {oid} ({order['status']}) not claimable: {receipt.code} {receipt.message}"
 
 
-@settings(max_examples=int(os.environ.get("MARKET_PROPERTY_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("MARKET_PROPERTY_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(block, min_size=3, max_size=12))
 def test_invariants_hold_after_every_block(blocks: list[tuple[list[tuple[Any, ...]], int]]) -> None:
     chain = _setup()

@@ -55,6 +55,7 @@ def test_shop_update_and_close_rejections(chain: Chain) -> None:
     chain.fails(codes.NOT_FOUND, "alice", "shop_update", shop=99, name="X")
     chain.fails(codes.BAD_BODY, "alice", "shop_update", shop=shop, accepted_assets=[])
     chain.fails(codes.NOT_AUTHORIZED, "bob", "shop_close", shop=shop)
+    chain.fails(codes.NOT_FOUND, "alice", "shop_close", shop=99)
     chain.ok("alice", "shop_close", shop=shop)
     chain.fails(codes.SHOP_CLOSED, "alice", "shop_close", shop=shop)
     chain.fails(codes.SHOP_CLOSED, "alice", "shop_update", shop=shop, name="Back")
@@ -105,8 +106,17 @@ def test_listing_update_and_delist_rejections(chain: Chain) -> None:
     chain.fails(codes.NOT_FOUND, "alice", "listing_update", listing=77, price=1)
     chain.fails(codes.ASSET_NOT_ACCEPTED, "alice", "listing_update", listing=listing, asset="MKT")
     chain.fails(codes.NOT_AUTHORIZED, "bob", "listing_delist", listing=listing)
+    chain.fails(codes.NOT_FOUND, "alice", "listing_delist", listing=77)
     chain.ok("alice", "listing_delist", listing=listing)
     assert index_ids(chain.state, keys.listings_by_category("art")) == []
     assert index_ids(chain.state, keys.listings_by_shop(shop)) == [listing]
     chain.fails(codes.LISTING_INACTIVE, "alice", "listing_delist", listing=listing)
     chain.fails(codes.LISTING_INACTIVE, "alice", "listing_update", listing=listing, price=1)
+
+
+def test_listing_in_a_closed_shop_cannot_change(chain: Chain) -> None:
+    chain.register("alice")
+    shop = chain.shop("alice", arbiters=())
+    listing = chain.listing("alice", shop)
+    chain.ok("alice", "shop_close", shop=shop)
+    chain.fails(codes.SHOP_CLOSED, "alice", "listing_update", listing=listing, price=5)
