@@ -3,7 +3,8 @@
 Rules (docs/PROTOCOL.md, "Canonical encoding"): only int, bytes, str, bool,
 None, list and map; map keys are str, sorted by their UTF-8 bytes, unique;
 ints in [-2**63, 2**64-1] in msgpack's shortest form; no floats, no ext types.
-Decoding re-encodes and compares, so any second spelling of a value is refused.
+Decoding checks key order and types, then re-encodes and compares, so any
+second spelling of a value is refused.
 """
 
 from __future__ import annotations
@@ -22,27 +23,73 @@ MAX_DEPTH = 32
 Value = Any  # int | bytes | str | bool | None | list[Value] | dict[str, Value]
 
 
+_PLAIN = frozenset({str, bytes, int, bool, type(None)})
+
+
 def _normalise(value: Value, depth: int) -> Value:
-    """Check the value is encodable and return it with every map key-sorted."""
-    if depth > MAX_DEPTH:
+    """Check the value is encodable and return it with every map key-sorted.
+
+    Hot path (every hash and signature goes through here): dispatch on the
+    exact type and skip the call for plain scalars. Sorting str keys by code
+    point is sorting by UTF-8 bytes. Int range is left to msgpack (it refuses
+    anything outside 64 bits, and ``encode`` turns that into DecodeError).
+    """
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if depth >= MAX_DEPTH:
         raise DecodeError("value nested too deeply")
-    if value is None or isinstance(value, (bool, bytes, str)):
-        return value
-    if isinstance(value, int):
-        if not INT_MIN <= value <= INT_MAX:
-            raise DecodeError(f"integer {value} outside the 64-bit range")
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_normalise(item, depth + 1) for item in value]
-    if isinstance(value, dict):
+    if t is dict:
         for key in value:
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise DecodeError(f"map key {key!r} is not a string")
-        ordered = sorted(value, key=lambda k: k.encode("utf-8"))
-        return {k: _normalise(value[k], depth + 1) for k in ordered}
-    if isinstance(value, bytearray | memoryview):
+        return {k: (v if type(v) in _PLAIN else _normalise(v, depth + 1)) for k, v in sorted(value.items())}
+    if t is list or t is tuple:
+        return [(v if type(v) in _PLAIN else _normalise(v, depth + 1)) for v in value]
+    if t is float:
+        raise DecodeError("floats cannot be encoded")
+    return _normalise_other(value, depth)
+
+
+def _normalise_other(value: Value, depth: int) -> Value:
+    """Subclasses of the allowed types (bool is already exact) and byte-like views."""
+    if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
+    for base in (str, bytes, int):
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, dict):
+        return _normalise(dict(value), depth)
+    if isinstance(value, (list, tuple)):
+        return _normalise(list(value), depth)
     raise DecodeError(f"type {type(value).__name__} cannot be encoded")
+
+
+def _check_tree(value: Value, depth: int) -> None:
+    """Refuse floats, unsorted map keys and too much nesting in a decoded value (no copies)."""
+    t = type(value)
+    if t in _PLAIN:
+        return
+    if t is float:
+        raise DecodeError("floats are not allowed")
+    if t is not dict and t is not list:
+        raise DecodeError(f"type {t.__name__} is not allowed (ext types are refused)")
+    if depth >= MAX_DEPTH:
+        raise DecodeError("value nested too deeply")
+    if t is dict:
+        previous = None
+        for key, item in value.items():
+            if type(key) is not str:
+                raise DecodeError(f"map key {key!r} is not a string")
+            if previous is not None and key <= previous:
+                raise DecodeError("map keys are not in canonical (sorted, unique) order")
+            previous = key
+            if type(item) not in _PLAIN:
+                _check_tree(item, depth + 1)
+    else:
+        for item in value:
+            if type(item) not in _PLAIN:
+                _check_tree(item, depth + 1)
 
 
 def encode(value: Value) -> bytes:
@@ -51,6 +98,10 @@ def encode(value: Value) -> bytes:
         return msgpack.packb(_normalise(value, 0), use_bin_type=True)
     except UnicodeEncodeError:  # a str holding a lone surrogate has no UTF-8 form
         raise DecodeError("string is not valid Unicode (lone surrogate)") from None
+    except OverflowError:
+        raise DecodeError("integer outside the 64-bit range") from None
+    except RecursionError:
+        raise DecodeError("value nested too deeply") from None
 
 
 def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Value:
@@ -82,12 +133,21 @@ def decode(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Value:
     except (ValueError, TypeError, UnicodeDecodeError, msgpack.UnpackException, RecursionError) as exc:
         raise DecodeError(f"malformed msgpack: {exc}") from None
     try:
-        canonical = encode(value)
+        _check_tree(value, 0)
+        canonical = msgpack.packb(value, use_bin_type=True)
     except RecursionError:
         raise DecodeError("value nested too deeply") from None
     if canonical != data:
         raise DecodeError("input is not in canonical form")
     return value
+
+
+def decode_trusted(data: bytes) -> Value:
+    """Decode bytes this node wrote itself (its own database): no canonical re-check.
+
+    Never use on input from a peer, a wallet or a file: ``decode`` is for those.
+    """
+    return msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
 
 
 def _refuse_ext(code: int, data: bytes) -> None:
