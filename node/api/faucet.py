@@ -1,0 +1,136 @@
+"""dev_faucet: testnet funds for wallets, paid by a real signed transfer from the node's faucet account.
+
+The faucet key (``<home>/faucet.key``, funded in the testnet genesis) signs a
+``transfer`` with its next nonce and submits it like any wallet tx, so the
+funds move on chain and every node agrees. Off unless ``rpc.enable_faucet``;
+each address may be served once per ``FAUCET_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from core.errors import RpcError, RuleError
+from core.keys import PrivateKey, address_from_pubkey
+from core.types import Tx
+from market import keys, store
+from market.accounts import balance, next_nonce
+from market.engine import load_params
+from node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
+from node.mempool import MempoolError
+from node.rpc.errors import LIMIT_EXCEEDED, METHOD_NOT_FOUND, TRANSACTION_REJECTED, limit_exceeded
+from node.rpc.registry import CallContext, Param, Registry, Result
+
+FAUCET_KEY_FILE = "faucet.key"
+FAUCET_AMOUNT = 10_000_000
+FAUCET_MAX_AMOUNT = 1_000_000_000
+FAUCET_INTERVAL_S = 60.0
+MAX_REMEMBERED = 10_000
+
+
+class Faucet:
+    """The faucet account of one node: its key, the next nonce to use, and who was served when."""
+
+    def __init__(self, key: PrivateKey, interval_s: float = FAUCET_INTERVAL_S) -> None:
+        self.key = key
+        self.interval_s = interval_s
+        self._next_nonce = 0
+        self._served: dict[bytes, float] = {}
+
+    @classmethod
+    def of(cls, node: Any) -> Faucet:
+        """The node's faucet, loaded on first use; -32601 when disabled or not set up."""
+        faucet = getattr(node, "faucet", None)
+        if faucet is not None:
+            return faucet
+        if not node.cfg.rpc.enable_faucet:
+            raise RpcError(METHOD_NOT_FOUND, "dev_faucet is disabled on this node (set rpc.enable_faucet = true; "
+                           "testnets only)", {"reason": "disabled"})
+        path = node.cfg.home / FAUCET_KEY_FILE
+        if not path.exists():
+            raise RpcError(METHOD_NOT_FOUND, f"dev_faucet is enabled but {path} is missing (marketnode testnet "
+                           "writes one and funds it in genesis)", {"reason": "no_key"})
+        node.faucet = faucet = cls(PrivateKey.load(path))
+        return faucet
+
+    def check_rate(self, address: bytes, now_s: float) -> None:
+        last = self._served.get(address)
+        if last is not None and now_s - last < self.interval_s:
+            wait = int(self.interval_s - (now_s - last)) + 1
+            raise limit_exceeded(f"this address was funded recently; try again in {wait} s", retry_after_s=wait)
+
+    def served(self, address: bytes, now_s: float) -> None:
+        if len(self._served) >= MAX_REMEMBERED:
+            cutoff = now_s - self.interval_s
+            self._served = {a: t for a, t in self._served.items() if t > cutoff}
+        self._served[address] = now_s
+
+    def send(self, node: Any, to: bytes, asset: str, amount: int) -> Tx:
+        """Sign and submit the transfer; one retry with a fresh nonce if ours went stale."""
+        reader = node.store.state_reader()
+        fee = load_params(reader).min_fee
+        for attempt in range(2):
+            nonce = max(self._next_nonce, next_nonce(reader, self.key.public_key))
+            body = {"to": to, "asset": asset, "amount": amount, "memo": "dev_faucet"}
+            tx = Tx(node.chain_id, self.key.public_key, nonce, "transfer", body, fee).sign(self.key)
+            try:
+                admitted = node.submit_tx(tx.encode())
+            except MempoolError as exc:
+                if attempt == 0 and exc.reason in ("duplicate", "stale_nonce"):
+                    self._next_nonce = nonce + 1
+                    continue
+                raise
+            self._next_nonce = nonce + 1
+            return admitted
+        raise AssertionError("unreachable")
+
+
+def _check_funds(node: Any, faucet: Faucet, asset: str, amount: int) -> None:
+    """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet."""
+    reader = node.store.state_reader()
+    if store.load(reader, keys.asset(asset)) is None:
+        raise RpcError(TRANSACTION_REJECTED, f"no asset {asset}", {"code": "not_found"})
+    have = balance(reader, faucet.key.public_key, asset)
+    if have < amount:
+        raise RpcError(TRANSACTION_REJECTED, f"the faucet holds only {have} {asset}; ask for less",
+                       {"code": "insufficient_funds"})
+
+
+def register(registry: Registry) -> None:
+    @registry.method(
+        "dev_faucet",
+        summary="Testnet only: send funds from the node's faucet account to an address (a real on-chain transfer).",
+        description="Disabled unless the node's config sets rpc.enable_faucet (-32601 otherwise). Each address is "
+                    f"served at most once per {int(FAUCET_INTERVAL_S)} s (-32005 with data.retry_after_s).",
+        params=[Param("address", "address", "Who receives the funds."),
+                Param("asset", "string", "Asset (default: the native asset).", required=False, max_length=12),
+                Param("amount", "integer", f"Amount in the smallest unit (default {FAUCET_AMOUNT}).", required=False,
+                      default=FAUCET_AMOUNT, minimum=1, maximum=FAUCET_MAX_AMOUNT),
+                Param("wait", "string", "none: return once admitted; commit: return with the receipt.",
+                      required=False, default="none", enum=("none", "commit"))],
+        result=Result("transfer", "{hash, status, to, asset, amount, from} (and receipt with wait=commit).",
+                      {"type": "object"}),
+        errors=(METHOD_NOT_FOUND, LIMIT_EXCEEDED, TRANSACTION_REJECTED),
+        tags=("dev",),
+    )
+    async def dev_faucet(ctx: CallContext, address: bytes, amount: int, wait: str,
+                         asset: str | None = None) -> dict[str, Any]:
+        node = ctx.node
+        faucet = Faucet.of(node)
+        now_s = time.monotonic()
+        faucet.check_rate(address, now_s)
+        asset = asset or load_params(node.store.state_reader()).native_asset
+        _check_funds(node, faucet, asset, amount)
+        try:
+            tx = faucet.send(node, address, asset, amount)
+        except MempoolError as exc:
+            raise mempool_rpc_error(exc) from None
+        except RuleError as exc:
+            raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
+        faucet.served(address, now_s)
+        out = {"hash": tx.hash.hex(), "status": "pending", "from": address_from_pubkey(faucet.key.public_key),
+               "to": address_from_pubkey(address), "asset": asset, "amount": amount}
+        if wait == "commit":
+            out.update(await wait_for_commit(node, tx, WAIT_TIMEOUT_S))
+        return out

@@ -1,0 +1,276 @@
+"""shop_*, listing_*, order_* and review_list: the marketplace as a buyer browses it.
+
+Single objects come from market state (the source of truth); lists, search,
+recommendations and order timelines come from the query index
+(node/queries), which is updated in the same event-loop step as each commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.jsonable import to_json
+from market import keys, store
+from market.engine import load_params
+from market.orders import OPEN, TERMINAL
+from market.schema import LISTING_TYPES
+from node.api.accounts import PAGE_RESULT, cursor_param, limit_param
+from node.api.views import (
+    addr,
+    certificate_json,
+    deadlines_json,
+    listing_summary_json,
+    order_json,
+    order_summary_json,
+    page_json,
+    rating_json,
+    shop_json,
+)
+from node.queries import search
+from node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
+from node.rpc.registry import CallContext, Param, Registry, Result
+
+ORDER_STATUSES = OPEN + TERMINAL
+
+
+def _index(ctx: CallContext) -> Any:
+    return ctx.node.query_index.conn
+
+
+def _page(page: search.Page, view: Any) -> dict[str, Any]:
+    return page_json([view(item) for item in page.items], page.next_cursor)
+
+
+def _paged(call: Any) -> search.Page:
+    try:
+        return call()
+    except search.BadCursor as exc:
+        raise invalid_params(str(exc), "cursor") from None
+
+
+def _one_of(method: str, **given: Any) -> None:
+    present = [name for name, value in given.items() if value is not None]
+    if len(present) != 1:
+        raise invalid_params(f"{method} takes exactly one of {', '.join(given)}", (present or list(given))[0])
+
+
+def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
+    reader = ctx.node.store.state_reader()
+    listing = store.load(reader, keys.listing(listing_id))
+    if listing is None:
+        raise not_found(f"listing {listing_id}")
+    out = to_json(listing)
+    out["id"] = listing_id
+    out["seller"] = addr(listing["seller"])
+    out["stock"] = store.load_int(reader, keys.stock(listing_id))
+    out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
+    out["sales"] = search.listing_sales(_index(ctx), listing_id)
+    seller_record = store.load(reader, keys.account(listing["seller"]))
+    out["seller_profile"] = {
+        "address": addr(listing["seller"]), "name": seller_record["name"] if seller_record else None,
+        "rating": rating_json(store.load(reader, keys.seller_rating(listing["seller"]))),
+    }
+    shop = store.load(reader, keys.shop(listing["shop"]))
+    out["shop_info"] = None if shop is None else {
+        "id": listing["shop"], "name": shop["name"], "region": shop["region"], "open": shop["open"],
+        "arbiters": [addr(a) for a in shop["arbiters"]]}
+    out["available"] = bool(listing["active"] and shop and shop["open"] and out["stock"] > 0)
+    out["provenance"] = _provenance_links(reader, listing)
+    return out
+
+
+def _provenance_links(reader: Any, listing: dict[str, Any]) -> dict[str, Any]:
+    record_id, cert_id = listing["record"], listing["certificate"]
+    record = None if record_id is None else store.load(reader, keys.record(record_id))
+    cert = None if cert_id is None else store.load(reader, keys.certificate(cert_id))
+    return {
+        "record": None if record is None else {
+            "id": record_id, "type": record["type"], "owner": addr(record["owner"]),
+            "custodian": addr(record["custodian"]), "producer": addr(record["producer"]), "final": record["final"],
+            "history_len": record["history_len"]},
+        "certificate": None if cert is None else certificate_json(reader, cert_id, cert),
+    }
+
+
+def register(registry: Registry) -> None:
+    _register_shops(registry)
+    _register_listings(registry)
+    _register_orders(registry)
+
+
+def _register_shops(registry: Registry) -> None:
+    @registry.method(
+        "shop_get",
+        summary="One shop: owner, terms (accepted assets and arbiters), region, open, and its active listing count.",
+        params=[Param("shop", "integer", "Shop id.", minimum=1)],
+        result=Result("shop", "The shop.", {"type": "object"}),
+        errors=(RESOURCE_NOT_FOUND,),
+        tags=("market",),
+    )
+    async def shop_get(ctx: CallContext, shop: int) -> dict[str, Any]:
+        record = store.load(ctx.node.store.state_reader(), keys.shop(shop))
+        if record is None:
+            raise not_found(f"shop {shop}")
+        out = shop_json(shop, record)
+        out["listing_count"] = search.shop_listing_count(_index(ctx), shop)
+        return out
+
+    @registry.method(
+        "shop_list",
+        summary="Shops, newest first, optionally by owner and/or region.",
+        params=[Param("owner", "address", "Only this owner's shops.", required=False),
+                Param("region", "string", "Only shops in this region (e.g. DE, US-CA).", required=False,
+                      max_length=16),
+                Param("include_closed", "boolean", "Also closed shops.", required=False, default=False),
+                limit_param(), cursor_param()],
+        result=Result("page", "{items: [{id, owner, name, region, open, created_ms}], next_cursor}", PAGE_RESULT),
+        tags=("market",),
+    )
+    async def shop_list(ctx: CallContext, include_closed: bool, limit: int, owner: bytes | None = None,
+                        region: str | None = None, cursor: str | None = None) -> dict[str, Any]:
+        page = _paged(lambda: search.list_shops(_index(ctx), owner=owner, region=region,
+                                                include_closed=include_closed, limit=limit, cursor=cursor))
+
+        def view(row: dict[str, Any]) -> dict[str, Any]:
+            return {**row, "owner": addr(row["owner"]), "open": bool(row["open"])}
+
+        return _page(page, view)
+
+
+def _register_listings(registry: Registry) -> None:
+    @registry.method(
+        "listing_get",
+        summary="One listing with its stock, rating, sales, seller (name, rating), shop, and provenance links.",
+        description="`provenance.record` summarises the linked provenance record; `provenance.certificate` is "
+                    "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
+        params=[Param("listing", "integer", "Listing id.", minimum=1)],
+        result=Result("listing", "The listing.", {"type": "object"}),
+        errors=(RESOURCE_NOT_FOUND,),
+        tags=("market",),
+    )
+    async def listing_get(ctx: CallContext, listing: int) -> dict[str, Any]:
+        return listing_json(ctx, listing)
+
+    @registry.method(
+        "listing_search",
+        summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
+        description="Text matches every word as a prefix (`vint lamp` finds \"Vintage lamp\"). Sorts: newest, "
+                    "price_asc, price_desc, rating (average overall rating), relevance (default when `q` is "
+                    "given). Served from the query index, walking an index in sort order.",
+        params=[
+            Param("q", "string", "Free text.", required=False, max_length=200),
+            Param("category", "string", "Category label.", required=False, max_length=32),
+            Param("shop", "integer", "Shop id.", required=False, minimum=1),
+            Param("seller", "address", "Seller.", required=False),
+            Param("type", "string", "Listing type.", required=False, enum=LISTING_TYPES),
+            Param("min_price", "integer", "Lowest unit price (smallest unit).", required=False, minimum=0),
+            Param("max_price", "integer", "Highest unit price (smallest unit).", required=False, minimum=0),
+            Param("asset", "string", "Price asset.", required=False, max_length=12),
+            Param("in_stock", "boolean", "Only listings with stock left.", required=False, default=False),
+            Param("sort", "string", "Order of results.", required=False, enum=search.SORTS),
+            limit_param(), cursor_param(),
+        ],
+        result=Result("page", "{items: [{id, shop, seller, type, category, title, tags, asset, price, stock, active, "
+                      "created_ms, sales, rating: {count, overall_avg_x100}}], next_cursor}", PAGE_RESULT),
+        tags=("market",),
+    )
+    async def listing_search(ctx: CallContext, in_stock: bool, limit: int, q: str | None = None,
+                             category: str | None = None, shop: int | None = None, seller: bytes | None = None,
+                             type: str | None = None, min_price: int | None = None, max_price: int | None = None,
+                             asset: str | None = None, sort: str | None = None,
+                             cursor: str | None = None) -> dict[str, Any]:
+        if min_price is not None and max_price is not None and min_price > max_price:
+            raise invalid_params("min_price is above max_price", "min_price")
+        page = _paged(lambda: search.search_listings(
+            _index(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
+            max_price=max_price, asset=asset, in_stock=in_stock, sort=sort, limit=limit, cursor=cursor))
+        return _page(page, listing_summary_json)
+
+    @registry.method(
+        "listing_recommend",
+        summary="Listings for an account: what buyers of its items also bought, then what sells in its categories.",
+        description="Each item carries `reason`: also_bought, popular_in_category or popular (fallback for an "
+                    "account with no purchases). Listings it bought or sells itself are left out.",
+        params=[Param("address", "address", "The account to recommend for."),
+                Param("limit", "integer", "How many (default 10).", required=False, default=10, minimum=1,
+                      maximum=50)],
+        result=Result("page", "{items: [listing summary + reason], next_cursor: null}", PAGE_RESULT),
+        tags=("market",),
+    )
+    async def listing_recommend(ctx: CallContext, address: bytes, limit: int) -> dict[str, Any]:
+        rows = search.recommend(_index(ctx), address, limit)
+        return page_json([listing_summary_json(r) for r in rows], None)
+
+
+def _register_orders(registry: Registry) -> None:
+    @registry.method(
+        "order_get",
+        summary="One order with its escrow timeline (every status change with height, time and tx) and deadlines.",
+        description="`deadlines.current_ms` is when the current state's window closes; before it `waiting_for` "
+                    "may act, at or after it `claimable_by` may order_claim, which leads to `on_claim`.",
+        params=[Param("order", "integer", "Order id.", minimum=1)],
+        result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
+        errors=(RESOURCE_NOT_FOUND,),
+        tags=("market",),
+    )
+    async def order_get(ctx: CallContext, order: int) -> dict[str, Any]:
+        reader = ctx.node.store.state_reader()
+        record = store.load(reader, keys.order(order))
+        if record is None:
+            raise not_found(f"order {order}")
+        out = order_json(order, record)
+        out["timeline"] = [
+            {"status": e["status"], "height": e["height"], "time_ms": e["time_ms"], "deadline_ms": e["deadline_ms"],
+             "by": addr(e["actor"]), "tx": e["tx_hash"].hex()}
+            for e in search.order_timeline(_index(ctx), order)
+        ]
+        out["deadlines"] = deadlines_json(record, load_params(reader))
+        out["review"] = _review_json(reader, order)
+        return out
+
+    @registry.method(
+        "order_list",
+        summary="A buyer's or a seller's orders, newest first, optionally with one status.",
+        params=[Param("buyer", "address", "Orders placed by this account.", required=False),
+                Param("seller", "address", "Orders received by this seller.", required=False),
+                Param("status", "string", "Only orders in this status.", required=False, enum=ORDER_STATUSES),
+                limit_param(), cursor_param()],
+        result=Result("page", "{items: [{id, listing, shop, buyer, seller, arbiter, status, quantity, asset, total, "
+                      "placed_ms, updated_ms, deadline_ms}], next_cursor}", PAGE_RESULT),
+        tags=("market",),
+    )
+    async def order_list(ctx: CallContext, limit: int, buyer: bytes | None = None, seller: bytes | None = None,
+                         status: str | None = None, cursor: str | None = None) -> dict[str, Any]:
+        _one_of("order_list", buyer=buyer, seller=seller)
+        page = _paged(lambda: search.list_orders(_index(ctx), buyer=buyer, seller=seller, status=status,
+                                                 limit=limit, cursor=cursor))
+        return _page(page, order_summary_json)
+
+    @registry.method(
+        "review_list",
+        summary="Reviews of one listing or of one seller, newest first, with ratings and hashes of the texts.",
+        params=[Param("listing", "integer", "Reviews of this listing.", required=False, minimum=1),
+                Param("seller", "address", "Reviews of this seller's orders.", required=False),
+                limit_param(), cursor_param()],
+        result=Result("page", "{items: [{order, listing, seller, reviewer, ratings, text_hash, reply_hash, time_ms}], "
+                      "next_cursor}", PAGE_RESULT),
+        tags=("market",),
+    )
+    async def review_list(ctx: CallContext, limit: int, listing: int | None = None, seller: bytes | None = None,
+                          cursor: str | None = None) -> dict[str, Any]:
+        _one_of("review_list", listing=listing, seller=seller)
+        page = _paged(lambda: search.list_reviews(_index(ctx), listing=listing, seller=seller, limit=limit,
+                                                  cursor=cursor))
+        reader = ctx.node.store.state_reader()
+        return _page(page, lambda row: _review_json(reader, row["order_id"]))
+
+
+def _review_json(reader: Any, order_id: int) -> dict[str, Any] | None:
+    review = store.load(reader, keys.review(order_id))
+    if review is None:
+        return None
+    out = to_json(review)
+    out["order"] = order_id
+    out["reviewer"] = addr(review["reviewer"])
+    out["seller"] = addr(review["seller"])
+    return out

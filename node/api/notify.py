@@ -1,0 +1,57 @@
+"""Websocket notifications after each committed block: newBlocks, tx, order and account topics.
+
+Called by the node (a block subscriber) right after the block is stored and
+indexed; only queues text on subscribers' bounded queues, never awaits, and
+does nothing at all while no one is subscribed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.jsonable import to_json
+from core.keys import PUBKEY_SIZE
+from node.executor import Executed
+
+# Event attributes that name an account (others, like a fingerprint, are 32-byte hashes).
+ACCOUNT_ATTRS = ("account", "arbiter", "buyer", "by", "inviter", "issuer", "owner", "previous", "receiver", "seller",
+                 "sender", "to")
+
+
+def block_summary(executed: Executed) -> dict[str, Any]:
+    header = executed.block.header
+    return {"height": header.height, "hash": executed.block.hash.hex(), "time_ms": header.timestamp_ms,
+            "view": header.view, "proposer": header.proposer.hex(), "tx_count": len(executed.block.txs),
+            "state_root": executed.head.state_root.hex()}
+
+
+def accounts_touched(sender: bytes, events: Any) -> set[bytes]:
+    touched = {sender}
+    for event in events:
+        for name in ACCOUNT_ATTRS:
+            value = event.attrs.get(name)
+            if isinstance(value, bytes) and len(value) == PUBKEY_SIZE:
+                touched.add(value)
+    return touched
+
+
+def publish_block(hub: Any, executed: Executed) -> None:
+    """Fan one committed block out to every matching subscription."""
+    if hub is None or hub.count() == 0:
+        return
+    block = executed.block
+    summary = block_summary(executed)
+    hub.publish("newBlocks", summary)
+    for index, (tx, receipt) in enumerate(zip(block.txs, executed.receipts)):
+        status = {"hash": tx.hash.hex(), "status": "committed" if receipt.ok else "failed", "height": block.height,
+                  "index": index, "kind": tx.kind, "sender": tx.sender.hex(), "code": receipt.code,
+                  "message": receipt.message, "fee_paid": receipt.fee_paid,
+                  "events": to_json([e.to_obj() for e in receipt.events])}
+        hub.publish("tx", status, match=tx.hash)
+        hub.publish("account", status, match=sorted(accounts_touched(tx.sender, receipt.events)))
+        for event in receipt.events:
+            order_id = event.attrs.get("order")
+            if isinstance(order_id, int) and not isinstance(order_id, bool):
+                hub.publish("order", {"order": order_id, "event": event.kind, "attrs": to_json(event.attrs),
+                                      "tx": tx.hash.hex(), "height": block.height, "time_ms": summary["time_ms"]},
+                            match=order_id)

@@ -1,0 +1,307 @@
+"""Feed the query index from committed blocks: events say what changed, state says its value now.
+
+Runs after LevelDB has committed a block (a node subscriber), one SQLite
+transaction per block, and on start catches up from the height it last
+indexed. Rows are re-read from market state rather than rebuilt from event
+attributes, so catching up over many blocks converges on the same rows as
+indexing them live. Never writes LevelDB; never decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.types import Block
+from market import keys, store
+from market.receipts import Receipt
+from node.queries import schema
+
+log = logging.getLogger("marketnode.queries")
+
+FILE_NAME = "query.sqlite"
+CATCH_UP_BLOCKS_PER_TX = 200
+# A buyer's co-purchase pairs are counted against at most this many of its earlier purchases.
+MAX_PAIRS_PER_PURCHASE = 50
+ANALYZE_AFTER_BLOCKS = 1000
+
+
+@dataclass
+class BlockChanges:
+    """What one block touched, gathered from its receipts' events."""
+
+    shops: set[int] = field(default_factory=set)
+    listings: set[int] = field(default_factory=set)
+    listing_text: set[int] = field(default_factory=set)
+    orders: set[int] = field(default_factory=set)
+    reviews: set[int] = field(default_factory=set)
+    certificates: set[int] = field(default_factory=set)
+    timeline: list[tuple[Any, ...]] = field(default_factory=list)
+    purchases: list[tuple[bytes, int]] = field(default_factory=list)
+
+
+def gather(block: Block, receipts: Iterable[Receipt]) -> BlockChanges:
+    """Collect the ids each event names; the timeline rows come straight from order events."""
+    changes = BlockChanges()
+    header = block.header
+    for index, (tx, receipt) in enumerate(zip(block.txs, receipts)):
+        if not receipt.ok:
+            continue
+        for event in receipt.events:
+            kind, attrs = event.kind, event.attrs
+            if kind.startswith("shop_"):
+                changes.shops.add(attrs["shop"])
+            elif kind in ("listing_created", "listing_updated"):
+                changes.listings.add(attrs["listing"])
+                changes.listing_text.add(attrs["listing"])
+            elif kind == "listing_delisted":
+                changes.listings.add(attrs["listing"])
+            elif kind.startswith("order_") and "order" in attrs:
+                changes.orders.add(attrs["order"])
+                changes.timeline.append((attrs["order"], header.height, index, kind[len("order_"):],
+                                         header.timestamp_ms, attrs.get("deadline_ms", 0), tx.sender, tx.hash))
+                if kind == "order_placed":
+                    changes.purchases.append((attrs["buyer"], attrs["listing"]))
+                    changes.listings.add(attrs["listing"])
+            elif kind == "reviewed":
+                changes.reviews.add(attrs["order"])
+                changes.listings.add(attrs["listing"])
+            elif kind.startswith("certificate_"):
+                changes.certificates.add(attrs["certificate"])
+    return changes
+
+
+class Indexer:
+    """Writes one block's changes into the index inside the caller's transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def apply(self, reader: Any, block: Block, receipts: list[Receipt]) -> None:
+        changes = gather(block, receipts)
+        height = block.height
+        conn = self.conn
+        for shop_id in sorted(changes.shops):
+            self._shop(reader, shop_id)
+        for order_id in sorted(changes.orders):
+            listing_id = self._order(reader, order_id)
+            if listing_id is not None:
+                changes.listings.add(listing_id)  # refunds give stock back
+        if changes.timeline:
+            conn.executemany("INSERT OR REPLACE INTO order_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes.timeline)
+        for buyer, listing_id in changes.purchases:
+            self._purchase(buyer, listing_id, height)
+        for order_id in sorted(changes.reviews):
+            self._review(reader, order_id)
+        for listing_id in sorted(changes.listings):
+            self._listing(reader, listing_id, listing_id in changes.listing_text)
+        for cert_id in sorted(changes.certificates):
+            self._certificate(reader, cert_id)
+
+    # -- one row each ---------------------------------------------------------
+
+    def _shop(self, reader: Any, shop_id: int) -> None:
+        shop = store.load(reader, keys.shop(shop_id))
+        if shop is None:
+            return
+        was_open = self.conn.execute("SELECT open FROM shops WHERE id = ?", (shop_id,)).fetchone()
+        self.conn.execute(
+            "INSERT OR REPLACE INTO shops (id, owner, name, region, open, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            (shop_id, shop["owner"], shop["name"], shop["region"], int(shop["open"]), shop["created_ms"]),
+        )
+        if was_open is not None and was_open[0] and not shop["open"]:
+            # a closed shop takes no orders: its listings leave the search results
+            self.conn.execute("UPDATE listings SET active = 0 WHERE shop = ?", (shop_id,))
+
+    def _listing(self, reader: Any, listing_id: int, text_changed: bool) -> None:
+        listing = store.load(reader, keys.listing(listing_id))
+        if listing is None:
+            return
+        shop = store.load(reader, keys.shop(listing["shop"])) or {"open": False}
+        rating = store.load(reader, keys.listing_rating(listing_id))
+        count = rating["count"] if rating else 0
+        milli = rating["overall"] * 1000 // count if count else 0
+        active = int(bool(listing["active"] and shop["open"]))
+        self.conn.execute(
+            """INSERT INTO listings (id, shop, seller, type, category, title, tags, asset, price, stock, active,
+                                     created_ms, rating_count, rating_milli)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET
+                   category = excluded.category, title = excluded.title, tags = excluded.tags,
+                   asset = excluded.asset, price = excluded.price, stock = excluded.stock,
+                   active = excluded.active, rating_count = excluded.rating_count,
+                   rating_milli = excluded.rating_milli""",
+            (listing_id, listing["shop"], listing["seller"], listing["type"], listing["category"], listing["title"],
+             json.dumps(listing["tags"]), listing["asset"], listing["price"],
+             store.load_int(reader, keys.stock(listing_id)), active, listing["created_ms"], count, milli),
+        )
+        if text_changed:
+            self.conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
+            self.conn.execute(
+                "INSERT INTO listings_fts (rowid, title, description, tags) VALUES (?, ?, ?, ?)",
+                (listing_id, listing["title"], listing["description"], " ".join(listing["tags"])),
+            )
+
+    def _order(self, reader: Any, order_id: int) -> int | None:
+        order = store.load(reader, keys.order(order_id))
+        if order is None:
+            return None
+        self.conn.execute(
+            "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (order_id, order["listing"], order["shop"], order["buyer"], order["seller"], order["arbiter"],
+             order["status"], order["quantity"], order["asset"], order["total"], order["placed_ms"],
+             order["updated_ms"], order["deadline_ms"]),
+        )
+        return order["listing"]
+
+    def _purchase(self, buyer: bytes, listing_id: int, height: int) -> None:
+        conn = self.conn
+        conn.execute("UPDATE listings SET sales = sales + 1 WHERE id = ?", (listing_id,))
+        seen = conn.execute("SELECT 1 FROM purchases WHERE buyer = ? AND listing = ?", (buyer, listing_id)).fetchone()
+        if seen is not None:
+            return
+        earlier = [row[0] for row in conn.execute(
+            "SELECT listing FROM purchases WHERE buyer = ? ORDER BY height DESC LIMIT ?",
+            (buyer, MAX_PAIRS_PER_PURCHASE))]
+        conn.execute("INSERT INTO purchases (buyer, listing, height) VALUES (?, ?, ?)", (buyer, listing_id, height))
+        pairs = [(listing_id, other) for other in earlier] + [(other, listing_id) for other in earlier]
+        conn.executemany(
+            """INSERT INTO co_purchases (listing, other, buyers) VALUES (?, ?, 1)
+               ON CONFLICT (listing, other) DO UPDATE SET buyers = buyers + 1""", pairs)
+
+    def _review(self, reader: Any, order_id: int) -> None:
+        review = store.load(reader, keys.review(order_id))
+        if review is None:
+            return
+        self.conn.execute(
+            "INSERT OR REPLACE INTO reviews VALUES (?, ?, ?, ?, ?, ?)",
+            (order_id, review["listing"], review["seller"], review["reviewer"], review["ratings"]["overall"],
+             review["time_ms"]),
+        )
+
+    def _certificate(self, reader: Any, cert_id: int) -> None:
+        cert = store.load(reader, keys.certificate(cert_id))
+        if cert is None:
+            return
+        self.conn.execute(
+            "INSERT OR REPLACE INTO certificates VALUES (?, ?, ?, ?, ?)",
+            (cert_id, cert["fingerprint"], cert["record"], cert["issuer"], cert["owner"]),
+        )
+
+
+class QueryIndex:
+    """The open index file: its connection, the height it has indexed, and catch-up.
+
+    ``open`` rebuilds from scratch when the file is missing, corrupt, of
+    another schema version or of another chain, or claims a height beyond
+    the chain's head.
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self.indexer = Indexer(conn)
+        self.height = int(self._meta("height") or 0)
+
+    @classmethod
+    def open(cls, data_dir: Path, chain: Any) -> QueryIndex:
+        """Open (or rebuild) ``data_dir/query.sqlite`` and catch it up with ``chain`` (a ChainStore)."""
+        path = Path(data_dir) / FILE_NAME
+        genesis = (chain.genesis_hash() or b"").hex()
+        head = chain.head()
+        try:
+            index = cls._connect(path, genesis, head.height if head else 0)
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            log.warning("query index %s unusable (%s); rebuilding it from the chain", path, exc)
+            index = None
+        if index is None:
+            _remove(path)
+            index = cls._connect(path, genesis, 0, fresh=True)
+            assert index is not None
+        index.catch_up(chain)
+        return index
+
+    @classmethod
+    def _connect(cls, path: Path, genesis: str, head_height: int, fresh: bool = False) -> QueryIndex | None:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        try:
+            schema.configure(conn)
+            if fresh:
+                schema.create(conn)
+                with conn:
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('genesis', ?)", (genesis,))
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES ('height', '0')")
+                return cls(path, conn)
+            has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+            if has_meta is None:
+                raise ValueError("no tables")
+            found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if found.get("schema_version") != str(schema.SCHEMA_VERSION):
+                raise ValueError(f"schema version {found.get('schema_version')}, want {schema.SCHEMA_VERSION}")
+            if found.get("genesis") != genesis:
+                raise ValueError("indexed another chain")
+            if int(found.get("height", "0")) > head_height:
+                raise ValueError(f"indexed height {found.get('height')} is beyond the head {head_height}")
+            return cls(path, conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def catch_up(self, chain: Any) -> int:
+        """Index every committed block above ``height``; return how many."""
+        head = chain.head()
+        target = head.height if head else 0
+        start = self.height
+        if target <= start:
+            return 0
+        log.info("query index catching up from height %d to %d", start, target)
+        reader = chain.state_reader()
+        height = start
+        while height < target:
+            last = min(target, height + CATCH_UP_BLOCKS_PER_TX)
+            with self.conn:
+                self.conn.execute("BEGIN")
+                for h in range(height + 1, last + 1):
+                    block = chain.get_block(h)
+                    receipts = [Receipt.decode(r) for r in chain.get_receipts(h)]
+                    self.indexer.apply(reader, block, receipts)
+                self._set_height(last)
+            height = last
+        self.height = target
+        # planner statistics: full after a big rebuild, cheap otherwise
+        self.conn.execute("ANALYZE" if target - start >= ANALYZE_AFTER_BLOCKS else "PRAGMA optimize")
+        return target - start
+
+    def on_block(self, chain: Any, block: Block, receipts: list[Receipt]) -> None:
+        """Index one just-committed block in one transaction; after a gap, catch up from ``chain``."""
+        if block.height <= self.height:
+            return
+        if block.height != self.height + 1:
+            self.catch_up(chain)
+            return
+        with self.conn:
+            self.conn.execute("BEGIN")
+            self.indexer.apply(chain.state_reader(), block, receipts)
+            self._set_height(block.height)
+        self.height = block.height
+
+    def _set_height(self, height: int) -> None:
+        self.conn.execute("UPDATE meta SET value = ? WHERE key = 'height'", (str(height),))
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
