@@ -7,15 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import decode, encode
+from core.encoding import decode_trusted, encode
 from market import keys
 from market.state import State
 
 
 def load(state: State, key: bytes) -> Any:
-    """The decoded value at ``key``, or None if absent."""
+    """The decoded value at ``key``, or None if absent.
+
+    State holds only what the rules wrote with ``encode``, so reads skip the
+    canonical re-check (it was the top cost of executing a block).
+    """
     raw = state.get(key)
-    return None if raw is None else decode(raw)
+    return None if raw is None else decode_trusted(raw)
 
 
 def save(state: State, key: bytes, value: Any) -> None:
@@ -24,7 +28,7 @@ def save(state: State, key: bytes, value: Any) -> None:
 
 def load_int(state: State, key: bytes) -> int:
     raw = state.get(key)
-    return 0 if raw is None else decode(raw)
+    return 0 if raw is None else decode_trusted(raw)
 
 
 def save_int(state: State, key: bytes, value: int) -> None:
