@@ -137,6 +137,9 @@ class Node:
         self.started_ms = now_ms()
         self.rpc: Any = None
         self.evidence: list[Any] = []
+        from node.api.wiring import attach_query_services
+
+        self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 
     # ---- setup -------------------------------------------------------------
@@ -201,6 +204,7 @@ class Node:
                 await self.rpc.stop()
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
+            self.query_index.close()
             self.store.close()
             log.info("stopped cleanly at height %d", head.height if (head := self.store.head()) else -1)
 
