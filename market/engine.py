@@ -34,6 +34,7 @@ from market.schema import validate_body
 from market.state import State, StateOverlay
 
 _params_cache: dict[bytes, Params] = {}
+MAX_MESSAGE_CHARS = 256  # failure messages can quote user input; receipts stay small and decodable
 
 
 def init_genesis(state: State, genesis: Genesis) -> None:
@@ -103,14 +104,14 @@ def apply_tx(state: State, ctx: BlockContext, tx: Tx) -> Receipt:
     try:
         _admit(state, tx, ctx.chain_id, params, exact_nonce=True)
     except RuleError as exc:
-        return Receipt(tx.hash, False, exc.code, exc.message, 0)
+        return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], 0)
     move(state, tx.sender, ctx.proposer, params.native_asset, tx.fee)
     bump_nonce(state, tx.sender, tx.nonce)
     call = TxContext(state, ctx, params, tx.sender, tx.hash)
     try:
         _run_isolated(call, tx)
     except RuleError as exc:
-        return Receipt(tx.hash, False, exc.code, exc.message, tx.fee)
+        return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], tx.fee)
     return Receipt(tx.hash, True, OK, "", tx.fee, tuple(call.events))
 
 

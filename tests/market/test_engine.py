@@ -108,3 +108,12 @@ def test_same_blocks_on_a_fresh_state_give_the_same_root(chain: Chain) -> None:
         replay.block(txs)
     assert replay.root == chain.root
     assert replay.state.items() == chain.state.items()
+
+
+def test_failure_messages_quoting_user_input_stay_short(chain: Chain) -> None:
+    from market.receipts import Receipt
+
+    junk = {f"field_{i:04d}_" + "x" * 40: 1 for i in range(200)}
+    receipt = chain.fails(codes.BAD_BODY, "alice", "transfer", **junk)
+    assert len(receipt.message) <= 256
+    assert Receipt.decode(receipt.encode()) == receipt

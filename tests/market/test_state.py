@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from market.state import MemoryState, StateOverlay
 
 
@@ -57,3 +60,23 @@ def test_an_inner_savepoint_at_the_same_position_keeps_the_outer_one_alive() -> 
     state.put(b"b", b"2")
     state.rollback(outer)
     assert state.changes() == {}
+
+
+@given(
+    st.dictionaries(st.binary(max_size=3), st.binary(min_size=1, max_size=2), max_size=12),
+    st.lists(st.tuples(st.binary(max_size=3), st.one_of(st.none(), st.binary(min_size=1, max_size=2))), max_size=12),
+    st.binary(max_size=2),
+)
+@settings(max_examples=150, deadline=None)
+def test_overlay_iteration_matches_a_plain_dict(base: dict, writes: list, prefix: bytes) -> None:
+    overlay = StateOverlay(MemoryState(base))
+    model = dict(base)
+    for key, value in writes:
+        if value is None:
+            overlay.delete(key)
+            model.pop(key, None)
+        else:
+            overlay.put(key, value)
+            model[key] = value
+    expected = sorted((k, v) for k, v in model.items() if k.startswith(prefix))
+    assert list(overlay.iterate(prefix)) == expected
