@@ -222,7 +222,12 @@ class Peer:
                     log.info("peer %s closed the link: %s %s", self.short_id, message.data, message.extra)
                 return
             if message.type == aiohttp.WSMsgType.ERROR:
-                on_violation(self, PENALTY_WEBSOCKET, f"websocket error: {message.data!r}")
+                # Only a websocket protocol breach (oversized or malformed frame) is the peer's fault;
+                # a reset or timeout is what a crashed or killed honest node looks like.
+                if isinstance(message.data, aiohttp.WebSocketError):
+                    on_violation(self, PENALTY_WEBSOCKET, f"websocket protocol error: {message.data}")
+                else:
+                    log.info("peer %s: connection lost: %r", self.short_id, message.data)
                 return
             if message.type != aiohttp.WSMsgType.BINARY:
                 on_violation(self, PENALTY_TEXT_FRAME, f"unexpected websocket {message.type.name} frame")

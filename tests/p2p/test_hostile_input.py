@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import socket
+import struct
 
 import aiohttp
 import pytest
@@ -230,3 +232,33 @@ async def test_an_answer_above_the_frame_limit_becomes_an_error(network: Network
     a, b = await network.pair(max_frame_bytes=4096, on_request=huge)
     with pytest.raises(P2PError, match="too large"):
         await a.host.request(b.pubkey, "blocks", b"", 2.0)
+
+
+async def test_a_peer_that_dies_abruptly_is_not_penalized(network: Network) -> None:
+    b = await network.start()
+    key = PrivateKey.generate()
+    for _ in range(3):  # a validator SIGKILLed three times must not be banned for it
+        raw = await RawPeer.connect(b.host.listen_address)
+        await raw.handshake(key, CHAIN)
+        await raw.receive()  # welcome
+        await wait_for(lambda: len(b.host.peers()) == 1, what="admitted")
+        await raw.send_sealed(encode_frame(MsgFrame("vote", b"x")))
+        transport = raw.ws._response.connection.transport  # type: ignore[union-attr]
+        assert transport is not None
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        transport.abort()  # no close frame, as from a SIGKILLed process
+        await raw.session.close()
+        await wait_for(lambda: b.host.peers() == [], what="dead link noticed")
+    assert b.host._key_scores.score(key.public_key, b.host._now()) == 0
+    assert not b.host.is_banned(key.public_key)
+
+
+async def test_a_paused_peer_is_dropped_by_heartbeat_without_penalty(network: Network) -> None:
+    b = await network.start(heartbeat_s=0.2)
+    key = PrivateKey.generate()
+    async with await RawPeer.connect(b.host.listen_address) as raw:
+        await raw.handshake(key, CHAIN)  # then never reads again, like a SIGSTOPped process: pings go unanswered
+        await wait_for(lambda: len(b.host.peers()) == 1, what="admitted")
+        await wait_for(lambda: b.host.peers() == [], timeout=5.0, what="heartbeat dropped the silent peer")
+    assert b.host._key_scores.score(key.public_key, b.host._now()) == 0
