@@ -1,0 +1,194 @@
+// The node's JSON-RPC over fetch (POST /) and its websocket subscriptions (/ws).
+// Integers beyond 2^53 (amounts are u64) are parsed exactly, as BigInt.
+
+import { setAssets } from "./format.js";
+
+export const METHOD_NOT_FOUND = -32601;
+export const NOT_FOUND = -32001;
+
+export class RpcError extends Error {
+  constructor(error, method) {
+    super(error.message || "RPC error");
+    this.code = error.code;
+    this.data = error.data;
+    this.method = method;
+  }
+
+  get missingMethod() {
+    return this.code === METHOD_NOT_FOUND;
+  }
+}
+
+// JSON.parse that keeps big integers exact (reviver source text access; plain numbers elsewhere).
+export function parseJson(text) {
+  return JSON.parse(text, (key, value, context) => {
+    if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
+      return BigInt(context.source);
+    }
+    return value;
+  });
+}
+
+function stringify(value) {
+  return JSON.stringify(value, (key, v) => (typeof v === "bigint" ? Number(v) : v));
+}
+
+let nextId = 1;
+
+export async function rpc(method, params = {}) {
+  const id = nextId++;
+  const response = await fetch("/", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: stringify({ jsonrpc: "2.0", id, method, params: dropNulls(params) }),
+  });
+  const reply = parseJson(await response.text());
+  if (reply.error) throw new RpcError(reply.error, method);
+  return reply.result;
+}
+
+// Several calls in one request; each entry is {result} or {error: RpcError}.
+export async function rpcBatch(calls) {
+  const base = nextId;
+  nextId += calls.length;
+  const body = calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: base + i, method, params: dropNulls(params || {}) }));
+  const response = await fetch("/", { method: "POST", headers: { "Content-Type": "application/json" }, body: stringify(body) });
+  const replies = parseJson(await response.text());
+  const byId = new Map((Array.isArray(replies) ? replies : [replies]).map((r) => [r.id, r]));
+  return calls.map(([method], i) => {
+    const reply = byId.get(base + i) || { error: { code: -32603, message: "no answer" } };
+    return reply.error ? { error: new RpcError(reply.error, method) } : { result: reply.result };
+  });
+}
+
+function dropNulls(params) {
+  if (Array.isArray(params)) return params;
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ""));
+}
+
+// Asset decimals for amounts: asset_list, else the genesis document (native asset: 0 decimals).
+let assetsLoaded = null;
+export function loadAssets() {
+  assetsLoaded ??= (async () => {
+    try {
+      const page = await rpc("asset_list", { limit: 100 });
+      setAssets(page.items ?? page);
+    } catch {
+      try {
+        const { genesis } = await rpc("chain_getGenesis");
+        setAssets([{ asset: genesis.params?.native_asset ?? "MKT", decimals: 0 }, ...(genesis.assets ?? [])]);
+      } catch { /* amounts fall back to smallest units */ }
+    }
+  })();
+  return assetsLoaded;
+}
+
+// --- websocket subscriptions -----------------------------------------------------------------
+
+// One shared connection; reconnects with backoff and resubscribes. Listeners of "state" hear
+// "open" | "closed" so pages can say whether updates are live.
+class Live {
+  constructor() {
+    this.socket = null;
+    this.subs = new Map(); // local id -> {topic, filter, callback, remoteId}
+    this.pending = new Map(); // rpc id -> resolve
+    this.localId = 0;
+    this.backoffMs = 500;
+    this.stateListeners = new Set();
+    this.state = "closed";
+  }
+
+  connect() {
+    if (this.socket) return;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.backoffMs = 500;
+      this.setState("open");
+      for (const [id, sub] of this.subs) this.sendSubscribe(id, sub);
+    });
+    socket.addEventListener("message", (event) => this.onMessage(parseJson(event.data)));
+    socket.addEventListener("close", () => {
+      this.socket = null;
+      this.setState("closed");
+      for (const sub of this.subs.values()) sub.remoteId = null;
+      if (this.subs.size) setTimeout(() => this.connect(), this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+    });
+  }
+
+  setState(state) {
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  onMessage(message) {
+    if (message.method === "subscription") {
+      const { subscription, result } = message.params;
+      for (const sub of this.subs.values()) if (sub.remoteId === subscription) sub.callback(result);
+      return;
+    }
+    const resolve = this.pending.get(message.id);
+    if (resolve) {
+      this.pending.delete(message.id);
+      resolve(message);
+    }
+  }
+
+  call(method, params) {
+    const id = `w${nextId++}`;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.socket.send(stringify({ jsonrpc: "2.0", id, method, params }));
+    });
+  }
+
+  async sendSubscribe(localId, sub) {
+    const reply = await this.call("subscribe", sub.filter ? { topic: sub.topic, filter: sub.filter } : { topic: sub.topic });
+    if (!this.subs.has(localId)) { // left the page meanwhile
+      if (reply.result) this.call("unsubscribe", { subscription: reply.result });
+      return;
+    }
+    if (reply.error) sub.onError?.(new RpcError(reply.error, "subscribe"));
+    else sub.remoteId = reply.result;
+  }
+
+  // Returns a function that cancels the subscription.
+  subscribe(topic, filter, callback, onError) {
+    const localId = ++this.localId;
+    const sub = { topic, filter, callback, onError, remoteId: null };
+    this.subs.set(localId, sub);
+    if (this.socket?.readyState === WebSocket.OPEN) this.sendSubscribe(localId, sub);
+    else this.connect();
+    return () => {
+      this.subs.delete(localId);
+      if (sub.remoteId && this.socket?.readyState === WebSocket.OPEN) this.call("unsubscribe", { subscription: sub.remoteId });
+    };
+  }
+
+  onState(listener) {
+    this.stateListeners.add(listener);
+    listener(this.state);
+    return () => this.stateListeners.delete(listener);
+  }
+}
+
+export const live = new Live();
+
+// Call `refresh` on every event of `topic` and, as a fallback when the node publishes nothing
+// (or the socket is down), every `pollMs`. Returns a stop function.
+export function follow(topic, filter, refresh, pollMs = 4000) {
+  let lastEvent = 0;
+  const unsubscribe = live.subscribe(topic, filter, (payload) => {
+    lastEvent = Date.now();
+    refresh(payload);
+  });
+  const timer = setInterval(() => {
+    if (Date.now() - lastEvent > pollMs) refresh(null);
+  }, pollMs);
+  return () => {
+    unsubscribe();
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,386 @@
+// Explorer pages: latest blocks and txs (live), a block with its certificate's signers, a tx with
+// its receipt and an in-browser inclusion check, an account, an order's escrow timeline.
+
+import { follow, live, loadAssets, rpc, rpcBatch } from "./api.js";
+import {
+  accountLink, ago, amount, badge, el, fields, hashLink, heading, link, notice, replace, shortHex, table, time,
+} from "./format.js";
+import { headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
+import { failure, route } from "./router.js";
+
+const LATEST = 10;
+
+let validatorCache = null;
+export function validators() {
+  validatorCache ??= rpc("chain_getValidators").catch((error) => { validatorCache = null; throw error; });
+  return validatorCache;
+}
+
+async function validatorName(publicKey) {
+  try {
+    const found = (await validators()).find((v) => v.public_key === publicKey);
+    return found ? found.name : null;
+  } catch { return null; }
+}
+
+export function liveIndicator() {
+  const indicator = el("span", { class: "live", role: "status" });
+  const stop = live.onState((state) => replace(indicator, state === "open" ? badge("● live", "ok") : badge("polling", "warn")));
+  return { indicator, stop };
+}
+
+// --- explorer home -------------------------------------------------------------------------
+
+function blockRow(block, fresh) {
+  const row = el("tr", { class: fresh ? "fresh" : "", dataset: { height: block.height } },
+    el("td", { "data-label": "Height" }, link(`#/block/${block.height}`, `#${block.height}`)),
+    el("td", { "data-label": "Hash" }, hashLink("block", block.hash)),
+    el("td", { "data-label": "Txs" }, String(block.tx_count)),
+    el("td", { "data-label": "View" }, String(block.header.view)),
+    el("td", { "data-label": "Time" }, time(block.header.timestamp_ms)));
+  return row;
+}
+
+function txRow(entry) {
+  const tx = entry.tx || {};
+  return el("tr", {},
+    el("td", { "data-label": "Tx" }, hashLink("tx", entry.hash)),
+    el("td", { "data-label": "Kind" }, tx.kind ? badge(tx.kind) : "—"),
+    el("td", { "data-label": "Sender" }, accountLink(tx.sender)),
+    el("td", { "data-label": "Block" }, entry.height ? link(`#/block/${entry.height}`, `#${entry.height}`) : "—"),
+    el("td", { "data-label": "Status" }, statusBadge(entry.status)));
+}
+
+function statusBadge(status) {
+  return badge(status || "?", { committed: "ok", failed: "warn", pending: "", unknown: "warn" }[status] ?? "");
+}
+
+function tableShell(headers, caption, bodyId) {
+  return el("div", { class: "table-wrap" }, el("table", {},
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", { id: bodyId })));
+}
+
+async function explorerHome(page) {
+  await loadAssets();
+  const { indicator, stop } = liveIndicator();
+  page.onLeave(stop);
+  const headline = el("p", { class: "headline", id: "head-line" });
+  const search = el("form", { class: "inline-form", role: "search", "aria-label": "Find a block, tx, account or order" },
+    el("label", { for: "explore-q" }, "Block height, tx hash, mn1 address or order:"),
+    el("input", { id: "explore-q", name: "q", autocomplete: "off", placeholder: "e.g. 12 or mn1…" }),
+    el("button", { type: "submit" }, "Go"));
+  search.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = explorerTarget(search.elements.q.value.trim());
+  });
+  replace(page.main, heading("Explorer ", indicator), headline, search,
+    el("section", { "aria-labelledby": "latest-blocks" }, el("h2", { id: "latest-blocks" }, "Latest blocks"),
+      tableShell(["Height", "Hash", "Txs", "View", "Time"], "Newest first; new blocks appear as they are committed", "blocks-body")),
+    el("section", { "aria-labelledby": "latest-txs" }, el("h2", { id: "latest-txs" }, "Latest transactions"),
+      tableShell(["Tx", "Kind", "Sender", "Block", "Status"], "From the newest blocks", "txs-body")));
+  const shown = new Map(); // height -> block
+  let busy = false;
+  let first = true;
+  async function refresh() {
+    if (busy || !page.current) return;
+    busy = true;
+    try {
+      const status = await rpc("node_status");
+      replace(headline, "Height ", el("strong", { id: "head-height" }, String(status.height)), ` · view ${status.view} · ${status.mempool_size} pending tx(s) · chain `, el("code", {}, status.chain_id));
+      const wanted = [];
+      for (let h = status.height; h >= 1 && h > status.height - LATEST; h--) if (!shown.has(h)) wanted.push(h);
+      if (!wanted.length) return;
+      const answers = await rpcBatch(wanted.map((height) => ["chain_getBlock", { height, full: false }]));
+      for (const answer of answers) if (answer.result) shown.set(answer.result.height, answer.result);
+      const heights = [...shown.keys()].sort((a, b) => b - a);
+      for (const h of heights.slice(LATEST)) shown.delete(h);
+      const body = document.getElementById("blocks-body");
+      if (!body) return;
+      replace(body, heights.slice(0, LATEST).map((h) => blockRow(shown.get(h), !first && wanted.includes(h))));
+      if (!heights.length) replace(body, el("tr", {}, el("td", { colspan: 5 }, "No blocks yet: the chain has only its genesis.")));
+      await refreshTxs(heights.slice(0, LATEST).map((h) => shown.get(h)));
+      first = false;
+    } catch (error) {
+      replace(headline, failure(error));
+    } finally {
+      busy = false;
+    }
+  }
+  async function refreshTxs(blocks) {
+    const latest = [];
+    for (const block of blocks) {
+      for (const hash of [...(block.tx_hashes || [])].reverse()) {
+        if (latest.length < LATEST) latest.push(hash);
+      }
+    }
+    const answers = await rpcBatch(latest.map((hash) => ["tx_get", { hash }]));
+    const body = document.getElementById("txs-body");
+    if (!body) return;
+    replace(body, answers.map((a, i) => txRow(a.result || { hash: latest[i] })));
+    if (!latest.length) replace(body, el("tr", {}, el("td", { colspan: 5 }, "No transactions yet.")));
+  }
+  page.onLeave(follow("newBlocks", null, refresh, 3000));
+  await refresh();
+}
+
+export function explorerTarget(text) {
+  if (/^\d+$/.test(text)) return `#/block/${text}`;
+  if (/^order:?\s*\d+$/i.test(text)) return `#/order/${text.replace(/\D/g, "")}`;
+  if (/^mn1/.test(text)) return `#/account/${text}`;
+  if (/^[0-9a-f]{64}$/i.test(text)) return `#/tx/${text.toLowerCase()}`;
+  return `#/search?q=${encodeURIComponent(text)}`;
+}
+
+// --- block -------------------------------------------------------------------------------------
+
+async function blockPage(page) {
+  await loadAssets();
+  const ref = page.params.ref;
+  const block = await rpc("chain_getBlock", /^\d+$/.test(ref) ? { height: Number(ref) } : { hash: ref });
+  if (!page.current) return;
+  const header = block.header;
+  const proposer = await validatorName(header.proposer);
+  const signers = el("section", { "aria-labelledby": "cert-title" }, el("h2", { id: "cert-title" }, "Commit certificate"));
+  replace(page.main,
+    el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › block"),
+    heading(`Block #${block.height}`),
+    el("nav", { class: "pager", "aria-label": "Neighbouring blocks" },
+      block.height > 1 ? link(`#/block/${block.height - 1}`, "« Previous block", { class: "btn" }) : null,
+      link(`#/block/${block.height + 1}`, "Next block »", { class: "btn" })),
+    fields([
+      ["Hash", el("code", { class: "wrap" }, block.hash)],
+      ["Time", time(header.timestamp_ms)],
+      ["Proposer", [proposer ? `${proposer} ` : "", el("code", { title: header.proposer }, shortHex(header.proposer))]],
+      ["View", String(header.view)],
+      ["Transactions", String(block.tx_count)],
+      ["Parent", block.height > 1 ? link(`#/block/${block.height - 1}`, shortHex(header.parent_hash), { class: "mono" }) : el("code", {}, shortHex(header.parent_hash))],
+      ["Tx root", el("code", { class: "wrap" }, header.tx_root)],
+      ["State root", el("code", { class: "wrap" }, header.state_root)],
+    ]),
+    signers,
+    el("section", { "aria-labelledby": "block-txs" }, el("h2", { id: "block-txs" }, "Transactions"),
+      block.txs.length ? table(["#", "Tx", "Kind", "Sender", "Result", "Fee"], block.txs.map((tx, i) => {
+        const receipt = block.receipts?.[i] || {};
+        return [String(i), hashLink("tx", tx.hash), badge(tx.kind), accountLink(tx.sender),
+          receipt.ok ? badge("ok", "ok") : badge(receipt.code || "failed", "warn"), String(tx.fee)];
+      })) : notice("This block holds no transactions.")));
+  await renderCertificate(signers, block.certificate, header, block.hash);
+}
+
+async function renderCertificate(section, cert, header, blockHash) {
+  if (!cert) {
+    section.append(notice("The certificate of this block is not stored yet (it arrives with the next block)."));
+    return;
+  }
+  const set = await validators();
+  const keys = set.map((v) => v.public_key);
+  const check = await verifyCertificate(cert, keys);
+  const hashOk = (await headerHash(header)) === cert.block_hash && cert.block_hash === blockHash;
+  const rows = check.signers.map((s) => {
+    const v = set.find((x) => x.public_key === s.validator);
+    const verdict = s.valid === null ? badge("not checked", "") : s.valid ? badge("✓ signature valid", "ok") : badge("✗ invalid", "warn");
+    return [v ? v.name : "unknown", el("code", { title: s.validator }, shortHex(s.validator)), v ? accountLink(v.address) : "—", verdict];
+  });
+  section.append(
+    el("p", {}, `${cert.signatures.length} of ${keys.length} validators signed COMMIT in view ${cert.view} (quorum ${check.quorum}). `,
+      hashOk ? badge("✓ header hash matches", "ok") : badge("✗ header hash differs", "warn"), " ",
+      check.supported ? (check.quorumMet ? badge("✓ quorum of valid signatures", "ok") : badge("✗ no valid quorum", "warn")) : null),
+    table(["Validator", "Key", "Address", "Signature"], rows, "Signers"),
+    check.supported ? el("p", { class: "hint" }, "Signatures were verified in this browser (ed25519, WebCrypto) against the validator set.")
+      : notice("This browser has no Ed25519 in WebCrypto, so the signatures were not verified here; the header hash was.", "warn"));
+}
+
+// --- tx ------------------------------------------------------------------------------------------
+
+async function txPage(page) {
+  await loadAssets();
+  const hash = page.params.hash;
+  const status = await rpc("tx_get", { hash });
+  if (!page.current) return;
+  const tx = status.tx || {};
+  const receipt = status.receipt;
+  const proofSection = el("section", { "aria-labelledby": "proof-title" }, el("h2", { id: "proof-title" }, "Inclusion proof"));
+  replace(page.main,
+    el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › transaction"),
+    heading("Transaction"),
+    el("p", {}, el("code", { class: "wrap" }, hash), " ", statusBadge(status.status)),
+    status.status === "unknown" ? notice("This node has never seen this transaction.", "warn") : null,
+    fields([
+      ["Kind", tx.kind ? badge(tx.kind) : "—"],
+      ["Sender", accountLink(tx.sender)],
+      ["Nonce", tx.nonce ?? "—"],
+      ["Fee", tx.fee !== undefined ? amount(tx.fee, "MKT") : "—"],
+      status.height ? ["Block", link(`#/block/${status.height}`, `#${status.height}`), ] : null,
+      status.height ? ["Position", String(status.index)] : null,
+    ]),
+    tx.body ? el("details", { class: "body" }, el("summary", {}, "Body"), el("pre", {}, JSON.stringify(tx.body, (k, v) => (typeof v === "bigint" ? v.toString() : v), 2))) : null,
+    receipt ? receiptSection(receipt) : null,
+    proofSection);
+  if (status.status === "pending") {
+    proofSection.append(notice("Pending: waiting to be committed in a block. This page updates when it is."));
+    page.onLeave(follow("tx", { hash }, async () => { if (page.current && (await rpc("tx_get", { hash })).status !== "pending") location.reload(); }, 2000));
+    return;
+  }
+  if (status.inclusion) await renderInclusion(proofSection, status.inclusion);
+  else proofSection.append(notice("No inclusion proof: the tx is not in a block."));
+}
+
+function receiptSection(receipt) {
+  return el("section", { "aria-labelledby": "receipt-title" }, el("h2", { id: "receipt-title" }, "Receipt"),
+    el("p", {}, receipt.ok ? badge("✓ ok", "ok") : badge(`✗ ${receipt.code}`, "warn"), " ", receipt.message || "",
+      " · fee paid ", amount(receipt.fee_paid, "MKT")),
+    (receipt.events || []).length ? table(["Event", "Details"], receipt.events.map((e) => [badge(e.kind), eventDetails(e.attrs)])) : null);
+}
+
+export function eventDetails(attrs) {
+  return el("ul", { class: "plain kv" }, Object.entries(attrs || {}).map(([key, value]) => el("li", {}, el("span", { class: "muted" }, `${key}: `), eventValue(key, value, attrs))));
+}
+
+function eventValue(key, value, attrs) {
+  if (typeof value === "string" && value.startsWith("mn1")) return accountLink(value);
+  if (key === "order") return link(`#/order/${value}`, `#${value}`);
+  if (key === "listing") return link(`#/listing/${value}`, `#${value}`);
+  if (key === "shop") return link(`#/shop/${value}`, `#${value}`);
+  if (key === "record") return link(`#/record/${encodeURIComponent(value)}`, String(value));
+  if (key === "certificate") return link(`#/cert/${value}`, `#${value}`);
+  if (/amount|total|fee|reward/.test(key) && attrs.asset && typeof value !== "object") return amount(value, attrs.asset);
+  if (/_ms$/.test(key) && value) return time(value);
+  if (typeof value === "string" && value.length > 24) return el("code", { title: value }, shortHex(value));
+  return typeof value === "object" ? JSON.stringify(value, (k, v) => (typeof v === "bigint" ? v.toString() : v)) : String(value);
+}
+
+async function renderInclusion(section, inclusion) {
+  const header = inclusion.header;
+  const steps = el("ol", { class: "checks", id: "proof-checks" });
+  section.append(el("p", {}, `Leaf ${inclusion.proof.index} of ${header.tx_count}, path of ${inclusion.proof.path.length} hash(es), against the tx root of block #${header.height}.`), steps);
+  const step = (ok, text) => steps.append(el("li", { class: ok ? "ok" : "bad" }, ok ? "✓ " : "✗ ", text));
+  const included = await verifyInclusion(header.tx_root, inclusion.tx_hash, inclusion.proof, header.tx_count);
+  step(included, included ? "The Merkle path leads from this tx hash to the header's tx root (SHA-256, checked here)." : "The Merkle path does NOT lead to the header's tx root.");
+  const hash = await headerHash(header);
+  const hashOk = hash === inclusion.certificate.block_hash;
+  step(hashOk, hashOk ? `The header hashes to ${shortHex(hash)}, the block the certificate signs.` : "The header does not hash to the certified block hash.");
+  const set = await validators();
+  const check = await verifyCertificate(inclusion.certificate, set.map((v) => v.public_key));
+  if (check.supported) {
+    step(check.quorumMet, check.quorumMet ? `${check.signers.length} valid validator signatures (quorum ${check.quorum}) commit that block (ed25519, checked here).`
+      : "The certificate lacks a quorum of valid validator signatures.");
+  } else {
+    steps.append(el("li", { class: "skip" }, "– The certificate's ed25519 signatures were not checked: this browser has no Ed25519 in WebCrypto."));
+  }
+  section.dataset.verified = String(included && hashOk && (!check.supported || check.quorumMet));
+}
+
+// --- account -------------------------------------------------------------------------------------
+
+async function accountPage(page) {
+  await loadAssets();
+  const address = page.params.address;
+  const account = await rpc("account_get", { address });
+  if (!page.current) return;
+  const orders = el("section", { "aria-labelledby": "acct-orders" }, el("h2", { id: "acct-orders" }, "Orders"));
+  const reviews = el("section", { "aria-labelledby": "acct-reviews" }, el("h2", { id: "acct-reviews" }, "Reviews received"));
+  const balances = Object.entries(account.balances || {});
+  replace(page.main,
+    el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › account"),
+    heading(account.profile?.name || "Account"),
+    el("p", {}, el("code", { class: "wrap" }, address)),
+    fields([
+      ["Registered", account.registered ? badge("yes", "ok") : badge("no", "warn")],
+      ["Roles", (account.roles || []).length ? account.roles.map((r) => badge(r)) : "none"],
+      account.kyc_level !== undefined ? ["KYC level", String(account.kyc_level)] : null,
+      ["Next nonce", String(account.nonce)],
+    ]),
+    el("section", { "aria-labelledby": "acct-bal" }, el("h2", { id: "acct-bal" }, "Balances"),
+      balances.length ? table(["Asset", "Balance"], balances.map(([asset, value]) => [asset, amount(value, asset)])) : notice("No balances.")),
+    orders, reviews);
+  const answers = await rpcBatch([
+    ["order_list", { buyer: address, limit: 20 }], ["order_list", { seller: address, limit: 20 }], ["review_list", { seller: address, limit: 20 }],
+  ]);
+  const [bought, sold, received] = answers;
+  if (bought.error) orders.append(failure(bought.error));
+  else {
+    const rows = [...(bought.result.items || []).map((o) => ["bought", o]), ...(sold.result?.items || []).map((o) => ["sold", o])];
+    orders.append(rows.length ? table(["Order", "Role", "Status", "Total", "Updated"], rows.map(([role, o]) => [
+      link(`#/order/${orderId(o)}`, `#${orderId(o)}`), role, orderBadge(o.status), amount(o.total, o.asset), time(o.updated_ms ?? o.placed_ms),
+    ])) : notice("No orders."));
+  }
+  if (received.error) reviews.append(failure(received.error));
+  else reviews.append((received.result.items || []).length ? table(["Order", "Overall", "By"], received.result.items.map((r) => [
+    link(`#/order/${r.order}`, `#${r.order}`), `${r.ratings?.overall ?? "?"} / 5`, accountLink(r.buyer ?? r.author),
+  ])) : notice("No reviews yet."));
+}
+
+// --- order ---------------------------------------------------------------------------------------
+
+const orderId = (o) => o.id ?? o.order ?? o.order_id;
+const STEP_OF = { placed: 0, accepted: 1, shipped: 2, completed: 3, disputed: 3, resolved: 4, declined: 1, cancelled: 1, refunded: 1 };
+const CLOSED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+const WAITING = { placed: "the seller to accept", accepted: "the seller to ship", shipped: "the buyer to confirm receipt", disputed: "the arbiter's ruling" };
+const CLAIM = { placed: "the buyer may claim a refund", accepted: "the buyer may claim a refund", shipped: "the seller may claim the escrow", disputed: "either party may claim the default split" };
+
+function orderBadge(status) {
+  return badge(status, { completed: "ok", resolved: "ok", disputed: "warn", declined: "warn", cancelled: "warn", refunded: "warn" }[status] ?? "");
+}
+
+// The escrow path as steps; times come from the order's history when the node gives one.
+function timeline(order) {
+  const history = new Map((order.history || order.events || []).map((e) => [e.status ?? String(e.kind || "").replace(/^order_/, ""), e.time_ms ?? e.timestamp_ms ?? e.at_ms]));
+  history.set("placed", history.get("placed") ?? order.placed_ms);
+  const status = order.status;
+  const path = ["placed", "accepted", "shipped"];
+  let ending;
+  if (status === "disputed" || status === "resolved" || history.has("disputed")) ending = ["disputed", "resolved"];
+  else if (["declined", "cancelled", "refunded"].includes(status)) ending = [status];
+  else ending = ["completed"];
+  const steps = [...path.filter((s) => !["declined", "cancelled", "refunded"].includes(status) || STEP_OF[s] < 1 || history.has(s)), ...ending];
+  const reached = steps.indexOf(status);
+  return el("ol", { class: "timeline", id: "escrow-timeline", "aria-label": "Escrow timeline" }, steps.map((step, i) => {
+    const state = i < reached ? "done" : i === reached ? (CLOSED.has(step) ? "done" : "current") : "todo";
+    const when = history.get(step) ?? (i === reached ? order.updated_ms : undefined);
+    return el("li", { class: state, dataset: { step }, "aria-current": state === "current" ? "step" : undefined },
+      el("span", { class: "dot", "aria-hidden": "true" }),
+      el("strong", {}, step), " ",
+      state === "todo" ? el("span", { class: "muted" }, "not yet") : when ? time(when) : el("span", { class: "muted" }, "done"),
+      state === "current" && order.deadline_ms ? el("p", { class: "deadline" }, `Waiting for ${WAITING[step] || "the next step"} until `, time(order.deadline_ms),
+        ` (${ago(order.deadline_ms)}); after that ${CLAIM[step] || "the order can be claimed"}.`) : null);
+  }));
+}
+
+async function orderPage(page) {
+  await loadAssets();
+  const id = Number(page.params.id);
+  const { indicator, stop } = liveIndicator();
+  page.onLeave(stop);
+  let lastKey = "";
+  async function draw() {
+    const order = await rpc("order_get", { id });
+    if (!page.current) return;
+    const key = `${order.status}:${order.updated_ms}`;
+    if (key === lastKey) return;
+    lastKey = key;
+    replace(page.main,
+      el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › order"),
+      heading(`Order #${id} `, el("span", { id: "order-status" }, orderBadge(order.status)), " ", indicator),
+      fields([
+        ["Listing", link(`#/listing/${order.listing}`, `#${order.listing}`)],
+        ["Shop", order.shop ? link(`#/shop/${order.shop}`, `#${order.shop}`) : "—"],
+        ["Buyer", accountLink(order.buyer)],
+        ["Seller", accountLink(order.seller)],
+        ["Quantity", String(order.quantity)],
+        ["In escrow", CLOSED.has(order.status) ? el("span", { class: "muted" }, ["released (", amount(order.total, order.asset), ")"]) : amount(order.total, order.asset)],
+        ["Arbiter", order.arbiter ? [accountLink(order.arbiter), " · fee ", amount(order.arbiter_fee, order.asset)] : "none (no disputes possible)"],
+        order.buyer_amount !== null && order.buyer_amount !== undefined ? ["Refunded to buyer", amount(order.buyer_amount, order.asset)] : null,
+      ]),
+      el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)));
+  }
+  page.onLeave(follow("order", { order_id: id }, () => draw().catch(() => {}), 2000));
+  await draw();
+}
+
+route("/explorer", explorerHome);
+route("/block/:ref", blockPage);
+route("/tx/:hash", txPage);
+route("/account/:address", accountPage);
+route("/order/:id", orderPage);

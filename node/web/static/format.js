@@ -1,0 +1,146 @@
+// Formatting and DOM helpers shared by every page: amounts in units, times in the viewer's locale,
+// safe element building (text is never parsed as HTML).
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const relativeTime = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+// el("a", {href: "#/x", class: "btn"}, "text", child, ...) -> HTMLElement
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+}
+
+export function replace(node, ...children) {
+  node.replaceChildren();
+  append(node, children);
+  return node;
+}
+
+export function link(href, text, attrs = {}) {
+  return el("a", { href, ...attrs }, text);
+}
+
+export function shortHex(hex, size = 8) {
+  const text = String(hex ?? "");
+  return text.length > 2 * size + 1 ? `${text.slice(0, size)}…${text.slice(-size)}` : text;
+}
+
+export function shortAddress(address) {
+  const text = String(address ?? "");
+  return text.length > 20 ? `${text.slice(0, 10)}…${text.slice(-6)}` : text;
+}
+
+export function accountLink(address, label) {
+  if (!address) return el("span", { class: "muted" }, "—");
+  return link(`#/account/${address}`, label || shortAddress(address), { class: "mono", title: address });
+}
+
+export function hashLink(kind, hash) {
+  return link(`#/${kind}/${hash}`, shortHex(hash), { class: "mono", title: hash });
+}
+
+// --- amounts -------------------------------------------------------------------------------
+
+const assetInfo = new Map(); // asset id -> {decimals, name}
+
+export function setAssets(list) {
+  for (const item of list) assetInfo.set(item.asset ?? item.id, { decimals: Number(item.decimals ?? 0), name: item.name });
+}
+
+export function decimalsOf(asset) {
+  return assetInfo.get(asset)?.decimals ?? 0;
+}
+
+// 123456n, 2 -> "1,234.56" (grouped in the viewer's locale, exact for any size).
+export function formatUnits(value, decimals) {
+  let units;
+  try { units = BigInt(value); } catch { return String(value); }
+  const negative = units < 0n;
+  if (negative) units = -units;
+  const scale = 10n ** BigInt(decimals);
+  const whole = new Intl.NumberFormat(undefined).format(units / scale);
+  let text = whole;
+  if (decimals > 0) {
+    const fraction = (units % scale).toString().padStart(decimals, "0").replace(/0+$/, "");
+    const separator = new Intl.NumberFormat(undefined).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+    if (fraction) text += separator + fraction;
+  }
+  return (negative ? "-" : "") + text;
+}
+
+export function amount(value, asset) {
+  if (value === undefined || value === null) return el("span", { class: "muted" }, "—");
+  return el("span", { class: "amount", title: `${value} smallest units` },
+    formatUnits(value, decimalsOf(asset)), " ", el("abbr", { class: "asset", title: assetInfo.get(asset)?.name || asset }, asset));
+}
+
+export function bps(value) {
+  return `${formatUnits(value, 2)} %`;
+}
+
+// --- times ----------------------------------------------------------------------------------
+
+export function time(ms) {
+  if (!ms) return el("span", { class: "muted" }, "—");
+  const date = new Date(Number(ms));
+  return el("time", { datetime: date.toISOString(), title: date.toISOString() }, dateTime.format(date));
+}
+
+export function ago(ms, now = Date.now()) {
+  const seconds = Math.round((Number(ms) - now) / 1000);
+  const steps = [[60, "second"], [60, "minute"], [24, "hour"], [Infinity, "day"]];
+  let value = seconds;
+  for (const [size, unit] of steps) {
+    if (Math.abs(value) < size) return relativeTime.format(value, unit);
+    value = Math.round(value / size);
+  }
+  return "";
+}
+
+// --- common blocks of page ------------------------------------------------------------------
+
+export function heading(text, ...extra) {
+  return el("h1", { tabindex: "-1" }, text, ...extra);
+}
+
+export function table(headers, rows, caption) {
+  return el("div", { class: "table-wrap" },
+    el("table", {},
+      caption ? el("caption", {}, caption) : null,
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows.map((cells) => el("tr", {}, cells.map((c, i) => el("td", { "data-label": headers[i] }, c)))))));
+}
+
+export function fields(pairs) {
+  return el("dl", { class: "fields" }, pairs.filter(Boolean).map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+export function badge(text, kind = "") {
+  return el("span", { class: `badge ${kind}` }, text);
+}
+
+export function notice(text, kind = "info") {
+  return el("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+export function stars(value) {
+  if (value === undefined || value === null) return el("span", { class: "muted" }, "no ratings");
+  const n = Number(value);
+  const rounded = Math.round(n);
+  return el("span", { class: "stars", "aria-label": `${n.toFixed(1)} of 5 stars` },
+    "★".repeat(rounded) + "☆".repeat(Math.max(0, 5 - rounded)), ` ${n.toFixed(1)}`);
+}
