@@ -6,6 +6,7 @@ from typing import Any
 
 from node.api import build_registry
 from node.rpc.server import RpcLimits, RpcServer
+from node.web import add_web_routes
 
 
 async def start_rpc(node: Any) -> RpcServer:
@@ -14,6 +15,7 @@ async def start_rpc(node: Any) -> RpcServer:
                        max_ws_subscriptions=r.max_ws_subscriptions, requests_per_s=float(r.requests_per_s) or None)
     server = RpcServer(build_registry(), node, host=r.listen_host, port=r.listen_port, limits=limits,
                        admin_token=r.admin_token or None)
+    add_web_routes(server.app)  # the web pages (GET / and /static/...) share the RPC port
     node.rpc_hub = server.hub
     await server.start()
     return server
