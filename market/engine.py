@@ -116,30 +116,30 @@ def apply_tx(state: State, ctx: BlockContext, tx: Tx) -> Receipt:
 
 
 def _run_isolated(call: TxContext, tx: Tx) -> None:
-    """Run the handler so that a RuleError leaves no write behind."""
+    """Check the body and run the handler so that a RuleError leaves no write behind."""
     state = call.state
     savepoint = getattr(state, "savepoint", None)
-    if savepoint is not None:
-        token = savepoint()
-        try:
-            HANDLERS.get(tx.kind, _unknown)(call, validate_body(tx.kind, tx.body))
-        except RuleError:
-            state.rollback(token)  # type: ignore[attr-defined]
-            raise
-        state.release(token)  # type: ignore[attr-defined]
+    if savepoint is None:  # a plain State: buffer the tx's writes and copy them over on success
+        call.state = StateOverlay(state)
+        _execute(call, tx)
+        for key, value in call.state.changes().items():  # type: ignore[attr-defined]
+            if value is None:
+                state.delete(key)
+            else:
+                state.put(key, value)
         return
-    scratch = StateOverlay(state)
-    call.state = scratch
-    HANDLERS.get(tx.kind, _unknown)(call, validate_body(tx.kind, tx.body))
-    for key, value in scratch.changes().items():
-        if value is None:
-            state.delete(key)
-        else:
-            state.put(key, value)
+    token = savepoint()
+    try:
+        _execute(call, tx)
+    except RuleError:
+        state.rollback(token)  # type: ignore[attr-defined]
+        raise
+    state.release(token)  # type: ignore[attr-defined]
 
 
-def _unknown(call: TxContext, body: dict) -> None:  # pragma: no cover - validate_body rejects first
-    raise AssertionError("unreachable")
+def _execute(call: TxContext, tx: Tx) -> None:
+    body = validate_body(tx.kind, tx.body)  # unknown kinds fail here
+    HANDLERS[tx.kind](call, body)
 
 
 def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:
