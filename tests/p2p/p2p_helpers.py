@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,18 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports that were free a moment ago, for hosts that must name themselves or each other as seeds."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe_socket in sockets:
+            probe_socket.bind(("127.0.0.1", 0))
+        return [int(probe_socket.getsockname()[1]) for probe_socket in sockets]
+    finally:
+        for probe_socket in sockets:
+            probe_socket.close()
 
 
 def fast_config(**overrides: Any) -> P2PConfig:

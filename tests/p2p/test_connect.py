@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from p2p_helpers import Network, seed_of, wait_for
-
-from p2p.config import parse_peer_address
+from p2p_helpers import Network, free_ports, seed_of, wait_for
 
 
 async def test_two_hosts_connect_and_exchange_messages(network: Network) -> None:
@@ -32,17 +30,17 @@ async def test_send_to_unknown_peer_returns_false(network: Network) -> None:
 
 
 async def test_seed_that_is_ourselves_is_dropped(network: Network) -> None:
-    a = await network.start()
-    a.host._add_target(parse_peer_address(a.host.listen_address), persistent=True)
+    [port] = free_ports(1)
+    a = await network.start(listen_port=port, seeds=(f"127.0.0.1:{port}",))
     await wait_for(lambda: not a.host._targets, what="the self target given up")
     assert a.host.peers() == []
     assert a.host.stats.handshakes_ok == 0
 
 
 async def test_mutual_seeds_keep_exactly_one_link(network: Network) -> None:
-    a = await network.start()
-    b = await network.start(seeds=(seed_of(a),))
-    a.host._add_target(parse_peer_address(seed_of(b)), True)
+    a_port, b_port = free_ports(2)
+    a = await network.start(listen_port=a_port, seeds=(f"127.0.0.1:{b_port}",))
+    b = await network.start(listen_port=b_port, seeds=(f"127.0.0.1:{a_port}",))
     await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="connected")
     await wait_for(lambda: a.host.stats.duplicates_dropped + b.host.stats.duplicates_dropped >= 1, what="dup")
     assert len(a.host.peers()) == 1 and len(b.host.peers()) == 1
