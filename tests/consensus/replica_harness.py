@@ -25,7 +25,7 @@ from core.keys import PrivateKey
 from core.types import PROPOSE, Block, Certificate, Tx, Vote
 
 CHAIN = "test-chain"
-KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(7)]
+KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(10)]
 OUTSIDER = PrivateKey(b"\x99" * 32)
 GENESIS = Head(0, digest("genesis", b"test"), 1_000, None)
 ROOT0 = digest("state", b"root-0")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from replica_harness import GENESIS, KEYS, Cluster, FakeApp, make_tx, propose
 
 from consensus.actions import Broadcast, PersistLastSigned
 from consensus.messages import Commit, NewView, Prepare, PrePrepare, ViewChange, decode_message
 from consensus.records import Head
 from consensus.replica import TIMER_VIEW, Replica
-from core.types import COMMIT, PREPARE
+from core.types import COMMIT, PREPARE, max_faulty
 
 
 def test_four_replicas_commit_a_block_and_agree() -> None:
@@ -176,3 +177,20 @@ def test_observer_follows_the_chain_without_signing() -> None:
     assert [type(a).__name__ for a in committed] == ["CommitBlock"]
     assert observer.head == Head(1, cluster.nodes[0].chain[0][0].hash, observer.head.timestamp_ms,
                                  observer.head.certificate)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10])
+def test_any_validator_count_commits_and_survives_a_silent_primary(n: int) -> None:
+    cluster = Cluster(n)
+    cluster.submit(make_tx(1))
+    cluster.run()
+    assert cluster.heights() == [1] * n
+    primary = cluster.index_of(cluster.config.primary(2, 0))
+    if max_faulty(n) == 0:
+        return  # no fault to tolerate
+    cluster.nodes[primary].silent = True
+    cluster.submit(make_tx(2))
+    cluster.run()
+    cluster.fire_next_timer()
+    cluster.run()
+    assert all(h == 2 for i, h in enumerate(cluster.heights()) if i != primary)

@@ -33,7 +33,7 @@ from consensus.actions import (
 )
 from consensus.messages import Commit, Message, NewView, Prepare, PrePrepare, decode_message, encode_message
 from consensus.records import Head, LastSigned
-from consensus.replica import Replica, ReplicaConfig
+from consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
 from core.errors import ConsensusError, DecodeError, ValidationError
 from core.hashing import digest
 from core.keys import PrivateKey
@@ -168,6 +168,8 @@ def scenario_for(seed: int) -> Scenario:
     honest = [i for i in range(n) if i not in byzantine]
     if mix in ("lossy", "chaos"):
         drop_p, dup_p, max_delay = rng.uniform(0.05, 0.3), rng.uniform(0.0, 0.2), 80
+    if mix == "byz-equivocate":  # losses force view changes, where a lying new primary can try its NewView
+        drop_p = rng.uniform(0.0, 0.15)
     if mix in ("partition", "chaos") and n > 1:
         group = set(rng.sample(range(n), rng.randint(1, n - 1)))
         blocked = {(a, b) for a in range(n) for b in range(n) if (a in group) != (b in group)}
@@ -252,15 +254,12 @@ class Simulation:
 
     def run(self) -> list[Violation]:
         deadline = self.sc.heal_ms + LIVENESS_BOUND_MS
-        while self.queue:
-            at, _, kind, payload = heapq.heappop(self.queue)
-            if at > deadline:
-                break
-            self.now = at
-            getattr(self, "_ev_" + kind.replace("-", "_"))(payload)
+        while self.queue and self.queue[0][0] <= deadline:
+            self._step()
             if self.violations and self.stop_on_violation:
                 return self.violations
             if self.healed and self._all_done():
+                self._settle_and_check_green()
                 return self.violations
         if not self._all_done():
             missing = {
@@ -269,6 +268,22 @@ class Simulation:
             }
             self._violate("liveness", f"txs still uncommitted {LIVENESS_BOUND_MS} ms after heal: {missing}")
         return self.violations
+
+    def _step(self) -> None:
+        at, _, kind, payload = heapq.heappop(self.queue)
+        self.now = at
+        getattr(self, "_ev_" + kind)(payload)
+
+    def _settle_and_check_green(self) -> None:
+        """Every tx is in: let in-flight messages and timers play out; then no honest replica may hold a timer."""
+        limit = self.now + LIVENESS_BOUND_MS
+        while self.queue and self.queue[0][0] <= limit:
+            self._step()
+            if self.violations and self.stop_on_violation:
+                return
+        for node in self.nodes:
+            if self.honest(node) and node.alive and TIMER_VIEW in node.replica.timers():
+                self._violate("green", f"node {node.index} keeps a view-change timer with nothing to do")
 
     def _all_done(self) -> bool:
         if len(self.submitted) < len(self.txs):
@@ -534,7 +549,7 @@ def byzantine_outputs(sim: Simulation, node: SimNode, msg: Message, targets: lis
     half = set(honest_targets[: len(honest_targets) // 2])
     out: list[tuple[int, bytes]] = []
     if behaviour == "equivocate":
-        other = _equivocate(node, msg)
+        other = _lying_new_view(sim, node, msg) if isinstance(msg, NewView) else _equivocate(node, msg)
         if other is None:
             return [(t, encode_message(msg)) for t in targets]
         if isinstance(msg, PrePrepare):
@@ -583,6 +598,28 @@ def _equivocate(node: SimNode, msg: Message) -> Message | None:
     if isinstance(msg, Prepare | Commit):
         return _vote_like(node, msg, digest("tx", msg.vote.block_hash))
     return None
+
+
+def _lying_new_view(sim: Simulation, node: SimNode, msg: NewView) -> NewView | None:
+    """As new primary: pick the view changes that hide prepared blocks and propose a fresh block instead."""
+    replica = node.replica
+    table = replica.round.view_changes.get(msg.view, {})
+    chosen = sorted(table.values(), key=lambda vc: (vc.prepared is not None, vc.validator))[: replica.quorum]
+    if len(chosen) < replica.quorum or any(vc.prepared is not None for vc in chosen):
+        return None  # cannot hide it: any quorum holds the prepared block
+    txs = node.app.take_batch(sim.config.max_block_txs, sim.config.max_block_bytes)[::-1]
+    if not txs or msg.height != replica.height:
+        return None
+    block = Block.build(
+        chain_id=CHAIN_ID, height=msg.height, view=msg.view,
+        timestamp_ms=max(sim.now, replica.head.timestamp_ms + 1), parent_hash=replica.head.block_hash,
+        proposer=node.key.public_key, state_root=node.app.root, txs=txs, last_cert=replica.head.certificate,
+    )
+    vote = Vote(CHAIN_ID, PROPOSE, msg.height, msg.view, block.hash, node.key.public_key).sign(node.key)
+    if msg.pre_prepare is not None and msg.pre_prepare.block_hash == block.hash:
+        return None
+    sim.proposed.add(block.hash)
+    return NewView(msg.height, msg.view, tuple(chosen), PrePrepare(block, vote))
 
 
 def _garbage(rng: random.Random, data: bytes, node: SimNode) -> bytes:
