@@ -55,9 +55,12 @@ def _normalise_other(value: Value, depth: int) -> Value:
     """Subclasses of the allowed types (bool is already exact) and byte-like views."""
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
-    for base in (str, bytes, int):
-        if isinstance(value, base):
-            return base(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, dict):
         return _normalise(dict(value), depth)
     if isinstance(value, (list, tuple)):
