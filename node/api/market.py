@@ -206,8 +206,9 @@ def _register_orders(registry: Registry) -> None:
     @registry.method(
         "order_get",
         summary="One order with its escrow timeline (every status change with height, time and tx) and deadlines.",
-        description="`deadlines.current_ms` is when the current state's window closes; before it `waiting_for` "
-                    "may act, at or after it `claimable_by` may order_claim, which leads to `on_claim`.",
+        description="`deadlines.current_ms` is when the current state's window closes; `deadlines.actions` "
+                    "lists who may do what (and whether only before it); at or after it `claimable_by` may "
+                    "order_claim, which leads to `on_claim`.",
         params=[Param("order", "integer", "Order id.", minimum=1)],
         result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND,),

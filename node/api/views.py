@@ -71,14 +71,14 @@ def order_summary_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def deadlines_json(order: dict[str, Any], params: Any) -> dict[str, Any]:
-    """The current deadline, who must act before it, and what a claim at it does."""
+    """The current deadline, what each party may do before it, and what a claim at it does."""
     status = order["status"]
     if status not in CLAIMANT:
-        return {"current_ms": None, "waiting_for": None, "claimable_by": None, "on_claim": None,
+        return {"current_ms": None, "actions": [], "claimable_by": None, "on_claim": None,
                 "windows_ms": _windows(params)}
-    waiting = sorted({rule.actor for name, rule in TRANSITIONS.items()
-                      if status in rule.sources and rule.timing == "before deadline"})
-    return {"current_ms": order["deadline_ms"], "waiting_for": waiting, "claimable_by": CLAIMANT[status],
+    actions = [{"action": name, "by": rule.actors[status], "timing": rule.timing}
+               for name, rule in TRANSITIONS.items() if status in rule.actors and name != "order_claim"]
+    return {"current_ms": order["deadline_ms"], "actions": actions, "claimable_by": CLAIMANT[status],
             "on_claim": CLAIM_OUTCOME[status], "windows_ms": _windows(params)}
 
 

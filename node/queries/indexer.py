@@ -214,11 +214,12 @@ class QueryIndex:
         path = Path(data_dir) / FILE_NAME
         genesis = (chain.genesis_hash() or b"").hex()
         head = chain.head()
-        try:
-            index = cls._connect(path, genesis, head.height if head else 0)
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            log.warning("query index %s unusable (%s); rebuilding it from the chain", path, exc)
-            index = None
+        index = None
+        if path.exists():
+            try:
+                index = cls._connect(path, genesis, head.height if head else 0)
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                log.warning("query index %s unusable (%s); rebuilding it from the chain", path, exc)
         if index is None:
             _remove(path)
             index = cls._connect(path, genesis, 0, fresh=True)
