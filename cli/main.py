@@ -39,6 +39,16 @@ def _register() -> None:
     main.add_command(run_cmd)
     main.add_command(testnet)
     main.add_command(bench)
+    _register_wallet_commands()
+
+
+def _register_wallet_commands() -> None:
+    """wallet, register, transfer and every marketplace action (thin over wallet/)."""
+    from cli import market_cmds, order_cmds, provenance_cmds, wallet_cmds
+
+    for module in (wallet_cmds, market_cmds, order_cmds, provenance_cmds):
+        for command in module.COMMANDS:
+            main.add_command(command)
 
 
 _register()

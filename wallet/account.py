@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import sealed
 from core.errors import MarketnodeError, RpcError
 from core.keys import PrivateKey
 from core.types import Tx
@@ -164,19 +165,28 @@ class Wallet:
                 raise TxTimeoutError(tx_hash, int(timeout_s))
             time.sleep(0.2)
 
-    def verify(self, tx_hash: str) -> int:
-        """Check, trusting no node, that ``tx_hash`` is in a final block; return its height.
+    def open_sealed(self, ciphertext_hex: str) -> str:
+        """Read data sealed to this account (a shipping address, a content key) from its hex ciphertext."""
+        return sealed.open_sealed(self.key, bytes.fromhex(ciphertext_hex)).decode("utf-8", errors="replace")
 
-        Uses the inclusion proof from ``tx_get`` and the validator set from
-        ``chain_getValidators``; raises InclusionProofError if either does not hold.
-        """
-        status = self.client.call("tx_get", hash=tx_hash)
-        if "inclusion" not in status:
-            raise TxTimeoutError(tx_hash, 0)
-        validators = [v["public_key"] for v in self.client.call("chain_getValidators")]
-        proof = verify_inclusion(status["inclusion"], tx_hash=bytes.fromhex(tx_hash), validators=validators,
-                                 chain_id=self.chain_id)
-        return proof.header.height
+    def verify(self, tx_hash: str) -> int:
+        """Check that ``tx_hash`` is in a final block, from its proof alone; return the block height."""
+        return verify_final(self.client, self.client.call("tx_get", hash=tx_hash), self.chain_id)
+
+
+def verify_final(client: RpcClient, status: Mapping[str, Any], chain_id: str | None = None) -> int:
+    """Check a ``tx_get`` answer's inclusion proof: the Merkle path to the header and a quorum of
+    validator signatures on it. Returns the block height or raises InclusionProofError.
+
+    The validator set comes from ``chain_getValidators`` (pin it yourself to trust no node at all).
+    """
+    if "inclusion" not in status:
+        raise TxTimeoutError(status["hash"], 0)
+    validators = [v["public_key"] for v in client.call("chain_getValidators")]
+    chain = chain_id or client.call("node_status")["chain_id"]
+    proof = verify_inclusion(status["inclusion"], tx_hash=bytes.fromhex(status["hash"]), validators=validators,
+                             chain_id=chain)
+    return proof.header.height
 
 
 def _reason(exc: RpcError) -> str | None:

@@ -1,0 +1,140 @@
+"""`marketnode wallet new|address|balance`, `marketnode register` and `marketnode transfer`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.wallet_common import (
+    KEYSTORE_ENV,
+    Session,
+    default_keystore,
+    fields,
+    node_command,
+    reported_errors,
+    table,
+)
+from core.keys import PrivateKey
+from wallet import builders, kinds
+from wallet.keystore import keystore_address, passphrase_from_env, save_keystore
+
+
+@click.group()
+def wallet() -> None:
+    """Your key: create an encrypted keystore, show its address and balances.
+
+    \b
+    marketnode wallet new                         # asks for a passphrase
+    marketnode wallet new --from-key-file testnet/accounts/alice.key --keystore alice.json
+    marketnode wallet address
+    marketnode wallet balance                     # your account on the local node
+    marketnode wallet balance mn1... --rpc http://127.0.0.1:26601/
+
+    The keystore is argon2id + XSalsa20-Poly1305, mode 0600; the passphrase
+    comes from a prompt or MARKETNODE_PASSPHRASE. Every command that signs
+    also takes --key-file PATH (a plain hex seed, as testnet demo accounts are).
+    """
+
+
+KEYSTORE_OPTION = click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                               help=f"Keystore file (default: ${KEYSTORE_ENV} or ~/.marketnode/keystore.json).")
+
+
+@wallet.command("new")
+@KEYSTORE_OPTION
+@click.option("--from-key-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Seal this existing hex seed instead of a fresh key.")
+@click.option("--force", is_flag=True, help="Overwrite an existing keystore (its key is lost unless backed up).")
+def new_cmd(keystore: Path | None, from_key_file: Path | None, force: bool) -> None:
+    """Create a key and store it encrypted under a passphrase; print its address."""
+    path = keystore or default_keystore()
+    with reported_errors(False):
+        key = PrivateKey.load(from_key_file) if from_key_file else PrivateKey.generate()
+        passphrase = passphrase_from_env() or click.prompt("new passphrase", hide_input=True,
+                                                           confirmation_prompt=True)
+        save_keystore(path, key, passphrase, overwrite=force)
+    click.echo(f"address:  {key.address}")
+    click.echo(f"keystore: {path}  (mode 0600; keep a backup and the passphrase)")
+    click.echo("next: get funds (testnet: `marketnode transfer` from a demo account), then `marketnode register NAME`")
+
+
+@wallet.command("address")
+@KEYSTORE_OPTION
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A plain hex seed file instead of the keystore.")
+def address_cmd(keystore: Path | None, key_file: Path | None) -> None:
+    """Print the address of the keystore (no passphrase needed) or key file."""
+    with reported_errors(False):
+        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
+    click.echo(address)
+
+
+@node_command(wallet, "balance", signs=True)
+@click.argument("address", required=False)
+def balance_cmd(session: Session, address: str | None) -> None:
+    """Balances, nonce, registration, roles and KYC of ADDRESS (default: your own account).
+
+    Amounts are shown in units of each asset (USDX has 2 decimals: 1250 is 12.50 USDX).
+    """
+    target = address or session.wallet.address
+    account = session.call("account_get", address=target)
+
+    def human() -> None:
+        kyc = account.get("kyc") or {}
+        profile = account.get("profile") or {}
+        fields([
+            ("address", account["address"]),
+            ("registered", f"yes, as {profile.get('name')!r}" if account["registered"] else "no"),
+            ("nonce", account["nonce"]),
+            ("roles", account.get("roles")),
+            ("kyc level", kyc.get("level", 0)),
+        ])
+        rows = [{"asset": asset, "balance": session.amount(amount, asset)}
+                for asset, amount in sorted(account["balances"].items())]
+        click.echo("")
+        table(rows, [("asset", lambda r: r["asset"]), ("balance", lambda r: r["balance"])], empty="no balances")
+
+    session.show(account, human)
+
+
+@node_command(None, "register", signs=True)
+@click.argument("name")
+@click.option("--email", default=None, help="Private: only a salted hash of it goes on chain.")
+@click.option("--legal-name", default=None, help="Private: only a salted hash of it goes on chain.")
+@click.option("--inviter", default=None, metavar="ADDRESS", help="The registered account that invited you "
+              "(it earns the referral reward on your first completed purchase).")
+def register_cmd(session: Session, name: str, email: str | None, legal_name: str | None,
+                 inviter: str | None) -> None:
+    """Register your account under a display NAME (once).
+
+    Private data (--email, --legal-name) never goes on chain: the chain keeps
+    sha256(salt ‖ data). The salt is printed: keep it to prove the data later.
+
+    \b
+    marketnode register "Alice's Roastery" --email alice@example.org --key-file testnet/accounts/alice.key
+    """
+    private = {k: v for k, v in (("email", email), ("legal_name", legal_name)) if v}
+    body, salt = builders.register(name, private, inviter=inviter)
+    session.send("register", body, lambda r: f"registered as {name!r}; commitment salt {salt.hex()}"
+                 " (keep it to prove your private data)", extra={"salt": salt.hex(), "private_fields": sorted(private)})
+
+
+@node_command(None, "transfer", signs=True)
+@click.argument("to", metavar="TO_ADDRESS")
+@click.argument("amount")
+@click.argument("asset")
+@click.option("--memo", default=None, help="Free text, public.")
+def transfer_cmd(session: Session, to: str, amount: str, asset: str, memo: str | None) -> None:
+    """Send AMOUNT of ASSET (in units, like 12.50) to TO_ADDRESS.
+
+    \b
+    marketnode transfer mn1... 100 MKT --key-file testnet/accounts/alice.key
+    marketnode transfer mn1... 12.50 USDX --memo "for the vase"
+    """
+    units = session.assets.parse(amount, asset)
+    body = kinds.transfer(to=to, asset=asset, amount=units, memo=memo)
+    session.send("transfer", body, lambda r: f"sent {session.amount(units, asset)} to {to}")
+
+
+COMMANDS = (wallet, register_cmd, transfer_cmd)

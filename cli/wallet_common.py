@@ -1,0 +1,238 @@
+"""What every wallet and marketplace command shares: --rpc, --json, the signing key, output, errors.
+
+A command declares ``@node_command(group, "name", signs=True)`` and receives a
+``Session`` first: the node client, the wallet (key loaded on first use),
+asset decimals, and ``send``/``show`` that print either a readable line or
+JSON. Errors from the node or a market rule become one line on stderr (or a
+JSON error object) and exit status 1; bad input is a usage error (status 2).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core.errors import MarketnodeError, RpcError, ValidationError
+from core.keys import PrivateKey
+from wallet.account import TxFailedError, TxResult, Wallet
+from wallet.amounts import AssetBook
+from wallet.client import DEFAULT_URL, RpcClient
+from wallet.keystore import passphrase_from_env, read_keystore, unseal
+
+RPC_ENV = "MARKETNODE_RPC"
+KEYSTORE_ENV = "MARKETNODE_KEYSTORE"
+KEY_FILE_ENV = "MARKETNODE_KEY_FILE"
+DEFAULT_KEYSTORE = Path("~/.marketnode/keystore.json")
+CLIENT_TIMEOUT_S = 75.0
+
+
+def default_keystore() -> Path:
+    return Path(os.environ.get(KEYSTORE_ENV) or DEFAULT_KEYSTORE).expanduser()
+
+
+class Session:
+    """One command's view of the node and of the key it signs with."""
+
+    def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
+                 fee: int | None = None, wait: bool = True) -> None:
+        self.rpc = rpc
+        self.as_json = as_json
+        self.keystore = keystore
+        self.key_file = key_file
+        self.fee = fee
+        self.wait = wait
+        self.client = RpcClient(rpc, timeout_s=CLIENT_TIMEOUT_S)
+        self._wallet: Wallet | None = None
+        self._assets: AssetBook | None = None
+
+    # -- lazily built pieces -------------------------------------------------------------
+
+    @property
+    def wallet(self) -> Wallet:
+        if self._wallet is None:
+            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=self.fee)
+        return self._wallet
+
+    @property
+    def assets(self) -> AssetBook:
+        if self._assets is None:
+            self._assets = AssetBook.from_node(self.client)
+        return self._assets
+
+    def call(self, method: str, **params: Any) -> Any:
+        return self.client.call(method, **{k: v for k, v in params.items() if v is not None})
+
+    def amount(self, amount: int | None, asset: str) -> str:
+        return "-" if amount is None else self.assets.format(amount, asset)
+
+    # -- output ---------------------------------------------------------------------------
+
+    def show(self, data: Any, human: Callable[[], None]) -> None:
+        """Print ``data`` as JSON with --json, else run ``human`` to print it for people."""
+        if self.as_json:
+            click.echo(json.dumps(data, indent=2, sort_keys=True))
+        else:
+            human()
+
+    def send(self, kind: str, body: Mapping[str, Any], done: Callable[[TxResult], str] | None = None,
+             extra: Mapping[str, Any] | None = None) -> TxResult:
+        """Sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
+
+        ``done`` words the success for people; ``extra`` is added to the JSON output.
+        """
+        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none")
+        data = {**tx_result_json(result), **(extra or {})}
+        line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
+        if result.ok and done is not None:
+            line += "\n" + done(result)
+        self.show(data, lambda: click.echo(line))
+        return result
+
+
+def tx_result_json(result: TxResult) -> dict[str, Any]:
+    return {"hash": result.hash, "kind": result.kind, "status": result.status, "height": result.height,
+            "code": result.code, "message": result.message, "events": result.events}
+
+
+def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:
+    """The key from a plain hex seed file (--key-file) or the encrypted keystore (passphrase prompted)."""
+    key_file = key_file or (Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else None)
+    if key_file is not None:
+        return PrivateKey.load(key_file)
+    path = keystore or default_keystore()
+    doc = read_keystore(path)  # a missing file is reported before any passphrase is asked for
+    passphrase = passphrase_from_env()
+    if passphrase is None:
+        passphrase = click.prompt(f"passphrase for {doc['address']} ({path})", hide_input=True)
+    return unseal(doc, passphrase)
+
+
+# --- decorators ---------------------------------------------------------------------------------
+
+RPC_OPTION = click.option("--rpc", envvar=RPC_ENV, default=DEFAULT_URL, show_default=True, metavar="URL",
+                          help=f"The node's JSON-RPC URL (env {RPC_ENV}).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+SIGNER_OPTIONS = (
+    click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help=f"Encrypted keystore to sign with (default: ${KEYSTORE_ENV} or {DEFAULT_KEYSTORE})."),
+    click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                 help=f"Plain hex seed file instead, e.g. a testnet's accounts/alice.key (env {KEY_FILE_ENV})."),
+    click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
+    click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
+)
+
+
+def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:
+    """Make ``fn(session, **args)`` the command ``name`` (in ``group``, if given) with the shared
+    options (--rpc, --json; with ``signs`` also --keystore, --key-file, --fee, --wait) and error handling."""
+
+    def decorate(fn: Callable[..., None]) -> click.Command:
+        @functools.wraps(fn)
+        def command(rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
+                    fee: int | None = None, wait: bool = True, **args: Any) -> None:
+            session = Session(rpc, as_json, keystore, key_file, fee, wait)
+            with reported_errors(as_json):
+                fn(session, **args)
+
+        options = [RPC_OPTION, JSON_OPTION, *(SIGNER_OPTIONS if signs else ())]
+        for option in reversed(options):
+            command = option(command)
+        return (group.command if group is not None else click.command)(name, **settings)(command)
+
+    return decorate
+
+
+@contextmanager
+def reported_errors(as_json: bool) -> Iterator[None]:
+    """Turn the node's and the market's refusals into a message and exit status 1."""
+    try:
+        yield
+    except TxFailedError as exc:
+        _fail(as_json, str(exc), {"code": exc.code, "tx": tx_result_json(exc.result)},
+              f"tx {exc.result.hash} (the fee was paid; nothing else changed)")
+    except RpcError as exc:
+        code = exc.data.get("code") if isinstance(exc.data, dict) else None
+        _fail(as_json, exc.message + (f" [{code}]" if code else ""), {"rpc_code": exc.code, "data": exc.data})
+    except ValidationError as exc:
+        raise click.UsageError(str(exc)) from None
+    except MarketnodeError as exc:
+        _fail(as_json, str(exc), {})
+
+
+def _fail(as_json: bool, message: str, details: dict[str, Any], hint: str = "") -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"message": message, **details}}, indent=2))
+    else:
+        click.echo(f"error: {message}", err=True)
+        if hint:
+            click.echo(hint, err=True)
+    sys.exit(1)
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+Column = tuple[str, Callable[[Mapping[str, Any]], Any]]
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], empty: str = "(none)") -> None:
+    """Print rows as aligned columns under a header; numbers right-aligned."""
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[_cell(get(row)) for _, get in columns] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, (h, _) in enumerate(columns)]
+    numeric = [all(_is_number(r[i]) for r in cells) for i in range(len(columns))]
+    click.echo("  ".join(h.rjust(w) if n else h.ljust(w) for (h, _), w, n in zip(columns, widths, numeric)).rstrip())
+    for r in cells:
+        click.echo("  ".join(c.rjust(w) if n else c.ljust(w) for c, w, n in zip(r, widths, numeric)).rstrip())
+
+
+def fields(pairs: Sequence[tuple[str, Any]]) -> None:
+    """Print ``label: value`` lines with the values aligned."""
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width + 1}} {_cell(value)}")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_cell(v) for v in value) or "-"
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(",", "").replace(".", "").split(" ")[0].isdigit() or text == "-"
+
+
+def short(address: str | None) -> str:
+    """mn1abcdefgh…wxyz: enough of an address to tell accounts apart in a table."""
+    if not address:
+        return "-"
+    return address if len(address) <= 16 else f"{address[:10]}…{address[-4:]}"
+
+
+def page_options(default_limit: int = 20) -> Callable:
+    """--limit and --cursor for paginated list commands."""
+
+    def decorate(fn: Callable) -> Callable:
+        fn = click.option("--cursor", default=None, help="next_cursor printed by the previous page.")(fn)
+        return click.option("--limit", default=default_limit, show_default=True, type=click.IntRange(1, 100))(fn)
+
+    return decorate
+
+
+def next_page_hint(page: Mapping[str, Any]) -> None:
+    if page.get("next_cursor"):
+        click.echo(f"more: --cursor {page['next_cursor']}")
