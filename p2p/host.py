@@ -498,8 +498,6 @@ class P2PHost:
                 await self._on_msg(peer, frame)
             elif isinstance(frame, ReqFrame):
                 self._on_req(peer, frame)
-            elif isinstance(frame, RespFrame):
-                peer.resolve(frame)
             elif isinstance(frame, PexFrame):
                 self._on_pex(peer, frame)
         except asyncio.CancelledError:

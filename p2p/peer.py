@@ -1,8 +1,10 @@
-"""One authenticated connection: a read loop, a writer task draining a bounded queue, stats, requests.
+"""One authenticated connection: a read loop, a delivery task, a writer task, stats, requests.
 
 The peer knows nothing of gossip or scoring policy: it reports each valid
 frame and each protocol violation to the host through two callbacks, and it
-never lets an exception from the wire escape its ``run()``.
+never lets an exception from the wire escape its ``run()``. Responses are
+resolved by the read loop itself, so a message handler that awaits a request
+to the same peer cannot deadlock the link.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ PENALTY_TEXT_FRAME = 20
 PENALTY_DECRYPT = 50
 PENALTY_WEBSOCKET = 50
 CLOSE_TIMEOUT_S = 2.0
+DELIVERY_QUEUE_MAX = 256  # frames read ahead of a slow handler before the read loop waits (backpressure)
 
 # Websocket close codes a host uses to say why it hung up (docs/P2P.md, "Closing").
 CLOSE_DUPLICATE = 4001
@@ -98,6 +101,7 @@ class Peer:
         self._cipher = cipher
         self._config = config
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=config.send_queue_max)
+        self._deliveries: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=DELIVERY_QUEUE_MAX)  # None: the end
         self._pending: dict[int, asyncio.Future[tuple[bool, bytes]]] = {}
         self._next_request_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -175,10 +179,14 @@ class Peer:
                 await self._ws.close(code=code, message=reason.encode()[:120])
 
     async def run(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
-        """Read until the link closes; then stop the writer, fail pending requests, close."""
+        """Read until the link closes; then stop the writer and delivery, fail pending requests, close."""
         writer = asyncio.ensure_future(self._write_loop())
+        delivery = asyncio.ensure_future(self._deliver_loop(on_frame))
         try:
-            await self._read_loop(on_frame, on_violation)
+            await self._read_loop(on_violation)
+            if not self._discard:  # deliver what was read before the link closed
+                await self._deliveries.put(None)
+                await delivery
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -186,13 +194,14 @@ class Peer:
         finally:
             self.closed.set()
             writer.cancel()
+            delivery.cancel()
             for task in list(self._tasks):
                 task.cancel()
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(P2PError(f"peer {self.short_id} disconnected"))
             self._pending.clear()
-            await asyncio.gather(writer, *self._tasks, return_exceptions=True)
+            await asyncio.gather(writer, delivery, *self._tasks, return_exceptions=True)
             if self._close_task is None:
                 self._close_task = asyncio.ensure_future(self._close_ws(aiohttp.WSCloseCode.GOING_AWAY, "bye"))
             await asyncio.gather(self._close_task, return_exceptions=True)
@@ -211,7 +220,20 @@ class Peer:
             log.debug("peer %s: send failed: %r", self.short_id, exc)
             self.disconnect(f"send failed: {exc!r}")
 
-    async def _read_loop(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
+    async def _deliver_loop(self, on_frame: FrameHandler) -> None:
+        """Hand frames to the host one at a time, in arrival order."""
+        while True:
+            frame = await self._deliveries.get()
+            if frame is None:
+                return
+            try:
+                await on_frame(self, frame)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("peer %s: handling a frame failed", self.short_id)
+
+    async def _read_loop(self, on_violation: ViolationHandler) -> None:
         loop = asyncio.get_running_loop()
         while True:
             message = await self._ws.receive()
@@ -253,7 +275,10 @@ class Peer:
             except FrameError as exc:
                 on_violation(self, PENALTY_BAD_FRAME, str(exc))
                 continue
-            await on_frame(self, frame)
+            if isinstance(frame, RespFrame):
+                self.resolve(frame)
+            else:
+                await self._deliveries.put(frame)
 
     def info(self, score: float) -> PeerInfo:
         return PeerInfo(

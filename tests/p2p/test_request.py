@@ -55,3 +55,24 @@ async def test_request_to_unknown_peer_raises(network: Network) -> None:
     a = await network.start()
     with pytest.raises(P2PError, match="not connected"):
         await a.host.request(b"\x02" * 32, "blocks", b"", 1.0)
+
+
+async def test_a_message_handler_may_await_a_request_to_the_same_peer(network: Network) -> None:
+    """Responses are read while the handler waits, so this does not deadlock until the timeout."""
+    a, b = await network.pair(on_request=_echo)
+    answers: list[bytes] = []
+
+    async def on_message(peer: bytes, topic: str, payload: bytes) -> None:
+        answers.append(await a.host.request(peer, "status", payload, 2.0))
+
+    a.host._on_message = on_message
+    assert b.host.send(a.pubkey, "announce", b"height=7")
+    await wait_for(lambda: answers == [b"status:height=7"], timeout=1.5, what="request answered inside the handler")
+
+
+async def test_messages_sent_just_before_a_close_are_delivered(network: Network) -> None:
+    a, b = await network.pair()
+    for i in range(50):
+        assert a.host.send(b.pubkey, "vote", bytes([i]))
+    await a.host.stop()
+    await wait_for(lambda: len(b.inbox.messages) == 50, what="all fifty delivered")
