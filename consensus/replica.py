@@ -58,6 +58,7 @@ TIMER_VIEW = "view-change"
 TIMER_SYNC = "sync"
 MAX_TIMEOUT_DOUBLINGS = 6
 MAX_PENDING_EVIDENCE = 256
+MAX_BUFFERED_BLOCKS = 4  # buffered messages that may carry a block, per validator
 
 
 class Rejected(ConsensusError):
@@ -837,11 +838,21 @@ class Replica:
         self._out.append(RecordEvidence(evidence))
 
     def _buffer(self, sender: bytes, msg: Message, validator: bytes, height: int) -> None:
-        """Keep a message for a later height or view, within a per-validator share of the buffer."""
+        """Keep a message for the next height or a later view, within a per-validator share of the buffer.
+
+        Two or more heights ahead we only note that we are behind (catch-up
+        fetches those blocks); messages carrying blocks get a share of their
+        own, since each may be megabytes.
+        """
         if height > self.height:
             self._note_ahead(sender, validator, height, msg)
+            if height > self.height + 1:
+                return
         queue = self._future.setdefault(validator, [])
         if len(queue) >= max(4, self.config.future_buffer // self.config.n):
+            return
+        carrying = (PrePrepare, NewView, ViewChange)
+        if isinstance(msg, carrying) and sum(isinstance(m, carrying) for _, m in queue) >= MAX_BUFFERED_BLOCKS:
             return
         queue.append((sender, msg))
         self._future_count += 1
