@@ -1,0 +1,67 @@
+"""dev_faucet against running nodes: real on-chain transfers, rate limits, and off unless configured."""
+
+from __future__ import annotations
+
+import asyncio
+
+from api_helpers import running_node, write_home
+
+from core.keys import PrivateKey, address_from_pubkey
+from node.api.faucet import FAUCET_AMOUNT
+
+
+def fresh_address() -> str:
+    return address_from_pubkey(PrivateKey.generate().public_key)
+
+
+async def test_faucet_moves_funds_on_chain_and_rate_limits_per_address(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=True)
+    async with running_node(cfg, keys) as (_, api):
+        to = fresh_address()
+        paid = await api.call("dev_faucet", address=to, wait="commit")
+        assert paid["status"] == "committed" and paid["amount"] == FAUCET_AMOUNT and paid["to"] == to
+        account = await api.call("account_get", address=to)
+        assert account["balances"] == {"MKT": FAUCET_AMOUNT}
+        again = await api.error("dev_faucet", address=to)
+        assert again["code"] == -32005 and again["data"]["retry_after_s"] > 0
+        stable = await api.call("dev_faucet", address=fresh_address(), asset="USDX", amount=123, wait="commit")
+        assert stable["status"] == "committed" and stable["asset"] == "USDX"
+        faucet = await api.call("account_get", address=paid["from"])
+        assert faucet["nonce"] == 2
+
+
+async def test_faucet_serves_many_addresses_at_once_with_consecutive_nonces(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=True)
+    async with running_node(cfg, keys) as (_, api):
+        targets = [fresh_address() for _ in range(5)]
+        sent = await asyncio.gather(*(api.call("dev_faucet", address=t, amount=10) for t in targets))
+        for tx in sent:
+            for _ in range(200):
+                status = await api.call("tx_get", hash=tx["hash"])
+                if status["status"] != "pending":
+                    break
+                await asyncio.sleep(0.02)
+            assert status["status"] == "committed", status
+        for target in targets:
+            assert (await api.call("account_get", address=target))["balances"] == {"MKT": 10}
+
+
+async def test_faucet_refuses_what_the_transfer_would_fail_on(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=True)
+    async with running_node(cfg, keys) as (_, api):
+        unknown = await api.error("dev_faucet", address=fresh_address(), asset="NOPE")
+        assert unknown["code"] == -32003 and unknown["data"]["code"] == "not_found"
+        too_much = await api.error("dev_faucet", address=fresh_address(), amount=10**12)
+        assert too_much["code"] == -32602
+        assert (await api.error("dev_faucet", address="mn1bad"))["code"] == -32602
+
+
+async def test_faucet_is_off_by_default_and_needs_its_key(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "off", faucet=False)
+    async with running_node(cfg, keys) as (_, api):
+        error = await api.error("dev_faucet", address=fresh_address())
+        assert error["code"] == -32601 and error["data"]["reason"] == "disabled"
+    cfg, keys = write_home(tmp_path / "nokey", faucet=True, faucet_key=False)
+    async with running_node(cfg, keys) as (_, api):
+        error = await api.error("dev_faucet", address=fresh_address())
+        assert error["code"] == -32601 and error["data"]["reason"] == "no_key"
