@@ -184,6 +184,7 @@ class Peer:
         delivery = asyncio.ensure_future(self._deliver_loop(on_frame))
         try:
             await self._read_loop(on_violation)
+            self._fail_pending()  # no answer can arrive any more; a handler awaiting one must not wait
             if not self._discard:  # deliver what was read before the link closed
                 await self._deliveries.put(None)
                 await delivery
@@ -197,14 +198,17 @@ class Peer:
             delivery.cancel()
             for task in list(self._tasks):
                 task.cancel()
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(P2PError(f"peer {self.short_id} disconnected"))
-            self._pending.clear()
+            self._fail_pending()
             await asyncio.gather(writer, delivery, *self._tasks, return_exceptions=True)
             if self._close_task is None:
                 self._close_task = asyncio.ensure_future(self._close_ws(aiohttp.WSCloseCode.GOING_AWAY, "bye"))
             await asyncio.gather(self._close_task, return_exceptions=True)
+
+    def _fail_pending(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(P2PError(f"peer {self.short_id} disconnected"))
+        self._pending.clear()
 
     async def _write_loop(self) -> None:
         try:
