@@ -2,7 +2,8 @@
 
 ``DIR/testnet.json`` lists the nodes; ``DIR/<name>/`` is each node's home;
 ``DIR/accounts/<name>.key`` holds each funded demo account's seed (mode 0600,
-testnet only). Ports: node i gets p2p ``base + 2i`` and RPC ``base + 2i + 1``.
+testnet only); ``DIR/<name>/faucet.key`` is the funded account that node's
+``dev_faucet`` pays from. Ports: node i gets p2p ``base + 2i`` and RPC ``base + 2i + 1``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ CHAIN_ID = "marketnode-testnet"
 def init_testnet(directory: Path, validators: int, observers: int = 0, base_port: int = 26600,
                  chain_id: str = CHAIN_ID, host: str = "127.0.0.1") -> dict:
     """Write every node home and the shared genesis; refuse to overwrite a testnet."""
+    from node.api.faucet import FAUCET_KEY_FILE
     from node.genesis_setup import write_dev_genesis  # market-aware part
 
     directory = Path(directory)
@@ -43,6 +45,12 @@ def init_testnet(directory: Path, validators: int, observers: int = 0, base_port
         key = PrivateKey.generate()
         key.save(directory / "accounts" / f"{name}.key")
         accounts[name] = key.public_key
+
+    # Each node's dev_faucet signs from its own funded account, so nodes never race for one nonce.
+    faucets = {name: PrivateKey.generate() for name in names}
+    for name, key in faucets.items():
+        key.save(directory / name / FAUCET_KEY_FILE)
+        accounts[f"faucet-{name}"] = key.public_key
 
     validator_entries = [(n, keys[n].public_key, f"{host}:{ports[n][0]}") for n in names[:validators]]
     genesis_text = write_dev_genesis(chain_id, validator_entries, accounts, DEMO_BALANCE)
