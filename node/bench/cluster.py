@@ -63,6 +63,11 @@ class Cluster:
                     raise BenchError(f"{entry.name} did not answer RPC within {timeout_s} s")
                 time.sleep(0.1)
 
+    @property
+    def live_urls(self) -> list[str]:
+        """RPC URLs of the nodes this cluster started."""
+        return [url for entry, url in zip(self.entries, self.urls) if entry.name in self.procs]
+
     def pid(self, name: str) -> int:
         return self.procs[name].pid
 

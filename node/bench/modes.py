@@ -1,0 +1,197 @@
+"""The other bench modes: scale, sync, query, memory (tps lives in tps.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from node.bench import machine
+from node.bench.bulk import bulk_submit
+from node.bench.cluster import BenchError, Cluster, Rpc
+from node.bench.tps import percentile, run_tps_async
+from node.bench.workload import (
+    Actor,
+    listing_body,
+    make_actors,
+    order_body,
+    register_body,
+    shop_body,
+    sign_specs,
+)
+from node.testnet_load import demo_keys
+
+Echo = Callable[[str], None]
+SENDERS = 100
+
+
+def _stamp() -> dict[str, Any]:
+    return {"machine": machine.describe(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+async def _funded_actors(rpc: Rpc, cluster: Cluster, chain_id: str, count: int, prefix: str, echo: Echo) -> list[Actor]:
+    actors = make_actors(prefix, count)
+    funders = [Actor(k) for k in demo_keys(cluster.dir).values()]
+    for funder in funders:
+        funder.nonce = (await rpc.call(cluster.urls[0], "account_get", address=funder.key.address))["nonce"]
+    specs = [funders[i % len(funders)].spec(chain_id, "transfer", {"amount": 10**11, "asset": "MKT", "to": a.pub})
+             for i, a in enumerate(actors)]
+    await bulk_submit(rpc, cluster.live_urls, sign_specs(specs, machine.cores()), echo, "funding")
+    return actors
+
+
+def _transfers(chain_id: str, actors: list[Actor], count: int) -> list:
+    return [actors[i % len(actors)].spec(chain_id, "transfer",
+                                         {"amount": 1, "asset": "MKT", "to": actors[(i + 1) % len(actors)].pub})
+            for i in range(count)]
+
+
+async def _session() -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300))
+
+
+async def sync_async(txs: int, echo: Echo, base_port: int) -> dict[str, Any]:
+    _, per_core = machine.signature_bound_tps(1)
+    bound = per_core * machine.cores()
+    cluster = Cluster(4, 1, base_port)
+    cluster.tune(requests_per_s=1_000_000)
+    try:
+        cluster.start([e.name for e in cluster.entries if e.role == "validator"])
+        async with await _session() as session:
+            rpc = Rpc(session)
+            chain_id = (await rpc.call(cluster.urls[0], "node_status"))["chain_id"]
+            actors = await _funded_actors(rpc, cluster, chain_id, SENDERS, "sync", echo)
+            echo(f"committing {txs} transfers for the observer to catch up on ...")
+            await bulk_submit(rpc, cluster.live_urls, sign_specs(_transfers(chain_id, actors, txs), machine.cores()),
+                              echo, "load")
+            target = (await rpc.call(cluster.urls[0], "node_status"))["height"]
+            echo(f"chain at height {target}; starting a fresh observer ...")
+            observer = next(e for e in cluster.entries if e.role == "observer")
+            started = time.monotonic()  # from process spawn: includes ~1 s of interpreter start
+            cluster.start([observer.name])
+            url = cluster.urls[-1]
+            while (await rpc.call(url, "node_status"))["height"] < target:
+                await asyncio.sleep(0.05)
+            seconds = time.monotonic() - started
+    finally:
+        cluster.close()
+    rate = txs / seconds
+    return {"mode": "sync", "txs": txs, "blocks": target, "seconds": round(seconds, 2), "tx_per_s": round(rate, 1),
+            "sig_bound_one_node": round(bound, 1), "ratio": round(rate / bound, 3), **_stamp()}
+
+
+async def memory_async(milestones: list[int], echo: Echo, base_port: int) -> dict[str, Any]:
+    cluster = Cluster(4, 0, base_port)
+    cluster.tune(requests_per_s=1_000_000)
+    samples = []
+    try:
+        cluster.start()
+        pid = cluster.pid("validator-0")
+        async with await _session() as session:
+            rpc = Rpc(session)
+            chain_id = (await rpc.call(cluster.urls[0], "node_status"))["chain_id"]
+            actors = await _funded_actors(rpc, cluster, chain_id, SENDERS, "memory", echo)
+            samples.append({"txs": 0, "rss_mb": round(machine.rss_bytes(pid) / 2**20, 1)})
+            done = 0
+            for milestone in milestones:
+                specs = _transfers(chain_id, actors, milestone - done)
+                await bulk_submit(rpc, cluster.urls, sign_specs(specs, machine.cores()), echo, f"to {milestone}")
+                done = milestone
+                sample = {"txs": milestone, "rss_mb": round(machine.rss_bytes(pid) / 2**20, 1),
+                          "peak_rss_mb": round(machine.peak_rss_bytes(pid) / 2**20, 1)}
+                samples.append(sample)
+                echo(f"  {sample}")
+    finally:
+        cluster.close()
+    growth = None
+    if len(samples) >= 3 and samples[1]["txs"]:
+        first = samples[1]["rss_mb"] - samples[0]["rss_mb"]
+        last = samples[-1]["rss_mb"] - samples[-2]["rss_mb"]
+        span_first = samples[1]["txs"]
+        span_last = samples[-1]["txs"] - samples[-2]["txs"]
+        growth = {"mb_per_100k_first": round(first / span_first * 1e5, 2), "mb_per_100k_last": round(last / span_last * 1e5, 2)}
+    return {"mode": "memory", "validator": "validator-0", "samples": samples, "growth": growth, **_stamp()}
+
+
+async def query_async(listings: int, orders: int, calls: int, echo: Echo, base_port: int) -> dict[str, Any]:
+    cluster = Cluster(1, 0, base_port)
+    cluster.tune(requests_per_s=1_000_000)
+    try:
+        cluster.start()
+        async with await _session() as session:
+            rpc = Rpc(session)
+            url = cluster.urls[0]
+            chain_id = (await rpc.call(url, "node_status"))["chain_id"]
+            sellers = await _funded_actors(rpc, cluster, chain_id, 50, "q-seller", echo)
+            buyers = await _funded_actors(rpc, cluster, chain_id, 50, "q-buyer", echo)
+            setup = [a.spec(chain_id, "register", register_body(f"q{i}")) for i, a in enumerate(sellers + buyers)]
+            setup += [s.spec(chain_id, "shop_create", shop_body(f"shop {i}")) for i, s in enumerate(sellers)]
+            await bulk_submit(rpc, [url], sign_specs(setup, machine.cores()), echo, "accounts and shops")
+            shops = {}
+            for s in sellers:
+                account = await rpc.call(url, "shop_list", owner=s.key.address, limit=1)
+                shops[s.pub] = account["items"][0]["id"]
+            words = ["walnut", "linen", "ceramic", "vintage", "handmade", "oak", "silver", "wool", "glass", "cotton"]
+            specs = []
+            for i in range(listings):
+                seller = sellers[i % len(sellers)]
+                body = listing_body(shops[seller.pub], i)
+                body["title"] = f"{words[i % 10]} {words[(i // 10) % 10]} item {i}"
+                body["category"] = ["art", "home", "fashion", "food"][i % 4]
+                body["price"] = 100 + i % 900
+                specs.append(seller.spec(chain_id, "listing_create", body))
+            echo(f"creating {listings} listings ...")
+            await bulk_submit(rpc, [url], sign_specs(specs, machine.cores()), echo, "listings")
+            echo(f"placing {orders} orders ...")
+            first = (await rpc.call(url, "listing_search", limit=1, sort="newest"))["items"]
+            top = first[0]["id"] if first else listings
+            specs = []
+            for i in range(orders):
+                listing = max(1, top - (i % listings))
+                body = order_body(listing)
+                body["max_total"] = 10_000
+                specs.append(buyers[i % len(buyers)].spec(chain_id, "order_place", body))
+            await bulk_submit(rpc, [url], sign_specs(specs, machine.cores()), echo, "orders")
+            queries = {
+                "listing_search_text": lambda i: ("listing_search", {"query": words[i % 10], "limit": 20}),
+                "listing_search_filtered": lambda i: ("listing_search", {"query": words[i % 10], "category": "art",
+                                                                         "min_price": 200, "max_price": 600,
+                                                                         "sort": "price_asc", "limit": 20}),
+                "listing_search_newest": lambda i: ("listing_search", {"limit": 20, "sort": "newest"}),
+                "order_list_buyer": lambda i: ("order_list", {"buyer": buyers[i % len(buyers)].key.address, "limit": 20}),
+                "order_list_seller_status": lambda i: ("order_list", {"seller": sellers[i % len(sellers)].key.address,
+                                                                      "status": "placed", "limit": 20}),
+            }
+            results = {}
+            for name, make in queries.items():
+                times = []
+                for i in range(calls):
+                    method, params = make(i)
+                    t = time.perf_counter()
+                    await rpc.call(url, method, **params)
+                    times.append((time.perf_counter() - t) * 1000)
+                results[name] = {"p50_ms": round(percentile(times, 50), 2), "p99_ms": round(percentile(times, 99), 2)}
+                echo(f"  {name}: {results[name]}")
+    finally:
+        cluster.close()
+    return {"mode": "query", "listings": listings, "orders": orders, "calls_each": calls, "results": results, **_stamp()}
+
+
+async def scale_async(duration_s: float, rate: int, echo: Echo, base_port: int) -> dict[str, Any]:
+    runs = []
+    for validators, observers in ((4, 0), (7, 0), (10, 0), (4, 1)):
+        echo(f"== {validators} validators, {observers} observers ==")
+        result = await run_tps_async(validators, duration_s, rate, echo, observers, base_port)
+        runs.append({k: result[k] for k in ("validators", "observers", "tps", "sig_bound_tps", "ratio",
+                                            "latency_p50_ms", "latency_p99_ms", "cpu_s_per_node")})
+    return {"mode": "scale", "duration_s": duration_s, "offered_rate": rate, "runs": runs, **_stamp()}
+
+
+def run(coro: Any) -> dict[str, Any]:
+    try:
+        return asyncio.run(coro)
+    except BenchError:
+        raise
