@@ -190,6 +190,17 @@ class Replica:
     def is_primary(self) -> bool:
         return self.me is not None and self.config.primary(self.height, self.view) == self.me
 
+    def status(self) -> dict[str, Any]:
+        """A snapshot for logs, metrics and RPC: where this replica stands and what it waits for."""
+        return {
+            "height": self.height, "view": self.view, "is_primary": self.is_primary,
+            "in_view_change": self.view not in self.round.entered,
+            "prepared_view": self.prepared.view if self.prepared else None,
+            "executed_height": self.executed_height, "timers": self.timers(),
+            "pending_evidence": len(self.pending_evidence), "buffered": self._future_count,
+            "rejections": self.rejections, "last_rejection": self.last_rejection,
+        }
+
     def timers(self) -> dict[str, int]:
         """The timers this replica believes are set (name -> deadline_ms)."""
         return dict(self._timers)

@@ -297,3 +297,11 @@ def test_observer_never_signs_or_times_out() -> None:
     assert observer.receive(KEYS[0].public_key, propose(), NOW) == []
     assert observer.last_rejection is None
 
+
+
+def test_status_reports_height_view_and_rejections() -> None:
+    r = replica()
+    r.receive(KEYS[0].public_key, propose(key=KEYS[2]), NOW)
+    status = r.status()
+    assert (status["height"], status["view"], status["is_primary"], status["rejections"]) == (1, 0, False, 1)
+    assert "not from the primary" in status["last_rejection"]
