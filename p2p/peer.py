@@ -260,6 +260,8 @@ class Peer:
                 continue
             data: bytes = message.data
             self.msgs_in += 1
+            if self.msgs_in % 64 == 0:
+                await asyncio.sleep(0)  # buffered frames arrive without yielding; let other peers run
             self.bytes_in += len(data)
             if len(data) > self._config.max_frame_bytes:
                 on_violation(self, PENALTY_WEBSOCKET, f"frame of {len(data)} bytes above the limit")

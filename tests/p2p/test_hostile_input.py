@@ -134,7 +134,7 @@ async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> 
         await wait_for(lambda: b.host.peers() == [], what="flooder disconnected")
     finally:
         await raw.close()
-    assert 0 < len(b.inbox.messages) <= 40  # the 1 s burst at most; the rest dropped, then discarded on the ban
+    assert len(b.inbox.messages) <= 40  # the 1 s burst at most; the rest dropped, the backlog discarded on the ban
     again = await RawPeer.connect(b.host.listen_address)
     try:
         await again.handshake(key, CHAIN)
