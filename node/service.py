@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections import OrderedDict, deque
@@ -455,4 +456,16 @@ def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         await node.run(stop)
 
-    asyncio.run(main())
+    profile_dir = os.environ.get("MARKETNODE_PROFILE_DIR")
+    if not profile_dir:
+        asyncio.run(main())
+        return
+    import cProfile  # profiling for `marketnode bench`; see docs/BENCHMARKS.md
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        asyncio.run(main())
+    finally:
+        profiler.disable()
+        profiler.dump_stats(os.path.join(profile_dir, f"{cfg.moniker}.prof"))
