@@ -456,6 +456,8 @@ class Simulation:
         elif isinstance(msg, NewView) and msg.pre_prepare is not None:
             votes.append(msg.pre_prepare.proposal)
         for vote in votes:
+            if vote.validator != node.key.public_key:
+                continue  # forwarded (a NewView carries the new primary's proposal): not this node's signature
             slot = (vote.validator, vote.height, vote.view, vote.phase)
             if self.signed.setdefault(slot, vote.block_hash) != vote.block_hash:
                 self._violate("double-sign", f"node {node.index} signed two blocks at {slot[1:]}")
