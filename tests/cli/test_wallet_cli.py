@@ -1,0 +1,238 @@
+"""The wallet and marketplace commands: arguments, what they sign, how they report errors.
+
+A scripted JSON-RPC node (fake_node.py) stands in for the network, so these
+tests check the CLI's side only: the tx it builds and signs, its output, and
+its exit status. tests/integration/test_demo.py runs them against real nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+from fake_node import CHAIN_ID, FakeNode, Refuse
+
+from cli.main import main
+from core.keys import PrivateKey
+from core.sealed import open_sealed
+
+ALICE = PrivateKey(bytes([1]) * 32)
+BOB = PrivateKey(bytes([2]) * 32)
+GRACE = PrivateKey(bytes([3]) * 32)
+
+
+@pytest.fixture
+def node():
+    with FakeNode.running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def alice_key(tmp_path: Path) -> Path:
+    path = tmp_path / "alice.key"
+    ALICE.save(path)
+    return path
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def signed(node: FakeNode, *args: str):
+    """Run a signing command as alice through the fake node; return (result, the tx it sent)."""
+    result = run(*args, "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    return result, node.last_tx()
+
+
+# --- help -------------------------------------------------------------------------------------
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
+MARKET_GROUPS = ("wallet", "kyc", "asset", "arbiter", "shop", "listing", "order", "review", "record", "cert", "tx")
+
+
+@pytest.mark.parametrize("group", MARKET_GROUPS)
+def test_each_group_help_teaches_with_examples(group):
+    result = run(group, "--help")
+    assert result.exit_code == 0
+    assert f"marketnode {group} " in result.output or "marketnode" in result.output
+
+
+def test_every_command_answers_help_and_the_node_commands_take_rpc_and_json():
+    for path, command in _commands(main):
+        result = run(*path, "--help")
+        assert result.exit_code == 0, (path, result.output)
+        if path[0] in (*MARKET_GROUPS, "register", "transfer") and not isinstance(command, click.Group) \
+                and path[-1] not in ("new", "address"):
+            assert "--rpc URL" in result.output and "--json" in result.output, path
+
+
+def test_the_issue_lists_a_command_for_every_marketplace_action():
+    wanted = ["register", "transfer", "kyc attest", "shop create", "shop update", "shop close", "listing create",
+              "listing update", "listing delist", "listing search", "listing show", "order place", "order accept",
+              "order ship", "order confirm", "order cancel", "order dispute", "order resolve", "order claim",
+              "review write", "record create", "record report", "record propose", "record answer",
+              "record history", "cert issue", "cert transfer", "cert verify", "arbiter register", "arbiter list",
+              "wallet new", "wallet address", "wallet balance", "demo"]
+    have = {" ".join(path) for path, _ in _commands(main)}
+    assert not [w for w in wanted if w not in have]
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def test_wallet_new_writes_a_private_keystore_whose_address_reads_without_the_passphrase(tmp_path):
+    path = tmp_path / "ks.json"
+    result = run("wallet", "new", "--keystore", str(path), env={"MARKETNODE_PASSPHRASE": "correct horse"})
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    address = result.output.split("address:")[1].split()[0]
+    assert run("wallet", "address", "--keystore", str(path)).output.strip() == address
+    again = run("wallet", "new", "--keystore", str(path), env={"MARKETNODE_PASSPHRASE": "x"})
+    assert again.exit_code == 1 and "refusing to overwrite" in again.output
+
+
+def test_a_keystore_signs_after_the_passphrase_prompt_and_refuses_a_wrong_one(tmp_path, alice_key, node):
+    path = tmp_path / "ks.json"
+    run("wallet", "new", "--keystore", str(path), "--from-key-file", str(alice_key),
+        env={"MARKETNODE_PASSPHRASE": "pw"})
+    ok = run("wallet", "balance", "--keystore", str(path), "--rpc", node.url, input="pw\n",
+             env={"MARKETNODE_PASSPHRASE": ""})
+    assert ok.exit_code == 0 and ALICE.address in ok.output
+    wrong = run("wallet", "balance", "--keystore", str(path), "--rpc", node.url, input="nope\n",
+                env={"MARKETNODE_PASSPHRASE": ""})
+    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output
+
+
+def test_a_missing_keystore_is_reported_before_asking_for_a_passphrase(tmp_path, node):
+    result = run("wallet", "balance", "--keystore", str(tmp_path / "none.json"), "--rpc", node.url,
+                 env={"MARKETNODE_PASSPHRASE": ""})
+    assert result.exit_code == 1
+    assert "does not exist" in result.output and "passphrase" not in result.output
+
+
+# --- what gets signed -----------------------------------------------------------------------------
+
+
+def test_balance_shows_amounts_in_units_of_each_asset(node, alice_key):
+    result = run("wallet", "balance", "--key-file", str(alice_key), "--rpc", node.url)
+    assert result.exit_code == 0
+    assert "12.50 USDX" in result.output and "5 MKT" in result.output
+
+
+def test_transfer_signs_the_amount_in_the_smallest_unit_at_the_accounts_nonce(node, alice_key):
+    _, tx = signed(node, "transfer", BOB.address, "12.5", "USDX", "--key-file", str(alice_key))
+    assert tx.verify() and tx.sender == ALICE.public_key and tx.chain_id == CHAIN_ID
+    assert (tx.kind, tx.nonce, tx.fee) == ("transfer", 4, 0)
+    assert tx.body == {"to": BOB.public_key, "asset": "USDX", "amount": 1250}
+
+
+def test_order_place_seals_the_address_to_seller_and_arbiter(node, alice_key):
+    node.methods["listing_get"] = lambda p: {"id": 7, "asset": "USDX", "price": 1250, "seller": GRACE.address}
+    node.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 2500,
+                                                                     "deadline_ms": 1_700_000_000_000}}]
+    result, tx = signed(node, "order", "place", "7", "--quantity", "2", "--address", "1 Main St",
+                        "--arbiter", BOB.address, "--key-file", str(alice_key))
+    assert "order 9 placed: 25.00 USDX in escrow" in result.output
+    assert tx.body["max_total"] == 2500 and tx.body["quantity"] == 2
+    assert open_sealed(GRACE, tx.body["address_seller"]) == b"1 Main St"
+    assert open_sealed(BOB, tx.body["address_arbiter"]) == b"1 Main St"
+
+
+def test_register_commits_to_private_data_and_prints_the_salt_in_json(node, alice_key):
+    result, tx = signed(node, "register", "Alice", "--email", "a@example.org", "--key-file", str(alice_key),
+                        "--json")
+    out = json.loads(result.output)
+    assert out["status"] == "committed" and len(bytes.fromhex(out["salt"])) == 16
+    assert b"a@example.org" not in tx.encode() and len(tx.body["commitment"]) == 32
+
+
+def test_review_with_one_rating_rates_every_aspect(node, alice_key):
+    _, tx = signed(node, "review", "write", "3", "--rating", "4", "--text", "ok", "--key-file", str(alice_key))
+    assert set(tx.body["ratings"].values()) == {4} and len(tx.body["ratings"]) == 5
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+
+def test_an_unreachable_node_is_one_clear_line_and_status_1(alice_key):
+    result = run("wallet", "balance", "--key-file", str(alice_key), "--rpc", "http://127.0.0.1:9/")
+    assert result.exit_code == 1
+    assert "cannot reach the node at http://127.0.0.1:9/" in result.output
+
+
+def test_a_refused_tx_prints_the_nodes_message_and_code(node, alice_key):
+    def refuse(params):
+        raise Refuse(-32003, "bad_body: transfer.amount: expected an integer", {"code": "bad_body"})
+
+    node.methods["tx_send"] = refuse
+    result = run("transfer", BOB.address, "1", "MKT", "--key-file", str(alice_key), "--rpc", node.url)
+    assert result.exit_code == 1
+    assert "error: bad_body: transfer.amount: expected an integer [bad_body]" in result.output
+
+
+def test_a_tx_that_fails_in_its_block_names_the_rule_and_the_tx(node, alice_key):
+    def failed(params):
+        tx = FakeNode.sent_tx(params)
+        return {"hash": tx.hash.hex(), "status": "failed", "height": 12,
+                "receipt": {"ok": False, "code": "not_authorized", "message": "only the seller may order_accept"}}
+
+    node.methods["tx_send"] = failed
+    result = run("order", "accept", "5", "--key-file", str(alice_key), "--rpc", node.url)
+    assert result.exit_code == 1
+    assert "order_accept failed in block 12: not_authorized: only the seller may order_accept" in result.output
+    as_json = run("order", "accept", "5", "--key-file", str(alice_key), "--rpc", node.url, "--json")
+    assert as_json.exit_code == 1 and json.loads(as_json.output)["error"]["code"] == "not_authorized"
+
+
+def test_a_missing_query_result_is_the_nodes_not_found(node):
+    def missing(params):
+        raise Refuse(-32001, f"not found: order {params['order']}")
+
+    node.methods["order_get"] = missing
+    result = run("order", "show", "99", "--rpc", node.url)
+    assert result.exit_code == 1 and "not found: order 99" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("transfer", "mn1typo", "1", "MKT"), "not a marketnode address"),
+        (("transfer", BOB.address, "1.234", "USDX"), "more than 2 decimals"),
+        (("transfer", BOB.address, "1", "NOPE"), "no asset 'NOPE'"),
+        (("review", "write", "3"), "give --rating N"),
+        (("listing", "search", "tea", "--max-price", "3"), "add --asset"),
+        (("order", "list"), "exactly one of --buyer, --seller"),
+        (("cert", "verify"), "give a CERTIFICATE id"),
+        (("record", "create", "lot", "--type", "x", "--attr", "novalue"), "expected KEY=VALUE"),
+    ],
+)
+def test_bad_input_is_a_usage_error_naming_the_problem(node, alice_key, args, message):
+    signs = args[:2] not in (("listing", "search"), ("order", "list"), ("cert", "verify"))
+    result = run(*args, "--rpc", node.url, *(("--key-file", str(alice_key)) if signs else ()))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not [m for m, _ in node.calls if m == "tx_send"]
+
+
+def test_search_sends_prices_in_the_smallest_unit_and_prints_a_table(node):
+    node.methods["listing_search"] = lambda p: {"items": [{
+        "id": 3, "title": "Huila coffee", "price": 1250, "asset": "USDX", "stock": 4, "category": "coffee",
+        "shop": 1, "rating": {"count": 2, "overall_avg_x100": 450}}], "next_cursor": "abc"}
+    result = run("listing", "search", "huila", "coffee", "--asset", "USDX", "--max-price", "20", "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    params = dict(node.calls)["listing_search"]
+    assert params["q"] == "huila coffee" and params["max_price"] == 2000
+    assert "12.50 USDX" in result.output and "4.50/5 (2)" in result.output and "--cursor abc" in result.output
