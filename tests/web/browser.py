@@ -56,7 +56,7 @@ class Browser:
         answer = json.loads(line)
         if not answer["ok"]:
             raise BrowserError(answer["error"])
-        return answer["value"]
+        return answer.get("value")
 
     def call(self, op: str, **args: Any) -> Any:
         assert self.proc.stdin is not None

@@ -1,7 +1,7 @@
 // The node's JSON-RPC over fetch (POST /) and its websocket subscriptions (/ws).
 // Integers beyond 2^53 (amounts are u64) are parsed exactly, as BigInt.
 
-import { setAssets } from "./format.js";
+import { setAssets, setNameResolver } from "./format.js";
 
 export const METHOD_NOT_FOUND = -32601;
 export const NOT_FOUND = -32001;
@@ -192,3 +192,29 @@ export function follow(topic, filter, refresh, pollMs = 4000) {
     clearInterval(timer);
   };
 }
+
+// Display names of accounts (from `register`), fetched in one batch per burst of links, cached.
+const names = new Map(); // address -> Promise<string | null>
+let queued = [];
+function resolveName(address) {
+  if (!names.has(address)) {
+    names.set(address, new Promise((resolve) => {
+      queued.push([address, resolve]);
+      if (queued.length === 1) setTimeout(flushNames, 0);
+    }));
+  }
+  return names.get(address);
+}
+
+async function flushNames() {
+  const batch = queued.splice(0, 100);
+  if (queued.length) setTimeout(flushNames, 0);
+  try {
+    const answers = await rpcBatch(batch.map(([address]) => ["account_get", { address }]));
+    answers.forEach((a, i) => batch[i][1](a.result?.profile?.name ?? null));
+  } catch {
+    for (const [, resolve] of batch) resolve(null);
+  }
+}
+
+setNameResolver(resolveName);

@@ -3,10 +3,10 @@
 
 import { follow, live, loadAssets, rpc, rpcBatch } from "./api.js";
 import {
-  accountLink, ago, amount, badge, el, fields, hashLink, heading, link, notice, replace, shortHex, table, time,
+  accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
 import { headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
-import { failure, route } from "./router.js";
+import { failure, navigate, render, route } from "./router.js";
 
 const LATEST = 10;
 
@@ -73,7 +73,7 @@ async function explorerHome(page) {
     el("button", { type: "submit" }, "Go"));
   search.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = explorerTarget(search.elements.q.value.trim());
+    navigate(explorerTarget(search.elements.q.value.trim()));
   });
   replace(page.main, heading("Explorer ", indicator), headline, search,
     el("section", { "aria-labelledby": "latest-blocks" }, el("h2", { id: "latest-blocks" }, "Latest blocks"),
@@ -220,7 +220,7 @@ async function txPage(page) {
     proofSection);
   if (status.status === "pending") {
     proofSection.append(notice("Pending: waiting to be committed in a block. This page updates when it is."));
-    page.onLeave(follow("tx", { hash }, async () => { if (page.current && (await rpc("tx_get", { hash })).status !== "pending") location.reload(); }, 2000));
+    page.onLeave(follow("tx", { hash }, async () => { if (page.current && (await rpc("tx_get", { hash })).status !== "pending") render(); }, 2000));
     return;
   }
   if (status.inclusion) await renderInclusion(proofSection, status.inclusion);
@@ -280,72 +280,78 @@ async function accountPage(page) {
   const account = await rpc("account_get", { address });
   if (!page.current) return;
   const orders = el("section", { "aria-labelledby": "acct-orders" }, el("h2", { id: "acct-orders" }, "Orders"));
-  const reviews = el("section", { "aria-labelledby": "acct-reviews" }, el("h2", { id: "acct-reviews" }, "Reviews received"));
+  const reviews = el("section", { "aria-labelledby": "acct-reviews" }, el("h2", { id: "acct-reviews" }, "Reviews received as seller"));
   const balances = Object.entries(account.balances || {});
+  const rating = account.seller_rating;
   replace(page.main,
     el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › account"),
     heading(account.profile?.name || "Account"),
     el("p", {}, el("code", { class: "wrap" }, address)),
     fields([
-      ["Registered", account.registered ? badge("yes", "ok") : badge("no", "warn")],
+      ["Registered", account.registered ? [badge("yes", "ok"), " ", time(account.profile?.registered_ms ?? account.profile?.created_ms)] : badge("no", "warn")],
       ["Roles", (account.roles || []).length ? account.roles.map((r) => badge(r)) : "none"],
-      account.kyc_level !== undefined ? ["KYC level", String(account.kyc_level)] : null,
+      ["KYC level", account.kyc ? [String(account.kyc.level), account.kyc.expires_ms ? [" · until ", time(account.kyc.expires_ms)] : ""] : "0"],
+      account.arbiter ? ["Arbiter", [account.arbiter.active ? badge("active", "ok") : badge("inactive", "warn"), " fee ", bps(account.arbiter.fee_bps), ` + ${account.arbiter.fee_fixed}`]] : null,
+      ["Seller rating", rating?.count ? [stars(rating.avg_x100.overall / 100), ` from ${rating.count}`] : "none yet"],
       ["Next nonce", String(account.nonce)],
     ]),
     el("section", { "aria-labelledby": "acct-bal" }, el("h2", { id: "acct-bal" }, "Balances"),
       balances.length ? table(["Asset", "Balance"], balances.map(([asset, value]) => [asset, amount(value, asset)])) : notice("No balances.")),
     orders, reviews);
-  const answers = await rpcBatch([
+  const [bought, sold, received] = await rpcBatch([
     ["order_list", { buyer: address, limit: 20 }], ["order_list", { seller: address, limit: 20 }], ["review_list", { seller: address, limit: 20 }],
   ]);
-  const [bought, sold, received] = answers;
   if (bought.error) orders.append(failure(bought.error));
   else {
-    const rows = [...(bought.result.items || []).map((o) => ["bought", o]), ...(sold.result?.items || []).map((o) => ["sold", o])];
+    const rows = [...(bought.result.items || []).map((o) => ["buyer", o]), ...(sold.result?.items || []).map((o) => ["seller", o])];
+    rows.sort(([, a], [, b]) => b.id - a.id);
     orders.append(rows.length ? table(["Order", "Role", "Status", "Total", "Updated"], rows.map(([role, o]) => [
-      link(`#/order/${orderId(o)}`, `#${orderId(o)}`), role, orderBadge(o.status), amount(o.total, o.asset), time(o.updated_ms ?? o.placed_ms),
+      link(`#/order/${o.id}`, `#${o.id}`), role, orderBadge(o.status), amount(o.total, o.asset), time(o.updated_ms ?? o.placed_ms),
     ])) : notice("No orders."));
   }
   if (received.error) reviews.append(failure(received.error));
-  else reviews.append((received.result.items || []).length ? table(["Order", "Overall", "By"], received.result.items.map((r) => [
-    link(`#/order/${r.order}`, `#${r.order}`), `${r.ratings?.overall ?? "?"} / 5`, accountLink(r.buyer ?? r.author),
+  else reviews.append((received.result.items || []).length ? table(["Order", "Overall", "By", "When"], received.result.items.map((r) => [
+    link(`#/order/${r.order}`, `#${r.order}`), stars(r.ratings?.overall), accountLink(r.reviewer), time(r.time_ms),
   ])) : notice("No reviews yet."));
 }
 
 // --- order ---------------------------------------------------------------------------------------
 
-const orderId = (o) => o.id ?? o.order ?? o.order_id;
-const STEP_OF = { placed: 0, accepted: 1, shipped: 2, completed: 3, disputed: 3, resolved: 4, declined: 1, cancelled: 1, refunded: 1 };
 const CLOSED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
-const WAITING = { placed: "the seller to accept", accepted: "the seller to ship", shipped: "the buyer to confirm receipt", disputed: "the arbiter's ruling" };
-const CLAIM = { placed: "the buyer may claim a refund", accepted: "the buyer may claim a refund", shipped: "the seller may claim the escrow", disputed: "either party may claim the default split" };
+const NEXT_STEPS = { placed: ["accepted", "shipped", "completed"], accepted: ["shipped", "completed"], shipped: ["completed"], disputed: ["resolved"] };
+const ALTERNATIVE = { placed: "declined or cancelled", accepted: "disputed or declined", shipped: "disputed" };
 
 function orderBadge(status) {
   return badge(status, { completed: "ok", resolved: "ok", disputed: "warn", declined: "warn", cancelled: "warn", refunded: "warn" }[status] ?? "");
 }
 
-// The escrow path as steps; times come from the order's history when the node gives one.
+// Who must act before the deadline: `waiting_for`, or the actors of `actions` timed "before deadline".
+function waitingFor(deadlines) {
+  const actors = deadlines.waiting_for ?? (deadlines.actions || []).filter((a) => a.timing === "before deadline").map((a) => a.by);
+  const list = [...new Set(Array.isArray(actors) ? actors : [actors])].filter(Boolean);
+  return list.length ? list.join(" or ") : "next step";
+}
+
+// The escrow path: what happened (from the order's timeline, with block and tx), then what may come.
 function timeline(order) {
-  const history = new Map((order.history || order.events || []).map((e) => [e.status ?? String(e.kind || "").replace(/^order_/, ""), e.time_ms ?? e.timestamp_ms ?? e.at_ms]));
-  history.set("placed", history.get("placed") ?? order.placed_ms);
-  const status = order.status;
-  const path = ["placed", "accepted", "shipped"];
-  let ending;
-  if (status === "disputed" || status === "resolved" || history.has("disputed")) ending = ["disputed", "resolved"];
-  else if (["declined", "cancelled", "refunded"].includes(status)) ending = [status];
-  else ending = ["completed"];
-  const steps = [...path.filter((s) => !["declined", "cancelled", "refunded"].includes(status) || STEP_OF[s] < 1 || history.has(s)), ...ending];
-  const reached = steps.indexOf(status);
-  return el("ol", { class: "timeline", id: "escrow-timeline", "aria-label": "Escrow timeline" }, steps.map((step, i) => {
-    const state = i < reached ? "done" : i === reached ? (CLOSED.has(step) ? "done" : "current") : "todo";
-    const when = history.get(step) ?? (i === reached ? order.updated_ms : undefined);
-    return el("li", { class: state, dataset: { step }, "aria-current": state === "current" ? "step" : undefined },
+  const happened = order.timeline?.length ? order.timeline : [{ status: "placed", time_ms: order.placed_ms }];
+  const deadlines = order.deadlines || {};
+  const items = happened.map((entry, i) => {
+    const current = i === happened.length - 1 && !CLOSED.has(order.status);
+    return el("li", { class: current ? "current" : "done", dataset: { step: entry.status }, "aria-current": current ? "step" : undefined },
       el("span", { class: "dot", "aria-hidden": "true" }),
-      el("strong", {}, step), " ",
-      state === "todo" ? el("span", { class: "muted" }, "not yet") : when ? time(when) : el("span", { class: "muted" }, "done"),
-      state === "current" && order.deadline_ms ? el("p", { class: "deadline" }, `Waiting for ${WAITING[step] || "the next step"} until `, time(order.deadline_ms),
-        ` (${ago(order.deadline_ms)}); after that ${CLAIM[step] || "the order can be claimed"}.`) : null);
-  }));
+      el("strong", {}, entry.status), " ", time(entry.time_ms),
+      el("span", { class: "meta" }, entry.height ? link(`#/block/${entry.height}`, `block #${entry.height}`) : null,
+        entry.tx ? [" · ", link(`#/tx/${entry.tx}`, "tx")] : null, entry.by ? [" · by ", accountLink(entry.by)] : null),
+      current && deadlines.current_ms ? el("p", { class: "deadline" },
+        `Waiting for the ${waitingFor(deadlines)} until `, time(deadlines.current_ms), ` (${ago(deadlines.current_ms)}). `,
+        `After that the ${deadlines.claimable_by} may claim: the order becomes ${deadlines.on_claim}.`,
+        ALTERNATIVE[order.status] ? ` It may also be ${ALTERNATIVE[order.status]}.` : "") : null);
+  });
+  for (const step of NEXT_STEPS[order.status] || []) {
+    items.push(el("li", { class: "todo", dataset: { step } }, el("span", { class: "dot", "aria-hidden": "true" }), el("strong", {}, step), " ", el("span", { class: "muted" }, "not yet")));
+  }
+  return el("ol", { class: "timeline", id: "escrow-timeline", "aria-label": "Escrow timeline" }, items);
 }
 
 async function orderPage(page) {
@@ -355,11 +361,12 @@ async function orderPage(page) {
   page.onLeave(stop);
   let lastKey = "";
   async function draw() {
-    const order = await rpc("order_get", { id });
+    const order = await rpc("order_get", { order: id });
     if (!page.current) return;
-    const key = `${order.status}:${order.updated_ms}`;
+    const key = `${order.status}:${order.updated_ms}:${order.review ? 1 : 0}`;
     if (key === lastKey) return;
     lastKey = key;
+    const released = CLOSED.has(order.status);
     replace(page.main,
       el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › order"),
       heading(`Order #${id} `, el("span", { id: "order-status" }, orderBadge(order.status)), " ", indicator),
@@ -369,9 +376,10 @@ async function orderPage(page) {
         ["Buyer", accountLink(order.buyer)],
         ["Seller", accountLink(order.seller)],
         ["Quantity", String(order.quantity)],
-        ["In escrow", CLOSED.has(order.status) ? el("span", { class: "muted" }, ["released (", amount(order.total, order.asset), ")"]) : amount(order.total, order.asset)],
+        [released ? "Escrow (released)" : "In escrow", amount(order.total, order.asset)],
         ["Arbiter", order.arbiter ? [accountLink(order.arbiter), " · fee ", amount(order.arbiter_fee, order.asset)] : "none (no disputes possible)"],
         order.buyer_amount !== null && order.buyer_amount !== undefined ? ["Refunded to buyer", amount(order.buyer_amount, order.asset)] : null,
+        order.review ? ["Review", [stars(order.review.ratings?.overall), " · ", time(order.review.time_ms)]] : null,
       ]),
       el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)));
   }

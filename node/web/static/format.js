@@ -44,9 +44,21 @@ export function shortAddress(address) {
   return text.length > 20 ? `${text.slice(0, 10)}…${text.slice(-6)}` : text;
 }
 
+// Account links show the short address at once and the account's display name once known.
+let nameOf = null;
+export function setNameResolver(resolve) {
+  nameOf = resolve;
+}
+
 export function accountLink(address, label) {
   if (!address) return el("span", { class: "muted" }, "—");
-  return link(`#/account/${address}`, label || shortAddress(address), { class: "mono", title: address });
+  const node = link(`#/account/${address}`, label || shortAddress(address), { class: label ? "" : "mono", title: address });
+  if (!label && nameOf) {
+    nameOf(address).then((name) => {
+      if (name) { node.textContent = name; node.classList.remove("mono"); }
+    }).catch(() => {});
+  }
+  return node;
 }
 
 export function hashLink(kind, hash) {
@@ -75,7 +87,9 @@ export function formatUnits(value, decimals) {
   const whole = new Intl.NumberFormat(undefined).format(units / scale);
   let text = whole;
   if (decimals > 0) {
-    const fraction = (units % scale).toString().padStart(decimals, "0").replace(/0+$/, "");
+    // Up to 6 decimals are always shown in full (59.90 USDX); beyond that trailing zeros go.
+    let fraction = (units % scale).toString().padStart(decimals, "0");
+    if (decimals > 6) fraction = fraction.replace(/0+$/, "");
     const separator = new Intl.NumberFormat(undefined).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
     if (fraction) text += separator + fraction;
   }

@@ -2,15 +2,14 @@
 
 import { loadAssets, rpc } from "./api.js";
 import {
-  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, link, notice, replace, stars, table, time,
+  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
-import { failure, href, route } from "./router.js";
+import { failure, href, navigate, route } from "./router.js";
 
 const PAGE_SIZE = 12;
-const SORTS = [["newest", "Newest first"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["rating", "Best rated"]];
+const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["rating", "Best rated"]];
 const TYPES = [["", "Any type"], ["physical", "Physical goods"], ["digital", "Digital goods"], ["service", "Services"]];
 
-export const listingId = (item) => item.id ?? item.listing ?? item.listing_id;
 
 // "12.5" in units of `asset` -> smallest units as a decimal string ("" when blank or invalid).
 function toSmallest(text, asset) {
@@ -46,30 +45,35 @@ function searchForm(query) {
         input("max", "Max price", query.get("max"), { inputmode: "decimal" }),
         el("div", { class: "field check" }, el("input", { id: "f-in_stock", type: "checkbox", name: "in_stock", value: "1", checked: query.get("in_stock") === "1" }),
           el("label", { for: "f-in_stock" }, "In stock only")))),
-    select("sort", "Sort by", SORTS, query.get("sort") ?? "newest"),
+    select("sort", "Sort by", SORTS, query.get("sort") ?? ""),
     el("button", { type: "submit", class: "primary" }, "Search"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = Object.fromEntries(new FormData(form));
-    location.hash = href("/search", { ...data, cursor: undefined });
+    navigate(href("/search", { ...data, cursor: undefined }));
   });
   return form;
 }
 
 function searchParams(query) {
   const asset = query.get("asset")?.trim().toUpperCase() || undefined;
-  const [sort, order] = (query.get("sort") || "newest").split("_");
   return {
-    query: query.get("q")?.trim(), category: query.get("category")?.trim(), type: query.get("type"), asset,
+    q: query.get("q")?.trim(), category: query.get("category")?.trim(), type: query.get("type"), asset,
     min_price: asset ? toSmallest(query.get("min"), asset) : undefined,
     max_price: asset ? toSmallest(query.get("max"), asset) : undefined,
     in_stock: query.get("in_stock") === "1" ? true : undefined,
-    sort, order: order || undefined, limit: PAGE_SIZE, cursor: query.get("cursor"),
+    sort: query.get("sort") || undefined, limit: PAGE_SIZE, cursor: query.get("cursor"),
   };
 }
 
+// rating {count, overall_avg_x100} (search) or {count, avg_x100: {overall, ...}} (listing_get).
+function averageOf(rating) {
+  if (!rating?.count) return null;
+  return Number(rating.overall_avg_x100 ?? rating.avg_x100?.overall) / 100;
+}
+
 export function listingCard(item) {
-  const id = listingId(item);
+  const id = item.id;
   return el("li", { class: "card listing-card" },
     el("h3", {}, link(`#/listing/${id}`, item.title || `Listing ${id}`)),
     el("p", { class: "price" }, amount(item.price, item.asset)),
@@ -79,7 +83,8 @@ export function listingCard(item) {
       item.certificate ? badge("certified", "ok") : null,
       item.record ? badge("provenance", "ok") : null,
       stockBadge(item.stock)),
-    el("p", { class: "meta" }, stars(item.rating?.average ?? item.rating_avg ?? item.rating), item.shop ? [" · ", link(`#/shop/${item.shop}`, item.shop_name || `shop ${item.shop}`)] : null));
+    el("p", { class: "meta" }, stars(averageOf(item.rating)), item.rating?.count ? ` (${item.rating.count})` : "",
+      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", link(`#/shop/${item.shop}`, `shop ${item.shop}`)] : null));
 }
 
 function stockBadge(stock) {
@@ -101,7 +106,7 @@ async function searchPage(page) {
   }
   if (!page.current) return;
   const items = answer.items ?? [];
-  const what = params.query ? `Results for “${params.query}”` : "Listings";
+  const what = params.q ? `Results for “${params.q}”` : "Listings";
   const next = answer.next_cursor;
   replace(results,
     el("h2", { id: "results-title" }, what, " ", el("span", { class: "muted count" }, `(${items.length}${next ? "+" : ""})`)),
@@ -111,81 +116,84 @@ async function searchPage(page) {
       next ? link(href("/search", { ...Object.fromEntries(page.query), cursor: next }), "Next page »", { class: "btn", rel: "next" }) : null));
 }
 
-function ratingSummary(reviews) {
-  const overall = reviews.map((r) => Number(r.ratings?.overall ?? r.rating)).filter((n) => n > 0);
-  if (!overall.length) return null;
-  return overall.reduce((a, b) => a + b, 0) / overall.length;
-}
-
 function reviewItem(review) {
   const ratings = review.ratings || {};
   return el("li", { class: "card review" },
-    el("p", {}, stars(ratings.overall ?? review.rating), " by ", accountLink(review.buyer ?? review.author), " · ", time(review.time_ms ?? review.created_ms)),
+    el("p", {}, stars(ratings.overall), " by ", accountLink(review.reviewer), " · ", time(review.time_ms)),
     el("p", { class: "meta" }, Object.entries(ratings).filter(([k]) => k !== "overall").map(([k, v]) => `${k} ${v}/5`).join(" · ")),
-    review.order ? el("p", { class: "meta" }, link(`#/order/${review.order}`, `order ${review.order}`)) : null,
-    review.reply_hash || review.reply ? el("p", { class: "meta" }, "The seller replied.") : null);
+    el("p", { class: "meta" }, link(`#/order/${review.order}`, `order #${review.order}`),
+      review.listing ? [" · ", link(`#/listing/${review.listing}`, `listing #${review.listing}`)] : null,
+      review.reply_hash ? " · the seller replied" : null),
+    el("p", { class: "meta" }, "Text stored off chain, hash ", el("code", { title: review.text_hash }, shortHex(review.text_hash))));
 }
 
-async function reviewsSection(params, title = "Ratings and reviews") {
+function ratingLine(rating) {
+  const average = averageOf(rating);
+  return average === null ? "No ratings yet." : [stars(average), ` from ${rating.count} rating(s)`];
+}
+
+async function reviewsSection(params, rating, title = "Ratings and reviews") {
   const section = el("section", { "aria-labelledby": "reviews-title" }, el("h2", { id: "reviews-title" }, title));
+  if (rating) {
+    section.append(el("p", {}, ratingLine(rating)));
+    const parts = Object.entries(rating.avg_x100 || {}).filter(([k, v]) => k !== "overall" && v);
+    if (rating.count && parts.length) section.append(el("p", { class: "meta" }, parts.map(([k, v]) => `${k} ${(v / 100).toFixed(1)}`).join(" · ")));
+  }
   try {
     const answer = await rpc("review_list", { ...params, limit: 20 });
     const items = answer.items ?? [];
-    const average = ratingSummary(items);
-    section.append(
-      el("p", {}, average === null ? "No reviews yet." : [stars(average), ` from ${items.length}${answer.next_cursor ? "+" : ""} review(s)`]),
-      items.length ? el("ul", { class: "cards reviews" }, items.map(reviewItem)) : "");
+    section.append(items.length ? el("ul", { class: "cards reviews" }, items.map(reviewItem)) : notice("No reviews yet."));
   } catch (error) {
     section.append(failure(error));
   }
   return section;
 }
 
-async function certificateBadge(certId) {
-  try {
-    const check = await rpc("cert_verify", { id: certId });
-    const valid = check.valid ?? (check.status === "valid");
-    return link(`#/cert/${certId}`, badge(valid ? "✓ certificate valid" : `✗ certificate ${check.status || "invalid"}`, valid ? "ok" : "warn"));
-  } catch {
-    return link(`#/cert/${certId}`, badge(`certificate ${certId}`, "ok"));
-  }
+function provenanceBadges(provenance) {
+  const record = provenance?.record;
+  const cert = provenance?.certificate;
+  return [
+    record ? link(`#/record/${encodeURIComponent(record.id)}`, badge(`provenance: ${record.history_len} event(s)${record.final ? ", final" : ""}`, "ok")) : null,
+    cert ? link(`#/cert/${cert.id}`, badge(cert.valid ? "✓ certificate valid" : `✗ certificate ${cert.revoked ? "revoked" : "not accredited"}`, cert.valid ? "ok" : "warn")) : null,
+  ];
 }
 
 async function listingPage(page) {
   await loadAssets();
-  const id = page.params.id;
-  const item = await rpc("listing_get", { id: Number(id) });
+  const id = Number(page.params.id);
+  const item = await rpc("listing_get", { listing: id });
   if (!page.current) return;
-  const badges = el("p", { class: "badges" },
-    item.active === false ? badge("delisted", "warn") : badge("active", "ok"),
-    stockBadge(item.stock),
-    item.record ? link(`#/record/${encodeURIComponent(item.record)}`, badge("provenance record", "ok")) : null,
-    item.certificate ? await certificateBadge(item.certificate) : null);
+  const shop = item.shop_info;
+  const seller = item.seller_profile || {};
   replace(page.main,
     el("p", { class: "crumbs" }, link("#/", "Marketplace"), " › ", item.category ? link(href("/search", { category: item.category }), item.category) : "listing"),
     heading(item.title || `Listing ${id}`),
     el("p", { class: "price big" }, amount(item.price, item.asset), el("span", { class: "muted" }, " per unit")),
-    badges,
+    el("p", { class: "badges" },
+      item.available ? badge("available", "ok") : badge(item.active === false ? "delisted" : "unavailable", "warn"),
+      stockBadge(item.stock), item.sales ? badge(`${item.sales} sold`) : null, provenanceBadges(item.provenance)),
+    el("p", {}, stars(averageOf(item.rating)), item.rating?.count ? ` from ${item.rating.count} rating(s)` : ""),
     item.description ? el("p", { class: "description" }, item.description) : null,
     fields([
-      ["Listing", `#${listingId(item) ?? id}`],
-      ["Seller", accountLink(item.seller)],
-      ["Shop", item.shop ? link(`#/shop/${item.shop}`, item.shop_name || `Shop ${item.shop}`) : "—"],
+      ["Listing", `#${id}`],
+      ["Seller", [accountLink(item.seller, seller.name), " ", seller.rating?.count ? stars(averageOf(seller.rating)) : null]],
+      ["Shop", shop ? [link(`#/shop/${shop.id}`, shop.name), shop.open ? "" : [" ", badge("closed", "warn")], ` · ${shop.region}`] : "—"],
       ["Type", item.type],
       ["Category", item.category],
       ["Tags", (item.tags || []).map((t) => link(href("/search", { q: t }), badge(t)))],
       ["Ships to", item.regions?.length ? item.regions.join(", ") : "anywhere"],
-      ["Stock", item.stock ?? "—"],
+      ["Stock", String(item.stock ?? "—")],
       ["Listed", time(item.created_ms)],
+      shop ? ["Arbiters", shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : "none (no disputes possible)"] : null,
     ]),
     el("p", { class: "hint" }, "To buy, place an order from a wallet: ", el("code", {}, `marketnode order place --listing ${id}`)),
-    await reviewsSection({ listing: Number(id) }));
+    await reviewsSection({ listing: id }, item.rating));
 }
 
 async function shopPage(page) {
   await loadAssets();
   const id = Number(page.params.id);
-  const shop = await rpc("shop_get", { id });
+  const shop = await rpc("shop_get", { shop: id });
   if (!page.current) return;
   const listings = el("section", { "aria-labelledby": "shop-listings" }, el("h2", { id: "shop-listings" }, "Listings"));
   try {
@@ -194,6 +202,8 @@ async function shopPage(page) {
   } catch (error) {
     listings.append(failure(error));
   }
+  let rating = null;
+  try { rating = (await rpc("account_get", { address: shop.owner })).seller_rating; } catch { /* shown without */ }
   replace(page.main,
     el("p", { class: "crumbs" }, link("#/", "Marketplace"), " › shop"),
     heading(shop.name || `Shop ${id}`, " ", shop.open === false ? badge("closed", "warn") : badge("open", "ok")),
@@ -203,21 +213,22 @@ async function shopPage(page) {
       ["Region", shop.region],
       ["Accepts", (shop.accepted_assets || []).join(", ")],
       ["Arbiters", (shop.arbiters || []).length ? el("ul", { class: "plain" }, shop.arbiters.map((a) => el("li", {}, accountLink(a)))) : "none (no disputes possible)"],
+      ["Active listings", String(shop.listing_count ?? "—")],
       ["Opened", time(shop.created_ms)],
     ]),
     listings,
-    await reviewsSection({ seller: shop.owner }, "Reviews of this seller"));
+    await reviewsSection({ seller: shop.owner }, rating, "Reviews of this seller"));
 }
 
 async function arbitersPage(page) {
-  const answer = await rpc("arbiter_list", { limit: 100 });
+  const answer = await rpc("arbiter_list", { limit: 100, include_inactive: true });
   if (!page.current) return;
   const items = answer.items ?? [];
   replace(page.main, heading("Arbiters"),
-    el("p", {}, "A buyer may name one of the shop's arbiters when ordering. If the order is disputed, the arbiter splits the escrow after its fee: a fixed part in the order's asset plus a share of the escrow."),
-    items.length ? table(["Arbiter", "Fixed fee", "Share of escrow", "Status", "Terms"], items.map((a) => [
-      accountLink(a.address ?? a.account), formatUnits(a.fee_fixed ?? 0, 0) + " units", bps(a.fee_bps ?? 0),
-      a.active === false ? badge("inactive", "warn") : badge("active", "ok"), a.description || "—",
+    el("p", {}, "A buyer may name one of the shop's arbiters when ordering. If the order is disputed, the arbiter splits the escrow after its fee: a fixed part, in the disputed order's asset, plus a share of the escrow."),
+    items.length ? table(["Arbiter", "Fixed fee", "Share of escrow", "Status", "Since", "Terms"], items.map((a) => [
+      accountLink(a.address), `${formatUnits(a.fee_fixed ?? 0, 0)} smallest units`, bps(a.fee_bps ?? 0),
+      a.active === false ? badge("inactive", "warn") : badge("active", "ok"), time(a.since_ms), a.description || "—",
     ]), "Registered arbiters and their fees") : notice("No arbiters are registered yet."));
 }
 

@@ -5,13 +5,15 @@ import { accountLink, ago, badge, el, fields, heading, notice, replace, shortHex
 import { liveIndicator } from "./explorer.js";
 import { failure, route } from "./router.js";
 
-function peerRows(peers) {
+function peerRows(peers, validators) {
+  const names = new Map((validators || []).map((v) => [v.public_key, v.name]));
   return peers.map((p) => [
-    p.moniker || p.name || "—",
+    names.get(p.pubkey) || "observer / wallet node",
     accountLink(p.address_mn),
-    el("code", {}, p.remote || p.addr || p.address || p.host || "—"),
-    p.direction || (p.outbound === true ? "outbound" : p.outbound === false ? "inbound" : "—"),
-    p.score !== undefined ? String(p.score) : "—",
+    el("code", {}, p.address || "—"),
+    p.direction || "—",
+    String(p.score ?? "—"),
+    `${p.msgs_in ?? 0} / ${p.msgs_out ?? 0}`,
   ]);
 }
 
@@ -45,7 +47,7 @@ async function networkPage(page) {
           v.public_key === primary ? badge("primary for next block", "ok") : v.public_key === s.node_id ? badge("this node") : "",
         ]))),
       el("section", { "aria-labelledby": "peers" }, el("h2", { id: "peers" }, "Connected peers"),
-        peers.error ? failure(peers.error) : peers.result.length ? table(["Name", "Address", "Endpoint", "Direction", "Score"], peerRows(peers.result)) : notice("No peers connected.")));
+        peers.error ? failure(peers.error) : peers.result.length ? table(["Name", "Address", "Endpoint", "Direction", "Score", "Messages in / out"], peerRows(peers.result, validators.result)) : notice("No peers connected.")));
   }
   page.onLeave(follow("newBlocks", null, () => refresh().catch(() => {}), 3000));
   await refresh();

@@ -3,81 +3,92 @@
 import { rpc } from "./api.js";
 import { accountLink, badge, el, fields, heading, link, notice, replace, time } from "./format.js";
 import { eventDetails } from "./explorer.js";
-import { failure, route } from "./router.js";
+import { failure, navigate, route } from "./router.js";
 
 function historyEntry(entry) {
-  const { kind, type, event, time_ms, timestamp_ms, height, tx, tx_hash, ...rest } = entry;
-  const attrs = rest.attrs ?? rest;
-  const what = kind ?? type ?? event ?? "event";
-  return el("li", { class: "done" }, el("span", { class: "dot", "aria-hidden": "true" }),
-    el("strong", {}, String(what).replace(/^record_/, "").replaceAll("_", " ")), " ",
-    time(time_ms ?? timestamp_ms),
-    height ? [" · ", link(`#/block/${height}`, `block #${height}`)] : null,
-    (tx ?? tx_hash) ? [" · ", link(`#/tx/${tx ?? tx_hash}`, "tx")] : null,
-    eventDetails(attrs));
+  const { seq, event, by, time_ms: timeMs, ...details } = entry;
+  return el("li", { class: "done", dataset: { seq } }, el("span", { class: "dot", "aria-hidden": "true" }),
+    el("strong", {}, String(event || "event").replaceAll("_", " ")), " ", time(timeMs), " · by ", accountLink(by),
+    Object.keys(details).length ? eventDetails(details) : null);
+}
+
+function certificateLinks(certs) {
+  if (!certs?.length) return "none";
+  return certs.map((c) => link(`#/cert/${c.id ?? c}`, badge(`certificate #${c.id ?? c}`, "ok")));
 }
 
 async function recordPage(page) {
   const id = page.params.id;
-  const record = await rpc("record_get", { id });
+  const record = await rpc("record_get", { record: id });
   if (!page.current) return;
   const history = el("section", { "aria-labelledby": "history-title" }, el("h2", { id: "history-title" }, "Provenance timeline"));
+  const attributes = Object.entries(record.attributes || {});
   replace(page.main,
     el("p", { class: "crumbs" }, link("#/cert", "Provenance"), " › record"),
-    heading(`Record ${id} `, record.finalized ? badge("finalized", "ok") : badge("open", "")),
+    heading(`Record ${id} `, record.final ? badge("finalized", "ok") : badge("open")),
     fields([
       ["Type", record.type],
+      ["Producer", accountLink(record.producer)],
       ["Owner", accountLink(record.owner)],
       ["Custodian", accountLink(record.custodian)],
-      ["Reporters", (record.reporters || []).length ? record.reporters.map((r) => accountLink(r)) : "none"],
+      ["Reporters", (record.reporters || []).length ? record.reporters.map((r) => [accountLink(r), " "]) : "none"],
+      ["Certificates", certificateLinks(record.certificates)],
       ["Created", time(record.created_ms)],
+      (record.proposals || []).length ? ["Open proposals", record.proposals.map((p) => el("div", {}, `${p.role} → `, accountLink(p.receiver)))] : null,
     ]),
-    Object.keys(record.attributes || {}).length ? el("section", { "aria-labelledby": "attr-title" }, el("h2", { id: "attr-title" }, "Attributes"), fields(Object.entries(record.attributes).map(([k, v]) => [k, String(v)]))) : null,
+    attributes.length ? el("section", { "aria-labelledby": "attr-title" }, el("h2", { id: "attr-title" }, "Attributes"),
+      fields(attributes.map(([k, v]) => [k, String(v)]))) : null,
     history);
   try {
-    const answer = await rpc("record_history", { id, limit: 100 });
-    const items = answer.items ?? answer;
-    history.append(items.length ? el("ol", { class: "timeline" }, items.map(historyEntry)) : notice("No history yet."));
+    const answer = await rpc("record_history", { record: id, limit: 200 });
+    const items = answer.items ?? [];
+    history.append(items.length ? el("ol", { class: "timeline", id: "record-timeline" }, items.map(historyEntry)) : notice("No history yet."),
+      answer.next_cursor ? notice("Older entries follow; only the first 200 are shown.") : "");
   } catch (error) {
     history.append(failure(error));
   }
 }
 
-function certificateResult(result) {
-  const cert = result.certificate ?? result;
-  const valid = result.valid ?? (cert.status === "valid" || (cert.revoked === false));
-  return el("section", { "aria-labelledby": "cert-result", class: `verdict ${valid ? "ok" : "bad"}`, role: "status" },
-    el("h2", { id: "cert-result" }, valid ? "✓ Valid certificate" : `✗ Not valid${cert.revoked ? ": revoked" : ""}`),
+function certificateCard(cert) {
+  return el("li", { class: `card verdict ${cert.valid ? "ok" : "bad"}` },
+    el("h3", {}, `Certificate #${cert.id} `, cert.valid ? badge("✓ valid", "ok") : badge(cert.revoked ? "✗ revoked" : "✗ issuer not accredited", "warn")),
     fields([
-      ["Certificate", cert.id ? `#${cert.id}` : "—"],
-      ["Fingerprint", el("code", { class: "wrap" }, cert.fingerprint ?? "—")],
-      ["Issuer (certifier)", accountLink(cert.issuer)],
+      ["Issuer (certifier)", [accountLink(cert.issuer), " ", cert.issuer_accredited ? badge("accredited", "ok") : badge("not accredited", "warn")]],
       ["Owner", accountLink(cert.owner)],
       ["Record", cert.record ? link(`#/record/${encodeURIComponent(cert.record)}`, cert.record) : "none"],
-      ["Issued", time(cert.issued_ms ?? cert.created_ms)],
-      cert.revoked ? ["Revoked", [time(cert.revoked_ms), cert.reason ? ` — ${cert.reason}` : ""]] : null,
+      ["Issued", time(cert.issued_ms)],
+      cert.revoked ? ["Revoked", cert.revoke_reason || "yes"] : null,
+      (cert.ownership_chain || []).length ? ["Ownership", el("ol", { class: "plain" }, cert.ownership_chain.map((e) => el("li", {}, accountLink(e.from), " → ", accountLink(e.to), " · ", time(e.time_ms))))] : null,
     ]));
 }
 
 async function certPage(page) {
   const ref = page.params.ref || "";
   const form = el("form", { class: "inline-form", "aria-label": "Verify a certificate" },
-    el("label", { for: "cert-q" }, "Certificate id or item fingerprint (sha256 hex):"),
+    el("label", { for: "cert-q" }, "Certificate number or item fingerprint (sha256, 64 hex characters):"),
     el("input", { id: "cert-q", name: "q", value: ref, autocomplete: "off", spellcheck: "false" }),
     el("button", { type: "submit", class: "primary" }, "Verify"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = `#/cert/${encodeURIComponent(form.elements.q.value.trim().toLowerCase())}`;
+    navigate(`#/cert/${encodeURIComponent(form.elements.q.value.trim().toLowerCase())}`);
   });
-  const result = el("div", { "aria-live": "polite" });
+  const result = el("div", { "aria-live": "polite", id: "cert-result" });
   replace(page.main, heading("Verify a certificate"),
     el("p", {}, "A certifier signs an item's fingerprint on chain. Enter the certificate number, or the fingerprint of the item (e.g. the sha256 of its reference image), to see who certified it, who owns it and whether it was revoked."),
     form, result);
   if (!ref) return;
-  const params = /^\d+$/.test(ref) ? { id: Number(ref) } : { fingerprint: ref };
+  if (!/^\d+$/.test(ref) && !/^[0-9a-f]{64}$/.test(ref)) {
+    replace(result, notice("Enter a certificate number or a fingerprint of 64 hex characters.", "warn"));
+    return;
+  }
   try {
-    const answer = await rpc("cert_verify", params);
-    if (page.current) replace(result, certificateResult(answer));
+    const answer = await rpc("cert_verify", /^\d+$/.test(ref) ? { certificate: Number(ref) } : { fingerprint: ref });
+    if (!page.current) return;
+    replace(result,
+      el("section", { class: `verdict ${answer.valid ? "ok" : "bad"}`, role: "status" },
+        el("h2", {}, answer.valid ? "✓ This item holds a valid certificate" : "✗ No valid certificate for this item"),
+        el("p", {}, "Fingerprint ", el("code", { class: "wrap" }, answer.fingerprint))),
+      answer.certificates.length ? el("ul", { class: "cards" }, answer.certificates.map(certificateCard)) : notice("Nobody has certified this fingerprint."));
   } catch (error) {
     if (page.current) replace(result, failure(error));
   }

@@ -20,6 +20,12 @@ export function currentLocation() {
   return { path, query: new URLSearchParams(search) };
 }
 
+// Go to a route; the same route again renders afresh (a repeated search asks the node again).
+export function navigate(target) {
+  if (target === location.hash) render();
+  else location.hash = target;
+}
+
 export function href(path, query = {}) {
   const search = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ""));
   const text = search.toString();
