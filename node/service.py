@@ -59,8 +59,12 @@ MAX_GOSSIP_BATCH = 2000
 BLOCK_CACHE_SIZE = 32
 
 
+# TEST ONLY (docs/RELIABILITY.md): shift this node's wall clock to test skew within max_clock_skew_ms.
+CLOCK_SKEW_MS = int(os.environ.get("MARKETNODE_CLOCK_SKEW_MS", "0"))
+
+
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return time.time_ns() // 1_000_000 + CLOCK_SKEW_MS
 
 
 def load_genesis(cfg: NodeConfig) -> Genesis:
@@ -105,6 +109,7 @@ class Node:
         self.validators = [v.public_key for v in self.genesis.validators]
         self.is_validator = cfg.validator and self.key.public_key in self.validators
         self.byzantine = byzantine
+        self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
         self.kv = LevelKV(cfg.data_path)
         try:
@@ -127,6 +132,10 @@ class Node:
                       rate_msgs_per_s=5000.0, send_queue_max=10_000),
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
         )
+        if byzantine:
+            from node.byzantine import Misbehaviour
+
+            self.misbehaviour = Misbehaviour(byzantine, self.key, self.validators, self.p2p)
         self.syncer = Syncer(self.p2p, self.store, self._deliver_synced, p.max_frame_bytes)
         self.inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.waiters = _Waiters()
@@ -272,7 +281,8 @@ class Node:
             if isinstance(action, PersistLastSigned):
                 self.store.save_last_signed(action.record.encode())
             elif isinstance(action, Broadcast):
-                self.p2p.broadcast("consensus", encode_message(action.msg))
+                if self.misbehaviour is None or not self.misbehaviour.broadcast(action.msg):
+                    self.p2p.broadcast("consensus", encode_message(action.msg))
             elif isinstance(action, SendTo):
                 self.p2p.send(action.validator, "consensus", encode_message(action.msg))
             elif isinstance(action, SetTimer):
