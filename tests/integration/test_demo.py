@@ -1,0 +1,129 @@
+"""Issue 6's acceptance test: the CLI walks the demo story against a real 4-validator testnet.
+
+The nodes are separate OS processes (harness.Testnet); `marketnode demo` runs
+through click's CliRunner, its characters spread over the four nodes. What
+the chain holds afterwards is read back over JSON-RPC, from a node other
+than the ones that took the story's txs where it matters.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from harness import Testnet
+
+from cli.main import main
+from wallet.account import verify_final
+from wallet.client import RpcClient
+
+pytestmark = pytest.mark.integration
+
+WATCHED = ("alice", "bob", "carol", "grace")
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    testnet = Testnet(tmp_path_factory.mktemp("demo"), validators=4, timeout_ms=1000)
+    testnet.start(*testnet.validators)
+    yield testnet
+    testnet.close()
+
+
+@pytest.fixture(scope="module")
+def story(net):
+    """Run the demo once with --json; return its report and the balances before it."""
+    before = {name: balances(net, net.keys[name].address) for name in WATCHED}
+    result = CliRunner().invoke(main, ["demo", "--dir", str(net.dir), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output + "\n" + net.log("validator-0")[-3000:]
+    return json.loads(result.output), before
+
+
+def balances(net: Testnet, address: str, via: str = "validator-3") -> dict[str, int]:
+    return net.call(via, "account_get", address=address)["balances"]
+
+
+def delta(after: dict[str, int], before: dict[str, int], asset: str) -> int:
+    return after.get(asset, 0) - before.get(asset, 0)
+
+
+def test_every_step_is_a_committed_tx_at_the_height_it_printed_on_every_node(net, story):
+    report, _ = story
+    txs = [s for s in report["steps"] if s["tx"]]
+    assert len(txs) >= 25
+    for step in txs:
+        for name in ("validator-1", "validator-3"):
+            status = net.call(name, "tx_get", hash=step["tx"], proof=False)
+            assert (status["status"], status["height"]) == ("committed", step["height"]), (name, step)
+    client = RpcClient(net.url("validator-2"))
+    assert verify_final(client, client.call("tx_get", hash=txs[-1]["tx"])) == txs[-1]["height"]
+    net.assert_agree(net.validators)
+
+
+def test_the_sale_completed_and_its_review_paid_the_reward(net, story):
+    report, before = story
+    ids, addresses = report["ids"], report["addresses"]
+    sale = net.call("validator-2", "order_get", order=ids["sale_order"])
+    assert sale["status"] == "completed"
+    assert [e["status"] for e in sale["timeline"]] == ["placed", "accepted", "shipped", "completed"]
+    assert sale["review"]["reviewer"] == addresses["bob"] and sale["review"]["ratings"]["overall"] == 5
+    reviews = net.call("validator-1", "review_list", listing=ids["coffee_listing"])["items"]
+    assert [r["order"] for r in reviews] == [ids["sale_order"]]
+    bob_after = balances(net, addresses["bob"])
+    assert delta(bob_after, before["bob"], "MKT") == ids["review_reward"] > 0
+    assert delta(balances(net, addresses["carol"]), before["carol"], "MKT") > 0  # the referral reward
+
+
+def test_the_dispute_was_split_by_the_arbiter_and_the_money_moved(net, story):
+    report, before = story
+    ids, addresses = report["ids"], report["addresses"]
+    sale = net.call("validator-0", "order_get", order=ids["sale_order"])
+    dispute = net.call("validator-0", "order_get", order=ids["dispute_order"])
+    assert dispute["status"] == "resolved" and dispute["arbiter"] == addresses["grace"]
+    assert dispute["buyer_amount"] == ids["dispute_refund"] > 0
+    fee = dispute["arbiter_fee"]
+    seller_share = dispute["total"] - fee - dispute["buyer_amount"]
+    after = {name: balances(net, addresses[name]) for name in WATCHED}
+    assert delta(after["alice"], before["alice"], "USDX") == sale["total"] + seller_share
+    assert delta(after["bob"], before["bob"], "USDX") == -(sale["total"] + dispute["total"]) + dispute["buyer_amount"]
+    assert delta(after["grace"], before["grace"], "USDX") == fee > 0
+
+
+def test_the_lot_is_traced_from_producer_through_carrier_to_buyer_with_its_certificate(net, story):
+    report, _ = story
+    ids, addresses = report["ids"], report["addresses"]
+    record = net.call("validator-3", "record_get", record=ids["record"])
+    assert record["producer"] == addresses["alice"]
+    assert record["owner"] == record["custodian"] == addresses["bob"]
+    history = net.call("validator-3", "record_history", record=ids["record"])["items"]
+    trace = [(e["event"], e.get("account")) for e in history]
+    assert trace == [("created", None), ("reported", None), ("custodian", addresses["dave"]), ("reported", None),
+                     ("custodian", addresses["bob"]), ("owner", addresses["bob"])]
+    assert history[3]["by"] == addresses["dave"] and history[3]["property"] == "location"
+    cert = net.call("validator-1", "cert_get", certificate=ids["certificate"])
+    assert cert["owner"] == addresses["bob"] and cert["record"] == ids["record"] and cert["valid"]
+    assert [c["to"] for c in cert["ownership_chain"]] == [addresses["alice"], addresses["bob"]]
+    verdict = net.call("validator-2", "cert_verify", fingerprint=ids["fingerprint"])
+    assert verdict["valid"] and verdict["certificates"][0]["issuer"] == addresses["frank"]
+
+
+def test_the_listing_is_found_by_search_and_links_its_provenance(net, story):
+    report, _ = story
+    ids = report["ids"]
+    found = net.call("validator-3", "listing_search", q="huila")["items"]
+    assert ids["coffee_listing"] in [item["id"] for item in found]
+    listing = net.call("validator-3", "listing_get", listing=ids["coffee_listing"])
+    assert listing["provenance"]["record"]["id"] == ids["record"]
+    assert listing["provenance"]["certificate"]["id"] == ids["certificate"]
+    assert listing["stock"] == 40 - 2
+
+
+def test_a_second_run_tells_the_story_again_for_people_with_blocks_and_urls(net, story):
+    result = CliRunner().invoke(main, ["demo", "--dir", str(net.dir)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "is already registered" in out and "already arbitrates" in out
+    assert "block " in out and " tx " in out and "earns the review reward" in out
+    assert "disputes" in out and "rules:" in out and "traces lot" in out
+    assert f"web:         {net.url('validator-0')}" in out and "#/order/" in out and "JSON-RPC:" in out
