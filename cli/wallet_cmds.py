@@ -30,6 +30,7 @@ def wallet() -> None:
     marketnode wallet address
     marketnode wallet balance                     # your account on the local node
     marketnode wallet balance mn1... --rpc http://127.0.0.1:26601/
+    marketnode wallet faucet                      # testnet only: free MKT
 
     The keystore is argon2id + XSalsa20-Poly1305, mode 0600; the passphrase
     comes from a prompt or MARKETNODE_PASSPHRASE. Every command that signs
@@ -56,7 +57,7 @@ def new_cmd(keystore: Path | None, from_key_file: Path | None, force: bool) -> N
         save_keystore(path, key, passphrase, overwrite=force)
     click.echo(f"address:  {key.address}")
     click.echo(f"keystore: {path}  (mode 0600; keep a backup and the passphrase)")
-    click.echo("next: get funds (testnet: `marketnode transfer` from a demo account), then `marketnode register NAME`")
+    click.echo("next: get funds (testnet: `marketnode wallet faucet`), then `marketnode register NAME`")
 
 
 @wallet.command("address")
@@ -96,6 +97,25 @@ def balance_cmd(session: Session, address: str | None) -> None:
         table(rows, [("asset", lambda r: r["asset"]), ("balance", lambda r: r["balance"])], empty="no balances")
 
     session.show(account, human)
+
+
+@node_command(wallet, "faucet")
+@click.argument("address", required=False)
+@KEYSTORE_OPTION
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fund this key file's address.")
+@click.option("--asset", default=None, help="Asset (default: the native MKT).")
+@click.option("--amount", default=None, help="In units of the asset (default: the faucet's default).")
+def faucet_cmd(session: Session, address: str | None, keystore: Path | None, key_file: Path | None,
+               asset: str | None, amount: str | None) -> None:
+    """Testnet only: get funds from the node's faucet for ADDRESS (default: your keystore's address)."""
+    if address is None:
+        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
+    units = session.assets.parse(amount, asset or "MKT") if amount else None
+    sent = session.call("dev_faucet", address=address, asset=asset, amount=units, wait="commit")
+    session.show(sent, lambda: click.echo(
+        f"faucet sent {session.amount(sent['amount'], sent['asset'])} to {address}"
+        + (f" in block {sent['height']}" if sent.get("height") else "")))
 
 
 @node_command(None, "register", signs=True)

@@ -128,6 +128,7 @@ SIGNER_OPTIONS = (
     click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
     click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
 )
+SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait")
 
 
 def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:
@@ -136,9 +137,9 @@ def node_command(group: click.Group | None, name: str, signs: bool = False, **se
 
     def decorate(fn: Callable[..., None]) -> click.Command:
         @functools.wraps(fn)
-        def command(rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                    fee: int | None = None, wait: bool = True, **args: Any) -> None:
-            session = Session(rpc, as_json, keystore, key_file, fee, wait)
+        def command(rpc: str, as_json: bool, **args: Any) -> None:
+            signer = {name: args.pop(name) for name in SIGNER_PARAMS} if signs else {}
+            session = Session(rpc, as_json, **signer)
             with reported_errors(as_json):
                 fn(session, **args)
 

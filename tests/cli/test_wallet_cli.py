@@ -236,3 +236,14 @@ def test_search_sends_prices_in_the_smallest_unit_and_prints_a_table(node):
     params = dict(node.calls)["listing_search"]
     assert params["q"] == "huila coffee" and params["max_price"] == 2000
     assert "12.50 USDX" in result.output and "4.50/5 (2)" in result.output and "--cursor abc" in result.output
+
+
+def test_faucet_funds_the_key_files_address_in_units(node, alice_key):
+    node.methods["dev_faucet"] = lambda p: {"hash": "ab" * 32, "status": "committed", "height": 12,
+                                            "asset": p["asset"], "amount": p["amount"], "to": p["address"]}
+    result = run("wallet", "faucet", "--key-file", str(alice_key), "--asset", "USDX", "--amount", "5", "--rpc",
+                 node.url)
+    assert result.exit_code == 0, result.output
+    assert dict(node.calls)["dev_faucet"]["address"] == ALICE.address
+    assert dict(node.calls)["dev_faucet"]["amount"] == 500
+    assert f"faucet sent 5.00 USDX to {ALICE.address} in block 12" in result.output
