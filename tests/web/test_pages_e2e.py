@@ -14,6 +14,8 @@ from browser import Browser, BrowserUnavailable, install
 from demo_data import ASSET, Market
 from harness import Testnet
 
+from core.keys import address_from_pubkey
+
 pytestmark = pytest.mark.integration
 
 PHONE_WIDTH = 390
@@ -118,6 +120,9 @@ def test_tx_page_verifies_the_inclusion_proof_and_certificate_in_the_browser(bro
     browser.call("waitFor", selector='#main section[data-verified="true"]')
     checks = browser.text("#proof-checks")
     assert "✗" not in checks and checks.count("✓") >= 2, checks
+    key = market.pubkey("alice")  # event attributes name accounts by key; the page shows their addresses
+    assert browser.call("eval", expr=f"import('/static/proof.js').then((m) => m.addressOf('{key.hex()}'))") == \
+        address_from_pubkey(key)
     assert_no_page_errors(browser)
 
 

@@ -5,7 +5,7 @@ import { follow, live, loadAssets, rpc, rpcBatch } from "./api.js";
 import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
-import { headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
+import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 
 const LATEST = 10;
@@ -36,7 +36,7 @@ function blockRow(block, fresh) {
     el("td", { "data-label": "Height" }, link(`#/block/${block.height}`, `#${block.height}`)),
     el("td", { "data-label": "Hash" }, hashLink("block", block.hash)),
     el("td", { "data-label": "Txs" }, String(block.tx_count)),
-    el("td", { "data-label": "View" }, String(block.header.view)),
+    el("td", { "data-label": "View", class: "opt" }, String(block.header.view)),
     el("td", { "data-label": "Time" }, time(block.header.timestamp_ms)));
   return row;
 }
@@ -46,19 +46,20 @@ function txRow(entry) {
   return el("tr", {},
     el("td", { "data-label": "Tx" }, hashLink("tx", entry.hash)),
     el("td", { "data-label": "Kind" }, tx.kind ? badge(tx.kind) : "—"),
-    el("td", { "data-label": "Sender" }, accountLink(tx.sender)),
+    el("td", { "data-label": "Sender", class: "opt" }, accountLink(tx.sender)),
     el("td", { "data-label": "Block" }, entry.height ? link(`#/block/${entry.height}`, `#${entry.height}`) : "—"),
-    el("td", { "data-label": "Status" }, statusBadge(entry.status)));
+    el("td", { "data-label": "Status", class: "opt" }, statusBadge(entry.status)));
 }
 
 function statusBadge(status) {
   return badge(status || "?", { committed: "ok", failed: "warn", pending: "", unknown: "warn" }[status] ?? "");
 }
 
-function tableShell(headers, caption, bodyId) {
-  return el("div", { class: "table-wrap" }, el("table", {},
+// A table that stays a table on phones, where the columns in `optional` are hidden.
+function tableShell(headers, caption, bodyId, optional = []) {
+  return el("div", { class: "table-wrap" }, el("table", { class: "compact" },
     el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", class: optional.includes(h) ? "opt" : null }, h)))),
     el("tbody", { id: bodyId })));
 }
 
@@ -77,9 +78,9 @@ async function explorerHome(page) {
   });
   replace(page.main, heading("Explorer ", indicator), headline, search,
     el("section", { "aria-labelledby": "latest-blocks" }, el("h2", { id: "latest-blocks" }, "Latest blocks"),
-      tableShell(["Height", "Hash", "Txs", "View", "Time"], "Newest first; new blocks appear as they are committed", "blocks-body")),
+      tableShell(["Height", "Hash", "Txs", "View", "Time"], "Newest first; new blocks appear as they are committed", "blocks-body", ["View"])),
     el("section", { "aria-labelledby": "latest-txs" }, el("h2", { id: "latest-txs" }, "Latest transactions"),
-      tableShell(["Tx", "Kind", "Sender", "Block", "Status"], "From the newest blocks", "txs-body")));
+      tableShell(["Tx", "Kind", "Sender", "Block", "Status"], "From the newest blocks", "txs-body", ["Sender", "Status"])));
   const shown = new Map(); // height -> block
   let busy = false;
   let first = true;
@@ -238,8 +239,18 @@ export function eventDetails(attrs) {
   return el("ul", { class: "plain kv" }, Object.entries(attrs || {}).map(([key, value]) => el("li", {}, el("span", { class: "muted" }, `${key}: `), eventValue(key, value, attrs))));
 }
 
+// Event attributes that name an account (as a hex public key); node/api/notify.py keeps the same list.
+const ACCOUNT_ATTRS = new Set(["account", "arbiter", "buyer", "by", "inviter", "issuer", "owner", "previous", "receiver", "seller", "sender", "to"]);
+
+function accountFromKey(publicKeyHex) {
+  const placeholder = el("code", { title: publicKeyHex }, shortHex(publicKeyHex));
+  addressOf(publicKeyHex).then((address) => placeholder.replaceWith(accountLink(address))).catch(() => {});
+  return placeholder;
+}
+
 function eventValue(key, value, attrs) {
   if (typeof value === "string" && value.startsWith("mn1")) return accountLink(value);
+  if (ACCOUNT_ATTRS.has(key) && typeof value === "string" && /^[0-9a-f]{64}$/.test(value)) return accountFromKey(value);
   if (key === "order") return link(`#/order/${value}`, `#${value}`);
   if (key === "listing") return link(`#/listing/${value}`, `#${value}`);
   if (key === "shop") return link(`#/shop/${value}`, `#${value}`);

@@ -54,6 +54,27 @@ export async function verifyInclusion(rootHex, itemHex, proof, size) {
   return step === path.length && toHex(hash) === rootHex;
 }
 
+// An account's mn1 address from its public key (core/keys.py): base32 of key ‖ 4-byte checksum.
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+export async function addressOf(publicKeyHex) {
+  const key = fromHex(publicKeyHex);
+  const checksum = (await digest("address", concat(encoder.encode("mn"), key))).slice(0, 4);
+  let bits = 0;
+  let value = 0;
+  let out = "";
+  for (const byte of concat(key, checksum)) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  return `mn1${out}`;
+}
+
 // --- canonical msgpack (§1), for the few value types headers and votes hold -------------------
 
 function uint(n) {

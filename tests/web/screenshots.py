@@ -1,0 +1,85 @@
+"""Screenshots of the main pages, at desktop and phone width, against a testnet full of demo data.
+
+Run: ``.venv/bin/python tests/web/screenshots.py [--out docs/screenshots]``. Starts a
+4-validator testnet in a temporary directory, tells the demo story
+(demo_data.populate), photographs each page, and stops the testnet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "integration"), str(HERE.parents[1])]
+
+from browser import Browser, install  # noqa: E402
+from demo_data import populate  # noqa: E402
+from harness import Testnet  # noqa: E402
+
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
+SETTLE_S = 1.0  # account names and badges arrive just after the page
+
+
+def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
+    """(file name, route, selector that means 'loaded', also at phone width)."""
+    return [
+        ("marketplace-search", "/search?q=ceramics", "#main .cards", True),
+        ("marketplace-home", "/", "#main .cards", False),
+        ("listing", f"/listing/{ids['listing']}", "#reviews-title", True),
+        ("order-timeline", f"/order/{ids['order_shipped']}", "#escrow-timeline", True),
+        ("order-completed", f"/order/{ids['order_done']}", "#escrow-timeline", False),
+        ("explorer", "/explorer", "#txs-body tr", True),
+        ("block", f"/block/{ids['height']}", "#cert-title + p", True),
+        ("tx", f"/tx/{ids['tx']}", '#main section[data-verified="true"]', True),
+        ("network", "/network", "#net-height", True),
+        ("record", f"/record/{ids['record']}", "#record-timeline", False),
+        ("certificate", f"/cert/{ids['fingerprint']}", "#cert-result .cards", False),
+        ("arbiters", "/arbiters", "#main table", False),
+    ]
+
+
+def shoot(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="marketnode-shots-") as tmp:
+        net = Testnet(Path(tmp), validators=4, timeout_ms=1000)
+        try:
+            net.start()
+            ids = populate(net)
+            url = net.url("validator-0")
+            with Browser(install()) as browser:
+                for width, height in (DESKTOP, PHONE):
+                    browser.call("viewport", width=width, height=height)
+                    suffix = "phone" if width == PHONE[0] else "desktop"
+                    for name, route, ready, on_phone in pages(ids):
+                        if suffix == "phone" and not on_phone:
+                            continue
+                        browser.goto(f"{url}#{route}")
+                        browser.call("waitFor", selector=ready)
+                        time.sleep(SETTLE_S)
+                        browser.call("eval", expr="document.activeElement?.blur()")
+                        path = out / f"{name}-{suffix}.png"
+                        browser.screenshot(path)
+                        written.append(path)
+                        print(f"wrote {path}", flush=True)
+                errors = browser.call("errors")
+                if errors:
+                    raise SystemExit(f"page errors: {errors}")
+        finally:
+            net.close()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE.parents[1] / "docs" / "screenshots")
+    shoot(parser.parse_args().out)
+
+
+if __name__ == "__main__":
+    main()
