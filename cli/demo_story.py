@@ -14,12 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cli.wallet_common import DAY_MS
 from wallet import builders, kinds
 from wallet.account import TxResult, Wallet
 from wallet.amounts import AssetBook
 
 ASSET = "USDX"
-DAY_MS = 24 * 60 * 60 * 1000
 CAST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace")
 ROLES = {
     "alice": "coffee roaster and seller", "bob": "buyer", "carol": "bob's friend, who invited him",

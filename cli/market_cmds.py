@@ -7,36 +7,28 @@ prints a table (or JSON with --json). Amounts are typed and shown in units.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
-from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table
+from cli.wallet_common import (
+    DAY_MS,
+    Session,
+    fields,
+    head_time_ms,
+    next_page_hint,
+    node_command,
+    page_options,
+    short,
+    stars,
+    table,
+    when,
+)
 from wallet import builders, kinds
 from wallet.account import TxResult
 
-DAY_MS = 24 * 60 * 60 * 1000
 LISTING_TYPES = kinds.KINDS["listing_create"].field("type").choices
-
-
-def when(ms: int | None) -> str:
-    """Block time in ms as a UTC timestamp for tables."""
-    if not ms:
-        return "-"
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def head_time_ms(session: Session) -> int:
-    """The chain's time (the head block's agreed timestamp), for deadlines set in days."""
-    return int(session.call("node_status")["head_time_ms"])
-
-
-def stars(avg_x100: int | None, count: int | None) -> str:
-    if not count:
-        return "no ratings"
-    return f"{(avg_x100 or 0) / 100:.2f}/5 ({count})"
 
 
 # --- kyc --------------------------------------------------------------------------------------

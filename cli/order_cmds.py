@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli.market_cmds import when
-from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table
+from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table, when
 from wallet import builders, kinds
 from wallet.account import TxResult
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import click
 
-from cli.market_cmds import when
-from cli.wallet_common import Session, fields, node_command, short, table
+from cli.wallet_common import Session, fields, node_command, short, table, when
 from wallet import builders, kinds
 from wallet.account import TxResult, verify_final
 

@@ -9,6 +9,7 @@ JSON error object) and exit status 1; bad input is a usage error (status 2).
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import os
@@ -26,6 +27,7 @@ from wallet.account import TxFailedError, TxResult, Wallet
 from wallet.amounts import AssetBook
 from wallet.client import DEFAULT_URL, RpcClient
 from wallet.keystore import passphrase_from_env, read_keystore, unseal
+from wallet.proof import InclusionProofError
 
 RPC_ENV = "MARKETNODE_RPC"
 KEYSTORE_ENV = "MARKETNODE_KEYSTORE"
@@ -162,6 +164,8 @@ def reported_errors(as_json: bool) -> Iterator[None]:
     except RpcError as exc:
         code = exc.data.get("code") if isinstance(exc.data, dict) else None
         _fail(as_json, exc.message + (f" [{code}]" if code else ""), {"rpc_code": exc.code, "data": exc.data})
+    except InclusionProofError as exc:
+        _fail(as_json, f"the proof does not hold: {exc}", {})
     except ValidationError as exc:
         raise click.UsageError(str(exc)) from None
     except MarketnodeError as exc:
@@ -176,6 +180,30 @@ def _fail(as_json: bool, message: str, details: dict[str, Any], hint: str = "") 
         if hint:
             click.echo(hint, err=True)
     sys.exit(1)
+
+
+# --- values for people ---------------------------------------------------------------------------
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def when(ms: int | None) -> str:
+    """Block time in ms as a UTC timestamp for tables."""
+    if not ms:
+        return "-"
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def head_time_ms(session: Session) -> int:
+    """The chain's time (the head block's agreed timestamp), for deadlines set in days."""
+    return int(session.call("node_status")["head_time_ms"])
+
+
+def stars(avg_x100: int | None, count: int | None) -> str:
+    """An average rating kept as an integer times 100, for people: ``4.50/5 (2)``."""
+    if not count:
+        return "no ratings"
+    return f"{(avg_x100 or 0) // 100}.{(avg_x100 or 0) % 100:02d}/5 ({count})"
 
 
 # --- tables ---------------------------------------------------------------------------------------
