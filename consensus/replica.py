@@ -37,7 +37,7 @@ from consensus.messages import (
 )
 from consensus.records import Head, LastSigned
 from core.errors import ConsensusError, ValidationError
-from core.keys import PUBKEY_SIZE, PrivateKey, check_chain_id
+from core.keys import PUBKEY_SIZE, PrivateKey, check_chain_id, verify
 from core.types import (
     COMMIT,
     MAX_EVIDENCE,
@@ -50,6 +50,7 @@ from core.types import (
     Vote,
     max_faulty,
     quorum_size,
+    vote_signing_bytes,
 )
 
 __all__ = ["TIMER_SYNC", "TIMER_VIEW", "Head", "LastSigned", "Rejected", "Replica", "ReplicaConfig"]
@@ -166,6 +167,7 @@ class Replica:
         self.rejections = 0
         self._timers: dict[str, int] = {}
         self._sync_for_head: int | None = None
+        self._head_commit_sigs: dict[tuple[int, bytes], bytes] = {}
         self._future: dict[bytes, list[tuple[bytes, Message]]] = {}
         self._future_count = 0
         self._now = 0
@@ -361,6 +363,12 @@ class Replica:
         """Commit ``block`` at our height and move to the next height in view 0."""
         self._cancel_timer(TIMER_VIEW)
         self._out.append(CommitBlock(block, cert))
+        # COMMIT signatures already verified on this block: the next proposal's last_cert reuses them.
+        self._head_commit_sigs = {
+            (view, validator): vote.sig
+            for (phase, view, voted), votes in self.round.votes.items() if phase == COMMIT and voted == cert.block_hash
+            for validator, vote in votes.items()
+        }
         self.head = Head(block.height, cert.block_hash, block.header.timestamp_ms, cert)
         for evidence in block.evidence:
             self.pending_evidence.pop(evidence.hash, None)
@@ -477,7 +485,7 @@ class Replica:
             raise Rejected("block's last_cert does not certify its parent")
         if cert == self.head.certificate:
             return  # the very certificate we verified or built
-        self._verify_certificate(cert)
+        self._verify_certificate(cert, self._head_commit_sigs)
         if self.head.certificate is None:
             self.head = replace(self.head, certificate=cert)
 
@@ -494,11 +502,27 @@ class Replica:
             except (ConsensusError, ValidationError) as exc:
                 raise Rejected(f"block evidence: {exc}") from None
 
-    def _verify_certificate(self, cert: Certificate) -> None:
-        try:
-            cert.verify(self.config.validators, self.config.chain_id)
-        except (ConsensusError, ValidationError) as exc:
-            raise Rejected(f"certificate: {exc}") from None
+    def _verify_certificate(self, cert: Certificate, verified: dict[tuple[int, bytes], bytes] | None = None) -> None:
+        """Check a commit certificate against the validator set, verifying each signature once.
+
+        ``verified`` maps (view, validator) to COMMIT signatures on this very
+        block that we already checked (or made) as votes; only the others
+        are verified here.
+        """
+        if cert.chain_id != self.config.chain_id:
+            raise Rejected("certificate is for another chain")
+        signers = [v for v, _ in cert.signatures]
+        if len(set(signers)) != len(signers) or not self.members.issuperset(signers):
+            raise Rejected("certificate signers are not distinct validators")
+        if len(signers) < self.quorum:
+            raise Rejected(f"certificate has {len(signers)} signatures, needs {self.quorum}")
+        known = verified or {}
+        for validator, sig in cert.signatures:
+            if known.get((cert.view, validator)) == sig:
+                continue
+            message = vote_signing_bytes(cert.chain_id, COMMIT, cert.height, cert.view, cert.block_hash, validator)
+            if not verify(validator, message, sig):
+                raise Rejected(f"certificate signature of validator {validator.hex()[:16]} is invalid")
 
     # ------------------------------------------------------------------ view change
 

@@ -305,3 +305,24 @@ def test_status_reports_height_view_and_rejections() -> None:
     status = r.status()
     assert (status["height"], status["view"], status["is_primary"], status["rejections"]) == (1, 0, False, 1)
     assert "not from the primary" in status["last_rejection"]
+
+
+def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = replica()
+    r.receive(KEYS[0].public_key, propose(), NOW)
+    for i in (0, 2, 3):
+        r.receive(KEYS[i].public_key, Commit(vote(COMMIT, i, H)), NOW)
+    r.on_executed(1, NOW)
+    other_cert = Certificate.from_votes([vote(COMMIT, i, H) for i in (0, 1, 2)])  # not the one r built
+    assert other_cert != r.head.certificate
+    import consensus.replica
+    import core.types
+
+    calls: list[bytes] = []
+    real = core.types.verify
+    for module in (core.types, consensus.replica):
+        monkeypatch.setattr(module, "verify", lambda *a: calls.append(a[0]) or real(*a))
+    pp = propose(height=2, parent_hash=H, last_cert=other_cert, timestamp_ms=NOW + 1, state_root=r.app.state_root())
+    actions = r.receive(KEYS[0].public_key, pp, NOW)
+    assert any(isinstance(a, Broadcast) and isinstance(a.msg, Prepare) for a in actions), r.last_rejection
+    assert calls == [KEYS[0].public_key, KEYS[1].public_key]  # the proposal, then the one unseen commit
