@@ -194,7 +194,8 @@ def _shop_options(create: bool) -> Any:
             click.option("--name", required=create, default=None),
             click.option("--description", default="" if create else None),
             click.option("--region", required=create, default=None, help="ISO 3166, e.g. DE or US-CA."),
-            click.option("--asset", "assets", multiple=True, help="An accepted asset (repeat for more)."),
+            click.option("--asset", "assets", multiple=True, required=create,
+                         help="An accepted asset (repeat for more)."),
             click.option("--arbiter", "arbiters", multiple=True, metavar="ADDRESS",
                          help="An arbiter buyers may choose (repeat for more)."),
         )):
@@ -210,7 +211,7 @@ def shop_create(session: Session, name: str, description: str, region: str, asse
                 arbiters: Sequence[str]) -> None:
     """Open a shop (your account must be registered)."""
     body = kinds.shop_create(name=name, description=description, region=region,
-                             accepted_assets=list(assets) or [session.assets.assets()[0]], arbiters=list(arbiters))
+                             accepted_assets=list(assets), arbiters=list(arbiters))
     session.send("shop_create", body, lambda r: f"shop {r.event('shop_created')['shop']} is open")
 
 
