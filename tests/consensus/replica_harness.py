@@ -78,6 +78,12 @@ class FakeApp:
         self.executed.append(block)
 
 
+def assert_rejected(replica: Replica, sender: bytes, msg: Message, reason: str) -> None:
+    """The message is dropped with no action, and the replica says why."""
+    assert replica.receive(sender, msg, NOW) == []
+    assert reason in (replica.last_rejection or ""), replica.last_rejection
+
+
 def propose(
     block: Block | None = None, *, key: PrivateKey | None = None, view: int = 0, height: int = 1, **header: Any
 ) -> PrePrepare:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, make_config, make_tx, propose
+from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, assert_rejected, make_config, make_tx, propose
 
 from consensus.actions import Broadcast, CommitBlock, PersistLastSigned, RecordEvidence, RequestBlocks, SetTimer
 from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare
@@ -57,9 +57,7 @@ PRE_PREPARE_REJECTIONS = [
 
 @pytest.mark.parametrize(("why", "make", "reason"), PRE_PREPARE_REJECTIONS, ids=[r[0] for r in PRE_PREPARE_REJECTIONS])
 def test_pre_prepare_rejections(why: str, make: Any, reason: str) -> None:
-    r = replica()
-    assert r.receive(KEYS[0].public_key, make(), NOW) == []
-    assert r.last_rejection is not None and reason in r.last_rejection, r.last_rejection
+    assert_rejected(replica(), KEYS[0].public_key, make(), reason)
 
 
 def test_valid_pre_prepare_is_prepared_after_persisting() -> None:
@@ -134,9 +132,7 @@ VOTE_REJECTIONS = [
 
 @pytest.mark.parametrize(("why", "make", "reason"), VOTE_REJECTIONS, ids=[r[0] for r in VOTE_REJECTIONS])
 def test_vote_rejections(why: str, make: Any, reason: str) -> None:
-    r = replica()
-    assert r.receive(KEYS[2].public_key, make(), NOW) == []
-    assert reason in (r.last_rejection or ""), r.last_rejection
+    assert_rejected(replica(), KEYS[2].public_key, make(), reason)
 
 
 def test_quorum_of_prepares_sends_one_commit() -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, make_config, make_tx, propose
+from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, assert_rejected, make_config, make_tx, propose
 
 from consensus.actions import Broadcast
 from consensus.messages import NewView, Prepare, PreparedCert, ViewChange
@@ -49,9 +49,7 @@ VIEW_CHANGE_REJECTIONS = [
 
 @pytest.mark.parametrize(("why", "make", "reason"), VIEW_CHANGE_REJECTIONS, ids=[r[0] for r in VIEW_CHANGE_REJECTIONS])
 def test_view_change_rejections(why: str, make: Any, reason: str) -> None:
-    r = replica()
-    assert r.receive(KEYS[3].public_key, make(), NOW) == []
-    assert reason in (r.last_rejection or ""), r.last_rejection
+    assert_rejected(replica(), KEYS[3].public_key, make(), reason)
 
 
 def test_f_plus_one_view_changes_pull_a_replica_into_the_view_change() -> None:
@@ -102,8 +100,7 @@ NEW_VIEW_REJECTIONS = [
 @pytest.mark.parametrize(("why", "make", "reason"), NEW_VIEW_REJECTIONS, ids=[r[0] for r in NEW_VIEW_REJECTIONS])
 def test_new_view_rejections(why: str, make: Any, reason: str) -> None:
     r = replica()
-    assert r.receive(KEYS[1].public_key, make(), NOW) == []
-    assert reason in (r.last_rejection or ""), r.last_rejection
+    assert_rejected(r, KEYS[1].public_key, make(), reason)
     assert r.view == 0
 
 
