@@ -148,7 +148,10 @@ def node_command(group: click.Group | None, name: str, signs: bool = False, **se
         options = [RPC_OPTION, JSON_OPTION, *(SIGNER_OPTIONS if signs else ())]
         for option in reversed(options):
             command = option(command)
-        return (group.command if group is not None else click.command)(name, **settings)(command)
+        made = (group.command if group is not None else click.command)(name, **settings)(command)
+        shared = len(options)  # the outermost decorators come first: list the command's own options first
+        made.params = made.params[shared:] + made.params[:shared]
+        return made
 
     return decorate
 

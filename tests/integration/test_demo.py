@@ -12,7 +12,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from harness import Testnet
+from harness import Testnet, wait_for
 
 from cli.main import main
 from wallet.account import verify_final
@@ -37,7 +37,11 @@ def story(net):
     before = {name: balances(net, net.keys[name].address) for name in WATCHED}
     result = CliRunner().invoke(main, ["demo", "--dir", str(net.dir), "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output + "\n" + net.log("validator-0")[-3000:]
-    return json.loads(result.output), before
+    report = json.loads(result.output)
+    last = max(step["height"] or 0 for step in report["steps"])
+    for name in net.validators:  # a node may commit a moment after the one the last tx went through
+        wait_for(lambda n=name: net.height(n) >= last, 30, f"{name} to reach height {last}")
+    return report, before
 
 
 def balances(net: Testnet, address: str, via: str = "validator-3") -> dict[str, int]:
