@@ -15,6 +15,7 @@ from wallet.account import TxResult, verify_final
 
 RECORD_ROLES = kinds.KINDS["record_propose"].field("role").choices
 ANSWERS = kinds.KINDS["record_answer"].field("response").choices
+ANSWERED = {"accept": "accepted", "reject": "rejected", "cancel": "cancelled"}
 
 # --- provenance records ----------------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ def record_answer(session: Session, record_id: str, role: str, response: str, re
     """Accept or reject a role offered to you on RECORD, or cancel one you offered."""
     session.send("record_answer", kinds.record_answer(record=record_id, role=role, response=response,
                                                       receiver=receiver),
-                 lambda r: f"record {record_id}: {role} {response}ed".replace("cancel", "cancell"))
+                 lambda r: f"record {record_id}: {role} offer {ANSWERED[response]}")
 
 
 @node_command(record, "finalize", signs=True)
