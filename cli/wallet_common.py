@@ -44,13 +44,14 @@ class Session:
     """One command's view of the node and of the key it signs with."""
 
     def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                 fee: int | None = None, wait: bool = True) -> None:
+                 fee: int | None = None, wait: bool = True, dry_run: bool = False) -> None:
         self.rpc = rpc
         self.as_json = as_json
         self.keystore = keystore
         self.key_file = key_file
         self.fee = fee
         self.wait = wait
+        self.dry_run = dry_run
         self.client = RpcClient(rpc, timeout_s=CLIENT_TIMEOUT_S)
         self._wallet: Wallet | None = None
         self._assets: AssetBook | None = None
@@ -85,11 +86,15 @@ class Session:
             human()
 
     def send(self, kind: str, body: Mapping[str, Any], done: Callable[[TxResult], str] | None = None,
-             extra: Mapping[str, Any] | None = None) -> TxResult:
+             extra: Mapping[str, Any] | None = None) -> TxResult | None:
         """Sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
 
         ``done`` words the success for people; ``extra`` is added to the JSON output.
+        With --dry-run, ask the node whether the tx would pass now (tx_estimate) and send nothing.
         """
+        if self.dry_run:
+            self._estimate(kind, body)
+            return None
         result = self.wallet.send(kind, body, wait="commit" if self.wait else "none")
         data = {**tx_result_json(result), **(extra or {})}
         line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
@@ -97,6 +102,14 @@ class Session:
             line += "\n" + done(result)
         self.show(data, lambda: click.echo(line))
         return result
+
+
+    def _estimate(self, kind: str, body: Mapping[str, Any]) -> None:
+        verdict = self.wallet.estimate(kind, body)
+        if not verdict.get("ok"):
+            _fail(self.as_json, f"{kind} would fail: {verdict.get('code')}: {verdict.get('message')}",
+                  {"code": verdict.get("code")}, "nothing was sent (--dry-run)")
+        self.show(verdict, lambda: click.echo(f"{kind}: would pass now (nothing was sent: --dry-run)"))
 
 
 def tx_result_json(result: TxResult) -> dict[str, Any]:
@@ -129,8 +142,9 @@ SIGNER_OPTIONS = (
                  help=f"Plain hex seed file instead, e.g. a testnet's accounts/alice.key (env {KEY_FILE_ENV})."),
     click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
     click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
+    click.option("--dry-run", is_flag=True, help="Only ask the node whether the tx would pass now (tx_estimate)."),
 )
-SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait")
+SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run")
 
 
 def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:

@@ -247,3 +247,15 @@ def test_faucet_funds_the_key_files_address_in_units(node, alice_key):
     assert dict(node.calls)["dev_faucet"]["address"] == ALICE.address
     assert dict(node.calls)["dev_faucet"]["amount"] == 500
     assert f"faucet sent 5.00 USDX to {ALICE.address} in block 12" in result.output
+
+
+def test_dry_run_asks_the_node_and_sends_nothing(node, alice_key):
+    verdicts = iter([{"ok": True, "code": "ok", "message": ""},
+                     {"ok": False, "code": "bad_transition", "message": "order 5 is completed"}])
+    node.methods["tx_estimate"] = lambda p: next(verdicts)
+    passes = run("order", "confirm", "5", "--dry-run", "--key-file", str(alice_key), "--rpc", node.url)
+    assert passes.exit_code == 0 and "would pass now" in passes.output
+    fails = run("order", "confirm", "5", "--dry-run", "--key-file", str(alice_key), "--rpc", node.url)
+    assert fails.exit_code == 1 and "order_confirm would fail: bad_transition: order 5 is completed" in fails.output
+    assert not [m for m, _ in node.calls if m == "tx_send"]
+    assert FakeNode.sent_tx(dict(node.calls)["tx_estimate"]).body == {"order": 5}
