@@ -571,6 +571,8 @@ class Replica:
         self._store_view_change(stripped)
         if vc.view > self.view:
             self._join_view_change()
+        elif vc.view in self.round.new_views:
+            self._help_laggard(sender, vc.validator, vc.view)  # it missed the NewView we entered by
         else:
             self._try_new_view()
 
@@ -687,7 +689,7 @@ class Replica:
         self._maybe_propose()
 
     def _help_laggard(self, sender: bytes, validator: bytes, their_view: int) -> None:
-        """A validator is still in an earlier view: show it how we left (our NewView or ViewChange), once."""
+        """A validator is behind our view, or in it without its NewView: send the NewView (or our ViewChange), once."""
         rnd = self.round
         if self._replaying or (validator, their_view) in rnd.helped:
             return
