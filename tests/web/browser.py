@@ -62,7 +62,21 @@ class Browser:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
         self.proc.stdin.flush()
-        return self._read()
+        try:
+            return self._read()
+        except BrowserError as exc:
+            if op not in ("waitFor", "waitText"):
+                raise
+            raise BrowserError(f"{exc}\n{self.describe()}") from None
+
+    def describe(self) -> str:
+        """What the page shows and what went wrong in it, for a failure message."""
+        try:
+            where = self.call("eval", expr="location.href")
+            shown = self.call("eval", expr="document.getElementById('main')?.innerText.slice(0, 600)")
+            return f"page {where} shows: {shown!r}; page errors: {self.call('errors')}"
+        except BrowserError as exc:
+            return f"(page not readable: {exc})"
 
     def goto(self, url: str) -> None:
         self.call("goto", url=url)

@@ -12,6 +12,7 @@ from typing import Any
 
 from harness import Testnet, wait_for
 
+from core.keys import address_from_pubkey
 from core.types import Tx
 
 ASSET = "USDX"  # 2 decimals in the dev genesis
@@ -115,4 +116,5 @@ def populate(net: Testnet) -> dict[str, Any]:
     m.one("frank", "order_dispute", order=disputed, reason_hash=hashlib.sha256(b"wrong colour").digest())
     return {"shop": shop, "listing": original, "vase": vase, "order_done": done, "order_shipped": shipped,
             "order_placed": placed, "order_disputed": disputed, "record": RECORD_ID, "certificate": cert,
-            "fingerprint": FINGERPRINT.hex(), "tx": cert_status["hash"], "height": cert_status["height"]}
+            "fingerprint": FINGERPRINT.hex(), "tx": cert_status["hash"], "height": cert_status["height"],
+            "seller": address_from_pubkey(m.pubkey("alice")), "buyer": address_from_pubkey(m.pubkey("bob"))}

@@ -40,6 +40,8 @@ def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
         ("record", f"/record/{ids['record']}", "#record-timeline", False),
         ("certificate", f"/cert/{ids['fingerprint']}", "#cert-result .cards", False),
         ("arbiters", "/arbiters", "#main table", False),
+        ("shop", f"/shop/{ids['shop']}", "#shop-listings + ul", False),
+        ("account", f"/account/{ids['buyer']}", "#acct-rec + *", False),
     ]
 
 

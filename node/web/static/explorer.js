@@ -6,6 +6,7 @@ import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
 import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
+import { listingCard } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
 
 const LATEST = 10;
@@ -139,7 +140,8 @@ export function explorerTarget(text) {
 async function blockPage(page) {
   await loadAssets();
   const ref = page.params.ref;
-  const block = await rpc("chain_getBlock", /^\d+$/.test(ref) ? { height: Number(ref) } : { hash: ref });
+  const [block, { height: head }] = await Promise.all([
+    rpc("chain_getBlock", /^\d+$/.test(ref) ? { height: Number(ref) } : { hash: ref }), rpc("node_status")]);
   if (!page.current) return;
   const header = block.header;
   const proposer = await validatorName(header.proposer);
@@ -149,7 +151,7 @@ async function blockPage(page) {
     heading(`Block #${block.height}`),
     el("nav", { class: "pager", "aria-label": "Neighbouring blocks" },
       block.height > 1 ? link(`#/block/${block.height - 1}`, "« Previous block", { class: "btn" }) : null,
-      link(`#/block/${block.height + 1}`, "Next block »", { class: "btn" })),
+      block.height < head ? link(`#/block/${block.height + 1}`, "Next block »", { class: "btn" }) : el("span", { class: "muted" }, "the newest block")),
     fields([
       ["Hash", el("code", { class: "wrap" }, block.hash)],
       ["Time", time(header.timestamp_ms)],
@@ -292,6 +294,7 @@ async function accountPage(page) {
   if (!page.current) return;
   const orders = el("section", { "aria-labelledby": "acct-orders" }, el("h2", { id: "acct-orders" }, "Orders"));
   const reviews = el("section", { "aria-labelledby": "acct-reviews" }, el("h2", { id: "acct-reviews" }, "Reviews received as seller"));
+  const recommended = el("section", { "aria-labelledby": "acct-rec" }, el("h2", { id: "acct-rec" }, "Recommended for this account"));
   const balances = Object.entries(account.balances || {});
   const rating = account.seller_rating;
   replace(page.main,
@@ -308,10 +311,14 @@ async function accountPage(page) {
     ]),
     el("section", { "aria-labelledby": "acct-bal" }, el("h2", { id: "acct-bal" }, "Balances"),
       balances.length ? table(["Asset", "Balance"], balances.map(([asset, value]) => [asset, amount(value, asset)])) : notice("No balances.")),
-    orders, reviews);
-  const [bought, sold, received] = await rpcBatch([
+    orders, reviews, recommended);
+  const [bought, sold, received, recommendations] = await rpcBatch([
     ["order_list", { buyer: address, limit: 20 }], ["order_list", { seller: address, limit: 20 }], ["review_list", { seller: address, limit: 20 }],
+    ["listing_recommend", { address, limit: 8 }],
   ]);
+  if (recommendations.error) recommended.append(failure(recommendations.error));
+  else if ((recommendations.result.items || []).length) recommended.append(el("ul", { class: "cards" }, recommendations.result.items.map(listingCard)));
+  else recommended.append(notice("Nothing to recommend yet."));
   if (bought.error) orders.append(failure(bought.error));
   else {
     const rows = [...(bought.result.items || []).map((o) => ["buyer", o]), ...(sold.result?.items || []).map((o) => ["seller", o])];

@@ -8,6 +8,7 @@ import { failure, href, navigate, route } from "./router.js";
 
 const PAGE_SIZE = 12;
 const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["rating", "Best rated"]];
+const REASONS = { also_bought: "Buyers of the same items also bought this", popular_in_category: "Popular in a category you buy in", popular: "Popular now" };
 const TYPES = [["", "Any type"], ["physical", "Physical goods"], ["digital", "Digital goods"], ["service", "Services"]];
 
 
@@ -84,7 +85,8 @@ export function listingCard(item) {
       item.record ? badge("provenance", "ok") : null,
       stockBadge(item.stock)),
     el("p", { class: "meta" }, stars(averageOf(item.rating)), item.rating?.count ? ` (${item.rating.count})` : "",
-      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", link(`#/shop/${item.shop}`, `shop ${item.shop}`)] : null));
+      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", link(`#/shop/${item.shop}`, `shop ${item.shop}`)] : null),
+    item.reason ? el("p", { class: "meta" }, REASONS[item.reason] ?? item.reason) : null);
 }
 
 function stockBadge(stock) {
@@ -97,6 +99,9 @@ async function searchPage(page) {
   const results = el("section", { "aria-labelledby": "results-title", "aria-live": "polite" });
   replace(page.main, heading("Marketplace"), searchForm(page.query), results);
   const params = searchParams(page.query);
+  if ((page.query.get("min") || page.query.get("max")) && !params.asset) {
+    results.before(notice("A price range needs an asset (prices are compared in that asset's units); it was ignored.", "warn"));
+  }
   let answer;
   try {
     answer = await rpc("listing_search", params);
