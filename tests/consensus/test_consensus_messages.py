@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from replica_harness import CHAIN, KEYS, propose
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from replica_harness import CHAIN, GENESIS, KEYS, NOW, FakeApp, make_config, propose
 
 from consensus.messages import (
     Commit,
@@ -16,6 +18,7 @@ from consensus.messages import (
     encode_message,
 )
 from consensus.records import LastSigned
+from consensus.replica import Replica
 from core.encoding import encode
 from core.errors import ConsensusError, DecodeError
 from core.types import COMMIT, PREPARE, PROPOSE, Certificate, Vote
@@ -123,3 +126,19 @@ def test_last_signed_round_trips_with_its_prepared_block() -> None:
     with pytest.raises(DecodeError):
         LastSigned.decode(encode(bare.to_obj() | {"phase": 7}))
 
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(MESSAGES), st.data())
+def test_mutated_bytes_decode_or_raise_decode_error_only(msg: object, data: st.DataObject) -> None:
+    raw = bytearray(encode_message(msg))  # type: ignore[arg-type]
+    for _ in range(data.draw(st.integers(1, 4))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    for candidate in (bytes(raw), bytes(raw[:cut])):
+        try:
+            decoded = decode_message(candidate)
+        except DecodeError:
+            continue
+        replica = Replica(make_config(), KEYS[1], FakeApp(), GENESIS, None)
+        replica.receive(KEYS[0].public_key, decoded, NOW)  # must not raise, whatever it holds

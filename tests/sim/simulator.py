@@ -215,6 +215,7 @@ class Simulation:
             max_clock_skew_ms=1000, rotate_every=2, future_buffer=256,
         )
         self.now = 0
+        self.done_at: int | None = None  # when every tx was executed everywhere (after heal)
         self.seq = 0
         self.queue: list[tuple[int, int, str, Any]] = []
         self.blocked: set[tuple[int, int]] = set()
@@ -259,6 +260,7 @@ class Simulation:
             if self.violations and self.stop_on_violation:
                 return self.violations
             if self.healed and self._all_done():
+                self.done_at = self.now
                 self._settle_and_check_green()
                 return self.violations
         if not self._all_done():
