@@ -121,6 +121,7 @@ def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
 def _print_next_steps(directory: Path, statuses: list[dict]) -> None:
     url = statuses[0]["rpc"]
     click.echo("the testnet is up. Try, in another shell:")
+    click.echo(f"  .venv/bin/marketnode demo --dir {directory}            # a whole marketplace story, step by step")
     click.echo(f"  .venv/bin/marketnode testnet load --dir {directory} --txs 1000")
     click.echo(f"  curl -s {url} -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_status\"}}'")
     click.echo(f"  web pages (explorer and marketplace): {url}")
