@@ -91,6 +91,19 @@ class ChaosNet(Testnet):
 
 
 @contextmanager
+def closing_with_logs(net: Testnet):  # type: ignore[no-untyped-def]
+    """Yield ``net``; on failure print every node's log tail (the evidence), and always stop the nodes."""
+    try:
+        yield net
+    except BaseException:
+        for name in net.names:
+            print(f"--- {name} log tail ---\n{net.log(name)[-2500:]}")
+        raise
+    finally:
+        net.close()
+
+
+@contextmanager
 def _environ(extra: dict[str, str]):  # type: ignore[no-untyped-def]
     saved = {k: os.environ.get(k) for k in extra}
     os.environ.update(extra)

@@ -9,6 +9,7 @@ height, so it gets many chances under a modest load.
 from __future__ import annotations
 
 import pytest
+from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
 from core.keys import PrivateKey
@@ -44,7 +45,7 @@ def evidence_against(net: Testnet, name: str, key_hex: str) -> list[dict]:
 @pytest.mark.parametrize("mode", ["equivocate", "conflicting-votes", "garbage", "all"])
 def test_honest_validators_commit_record_evidence_and_never_fork(tmp_path, mode):
     net = byzantine_net(tmp_path, mode)
-    try:
+    with closing_with_logs(net):
         byzantine_key = PrivateKey.load(net.entries[BYZANTINE].home / "node_key").public_key.hex()
         assert "BYZANTINE TEST MODE" in net.log(BYZANTINE)
         start = net.height(HONEST[0])
@@ -76,9 +77,3 @@ def test_honest_validators_commit_record_evidence_and_never_fork(tmp_path, mode)
         net.assert_agree([HONEST[0], BYZANTINE], min(common, net.height(BYZANTINE)))
         for name in HONEST:
             assert net.procs[name].poll() is None, f"{name} died:\n{net.log(name)[-2000:]}"
-    except BaseException:
-        for name in net.names:
-            print(f"--- {name} ---\n{net.log(name)[-2500:]}")
-        raise
-    finally:
-        net.close()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import pytest
+from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
 from core.keys import PrivateKey
@@ -148,7 +149,7 @@ def send_and_commit(net: NamespacedNet, count: int, via: list[str]) -> list:
 
 def test_validators_on_separate_hosts_commit_under_load_and_survive_a_cut_link(tmp_path, hosts):
     net = NamespacedNet(tmp_path / "net", hosts)
-    try:
+    with closing_with_logs(net):
         net.start()
         for name in net.names:
             assert procs.rpc_url(net.entries[name].config()).startswith(f"http://{hosts.addr[name]}:")
@@ -165,9 +166,3 @@ def test_validators_on_separate_hosts_commit_under_load_and_survive_a_cut_link(t
         net.assert_agree(net.names, height)
         for name in net.names:
             assert net.committed(name, txs[0].hash)
-    except BaseException:
-        for name in net.names:
-            print(f"--- {name} ---\n{net.log(name)[-2500:]}")
-        raise
-    finally:
-        net.close()
