@@ -138,3 +138,18 @@ def test_main_pages_fit_a_phone_screen(browser, market, url):
     finally:
         browser.call("viewport", width=1280, height=900)
     assert_no_page_errors(browser)
+
+
+def test_keyboard_skip_link_and_focus_styles(browser, market, url):
+    browser.goto(f"{url}?fresh=1#/explorer")  # a new document: focus starts at the top
+    browser.wait_text("#main h1", "Explorer")
+    browser.call("eval", expr="window.__noReload = true")
+    browser.call("press", selector="body", key="Tab")
+    assert browser.call("eval", expr="document.activeElement.textContent") == "Skip to content"
+    outline = browser.call("eval", expr="getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the focused link has no visible focus style"
+    browser.call("press", selector=":focus", key="Enter")
+    assert browser.call("eval", expr="document.activeElement.id") == "main"
+    browser.wait_text("#main h1", "Explorer")  # the in-page anchor is not taken for a route
+    assert_not_reloaded(browser)
+    assert_no_page_errors(browser)

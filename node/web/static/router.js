@@ -42,7 +42,13 @@ export function failure(error) {
   return notice(`Could not load: ${error?.message || error}`, "error");
 }
 
+// On a route change focus moves to the new page's heading (screen readers announce it); on the
+// first load it stays at the top, so Tab reaches the skip link and the menu first.
+let firstRender = true;
+
 export async function render() {
+  const moveFocus = !firstRender;
+  firstRender = false;
   for (const fn of cleanups.splice(0)) { try { fn(); } catch { /* page already gone */ } }
   const seq = ++renderSeq;
   const main = document.getElementById("main");
@@ -73,7 +79,7 @@ export async function render() {
     if (seq === renderSeq) replace(main, heading("Something went wrong"), failure(error));
     console.error(error);
   }
-  if (seq === renderSeq && !main.contains(document.activeElement)) main.querySelector("h1")?.focus({ preventScroll: true });
+  if (moveFocus && seq === renderSeq && !main.contains(document.activeElement)) main.querySelector("h1")?.focus({ preventScroll: true });
 }
 
 // In-page anchors such as the skip link ("#main") are not routes: leave the page as it is.
