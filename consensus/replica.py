@@ -237,19 +237,11 @@ class Replica:
         return out
 
     def _dispatch(self, sender: bytes, msg: Message) -> None:
-        handlers: dict[type, Callable[[bytes, Any], None]] = {
-            PrePrepare: self.on_pre_prepare,
-            Prepare: self.on_prepare,
-            Commit: self.on_commit,
-            ViewChange: self.on_view_change,
-            NewView: self.on_new_view,
-            CommitNotice: self.on_commit_notice,
-        }
-        handler = handlers.get(type(msg))
+        handler = HANDLERS.get(type(msg))
         try:
             if handler is None:
                 raise Rejected(f"not a consensus message: {type(msg).__name__}")
-            handler(sender, msg)
+            handler(self, sender, msg)
         except Rejected as exc:
             self.last_rejection = f"{type(msg).__name__}: {exc}"
             self.rejections += 1
@@ -915,3 +907,14 @@ class Replica:
                 self._dispatch(sender, msg)
         finally:
             self._replaying = replaying
+
+
+# The message -> step table: every message type and the one handler that takes it.
+HANDLERS: dict[type, Callable[[Replica, bytes, Any], None]] = {
+    PrePrepare: Replica.on_pre_prepare,
+    Prepare: Replica.on_prepare,
+    Commit: Replica.on_commit,
+    ViewChange: Replica.on_view_change,
+    NewView: Replica.on_new_view,
+    CommitNotice: Replica.on_commit_notice,
+}
