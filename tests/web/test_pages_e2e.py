@@ -81,6 +81,13 @@ def test_search_finds_a_listing_that_a_tx_just_created(browser, market, url):
     browser.call("press", selector="#f-q", key="Enter")
     browser.wait_text("#main .cards", title)
     assert "123.45 USDX" in browser.text("#main .cards")
+    # the price filter is in units of the asset: 123.45 is inside 100..124 and outside 124..
+    open_page(browser, url, f"/search?q={word}&asset={ASSET}&min=100&max=124")
+    browser.wait_text("#main .cards", title)
+    open_page(browser, url, f"/search?q={word}&asset={ASSET}&min=124")
+    browser.wait_text("#main", "No listings match")
+    open_page(browser, url, f"/search?q={word}")
+    browser.wait_text("#main .cards", title)
     browser.call("click", selector=f'#main .cards a[href="#/listing/{listing}"]')
     browser.wait_text("#main h1", title)
     browser.wait_text("#main", "E2E shop")

@@ -29,8 +29,10 @@ export function parseJson(text) {
   });
 }
 
+// JSON.stringify that writes BigInt values as exact JSON integers.
 function stringify(value) {
-  return JSON.stringify(value, (key, v) => (typeof v === "bigint" ? Number(v) : v));
+  const text = JSON.stringify(value, (key, v) => (typeof v === "bigint" ? `\u0000big:${v}` : v));
+  return text.replace(/"\\u0000big:(-?\d+)"/g, "$1");
 }
 
 let nextId = 1;
@@ -66,20 +68,19 @@ function dropNulls(params) {
   return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ""));
 }
 
-// Asset decimals for amounts: asset_list, else the genesis document (native asset: 0 decimals).
+// Asset decimals for amounts (asset_list, else the genesis assets) and the native asset fees are paid in.
 let assetsLoaded = null;
+let native = "MKT";
+export const nativeAsset = () => native;
+
 export function loadAssets() {
   assetsLoaded ??= (async () => {
-    try {
-      const page = await rpc("asset_list", { limit: 100 });
-      setAssets(page.items ?? page);
-    } catch {
-      try {
-        const { genesis } = await rpc("chain_getGenesis");
-        setAssets([{ asset: genesis.params?.native_asset ?? "MKT", decimals: 0 }, ...(genesis.assets ?? [])]);
-      } catch { /* amounts fall back to smallest units */ }
-    }
-  })();
+    const [assets, genesis] = await rpcBatch([["asset_list", { limit: 100 }], ["chain_getGenesis"]]);
+    const doc = genesis.result?.genesis;
+    native = doc?.params?.native_asset ?? native;
+    if (assets.result) setAssets(assets.result.items);
+    else if (doc) setAssets([{ asset: native, decimals: 0 }, ...(doc.assets ?? [])]);
+  })().catch(() => { assetsLoaded = null; }); // amounts fall back to smallest units; retried on the next page
   return assetsLoaded;
 }
 
@@ -176,21 +177,42 @@ class Live {
 
 export const live = new Live();
 
+// One run of `refresh` at a time; calls that arrive meanwhile collapse into one more run after it.
+function coalesce(refresh) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      do {
+        again = false;
+        try { await refresh(); } catch (error) { console.warn("refresh failed", error); }
+      } while (again);
+      running = null;
+    })();
+    return running;
+  };
+  return run;
+}
+
 // Call `refresh` on every event of `topic` and, as a fallback when the node publishes nothing
-// (or the socket is down), every `pollMs`. Returns a stop function.
-export function follow(topic, filter, refresh, pollMs = 4000) {
+// (or the socket is down), every `pollMs`; never two refreshes at once.
+// Returns {refresh, stop}: refresh now (for the first draw), and stop when leaving the page.
+export function follow(topic, filter, refreshPage, pollMs = 4000) {
+  const refresh = coalesce(refreshPage);
   let lastEvent = 0;
-  const unsubscribe = live.subscribe(topic, filter, (payload) => {
+  const unsubscribe = live.subscribe(topic, filter, () => {
     lastEvent = Date.now();
-    refresh(payload);
+    refresh();
   });
   const timer = setInterval(() => {
-    if (Date.now() - lastEvent > pollMs) refresh(null);
+    if (Date.now() - lastEvent > pollMs) refresh();
   }, pollMs);
-  return () => {
+  const stop = () => {
     unsubscribe();
     clearInterval(timer);
   };
+  return { refresh, stop };
 }
 
 // Display names of accounts (from `register`), fetched in one batch per burst of links, cached.

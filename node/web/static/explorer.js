@@ -1,7 +1,7 @@
 // Explorer pages: latest blocks and txs (live), a block with its certificate's signers, a tx with
 // its receipt and an in-browser inclusion check, an account, an order's escrow timeline.
 
-import { follow, live, loadAssets, rpc, rpcBatch } from "./api.js";
+import { follow, live, loadAssets, nativeAsset, rpc, rpcBatch } from "./api.js";
 import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
@@ -83,11 +83,9 @@ async function explorerHome(page) {
     el("section", { "aria-labelledby": "latest-txs" }, el("h2", { id: "latest-txs" }, "Latest transactions"),
       tableShell(["Tx", "Kind", "Sender", "Block", "Status"], "From the newest blocks", "txs-body", ["Sender", "Status"])));
   const shown = new Map(); // height -> block
-  let busy = false;
   let first = true;
   async function refresh() {
-    if (busy || !page.current) return;
-    busy = true;
+    if (!page.current) return;
     try {
       const status = await rpc("node_status");
       replace(headline, "Height ", el("strong", { id: "head-height" }, String(status.height)), ` · view ${status.view} · ${status.mempool_size} pending tx(s) · chain `, el("code", {}, status.chain_id));
@@ -106,8 +104,6 @@ async function explorerHome(page) {
       first = false;
     } catch (error) {
       replace(headline, failure(error));
-    } finally {
-      busy = false;
     }
   }
   async function refreshTxs(blocks) {
@@ -123,8 +119,9 @@ async function explorerHome(page) {
     replace(body, answers.map((a, i) => txRow(a.result || { hash: latest[i] })));
     if (!latest.length) replace(body, el("tr", {}, el("td", { colspan: 5 }, "No transactions yet.")));
   }
-  page.onLeave(follow("newBlocks", null, refresh, 3000));
-  await refresh();
+  const feed = follow("newBlocks", null, refresh, 3000);
+  page.onLeave(feed.stop);
+  await feed.refresh();
 }
 
 export function explorerTarget(text) {
@@ -202,6 +199,10 @@ async function txPage(page) {
   const hash = page.params.hash;
   const status = await rpc("tx_get", { hash });
   if (!page.current) return;
+  if (status.status === "unknown") { // the explorer's search box sends any 64-hex string here: a block hash?
+    const block = await rpc("chain_getBlock", { hash, full: false }).catch(() => null);
+    if (block && page.current) { navigate(`#/block/${block.height}`); return; }
+  }
   const tx = status.tx || {};
   const receipt = status.receipt;
   const proofSection = el("section", { "aria-labelledby": "proof-title" }, el("h2", { id: "proof-title" }, "Inclusion proof"));
@@ -209,12 +210,12 @@ async function txPage(page) {
     el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › transaction"),
     heading("Transaction"),
     el("p", {}, el("code", { class: "wrap" }, hash), " ", statusBadge(status.status)),
-    status.status === "unknown" ? notice("This node has never seen this transaction.", "warn") : null,
+    status.status === "unknown" ? notice("This node has never seen a transaction with this hash.", "warn") : null,
     fields([
       ["Kind", tx.kind ? badge(tx.kind) : "—"],
       ["Sender", accountLink(tx.sender)],
       ["Nonce", tx.nonce ?? "—"],
-      ["Fee", tx.fee !== undefined ? amount(tx.fee, "MKT") : "—"],
+      ["Fee", tx.fee !== undefined ? amount(tx.fee, nativeAsset()) : "—"],
       status.height ? ["Block", link(`#/block/${status.height}`, `#${status.height}`), ] : null,
       status.height ? ["Position", String(status.index)] : null,
     ]),
@@ -223,7 +224,7 @@ async function txPage(page) {
     proofSection);
   if (status.status === "pending") {
     proofSection.append(notice("Pending: waiting to be committed in a block. This page updates when it is."));
-    page.onLeave(follow("tx", { hash }, async () => { if (page.current && (await rpc("tx_get", { hash })).status !== "pending") render(); }, 2000));
+    page.onLeave(follow("tx", { hash }, async () => { if (page.current && (await rpc("tx_get", { hash })).status !== "pending") render(); }, 2000).stop);
     return;
   }
   if (status.inclusion) await renderInclusion(proofSection, status.inclusion);
@@ -233,7 +234,7 @@ async function txPage(page) {
 function receiptSection(receipt) {
   return el("section", { "aria-labelledby": "receipt-title" }, el("h2", { id: "receipt-title" }, "Receipt"),
     el("p", {}, receipt.ok ? badge("✓ ok", "ok") : badge(`✗ ${receipt.code}`, "warn"), " ", receipt.message || "",
-      " · fee paid ", amount(receipt.fee_paid, "MKT")),
+      " · fee paid ", amount(receipt.fee_paid, nativeAsset())),
     (receipt.events || []).length ? table(["Event", "Details"], receipt.events.map((e) => [badge(e.kind), eventDetails(e.attrs)])) : null);
 }
 
@@ -401,7 +402,8 @@ async function orderPage(page) {
       ]),
       el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)));
   }
-  page.onLeave(follow("order", { order_id: id }, () => draw().catch(() => {}), 2000));
+  const feed = follow("order", { order_id: id }, draw, 2000);
+  page.onLeave(feed.stop);
   await draw();
 }
 

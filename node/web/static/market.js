@@ -11,14 +11,13 @@ const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_
 const REASONS = { also_bought: "Buyers of the same items also bought this", popular_in_category: "Popular in a category you buy in", popular: "Popular now" };
 const TYPES = [["", "Any type"], ["physical", "Physical goods"], ["digital", "Digital goods"], ["service", "Services"]];
 
-
-// "12.5" in units of `asset` -> smallest units as a decimal string ("" when blank or invalid).
+// "12.5" in units of `asset` -> smallest units as a BigInt (undefined when blank or invalid).
 function toSmallest(text, asset) {
   const match = String(text || "").trim().match(/^(\d+)(?:[.,](\d*))?$/);
-  if (!match) return "";
+  if (!match) return undefined;
   const decimals = decimalsOf(asset);
   const fraction = (match[2] || "").slice(0, decimals).padEnd(decimals, "0");
-  return (BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction || "0")).toString();
+  return BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction || "0");
 }
 
 function input(name, label, value, attrs = {}) {

@@ -49,7 +49,8 @@ async function networkPage(page) {
       el("section", { "aria-labelledby": "peers" }, el("h2", { id: "peers" }, "Connected peers"),
         peers.error ? failure(peers.error) : peers.result.length ? table(["Name", "Address", "Endpoint", "Direction", "Score", "Messages in / out"], peerRows(peers.result, validators.result)) : notice("No peers connected.")));
   }
-  page.onLeave(follow("newBlocks", null, () => refresh().catch(() => {}), 3000));
+  const feed = follow("newBlocks", null, refresh, 3000);
+  page.onLeave(feed.stop);
   await refresh();
 }
 
