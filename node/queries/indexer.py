@@ -20,7 +20,7 @@ from typing import Any
 from core.types import Block
 from market import keys, store
 from market.receipts import Receipt
-from node.queries import schema
+from node.queries import schema, search
 
 log = logging.getLogger("marketnode.queries")
 
@@ -87,7 +87,10 @@ class Indexer:
         height = block.height
         conn = self.conn
         for shop_id in sorted(changes.shops):
-            self._shop(reader, shop_id)
+            if self._shop(reader, shop_id):
+                # a closed shop takes no orders: its listings leave the search results
+                changes.listings.update(r[0] for r in conn.execute("SELECT id FROM listings WHERE shop = ?",
+                                                                   (shop_id,)))
         for order_id in sorted(changes.orders):
             listing_id = self._order(reader, order_id)
             if listing_id is not None:
@@ -105,18 +108,17 @@ class Indexer:
 
     # -- one row each ---------------------------------------------------------
 
-    def _shop(self, reader: Any, shop_id: int) -> None:
+    def _shop(self, reader: Any, shop_id: int) -> bool:
+        """Upsert the shop row; True when it opened or closed (its listings' availability changed)."""
         shop = store.load(reader, keys.shop(shop_id))
         if shop is None:
-            return
-        was_open = self.conn.execute("SELECT open FROM shops WHERE id = ?", (shop_id,)).fetchone()
+            return False
+        was = self.conn.execute("SELECT open FROM shops WHERE id = ?", (shop_id,)).fetchone()
         self.conn.execute(
             "INSERT OR REPLACE INTO shops (id, owner, name, region, open, created_ms) VALUES (?, ?, ?, ?, ?, ?)",
             (shop_id, shop["owner"], shop["name"], shop["region"], int(shop["open"]), shop["created_ms"]),
         )
-        if was_open is not None and was_open[0] and not shop["open"]:
-            # a closed shop takes no orders: its listings leave the search results
-            self.conn.execute("UPDATE listings SET active = 0 WHERE shop = ?", (shop_id,))
+        return was is not None and bool(was[0]) != bool(shop["open"])
 
     def _listing(self, reader: Any, listing_id: int, text_changed: bool) -> None:
         listing = store.load(reader, keys.listing(listing_id))
@@ -126,25 +128,31 @@ class Indexer:
         rating = store.load(reader, keys.listing_rating(listing_id))
         count = rating["count"] if rating else 0
         milli = rating["overall"] * 1000 // count if count else 0
-        active = int(bool(listing["active"] and shop["open"]))
+        active = bool(listing["active"] and shop["open"])
+        stock = store.load_int(reader, keys.stock(listing_id))
+        facets = search.listing_facets(category=listing["category"], shop=listing["shop"], seller=listing["seller"],
+                                       type=listing["type"], asset=listing["asset"], price=listing["price"],
+                                       rating_milli=milli)
+        old = self.conn.execute("SELECT facets FROM listings WHERE id = ?", (listing_id,)).fetchone()
         self.conn.execute(
             """INSERT INTO listings (id, shop, seller, type, category, title, tags, asset, price, stock, active,
-                                     created_ms, rating_count, rating_milli)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     created_ms, rating_count, rating_milli, facets)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET
                    category = excluded.category, title = excluded.title, tags = excluded.tags,
                    asset = excluded.asset, price = excluded.price, stock = excluded.stock,
                    active = excluded.active, rating_count = excluded.rating_count,
-                   rating_milli = excluded.rating_milli""",
+                   rating_milli = excluded.rating_milli, facets = excluded.facets""",
             (listing_id, listing["shop"], listing["seller"], listing["type"], listing["category"], listing["title"],
-             json.dumps(listing["tags"]), listing["asset"], listing["price"],
-             store.load_int(reader, keys.stock(listing_id)), active, listing["created_ms"], count, milli),
+             json.dumps(listing["tags"]), listing["asset"], listing["price"], stock, int(active),
+             listing["created_ms"], count, milli, facets),
         )
-        if text_changed:
+        if text_changed or old is None or old[0] != facets:
+            # stock and availability are no facets, so orders and delistings skip this rewrite
             self.conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
             self.conn.execute(
-                "INSERT INTO listings_fts (rowid, title, description, tags) VALUES (?, ?, ?, ?)",
-                (listing_id, listing["title"], listing["description"], " ".join(listing["tags"])),
+                "INSERT INTO listings_fts (rowid, title, description, tags, facets) VALUES (?, ?, ?, ?, ?)",
+                (listing_id, listing["title"], listing["description"], " ".join(listing["tags"]), facets),
             )
 
     def _order(self, reader: Any, order_id: int) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS listings (
     created_ms INTEGER NOT NULL,
     rating_count INTEGER NOT NULL DEFAULT 0,
     rating_milli INTEGER NOT NULL DEFAULT 0,
-    sales INTEGER NOT NULL DEFAULT 0
+    sales INTEGER NOT NULL DEFAULT 0,
+    facets TEXT NOT NULL DEFAULT ''
 );
 -- one index per sort (newest is the rowid), and per common filter + sort
 CREATE INDEX IF NOT EXISTS listings_price ON listings (active, price, id);
@@ -56,8 +57,9 @@ CREATE INDEX IF NOT EXISTS listings_shop ON listings (shop, id);
 CREATE INDEX IF NOT EXISTS listings_seller ON listings (seller, id);
 CREATE INDEX IF NOT EXISTS listings_asset ON listings (asset, active, id);
 
+-- text columns for free text; `facets` holds filter values and sort buckets as tokens (search.listing_facets)
 CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5 (
-    title, description, tags, tokenize = 'unicode61 remove_diacritics 2'
+    title, description, tags, facets, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );
 
 CREATE TABLE IF NOT EXISTS orders (

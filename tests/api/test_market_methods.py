@@ -155,6 +155,32 @@ async def test_listing_search_sorts_and_pages(world: Any) -> None:
     assert (await api.error("listing_search", sort="price_asc", cursor="12"))["code"] == INVALID_PARAMS
 
 
+async def test_listing_search_text_with_filters_and_every_sort(world: Any) -> None:
+    _, api, m = world
+    assert await ids(api, q="brass", sort="price_asc") == [m.candle, m.lamp]
+    assert await ids(api, q="brass", sort="price_desc") == [m.lamp, m.candle]
+    assert await ids(api, q="brass", sort="rating") == [m.lamp, m.candle]  # only the lamp is rated
+    assert await ids(api, q="brass", sort="newest") == [m.candle, m.lamp]
+    assert await ids(api, q="brass", in_stock=True) == [m.lamp]
+    assert await ids(api, q="dining", category="furniture", sort="price_asc") == [m.table]
+    assert await ids(api, q="well kept", category="furniture", sort="price_asc") == [m.chair]  # table's text changed
+    assert await ids(api, q="well kept", shop=m.shop2) == [m.chair]
+    assert await ids(api, q="well kept", seller=api.address("alice"), type="digital") == [m.print_]
+    assert await ids(api, q="well kept", asset="USDX") == [m.print_]
+    assert await ids(api, q="well kept", min_price=150, max_price=800, sort="price_desc") == [m.chair, m.lamp,
+                                                                                              m.candle]
+    for sort in ("price_asc", "price_desc", "rating", "newest"):
+        seen, cursor = [], None
+        while True:
+            page = await api.call("listing_search", q="well kept", sort=sort, limit=2, cursor=cursor)
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == await ids(api, q="well kept", sort=sort), sort
+        assert sorted(seen) == sorted([m.lamp, m.print_, m.candle, m.chair])
+
+
 async def test_listing_search_items_shape(world: Any) -> None:
     _, api, _ = world
     item = (await api.call("listing_search", q="lamp"))["items"][0]

@@ -1,0 +1,214 @@
+"""Measure first-page query latency of the query index at scale (a local check, not a test).
+
+    python -m node.queries.measure [--listings 100000] [--orders 100000] [--runs 200] [--plans]
+
+Fills a fresh index file with synthetic rows shaped like the indexer's, then
+times each query the RPC methods run (p50/p99 over ``--runs`` random
+parameter draws, first page of 20), and with ``--plans`` prints SQLite's
+EXPLAIN QUERY PLAN for each, to check that every one walks an index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from node.queries import schema, search
+
+CATEGORIES = [f"cat{i:02d}" for i in range(50)]
+STATUSES = ("placed", "accepted", "shipped", "disputed", "completed", "declined", "cancelled", "refunded", "resolved")
+
+
+# Planted words and the share of listings whose title holds each; every other word is one of 5,000, uniform.
+PLANTED = {"vintage": 0.50, "lamp": 0.20, "brass": 0.05, "oak": 0.01}
+
+
+def _text(rng: random.Random, vocabulary: list[str], count: int, planted: bool) -> str:
+    words = [rng.choice(vocabulary) for _ in range(count)]
+    if planted:
+        words += [word for word, share in PLANTED.items() if rng.random() < share]
+    return " ".join(words)
+
+
+def fill(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) -> dict[str, Any]:
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    sellers = [rng.randbytes(32) for _ in range(1000)]
+    buyers = [rng.randbytes(32) for _ in range(20_000)]
+    listing_rows, fts_rows = [], []
+    for i in range(1, listings + 1):
+        title = _text(rng, vocabulary, rng.randint(3, 5), planted=True)
+        tags = sorted(set(_text(rng, vocabulary, rng.randint(0, 4), planted=False).split()))
+        rated = rng.random() < 0.3
+        row = dict(id=i, shop=rng.randint(1, 2000), seller=rng.choice(sellers),
+                   type=rng.choice(("physical", "physical", "digital", "service")), category=rng.choice(CATEGORIES),
+                   asset="USDX" if rng.random() < 0.1 else "MKT", price=rng.randint(1, 1_000_000),
+                   stock=0 if rng.random() < 0.1 else rng.randint(1, 20), active=rng.random() < 0.95,
+                   rating_milli=rng.randint(1000, 5000) if rated else 0)
+        facets = search.listing_facets(**{k: v for k, v in row.items() if k != "id"})
+        listing_rows.append((
+            i, row["shop"], row["seller"], row["type"], row["category"], title, json.dumps(tags), row["asset"],
+            row["price"], row["stock"], int(row["active"]), 1_700_000_000_000 + i, rng.randint(1, 50) if rated else 0,
+            row["rating_milli"], rng.randint(0, 40), facets))
+        fts_rows.append((i, title, _text(rng, vocabulary, rng.randint(10, 20), planted=False), " ".join(tags),
+                         facets))
+    with conn:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", listing_rows)
+        conn.executemany("INSERT INTO listings_fts (rowid, title, description, tags, facets) VALUES (?, ?, ?, ?, ?)",
+                         fts_rows)
+        order_rows, purchases = [], set()
+        for i in range(1, orders + 1):
+            buyer, listing = rng.choice(buyers), rng.randint(1, listings)
+            order_rows.append((i, listing, 1, buyer, rng.choice(sellers), None, rng.choice(STATUSES), 1, "MKT",
+                               rng.randint(1, 10**6), i, i, 0))
+            purchases.add((buyer, listing, i))
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", order_rows)
+        conn.executemany("INSERT OR IGNORE INTO purchases VALUES (?, ?, ?)", sorted(purchases))
+        by_buyer: dict[bytes, list[int]] = {}
+        for buyer, listing, _ in purchases:
+            by_buyer.setdefault(buyer, []).append(listing)
+        pairs: dict[tuple[int, int], int] = {}
+        for items in by_buyer.values():
+            for a in items:
+                for b in items:
+                    if a != b:
+                        pairs[(a, b)] = pairs.get((a, b), 0) + 1
+        conn.executemany("INSERT INTO co_purchases VALUES (?, ?, ?)", [(a, b, n) for (a, b), n in pairs.items()])
+        conn.executemany("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?)",
+                         [(r[0], r[1], r[4], r[3], rng.randint(1, 5), r[0]) for r in order_rows[::3]])
+    conn.execute("ANALYZE")
+    return {"sellers": sellers, "buyers": buyers, "listings": listings}
+
+
+def queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqlite3.Connection], Any]]:
+    def cat() -> str:
+        return rng.choice(CATEGORIES)
+
+    def rare_word() -> str:
+        return f"w{rng.randint(0, 4999)}"
+
+    s = search.search_listings
+    return {
+        "search newest": lambda c: s(c),
+        "search price_asc": lambda c: s(c, sort="price_asc"),
+        "search price_desc": lambda c: s(c, sort="price_desc"),
+        "search rating": lambda c: s(c, sort="rating"),
+        "category newest": lambda c: s(c, category=cat()),
+        "category price_asc": lambda c: s(c, category=cat(), sort="price_asc"),
+        "category rating": lambda c: s(c, category=cat(), sort="rating"),
+        "category+price range+in_stock price_asc": lambda c: s(
+            c, category=cat(), min_price=100_000, max_price=200_000, in_stock=True, sort="price_asc"),
+        "price range price_desc": lambda c: s(c, min_price=10_000, max_price=20_000, sort="price_desc"),
+        "seller newest": lambda c: s(c, seller=rng.choice(ctx["sellers"])),
+        "seller price_asc": lambda c: s(c, seller=rng.choice(ctx["sellers"]), sort="price_asc"),
+        "shop newest": lambda c: s(c, shop=rng.randint(1, 2000)),
+        "asset USDX newest": lambda c: s(c, asset="USDX"),
+        "type service price_desc": lambda c: s(c, type="service", sort="price_desc"),
+        "in_stock min_price rating": lambda c: s(c, in_stock=True, min_price=990_000, sort="rating"),
+        **{f"text '{w}' ({int(share * 100)}%) {sort}": (lambda c, w=w, sort=sort: s(c, text=w, sort=sort))
+           for w, share in PLANTED.items() for sort in ("relevance", "newest", "price_asc", "rating")},
+        "text rare word": lambda c: s(c, text=rare_word()),
+        "text 'lamp' + rare word": lambda c: s(c, text=f"lamp {rare_word()}"),
+        "text 'lamp' + category": lambda c: s(c, text="lamp", category=cat()),
+        "text 'lamp' + category price_asc": lambda c: s(c, text="lamp", category=cat(), sort="price_asc"),
+        "text 'vintage' + category price_asc": lambda c: s(c, text="vintage", category=cat(), sort="price_asc"),
+        "text 'vintage' + in_stock + price range": lambda c: s(
+            c, text="vintage", in_stock=True, min_price=10_000, max_price=500_000, sort="price_desc"),
+        "text 'vintage' + seller": lambda c: s(c, text="vintage", seller=rng.choice(ctx["sellers"])),
+        "text 'vintage' price_asc, pages 1-5 (sum)": lambda c: page_five(c, text="vintage", sort="price_asc"),
+        "text prefix 'vint' newest": lambda c: s(c, text="vint", sort="newest"),
+        "order_list buyer": lambda c: search.list_orders(c, buyer=rng.choice(ctx["buyers"]), seller=None,
+                                                         status=None, limit=20, cursor=None),
+        "order_list seller": lambda c: search.list_orders(c, buyer=None, seller=rng.choice(ctx["sellers"]),
+                                                          status=None, limit=20, cursor=None),
+        "order_list seller+status": lambda c: search.list_orders(c, buyer=None, seller=rng.choice(ctx["sellers"]),
+                                                                 status="completed", limit=20, cursor=None),
+        "review_list seller": lambda c: search.list_reviews(c, listing=None, seller=rng.choice(ctx["sellers"]),
+                                                            limit=20, cursor=None),
+        "recommend buyer": lambda c: search.recommend(c, rng.choice(ctx["buyers"]), 10),
+        "recommend stranger": lambda c: search.recommend(c, b"\x00" * 32, 10),
+    }
+
+
+def page_five(conn: sqlite3.Connection, **kwargs: Any) -> Any:
+    cursor = None
+    for _ in range(5):
+        page = search.search_listings(conn, cursor=cursor, **kwargs)
+        cursor = page.next_cursor
+    return page
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--plans", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(Path(tmp) / "query.sqlite", isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        schema.configure(conn)
+        schema.create(conn)
+        started = time.perf_counter()
+        ctx = fill(conn, args.listings, args.orders)
+        print(f"filled {args.listings} listings, {args.orders} orders in {time.perf_counter() - started:.1f} s")
+        rng = random.Random(1)
+        table = queries(ctx, rng)
+        table["search price_asc, pages 1-5 (sum)"] = lambda c: page_five(c, sort="price_asc")
+        table["category newest, pages 1-5 (sum)"] = lambda c: page_five(c, category=rng.choice(CATEGORIES))
+        print(f"{'query (first page of 20)':45} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+        for name, run in table.items():
+            run(conn)  # warm
+            times = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                run(conn)
+                times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+            print(f"{name:45} {statistics.median(times):8.2f} {p99:8.2f} {times[-1]:8.2f}")
+        if args.plans:
+            print_plans(conn)
+
+
+class _Recorder:
+    """Stands in for the connection to capture the SQL and params a query function runs."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.last: tuple[str, Any] = ("", ())
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        self.last = (sql, params)
+        return self.conn.execute(sql, params)
+
+
+def print_plans(conn: sqlite3.Connection) -> None:
+    """EXPLAIN QUERY PLAN of representative searches."""
+    samples: dict[str, dict[str, Any]] = {
+        "newest": {}, "category price_asc": {"category": "cat01", "sort": "price_asc"},
+        "rating": {"sort": "rating"}, "seller newest": {"seller": b"\x01" * 32},
+        "text newest": {"text": "lamp", "sort": "newest"}, "text relevance": {"text": "lamp"},
+        "text price_asc": {"text": "lamp", "sort": "price_asc"},
+    }
+    recorder = _Recorder(conn)
+    for name, kwargs in samples.items():
+        search.search_listings(recorder, **kwargs)  # type: ignore[arg-type]
+        sql, params = recorder.last
+        print(f"\n{name}:")
+        for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall():
+            print("   ", row[3])
+
+
+if __name__ == "__main__":
+    main()
