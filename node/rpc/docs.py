@@ -18,7 +18,7 @@ from typing import Any
 
 from node.rpc.registry import Registry
 
-DEFAULT_REGISTRY = "node.rpc_methods:build_registry"
+DEFAULT_REGISTRY = "node.api:build_registry"
 DEFAULT_OUT = Path("docs/RPC.md")
 
 _PREAMBLE = """\
