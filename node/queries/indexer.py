@@ -29,6 +29,7 @@ CATCH_UP_BLOCKS_PER_TX = 200
 # A buyer's co-purchase pairs are counted against at most this many of its earlier purchases.
 MAX_PAIRS_PER_PURCHASE = 50
 ANALYZE_AFTER_BLOCKS = 1000
+OPTIMIZE_EVERY_BLOCKS = 10_000
 
 
 @dataclass
@@ -303,6 +304,8 @@ class QueryIndex:
             self.indexer.apply(chain.state_reader(), block, receipts)
             self._set_height(block.height)
         self.height = block.height
+        if block.height % OPTIMIZE_EVERY_BLOCKS == 0:
+            self.conn.execute("PRAGMA optimize")  # refresh planner statistics as the tables grow
 
     def _set_height(self, height: int) -> None:
         self.conn.execute("UPDATE meta SET value = ? WHERE key = 'height'", (str(height),))
