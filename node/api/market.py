@@ -154,9 +154,11 @@ def _register_listings(registry: Registry) -> None:
     @registry.method(
         "listing_search",
         summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
-        description="Text matches every word as a prefix (`vint lamp` finds \"Vintage lamp\"). Sorts: newest, "
-                    "price_asc, price_desc, rating (average overall rating), relevance (default when `q` is "
-                    "given). Served from the query index, walking an index in sort order.",
+        description="Every word of `q` must appear in the title, description or tags; the last word also "
+                    "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
+                    "newest, price_asc, price_desc, rating (average overall rating), relevance (bm25, default "
+                    "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
+                    "listings of open shops. `sales` counts orders placed. Served from the query index.",
         params=[
             Param("q", "string", "Free text.", required=False, max_length=200),
             Param("category", "string", "Category label.", required=False, max_length=32),
