@@ -27,7 +27,7 @@ log = logging.getLogger("marketnode.queries")
 FILE_NAME = "query.sqlite"
 CATCH_UP_BLOCKS_PER_TX = 200
 # A buyer's co-purchase pairs are counted against at most this many of its earlier purchases.
-MAX_PAIRS_PER_PURCHASE = 50
+MAX_PAIRS_PER_PURCHASE = 20
 ANALYZE_AFTER_BLOCKS = 1000
 OPTIMIZE_EVERY_BLOCKS = 10_000
 
