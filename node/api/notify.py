@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonable import to_json
 from core.keys import PUBKEY_SIZE
 from node.executor import Executed
 
@@ -46,12 +45,12 @@ def publish_block(hub: Any, executed: Executed) -> None:
         status = {"hash": tx.hash.hex(), "status": "committed" if receipt.ok else "failed", "height": block.height,
                   "index": index, "kind": tx.kind, "sender": tx.sender.hex(), "code": receipt.code,
                   "message": receipt.message, "fee_paid": receipt.fee_paid,
-                  "events": to_json([e.to_obj() for e in receipt.events])}
+                  "events": receipt.events}  # converted by the hub only if someone listens
         hub.publish("tx", status, match=tx.hash)
         hub.publish("account", status, match=sorted(accounts_touched(tx.sender, receipt.events)))
         for event in receipt.events:
             order_id = event.attrs.get("order")
             if isinstance(order_id, int) and not isinstance(order_id, bool):
-                hub.publish("order", {"order": order_id, "event": event.kind, "attrs": to_json(event.attrs),
+                hub.publish("order", {"order": order_id, "event": event.kind, "attrs": event.attrs,
                                       "tx": tx.hash.hex(), "height": block.height, "time_ms": summary["time_ms"]},
                             match=order_id)
