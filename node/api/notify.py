@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.jsonable import address_json
 from core.keys import PUBKEY_SIZE
 from node.executor import Executed
 
@@ -43,7 +44,7 @@ def publish_block(hub: Any, executed: Executed) -> None:
     hub.publish("newBlocks", summary)
     for index, (tx, receipt) in enumerate(zip(block.txs, executed.receipts)):
         status = {"hash": tx.hash.hex(), "status": "committed" if receipt.ok else "failed", "height": block.height,
-                  "index": index, "kind": tx.kind, "sender": tx.sender.hex(), "code": receipt.code,
+                  "index": index, "kind": tx.kind, "sender": address_json(tx.sender), "code": receipt.code,
                   "message": receipt.message, "fee_paid": receipt.fee_paid,
                   "events": receipt.events}  # converted by the hub only if someone listens
         hub.publish("tx", status, match=tx.hash)

@@ -106,7 +106,7 @@ async def test_account_subscription_sees_txs_sent_and_received(node_api: Any, ws
     assert received["kind"] == "transfer" and received["events"][0]["attrs"]["to"] == api.pub("dave").hex()
     await api.send("dave", "arbiter_register", {"fee_fixed": 1, "fee_bps": 1, "description": "x"})  # dave sends
     sent = await ws.next(sub)
-    assert sent["kind"] == "arbiter_register" and sent["sender"] == api.pub("dave").hex()
+    assert sent["kind"] == "arbiter_register" and sent["sender"] == api.address("dave")
     await api.send("alice", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1})  # not dave's
     with pytest.raises(TimeoutError):
         await ws.next(sub, timeout_s=0.3)
