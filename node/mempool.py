@@ -129,18 +129,50 @@ class Mempool:
             raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is {next_nonce}")
         if pending is not None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
-        if len(self._txs) >= limits.max_txs:
-            raise MempoolError("full", f"the mempool holds its limit of {limits.max_txs} txs; retry later")
-        if self._bytes + len(raw) > limits.max_bytes:
-            raise MempoolError("full", f"the mempool holds {self._bytes} of {limits.max_bytes} bytes; retry later")
+        full = self._full_error(len(raw))
+        # A full pool still takes a tx that can execute next, by evicting txs stuck behind a nonce gap;
+        # otherwise gapped txs could fill it for good and refuse the very tx that would unblock them.
+        if full is not None and tx.nonce != self._run_end(tx.sender, next_nonce):
+            raise full
         if tx_hash not in self._verified:
             if not tx.verify():
                 raise MempoolError("signature", "tx signature does not verify against its sender")
             self._verified.add(tx_hash)
         if check is not None:
             check(tx)
+        if full is not None and not self._evict_gapped(account_nonce, len(raw)):
+            raise full
         self._insert(tx_hash, tx, len(raw))
         return tx
+
+    def _full_error(self, size: int) -> MempoolError | None:
+        limits = self.limits
+        if len(self._txs) >= limits.max_txs:
+            return MempoolError("full", f"the mempool holds its limit of {limits.max_txs} txs; retry later")
+        if self._bytes + size > limits.max_bytes:
+            return MempoolError("full", f"the mempool holds {self._bytes} of {limits.max_bytes} bytes; retry later")
+        return None
+
+    def _run_end(self, sender: bytes, next_nonce: int) -> int:
+        """The first nonce after the sender's executable run of pending txs (starting at ``next_nonce``)."""
+        pending = self._by_sender.get(sender, {})
+        nonce = next_nonce
+        while nonce in pending:
+            nonce += 1
+        return nonce
+
+    def _evict_gapped(self, account_nonce: AccountNonce, size: int) -> bool:
+        """Drop txs that wait behind a nonce gap, furthest from executable first, until ``size`` more bytes fit."""
+        gapped: list[tuple[int, bytes]] = []
+        for sender, pending in self._by_sender.items():
+            run_end = self._run_end(sender, account_nonce(sender))
+            gapped += [(nonce - run_end, tx_hash) for nonce, tx_hash in pending.items() if nonce > run_end]
+        gapped.sort()
+        while self._full_error(size) is not None:
+            if not gapped:
+                return False
+            self._remove(gapped.pop()[1])
+        return True
 
     def _insert(self, tx_hash: bytes, tx: Tx, size: int) -> None:
         self._txs[tx_hash] = tx
