@@ -2,7 +2,12 @@
 
 Called by the node (a block subscriber) right after the block is stored and
 indexed; only queues text on subscribers' bounded queues, never awaits, and
-does nothing at all while no one is subscribed.
+does nothing at all while no one is subscribed. Payloads (``result``):
+
+- newBlocks: {height, hash, time_ms, view, proposer, tx_count, state_root}
+- tx, account: {hash, status: committed|failed, height, index, kind, sender, code, message, fee_paid,
+  events: [{kind, attrs}]} — account gets one per tx the address sent or an event names it in
+- order: {order, event (e.g. order_shipped, reviewed), attrs, tx, height, time_ms}
 """
 
 from __future__ import annotations
