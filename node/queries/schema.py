@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -120,6 +120,7 @@ CREATE TABLE IF NOT EXISTS co_purchases (
     buyers INTEGER NOT NULL,
     PRIMARY KEY (listing, other)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS co_purchases_top ON co_purchases (listing, buyers, other);
 
 CREATE TABLE IF NOT EXISTS certificates (
     id INTEGER PRIMARY KEY,
