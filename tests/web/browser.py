@@ -109,3 +109,18 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def import_key(browser: Browser, url: str, seed_hex: str, passphrase: str) -> None:
+    """Open a fresh wallet page on ``url``, import the seed and wait until it is unlocked.
+
+    The unlocked key lives in that page's memory: later pages must be reached by changing
+    ``location.hash`` in the same document, not with ``goto`` (which would load a new one).
+    """
+    browser.goto(f"{url}?wallet=clear#/wallet")
+    browser.call("eval", expr="localStorage.clear()")
+    browser.goto(f"{url}?wallet=import#/wallet")
+    browser.call("fill", selector="#import-seed", value=seed_hex)
+    browser.call("fill", selector="#import-pass", value=passphrase)
+    browser.call("click", selector="#wallet-import button[type=submit]")
+    browser.wait_text("#main h1", "unlocked")

@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "integration"), str(HERE.parents[1])]
 
-from browser import Browser, install  # noqa: E402
+from browser import Browser, import_key, install  # noqa: E402
 from demo_data import populate  # noqa: E402
 from harness import Testnet  # noqa: E402
 
@@ -45,6 +45,25 @@ def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
     ]
 
 
+def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path) -> list[Path]:
+    """The wallet with dave's demo key imported, then what dave may do: buy, confirm his shipped order."""
+    seed = (net.dir / "accounts" / "dave.key").read_text().strip()
+    import_key(browser, url, seed, "demo passphrase")
+    written = []
+    for name, route, ready in (("wallet", "/wallet", "#wallet-faucet"),
+                               ("listing-buy", f"/listing/{ids['vase']}", "#buy-form"),
+                               ("order-actions", f"/order/{ids['order_shipped']}", "#order-actions")):
+        browser.call("eval", expr=f"location.hash = '#{route}'")  # same page: the key stays unlocked
+        browser.call("waitFor", selector=ready)
+        time.sleep(SETTLE_S)
+        path = out / f"{name}-desktop.png"
+        browser.screenshot(path)
+        written.append(path)
+        print(f"wrote {path}", flush=True)
+    browser.call("eval", expr="localStorage.clear()")
+    return written
+
+
 def shoot(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -69,6 +88,8 @@ def shoot(out: Path) -> list[Path]:
                         browser.screenshot(path)
                         written.append(path)
                         print(f"wrote {path}", flush=True)
+                browser.call("viewport", width=DESKTOP[0], height=DESKTOP[1])
+                written += wallet_pages(browser, net, url, ids, out)
                 errors = browser.call("errors")
                 if errors:
                     raise SystemExit(f"page errors: {errors}")

@@ -7,10 +7,12 @@ the page to update itself: a marker set on ``window`` proves no reload happened.
 
 from __future__ import annotations
 
+import json
 import secrets
+from pathlib import Path
 
 import pytest
-from browser import Browser, BrowserUnavailable, install
+from browser import Browser, BrowserUnavailable, import_key, install
 from demo_data import ASSET, Market
 from harness import Testnet
 
@@ -19,6 +21,7 @@ from core.keys import address_from_pubkey
 pytestmark = pytest.mark.integration
 
 PHONE_WIDTH = 390
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -159,4 +162,49 @@ def test_keyboard_skip_link_and_focus_styles(browser, market, url):
     assert browser.call("eval", expr="document.activeElement.id") == "main"
     browser.wait_text("#main h1", "Explorer")  # the in-page anchor is not taken for a route
     assert_not_reloaded(browser)
+    assert_no_page_errors(browser)
+
+
+SIGN_VECTOR_JS = """
+(async (vector) => {
+  const w = await import('/static/wallet.js');
+  const p = await import('/static/proof.js');
+  const bytes = (v) => v && typeof v === 'object' ? (v.$bytes !== undefined ? p.fromHex(v.$bytes)
+    : Array.isArray(v) ? v.map(bytes) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bytes(x)]))) : v;
+  const key = await w.keyFromSeed(p.fromHex(vector.seed));
+  return p.toHex(await w.signTx(bytes(vector.fields), key.signingKey));
+})(%s)
+"""
+
+
+def test_browser_signs_the_protocol_test_vectors_byte_for_byte(browser, url):
+    open_page(browser, url, "/wallet")
+    vectors = json.loads((ROOT / "docs" / "test-vectors" / "txs.json").read_text())["txs"]
+    for vector in vectors:
+        assert browser.call("eval", expr=SIGN_VECTOR_JS % json.dumps(vector)) == vector["signed_canonical"], vector["name"]
+
+
+def test_browser_wallet_buys_confirms_and_reviews_with_keys_that_stay_in_the_browser(browser, market, net, url):
+    listing = market.listing(market.shop, "Linen tea towel", 9_50, category="kitchen")
+    seed = (net.dir / "accounts" / "bob.key").read_text().strip()
+    import_key(browser, url, seed, "correct horse battery")
+    stored = browser.call("eval", expr="localStorage.getItem('marketnode.wallet')")
+    assert seed not in stored and "ciphertext" in stored, "the key must be stored encrypted"
+
+    # same document from here on: the unlocked key lives only in this page's memory
+    browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+    browser.wait_text("#main h1", "Linen tea towel")
+    browser.call("click", selector="#buy-form button[type=submit]")
+    browser.wait_text("#order-status", "placed")
+    order = int(browser.call("eval", expr="location.hash.split('/').pop()"))
+    market.one("alice", "order_accept", order=order)
+    market.one("alice", "order_ship", order=order, tracking_hash=None, delivery=None)
+    browser.wait_text("#order-actions", "Confirm receipt")
+    browser.call("click", selector="#order-actions form:first-of-type button[type=submit]")
+    browser.wait_text("#order-status", "completed")
+    browser.wait_text("#main", "Post review")
+    browser.call("click", selector=".review-form button[type=submit]")
+    browser.wait_text("#main", "Review")
+    review = net.call("validator-0", "order_get", order=order)["review"]
+    assert review is not None and review["ratings"]["overall"] == 5
     assert_no_page_errors(browser)

@@ -71,13 +71,17 @@ function dropNulls(params) {
 // Asset decimals for amounts (asset_list, else the genesis assets) and the native asset fees are paid in.
 let assetsLoaded = null;
 let native = "MKT";
+let params = null;
 export const nativeAsset = () => native;
+// The chain's genesis params (min_fee, windows, ...), once loadAssets has run.
+export const chainParams = async () => { await loadAssets(); return params; };
 
 export function loadAssets() {
   assetsLoaded ??= (async () => {
     const [assets, genesis] = await rpcBatch([["asset_list", { limit: 100 }], ["chain_getGenesis"]]);
     const doc = genesis.result?.genesis;
-    native = doc?.params?.native_asset ?? native;
+    params = doc?.params ?? null;
+    native = params?.native_asset ?? native;
     if (assets.result) setAssets(assets.result.items);
     else if (doc) setAssets([{ asset: native, decimals: 0 }, ...(doc.assets ?? [])]);
   })().catch(() => { assetsLoaded = null; }); // amounts fall back to smallest units; retried on the next page

@@ -4,8 +4,16 @@ import "./market.js";
 import "./explorer.js";
 import "./provenance.js";
 import "./network.js";
+import "./walletui.js";
 import { rpc } from "./api.js";
 import { start } from "./router.js";
+import { onWalletChange, state } from "./wallet.js";
+
+function showWallet({ status }) {
+  document.getElementById("wallet-state").textContent = status === "unlocked" ? " (unlocked)" : status === "locked" ? " (locked)" : "";
+}
+onWalletChange(showWallet);
+showWallet(state());
 
 rpc("node_status").then((status) => {
   document.getElementById("node-line").textContent = `${status.moniker} · ${status.chain_id}`;

@@ -8,6 +8,7 @@ import {
 import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
 import { listingCard } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
+import { orderActions } from "./walletui.js";
 
 const LATEST = 10;
 
@@ -344,12 +345,8 @@ function orderBadge(status) {
   return badge(status, { completed: "ok", resolved: "ok", disputed: "warn", declined: "warn", cancelled: "warn", refunded: "warn" }[status] ?? "");
 }
 
-// Who must act before the deadline: `waiting_for`, or the actors of `actions` timed "before deadline".
-function waitingFor(deadlines) {
-  const actors = deadlines.waiting_for ?? (deadlines.actions || []).filter((a) => a.timing === "before deadline").map((a) => a.by);
-  const list = [...new Set(Array.isArray(actors) ? actors : [actors])].filter(Boolean);
-  return list.length ? list.join(" or ") : "next step";
-}
+// What each open state waits for; the node's `deadlines` says who may claim after it and what follows.
+const WAITING = { placed: "the seller to accept", accepted: "the seller to ship", shipped: "the buyer to confirm receipt", disputed: "the arbiter's ruling" };
 
 // The escrow path: what happened (from the order's timeline, with block and tx), then what may come.
 function timeline(order) {
@@ -363,7 +360,7 @@ function timeline(order) {
       el("span", { class: "meta" }, entry.height ? link(`#/block/${entry.height}`, `block #${entry.height}`) : null,
         entry.tx ? [" · ", link(`#/tx/${entry.tx}`, "tx")] : null, entry.by ? [" · by ", accountLink(entry.by)] : null),
       current && deadlines.current_ms ? el("p", { class: "deadline" },
-        `Waiting for the ${waitingFor(deadlines)} until `, time(deadlines.current_ms), ` (${ago(deadlines.current_ms)}). `,
+        `Waiting for ${WAITING[order.status] ?? "the next step"} until `, time(deadlines.current_ms), ` (${ago(deadlines.current_ms)}). `,
         `After that the ${deadlines.claimable_by} may claim: the order becomes ${deadlines.on_claim}.`,
         ALTERNATIVE[order.status] ? ` It may also be ${ALTERNATIVE[order.status]}.` : "") : null);
   });
@@ -400,7 +397,8 @@ async function orderPage(page) {
         order.buyer_amount !== null && order.buyer_amount !== undefined ? ["Refunded to buyer", amount(order.buyer_amount, order.asset)] : null,
         order.review ? ["Review", [stars(order.review.ratings?.overall), " · ", time(order.review.time_ms)]] : null,
       ]),
-      el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)));
+      el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)),
+      el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Your actions"), orderActions(order)));
   }
   const feed = follow("order", { order_id: id }, draw, 2000);
   page.onLeave(feed.stop);

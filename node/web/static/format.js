@@ -50,6 +50,11 @@ export function setNameResolver(resolve) {
   nameOf = resolve;
 }
 
+// The display name of an account, or null (resolves once the node answers).
+export function displayName(address) {
+  return nameOf ? nameOf(address).catch(() => null) : Promise.resolve(null);
+}
+
 export function accountLink(address, label) {
   if (!address) return el("span", { class: "muted" }, "—");
   const node = link(`#/account/${address}`, label || shortAddress(address), { class: label ? "" : "mono", title: address });

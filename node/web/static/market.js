@@ -5,6 +5,7 @@ import {
   accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
 import { failure, href, navigate, route } from "./router.js";
+import { buyForm } from "./walletui.js";
 
 const PAGE_SIZE = 12;
 const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["rating", "Best rated"]];
@@ -190,7 +191,9 @@ async function listingPage(page) {
       ["Listed", time(item.created_ms)],
       shop ? ["Arbiters", shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : "none (no disputes possible)"] : null,
     ]),
-    el("p", { class: "hint" }, "To buy, place an order from a wallet: ", el("code", {}, `marketnode order place --listing ${id}`)),
+    el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, "Buy"),
+      buyForm(item) ?? notice("Not available to buy right now."),
+      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place --listing ${id}`))),
     await reviewsSection({ listing: id }, item.rating));
 }
 

@@ -2,6 +2,8 @@
 // proof against its block header (docs/PROTOCOL.md §7), the header's hash against the commit
 // certificate, and the certificate's ed25519 COMMIT signatures (§6.3) where WebCrypto has Ed25519.
 
+import { canonical, concat } from "./canonical.js";
+
 const encoder = new TextEncoder();
 
 export function fromHex(hex) {
@@ -12,13 +14,6 @@ export function fromHex(hex) {
 
 export function toHex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) { out.set(part, offset); offset += part.length; }
-  return out;
 }
 
 async function sha256(bytes) {
@@ -75,56 +70,32 @@ export async function addressOf(publicKeyHex) {
   return `mn1${out}`;
 }
 
-// --- canonical msgpack (§1), for the few value types headers and votes hold -------------------
-
-function uint(n) {
-  const value = BigInt(n);
-  if (value < 0n) throw new Error("only unsigned integers are needed here");
-  if (value < 128n) return Uint8Array.of(Number(value));
-  for (const [limit, tag, size] of [[0xffn, 0xcc, 1], [0xffffn, 0xcd, 2], [0xffffffffn, 0xce, 4], [0xffffffffffffffffn, 0xcf, 8]]) {
-    if (value <= limit) {
-      const out = new Uint8Array(1 + size);
-      out[0] = tag;
-      for (let i = 0; i < size; i++) out[size - i] = Number((value >> BigInt(8 * i)) & 0xffn);
-      return out;
-    }
-  }
-  throw new Error("integer out of range");
-}
-
-function lengthPrefix(fix, fixMax, tags, length) {
-  if (fix !== null && length <= fixMax) return Uint8Array.of(fix | length);
-  const [tag8, tag16, tag32] = tags;
-  if (tag8 !== null && length <= 0xff) return Uint8Array.of(tag8, length);
-  if (length <= 0xffff) return Uint8Array.of(tag16, length >> 8, length & 0xff);
-  return Uint8Array.of(tag32, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
-}
-
-// Encode a map whose values are {bytes: Uint8Array} | string | integer, keys sorted by UTF-8 bytes.
-export function canonicalMap(entries) {
-  const keys = Object.keys(entries).map((k) => [k, encoder.encode(k)]);
-  keys.sort(([, a], [, b]) => {
-    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
-    return a.length - b.length;
-  });
-  const parts = [lengthPrefix(0x80, 15, [null, 0xde, 0xdf], keys.length)];
-  for (const [key, keyBytes] of keys) {
-    parts.push(lengthPrefix(0xa0, 31, [0xd9, 0xda, 0xdb], keyBytes.length), keyBytes);
-    const value = entries[key];
-    if (value instanceof Uint8Array) parts.push(lengthPrefix(null, -1, [0xc4, 0xc5, 0xc6], value.length), value);
-    else if (typeof value === "string") {
-      const text = encoder.encode(value);
-      parts.push(lengthPrefix(0xa0, 31, [0xd9, 0xda, 0xdb], text.length), text);
-    } else parts.push(uint(value));
-  }
-  return concat(...parts);
-}
-
 const HEADER_BYTES = new Set(["parent_hash", "proposer", "tx_root", "state_root", "last_cert_hash", "evidence_root"]);
 
 export async function headerHash(header) {
   const entries = Object.fromEntries(Object.entries(header).map(([k, v]) => [k, HEADER_BYTES.has(k) ? fromHex(v) : v]));
-  return toHex(await digest("header", canonicalMap(entries)));
+  return toHex(await digest("header", canonical(entries)));
+}
+
+// The public key inside an mn1 address; throws on a typo (bad alphabet, length or checksum).
+export async function publicKeyOf(address) {
+  const body = String(address).trim().toLowerCase();
+  if (!/^mn1[a-z2-7]{58}$/.test(body)) throw new Error(`${address} is not a marketnode address (mn1 + 58 base32 characters)`);
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const char of body.slice(3)) {
+    value = (value << 5) | BASE32.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+    value &= (1 << bits) - 1;
+  }
+  const key = toHex(Uint8Array.from(bytes.slice(0, 32)));
+  if ((await addressOf(key)) !== body) throw new Error(`${address} has a bad checksum (mistyped?)`);
+  return fromHex(key);
 }
 
 // --- ed25519 certificate signatures -----------------------------------------------------------
@@ -143,7 +114,7 @@ export function hasEd25519() {
 }
 
 function voteMessage(cert, validatorHex) {
-  const unsigned = canonicalMap({
+  const unsigned = canonical({
     block_hash: fromHex(cert.block_hash), chain_id: cert.chain_id, height: cert.height, phase: 2,
     validator: fromHex(validatorHex), view: cert.view,
   });

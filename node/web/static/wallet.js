@@ -1,0 +1,125 @@
+// The in-browser wallet: an ed25519 key made or imported here and kept in localStorage, encrypted
+// with a passphrase (PBKDF2-SHA256 -> AES-GCM). Txs are built and signed here (docs/PROTOCOL.md §5);
+// the node only ever receives signed txs. The unlocked key lives in memory until lock or reload.
+
+import { RpcError, chainParams, rpc } from "./api.js";
+import { canonical, concat } from "./canonical.js";
+import { addressOf, fromHex, toHex } from "./proof.js";
+
+const STORE_KEY = "marketnode.wallet";
+const PBKDF2_ITERATIONS = 310_000;
+const PKCS8_ED25519_PREFIX = fromHex("302e020100300506032b657004220420"); // followed by the 32-byte seed
+const encoder = new TextEncoder();
+
+let unlocked = null; // {address, publicKey: Uint8Array, signingKey: CryptoKey}
+const listeners = new Set();
+
+export function onWalletChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+function changed() {
+  for (const listener of listeners) listener(state());
+}
+
+export function stored() {
+  try { return JSON.parse(localStorage.getItem(STORE_KEY)); } catch { return null; }
+}
+
+// "none" | "locked" | "unlocked", and the address when there is a key.
+export function state() {
+  if (unlocked) return { status: "unlocked", address: unlocked.address };
+  const saved = stored();
+  return saved ? { status: "locked", address: saved.address } : { status: "none" };
+}
+
+export const current = () => unlocked;
+
+export async function keyFromSeed(seed) {
+  const pkcs8 = concat(PKCS8_ED25519_PREFIX, seed);
+  const extractable = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, true, ["sign"]);
+  const jwk = await crypto.subtle.exportKey("jwk", extractable); // carries x, the public key
+  const publicKey = Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const signingKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+  return { publicKey, signingKey, address: await addressOf(toHex(publicKey)) };
+}
+
+async function passphraseKey(passphrase, salt) {
+  const material = await crypto.subtle.importKey("raw", encoder.encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey({ name: "PBKDF2", hash: "SHA-256", salt, iterations: PBKDF2_ITERATIONS },
+    material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+}
+
+// Store `seed` (32 bytes) encrypted under `passphrase`, and unlock it.
+export async function save(seed, passphrase) {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new Error("a key is a 32-byte seed (64 hex characters)");
+  if (!passphrase || passphrase.length < 8) throw new Error("choose a passphrase of at least 8 characters");
+  const key = await keyFromSeed(seed);
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(key.address) },
+    await passphraseKey(passphrase, salt), seed);
+  localStorage.setItem(STORE_KEY, JSON.stringify({
+    version: 1, address: key.address, kdf: { name: "PBKDF2-SHA256", iterations: PBKDF2_ITERATIONS, salt: toHex(salt) },
+    cipher: { name: "AES-256-GCM", iv: toHex(iv) }, ciphertext: toHex(new Uint8Array(sealed)),
+  }));
+  unlocked = key;
+  changed();
+  return key.address;
+}
+
+export function create(passphrase) {
+  return save(crypto.getRandomValues(new Uint8Array(32)), passphrase);
+}
+
+export async function unlock(passphrase) {
+  const saved = stored();
+  if (!saved) throw new Error("there is no key in this browser");
+  let seed;
+  try {
+    const aes = await passphraseKey(passphrase, fromHex(saved.kdf.salt));
+    seed = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.address) },
+      aes, fromHex(saved.ciphertext)));
+  } catch {
+    throw new Error("wrong passphrase (or the stored key was altered)");
+  }
+  unlocked = await keyFromSeed(seed);
+  seed.fill(0);
+  changed();
+  return unlocked.address;
+}
+
+export function lock() {
+  unlocked = null;
+  changed();
+}
+
+export function forget() {
+  localStorage.removeItem(STORE_KEY);
+  lock();
+}
+
+// The signed tx's canonical bytes for `unsigned` ({body, chain_id, fee, kind, nonce, sender}).
+export async function signTx(unsigned, signingKey) {
+  const message = concat(encoder.encode(`marketnode-sig:tx:${unsigned.chain_id}:`), canonical(unsigned));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, signingKey, message));
+  return canonical({ ...unsigned, sig });
+}
+
+// sha256 of a text, as the bytes a `*_hash` field holds (the text itself stays off chain).
+export async function textHash(value) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+}
+
+// Build, sign and send one tx from the unlocked key; resolves with tx_send's answer once committed.
+export async function send(kind, body) {
+  if (!unlocked) throw new Error("unlock the wallet first");
+  const [status, account] = await Promise.all([rpc("node_status"), rpc("account_get", { address: unlocked.address })]);
+  const fee = (await chainParams())?.min_fee ?? 0;
+  const unsigned = { body, chain_id: status.chain_id, fee, kind, nonce: account.nonce, sender: unlocked.publicKey };
+  const raw = await signTx(unsigned, unlocked.signingKey);
+  const result = await rpc("tx_send", { tx: toHex(raw), wait: "commit", timeout_s: 30 });
+  if (result.status === "failed") throw new RpcError({ code: -32003, message: `${result.receipt?.code}: ${result.receipt?.message}` }, "tx_send");
+  return result;
+}

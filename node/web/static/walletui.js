@@ -1,0 +1,175 @@
+// Wallet pages and buttons: create, import, unlock the browser's key; buy a listing; act on an
+// order (accept, ship, confirm, dispute, claim, review). Every action is a tx signed in wallet.js.
+
+import { rpc } from "./api.js";
+import { accountLink, amount, badge, displayName, el, fields, heading, link, replace, shortAddress } from "./format.js";
+import { fromHex, publicKeyOf } from "./proof.js";
+import { failure, navigate, render, route } from "./router.js";
+import * as wallet from "./wallet.js";
+
+function field(id, label, attrs = {}) {
+  return el("div", { class: "field" }, el("label", { for: id }, label), el("input", { id, name: id, ...attrs }));
+}
+
+// A form whose submit runs `action(form)` with a busy state and a status line for the outcome.
+function actionForm(attrs, children, submitLabel, action) {
+  const status = el("p", { class: "form-status", role: "status", "aria-live": "polite" });
+  const button = el("button", { type: "submit", class: "primary" }, submitLabel);
+  const form = el("form", { class: "action-form", ...attrs }, children, button, status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    replace(status, "Working…");
+    try {
+      const message = await action(form);
+      replace(status, message || "Done.");
+    } catch (error) {
+      replace(status, failure(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+const committedLine = (result) => `Committed in block #${result.height}.`;
+
+// --- the wallet page ----------------------------------------------------------------------------
+
+async function walletPage(page) {
+  const now = wallet.state();
+  const body = [];
+  if (now.status === "none") {
+    body.push(
+      el("p", {}, "Make a key here, or import one (a 64-hex seed, e.g. a testnet demo account from ", el("code", {}, "testnet/accounts/<name>.key"), "). ",
+        "It is stored in this browser only, encrypted with your passphrase; transactions are signed here."),
+      el("h2", {}, "New key"),
+      actionForm({ id: "wallet-create" }, [field("new-pass", "Passphrase (8+ characters)", { type: "password", autocomplete: "new-password", required: true })],
+        "Create key", async (form) => { await wallet.create(form.elements["new-pass"].value); render(); }),
+      el("h2", {}, "Import a key"),
+      actionForm({ id: "wallet-import" }, [
+        field("import-seed", "Seed (64 hex characters)", { autocomplete: "off", spellcheck: "false", required: true }),
+        field("import-pass", "Passphrase (8+ characters)", { type: "password", autocomplete: "new-password", required: true }),
+      ], "Import key", async (form) => {
+        const seed = form.elements["import-seed"].value.trim().toLowerCase();
+        if (!/^[0-9a-f]{64}$/.test(seed)) throw new Error("the seed is 64 hex characters");
+        await wallet.save(fromHex(seed), form.elements["import-pass"].value);
+        render();
+      }));
+  } else if (now.status === "locked") {
+    body.push(el("p", {}, "Key for ", accountLink(now.address), " is stored here, locked."),
+      actionForm({ id: "wallet-unlock" }, [field("unlock-pass", "Passphrase", { type: "password", autocomplete: "current-password", required: true })],
+        "Unlock", async (form) => { await wallet.unlock(form.elements["unlock-pass"].value); render(); }),
+      el("button", { type: "button", class: "danger", onclick: () => { if (confirm("Delete the key from this browser? Without a copy of the seed its funds are lost.")) { wallet.forget(); render(); } } }, "Forget this key"));
+  } else {
+    body.push(...await unlockedView(now.address));
+  }
+  replace(page.main, heading("Wallet ", badge(now.status === "unlocked" ? "unlocked" : now.status === "locked" ? "locked" : "no key", now.status === "unlocked" ? "ok" : "")), body);
+}
+
+async function unlockedView(address) {
+  const account = await rpc("account_get", { address });
+  const balances = el("div", { id: "wallet-balances" });
+  const showBalances = (found) => replace(balances, Object.entries(found.balances || {}).map(([asset, value]) => el("div", {}, amount(value, asset))));
+  showBalances(account);
+  const parts = [
+    fields([
+      ["Address", accountLink(address, address)],
+      ["Name", account.profile?.name ?? "not registered"],
+      ["Balances", balances],
+    ]),
+    el("p", {}, el("button", { type: "button", onclick: () => { wallet.lock(); render(); } }, "Lock")),
+  ];
+  if (!account.registered) {
+    parts.push(el("h2", {}, "Register"), el("p", {}, "A display name is needed before buying or selling."),
+      actionForm({ id: "wallet-register" }, [field("reg-name", "Display name", { required: true, maxlength: 64 })], "Register", async (form) => {
+        const name = form.elements["reg-name"].value.trim();
+        await wallet.send("register", { name, commitment: await wallet.textHash(`${crypto.randomUUID()}:${name}`) });
+        render();
+      }));
+  }
+  parts.push(el("h2", {}, "Testnet funds"), actionForm({ id: "wallet-faucet" }, [], "Ask the faucet", async () => {
+    const result = await rpc("dev_faucet", { address, wait: "commit" });
+    showBalances(await rpc("account_get", { address }));
+    return ["Received ", amount(result.amount, result.asset), "."];
+  }));
+  return parts;
+}
+
+// --- actions on other pages -----------------------------------------------------------------------
+
+function unlockHint(what) {
+  const now = wallet.state();
+  return el("p", { class: "hint" }, now.status === "unlocked" ? null : [link("#/wallet", now.status === "none" ? "Set up a wallet" : "Unlock your wallet"), ` to ${what} from this browser.`]);
+}
+
+// Buy form for a listing page (or a hint how to get one).
+export function buyForm(listing) {
+  const me = wallet.current();
+  if (!listing.available) return null;
+  if (!me) return unlockHint("buy");
+  if (me.address === listing.seller) return el("p", { class: "hint" }, "This is your listing.");
+  const arbiters = listing.shop_info?.arbiters ?? [];
+  const select = el("select", { id: "buy-arbiter", name: "arbiter" },
+    arbiters.map((a) => arbiterOption(a)), el("option", { value: "" }, "no arbiter (no disputes)"));
+  return actionForm({ id: "buy-form", "aria-label": "Buy" }, [
+    field("buy-quantity", "Quantity", { type: "number", min: 1, max: String(listing.stock), value: "1", required: true }),
+    el("div", { class: "field" }, el("label", { for: "buy-arbiter" }, "Arbiter for disputes"), select),
+    el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt. Agree the shipping address with the seller (sealed addresses are not sent from the browser yet)."),
+  ], "Buy now", async (form) => {
+    const quantity = BigInt(form.elements["buy-quantity"].value || "1");
+    const arbiter = form.elements.arbiter.value;
+    const result = await wallet.send("order_place", {
+      listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
+      arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
+    });
+    const placed = result.receipt.events.find((e) => e.kind === "order_placed");
+    navigate(`#/order/${placed.attrs.order}`);
+  });
+}
+
+function arbiterOption(address) {
+  const option = el("option", { value: address }, shortAddress(address));
+  displayName(address).then((name) => { if (name) option.textContent = `${name} (${shortAddress(address)})`; });
+  return option;
+}
+
+const RATINGS = ["overall", "quality", "accuracy", "delivery", "service"];
+
+// What the unlocked account may do to this order now, as buttons and small forms.
+export function orderActions(order) {
+  const me = wallet.current();
+  if (!me) return unlockHint("act on your orders");
+  const role = me.address === order.buyer ? "buyer" : me.address === order.seller ? "seller" : me.address === order.arbiter ? "arbiter" : null;
+  if (!role) return null;
+  const before = !order.deadline_ms || Date.now() < order.deadline_ms;
+  const id = order.id;
+  const act = (label, kind, body = {}) => actionForm({ class: "inline-action" }, [], label, async () => committedLine(await wallet.send(kind, { order: id, ...body })));
+  const items = [];
+  const s = order.status;
+  if (role === "seller" && s === "placed" && before) items.push(act("Accept order", "order_accept"));
+  if (role === "seller" && ["placed", "accepted"].includes(s)) items.push(act("Decline (refund)", "order_decline"));
+  if (role === "buyer" && s === "placed") items.push(act("Cancel (refund)", "order_cancel"));
+  if (role === "seller" && s === "accepted" && before && order.type !== "digital") items.push(act("Mark shipped", "order_ship"));
+  if (role === "buyer" && s === "shipped") items.push(act("Confirm receipt (release escrow)", "order_confirm"));
+  if ((role === "buyer" || role === "seller") && ["accepted", "shipped"].includes(s) && before && order.arbiter) {
+    items.push(actionForm({ class: "inline-action" }, [field(`dispute-${id}`, "Why (kept off chain; its hash goes on chain)", { required: true })], "Open dispute",
+      async (form) => committedLine(await wallet.send("order_dispute", { order: id, reason_hash: await wallet.textHash(form.elements[`dispute-${id}`].value) }))));
+  }
+  if (!before && order.deadlines?.claimable_by?.includes(role)) items.push(act(`Claim (order becomes ${order.deadlines.on_claim})`, "order_claim"));
+  if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
+  if (!items.length) return el("p", { class: "hint" }, `You are the ${role}; nothing for you to do now.`);
+  return el("div", { class: "actions", id: "order-actions" }, el("p", {}, `You are the ${role}.`), items);
+}
+
+function reviewForm(id) {
+  const selects = RATINGS.map((name) => el("div", { class: "field" }, el("label", { for: `rate-${name}` }, name),
+    el("select", { id: `rate-${name}`, name }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} ★`)))));
+  return actionForm({ class: "review-form", "aria-label": "Review" }, [el("div", { class: "filter-grid" }, selects),
+    field(`review-text-${id}`, "Your review (kept off chain; its hash goes on chain)")], "Post review", async (form) => {
+    const ratings = Object.fromEntries(RATINGS.map((name) => [name, Number(form.elements[name].value)]));
+    return committedLine(await wallet.send("review", { order: id, ratings, text_hash: await wallet.textHash(form.elements[`review-text-${id}`].value) }));
+  });
+}
+
+route("/wallet", walletPage);
