@@ -98,12 +98,13 @@ class Indexer:
                 changes.listings.add(listing_id)  # refunds give stock back
         if changes.timeline:
             conn.executemany("INSERT OR REPLACE INTO order_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", changes.timeline)
-        for buyer, listing_id in changes.purchases:
-            self._purchase(buyer, listing_id, height)
         for order_id in sorted(changes.reviews):
             self._review(reader, order_id)
         for listing_id in sorted(changes.listings):
             self._listing(reader, listing_id, listing_id in changes.listing_text)
+        # after the listing rows exist: a listing may be created and bought in the same block
+        for buyer, listing_id in changes.purchases:
+            self._purchase(buyer, listing_id, height)
         for cert_id in sorted(changes.certificates):
             self._certificate(reader, cert_id)
 

@@ -72,3 +72,26 @@ async def test_index_catches_up_after_falling_behind_and_rebuilds_when_lost_or_c
     (data / FILE_NAME).write_bytes(b"this is not a database" * 100)
     async with running_node(cfg, keys) as (node, api):
         assert await snapshot(api, market) == live
+
+
+async def test_a_listing_created_and_bought_in_one_block_counts_the_sale(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    async with running_node(cfg, keys) as (_, api):
+        for name in ("alice", "bob"):
+            await api.send(name, "register", {"name": name, "commitment": h(name)})
+        shop = {"name": "S", "description": "", "region": "DE", "accepted_assets": ["MKT"], "arbiters": []}
+        await api.send("alice", "shop_create", shop)
+        listing = {"shop": 1, "type": "physical", "title": "Kettle", "description": "", "category": "kitchen",
+                   "tags": [], "price": 10, "asset": "MKT", "stock": 2, "regions": [], "images": []}
+        create = api.sign("alice", "listing_create", listing)
+        buy = api.sign("bob", "order_place", {"listing": 1, "quantity": 1, "max_total": 10, "address_seller": b""})
+        results = await api.call("tx_sendBatch", txs=[create.encode().hex(), buy.encode().hex()])
+        assert [r["status"] for r in results] == ["pending", "pending"]
+        done = await api.call("tx_send", tx=api.sign("bob", "transfer", {"to": api.pub("alice"), "asset": "MKT",
+                                                                          "amount": 1}).encode().hex(),
+                              wait="commit")
+        assert done["status"] == "committed"
+        created, bought = [await api.call("tx_get", hash=tx.hash.hex()) for tx in (create, buy)]
+        assert created["status"] == bought["status"] == "committed" and created["height"] == bought["height"]
+        item = (await api.call("listing_search", q="kettle"))["items"][0]
+        assert item["sales"] == 1 and item["stock"] == 1
