@@ -19,7 +19,9 @@ import socket
 import stat
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 from chaos import closing_with_logs
@@ -28,7 +30,7 @@ from harness import RpcFailure, Testnet, free_base_port, wait_for
 from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, encode_message
 from core.jsonable import certificate_from_json
 from core.keys import PrivateKey
-from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Vote
+from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote
 from node.rpc.errors import UNAUTHORIZED
 from p2p.config import P2PConfig
 from p2p.host import P2PHost
@@ -154,6 +156,16 @@ def test_an_outsider_cannot_make_consensus_messages_count_or_frame_a_validator(t
             assert net.procs[name].poll() is None
 
 
+def post_raw(url: str, body: bytes) -> Any:
+    """POST ``body``; the JSON reply whatever the HTTP status."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
 def test_size_limits_hold_at_the_running_node_entry_points(tmp_path):
     """RPC body, batch length and tx size are enforced by a real node; each refusal names the limit."""
     net = Testnet(tmp_path / "net", validators=1)
@@ -161,25 +173,13 @@ def test_size_limits_hold_at_the_running_node_entry_points(tmp_path):
         net.start()
         url = net.url("validator-0")
         big = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "node_status", "params": {"x": "a" * (5 << 20)}}).encode()
-        request = urllib.request.Request(url, data=big, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                reply = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            reply = json.loads(exc.read())
+        reply = post_raw(url, big)
         assert reply["error"]["code"] == -32005 and "limit" in reply["error"]["message"]
         batch = json.dumps([{"jsonrpc": "2.0", "id": i, "method": "node_status"} for i in range(1001)]).encode()
-        request = urllib.request.Request(url, data=batch, headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                reply = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            reply = json.loads(exc.read())
+        reply = post_raw(url, batch)
         reply = reply[0] if isinstance(reply, list) else reply
         assert reply["error"]["code"] == -32005, reply
         key = net.keys["alice"]
-        from core.types import Tx
-
         huge = Tx(net.chain_id, key.public_key, 0, "transfer", {"amount": 1, "asset": "MKT", "to": key.public_key,
                                                                  "memo": "m" * (70 * 1024)}, 0).sign(key)
         with pytest.raises(RpcFailure) as refusal:
