@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.encoding import decode
+from core.errors import ValidationError
 from core.jsonable import to_json
-from core.keys import PUBKEY_SIZE, address_from_pubkey
+from core.keys import address_from_pubkey, pubkey_from_address
 from market import keys, store
 from market.accounts import account_record, next_nonce
 from market.arbiters import arbiter_record
@@ -134,12 +135,8 @@ def register(registry: Registry) -> None:
 
 
 def _cursor_account(cursor: str) -> bytes:
-    from core.errors import ValidationError
-    from core.keys import pubkey_from_address
-
+    """The account a previous page ended with; -32602 for anything this method did not return."""
     try:
-        key = pubkey_from_address(cursor)
+        return pubkey_from_address(cursor)
     except ValidationError:
         raise invalid_params(f"cursor {cursor!r} is not one this query returned", "cursor") from None
-    assert len(key) == PUBKEY_SIZE
-    return key

@@ -25,10 +25,8 @@ def addr(value: bytes | None) -> str | None:
 def rating_json(totals: dict[str, int] | None) -> dict[str, Any]:
     """Rating sums as count and averages times 100 (integers: no floats anywhere)."""
     count = totals["count"] if totals else 0
-    out: dict[str, Any] = {"count": count}
-    out["avg_x100"] = {name: (totals[name] * 100 // count if count else 0) for name in RATINGS} if totals else \
-        dict.fromkeys(RATINGS, 0)
-    return out
+    averages = {name: totals[name] * 100 // count if totals and count else 0 for name in RATINGS}
+    return {"count": count, "avg_x100": averages}
 
 
 def kyc_json(reader: Any, account: bytes, now_ms: int) -> dict[str, Any]:
