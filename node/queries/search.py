@@ -1,7 +1,8 @@
-"""Read-only queries over the query index: keyset pagination along an index, never OFFSET.
+"""Read-only queries over the query index: keyset pagination along an index.
 
 A cursor is the sort key of the last row of the previous page (``"id"`` or
-``"value:id"``), so page N costs what page 1 costs. Every function takes
+``"value:id"``), so page N costs what page 1 costs; only relevance, a float
+recomputed per query, pages by position (bounded). Every function takes
 the connection and plain values and returns rows as dicts with raw bytes;
 the RPC layer turns them into JSON.
 """
