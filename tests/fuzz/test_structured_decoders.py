@@ -12,6 +12,7 @@ and nothing else.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from chain_samples import VALIDATOR_KEYS, block, certificate, evidence, nested_tx, vote
@@ -28,7 +29,7 @@ from p2p.framing import FrameError, decode_frame
 from p2p.handshake import HandshakeError, Initiator, Responder
 
 CHAIN = "marketnode-testnet"
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(os.environ.get("MARKETNODE_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Values of every msgpack kind our encoding admits, including edge sizes and wrong types.
 scalars = st.one_of(
