@@ -3,12 +3,14 @@
 The faucet key (``<home>/faucet.key``, funded in the testnet genesis) signs a
 ``transfer`` with its next nonce and submits it like any wallet tx, so the
 funds move on chain and every node agrees. Off unless ``rpc.enable_faucet``;
-each address may be served once per ``FAUCET_INTERVAL_S``.
+each address may be served once per ``FAUCET_INTERVAL_S``, and all together
+``FAUCET_MAX_PER_MINUTE`` times a minute.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 from core.errors import RpcError, RuleError
@@ -26,6 +28,7 @@ FAUCET_KEY_FILE = "faucet.key"
 FAUCET_AMOUNT = 10_000_000
 FAUCET_MAX_AMOUNT = 1_000_000_000
 FAUCET_INTERVAL_S = 60.0
+FAUCET_MAX_PER_MINUTE = 120  # all addresses together: fresh addresses cost nothing to make
 MAX_REMEMBERED = 10_000
 
 
@@ -37,6 +40,7 @@ class Faucet:
         self.interval_s = interval_s
         self._next_nonce = 0
         self._served: dict[bytes, float] = {}
+        self._recent: deque[float] = deque()
 
     @classmethod
     def of(cls, node: Any) -> Faucet:
@@ -55,6 +59,11 @@ class Faucet:
         return faucet
 
     def check_rate(self, address: bytes, now_s: float) -> None:
+        while self._recent and now_s - self._recent[0] >= 60.0:
+            self._recent.popleft()
+        if len(self._recent) >= FAUCET_MAX_PER_MINUTE:
+            wait = int(60.0 - (now_s - self._recent[0])) + 1
+            raise limit_exceeded(f"the faucet is busy; try again in {wait} s", retry_after_s=wait)
         last = self._served.get(address)
         if last is not None and now_s - last < self.interval_s:
             wait = int(self.interval_s - (now_s - last)) + 1
@@ -65,6 +74,7 @@ class Faucet:
             cutoff = now_s - self.interval_s
             self._served = {a: t for a, t in self._served.items() if t > cutoff}
         self._served[address] = now_s
+        self._recent.append(now_s)
 
     def send(self, node: Any, to: bytes, asset: str, amount: int) -> Tx:
         """Sign and submit the transfer; one retry with a fresh nonce if ours went stale."""

@@ -65,3 +65,21 @@ async def test_faucet_is_off_by_default_and_needs_its_key(tmp_path) -> None:
     async with running_node(cfg, keys) as (_, api):
         error = await api.error("dev_faucet", address=fresh_address())
         assert error["code"] == -32601 and error["data"]["reason"] == "no_key"
+
+
+def test_faucet_caps_all_addresses_together_per_minute() -> None:
+    from core.errors import RpcError
+    from node.api.faucet import FAUCET_MAX_PER_MINUTE, Faucet
+
+    faucet = Faucet(PrivateKey.generate())
+    for i in range(FAUCET_MAX_PER_MINUTE):
+        address = i.to_bytes(32, "big")
+        faucet.check_rate(address, 100.0)
+        faucet.served(address, 100.0)
+    try:
+        faucet.check_rate(b"\xff" * 32, 130.0)
+    except RpcError as exc:
+        assert exc.code == -32005 and exc.data["retry_after_s"] == 31
+    else:
+        raise AssertionError("the faucet served past its global cap")
+    faucet.check_rate(b"\xff" * 32, 160.0)  # a minute later the window has moved on
