@@ -112,7 +112,8 @@ def register(registry: Registry) -> None:
         "dev_faucet",
         summary="Testnet only: send funds from the node's faucet account to an address (a real on-chain transfer).",
         description="Disabled unless the node's config sets rpc.enable_faucet (-32601 otherwise). Each address is "
-                    f"served at most once per {int(FAUCET_INTERVAL_S)} s (-32005 with data.retry_after_s).",
+                    f"served at most once per {int(FAUCET_INTERVAL_S)} s, and the faucet serves at most "
+                    f"{FAUCET_MAX_PER_MINUTE} a minute in all (-32005 with data.retry_after_s).",
         params=[Param("address", "address", "Who receives the funds."),
                 Param("asset", "string", "Asset (default: the native asset).", required=False, max_length=12),
                 Param("amount", "integer", f"Amount in the smallest unit (default {FAUCET_AMOUNT}).", required=False,
