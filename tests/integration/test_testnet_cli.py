@@ -1,0 +1,51 @@
+"""The testnet commands scripts depend on, in their exact forms, against real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from harness import free_base_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def marketnode(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def test_testnet_init_start_status_load_stop(tmp_path):
+    directory = str(tmp_path / "tn")
+    port = str(free_base_port(5))
+    init = marketnode("testnet", "init", "--validators", "4", "--observers", "1", "--dir", directory, "--base-port", port)
+    assert init.returncode == 0, init.stderr
+    assert "validator-3" in init.stdout and "observer-0" in init.stdout
+    again = marketnode("testnet", "init", "--validators", "4", "--dir", directory)
+    assert again.returncode != 0 and "already holds a testnet" in again.stderr
+    try:
+        start = marketnode("testnet", "start", "--dir", directory)
+        assert start.returncode == 0, start.stdout + start.stderr
+        status = json.loads(marketnode("testnet", "status", "--dir", directory, "--json").stdout)
+        nodes = status["nodes"]
+        assert [n["role"] for n in nodes] == ["validator"] * 4 + ["observer"]
+        for node in nodes:
+            assert {"name", "role", "pid", "home", "rpc", "p2p", "height"} <= set(node)
+            assert node["pid"] and node["rpc"].startswith("http://127.0.0.1:")
+        load = marketnode("testnet", "load", "--dir", directory, "--txs", "300")
+        assert load.returncode == 0, load.stdout + load.stderr
+        report = json.loads(load.stdout.strip().splitlines()[-1])
+        assert report["committed"] == 300 and report["missing"] == 0
+        wait_for(lambda: all(n["height"] == report["height"] for n in
+                             json.loads(marketnode("testnet", "status", "--dir", directory, "--json").stdout)["nodes"]),
+                 30, "every node at the loaded height")
+    finally:
+        stop = marketnode("testnet", "stop", "--dir", directory)
+    assert stop.returncode == 0 and stop.stdout.count("stopped") == 5, stop.stdout
+    status = json.loads(marketnode("testnet", "status", "--dir", directory, "--json").stdout)
+    assert all(n["pid"] is None for n in status["nodes"])
+    for name in ("validator-0", "observer-0"):
+        assert "stopped cleanly" in (tmp_path / "tn" / name / "node.log").read_text()
