@@ -5,7 +5,7 @@ import "./explorer.js";
 import "./provenance.js";
 import "./network.js";
 import "./walletui.js";
-import { rpc } from "./api.js";
+import { loadAssets, rpc } from "./api.js";
 import { start } from "./router.js";
 import { onWalletChange, state } from "./wallet.js";
 
@@ -21,4 +21,4 @@ rpc("node_status").then((status) => {
   document.getElementById("node-line").textContent = "node not answering";
 });
 
-start();
+loadAssets().finally(start); // asset decimals first, so every page shows amounts in units
