@@ -48,20 +48,28 @@ def init_cmd(validators: int, observers: int, directory: Path, base_port: int, c
     click.echo(f"next: marketnode testnet up --dir {directory}")
 
 
-def _ensure_init(directory: Path, validators: int) -> None:
+def _ensure_init(directory: Path, validators: int, base_port: int) -> None:
     if not (directory / procs.MANIFEST).exists():
         from node.testnet_layout import init_testnet
 
         click.echo(f"no testnet in {directory}: creating one with {validators} validators")
-        _guard(lambda: init_testnet(directory, validators))
+        _guard(lambda: init_testnet(directory, validators, base_port=base_port))
+
+
+BASE_PORT_OPTION = click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
+                                help="Used only when DIR holds no testnet yet.")
 
 
 @testnet.command("up")
 @DIR_OPTION
 @click.option("--validators", default=4, show_default=True, help="Used only when DIR holds no testnet yet.")
-def up_cmd(directory: Path, validators: int) -> None:
-    """Run every node in the foreground with a live status line until Ctrl-C."""
-    _ensure_init(directory, validators)
+@BASE_PORT_OPTION
+def up_cmd(directory: Path, validators: int, base_port: int) -> None:
+    """Run every node in the foreground with a live status line until Ctrl-C.
+
+    Creates the testnet first when DIR holds none (like `testnet init`).
+    """
+    _ensure_init(directory, validators, base_port)
     entries = _guard(lambda: procs.nodes_of(directory))
     running = [e.name for e in entries if procs.read_pid(e)]
     if running:
@@ -130,10 +138,11 @@ def _print_next_steps(directory: Path, statuses: list[dict]) -> None:
 @testnet.command("start")
 @DIR_OPTION
 @click.option("--validators", default=4, show_default=True, help="Used only when DIR holds no testnet yet.")
+@BASE_PORT_OPTION
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until every node answers RPC.")
-def start_cmd(directory: Path, validators: int, wait: bool) -> None:
+def start_cmd(directory: Path, validators: int, base_port: int, wait: bool) -> None:
     """Start every node detached (pid files in each home)."""
-    _ensure_init(directory, validators)
+    _ensure_init(directory, validators, base_port)
     entries = _guard(lambda: procs.nodes_of(directory))
     for entry in entries:
         if procs.read_pid(entry):

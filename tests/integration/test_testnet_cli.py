@@ -49,3 +49,32 @@ def test_testnet_init_start_status_load_stop(tmp_path):
     assert all(n["pid"] is None for n in status["nodes"])
     for name in ("validator-0", "observer-0"):
         assert "stopped cleanly" in (tmp_path / "tn" / name / "node.log").read_text()
+
+
+def test_testnet_up_creates_a_testnet_runs_it_and_stops_on_ctrl_c(tmp_path):
+    """The README's main command: `testnet up` on an empty dir creates a 4-validator testnet and runs it."""
+    import signal
+    import threading
+
+    directory = tmp_path / "fresh"
+    port = str(free_base_port(4))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "testnet", "up", "--dir", str(directory),
+                             "--base-port", port],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("the testnet is up" in line for line in lines), 90, "testnet up to announce itself")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    assert "creating one with 4 validators" in out and "marketnode demo" in out and "all nodes stopped" in out
+    status = json.loads(marketnode("testnet", "status", "--dir", str(directory), "--json").stdout)
+    assert len(status["nodes"]) == 4 and all(n["pid"] is None for n in status["nodes"])
