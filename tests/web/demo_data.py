@@ -95,8 +95,8 @@ def populate(net: Testnet) -> dict[str, Any]:
                          record=RECORD_ID, certificate=cert, regions=["DE", "AT", "CH"])
     vase = m.listing(shop, "Blue glazed vase", 59_90, tags=["ceramics", "vase"], category="ceramics",
                      description="Hand-thrown stoneware, cobalt glaze, 24 cm.")
-    m.listing(shop, "Risograph print: Elbe bridges", 24_00, stock=30, tags=["print", "riso"],
-              description="Two-colour risograph, A3, edition of 50.")
+    print_ = m.listing(shop, "Risograph print: Elbe bridges", 24_00, stock=30, tags=["print", "riso"],
+                       description="Two-colour risograph, A3, edition of 50.")
     m.listing(shop, "Set of two espresso cups", 32_50, category="ceramics", tags=["ceramics", "cups"], stock=8)
     m.listing(shop, "Portrait commission (digital)", 150_00, type="service", category="commissions", stock=3,
               tags=["portrait", "digital"], description="A digital portrait from your photo, delivered as PNG.")
@@ -110,7 +110,7 @@ def populate(net: Testnet) -> dict[str, Any]:
     shipped = m.place("dave", vase)
     m.one("alice", "order_accept", order=shipped)
     m.one("alice", "order_ship", order=shipped, tracking_hash=None, delivery=None)
-    placed = m.place("bob", original)
+    placed = m.place("bob", print_, quantity=2)
     disputed = m.place("frank", vase)
     m.one("alice", "order_accept", order=disputed)
     m.one("frank", "order_dispute", order=disputed, reason_hash=hashlib.sha256(b"wrong colour").digest())
