@@ -56,9 +56,11 @@ export async function rpcBatch(calls) {
   const body = calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: base + i, method, params: dropNulls(params || {}) }));
   const response = await fetch("/", { method: "POST", headers: { "Content-Type": "application/json" }, body: stringify(body) });
   const replies = parseJson(await response.text());
-  const byId = new Map((Array.isArray(replies) ? replies : [replies]).map((r) => [r.id, r]));
+  // A refused batch (rate limit, size) is one error object for all of it.
+  const whole = Array.isArray(replies) ? null : replies.error;
+  const byId = new Map((Array.isArray(replies) ? replies : []).map((r) => [r.id, r]));
   return calls.map(([method], i) => {
-    const reply = byId.get(base + i) || { error: { code: -32603, message: "no answer" } };
+    const reply = byId.get(base + i) || { error: whole || { code: -32603, message: "no answer" } };
     return reply.error ? { error: new RpcError(reply.error, method) } : { result: reply.result };
   });
 }
