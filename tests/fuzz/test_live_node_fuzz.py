@@ -116,7 +116,7 @@ def test_any_bytes_as_a_body_get_a_clear_error(node, body, content_type):
 @FUZZ
 @given(st.lists(st.binary(max_size=300), min_size=1, max_size=3),
        st.dictionaries(st.sampled_from(["type", "chain_id", "version", "node_key", "eph_key", "challenge", "advertise"]),
-                       st.none() | st.integers(-1, 2**64) | st.binary(max_size=40) | st.text(max_size=40), max_size=7))
+                       st.none() | st.integers(-(2**63), 2**64 - 1) | st.binary(max_size=40) | st.text(max_size=40), max_size=7))
 def test_any_handshake_bytes_on_the_p2p_port_are_refused_without_harm(node, frames, hello):
     net, _ = node
     port = net.p2p_port("validator-0")
