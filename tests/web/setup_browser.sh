@@ -7,7 +7,7 @@
 # Never downloads a browser through npm (playwright-core ships none; `npx playwright install` is not used).
 set -euo pipefail
 
-CACHE_DIR="${MARKETNODE_WEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/marketnode-web}"
+CACHE_DIR="${MARKETNODE_WEB_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/marketnode-web}"
 PLAYWRIGHT_VERSION="${MARKETNODE_PLAYWRIGHT_VERSION:-1}"
 
 log() { echo "setup_browser: $*" >&2; }
