@@ -38,11 +38,18 @@ def node(tmp_path_factory):
     # Lift the per-IP rate so every fuzz input reaches the dispatcher (the rate limit has its own test).
     path.write_text(path.read_text().replace("requests_per_s = 2000", "requests_per_s = 100000"))
     net.start()
-    methods = net.call("validator-0", "rpc_discover")["methods"]
+    methods = _Methods(net.call("validator-0", "rpc_discover")["methods"])
     yield net, methods
     log = net.log("validator-0")
     net.close()
     assert "Traceback" not in log, log[log.index("Traceback") - 500:][:4000]
+
+
+class _Methods(list):
+    """The OpenRPC method list, with a short repr so a failing example prints readably."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} RPC methods>"
 
 
 def post(net: Testnet, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
