@@ -31,6 +31,7 @@ class Head:
     block_hash: bytes
     timestamp_ms: int
     certificate: Certificate | None = None
+    view: int = 0  # the view the head block was proposed in: the next height starts there
 
 
 def step_rank(phase: int | None) -> int:

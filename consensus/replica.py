@@ -108,7 +108,10 @@ class ReplicaConfig:
         return self.validators[(height // self.rotate_every + view) % len(self.validators)]
 
     def view_timeout_ms(self, view: int) -> int:
-        """How long view ``view`` may take before a view change: doubles per failed view, capped."""
+        """How long the ``view``-th view of a height may take: doubles per failed view, capped.
+
+        ``view`` counts from the height's first view (views persist across heights).
+        """
         return self.base_timeout_ms * 2 ** min(view, MAX_TIMEOUT_DOUBLINGS)
 
 
@@ -158,10 +161,13 @@ class Replica:
         self.head = head
         self.executed_height = head.height
         self.last_signed = last_signed
-        self.view = 0
+        # Views persist across heights (PBFT): a height starts in the view its parent was proposed in,
+        # so once a view change skips a dead primary the following heights do not pay for it again.
+        self.base_view = head.view
+        self.view = head.view
         self.prepared: PreparedCert | None = None
         self.prepared_block: Block | None = None
-        self.round = _Round()
+        self.round = _Round(entered={head.view: None})
         self.pending_evidence: dict[bytes, Evidence] = {}
         self.last_rejection: str | None = None
         self.rejections = 0
@@ -352,7 +358,7 @@ class Replica:
         self._decide(block, cert)
 
     def _decide(self, block: Block, cert: Certificate) -> None:
-        """Commit ``block`` at our height and move to the next height in view 0."""
+        """Commit ``block`` at our height; the next height starts in the view ``block`` was proposed in."""
         self._cancel_timer(TIMER_VIEW)
         self._out.append(CommitBlock(block, cert))
         # COMMIT signatures already verified on this block: the next proposal's last_cert reuses them.
@@ -361,11 +367,12 @@ class Replica:
             for (phase, view, voted), votes in self.round.votes.items() if phase == COMMIT and voted == cert.block_hash
             for validator, vote in votes.items()
         }
-        self.head = Head(block.height, cert.block_hash, block.header.timestamp_ms, cert)
+        self.head = Head(block.height, cert.block_hash, block.header.timestamp_ms, cert, block.header.view)
         for evidence in block.evidence:
             self.pending_evidence.pop(evidence.hash, None)
-        self.round = _Round()
-        self.view = 0
+        self.base_view = block.header.view
+        self.view = block.header.view
+        self.round = _Round(entered={self.view: None})
         self.prepared = self.prepared_block = None
         self._drain_future()
 
@@ -533,7 +540,7 @@ class Replica:
         self._out.append(Broadcast(vc))
         rnd.own_view_change = vc
         self._store_view_change(vc.without_block())
-        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(new_view))
+        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(new_view - self.base_view))
         self._try_new_view()
         self._drain_future()
 
@@ -779,7 +786,7 @@ class Replica:
             return  # an observer, already running, or waiting for on_executed (which calls us again)
         if not self._work_in_flight():
             return
-        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view))
+        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view - self.base_view))
 
     def _set_timer(self, name: str, deadline_ms: int) -> None:
         self._timers[name] = deadline_ms

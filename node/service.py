@@ -171,8 +171,12 @@ class Node:
     def _replica_head(self) -> ReplicaHead:
         head = self.store.head()
         assert head is not None
-        cert = self.store.get_certificate(head.height) if head.height > 0 else None
-        return ReplicaHead(head.height, head.block_hash, head.timestamp_ms, cert)
+        if head.height == 0:
+            return ReplicaHead(0, head.block_hash, head.timestamp_ms, None, 0)
+        block = self.store.get_block(head.height)
+        assert block is not None, "verify_head checked the head block is stored"
+        return ReplicaHead(head.height, head.block_hash, head.timestamp_ms, self.store.get_certificate(head.height),
+                           block.header.view)
 
     def _make_replica(self) -> Replica:
         c = self.cfg.consensus
@@ -197,16 +201,20 @@ class Node:
         head = self.store.head()
         log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12], role,
                  self.chain_id, head.height if head else -1, self.p2p.listen_address, self.rpc.url)
+        clean = False
         try:
             async with asyncio.TaskGroup() as tg:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
                 self.post(("work",))
                 await stop.wait()
-                log.info("shutting down: finishing the block in hand")
+                log.info("shutting down: no new RPC calls; finishing the block in hand")
+                with contextlib.suppress(Exception):
+                    await self.rpc.stop()
                 self.inbox.put_nowait(("stop",))
                 await driver
                 syncer.cancel()
+            clean = True
         finally:
             for handle in self._timers.values():
                 handle.cancel()
@@ -215,8 +223,10 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
             self.query_index.close()
+            final = self.store.head()
             self.store.close()
-            log.info("stopped cleanly at height %d", head.height if (head := self.store.head()) else -1)
+            if clean:
+                log.info("stopped cleanly at height %d", final.height if final else -1)
 
     def post(self, item: tuple[Any, ...]) -> None:
         self.inbox.put_nowait(item)

@@ -101,7 +101,7 @@ class SimApp:
         if not self.chain:
             return Head(0, GENESIS_HASH, 0, None)
         block, cert = self.chain[-1]
-        return Head(block.height, block.hash, block.header.timestamp_ms, cert)
+        return Head(block.height, block.hash, block.header.timestamp_ms, cert, block.header.view)
 
 
 def check_txs(block: Block, committed: set[bytes]) -> None:
