@@ -97,6 +97,22 @@ def test_search_finds_a_listing_that_a_tx_just_created(browser, market, url):
     assert_no_page_errors(browser)
 
 
+def test_search_pages_through_results_with_the_cursor(browser, market, url):
+    tag = f"pg{secrets.token_hex(3)}"
+    market.commit(*(market.tx("alice", "listing_create", shop=market.shop, type="physical", title=f"Mug {n} {tag}",
+                              description="", category="kitchen", tags=[tag], price=10_00 + n, asset=ASSET, stock=1,
+                              regions=[], images=[]) for n in range(3)))
+    open_page(browser, url, f"/search?q={tag}&sort=price_asc&limit=2")
+    browser.wait_text("#main .cards", "Mug 1")
+    assert "Mug 0" in browser.text("#main .cards") and "Mug 2" not in browser.text("#main .cards")
+    browser.call("click", selector='#main .pager a[rel="next"]')
+    browser.wait_text("#main .cards", "Mug 2")
+    assert "Mug 0" not in browser.text("#main .cards")
+    browser.call("click", selector="#main .pager a")  # back to the first page
+    browser.wait_text("#main .cards", "Mug 0")
+    assert_no_page_errors(browser)
+
+
 def test_order_page_shows_the_escrow_state_change_after_ship_and_confirm(browser, market, url):
     listing = market.listing(market.shop, "Walnut cutting board", 45_00, category="kitchen")
     order = market.place("bob", listing)

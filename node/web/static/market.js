@@ -63,7 +63,8 @@ function searchParams(query) {
     min_price: asset ? toSmallest(query.get("min"), asset) : undefined,
     max_price: asset ? toSmallest(query.get("max"), asset) : undefined,
     in_stock: query.get("in_stock") === "1" ? true : undefined,
-    sort: query.get("sort") || undefined, limit: PAGE_SIZE, cursor: query.get("cursor"),
+    sort: query.get("sort") || undefined, cursor: query.get("cursor"),
+    limit: Math.min(100, Math.max(1, Number(query.get("limit")) || PAGE_SIZE)),
   };
 }
 
