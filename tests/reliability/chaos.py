@@ -49,7 +49,6 @@ class ChaosNet(Testnet):
                       {n: [v for v in self.validators if v != n] for n in self.names})
         self.env: dict[str, dict[str, str]] = {}
         self.paused: set[str] = set()
-        self._lock = threading.Lock()
 
     def start(self, *names: str, wait: bool = True, extra: tuple[str, ...] = ()) -> None:
         for name in names or self.names:
@@ -156,7 +155,6 @@ class LoadGenerator:
         self.history = History()
         self.stop = threading.Event()
         self.commit_wait_s = commit_wait_s
-        self.rng = random.Random(seed)
         self.threads = [threading.Thread(target=self._run, args=(a, random.Random(seed * 1000 + i)), daemon=True)
                         for i, a in enumerate(accounts)]
 
@@ -293,6 +291,7 @@ class FaultInjector:
         self.kinds = kinds
         self.counts: Counter[str] = Counter()
         self.log: list[str] = []
+        self._victim: str | None = None  # the validator the last fault hit, if any
 
     def run_until(self, end: float) -> None:
         while time.monotonic() < end:
@@ -343,7 +342,7 @@ class FaultInjector:
     def _settle(self) -> None:
         """Wait until every node answers and the last victim has caught up with the others."""
         wait_for(lambda: all(self._answers(n) for n in self.net.names), 60, "every node to answer after a fault")
-        victim = getattr(self, "_victim", None)
+        victim = self._victim
         if victim is None:
             return
         others = [n for n in self.net.validators if n != victim]
@@ -369,7 +368,6 @@ class Verdict:
     chain_committed: int
     lost_acknowledged: int
     height: int
-    recovery_s: float
 
 
 def check_history(net: ChaosNet, history: History, initial: dict[str, int], accounts: list[str]) -> Verdict:
@@ -414,7 +412,7 @@ def check_history(net: ChaosNet, history: History, initial: dict[str, int], acco
         sent=len(history.txs), acknowledged=sum(s.acknowledged for s in history.txs),
         client_committed=sum(s.committed_height is not None for s in history.txs), chain_committed=len(committed),
         lost_acknowledged=sum(s.acknowledged and s.tx.hash not in in_chain for s in history.txs),
-        height=top, recovery_s=0.0,
+        height=top,
     )
 
 

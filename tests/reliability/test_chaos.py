@@ -80,15 +80,14 @@ def _seed() -> int:
     return int(os.environ.get("MARKETNODE_CHAOS_SEED", "0")) or int(time.time()) % 100_000
 
 
-def test_chaos_short_run_keeps_one_chain_and_every_committed_tx(tmp_path, capsys, request):
-    duration_s = chaos_seconds(request.config.getoption("--slow"), short_s=60.0, long_s=60.0)
-    summary = run_chaos(tmp_path, duration_s, _seed(), capsys)
+def test_chaos_short_run_keeps_one_chain_and_every_committed_tx(tmp_path, capsys):
+    summary = run_chaos(tmp_path, chaos_seconds(False), _seed(), capsys)
     assert summary["committed_in_chain"] > 0
     assert sum(summary["faults"].values()) >= 3
 
 
 @pytest.mark.slow
-def test_chaos_long_run(tmp_path, capsys, request):
+def test_chaos_long_run(tmp_path, capsys):
     summary = run_chaos(tmp_path, chaos_seconds(True), _seed(), capsys)
     assert summary["committed_in_chain"] > 0
     assert sum(summary["faults"].values()) >= 20
