@@ -26,13 +26,20 @@ class Market:
     def __init__(self, net: Testnet, via: str = "validator-0") -> None:
         self.net = net
         self.via = via
+        self._nonces: dict[str, int] = {}  # for txs signed but not yet committed
 
     def tx(self, who: str, kind: str, **body: Any) -> Tx:
+        """A signed tx; nonces come from the chain (a browser wallet may have used the same account)."""
         key = self.net.keys[who]
-        return Tx(self.net.chain_id, key.public_key, self.net.next_nonce(key, self.via), kind, body, 0).sign(key)
+        if who not in self._nonces:
+            self._nonces[who] = self.net.call(self.via, "account_get", address=address_from_pubkey(key.public_key))["nonce"]
+        nonce = self._nonces[who]
+        self._nonces[who] += 1
+        return Tx(self.net.chain_id, key.public_key, nonce, kind, body, 0).sign(key)
 
     def commit(self, *txs: Tx, timeout_s: float = 30) -> list[dict]:
         """Send ``txs`` in one batch; wait until all commit; return their tx_get results (receipts ok)."""
+        self._nonces.clear()
         results = self.net.send_batch(list(txs), self.via)
         assert all("error" not in r for r in results), results
         wait_for(lambda: all(self.net.committed(self.via, tx.hash) for tx in txs), timeout_s, "demo txs to commit")

@@ -232,3 +232,19 @@ def test_network_page_lists_validators_and_peers(browser, market, url):
     open_page(browser, url, "/network")
     browser.wait_text("#main", "validator-3")
     browser.call("waitFor", selector='section[aria-labelledby="peers"] table', timeout_ms=5000)
+
+
+def test_arbiter_rules_on_a_dispute_from_the_browser(browser, market, net, url):
+    listing = market.listing(market.shop, "Cracked teapot", 20_00, category="kitchen")
+    order = market.place("bob", listing)
+    market.one("alice", "order_accept", order=order)
+    market.one("bob", "order_dispute", order=order, reason_hash=bytes(32))
+    import_key(browser, url, (net.dir / "accounts" / "carol.key").read_text().strip(), "arbiter passphrase")
+    browser.call("eval", expr=f"location.hash = '#/order/{order}'")
+    browser.wait_text("#order-status", "disputed")
+    browser.call("fill", selector=f"#resolve-{order}", value="12.50")
+    browser.call("click", selector=".resolve-form button[type=submit]")
+    browser.wait_text("#order-status", "resolved")
+    assert net.call("validator-0", "order_get", order=order)["buyer_amount"] == 12_50
+    browser.call("eval", expr="localStorage.clear()")
+    assert_no_page_errors(browser)

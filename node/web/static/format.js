@@ -101,6 +101,15 @@ export function formatUnits(value, decimals) {
   return (negative ? "-" : "") + text;
 }
 
+// "12.5" in units of `asset` -> smallest units as a BigInt (undefined when blank or not a number).
+export function parseUnits(text, asset) {
+  const match = String(text || "").trim().match(/^(\d+)(?:[.,](\d*))?$/);
+  if (!match) return undefined;
+  const decimals = decimalsOf(asset);
+  const fraction = (match[2] || "").slice(0, decimals).padEnd(decimals, "0");
+  return BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction || "0");
+}
+
 export function amount(value, asset) {
   if (value === undefined || value === null) return el("span", { class: "muted" }, "—");
   return el("span", { class: "amount", title: `${value} smallest units` },

@@ -2,7 +2,7 @@
 
 import { loadAssets, rpc } from "./api.js";
 import {
-  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, link, notice, replace, shortHex, stars, table, time,
+  accountLink, amount, badge, bps, el, fields, formatUnits, heading, link, notice, parseUnits, replace, shortHex, stars, table, time,
 } from "./format.js";
 import { failure, href, navigate, route } from "./router.js";
 import { buyForm } from "./walletui.js";
@@ -12,14 +12,6 @@ const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_
 const REASONS = { also_bought: "Buyers of the same items also bought this", popular_in_category: "Popular in a category you buy in", popular: "Popular now" };
 const TYPES = [["", "Any type"], ["physical", "Physical goods"], ["digital", "Digital goods"], ["service", "Services"]];
 
-// "12.5" in units of `asset` -> smallest units as a BigInt (undefined when blank or invalid).
-function toSmallest(text, asset) {
-  const match = String(text || "").trim().match(/^(\d+)(?:[.,](\d*))?$/);
-  if (!match) return undefined;
-  const decimals = decimalsOf(asset);
-  const fraction = (match[2] || "").slice(0, decimals).padEnd(decimals, "0");
-  return BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction || "0");
-}
 
 function input(name, label, value, attrs = {}) {
   const id = `f-${name}`;
@@ -60,8 +52,8 @@ function searchParams(query) {
   const asset = query.get("asset")?.trim().toUpperCase() || undefined;
   return {
     q: query.get("q")?.trim(), category: query.get("category")?.trim(), type: query.get("type"), asset,
-    min_price: asset ? toSmallest(query.get("min"), asset) : undefined,
-    max_price: asset ? toSmallest(query.get("max"), asset) : undefined,
+    min_price: asset ? parseUnits(query.get("min"), asset) : undefined,
+    max_price: asset ? parseUnits(query.get("max"), asset) : undefined,
     in_stock: query.get("in_stock") === "1" ? true : undefined,
     sort: query.get("sort") || undefined, cursor: query.get("cursor"),
     limit: Math.min(100, Math.max(1, Number(query.get("limit")) || PAGE_SIZE)),

@@ -2,7 +2,7 @@
 // order (accept, ship, confirm, dispute, claim, review). Every action is a tx signed in wallet.js.
 
 import { rpc } from "./api.js";
-import { accountLink, amount, badge, displayName, el, fields, heading, link, replace, shortAddress } from "./format.js";
+import { accountLink, amount, badge, displayName, el, fields, heading, link, parseUnits, replace, shortAddress } from "./format.js";
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 import * as wallet from "./wallet.js";
@@ -151,6 +151,10 @@ export function orderActions(order) {
   if (role === "seller" && ["placed", "accepted"].includes(s)) items.push(act("Decline (refund)", "order_decline"));
   if (role === "buyer" && s === "placed") items.push(act("Cancel (refund)", "order_cancel"));
   if (role === "seller" && s === "accepted" && before && order.type !== "digital") items.push(act("Mark shipped", "order_ship"));
+  if (role === "seller" && s === "accepted" && order.type === "digital") {
+    items.push(el("p", { class: "hint" }, "Ship digital orders from the command line: the content key must be sealed to the buyer."));
+  }
+  if (role === "arbiter" && s === "disputed" && before) items.push(resolveForm(order));
   if (role === "buyer" && s === "shipped") items.push(act("Confirm receipt (release escrow)", "order_confirm"));
   if ((role === "buyer" || role === "seller") && ["accepted", "shipped"].includes(s) && before && order.arbiter) {
     items.push(actionForm({ class: "inline-action" }, [field(`dispute-${id}`, "Why (kept off chain; its hash goes on chain)", { required: true })], "Open dispute",
@@ -160,6 +164,17 @@ export function orderActions(order) {
   if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
   if (!items.length) return el("p", { class: "hint" }, `You are the ${role}; nothing for you to do now.`);
   return el("div", { class: "actions", id: "order-actions" }, el("p", {}, `You are the ${role}.`), items);
+}
+
+function resolveForm(order) {
+  const input = `resolve-${order.id}`;
+  return actionForm({ class: "resolve-form", "aria-label": "Rule on the dispute" }, [
+    field(input, `Refund to the buyer, in ${order.asset} (the seller gets the rest after your fee)`, { inputmode: "decimal", required: true }),
+  ], "Rule", async (form) => {
+    const buyerAmount = parseUnits(form.elements[input].value, order.asset);
+    if (buyerAmount === undefined) throw new Error("enter an amount such as 12.50");
+    return committedLine(await wallet.send("order_resolve", { order: order.id, buyer_amount: buyerAmount }));
+  });
 }
 
 function reviewForm(id) {
