@@ -22,11 +22,16 @@ async function networkPage(page) {
   page.onLeave(stop);
   const body = el("div", { id: "network-body" });
   replace(page.main, heading("Network ", indicator), body);
+  let lastKey = "";
   async function refresh() {
     const [status, validators, peers] = await rpcBatch([["node_status"], ["chain_getValidators"], ["node_peers"]]);
     if (!page.current) return;
     if (status.error) { replace(body, failure(status.error)); return; }
     const s = status.result;
+    // Redraw only on a change that matters, so keyboard focus is not lost to a mere clock tick.
+    const key = JSON.stringify([s.height, s.view, s.mempool_size, s.peers, s.syncing, s.primary, peers.result?.map((p) => p.pubkey), peers.error?.code]);
+    if (key === lastKey) return;
+    lastKey = key;
     const primary = s.primary;
     replace(body,
       el("ul", { class: "stats", "aria-label": "Summary" },
