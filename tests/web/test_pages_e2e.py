@@ -155,7 +155,7 @@ def test_tx_page_verifies_the_inclusion_proof_and_certificate_in_the_browser(bro
 def test_main_pages_fit_a_phone_screen(browser, market, url):
     browser.call("viewport", width=PHONE_WIDTH, height=844)
     try:
-        for route in ("/", "/explorer", "/network", "/arbiters", f"/shop/{market.shop}", "/cert"):
+        for route in ("/", "/explorer", "/network", "/arbiters", "/shops", f"/shop/{market.shop}", "/cert", "/wallet"):
             open_page(browser, url, route)
             browser.call("waitFor", selector="#main h1")
             browser.call("eval", expr="new Promise((r) => setTimeout(r, 300))")

@@ -90,7 +90,8 @@ function stockBadge(stock) {
 async function searchPage(page) {
   await loadAssets();
   const results = el("section", { "aria-labelledby": "results-title", "aria-live": "polite" });
-  replace(page.main, heading("Marketplace"), searchForm(page.query), results);
+  replace(page.main, heading("Marketplace"), searchForm(page.query), results,
+    el("p", {}, link("#/shops", "Browse all shops"), " · ", link("#/arbiters", "Arbiters and their fees")));
   const params = searchParams(page.query);
   if ((page.query.get("min") || page.query.get("max")) && !params.asset) {
     results.before(notice("A price range needs an asset (prices are compared in that asset's units); it was ignored.", "warn"));
@@ -220,6 +221,18 @@ async function shopPage(page) {
     await reviewsSection({ seller: shop.owner }, rating, "Reviews of this seller"));
 }
 
+async function shopsPage(page) {
+  const answer = await rpc("shop_list", { limit: 50, cursor: page.query.get("cursor"), region: page.query.get("region")?.toUpperCase() });
+  if (!page.current) return;
+  const items = answer.items ?? [];
+  replace(page.main, el("p", { class: "crumbs" }, link("#/", "Marketplace"), " › shops"), heading("Shops"),
+    items.length ? table(["Shop", "Owner", "Region", "Opened"], items.map((shop) => [
+      link(`#/shop/${shop.id}`, shop.name), accountLink(shop.owner), link(href("/shops", { region: shop.region }), shop.region), time(shop.created_ms),
+    ]), "Open shops, newest first") : notice("No shops yet."),
+    el("nav", { class: "pager", "aria-label": "Result pages" },
+      answer.next_cursor ? link(href("/shops", { ...Object.fromEntries(page.query), cursor: answer.next_cursor }), "Next page »", { class: "btn", rel: "next" }) : null));
+}
+
 async function arbitersPage(page) {
   const answer = await rpc("arbiter_list", { limit: 100, include_inactive: true });
   if (!page.current) return;
@@ -236,4 +249,5 @@ route("/", searchPage);
 route("/search", searchPage);
 route("/listing/:id", listingPage);
 route("/shop/:id", shopPage);
+route("/shops", shopsPage);
 route("/arbiters", arbitersPage);

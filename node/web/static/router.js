@@ -53,9 +53,9 @@ export async function render() {
   const seq = ++renderSeq;
   const main = document.getElementById("main");
   const { path, query } = currentLocation();
+  const top = `/${path.split("/")[1]}`; // "/listing/12" -> "/listing"
   for (const link of document.querySelectorAll("nav.site a")) {
-    const section = link.getAttribute("href").slice(1);
-    const current = section === "/" ? path === "/" || path.startsWith("/search") : path.startsWith(section);
+    const current = (link.dataset.sections || "").split(" ").includes(top);
     if (current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
