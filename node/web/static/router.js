@@ -56,7 +56,7 @@ export async function render() {
   const top = `/${path.split("/")[1]}`; // "/listing/12" -> "/listing"
   for (const link of document.querySelectorAll("nav.site a")) {
     const current = (link.dataset.sections || "").split(" ").includes(top);
-    if (current) link.setAttribute("aria-current", "page");
+    if (current) link.setAttribute("aria-current", link.getAttribute("href") === `#${path}` ? "page" : "true");
     else link.removeAttribute("aria-current");
   }
   const match = routes.map((r) => ({ r, m: path.match(r.regex) })).find(({ m }) => m);
