@@ -6,6 +6,7 @@ paths outside it); JSON-RPC keeps ``POST /`` and ``/rpc``, the websocket ``/ws``
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from aiohttp import web
@@ -43,22 +44,28 @@ def static_file(name: str, root: Path = STATIC_DIR) -> Path | None:
     return path
 
 
-def _file_response(path: Path) -> web.Response:
-    return web.Response(body=path.read_bytes(), headers={**SECURITY_HEADERS, "Content-Type": CONTENT_TYPES[path.suffix]})
+def _file_response(request: web.Request, path: Path) -> web.Response:
+    """The file, or 304 when the browser's copy (its ETag, a content hash) is current."""
+    body = path.read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {**SECURITY_HEADERS, "ETag": etag}
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers={**headers, "Content-Type": CONTENT_TYPES[path.suffix]})
 
 
 async def _index(request: web.Request) -> web.Response:
     path = static_file(INDEX_FILE)
     if path is None:
         raise web.HTTPNotFound(text="the web pages are not installed with this node")
-    return _file_response(path)
+    return _file_response(request, path)
 
 
 async def _static(request: web.Request) -> web.Response:
     path = static_file(request.match_info["name"])
     if path is None:
         raise web.HTTPNotFound(text="no such file")
-    return _file_response(path)
+    return _file_response(request, path)
 
 
 def add_web_routes(app: web.Application) -> None:

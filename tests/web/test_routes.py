@@ -5,8 +5,10 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -18,7 +20,9 @@ from node.web.routes import static_file
 ROOT = Path(__file__).parents[2]
 
 
-async def client() -> TestClient:
+@pytest.fixture
+async def c() -> AsyncIterator[TestClient]:
+    """A client of an RPC app (one method, ping) with the web routes mounted."""
     registry = Registry()
 
     @registry.method("ping", summary="Answer pong.")
@@ -29,44 +33,42 @@ async def client() -> TestClient:
     add_web_routes(app)
     test_client = TestClient(TestServer(app))
     await test_client.start_server()
-    return test_client
+    yield test_client
+    await test_client.close()
 
 
-async def test_get_root_serves_the_app_shell_and_post_root_stays_json_rpc():
-    c = await client()
-    try:
-        page = await c.get("/")
-        assert page.status == 200
-        assert page.headers["Content-Type"].startswith("text/html")
-        assert "default-src 'self'" in page.headers["Content-Security-Policy"]
-        assert '<script type="module" src="/static/app.js">' in await page.text()
-        rpc = await c.post("/", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
-        assert (await rpc.json())["result"] == "pong"
-    finally:
-        await c.close()
+async def test_get_root_serves_the_app_shell_and_post_root_stays_json_rpc(c):
+    page = await c.get("/")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert '<script type="module" src="/static/app.js">' in await page.text()
+    rpc = await c.post("/", json={"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    assert (await rpc.json())["result"] == "pong"
 
 
-async def test_every_module_is_served_as_javascript():
-    c = await client()
-    try:
-        for name in ("app.js", "api.js", "router.js", "format.js", "market.js", "explorer.js", "network.js",
-                     "provenance.js", "proof.js"):
-            response = await c.get(f"/static/{name}")
-            assert response.status == 200, name
-            assert response.headers["Content-Type"].startswith("text/javascript"), name
-        assert (await c.get("/static/style.css")).headers["Content-Type"].startswith("text/css")
-    finally:
-        await c.close()
+async def test_every_module_is_served_as_javascript(c):
+    for name in ("app.js", "api.js", "router.js", "format.js", "market.js", "explorer.js", "network.js",
+                 "provenance.js", "proof.js"):
+        response = await c.get(f"/static/{name}")
+        assert response.status == 200, name
+        assert response.headers["Content-Type"].startswith("text/javascript"), name
+    assert (await c.get("/static/style.css")).headers["Content-Type"].startswith("text/css")
 
 
-async def test_paths_outside_static_and_unknown_files_are_404():
-    c = await client()
-    try:
-        for path in ("/static/../routes.py", "/static/%2e%2e/routes.py", "/static/nope.js", "/static/",
-                     "/static/..%2F__init__.py"):
-            assert (await c.get(path)).status == 404, path
-    finally:
-        await c.close()
+async def test_an_unchanged_file_is_answered_304_by_its_etag(c):
+    first = await c.get("/static/app.js")
+    etag = first.headers["ETag"]
+    again = await c.get("/static/app.js", headers={"If-None-Match": etag})
+    assert again.status == 304 and again.headers["ETag"] == etag
+    other = await c.get("/static/app.js", headers={"If-None-Match": '"stale"'})
+    assert other.status == 200 and await other.text() == await first.text()
+
+
+async def test_paths_outside_static_and_unknown_files_are_404(c):
+    for path in ("/static/../routes.py", "/static/%2e%2e/routes.py", "/static/nope.js", "/static/",
+                 "/static/..%2F__init__.py"):
+        assert (await c.get(path)).status == 404, path
 
 
 def test_static_file_refuses_escapes_and_unknown_types(tmp_path):
