@@ -38,7 +38,7 @@ def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
         ("tx", f"/tx/{ids['tx']}", '#main section[data-verified="true"]', True),
         ("network", "/network", "#net-height", True),
         ("record", f"/record/{ids['record']}", "#record-timeline", False),
-        ("certificate", f"/cert/{ids['fingerprint']}", "#cert-result .cards", False),
+        ("certificate", f"/cert/{ids['fingerprint']}", "#cert-result .cert-list", True),
         ("arbiters", "/arbiters", "#main table", False),
         ("shop", f"/shop/{ids['shop']}", "#shop-listings + ul", False),
         ("account", f"/account/{ids['buyer']}", "#acct-rec + *", False),

@@ -248,3 +248,17 @@ def test_arbiter_rules_on_a_dispute_from_the_browser(browser, market, net, url):
     assert net.call("validator-0", "order_get", order=order)["buyer_amount"] == 12_50
     browser.call("eval", expr="localStorage.clear()")
     assert_no_page_errors(browser)
+
+
+def test_certificate_verification_by_fingerprint(browser, market, url):
+    fingerprint = secrets.token_bytes(32)
+    market.one("frank", "cert_issue", fingerprint=fingerprint, owner=market.pubkey("alice"), record=None,
+               metadata_hash=None)
+    open_page(browser, url, "/cert")
+    browser.call("fill", selector="#cert-q", value=fingerprint.hex())
+    browser.call("press", selector="#cert-q", key="Enter")
+    browser.wait_text("#cert-result", "This item holds a valid certificate")
+    browser.wait_text("#cert-result .cert-list", "Alice")
+    open_page(browser, url, f"/cert/{secrets.token_hex(32)}")
+    browser.wait_text("#cert-result", "Nobody has certified this fingerprint")
+    assert_no_page_errors(browser)

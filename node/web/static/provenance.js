@@ -58,7 +58,8 @@ function certificateCard(cert) {
       ["Record", cert.record ? link(`#/record/${encodeURIComponent(cert.record)}`, cert.record) : "none"],
       ["Issued", time(cert.issued_ms)],
       cert.revoked ? ["Revoked", cert.revoke_reason || "yes"] : null,
-      (cert.ownership_chain || []).length ? ["Ownership", el("ol", { class: "plain" }, cert.ownership_chain.map((e) => el("li", {}, accountLink(e.from), " → ", accountLink(e.to), " · ", time(e.time_ms))))] : null,
+      (cert.ownership_chain || []).length ? ["Ownership", el("ol", { class: "plain" }, cert.ownership_chain.map((e) => el("li", {},
+        e.from ? [accountLink(e.from), " → "] : "issued to ", accountLink(e.to), " · ", time(e.time_ms))))] : null,
     ]));
 }
 
@@ -88,7 +89,7 @@ async function certPage(page) {
       el("section", { class: `verdict ${answer.valid ? "ok" : "bad"}`, role: "status" },
         el("h2", {}, answer.valid ? "✓ This item holds a valid certificate" : "✗ No valid certificate for this item"),
         el("p", {}, "Fingerprint ", el("code", { class: "wrap" }, answer.fingerprint))),
-      answer.certificates.length ? el("ul", { class: "cards" }, answer.certificates.map(certificateCard)) : notice("Nobody has certified this fingerprint."));
+      answer.certificates.length ? el("ul", { class: "plain cert-list" }, answer.certificates.map(certificateCard)) : notice("Nobody has certified this fingerprint."));
   } catch (error) {
     if (page.current) replace(result, failure(error));
   }
