@@ -206,6 +206,12 @@ def test_browser_wallet_buys_confirms_and_reviews_with_keys_that_stay_in_the_bro
     import_key(browser, url, seed, "correct horse battery")
     stored = browser.call("eval", expr="localStorage.getItem('marketnode.wallet')")
     assert seed not in stored and "ciphertext" in stored, "the key must be stored encrypted"
+    browser.call("fill", selector="#backup-pass", value="wrong passphrase")
+    browser.call("click", selector="#wallet-backup button[type=submit]")
+    browser.wait_text("#wallet-backup", "wrong passphrase")
+    browser.call("fill", selector="#backup-pass", value="correct horse battery")
+    browser.call("click", selector="#wallet-backup button[type=submit]")
+    browser.wait_text("#backup-seed", seed)
 
     # same document from here on: the unlocked key lives only in this page's memory
     browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")

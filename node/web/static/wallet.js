@@ -73,17 +73,25 @@ export function create(passphrase) {
   return save(crypto.getRandomValues(new Uint8Array(32)), passphrase);
 }
 
-export async function unlock(passphrase) {
+async function decryptSeed(passphrase) {
   const saved = stored();
   if (!saved) throw new Error("there is no key in this browser");
-  let seed;
   try {
     const aes = await passphraseKey(passphrase, fromHex(saved.kdf.salt));
-    seed = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.address) },
+    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.address) },
       aes, fromHex(saved.ciphertext)));
   } catch {
     throw new Error("wrong passphrase (or the stored key was altered)");
   }
+}
+
+// The seed as hex, for a backup the user writes down; asks for the passphrase again.
+export async function revealSeed(passphrase) {
+  return toHex(await decryptSeed(passphrase));
+}
+
+export async function unlock(passphrase) {
+  const seed = await decryptSeed(passphrase);
   unlocked = await keyFromSeed(seed);
   seed.fill(0);
   changed();

@@ -88,6 +88,10 @@ async function unlockedView(address) {
         render();
       }));
   }
+  parts.push(el("h2", {}, "Back up the key"),
+    el("p", {}, "Whoever has the seed controls the account. Write it down somewhere safe; this browser's copy goes if its storage is cleared."),
+    actionForm({ id: "wallet-backup" }, [field("backup-pass", "Passphrase", { type: "password", autocomplete: "current-password", required: true })],
+      "Show seed", async (form) => el("code", { class: "wrap", id: "backup-seed" }, await wallet.revealSeed(form.elements["backup-pass"].value))));
   parts.push(el("h2", {}, "Testnet funds"), actionForm({ id: "wallet-faucet" }, [], "Ask the faucet", async () => {
     const result = await rpc("dev_faucet", { address, wait: "commit" });
     showBalances(await rpc("account_get", { address }));
