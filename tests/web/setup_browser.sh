@@ -8,7 +8,7 @@
 set -euo pipefail
 
 CACHE_DIR="${MARKETNODE_WEB_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/marketnode-web}"
-PLAYWRIGHT_VERSION="${MARKETNODE_PLAYWRIGHT_VERSION:-1}"
+PLAYWRIGHT_VERSION="${MARKETNODE_PLAYWRIGHT_VERSION:-1.65.1}"  # known to drive Debian's chromium 156
 
 log() { echo "setup_browser: $*" >&2; }
 
@@ -27,7 +27,10 @@ fi
 [ -x /usr/bin/chromium ] || { log "chromium still missing after install"; exit 3; }
 
 command -v npm >/dev/null || { log "npm is missing: install Node.js and npm"; exit 4; }
-if [ ! -f "$CACHE_DIR/node_modules/playwright-core/package.json" ]; then
+installed_version() {
+    node -p "require('$CACHE_DIR/node_modules/playwright-core/package.json').version" 2>/dev/null || true
+}
+if [ "$(installed_version)" != "$PLAYWRIGHT_VERSION" ]; then
     log "installing playwright-core@$PLAYWRIGHT_VERSION into $CACHE_DIR"
     mkdir -p "$CACHE_DIR"
     [ -f "$CACHE_DIR/package.json" ] || echo '{"name": "marketnode-web-e2e", "private": true}' > "$CACHE_DIR/package.json"
