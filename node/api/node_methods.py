@@ -50,10 +50,11 @@ def _peer_json(peer: Any) -> dict[str, Any]:
         value = getattr(peer, f.name)
         if isinstance(value, bytes):
             value = value.hex()
-        elif isinstance(value, float):
-            value = round(value, 3)
+        elif isinstance(value, float):  # JSON results carry no floats: seconds become ms
+            value = round(value * 1000) if f.name == "connected_since" else round(value)
         elif not isinstance(value, (int, str, type(None))):
             value = str(value)
         out[f.name] = value
+    out["connected_since_ms"] = out.pop("connected_since")
     out["address_mn"] = address_from_pubkey(peer.pubkey)
     return out

@@ -133,3 +133,12 @@ def test_all_nodes_stopped_cleanly_and_restarted_keep_the_same_head_and_state(ne
     assert after == before
     tx = net.transfer("dave", "erin", 1, via="validator-0")
     assert net.send(tx, "validator-0", wait="commit")["status"] == "committed"
+
+
+def test_node_peers_lists_each_connected_peer_with_integer_counters(net):
+    wait_for(lambda: len(net.call("validator-0", "node_peers")) >= 4, 30, "validator-0 to see its peers")
+    peers = net.call("validator-0", "node_peers")
+    for peer in peers:
+        assert peer["address_mn"].startswith("mn1")
+        for key in ("connected_since_ms", "score", "msgs_in", "msgs_out", "bytes_in", "bytes_out"):
+            assert isinstance(peer[key], int) and not isinstance(peer[key], bool), key

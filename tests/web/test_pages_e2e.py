@@ -232,8 +232,6 @@ def test_browser_wallet_buys_confirms_and_reviews_with_keys_that_stay_in_the_bro
     assert_no_page_errors(browser)
 
 
-@pytest.mark.xfail(reason="node_peers answers -32603: node/api/node_methods.py returns floats "
-                          "(connected_since, score) that the RPC's JSON refuses", strict=False)
 def test_network_page_lists_validators_and_peers(browser, market, url):
     open_page(browser, url, "/network")
     browser.wait_text("#main", "validator-3")
