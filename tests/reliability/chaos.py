@@ -368,20 +368,32 @@ class Verdict:
     chain_committed: int
     lost_acknowledged: int
     height: int
+    expected: dict[str, int]
 
 
 def check_history(net: ChaosNet, history: History, initial: dict[str, int], accounts: list[str]) -> Verdict:
-    """The end-of-run checks: same chain everywhere, no committed tx missing, balances from the history."""
+    """The end-of-run checks: same chain everywhere, no committed tx missing, balances from the history.
+
+    Txs still in mempools when the load stops may commit while we read, so the
+    balances are only compared with a chain that did not grow meanwhile.
+    """
+    for _ in range(10):
+        top = max(net.height(n) for n in net.names)
+        wait_for(lambda t=top: all(net.height(n) >= t for n in net.names), 90, f"every node to reach height {top}")
+        verdict, balances_seen = _check_at(net, history, initial, accounts, top)
+        if all(net.height(n) == top for n in net.names):
+            for name, held in balances_seen.items():
+                for account in accounts:
+                    assert held[account] == verdict.expected[account], \
+                        f"{name}: {account} holds {held[account]} but the history says {verdict.expected[account]}"
+            return verdict
+    raise AssertionError("the chain kept growing after the load stopped; no quiet moment to compare balances")
+
+
+def _check_at(net: ChaosNet, history: History, initial: dict[str, int], accounts: list[str],
+              top: int) -> tuple[Verdict, dict[str, dict[str, int]]]:
     names = net.names
-    top = max(net.height(n) for n in names)
-    wait_for(lambda: all(net.height(n) >= top for n in names), 90, f"every node to reach height {top}")
-    heights = list(range(1, top + 1))
-    chains = {}
-    for name in names:
-        blocks = []
-        for i in range(0, len(heights), 200):
-            blocks += net.batch(name, [("chain_getBlock", {"height": h, "full": False}) for h in heights[i:i + 200]])
-        chains[name] = blocks
+    chains = {name: fetch_headers(net, name, top) for name in names}
     reference = [(b["hash"], b["header"]["state_root"]) for b in chains[names[0]]]
     for name in names[1:]:
         mine = [(b["hash"], b["header"]["state_root"]) for b in chains[name]]
@@ -403,17 +415,38 @@ def check_history(net: ChaosNet, history: History, initial: dict[str, int], acco
     for sent in committed:
         expected[sent.sender] -= sent.amount
         expected[sent.to] += sent.amount
-    for name in names:
-        for account in accounts:
-            got = net.call(name, "account_get", address=address_from_pubkey(net.keys[account].public_key))
-            assert got["balances"].get("MKT", 0) == expected[account], \
-                f"{name}: {account} holds {got['balances'].get('MKT')} but the history says {expected[account]}"
-    return Verdict(
+    held = {name: balances(net, name, accounts) for name in names}
+    verdict = Verdict(
         sent=len(history.txs), acknowledged=sum(s.acknowledged for s in history.txs),
         client_committed=sum(s.committed_height is not None for s in history.txs), chain_committed=len(committed),
         lost_acknowledged=sum(s.acknowledged and s.tx.hash not in in_chain for s in history.txs),
-        height=top,
+        height=top, expected=expected,
     )
+    return verdict, held
+
+
+def fetch_headers(net: ChaosNet, name: str, top: int, per_batch: int = 200) -> list[dict[str, Any]]:
+    """Blocks 1..top without txs (hashes only), in batches, waiting out the node's per-IP rate limit."""
+    blocks: list[dict[str, Any]] = []
+    for start in range(1, top + 1, per_batch):
+        calls = [("chain_getBlock", {"height": h, "full": False}) for h in range(start, min(top, start + per_batch - 1) + 1)]
+        blocks += wait_for(lambda c=calls: _unless_rate_limited(lambda: net.batch(name, c)), 120,
+                           f"blocks from {start} on {name}", interval_s=0.5)
+    return blocks
+
+
+def _unless_rate_limited(fetch):  # type: ignore[no-untyped-def]
+    """``fetch()``, or None when the node says we are over its rate (HTTP 429 / -32005): try again later."""
+    try:
+        return fetch()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 429:
+            return None
+        raise
+    except RpcFailure as exc:
+        if exc.error.get("code") == -32005:
+            return None
+        raise
 
 
 def balances(net: ChaosNet, via: str, accounts: list[str]) -> dict[str, int]:
