@@ -31,7 +31,7 @@ def _emit(result: dict, json_path: Path | None) -> None:
 @click.option("--observers", default=0, show_default=True, type=click.IntRange(0, 4))
 @click.option("--duration", default=30.0, show_default=True, help="Seconds of steady load.")
 @click.option("--rate", default=3000, show_default=True, help="Offered load in tx/s.")
-@click.option("--base-port", default=36600, show_default=True)
+@click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the result here.")
 def tps_cmd(validators: int, observers: int, duration: float, rate: int, base_port: int, json_path: Path | None) -> None:
     """Committed tx/s, commit latency p50/p99 and the ratio to the signature bound."""
@@ -46,7 +46,7 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, base_po
 @bench.command("scale")
 @click.option("--duration", default=15.0, show_default=True)
 @click.option("--rate", default=2000, show_default=True)
-@click.option("--base-port", default=36600, show_default=True)
+@click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def scale_cmd(duration: float, rate: int, base_port: int, json_path: Path | None) -> None:
     """tps for 4, 7 and 10 validators and 4 + an observer: how cost grows with N."""
@@ -57,7 +57,7 @@ def scale_cmd(duration: float, rate: int, base_port: int, json_path: Path | None
 
 @bench.command("sync")
 @click.option("--txs", default=100_000, show_default=True, type=click.IntRange(100))
-@click.option("--base-port", default=36600, show_default=True)
+@click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def sync_cmd(txs: int, base_port: int, json_path: Path | None) -> None:
     """A fresh observer catching up TXS committed txs: tx/s and the ratio to one node's signature bound."""
@@ -70,7 +70,7 @@ def sync_cmd(txs: int, base_port: int, json_path: Path | None) -> None:
 @click.option("--listings", default=100_000, show_default=True, type=click.IntRange(10))
 @click.option("--orders", default=100_000, show_default=True, type=click.IntRange(10))
 @click.option("--calls", default=300, show_default=True, help="Calls per query kind.")
-@click.option("--base-port", default=36600, show_default=True)
+@click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def query_cmd(listings: int, orders: int, calls: int, base_port: int, json_path: Path | None) -> None:
     """listing_search and order_list p50/p99 over RPC with many listings and orders in state."""
@@ -82,7 +82,7 @@ def query_cmd(listings: int, orders: int, calls: int, base_port: int, json_path:
 @bench.command("memory")
 @click.option("--milestones", default="100000,300000", show_default=True,
               help="Committed-tx counts at which to sample RSS (e.g. 100000,300000,1000000).")
-@click.option("--base-port", default=36600, show_default=True)
+@click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def memory_cmd(milestones: str, base_port: int, json_path: Path | None) -> None:
     """Validator RSS as the chain grows (state lives in LevelDB, so growth should flatten)."""

@@ -23,7 +23,7 @@ class BenchError(Exception):
 class Cluster:
     """N validators (+ observers) started as processes in a temp dir; removed on close."""
 
-    def __init__(self, validators: int, observers: int = 0, base_port: int = 36600,
+    def __init__(self, validators: int, observers: int = 0, base_port: int = 24600,
                  directory: Path | None = None, keep: bool = False) -> None:
         self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="marketnode-bench-"))
         self.keep = keep or directory is not None
@@ -58,7 +58,8 @@ class Cluster:
                 continue
             while procs.node_status(entry)["height"] is None:
                 if self.procs[entry.name].poll() is not None:
-                    raise BenchError(f"{entry.name} exited; see {entry.log_file}")
+                    tail = entry.log_file.read_text(errors="replace")[-1500:]
+                    raise BenchError(f"{entry.name} exited; its log ends:\n{tail}")
                 if time.monotonic() > deadline:
                     raise BenchError(f"{entry.name} did not answer RPC within {timeout_s} s")
                 time.sleep(0.1)

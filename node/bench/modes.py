@@ -156,8 +156,8 @@ async def query_async(listings: int, orders: int, calls: int, echo: Echo, base_p
                 specs.append(buyers[i % len(buyers)].spec(chain_id, "order_place", body))
             await bulk_submit(rpc, [url], sign_specs(specs, machine.cores()), echo, "orders")
             queries = {
-                "listing_search_text": lambda i: ("listing_search", {"query": words[i % 10], "limit": 20}),
-                "listing_search_filtered": lambda i: ("listing_search", {"query": words[i % 10], "category": "art",
+                "listing_search_text": lambda i: ("listing_search", {"q": words[i % 10], "limit": 20}),
+                "listing_search_filtered": lambda i: ("listing_search", {"q": words[i % 10], "category": "art",
                                                                          "min_price": 200, "max_price": 600,
                                                                          "sort": "price_asc", "limit": 20}),
                 "listing_search_newest": lambda i: ("listing_search", {"limit": 20, "sort": "newest"}),

@@ -123,7 +123,7 @@ async def _watch_blocks(rpc: Rpc, url: str, start_height: int, seen: dict[str, f
 
 
 async def run_tps_async(validators: int, duration_s: float, rate: int, echo: Echo, observers: int = 0,
-                        base_port: int = 36600, keep_dir: bool = False) -> dict[str, Any]:
+                        base_port: int = 24600, keep_dir: bool = False) -> dict[str, Any]:
     echo(f"measuring the signature bound on {machine.cores()} cores ...")
     sig_bound, per_core = machine.signature_bound_tps(validators)
     echo(f"  {per_core:,.0f} verifications/s per core -> bound {sig_bound:,.0f} tx/s for {validators} validators")
@@ -228,5 +228,5 @@ async def _submit_steady(rpc: Rpc, urls: list[str], raws: list[bytes], hashes: l
 
 
 def run_tps(validators: int, duration_s: float, rate: int, echo: Echo, observers: int = 0,
-            base_port: int = 36600, keep_dir: bool = False) -> dict[str, Any]:
+            base_port: int = 24600, keep_dir: bool = False) -> dict[str, Any]:
     return asyncio.run(run_tps_async(validators, duration_s, rate, echo, observers, base_port, keep_dir))

@@ -25,9 +25,13 @@ from node.testnet_layout import init_testnet
 
 
 def free_base_port(count: int) -> int:
-    """A base port with ``2*count`` free consecutive ports after it."""
+    """A base port with ``2*count`` free consecutive ports after it.
+
+    Drawn below Linux's ephemeral range (32768+), where outgoing connections
+    could take a port between this check and the node's bind.
+    """
     for _ in range(200):
-        base = 20000 + (int.from_bytes(os.urandom(2), "big") % 20000) * 2
+        base = 20000 + (int.from_bytes(os.urandom(2), "big") % 6000) * 2
         sockets = []
         try:
             for port in range(base, base + 2 * count):
