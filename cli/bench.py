@@ -90,3 +90,13 @@ def memory_cmd(milestones: str, base_port: int, json_path: Path | None) -> None:
 
     points = sorted(int(x) for x in milestones.split(","))
     _emit(run(memory_async(points, click.echo, base_port)), json_path)
+
+
+@bench.command("stages")
+@click.option("--txs", default=5000, show_default=True, type=click.IntRange(10, 100_000))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+def stages_cmd(txs: int, json_path: Path | None) -> None:
+    """Per-tx CPU cost of admission, block build, validation and execution, in one process."""
+    from node.bench.stages import run_stages
+
+    _emit(run_stages(txs), json_path)

@@ -53,3 +53,12 @@ def test_bench_query_times_search_and_order_lists(tmp_path):
 def test_bench_scale_runs_every_size(tmp_path):
     report = run_bench(tmp_path, "scale", "--duration", "1", "--rate", "50")
     assert [(r["validators"], r["observers"]) for r in report["runs"]] == [(4, 0), (7, 0), (10, 0), (4, 1)]
+
+
+def test_bench_stages_reports_each_stage(tmp_path):
+    out = tmp_path / "stages.json"
+    result = CliRunner().invoke(main, ["bench", "stages", "--txs", "200", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["ok_receipts"] == 200
+    assert all(v > 0 for v in report["us_per_tx"].values())
