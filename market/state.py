@@ -110,16 +110,29 @@ class MemoryState(_Journaled):
 
 
 class StateOverlay(_Journaled):
-    """Buffered writes over ``base``; the base is never written."""
+    """Buffered writes over ``base``; the base is never written.
 
-    def __init__(self, base: Reader) -> None:
+    With ``cache_reads`` the overlay also remembers what it read from the base:
+    only for a base that cannot change while the overlay lives (the node's
+    database while one block executes), where it saves a LevelDB read each
+    time a block's txs touch the same params, nonces and balances again.
+    """
+
+    def __init__(self, base: Reader, cache_reads: bool = False) -> None:
         self._base = base
         self._slots: dict[bytes, bytes | None] = {}
+        self._read_cache: dict[bytes, bytes | None] | None = {} if cache_reads else None
 
     def get(self, key: bytes) -> bytes | None:
         value = self._slots.get(key, _MISSING)
-        if value is _MISSING:
+        if value is not _MISSING:
+            return value  # type: ignore[return-value]
+        cache = self._read_cache
+        if cache is None:
             return self._base.get(key)
+        value = cache.get(key, _MISSING)
+        if value is _MISSING:
+            value = cache[key] = self._base.get(key)
         return value  # type: ignore[return-value]
 
     def put(self, key: bytes, value: bytes) -> None:

@@ -45,7 +45,7 @@ class BlockExecutor:
             raise StorageError("cannot execute a block before the genesis is stored")
         if block.height != head.height + 1:
             raise StorageError(f"block {block.height} does not follow the head at {head.height}")
-        overlay = StateOverlay(self.store.state_reader())
+        overlay = StateOverlay(self.store.state_reader(), cache_reads=True)  # the store is written only below
         header = block.header
         ctx = BlockContext(chain_id=self.chain_id, height=header.height, timestamp_ms=header.timestamp_ms,
                            proposer=header.proposer)
