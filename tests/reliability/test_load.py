@@ -45,9 +45,8 @@ def net(tmp_path_factory):
         yield testnet
 
 
-async def flood(url: str, seconds: float, clients: int) -> tuple[Counter[str], list[float]]:
+async def flood(url: str, seconds: float, clients: int, outcomes: Counter[str]) -> tuple[Counter[str], list[float]]:
     """``clients`` loops posting node_status as fast as they can for ``seconds``; outcome counts and refusal latencies."""
-    outcomes: Counter[str] = Counter()
     refusal_latencies: list[float] = []
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "node_status", "params": {}})
     end = time.monotonic() + seconds
@@ -92,8 +91,12 @@ def test_rpc_flood_is_refused_quickly_consensus_goes_on_and_the_node_recovers(ne
 
 
 async def _flood_while_committing(net: Testnet):  # type: ignore[no-untyped-def]
-    flood_task = asyncio.create_task(flood(net.url(FLOODED), FLOOD_S, CLIENTS))
-    await asyncio.sleep(1.0)  # let the flood build up first (pacing, not synchronisation)
+    outcomes: Counter[str] = Counter()
+    flood_task = asyncio.create_task(flood(net.url(FLOODED), FLOOD_S, CLIENTS, outcomes))
+    deadline = time.monotonic() + FLOOD_S / 2
+    while outcomes["limit exceeded"] < 100:  # the flood is above capacity before the first tx goes in
+        assert time.monotonic() < deadline, f"the flood was not refused in time: {dict(outcomes)}"
+        await asyncio.sleep(0.05)
     commit_s: list[float] = []
     while not flood_task.done() and len(commit_s) < 20:
         started = time.monotonic()
