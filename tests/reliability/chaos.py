@@ -28,6 +28,7 @@ from proxy import LinkProxy, route_through
 from core.keys import PrivateKey, address_from_pubkey
 from core.types import Tx
 
+LOST_WINDOW_S = 3.0
 RPC_ERRORS = (OSError, urllib.error.URLError, TimeoutError, ValueError, RpcFailure)
 
 
@@ -49,6 +50,11 @@ class ChaosNet(Testnet):
                       {n: [v for v in self.validators if v != n] for n in self.names})
         self.env: dict[str, dict[str, str]] = {}
         self.paused: set[str] = set()
+        self.kills: list[tuple[float, str]] = []  # (time.monotonic(), node) of every SIGKILL
+
+    def kill(self, name: str) -> None:
+        self.kills.append((time.monotonic(), name))
+        super().kill(name)
 
     def start(self, *names: str, wait: bool = True, extra: tuple[str, ...] = ()) -> None:
         for name in names or self.names:
@@ -127,6 +133,8 @@ class SentTx:
     amount: int
     acknowledged: bool = False
     committed_height: int | None = None  # a committed receipt the client saw
+    via: str = ""
+    acked_at: float = 0.0  # time.monotonic() of the acknowledgement
 
 
 @dataclass
@@ -197,6 +205,7 @@ class LoadGenerator:
                 continue
             via = rng.choice(live)
             for sent in batch:
+                sent.via = via
                 self.history.add(sent)
             try:
                 results = self.net.send_batch([s.tx for s in batch], via)
@@ -208,7 +217,7 @@ class LoadGenerator:
                     with self.history.lock:
                         self.history.rejected[result["error"]["message"][:60]] += 1
                 else:
-                    sent.acknowledged = True
+                    sent.acknowledged, sent.acked_at = True, time.monotonic()
             if not all(s.acknowledged for s in batch):
                 nonce = None
                 continue
@@ -367,6 +376,8 @@ class Verdict:
     client_committed: int
     chain_committed: int
     lost_acknowledged: int
+    lost_then_replaced: int  # of those, how many the client replaced by a committed tx with the same nonce
+    lost_on_killed_node: int  # of those, how many were acknowledged by a node SIGKILLed soon after
     height: int
     expected: dict[str, int]
 
@@ -416,10 +427,17 @@ def _check_at(net: ChaosNet, history: History, initial: dict[str, int], accounts
         expected[sent.sender] -= sent.amount
         expected[sent.to] += sent.amount
     held = {name: balances(net, name, accounts) for name in names}
+    # An acknowledgement (tx_send without wait=commit) is admission to one mempool, not durability: a tx
+    # in a killed node's mempool is gone. The client then resends at that nonce; count those replacements.
+    lost = [s for s in history.txs if s.acknowledged and s.tx.hash not in in_chain]
+    slots = {(s.tx.sender, s.tx.nonce) for s in committed}
     verdict = Verdict(
         sent=len(history.txs), acknowledged=sum(s.acknowledged for s in history.txs),
         client_committed=sum(s.committed_height is not None for s in history.txs), chain_committed=len(committed),
-        lost_acknowledged=sum(s.acknowledged and s.tx.hash not in in_chain for s in history.txs),
+        lost_acknowledged=len(lost),
+        lost_then_replaced=sum((s.tx.sender, s.tx.nonce) in slots for s in lost),
+        lost_on_killed_node=sum(any(n == s.via and 0 <= t - s.acked_at <= LOST_WINDOW_S for t, n in net.kills)
+                                for s in lost),
         height=top, expected=expected,
     )
     return verdict, held

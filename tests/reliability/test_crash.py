@@ -85,6 +85,8 @@ def run_crashes(tmp_path, kills: int, seed: int, victims: list[str]) -> dict:
         verdict = check_history(net, load.history, initial, ACCOUNTS)
         summary = {"kills": kills, "victims": victims, "seed": seed, "final_height": verdict.height,
                    "txs_committed": verdict.chain_committed, "acknowledged_but_lost": verdict.lost_acknowledged,
+                   "lost_then_replaced": verdict.lost_then_replaced,
+            "lost_on_killed_node": verdict.lost_on_killed_node,
                    "restart_heights": restart_heights[:10] + (["..."] if kills > 10 else [])}
         print("\ncrash summary:", json.dumps(summary))
         return summary
