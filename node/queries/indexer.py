@@ -20,7 +20,7 @@ from typing import Any
 from core.types import Block
 from market import keys, store
 from market.receipts import Receipt
-from node.queries import schema, search
+from node.queries import facets, schema
 
 log = logging.getLogger("marketnode.queries")
 
@@ -132,7 +132,7 @@ class Indexer:
         milli = rating["overall"] * 1000 // count if count else 0
         active = bool(listing["active"] and shop["open"])
         stock = store.load_int(reader, keys.stock(listing_id))
-        facets = search.listing_facets(category=listing["category"], shop=listing["shop"], seller=listing["seller"],
+        facet_text = facets.listing_facets(category=listing["category"], shop=listing["shop"], seller=listing["seller"],
                                        type=listing["type"], asset=listing["asset"], price=listing["price"],
                                        rating_milli=milli)
         old = self.conn.execute("SELECT facets FROM listings WHERE id = ?", (listing_id,)).fetchone()
@@ -147,14 +147,14 @@ class Indexer:
                    rating_milli = excluded.rating_milli, facets = excluded.facets""",
             (listing_id, listing["shop"], listing["seller"], listing["type"], listing["category"], listing["title"],
              json.dumps(listing["tags"]), listing["asset"], listing["price"], stock, int(active),
-             listing["created_ms"], count, milli, facets),
+             listing["created_ms"], count, milli, facet_text),
         )
-        if text_changed or old is None or old[0] != facets:
+        if text_changed or old is None or old[0] != facet_text:
             # stock and availability are no facets, so orders and delistings skip this rewrite
             self.conn.execute("DELETE FROM listings_fts WHERE rowid = ?", (listing_id,))
             self.conn.execute(
                 "INSERT INTO listings_fts (rowid, title, description, tags, facets) VALUES (?, ?, ?, ?, ?)",
-                (listing_id, listing["title"], listing["description"], " ".join(listing["tags"]), facets),
+                (listing_id, listing["title"], listing["description"], " ".join(listing["tags"]), facet_text),
             )
 
     def _order(self, reader: Any, order_id: int) -> int | None:

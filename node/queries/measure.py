@@ -1,13 +1,15 @@
 """Measure first-page query latency of the query index at scale (a local check, not a test).
 
-    python -m node.queries.measure [--listings 100000] [--orders 100000] [--runs 200] [--plans]
+    python -m node.queries.measure [--shape synthetic|bench] [--listings 100000] [--orders 100000] [--runs 200]
+                                   [--analyze] [--plans]
 
 Fills a fresh index file with synthetic rows shaped like the indexer's, then
 times each query the RPC methods run (p50/p99 over ``--runs`` random
 parameter draws, first page of 20; wall clock, and the p99 of the thread's
 CPU time, which other processes on a shared machine do not inflate), and
-with ``--plans`` prints SQLite's
-EXPLAIN QUERY PLAN for each, to check that every one walks an index.
+with ``--plans`` prints SQLite's EXPLAIN QUERY PLAN for each statement, to
+check that every one walks an index. ``--shape bench`` fills rows like
+``marketnode bench query`` does and times its five query kinds first.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from node.queries import schema, search
+from node.queries import facets, schema, search
 
 CATEGORIES = [f"cat{i:02d}" for i in range(50)]
 STATUSES = ("placed", "accepted", "shipped", "disputed", "completed", "declined", "cancelled", "refunded", "resolved")
@@ -40,33 +42,49 @@ def _text(rng: random.Random, vocabulary: list[str], count: int, planted: bool) 
     return " ".join(words)
 
 
+LISTING_FIELDS = ("id", "shop", "seller", "type", "category", "title", "tags", "asset", "price", "stock", "active",
+                  "created_ms", "rating_count", "rating_milli", "sales")
+
+
+def insert_listings(conn: sqlite3.Connection, listings: list[dict[str, Any]]) -> None:
+    """Write listing rows and their FTS rows (with facet tokens) as the indexer would, in the caller's transaction.
+
+    Each dict has LISTING_FIELDS (``tags`` a list, ``active`` a bool) and ``description``.
+    """
+    rows, fts_rows = [], []
+    for listing in listings:
+        facet_text = facets.listing_facets(**listing)
+        row = {**listing, "tags": json.dumps(listing["tags"]), "active": int(listing["active"])}
+        rows.append((*(row[name] for name in LISTING_FIELDS), facet_text))
+        fts_rows.append((listing["id"], listing["title"], listing["description"], " ".join(listing["tags"]),
+                         facet_text))
+    conn.executemany("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("INSERT INTO listings_fts (rowid, title, description, tags, facets) VALUES (?, ?, ?, ?, ?)",
+                     fts_rows)
+
+
 def fill(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) -> dict[str, Any]:
+    """Synthetic rows: 5,000-word vocabulary with planted words, 50 categories, prices 1..1,000,000."""
     rng = random.Random(seed)
     vocabulary = [f"w{i}" for i in range(5000)]
     sellers = [rng.randbytes(32) for _ in range(1000)]
     buyers = [rng.randbytes(32) for _ in range(20_000)]
-    listing_rows, fts_rows = [], []
+    rows = []
     for i in range(1, listings + 1):
         title = _text(rng, vocabulary, rng.randint(3, 5), planted=True)
         tags = sorted(set(_text(rng, vocabulary, rng.randint(0, 4), planted=False).split()))
         rated = rng.random() < 0.3
-        row = dict(id=i, shop=rng.randint(1, 2000), seller=rng.choice(sellers),
-                   type=rng.choice(("physical", "physical", "digital", "service")), category=rng.choice(CATEGORIES),
-                   asset="USDX" if rng.random() < 0.1 else "MKT", price=rng.randint(1, 1_000_000),
-                   stock=0 if rng.random() < 0.1 else rng.randint(1, 20), active=rng.random() < 0.95,
-                   rating_milli=rng.randint(1000, 5000) if rated else 0)
-        facets = search.listing_facets(**{k: v for k, v in row.items() if k != "id"})
-        listing_rows.append((
-            i, row["shop"], row["seller"], row["type"], row["category"], title, json.dumps(tags), row["asset"],
-            row["price"], row["stock"], int(row["active"]), 1_700_000_000_000 + i, rng.randint(1, 50) if rated else 0,
-            row["rating_milli"], rng.randint(0, 40), facets))
-        fts_rows.append((i, title, _text(rng, vocabulary, rng.randint(10, 20), planted=False), " ".join(tags),
-                         facets))
+        rows.append(dict(
+            id=i, shop=rng.randint(1, 2000), seller=rng.choice(sellers),
+            type=rng.choice(("physical", "physical", "digital", "service")), category=rng.choice(CATEGORIES),
+            title=title, tags=tags, asset="USDX" if rng.random() < 0.1 else "MKT", price=rng.randint(1, 1_000_000),
+            stock=0 if rng.random() < 0.1 else rng.randint(1, 20), active=rng.random() < 0.95,
+            created_ms=1_700_000_000_000 + i, rating_count=rng.randint(1, 50) if rated else 0,
+            rating_milli=rng.randint(1000, 5000) if rated else 0, sales=rng.randint(0, 40),
+            description=_text(rng, vocabulary, rng.randint(10, 20), planted=False)))
     with conn:
         conn.execute("BEGIN")
-        conn.executemany("INSERT INTO listings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", listing_rows)
-        conn.executemany("INSERT INTO listings_fts (rowid, title, description, tags, facets) VALUES (?, ?, ?, ?, ?)",
-                         fts_rows)
+        insert_listings(conn, rows)
         order_rows, purchases = [], set()
         for i in range(1, orders + 1):
             buyer, listing = rng.choice(buyers), rng.randint(1, listings)
@@ -87,7 +105,35 @@ def fill(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) ->
         conn.executemany("INSERT INTO co_purchases VALUES (?, ?, ?)", [(a, b, n) for (a, b), n in pairs.items()])
         conn.executemany("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?)",
                          [(r[0], r[1], r[4], r[3], rng.randint(1, 5), r[0]) for r in order_rows[::3]])
-    conn.execute("ANALYZE")
+    return {"sellers": sellers, "buyers": buyers, "listings": listings}
+
+
+BENCH_WORDS = ("walnut", "linen", "ceramic", "vintage", "handmade", "oak", "silver", "wool", "glass", "cotton")
+
+
+def fill_bench(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) -> dict[str, Any]:
+    """Rows shaped like ``marketnode bench query`` leaves them (node/bench/modes.py query_async).
+
+    Titles "<word> <word> item i" from 10 words, 4 categories, prices
+    100..999, 50 sellers with a shop each, unrated; one order per listing,
+    all placed, from 50 buyers.
+    """
+    rng = random.Random(seed)
+    sellers = [rng.randbytes(32) for _ in range(50)]
+    buyers = [rng.randbytes(32) for _ in range(50)]
+    rows = [dict(
+        id=i + 1, shop=i % 50 + 1, seller=sellers[i % 50], type="physical", category=("art", "home", "fashion",
+                                                                                      "food")[i % 4],
+        title=f"{BENCH_WORDS[i % 10]} {BENCH_WORDS[(i // 10) % 10]} item {i}", tags=["bench"], asset="MKT",
+        price=100 + i % 900, stock=10**9 - 1, active=True, created_ms=1_700_000_000_000 + i, rating_count=0,
+        rating_milli=0, sales=1 if i < orders else 0, description="bench item") for i in range(listings)]
+    with conn:
+        conn.execute("BEGIN")
+        insert_listings(conn, rows)
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            (i + 1, listings - i % listings, 1 + (listings - i % listings - 1) % 50, buyers[i % 50],
+             sellers[(listings - i % listings - 1) % 50], None, "placed", 1, "MKT", 100, i, i, 0)
+            for i in range(orders)])
     return {"sellers": sellers, "buyers": buyers, "listings": listings}
 
 
@@ -141,6 +187,35 @@ def queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqli
     }
 
 
+def bench_queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqlite3.Connection], Any]]:
+    """The five kinds ``marketnode bench query`` times, then other sorts over the same rows."""
+    def word() -> str:
+        return rng.choice(BENCH_WORDS)
+
+    s = search.search_listings
+    return {
+        "listing_search_text": lambda c: s(c, text=word()),
+        "listing_search_filtered": lambda c: s(c, text=word(), category="art", min_price=200, max_price=600,
+                                               sort="price_asc"),
+        "listing_search_newest": lambda c: s(c, sort="newest"),
+        "order_list_buyer": lambda c: search.list_orders(c, buyer=rng.choice(ctx["buyers"]), seller=None,
+                                                         status=None, limit=20, cursor=None),
+        "order_list_seller_status": lambda c: search.list_orders(c, buyer=None, seller=rng.choice(ctx["sellers"]),
+                                                                 status="placed", limit=20, cursor=None),
+        **{f"text {sort}": (lambda c, sort=sort: s(c, text=word(), sort=sort))
+           for sort in ("newest", "price_asc", "price_desc", "rating")},
+        "text + category price_desc": lambda c: s(c, text=word(), category="home", sort="price_desc"),
+        "two words price_asc": lambda c: s(c, text=f"{word()} {word()}", sort="price_asc"),
+        "text prefix 'wal' newest": lambda c: s(c, text="wal", sort="newest"),
+        "text 'item 12' (prefix index)": lambda c: s(c, text="item 12"),
+        "text 'item 1234' (prefix of 11 words)": lambda c: s(c, text="item 1234"),
+        "seller price_asc": lambda c: s(c, seller=rng.choice(ctx["sellers"]), sort="price_asc"),
+        "category + price range newest": lambda c: s(c, category="food", min_price=300, max_price=305),
+        "rating": lambda c: s(c, sort="rating"),
+        "text 'walnut' price_asc, pages 1-5 (sum)": lambda c: page_five(c, text="walnut", sort="price_asc"),
+    }
+
+
 def page_five(conn: sqlite3.Connection, **kwargs: Any) -> Any:
     cursor = None
     for _ in range(5):
@@ -154,6 +229,11 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--shape", choices=("synthetic", "bench"), default="synthetic",
+                        help="synthetic: many words, categories and prices; bench: what `marketnode bench query` "
+                             "writes")
+    parser.add_argument("--analyze", action="store_true",
+                        help="run ANALYZE after filling (a live node's index seldom has fresh statistics)")
     parser.add_argument("--plans", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,12 +242,18 @@ def main() -> None:
         schema.configure(conn)
         schema.create(conn)
         started = time.perf_counter()
-        ctx = fill(conn, args.listings, args.orders)
-        print(f"filled {args.listings} listings, {args.orders} orders in {time.perf_counter() - started:.1f} s")
+        ctx = (fill_bench if args.shape == "bench" else fill)(conn, args.listings, args.orders)
+        if args.analyze:
+            conn.execute("ANALYZE")
+        print(f"filled {args.listings} listings, {args.orders} orders ({args.shape}"
+              f"{', analyzed' if args.analyze else ''}) in {time.perf_counter() - started:.1f} s")
         rng = random.Random(1)
-        table = queries(ctx, rng)
-        table["search price_asc, pages 1-5 (sum)"] = lambda c: page_five(c, sort="price_asc")
-        table["category newest, pages 1-5 (sum)"] = lambda c: page_five(c, category=rng.choice(CATEGORIES))
+        if args.shape == "bench":
+            table = bench_queries(ctx, rng)
+        else:
+            table = queries(ctx, rng)
+            table["search price_asc, pages 1-5 (sum)"] = lambda c: page_five(c, sort="price_asc")
+            table["category newest, pages 1-5 (sum)"] = lambda c: page_five(c, category=rng.choice(CATEGORIES))
         print(f"{'query (first page of 20)':45} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'cpu p99':>8}")
         for name, run in table.items():
             run(conn)  # warm
@@ -182,36 +268,42 @@ def main() -> None:
             p99 = min(len(times) - 1, int(len(times) * 0.99))
             print(f"{name:45} {statistics.median(times):8.2f} {times[p99]:8.2f} {times[-1]:8.2f} {cpu[p99]:8.2f}")
         if args.plans:
-            print_plans(conn)
+            print_plans(conn, ctx)
 
 
 class _Recorder:
-    """Stands in for the connection to capture the SQL and params a query function runs."""
+    """Stands in for the connection to capture every statement (SQL and params) a query function runs."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.last: tuple[str, Any] = ("", ())
+        self.statements: list[tuple[str, Any]] = []
 
     def execute(self, sql: str, params: Any = ()) -> Any:
-        self.last = (sql, params)
+        self.statements.append((sql, params))
         return self.conn.execute(sql, params)
 
 
-def print_plans(conn: sqlite3.Connection) -> None:
-    """EXPLAIN QUERY PLAN of representative searches."""
+def print_plans(conn: sqlite3.Connection, ctx: dict[str, Any]) -> None:
+    """EXPLAIN QUERY PLAN of every statement of representative searches."""
+    word = "walnut" if "walnut" in conn.execute("SELECT title FROM listings LIMIT 1").fetchone()[0] else "lamp"
+    category = conn.execute("SELECT category FROM listings LIMIT 1").fetchone()[0]
     samples: dict[str, dict[str, Any]] = {
-        "newest": {}, "category price_asc": {"category": "cat01", "sort": "price_asc"},
-        "rating": {"sort": "rating"}, "seller newest": {"seller": b"\x01" * 32},
-        "text newest": {"text": "lamp", "sort": "newest"}, "text relevance": {"text": "lamp"},
-        "text price_asc": {"text": "lamp", "sort": "price_asc"},
+        "newest": {}, "category price_asc": {"category": category, "sort": "price_asc"},
+        "rating": {"sort": "rating"}, "seller newest": {"seller": ctx["sellers"][0]},
+        "seller price_asc": {"seller": ctx["sellers"][0], "sort": "price_asc"},
+        "text newest": {"text": word, "sort": "newest"}, "text relevance": {"text": word},
+        "text price_asc": {"text": word, "sort": "price_asc"},
+        "text category price range price_asc": {"text": word, "category": category, "min_price": 200,
+                                                "max_price": 600, "sort": "price_asc"},
     }
-    recorder = _Recorder(conn)
     for name, kwargs in samples.items():
+        recorder = _Recorder(conn)
         search.search_listings(recorder, **kwargs)  # type: ignore[arg-type]
-        sql, params = recorder.last
         print(f"\n{name}:")
-        for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall():
-            print("   ", row[3])
+        for sql, params in recorder.statements:
+            print("  ", " ".join(sql.split())[:160])
+            for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall():
+                print("      ", row[3])
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -61,6 +61,8 @@ CREATE INDEX IF NOT EXISTS listings_asset ON listings (asset, active, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS listings_fts USING fts5 (
     title, description, tags, facets, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );
+-- its vocabulary, to turn a typed prefix into the few words it stands for (listings._prefix_terms)
+CREATE VIRTUAL TABLE IF NOT EXISTS listings_terms USING fts5vocab (listings_fts, 'row');
 
 CREATE TABLE IF NOT EXISTS orders (
     id INTEGER PRIMARY KEY,
