@@ -56,6 +56,7 @@ log = logging.getLogger("marketnode.node")
 GENESIS_PARENT_ROOT = bytes(32)
 TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
+MAX_OFFER_BYTES = 1024 * 1024  # per message when offering our pending txs to a new peer
 BLOCK_CACHE_SIZE = 32
 
 
@@ -424,6 +425,21 @@ class Node:
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
         if connected:
             self.syncer.request_now()
+            self._offer_pending_txs(peer)
+
+    def _offer_pending_txs(self, peer: bytes) -> None:
+        """Send a new peer our pending txs: one admitted while we had no peers would otherwise never spread."""
+        batch: list[bytes] = []
+        size = 0
+        for tx in self.mempool:
+            raw = tx.encode()
+            if batch and (len(batch) >= MAX_GOSSIP_BATCH or size + len(raw) > MAX_OFFER_BYTES):
+                self.p2p.send(peer, "txs", encode_value(batch))
+                batch, size = [], 0
+            batch.append(raw)
+            size += len(raw)
+        if batch:
+            self.p2p.send(peer, "txs", encode_value(batch))
 
     # ---- reads -------------------------------------------------------------
 
