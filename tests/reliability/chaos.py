@@ -51,6 +51,7 @@ class ChaosNet(Testnet):
         self.env: dict[str, dict[str, str]] = {}
         self.paused: set[str] = set()
         self.kills: list[tuple[float, str]] = []  # (time.monotonic(), node) of every SIGKILL
+        self.starts: list[tuple[float, str]] = []  # (time.monotonic(), node) of every (re)start
 
     def kill(self, name: str) -> None:
         self.kills.append((time.monotonic(), name))
@@ -58,6 +59,7 @@ class ChaosNet(Testnet):
 
     def start(self, *names: str, wait: bool = True, extra: tuple[str, ...] = ()) -> None:
         for name in names or self.names:
+            self.starts.append((time.monotonic(), name))
             with _environ(self.env.get(name, {})):
                 super().start(name, wait=False, extra=extra)
         if wait:
@@ -378,6 +380,8 @@ class Verdict:
     lost_acknowledged: int
     lost_then_replaced: int  # of those, how many the client replaced by a committed tx with the same nonce
     lost_on_killed_node: int  # of those, how many were acknowledged by a node SIGKILLed soon after
+    lost_by_via: dict[str, int]  # of those, by the node that acknowledged them
+    lost_soon_after_restart: int  # of those, acknowledged by a node within seconds of its (re)start
     height: int
     expected: dict[str, int]
 
@@ -436,6 +440,9 @@ def _check_at(net: ChaosNet, history: History, initial: dict[str, int], accounts
         client_committed=sum(s.committed_height is not None for s in history.txs), chain_committed=len(committed),
         lost_acknowledged=len(lost),
         lost_then_replaced=sum((s.tx.sender, s.tx.nonce) in slots for s in lost),
+        lost_by_via=dict(Counter(s.via for s in lost)),
+        lost_soon_after_restart=sum(any(n == s.via and 0 <= s.acked_at - t <= LOST_WINDOW_S * 2 for t, n in net.starts)
+                                    for s in lost),
         lost_on_killed_node=sum(any(n == s.via and 0 <= t - s.acked_at <= LOST_WINDOW_S for t, n in net.kills)
                                 for s in lost),
         height=top, expected=expected,

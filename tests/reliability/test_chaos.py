@@ -54,7 +54,8 @@ def run_chaos(tmp_path, duration_s: float, seed: int, capsys) -> dict:
             "committed_seen_by_clients": verdict.client_committed, "committed_in_chain": verdict.chain_committed,
             "acknowledged_but_lost": verdict.lost_acknowledged,
             "lost_then_replaced": verdict.lost_then_replaced,
-            "lost_on_killed_node": verdict.lost_on_killed_node, "rejected": dict(load.history.rejected),
+            "lost_on_killed_node": verdict.lost_on_killed_node,
+            "lost_by_via": verdict.lost_by_via, "lost_soon_after_restart": verdict.lost_soon_after_restart, "rejected": dict(load.history.rejected),
             "height": verdict.height, "faults": dict(injector.counts), "longest_stall_s": round(monitor.longest_stall_s, 2),
             "recovery_s": round(recovery_s, 2), "proxy": dict(net.proxy.stats),
         }
