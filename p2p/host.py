@@ -233,6 +233,17 @@ class P2PHost:
             raise P2PError(f"peer {connection.short_id} refused request {topic!r}: {answer.decode(errors='replace')}")
         return answer
 
+    def connect(self, address: str) -> None:
+        """Dial ``address`` ("host:port" or "pubkeyhex@host:port") and keep reconnecting, like a seed.
+
+        Raises ValidationError for a malformed address.
+        """
+        self._add_target(parse_peer_address(address), persistent=True)
+
+    def ban(self, peer: bytes, reason: str) -> None:
+        """Disconnect ``peer`` and refuse it for ``ban_seconds`` (an operator's decision)."""
+        self.penalize(peer, self.config.ban_threshold, reason)
+
     def penalize(self, peer: bytes, points: int, reason: str) -> None:
         """Score a peer down; at ``-ban_threshold`` it is disconnected and refused for ``ban_seconds``."""
         self.stats.violations += 1
