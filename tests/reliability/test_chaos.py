@@ -55,7 +55,8 @@ def run_chaos(tmp_path, duration_s: float, seed: int, capsys) -> dict:
             "acknowledged_but_lost": verdict.lost_acknowledged,
             "lost_then_replaced": verdict.lost_then_replaced,
             "lost_on_killed_node": verdict.lost_on_killed_node,
-            "lost_by_via": verdict.lost_by_via, "lost_soon_after_restart": verdict.lost_soon_after_restart, "rejected": dict(load.history.rejected),
+            "lost_by_via": verdict.lost_by_via, "lost_soon_after_restart": verdict.lost_soon_after_restart,
+            "unexplained_kill_delays_s": verdict.unexplained_kill_delays_s, "rejected": dict(load.history.rejected),
             "height": verdict.height, "faults": dict(injector.counts), "longest_stall_s": round(monitor.longest_stall_s, 2),
             "recovery_s": round(recovery_s, 2), "proxy": dict(net.proxy.stats),
         }

@@ -88,6 +88,7 @@ def run_crashes(tmp_path, kills: int, seed: int, victims: list[str]) -> dict:
                    "lost_then_replaced": verdict.lost_then_replaced,
             "lost_on_killed_node": verdict.lost_on_killed_node,
             "lost_by_via": verdict.lost_by_via, "lost_soon_after_restart": verdict.lost_soon_after_restart,
+            "unexplained_kill_delays_s": verdict.unexplained_kill_delays_s,
                    "restart_heights": restart_heights[:10] + (["..."] if kills > 10 else [])}
         print("\ncrash summary:", json.dumps(summary))
         return summary
