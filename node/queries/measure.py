@@ -172,6 +172,12 @@ def queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqli
         "text 'vintage' + in_stock + price range": lambda c: s(
             c, text="vintage", in_stock=True, min_price=10_000, max_price=500_000, sort="price_desc"),
         "text 'vintage' + seller": lambda c: s(c, text="vintage", seller=rng.choice(ctx["sellers"])),
+        "text 'lamp' + narrow price range newest": lambda c: s(c, text="lamp", min_price=10_000, max_price=20_000,
+                                                               sort="newest"),
+        "text 'lamp' + narrow price range relevance": lambda c: s(c, text="lamp", min_price=10_000,
+                                                                  max_price=20_000),
+        "text 'vintage' + seller price_asc": lambda c: s(c, text="vintage", seller=rng.choice(ctx["sellers"]),
+                                                         sort="price_asc"),
         "text 'vintage' price_asc, pages 1-5 (sum)": lambda c: page_five(c, text="vintage", sort="price_asc"),
         "text prefix 'vint' newest": lambda c: s(c, text="vint", sort="newest"),
         "order_list buyer": lambda c: search.list_orders(c, buyer=rng.choice(ctx["buyers"]), seller=None,
