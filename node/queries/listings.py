@@ -31,6 +31,9 @@ SORT_ALL_MATCHES = 1000
 # up to MAX_STEP_LISTINGS while the page is not full.
 FIRST_STEP_LISTINGS = 256
 MAX_STEP_LISTINGS = 4096
+# Relevance reads FTS5 alone when at most this many listings are inactive (see _relevance).
+FEW_INACTIVE = 1000
+INACTIVE_IDS = "SELECT id FROM listings INDEXED BY listings_price WHERE active = 0"
 # A price filter goes into the FTS5 query (so FTS5 skips rows outside it) when this many bucket tokens cover it.
 RANGE_COVER_TOKENS = 4
 # A last word with more longer words in the index than this stays an FTS5 prefix query.
@@ -108,6 +111,10 @@ class ListingQuery:
         low = 0 if self.min_price is None else min(self.min_price, MAX_SQL_INT)
         return low, MAX_SQL_INT if self.max_price is None else min(self.max_price, MAX_SQL_INT)
 
+    def has_row_only_filters(self) -> bool:
+        """True when a filter has no exact facet token (price range, in_stock): rows must be read to test it."""
+        return self.min_price is not None or self.max_price is not None or self.in_stock
+
     def row_filters(self) -> tuple[list[str], list[Any]]:
         """Every filter as SQL over ``l`` (listings): the exact test each plan applies last."""
         where, args = ["l.active = 1"], []
@@ -179,9 +186,10 @@ def _page(rows: list[sqlite3.Row], limit: int, cursor_of: Callable[[sqlite3.Row]
     return Page(items, cursor_of(rows[limit - 1]) if len(rows) > limit else None)
 
 
-def _bounded_count(conn: sqlite3.Connection, sql: str, args: list[Any]) -> int:
-    """How many rows ``sql`` yields, counting no further than SORT_ALL_MATCHES + 1."""
-    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", (*args, SORT_ALL_MATCHES + 1)).fetchone()[0]
+def _bounded_count(conn: sqlite3.Connection, sql: str, args: list[Any], most: int | None = None) -> int:
+    """How many rows ``sql`` yields, counting no further than ``most`` (default SORT_ALL_MATCHES) + 1."""
+    most = SORT_ALL_MATCHES if most is None else most
+    return conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", (*args, most + 1)).fetchone()[0]
 
 
 # -- without text: the listings table alone -----------------------------------
@@ -318,12 +326,19 @@ def _relevance(conn: sqlite3.Connection, q: ListingQuery) -> Page:
     offset = after[0] if after else 0
     if offset > MAX_RELEVANCE_OFFSET:
         raise BadCursor(f"relevance results go at most {MAX_RELEVANCE_OFFSET} deep; narrow the query")
-    where, args = q.row_filters()
     match = _match(q, _text_match(conn, q.words, ranked=True), _range_cover(q))
-    candidates = (f"SELECT f.rowid AS id, {BM25} AS score FROM {FTS_JOIN} WHERE listings_fts MATCH ? "
-                  f"AND {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT {RELEVANCE_CANDIDATES}")
-    sql = (f"SELECT {LISTING_COLUMNS} FROM ({candidates}) AS r CROSS JOIN listings AS l ON l.id = r.id "
-           "ORDER BY r.score, r.id DESC LIMIT ? OFFSET ?")
+    where, args = q.row_filters()
+    source, condition = FTS_JOIN, " AND ".join(where)
+    if not q.has_row_only_filters() and _bounded_count(conn, INACTIVE_IDS, [], FEW_INACTIVE) <= FEW_INACTIVE:
+        # facet tokens already hold every other filter: leave out the few inactive ids instead of reading
+        # each candidate's row to test it
+        source, condition, args = "listings_fts AS f", f"f.rowid NOT IN ({INACTIVE_IDS})", []
+    candidates = (f"SELECT f.rowid AS id, {BM25} AS score FROM {source} WHERE listings_fts MATCH ? AND {condition} "
+                  f"ORDER BY f.rowid DESC LIMIT {RELEVANCE_CANDIDATES}")
+    # rank the candidates, then read the page's rows only
+    best = f"SELECT id, score FROM ({candidates}) ORDER BY score, id DESC LIMIT ? OFFSET ?"
+    sql = (f"SELECT {LISTING_COLUMNS} FROM ({best}) AS r CROSS JOIN listings AS l ON l.id = r.id "
+           "ORDER BY r.score, r.id DESC")
     rows = conn.execute(sql, (match, *args, q.limit + 1, offset)).fetchall()
     return _page(rows, q.limit, lambda _row: str(offset + q.limit))
 

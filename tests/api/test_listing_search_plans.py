@@ -123,7 +123,8 @@ def random_query(rng: random.Random) -> dict[str, Any]:
 SETTINGS = {
     "default thresholds": {},
     "tiny thresholds": {"SORT_ALL_MATCHES": 3, "FIRST_STEP_LISTINGS": 2, "MAX_STEP_LISTINGS": 16,
-                        "RELEVANCE_CANDIDATES": 40, "PREFIX_TERMS": 2, "RANGE_COVER_TOKENS": 16},
+                        "RELEVANCE_CANDIDATES": 40, "PREFIX_TERMS": 2, "RANGE_COVER_TOKENS": 16,
+                        "FEW_INACTIVE": 0},
     "small thresholds": {"SORT_ALL_MATCHES": 40, "FIRST_STEP_LISTINGS": 8, "MAX_STEP_LISTINGS": 200,
                          "RELEVANCE_CANDIDATES": 300, "RANGE_COVER_TOKENS": 1},
 }
