@@ -416,8 +416,10 @@ def _check_at(net: ChaosNet, history: History, initial: dict[str, int], accounts
         assert mine == reference, f"{name} and {names[0]} disagree on block hashes or state roots below {top}"
     in_chain = {bytes.fromhex(h): b["height"] for b in chains[names[0]] for h in b["tx_hashes"]}
 
+    # A resend at the same nonce with the same recipient and amount is the very same tx (signatures are
+    # deterministic): count each tx once.
     by_hash = {s.tx.hash: s for s in history.txs}
-    committed = [s for s in history.txs if s.tx.hash in in_chain]
+    committed = [s for tx_hash, s in by_hash.items() if tx_hash in in_chain]
     for sent in history.txs:
         if sent.committed_height is not None:
             assert in_chain.get(sent.tx.hash) == sent.committed_height, \
@@ -434,7 +436,11 @@ def _check_at(net: ChaosNet, history: History, initial: dict[str, int], accounts
     held = {name: balances(net, name, accounts) for name in names}
     # An acknowledgement (tx_send without wait=commit) is admission to one mempool, not durability: a tx
     # in a killed node's mempool is gone. The client then resends at that nonce; count those replacements.
-    lost = [s for s in history.txs if s.acknowledged and s.tx.hash not in in_chain]
+    acknowledged: dict[bytes, SentTx] = {}
+    for sent in history.txs:
+        if sent.acknowledged:
+            acknowledged.setdefault(sent.tx.hash, sent)
+    lost = [s for tx_hash, s in acknowledged.items() if tx_hash not in in_chain]
     slots = {(s.tx.sender, s.tx.nonce) for s in committed}
     verdict = Verdict(
         sent=len(history.txs), acknowledged=sum(s.acknowledged for s in history.txs),
