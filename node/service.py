@@ -58,6 +58,8 @@ TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
 MAX_OFFER_BYTES = 1024 * 1024  # per message when offering our pending txs to a new peer
 BLOCK_CACHE_SIZE = 32
+REGOSSIP_S = 5.0
+MAX_REGOSSIP = 10_000
 
 
 # TEST ONLY (docs/RELIABILITY.md): shift this node's wall clock to test skew within max_clock_skew_ms.
@@ -207,6 +209,7 @@ class Node:
             async with asyncio.TaskGroup() as tg:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
+                regossip = tg.create_task(self._regossip_loop())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -215,6 +218,7 @@ class Node:
                 self.inbox.put_nowait(("stop",))
                 await driver
                 syncer.cancel()
+                regossip.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -367,6 +371,27 @@ class Node:
             self._flush_gossip()
         elif self._gossip_flush is None:
             self._gossip_flush = asyncio.get_running_loop().call_later(TX_GOSSIP_FLUSH_S, self._flush_gossip)
+
+    async def _regossip_loop(self) -> None:
+        """Offer again, every REGOSSIP_S, the txs that have waited a whole period.
+
+        Gossip is sent once; a batch queued on a link that was then cut or
+        replaced is gone. A tx still pending after a period goes out again
+        (bounded per period), so an acknowledged tx does not wait on luck.
+        Peers that hold it drop it as a duplicate at no cost to us.
+        """
+        previous: set[bytes] = set()
+        while True:
+            await asyncio.sleep(REGOSSIP_S)
+            current: set[bytes] = set()
+            stale: list[bytes] = []
+            for tx in self.mempool:
+                current.add(tx.hash)
+                if tx.hash in previous and len(stale) < MAX_REGOSSIP:
+                    stale.append(tx.encode())
+            previous = current
+            for i in range(0, len(stale), MAX_GOSSIP_BATCH):
+                self.p2p.broadcast("txs", encode_value(stale[i:i + MAX_GOSSIP_BATCH]))
 
     def _flush_gossip(self) -> None:
         if self._gossip_flush is not None:

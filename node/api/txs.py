@@ -99,6 +99,9 @@ def register(registry: Registry) -> None:
     @registry.method(
         "tx_send",
         summary="Submit one signed tx; optionally wait until it is committed.",
+        description="`pending` means admitted to this node's mempool and gossiped: not durable. A node killed "
+                    "before its peers received the tx loses it. Only `wait=commit` (or `tx_get` answering "
+                    "`committed`) is final; resubmitting the same signed tx is always safe (same hash, same nonce).",
         params=[tx_param, wait_param,
                 Param("timeout_s", "integer", "With wait=commit: give up after this many seconds.",
                       required=False, default=int(WAIT_TIMEOUT_S), minimum=1, maximum=120)],
