@@ -73,9 +73,10 @@ def test_a_node_made_by_marketnode_init_listens_for_rpc_on_loopback_only(tmp_pat
         if outside is not None:
             with pytest.raises(OSError):
                 socket.create_connection((outside, base + 1), timeout=3).close()
-        # Admin methods (x-admin in the OpenRPC document) refuse a wrong token. Today the node declares
-        # none; the gate itself is tested in tests/rpc/test_rpc_http.py.
+        # Every admin method (x-admin in the OpenRPC document) refuses a wrong token; the gate itself is
+        # tested in tests/rpc/test_rpc_http.py, the methods with the right token in tests/api/test_admin.py.
         admin = [m["name"] for m in call("rpc_discover")["result"]["methods"] if m.get("x-admin")]
+        assert {"admin_addPeer", "admin_banPeer", "admin_setLogLevel"} <= set(admin)
         for method in admin:
             reply = call(method, {"Authorization": "Bearer wrong-token"})
             assert reply.get("error", {}).get("code") == UNAUTHORIZED, (method, reply)
