@@ -6,9 +6,7 @@ over every node, then followed to their receipts.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,17 +19,11 @@ from node import testnet_procs as procs
 BATCH = 200
 
 
-def _post(url: str, payload: Any, timeout_s: float = 30.0) -> Any:
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return json.loads(response.read())
-
-
 def call(url: str, method: str, **params: Any) -> Any:
-    reply = _post(url, {"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-    if "error" in reply:
-        raise ConfigError(f"{method} at {url}: {reply['error']['message']}")
-    return reply["result"]
+    try:
+        return procs.rpc_call(url, method, params, timeout_s=30.0)
+    except OSError as exc:
+        raise ConfigError(f"{method} at {url}: {exc}") from None
 
 
 def demo_keys(directory: Path) -> dict[str, PrivateKey]:
@@ -75,8 +67,8 @@ def run_load(directory: Path, count: int, timeout_s: float, echo: Callable[[str]
     last_echo = 0.0
     while pending and time.monotonic() < deadline:
         batch = list(pending)[:500]
-        reply = _post(urls[0], [{"jsonrpc": "2.0", "id": i, "method": "tx_get", "params": {"hash": h}}
-                                for i, h in enumerate(batch)])
+        reply = procs.post_json(urls[0], [{"jsonrpc": "2.0", "id": i, "method": "tx_get",
+                                           "params": {"hash": h, "proof": False}} for i, h in enumerate(batch)], 30.0)
         for item in reply:
             result = item.get("result") or {}
             if result.get("status") in ("committed", "failed"):

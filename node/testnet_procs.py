@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError
 from node.config import NodeConfig, load_config
@@ -68,12 +69,18 @@ def p2p_address(cfg: NodeConfig) -> str:
     return cfg.p2p.advertise_address or f"{cfg.p2p.listen_host}:{cfg.p2p.listen_port}"
 
 
+def post_json(url: str, payload: object, timeout_s: float) -> Any:
+    """POST a JSON-RPC request or batch; raises OSError when the node is unreachable."""
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.loads(response.read())
+
+
 def rpc_call(url: str, method: str, params: dict | None = None, timeout_s: float = 2.0) -> dict:
     """A minimal JSON-RPC call for status polling; raises OSError when unreachable."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        reply = json.loads(response.read())
+    reply = post_json(url, {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}, timeout_s)
+    if not isinstance(reply, dict):
+        raise OSError(f"{method}: the node answered {type(reply).__name__}, not a JSON-RPC response object")
     if "error" in reply:
         raise OSError(f"{method}: {reply['error'].get('message')}")
     return reply["result"]
