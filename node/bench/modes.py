@@ -11,7 +11,7 @@ import aiohttp
 
 from node.bench import machine
 from node.bench.bulk import bulk_submit
-from node.bench.cluster import BenchError, Cluster, Rpc
+from node.bench.cluster import Cluster, Rpc
 from node.bench.tps import percentile, run_tps_async
 from node.bench.workload import (
     Actor,
@@ -191,7 +191,4 @@ async def scale_async(duration_s: float, rate: int, echo: Echo, base_port: int) 
 
 
 def run(coro: Any) -> dict[str, Any]:
-    try:
-        return asyncio.run(coro)
-    except BenchError:
-        raise
+    return asyncio.run(coro)
