@@ -15,7 +15,7 @@ import os
 import signal
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,7 @@ log = logging.getLogger("marketnode.node")
 GENESIS_PARENT_ROOT = bytes(32)
 TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
-MAX_OFFER_BYTES = 1024 * 1024  # per message when offering our pending txs to a new peer
+MAX_GOSSIP_BYTES = 1024 * 1024  # per tx-gossip message
 BLOCK_CACHE_SIZE = 32
 REGOSSIP_S = 5.0
 MAX_REGOSSIP = 10_000
@@ -64,6 +64,21 @@ MAX_REGOSSIP = 10_000
 
 # TEST ONLY (docs/RELIABILITY.md): shift this node's wall clock to test skew within max_clock_skew_ms.
 CLOCK_SKEW_MS = int(os.environ.get("MARKETNODE_CLOCK_SKEW_MS", "0"))
+
+
+def tx_batches(raws: Iterable[bytes]) -> Iterator[bytes]:
+    """Gossip payloads for ``raws``: at most MAX_GOSSIP_BATCH txs and about MAX_GOSSIP_BYTES each,
+    so no payload can exceed a peer's frame limit however large the txs are."""
+    batch: list[bytes] = []
+    size = 0
+    for raw in raws:
+        if batch and (len(batch) >= MAX_GOSSIP_BATCH or size + len(raw) > MAX_GOSSIP_BYTES):
+            yield encode_value(batch)
+            batch, size = [], 0
+        batch.append(raw)
+        size += len(raw)
+    if batch:
+        yield encode_value(batch)
 
 
 def now_ms() -> int:
@@ -390,8 +405,8 @@ class Node:
                 if tx.hash in previous and len(stale) < MAX_REGOSSIP:
                     stale.append(tx.encode())
             previous = current
-            for i in range(0, len(stale), MAX_GOSSIP_BATCH):
-                self.p2p.broadcast("txs", encode_value(stale[i:i + MAX_GOSSIP_BATCH]))
+            for payload in tx_batches(stale):
+                self.p2p.broadcast("txs", payload)
 
     def _flush_gossip(self) -> None:
         if self._gossip_flush is not None:
@@ -399,7 +414,8 @@ class Node:
             self._gossip_flush = None
         if self._gossip_buffer:
             batch, self._gossip_buffer = self._gossip_buffer, []
-            self.p2p.broadcast("txs", encode_value(batch))
+            for payload in tx_batches(batch):
+                self.p2p.broadcast("txs", payload)
 
     # ---- p2p callbacks -------------------------------------------------------
 
@@ -454,17 +470,8 @@ class Node:
 
     def _offer_pending_txs(self, peer: bytes) -> None:
         """Send a new peer our pending txs: one admitted while we had no peers would otherwise never spread."""
-        batch: list[bytes] = []
-        size = 0
-        for tx in self.mempool:
-            raw = tx.encode()
-            if batch and (len(batch) >= MAX_GOSSIP_BATCH or size + len(raw) > MAX_OFFER_BYTES):
-                self.p2p.send(peer, "txs", encode_value(batch))
-                batch, size = [], 0
-            batch.append(raw)
-            size += len(raw)
-        if batch:
-            self.p2p.send(peer, "txs", encode_value(batch))
+        for payload in tx_batches(tx.encode() for tx in self.mempool):
+            self.p2p.send(peer, "txs", payload)
 
     # ---- reads -------------------------------------------------------------
 
