@@ -403,7 +403,7 @@ class Replica:
 
     def _build_block(self, view: int) -> Block | None:
         assert self.me is not None
-        if not self.app.has_pending():
+        if not self.app.has_proposable():
             return None
         txs = self.app.take_batch(self.config.max_block_txs, self.config.max_block_bytes)
         if not txs:
@@ -778,7 +778,7 @@ class Replica:
     def _work_in_flight(self) -> bool:
         """Something to decide: pending txs, a proposal seen, or a view change under way."""
         rnd = self.round
-        return self.app.has_pending() or bool(rnd.blocks) or self.view not in rnd.entered
+        return self.app.has_proposable() or bool(rnd.blocks) or self.view not in rnd.entered
 
     def _ensure_view_timer(self) -> None:
         """Green: the view-change timer runs only while there is work; validators only."""

@@ -58,8 +58,9 @@ TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
 MAX_GOSSIP_BYTES = 1024 * 1024  # per tx-gossip message
 BLOCK_CACHE_SIZE = 32
-REGOSSIP_S = 5.0
-MAX_REGOSSIP = 10_000
+REGOSSIP_S = 1.0
+MAX_REGOSSIP = 4000  # txs re-offered per period, heads of every sender's run first
+REGOSSIP_HEADS_PER_SENDER = 16
 
 
 # TEST ONLY (docs/RELIABILITY.md): shift this node's wall clock to test skew within max_clock_skew_ms.
@@ -351,7 +352,7 @@ class Node:
         elapsed_ms = (time.perf_counter() - started) * 1000
         log.info("committed block %d: %d txs, view %d, %.1f ms to execute", block.height, len(block.txs),
                  block.header.view, elapsed_ms)
-        if self.mempool.has_pending():
+        if self.mempool.has_proposable():
             self.notify_work()
         return executed
 
@@ -388,24 +389,22 @@ class Node:
             self._gossip_flush = asyncio.get_running_loop().call_later(TX_GOSSIP_FLUSH_S, self._flush_gossip)
 
     async def _regossip_loop(self) -> None:
-        """Offer again, every REGOSSIP_S, the txs that have waited a whole period.
+        """Offer again, every REGOSSIP_S, txs that have waited a whole period: the ones that unblock blocks first.
 
         Gossip is sent once; a batch queued on a link that was then cut or
-        replaced is gone. A tx still pending after a period goes out again
-        (bounded per period), so an acknowledged tx does not wait on luck.
-        Peers that hold it drop it as a duplicate at no cost to us.
+        replaced, or dropped by a peer under load, is gone. A peer that lacks
+        one tx of a sender holds that sender's later txs behind a nonce gap,
+        so each round re-offers every sender's txs from its next nonce on
+        (the gap fillers), then continues through the rest of the pool where
+        the last round stopped: gossip converges however large the pool is.
+        Peers that hold a tx drop it as a duplicate after one hash.
         """
-        previous: set[bytes] = set()
+        before = self.mempool.admission_seq
         while True:
             await asyncio.sleep(REGOSSIP_S)
-            current: set[bytes] = set()
-            stale: list[bytes] = []
-            for tx in self.mempool:
-                current.add(tx.hash)
-                if tx.hash in previous and len(stale) < MAX_REGOSSIP:
-                    stale.append(tx.encode())
-            previous = current
-            for payload in tx_batches(stale):
+            stale = self.mempool.regossip_batch(before, MAX_REGOSSIP, REGOSSIP_HEADS_PER_SENDER)
+            before = self.mempool.admission_seq
+            for payload in tx_batches(tx.encode() for tx in stale):
                 self.p2p.broadcast("txs", payload)
 
     def _flush_gossip(self) -> None:

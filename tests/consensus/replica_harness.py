@@ -53,7 +53,7 @@ class FakeApp:
         self.root = ROOT0
         self.executed: list[Block] = []
 
-    def has_pending(self) -> bool:
+    def has_proposable(self) -> bool:
         return bool(self.mempool)
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:

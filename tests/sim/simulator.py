@@ -67,7 +67,7 @@ class SimApp:
         self.root = GENESIS_ROOT
         self.chain: list[tuple[Block, Certificate]] = []
 
-    def has_pending(self) -> bool:
+    def has_proposable(self) -> bool:
         return bool(self.mempool)
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:
