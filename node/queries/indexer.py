@@ -146,7 +146,7 @@ class Indexer:
                    active = excluded.active, rating_count = excluded.rating_count,
                    rating_milli = excluded.rating_milli, facets = excluded.facets""",
             (listing_id, listing["shop"], listing["seller"], listing["type"], listing["category"], listing["title"],
-             json.dumps(listing["tags"]), listing["asset"], listing["price"], stock, int(active),
+             json.dumps(listing["tags"]), listing["asset"], schema.to_sql_u64(listing["price"]), stock, int(active),
              listing["created_ms"], count, milli, facet_text),
         )
         if text_changed or old is None or old[0] != facet_text:
@@ -164,7 +164,7 @@ class Indexer:
         self.conn.execute(
             "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (order_id, order["listing"], order["shop"], order["buyer"], order["seller"], order["arbiter"],
-             order["status"], order["quantity"], order["asset"], order["total"], order["placed_ms"],
+             order["status"], order["quantity"], order["asset"], schema.to_sql_u64(order["total"]), order["placed_ms"],
              order["updated_ms"], order["deadline_ms"]),
         )
         return order["listing"]

@@ -8,7 +8,6 @@ break the index file under a running node.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from api_helpers import ApiClient, h, running_node, write_home
@@ -118,13 +117,16 @@ async def test_listings_and_orders_at_every_u64_boundary_are_searched_sorted_and
 async def test_filters_and_cursors_beyond_sqlite_integers_answer_plainly(tmp_path) -> None:
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     async with running_node(cfg, keys) as (_, api):
-        await boundary_market(api)
+        listings = await boundary_market(api)
         for params in ({"shop": 2**63}, {"shop": INT_MAX}, {"shop": INT_MAX, "q": "edge"},
                        {"min_price": INT_MAX, "max_price": INT_MAX, "shop": 2**63 + 5}):
             assert (await api.call("listing_search", **params))["items"] == []
         assert (await api.call("review_list", listing=INT_MAX))["items"] == []
-        with_cursor = await api.call("listing_search", sort="price_asc", cursor=f"{INT_MAX}:1")
-        assert with_cursor["items"] == []  # nothing sorts after the highest price
+        top = listings[INT_MAX]
+        after_first = await api.call("listing_search", sort="price_asc", cursor=f"{INT_MAX}:1")
+        assert [item["id"] for item in after_first["items"]] == [top]
+        after_top = await api.call("listing_search", sort="price_asc", cursor=f"{INT_MAX}:{top}")
+        assert after_top["items"] == []  # nothing sorts after the highest price
         for cursor in (f"{INT_MAX + 1}:1", f"5:{2**63}", str(2**63)):
             error = await api.error("listing_search", sort="newest" if ":" not in cursor else "price_asc",
                                     cursor=cursor)
