@@ -238,6 +238,27 @@ def test_search_sends_prices_in_the_smallest_unit_and_prints_a_table(node):
     assert "12.50 USDX" in result.output and "4.50/5 (2)" in result.output and "--cursor abc" in result.output
 
 
+def test_search_and_orders_show_u64_prices_exactly_across_2_63(node):
+    top = 2**64 - 1
+    node.methods["listing_search"] = lambda p: {"items": [
+        {"id": i, "title": f"edge {i}", "price": price, "asset": "USDX", "stock": 1, "category": "edge", "shop": 1,
+         "rating": {"count": 0, "overall_avg_x100": 0}} for i, price in enumerate((2**63, top), 1)],
+        "next_cursor": None}
+    node.methods["order_list"] = lambda p: {"items": [{
+        "id": 7, "listing": 2, "status": "placed", "quantity": 1, "asset": "USDX", "total": top, "buyer": "mn1b",
+        "seller": "mn1s", "placed_ms": 1_700_000_000_000, "updated_ms": 1_700_000_000_000,
+        "deadline_ms": 1_700_000_000_000}], "next_cursor": None}
+    result = run("listing", "search", "--asset", "USDX", "--min-price", "92233720368547758.08", "--sort",
+                 "price_asc", "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    assert dict(node.calls)["listing_search"]["min_price"] == 2**63
+    assert "92,233,720,368,547,758.08 USDX" in result.output
+    assert "184,467,440,737,095,516.15 USDX" in result.output
+    result = run("order", "list", "--buyer", "mn1b", "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    assert "184,467,440,737,095,516.15 USDX" in result.output
+
+
 def test_faucet_funds_the_key_files_address_in_units(node, alice_key):
     node.methods["dev_faucet"] = lambda p: {"hash": "ab" * 32, "status": "committed", "height": 12,
                                             "asset": p["asset"], "amount": p["amount"], "to": p["address"]}
