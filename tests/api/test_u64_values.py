@@ -133,3 +133,151 @@ async def test_filters_and_cursors_beyond_sqlite_integers_answer_plainly(tmp_pat
             assert error["code"] == -32602, error
         error = await api.error("order_get", order=INT_MAX)
         assert error["code"] == -32001, error
+
+
+def integer_fields() -> set[tuple[str, str]]:
+    """(kind, field path) of every integer a tx body can hold, straight from market/schema.py."""
+    from market.fields import ListOf, MapOf, Scalar, Struct, UInt
+    from market.schema import KINDS
+
+    def paths(kind: Any, path: str) -> list[str]:
+        if isinstance(kind, (UInt, Scalar)):
+            return [path]
+        if isinstance(kind, Struct):
+            return [p for name, member in kind.members for p in paths(member, f"{path}.{name}")]
+        if isinstance(kind, MapOf):
+            return paths(kind.value, f"{path}[*]")
+        if isinstance(kind, ListOf):
+            return paths(kind.item, f"{path}[]")
+        return []
+
+    return {(spec.name, p) for spec in KINDS.values() for f in spec.fields for p in paths(f.kind, f.name)}
+
+
+async def failed_with(api: ApiClient, who: str, kind: str, body: dict[str, Any]) -> str:
+    return (await api.send(who, kind, body, ok=False))["receipt"]["code"]
+
+
+async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_exactly(tmp_path) -> None:
+    """Each integer field of every tx kind at its schema maximum, through a real node, then a restart."""
+    from market.params import Params
+    from market.schema import MAX_STOCK
+
+    covered: set[tuple[str, str]] = set()
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    async with running_node(cfg, keys) as (node, api):
+        async def refused(who: str, kind: str, body: dict[str, Any], field: str, code: str = "not_found") -> None:
+            assert await failed_with(api, who, kind, body) == code, (kind, field)
+            covered.add((kind, field))
+
+        def ok(kind: str, *fields: str) -> None:
+            covered.update((kind, f) for f in fields)
+
+        for name in ("alice", "bob", "carol"):
+            await api.send(name, "register", {"name": name.title(), "commitment": h(name)})
+        await api.send("heidi", "asset_issue", {"asset": BIG, "name": "Big", "decimals": 18, "max_supply": INT_MAX})
+        ok("asset_issue", "decimals", "max_supply")
+        await api.send("heidi", "asset_mint", {"asset": BIG, "to": api.pub("bob"), "amount": INT_MAX})
+        await refused("heidi", "asset_mint", {"asset": BIG, "to": api.pub("bob"), "amount": 1}, "amount",
+                      "amount_overflow")
+        ok("asset_mint", "amount")
+        await api.send("bob", "transfer", {"to": api.pub("alice"), "asset": BIG, "amount": INT_MAX})
+        await api.send("alice", "transfer", {"to": api.pub("bob"), "asset": BIG, "amount": INT_MAX})
+        ok("transfer", "amount")
+        await api.send("erin", "kyc_attest", {"account": api.pub("alice"), "level": 3, "expires_ms": INT_MAX})
+        ok("kyc_attest", "level", "expires_ms")
+        max_bps = Params().max_arbiter_fee_bps
+        await refused("carol", "arbiter_register", {"fee_fixed": INT_MAX, "fee_bps": 10_000, "description": ""},
+                      "fee_bps", "bad_body")
+        await api.send("carol", "arbiter_register", {"fee_fixed": INT_MAX, "fee_bps": max_bps, "description": ""})
+        ok("arbiter_register", "fee_fixed")
+        await refused("carol", "arbiter_update", {"fee_bps": 10_000}, "fee_bps", "bad_body")
+        await api.send("carol", "arbiter_update", {"fee_fixed": INT_MAX})
+        ok("arbiter_update", "fee_fixed")
+
+        shop = {"name": "Max", "description": "", "region": "DE", "accepted_assets": [BIG, "MKT"],
+                "arbiters": [api.pub("carol")]}
+        shop_id = api.event(await api.send("alice", "shop_create", shop), "shop_created")["shop"]
+        await refused("alice", "shop_update", {"shop": INT_MAX, "name": "x"}, "shop")
+        await refused("alice", "shop_close", {"shop": INT_MAX}, "shop")
+        item = {"shop": shop_id, "type": "physical", "title": "Max item", "description": "", "category": "max",
+                "tags": [], "price": INT_MAX, "asset": BIG, "stock": MAX_STOCK, "regions": [], "images": []}
+        await refused("alice", "listing_create", {**item, "shop": INT_MAX}, "shop")
+        await refused("alice", "listing_create", {**item, "certificate": INT_MAX}, "certificate")
+        dear = api.event(await api.send("alice", "listing_create", item), "listing_created")["listing"]
+        ok("listing_create", "price", "stock")
+        cheap = api.event(await api.send("alice", "listing_create", {**item, "price": 1, "asset": "MKT"}),
+                          "listing_created")["listing"]
+        await refused("alice", "listing_update", {"listing": INT_MAX, "title": "x"}, "listing")
+        await refused("alice", "listing_update", {"listing": cheap, "certificate": INT_MAX}, "certificate")
+        await api.send("alice", "listing_update", {"listing": cheap, "price": INT_MAX, "stock": MAX_STOCK})
+        await api.send("alice", "listing_update", {"listing": cheap, "price": 1})
+        ok("listing_update", "price", "stock")
+        await refused("alice", "listing_delist", {"listing": INT_MAX}, "listing")
+
+        place = {"quantity": 1, "max_total": INT_MAX, "address_seller": b"", "arbiter": api.pub("carol")}
+        await refused("bob", "order_place", {**place, "listing": INT_MAX}, "listing")
+        await refused("bob", "order_place", {**place, "listing": dear, "quantity": 2}, "quantity", "amount_overflow")
+        disputed = api.event(await api.send("bob", "order_place", {**place, "listing": dear}), "order_placed")["order"]
+        bulk = api.event(await api.send("bob", "order_place", {**place, "listing": cheap, "quantity": MAX_STOCK}),
+                         "order_placed")["order"]
+        ok("order_place", "quantity", "max_total")
+        for kind in ("order_accept", "order_decline", "order_cancel", "order_ship", "order_confirm", "order_claim"):
+            await refused("alice" if kind in ("order_accept", "order_decline", "order_ship") else "bob", kind,
+                          {"order": INT_MAX}, "order")
+        await refused("bob", "order_dispute", {"order": INT_MAX, "reason_hash": h("x")}, "order")
+        await refused("carol", "order_resolve", {"order": INT_MAX, "buyer_amount": 0}, "order")
+        await api.send("alice", "order_accept", {"order": disputed})
+        await api.send("bob", "order_dispute", {"order": disputed, "reason_hash": h("late")})
+        # the fixed fee (2^64-1) takes the whole escrow: any refund to the buyer is more than is left
+        await refused("carol", "order_resolve", {"order": disputed, "buyer_amount": INT_MAX}, "buyer_amount",
+                      "bad_split")
+        await api.send("carol", "order_resolve", {"order": disputed, "buyer_amount": 0})
+        for kind in ("order_accept", "order_ship"):
+            await api.send("alice", kind, {"order": bulk})
+        await api.send("bob", "order_confirm", {"order": bulk})
+        ratings = {name: 5 for name in ("overall", "quality", "accuracy", "delivery", "service")}
+        await refused("bob", "review", {"order": INT_MAX, "ratings": ratings, "text_hash": h("x")}, "order")
+        await api.send("bob", "review", {"order": bulk, "ratings": ratings, "text_hash": h("great")})
+        ok("review", *(f"ratings.{name}" for name in ratings))
+        await refused("alice", "review_reply", {"order": INT_MAX, "text_hash": h("x")}, "order")
+
+        record = {"record": "max-1", "type": "thing", "attributes": {"weight": INT_MAX}}
+        await api.send("frank", "record_create", record)
+        ok("record_create", "attributes[*]")
+        await api.send("frank", "record_report", {"record": "max-1", "property": "count", "value": INT_MAX})
+        ok("record_report", "value")
+        await refused("frank", "cert_transfer", {"certificate": INT_MAX, "to": api.pub("bob")}, "certificate")
+        await refused("frank", "cert_revoke", {"certificate": INT_MAX}, "certificate")
+        assert covered == integer_fields(), integer_fields() ^ covered
+
+        async def shown() -> dict[str, Any]:
+            accounts = {name: await api.call("account_get", address=api.address(name)) for name in ("alice", "bob",
+                                                                                                   "carol")}
+            return {
+                "balances": {name: a["balances"].get(BIG) for name, a in accounts.items()},
+                "kyc": accounts["alice"]["kyc"],
+                "arbiter": [(a["fee_fixed"], a["fee_bps"]) for a in (await api.call("arbiter_list"))["items"]],
+                "assets": [(a["asset"], a["decimals"], a["max_supply"], a["supply"])
+                           for a in (await api.call("asset_list"))["items"] if a["asset"] == BIG],
+                "search": [(i["id"], i["price"], i["stock"], i["rating"]["count"])
+                           for i in (await api.call("listing_search", category="max", sort="price_desc"))["items"]],
+                "orders": [(o["id"], o["status"], o["quantity"], o["total"])
+                           for o in (await api.call("order_list", buyer=api.address("bob")))["items"]],
+                "record": (await api.call("record_get", record="max-1"))["attributes"],
+                "health": (await api.call("node_health"))["ok"],
+            }
+
+        before = await shown()
+        assert before["balances"]["carol"] == INT_MAX, before  # the arbiter's fee: all of the escrow
+        assert before["kyc"]["level"] == 3 and before["kyc"]["expires_ms"] == INT_MAX, before
+        assert before["arbiter"] == [(INT_MAX, max_bps)]
+        assert before["assets"] == [(BIG, 18, INT_MAX, INT_MAX)]
+        assert before["search"] == [(dear, INT_MAX, MAX_STOCK, 0), (cheap, 1, 0, 1)]  # the ruling gave stock back
+        assert before["orders"] == [(bulk, "completed", MAX_STOCK, MAX_STOCK), (disputed, "resolved", 1, INT_MAX)]
+        assert before["record"] == {"weight": INT_MAX}
+        assert before["health"] is True
+        assert node.query_index.height == node.store.head().height
+
+    async with running_node(cfg, keys) as (_, api):
+        assert await shown() == before
