@@ -249,7 +249,7 @@ class QueryIndex:
         if path.exists():
             try:
                 index = cls._connect(path, genesis, head.height if head else 0)
-            except (sqlite3.DatabaseError, ValueError) as exc:
+            except Exception as exc:  # corrupt, foreign, unreadable: the chain can always rebuild it
                 log.warning("query index %s unusable (%s); rebuilding it from the chain", path, exc)
         if index is not None:
             index.catch_up(chain)
