@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from fake_node import CHAIN_ID, FakeNode, Refuse
 
 from cli.main import main
+from cli.wallet_common import when
 from core.keys import PrivateKey
 from core.sealed import open_sealed
 
@@ -257,6 +258,13 @@ def test_search_and_orders_show_u64_prices_exactly_across_2_63(node):
     result = run("order", "list", "--buyer", "mn1b", "--rpc", node.url)
     assert result.exit_code == 0, result.output
     assert "184,467,440,737,095,516.15 USDX" in result.output
+
+
+def test_times_show_as_utc_and_beyond_any_calendar_date_as_their_number():
+    assert when(1_700_000_000_000) == "2023-11-14 22:13:20Z"
+    assert when(253_402_300_799_999) == "9999-12-31 23:59:59Z"
+    assert when(253_402_300_800_000) == "253402300800000 ms after 1970"
+    assert when(2**64 - 1) == f"{2**64 - 1} ms after 1970"
 
 
 def test_faucet_funds_the_key_files_address_in_units(node, alice_key):
