@@ -13,6 +13,9 @@ from typing import Any
 from api_helpers import ApiClient, h, running_node, write_home
 
 from core.encoding import INT_MAX
+from market.fields import ListOf, MapOf, Scalar, Struct, UInt
+from market.params import Params
+from market.schema import KINDS, MAX_STOCK
 from node.queries.indexer import FILE_NAME
 
 BIG = "BIG"
@@ -137,8 +140,6 @@ async def test_filters_and_cursors_beyond_sqlite_integers_answer_plainly(tmp_pat
 
 def integer_fields() -> set[tuple[str, str]]:
     """(kind, field path) of every integer a tx body can hold, straight from market/schema.py."""
-    from market.fields import ListOf, MapOf, Scalar, Struct, UInt
-    from market.schema import KINDS
 
     def paths(kind: Any, path: str) -> list[str]:
         if isinstance(kind, (UInt, Scalar)):
@@ -160,9 +161,6 @@ async def failed_with(api: ApiClient, who: str, kind: str, body: dict[str, Any])
 
 async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_exactly(tmp_path) -> None:
     """Each integer field of every tx kind at its schema maximum, through a real node, then a restart."""
-    from market.params import Params
-    from market.schema import MAX_STOCK
-
     covered: set[tuple[str, str]] = set()
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     async with running_node(cfg, keys) as (node, api):
