@@ -33,6 +33,9 @@ ANALYZE_AFTER_BLOCKS = 1000
 OPTIMIZE_EVERY_BLOCKS = 10_000
 # After a failure the index tries again 1, 2, 4 … blocks later, at most this many apart.
 RETRY_MAX_BLOCKS = 256
+# How long a write waits for a lock held by another process (an operator's sqlite3 shell): indexing runs
+# in the commit path, so a locked file becomes a fault retried later rather than a stalled event loop.
+LOCK_WAIT_S = 0.1
 
 
 @dataclass
@@ -272,7 +275,7 @@ class QueryIndex:
 
     @classmethod
     def _connect(cls, path: Path, genesis: str, head_height: int, fresh: bool = False) -> QueryIndex | None:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=LOCK_WAIT_S)
         conn.row_factory = sqlite3.Row
         try:
             schema.configure(conn)

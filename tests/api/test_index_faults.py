@@ -99,6 +99,23 @@ async def test_a_failing_index_never_stops_commits_reports_itself_and_recovers(t
         assert node.query_index.height == node.store.head().height
 
 
+async def test_a_write_lock_held_by_another_process_is_a_fault_the_index_recovers_from(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    async with running_node(cfg, keys) as (node, api):
+        await small_market(api)
+        shell = sqlite3.connect(cfg.data_path / FILE_NAME, isolation_level=None)
+        try:
+            shell.execute("BEGIN IMMEDIATE")  # an operator's sqlite3 shell in the middle of a write
+            await transfer(api)
+            await transfer(api)
+            index = (await api.call("node_health"))["query_index"]
+            assert not index["ok"] and "locked" in index["reason"], index
+        finally:
+            shell.close()
+        await commit_until_healthy(api, blocks=8)
+        assert node.query_index.height == node.store.head().height
+
+
 async def test_a_node_whose_index_cannot_be_created_still_starts_and_commits(tmp_path) -> None:
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     async with running_node(cfg, keys) as (_, api):
