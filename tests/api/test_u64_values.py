@@ -17,6 +17,7 @@ from market.fields import ListOf, MapOf, Scalar, Struct, UInt
 from market.params import Params
 from market.schema import KINDS, MAX_STOCK
 from node.queries.indexer import FILE_NAME
+from node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
 
 BIG = "BIG"
 # the boundary prices, and ordinary ones below them
@@ -279,3 +280,42 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
 
     async with running_node(cfg, keys) as (_, api):
         assert await shown() == before
+
+
+def filler(schema: dict[str, Any], api: ApiClient) -> Any:
+    """A well-formed value for a required param of this JSON schema (the param under test is set apart)."""
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "integer":
+        return max(1, schema.get("minimum", 1))
+    if kind == "boolean":
+        return False
+    if kind == "array":
+        return []
+    if schema.get("pattern", "").startswith("^mn1") or "address" in schema.get("description", "").lower():
+        return api.address("alice")
+    if kind == "string" and schema.get("minLength") == 64:
+        return "00" * 32
+    return "00"
+
+
+async def test_every_integer_rpc_param_at_the_u64_edges_gets_a_result_or_a_clear_error(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=True)
+    async with running_node(cfg, keys) as (_, api):
+        await boundary_market(api)
+        methods = (await api.call("rpc_discover"))["methods"]
+        tried = 0
+        for method in methods:
+            params = method.get("params", [])
+            base = {p["name"]: filler(p["schema"], api) for p in params if p.get("required")}
+            for param in params:
+                if param["schema"].get("type") != "integer":
+                    continue
+                for value in (2**63 - 1, 2**63, INT_MAX):
+                    reply = await api.reply(method["name"], **{**base, param["name"]: value})
+                    error = reply.get("error")
+                    assert error is None or (error["code"] != INTERNAL_ERROR and error["code"] in ERROR_MESSAGES), \
+                        (method["name"], param["name"], value, reply)
+                    tried += 1
+        assert tried >= 3 * 16, tried
