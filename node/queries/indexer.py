@@ -212,7 +212,7 @@ class Indexer:
 
 @dataclass(frozen=True)
 class IndexFault:
-    """Why the index stopped: it holds every block up to ``height`` and failed on the one after."""
+    """Why the index stopped: it holds every block up to ``height``; indexing the ones after it failed."""
 
     height: int
     reason: str
