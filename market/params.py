@@ -15,6 +15,8 @@ from core.errors import ConfigError
 
 DAY_MS = 24 * 60 * 60 * 1000
 BPS = 10_000
+# An order deadline is block time + a window; bounded so it stays far inside u64, SQLite and JavaScript dates.
+MAX_WINDOW_MS = 100 * 365 * DAY_MS
 ASSET_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 
 
@@ -48,8 +50,8 @@ class Params:
             if getattr(self, name) > BPS:
                 raise ConfigError(f"params.{name} is in basis points and at most {BPS}")
         for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms"):
-            if getattr(self, name) == 0:
-                raise ConfigError(f"params.{name} must be positive")
+            if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
+                raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
 
     def to_obj(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,6 +6,7 @@ read-side helper for a shape a wallet wants, it is written here.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from core.jsonable import address_json, to_json
@@ -13,9 +14,18 @@ from market import keys, store
 from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from market.roles import CERTIFIER, has_role
 from market.schema import RATINGS
+from node.rpc.errors import index_unavailable
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
+
+
+def query_conn(ctx: Any) -> sqlite3.Connection:
+    """The query index's connection, or INDEX_UNAVAILABLE when it stopped behind the chain (never stale rows)."""
+    index = ctx.node.query_index
+    if index.fault is not None:
+        raise index_unavailable(index.fault.describe(), index.height)
+    return index.conn
 
 
 def addr(value: bytes | None) -> str | None:
