@@ -429,7 +429,7 @@ def listing_show(session: Session, listing_id: int) -> None:
 
 @click.group()
 def review() -> None:
-    """Reviews: the buyer of a completed order rates it once (and earns the review reward).
+    """Reviews: the buyer of a completed order rates it once (and may earn the review reward).
 
     \b
     marketnode review write 7 --rating 5 --text "Fresh and fast" --key-file testnet/accounts/bob.key
