@@ -462,7 +462,9 @@ def _reward_line(session: Session, result: TxResult) -> str:
         reward = result.event("reward")
     except KeyError:
         return "reviewed"
-    return f"reviewed; reward {session.amount(reward['amount'], reward['asset'])} paid"
+    paid = f"reviewed; reward {session.amount(reward['amount'], reward['asset'])} paid"
+    withheld = reward.get("withheld")  # why not (in full): docs/MARKET.md, "Reviews and rewards"
+    return f"{paid} ({withheld})" if withheld else paid
 
 
 @node_command(review, "reply", signs=True)
