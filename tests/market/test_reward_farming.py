@@ -10,14 +10,18 @@ gets is the pool's rewards. Run against the testnet's own params.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 
 import pytest
 from market_harness import Chain, key_of, make_genesis
 
+from core.types import Block
 from market import keys
 from market.accounts import REWARD_POOL, TREASURY
 from node.api.views import rating_json
 from node.genesis_setup import DEV_PARAMS
+from node.queries import schema as query_schema
+from node.queries.indexer import Indexer
 
 RATINGS_5 = dict.fromkeys(("overall", "quality", "accuracy", "delivery", "service"), 5)
 RATINGS_1 = dict.fromkeys(RATINGS_5, 1)
@@ -98,19 +102,35 @@ def test_a_ring_of_colluders_and_sybils_loses_money_farming_rewards(price: int, 
     assert taken < chain.balance(TREASURY, "MKT") or taken == 0, "rewards must give back less than the fees paid"
 
 
-def test_cheap_orders_cannot_outvote_a_real_purchase() -> None:
-    """A seller's displayed rating is weighted by the value bought: 30 one-unit orders do not bury one real one."""
+def _index(chain: Chain) -> sqlite3.Connection:
+    """The node's query index over the chain's blocks (what listing_search serves)."""
+    conn = sqlite3.connect(":memory:")
+    query_schema.create(conn)
+    indexer = Indexer(conn)
+    for (ctx, txs), receipts in zip(chain.blocks, chain.receipts):
+        block = Block.build(chain_id=ctx.chain_id, height=ctx.height, view=0, timestamp_ms=ctx.timestamp_ms,
+                            parent_hash=bytes(32), proposer=ctx.proposer, state_root=bytes(32), txs=txs,
+                            last_cert=None)
+        indexer.apply(chain.state, block, receipts)
+    return conn
+
+
+def test_cheap_orders_cannot_outvote_a_real_purchase_in_any_display() -> None:
+    """Ratings are weighted by the value bought: 30 one-unit 5-star orders do not bury one real 1-star one."""
     chain = _testnet_chain()
     ring = Ring(chain, 1)
     chain.ok("carol", "register", name="Carol", commitment=bytes(32))
-    real = chain.listing("alice", 1, price=50_000, asset="MKT", stock=1, regions=[], images=[])
-    order = chain.place("carol", real, arbiter=None)
+    order = chain.place("carol", ring.listing, arbiter=None, quantity=50_000)
     chain.ok("alice", "order_accept", order=order)
-    chain.ok("alice", "order_ship", order=order)
+    chain.ok("alice", "order_ship", order=order, delivery=b"key")
     chain.ok("carol", "order_confirm", order=order)
     chain.ok("carol", "review", order=order, ratings=RATINGS_1, text_hash=bytes(32))
     for _ in range(30):
         ring.purchase("bob")
-    shown = rating_json(chain.load(keys.seller_rating(chain.acct("alice"))))
-    assert shown["count"] == 31
-    assert shown["avg_x100"]["overall"] < 110, shown  # unweighted this read 4.87
+    seller = rating_json(chain.load(keys.seller_rating(chain.acct("alice"))))
+    listing = rating_json(chain.load(keys.listing_rating(ring.listing)))
+    assert seller == listing and seller["count"] == 31
+    assert seller["avg_x100"]["overall"] == 100, seller  # unweighted this read 487
+    row = _index(chain).execute("SELECT rating_count, rating_milli FROM listings WHERE id = ?",
+                                (ring.listing,)).fetchone()
+    assert row == (31, 1002)  # (1 x 50,000 + 5 x 30) / 50,030; unweighted 4870
