@@ -2,11 +2,12 @@
 
 Rewards are transfers from the pool, so supply is conserved. Colluding
 buyers and sellers get an order's price back, so the only thing farming
-costs them is fees; hence a reward is at most a share of the platform fee
-the qualifying order paid (the two shares together below 100 %, checked in
-``Params``), only completed orders of at least ``reward_min_total`` qualify,
-and each buyer, seller and inviter earns a capped number of rewards per
-period of block time. docs/MARKET.md works the numbers through.
+costs them is fees; hence a reward is a rebate of at most a share of the
+platform fee the qualifying order paid, in the same asset (the two shares
+together below 100 %, checked in ``Params``), only completed orders of at
+least ``reward_min_total`` qualify, and each buyer, seller and inviter earns
+a capped number of rewards per period of block time. docs/MARKET.md works
+the numbers through.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ BELOW_MINIMUM = "below_minimum"  # the order's total is under params.reward_min_
 NO_FEE = "no_fee"  # the order paid no platform fee, so its rebate is 0
 RELATED = "related"  # one party invited the other (or the seller invited the buyer it is paid for)
 CAP_BUYER, CAP_SELLER, CAP_INVITER = "cap_buyer", "cap_seller", "cap_inviter"  # this period's cap reached
-POOL_DRY = "pool_dry"  # the pool held less than the reward
+POOL_DRY = "pool_dry"  # the pool held less of the order's asset than the reward
 WITHHELD = (BELOW_MINIMUM, NO_FEE, RELATED, CAP_BUYER, CAP_SELLER, CAP_INVITER, POOL_DRY)
 
 
@@ -54,9 +55,13 @@ def _inviter(tx: TxContext, account: bytes) -> bytes | None:
     return None if record is None else record["inviter"]
 
 
-def _pay(tx: TxContext, account: bytes, amount: int, reason: str, withheld: str | None) -> int:
-    """Pay up to ``amount`` of the native asset from the pool unless withheld; emit what was paid and why not."""
-    asset = tx.params.native_asset
+def _pay(tx: TxContext, order: dict[str, Any], account: bytes, amount: int, reason: str,
+         withheld: str | None) -> int:
+    """Pay up to ``amount`` of the order's asset from the pool unless withheld; emit what was paid and why not.
+
+    In the order's asset, because its fee was paid in it: the rebate never needs an exchange rate.
+    """
+    asset = order["asset"]
     if withheld is None and amount == 0:
         withheld = NO_FEE
     paid = 0 if withheld is not None else min(amount, balance(tx.state, REWARD_POOL, asset))
@@ -88,7 +93,7 @@ def on_review(tx: TxContext, order: dict[str, Any]) -> None:
         return
     withheld = _review_withheld(tx, order)
     amount = min(params.review_reward, _rebate(tx, order, params.review_reward_fee_bps))
-    if _pay(tx, order["buyer"], amount, REVIEW, withheld):
+    if _pay(tx, order, order["buyer"], amount, REVIEW, withheld):
         _count(tx, AS_BUYER, order["buyer"])
         _count(tx, AS_SELLER, order["seller"])
 
@@ -106,12 +111,12 @@ def on_purchase_completed(tx: TxContext, order: dict[str, Any]) -> None:
     inviter = _inviter(tx, buyer)
     if inviter is not None and inviter == order["seller"]:
         if params.referral_reward:
-            _pay(tx, inviter, 0, REFERRAL, RELATED)
+            _pay(tx, order, inviter, 0, REFERRAL, RELATED)
         return
     store.index_add(tx.state, marker)
     if inviter is None or not params.referral_reward:
         return
     withheld = CAP_INVITER if _earned(tx, AS_INVITER, inviter) >= params.reward_max_per_inviter else None
     amount = min(params.referral_reward, _rebate(tx, order, params.referral_reward_fee_bps))
-    if _pay(tx, inviter, amount, REFERRAL, withheld):
+    if _pay(tx, order, inviter, amount, REFERRAL, withheld):
         _count(tx, AS_INVITER, inviter)

@@ -28,7 +28,7 @@ def dev_genesis(chain_id: str, validators: Sequence[tuple[str, bytes, str]], acc
         accounts=tuple(GenesisAccount(key, {"MKT": balance, STABLE_ASSET: balance}) for key in accounts.values()),
         assets=(GenesisAsset(STABLE_ASSET, "Stable unit (testnet)", 2, issuer, None),),
         roles={role: tuple(accounts[n] for n in names if n in accounts) for role, names in DEMO_ROLES.items()},
-        reward_pool={"MKT": REWARD_POOL},
+        reward_pool={"MKT": REWARD_POOL, STABLE_ASSET: REWARD_POOL},  # rewards are paid in the order's asset
         params=DEV_PARAMS,
     )
 

@@ -41,7 +41,7 @@ def make_genesis(**params: Any) -> Genesis:
             "certifier": (key_of("certifier").public_key,),
             "asset_issuer": (key_of("issuer").public_key,),
         },
-        reward_pool={"MKT": POOL},
+        reward_pool={"MKT": POOL, "USD": POOL},  # rewards are paid in the order's asset
         params=Params(**{**DEFAULT_PARAMS, **params}),
     )
 

@@ -24,10 +24,12 @@ def _completed(chain: Chain, price: int = PRICE) -> tuple[int, int]:
 
 def test_review_updates_aggregates_and_pays_the_reward(chain: Chain) -> None:
     listing, order = _completed(chain)
-    before = chain.balance("bob", "MKT")
-    chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=b"\x05" * 32)
-    assert chain.balance("bob", "MKT") == before - 1 + 10
-    assert chain.balance(REWARD_POOL, "MKT") == POOL - 10
+    before = chain.balance("bob", "USD")
+    receipt = chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=b"\x05" * 32)
+    assert chain.balance("bob", "USD") == before + 10  # in the order's asset; the fee was MKT
+    assert chain.balance(REWARD_POOL, "USD") == POOL - 10
+    assert receipt.events[-1].attrs == {"account": chain.acct("bob"), "amount": 10, "asset": "USD", "reason": "review",
+                                        "withheld": None}
     seller = chain.load(keys.seller_rating(chain.acct("alice")))
     assert seller == {"count": 1, "weight": PRICE, **{name: stars * PRICE for name, stars in RATINGS.items()}}
     assert chain.load(keys.listing_rating(listing)) == seller
@@ -65,11 +67,11 @@ def test_inviter_earns_referral_on_first_completed_purchase_only(chain: Chain) -
     chain.ok("dave", "register", name="Dave", commitment=bytes(32), inviter=chain.acct("carol"))
     shop, _ = chain.market()
     listing = chain.listing("alice", shop, price=PRICE)
-    before = chain.balance("carol", "MKT")
+    before = chain.balance("carol", "USD")
     for _ in range(2):
         order = chain.shipped(listing, buyer="dave")
         chain.ok("dave", "order_confirm", order=order)
-    assert chain.balance("carol", "MKT") == before + 20
+    assert chain.balance("carol", "USD") == before + 20
 
 
 def test_rewards_stop_when_the_pool_is_dry() -> None:
@@ -80,4 +82,4 @@ def test_rewards_stop_when_the_pool_is_dry() -> None:
     receipt = chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
     assert receipt.events[-1].attrs["amount"] == POOL
     assert receipt.events[-1].attrs["withheld"] == "pool_dry"
-    assert chain.balance(REWARD_POOL, "MKT") == 0
+    assert chain.balance(REWARD_POOL, "USD") == 0

@@ -102,13 +102,13 @@ def test_a_referral_waits_for_the_invitees_first_purchase_at_the_minimum() -> No
     chain, shop = _chain()
     chain.register("carol")
     _invited(chain, "dave")
-    before = chain.balance("carol", "MKT")
+    before = chain.balance("carol")
     assert _confirm(chain, chain.listing("alice", shop, price=999), "dave") == []
     assert chain.state.get(keys.first_purchase(chain.acct("dave"))) is None
     real = chain.listing("alice", shop, price=PRICE)
     assert [(r["amount"], r["withheld"]) for r in _confirm(chain, real, "dave")] == [(20, None)]
     assert _confirm(chain, real, "dave") == []
-    assert chain.balance("carol", "MKT") == before + 20
+    assert chain.balance("carol") == before + 20
 
 
 def test_a_purchase_from_the_inviters_own_shop_pays_no_referral_and_leaves_it_waiting() -> None:
