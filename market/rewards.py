@@ -25,7 +25,7 @@ AS_BUYER, AS_SELLER, AS_INVITER = "buyer", "seller", "inviter"
 # Why a reward was not paid in full: the ``withheld`` attr of the ``reward`` event (None: paid in full).
 BELOW_MINIMUM = "below_minimum"  # the order's total is under params.reward_min_total
 NO_FEE = "no_fee"  # the order paid no platform fee, so its rebate is 0
-RELATED = "related"  # one party invited the other (or the seller invited the buyer it is paid for)
+RELATED = "related"  # buyer and seller invited one another; for a referral: the purchase was from the inviter
 CAP_BUYER, CAP_SELLER, CAP_INVITER = "cap_buyer", "cap_seller", "cap_inviter"  # this period's cap reached
 POOL_DRY = "pool_dry"  # the pool held less of the order's asset than the reward
 WITHHELD = (BELOW_MINIMUM, NO_FEE, RELATED, CAP_BUYER, CAP_SELLER, CAP_INVITER, POOL_DRY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from core.errors import ConfigError
 from market import keys, store
 from market.params import DAY_MS, Params
 from market.reviews import MAX_WEIGHT, MAX_WEIGHT_SUM, _add_rating, average
+from market.rewards import WITHHELD
 from market.schema import RATINGS
 from market.state import MemoryState
 
@@ -167,3 +169,9 @@ def test_sums_written_before_weighting_read_as_one_per_review() -> None:
 def test_params_refuse_rewards_that_give_back_the_whole_fee(bad: dict[str, int]) -> None:
     with pytest.raises(ConfigError):
         Params(**bad)
+
+
+def test_docs_market_md_explains_every_reason_a_reward_is_withheld() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "MARKET.md").read_text()
+    section = text.split("## Reviews and rewards", 1)[1].split("\n## ", 1)[0]
+    assert [code for code in WITHHELD if f"`{code}`" not in section] == []
