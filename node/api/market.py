@@ -154,7 +154,7 @@ def _register_listings(registry: Registry) -> None:
         summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
         description="Every word of `q` must appear in the title, description or tags; the last word also "
                     "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
-                    "newest, price_asc, price_desc, rating (average overall rating), relevance (bm25, default "
+                    "newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance (bm25, default "
                     "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
                     "listings of open shops. `sales` counts orders placed. Served from the query index.",
         params=[

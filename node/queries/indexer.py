@@ -21,6 +21,7 @@ from typing import Any
 from core.types import Block
 from market import keys, store
 from market.receipts import Receipt
+from market.reviews import average
 from node.queries import facets, schema
 
 log = logging.getLogger("marketnode.queries")
@@ -135,7 +136,7 @@ class Indexer:
         shop = store.load(reader, keys.shop(listing["shop"])) or {"open": False}
         rating = store.load(reader, keys.listing_rating(listing_id))
         count = rating["count"] if rating else 0
-        milli = rating["overall"] * 1000 // count if count else 0
+        milli = average(rating, "overall", 1000)
         active = bool(listing["active"] and shop["open"])
         stock = store.load_int(reader, keys.stock(listing_id))
         facet_text = facets.listing_facets(category=listing["category"], shop=listing["shop"], seller=listing["seller"],
