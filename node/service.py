@@ -61,6 +61,7 @@ BLOCK_CACHE_SIZE = 32
 REGOSSIP_S = 1.0
 MAX_REGOSSIP = 4000  # txs re-offered per period, heads of every sender's run first
 REGOSSIP_HEADS_PER_SENDER = 16
+STALL_WARN_S = 5.0  # a warning each period while proposable work waits with no block
 GOSSIP_YIELD_EVERY = 64  # gossiped txs verified between two yields to the event loop
 
 
@@ -165,6 +166,7 @@ class Node:
         self._gossip_buffer: list[bytes] = []
         self._gossip_flush: asyncio.TimerHandle | None = None
         self.started_ms = now_ms()
+        self._last_commit_mono = time.monotonic()
         self.rpc: Any = None
         self.evidence: list[Any] = []
         from node.api.wiring import attach_query_services
@@ -227,6 +229,7 @@ class Node:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
                 regossip = tg.create_task(self._regossip_loop())
+                watch = tg.create_task(self._stall_watch())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -236,6 +239,7 @@ class Node:
                 await driver
                 syncer.cancel()
                 regossip.cancel()
+                watch.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -265,8 +269,10 @@ class Node:
             kind = item[0]
             if kind == "stop":
                 return
+            position = (self.replica.height, self.replica.view)
             try:
                 await self._handle(item)
+                self._log_view_change(position)
             except StorageError:
                 log.exception("storage failed; stopping the node to protect the chain")
                 raise
@@ -274,6 +280,26 @@ class Node:
                 log.warning("input %s refused: %s", kind, exc)
             except Exception:
                 log.exception("unexpected error handling %s", kind)
+
+    def _log_view_change(self, before: tuple[int, int]) -> None:
+        """Say when this replica leaves a view at a height: an operator must see a network changing views."""
+        height, view = self.replica.height, self.replica.view
+        if height == before[0] and view > before[1]:
+            log.warning("view change at height %d: view %d -> %d (new primary %s); %d txs pending, %d senders "
+                        "proposable", height, before[1], view, self.replica.config.primary(height, view).hex()[:12],
+                        len(self.mempool), self.mempool.proposable_senders())
+
+    async def _stall_watch(self) -> None:
+        """Warn, every STALL_WARN_S, while proposable work waits and no block commits: silence is a bug."""
+        while True:
+            await asyncio.sleep(STALL_WARN_S)
+            idle_s = time.monotonic() - self._last_commit_mono
+            if self.mempool.has_proposable() and idle_s >= STALL_WARN_S:
+                status = self.replica.status()
+                log.warning("no block for %.1f s with %d txs pending (%d senders proposable): height %d, view %d, "
+                            "in view change %s, timers %s, syncing %s", idle_s, len(self.mempool),
+                            self.mempool.proposable_senders(), status["height"], status["view"],
+                            status["in_view_change"], sorted(status["timers"]), self.syncer.syncing)
 
     async def _handle(self, item: tuple[Any, ...]) -> None:
         kind, now = item[0], now_ms()
@@ -351,6 +377,7 @@ class Node:
             except Exception:
                 log.exception("a block subscriber failed")
         elapsed_ms = (time.perf_counter() - started) * 1000
+        self._last_commit_mono = time.monotonic()
         log.info("committed block %d: %d txs, view %d, %.1f ms to execute", block.height, len(block.txs),
                  block.header.view, elapsed_ms)
         if self.mempool.has_proposable():
