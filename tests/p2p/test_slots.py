@@ -1,0 +1,225 @@
+"""Peer slots against a crowd of strangers (issue 13, item 2): reserved keys always get in.
+
+The attack: fresh keys pass the handshake, so strangers from one IP took 47
+of 50 slots on every validator, and a restarted validator was refused
+(HTTP 503 before its handshake) by all the others: the chain halted. Each
+test floods a real host with strangers that complete the real handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from p2p_helpers import CHAIN, Network, seed_of, wait_for
+
+from core.keys import PrivateKey
+from p2p.framing import PexFrame, encode_frame
+from p2p.probe import RawPeer
+
+
+@dataclass
+class Stranger:
+    raw: RawPeer
+    key: bytes
+
+    async def close(self) -> None:
+        await self.raw.close()
+
+
+async def flood(address: str, count: int, local_host: str | None = None) -> list[Stranger]:
+    """``count`` strangers, each with a fresh key, that complete the handshake and then hold on."""
+    strangers = []
+    for _ in range(count):
+        try:
+            raw = await RawPeer.connect(address, local_host=local_host)
+        except aiohttp.ClientError:
+            continue
+        key = PrivateKey.generate()
+        strangers.append(Stranger(raw, key.public_key))
+        with contextlib.suppress(Exception):  # refused: it stays in the list so the test closes it
+            await raw.handshake(key, CHAIN)
+    return strangers
+
+
+async def close_all(strangers: list) -> None:
+    for stranger in strangers:
+        await stranger.close()
+
+
+def has(node, key: bytes) -> bool:
+    return any(p.pubkey == key for p in node.host.peers())
+
+
+async def test_a_validator_gets_in_past_strangers_holding_every_slot(network: Network) -> None:
+    validator_key = PrivateKey.generate()
+    v = await network.start(max_peers=6, max_inbound=6, reserved_keys=(validator_key.public_key,))
+    strangers = await flood(v.host.listen_address, 12)
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 6, what="strangers to take every slot")
+        other = await network.start(key=validator_key, seeds=(seed_of(v),))
+        await wait_for(lambda: v.connected_to(other) and other.connected_to(v), what="the validator to get in")
+        assert v.host.stats.evictions >= 1
+        await wait_for(lambda: len(v.host.peers()) == 6, what="the evicted stranger to be gone")
+    finally:
+        await close_all(strangers)
+
+
+async def test_a_restarted_validator_gets_back_in_while_strangers_wait_for_its_slot(network: Network) -> None:
+    key = PrivateKey.generate()
+    v = await network.start(max_peers=5, max_inbound=5, reserved_keys=(key.public_key,))
+    first = await network.start(key=key, seeds=(seed_of(v),))
+    await wait_for(lambda: v.connected_to(first), what="the validators to connect")
+    strangers = await flood(v.host.listen_address, 10)
+    try:
+        await first.host.stop()
+        await wait_for(lambda: not v.connected_to(first), what="the validator to go")
+        # the strangers that were refused come back for the freed slot
+        strangers += await flood(v.host.listen_address, 3)
+        await wait_for(lambda: len(v.host.peers()) == 5, what="strangers to take the freed slot")
+        again = await network.start(key=key, seeds=(seed_of(v),))
+        await wait_for(lambda: v.connected_to(again) and again.connected_to(v), what="the restarted validator")
+    finally:
+        await close_all(strangers)
+
+
+async def test_a_validator_dialed_by_the_full_host_gets_a_slot_too(network: Network) -> None:
+    key = PrivateKey.generate()
+    other = await network.start(key=key)
+    v = await network.start(max_peers=4, max_inbound=4, reserved_keys=(key.public_key,))
+    strangers = await flood(v.host.listen_address, 6)
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 4, what="strangers to take every slot")
+        v.host.connect(seed_of(other, with_key=True))
+        await wait_for(lambda: v.connected_to(other) and other.connected_to(v), what="the outbound reserved link")
+    finally:
+        await close_all(strangers)
+
+
+async def test_inbound_strangers_stop_at_max_inbound_and_leave_room_for_the_rest(network: Network) -> None:
+    key = PrivateKey.generate()
+    v = await network.start(max_peers=10, max_inbound=3, reserved_keys=(key.public_key,))
+    strangers = await flood(v.host.listen_address, 5)
+    try:
+        await wait_for(lambda: v.host.stats.refused_full == 2, what="the 4th and 5th strangers to be refused")
+        assert len(v.host.peers()) == 3
+        validator = await network.start(key=key, seeds=(seed_of(v),))
+        await wait_for(lambda: v.connected_to(validator), what="the reserved peer, with no eviction needed")
+        assert v.host.stats.evictions == 0
+    finally:
+        await close_all(strangers)
+
+
+async def test_per_ip_cap_at_the_edge(network: Network) -> None:
+    v = await network.start(max_inbound_per_ip=2, ip_limit_loopback=True)
+    strangers = await flood(v.host.listen_address, 2, local_host="127.0.0.2")
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 2, what="two strangers from one address")
+        strangers += await flood(v.host.listen_address, 1, local_host="127.0.0.2")
+        await wait_for(lambda: v.host.stats.refused_full == 1, what="the third from that address to be refused")
+        strangers += await flood(v.host.listen_address, 1, local_host="127.0.0.3")
+        await wait_for(lambda: len(v.host.peers()) == 3, what="another address to get in")
+    finally:
+        await close_all(strangers)
+
+
+async def test_per_subnet_cap_at_the_edge(network: Network) -> None:
+    v = await network.start(max_inbound_per_ip=2, max_inbound_per_subnet=3, ip_limit_loopback=True)
+    strangers = await flood(v.host.listen_address, 2, local_host="127.0.9.1")
+    strangers += await flood(v.host.listen_address, 2, local_host="127.0.9.2")
+    try:
+        await wait_for(lambda: v.host.stats.refused_full == 1, what="the 4th from 127.0.9.0/24 to be refused")
+        assert len(v.host.peers()) == 3
+        strangers += await flood(v.host.listen_address, 1, local_host="127.0.10.1")
+        await wait_for(lambda: len(v.host.peers()) == 4, what="another /24 to get in")
+    finally:
+        await close_all(strangers)
+
+
+async def test_loopback_is_exempt_from_address_caps_by_default(network: Network) -> None:
+    v = await network.start(max_inbound_per_ip=1, max_inbound_per_subnet=1)
+    strangers = await flood(v.host.listen_address, 3)
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 3, what="three local peers despite a cap of one per IP")
+    finally:
+        await close_all(strangers)
+
+
+async def test_a_crowded_network_loses_a_slot_to_a_newcomer_from_elsewhere_but_not_to_itself(network: Network) -> None:
+    v = await network.start(max_peers=4, max_inbound=4, ip_limit_loopback=True)
+    crowd = await flood(v.host.listen_address, 4, local_host="127.0.11.1")
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 4, what="one network to take every slot")
+        crowd += await flood(v.host.listen_address, 1, local_host="127.0.11.2")
+        await wait_for(lambda: v.host.stats.refused_full == 1, what="the same network to be refused")
+        assert v.host.stats.evictions == 0
+        newcomer = await flood(v.host.listen_address, 1, local_host="127.0.12.1")
+        crowd += newcomer
+        await wait_for(lambda: v.host.stats.evictions == 1, what="a member of the crowd to be evicted")
+        await wait_for(lambda: len(v.host.peers()) == 4, what="the table to settle at four")
+        assert has(v, newcomer[0].key)
+    finally:
+        await close_all(crowd)
+
+
+async def test_a_silent_stranger_is_closed_but_a_quiet_honest_peer_is_kept(network: Network) -> None:
+    v = await network.start(idle_timeout_s=0.6, pex_interval_s=0.2)
+    honest = await network.start(seeds=(seed_of(v),), pex=False, pex_interval_s=0.2)  # sends empty pex frames
+    await wait_for(lambda: v.connected_to(honest), what="the honest peer")
+    silent = await flood(v.host.listen_address, 1)
+    try:
+        await wait_for(lambda: len(v.host.peers()) == 2, what="the silent stranger to get in")
+        await wait_for(lambda: v.host.stats.idle_closed == 1, what="the silent stranger to be closed as idle")
+        await wait_for(lambda: len(v.host.peers()) == 1, what="the silent stranger to be gone")
+        assert v.connected_to(honest)
+    finally:
+        await close_all(silent)
+
+
+async def test_a_stranger_that_keeps_talking_is_not_idle(network: Network) -> None:
+    v = await network.start(idle_timeout_s=0.6, pex_interval_s=0.2)
+    [talker] = await flood(v.host.listen_address, 1)
+    await wait_for(lambda: has(v, talker.key), what="the talker to get in")
+
+    async def talk() -> None:
+        while True:
+            await talker.raw.send_sealed(encode_frame(PexFrame(())))
+            await asyncio.sleep(0.1)  # pacing of the traffic, not a wait for the host
+
+    talking = asyncio.ensure_future(talk())
+    [silent] = await flood(v.host.listen_address, 1)
+    try:
+        await wait_for(lambda: v.host.stats.idle_closed == 1, what="the silent one to be closed as idle")
+        await wait_for(lambda: not has(v, silent.key), what="the silent one to be gone")
+        assert has(v, talker.key), "a stranger that sends frames was closed as idle"
+    finally:
+        talking.cancel()
+        await asyncio.gather(talking, return_exceptions=True)
+        await close_all([talker, silent])
+
+
+async def test_half_open_websockets_cannot_keep_a_validator_out(network: Network) -> None:
+    key = PrivateKey.generate()
+    v = await network.start(max_handshakes=3, handshake_timeout_s=30.0, reserved_keys=(key.public_key,))
+    stallers = [await RawPeer.connect(v.host.listen_address) for _ in range(3)]  # upgrade, then say nothing
+    try:
+        validator = await network.start(key=key, seeds=(seed_of(v),))
+        await wait_for(lambda: v.connected_to(validator), what="the validator past the stalled handshakes")
+        assert v.host.stats.handshakes_dropped >= 1
+    finally:
+        await close_all(stallers)
+
+
+async def test_handshakes_in_progress_are_capped_per_address(network: Network) -> None:
+    v = await network.start(max_handshakes_per_ip=2, handshake_timeout_s=30.0, ip_limit_loopback=True)
+    stallers = [await RawPeer.connect(v.host.listen_address, local_host="127.0.0.4") for _ in range(2)]
+    try:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await RawPeer.connect(v.host.listen_address, local_host="127.0.0.4")
+        assert refused.value.status == 503
+        stallers.append(await RawPeer.connect(v.host.listen_address, local_host="127.0.0.5"))
+    finally:
+        await close_all(stallers)
