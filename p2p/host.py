@@ -180,7 +180,11 @@ class P2PHost:
         """Listen, then dial every seed (each in its own reconnecting task)."""
         app = web.Application()
         app.router.add_get(WS_PATH, self._handle_inbound)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        # keepalive_timeout also bounds a TCP connection that never completes its upgrade request
+        # (aiohttp's default holds a silent socket for an hour): it gets handshake_timeout_s, like a handshake.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, keepalive_timeout=self.config.handshake_timeout_s
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)
         await site.start()

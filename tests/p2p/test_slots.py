@@ -223,3 +223,28 @@ async def test_handshakes_in_progress_are_capped_per_address(network: Network) -
         stallers.append(await RawPeer.connect(v.host.listen_address, local_host="127.0.0.5"))
     finally:
         await close_all(stallers)
+
+
+@pytest.mark.parametrize("first_bytes", [b"", b"GET /p2p HTTP/1.1\r\nHost: x\r\n"], ids=["silent", "partial-headers"])
+async def test_a_tcp_connection_that_never_upgrades_is_closed_after_the_handshake_timeout(
+    network: Network, first_bytes: bytes
+) -> None:
+    v = await network.start(handshake_timeout_s=0.5)
+    host, port = v.host.listen_address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(first_bytes)
+        await writer.drain()
+        async with asyncio.timeout(5.0):  # aiohttp's default keeps such a socket for an hour
+            while await reader.read(4096):
+                pass  # whatever it answers, the server must then close
+    finally:
+        writer.close()
+
+
+async def test_an_established_link_outlives_the_pre_upgrade_timeout(network: Network) -> None:
+    a, b = await network.pair(handshake_timeout_s=0.3)  # b listens with the short timeout
+    since = b.host.peers()[0].connected_since
+    # a's pex loop sends a frame every 0.2 s: ten of them take over six handshake timeouts
+    await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 10, what="ten keepalive frames")
+    assert b.host.peers()[0].connected_since == since and a.connected_to(b)
