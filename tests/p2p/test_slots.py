@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from p2p_helpers import CHAIN, Network, seed_of, wait_for
+from p2p_helpers import CHAIN, Network, free_ports, seed_of, wait_for
 
 from core.keys import PrivateKey
 from p2p.framing import PexFrame, encode_frame
@@ -248,3 +248,20 @@ async def test_an_established_link_outlives_the_pre_upgrade_timeout(network: Net
     # a's pex loop sends a frame every 0.2 s: ten of them take over six handshake timeouts
     await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 10, what="ten keepalive frames")
     assert b.host.peers()[0].connected_since == since and a.connected_to(b)
+
+
+async def test_addresses_from_a_stranger_fill_only_the_outbound_slots_but_a_validator_is_always_dialed(
+    network: Network,
+) -> None:
+    validator_key = PrivateKey.generate()
+    v = await network.start(max_outbound=2, reserved_keys=(validator_key.public_key,), reconnect_min_ms=5000, reconnect_max_ms=10_000)
+    [stranger] = await flood(v.host.listen_address, 1)
+    dead = free_ports(6)  # nothing listens: the dials fail slowly enough to stay targets during the test
+    fake = tuple((PrivateKey.generate().public_key, f"127.0.0.1:{port}") for port in dead)
+    await stranger.raw.send_sealed(encode_frame(PexFrame(fake)))
+    await wait_for(lambda: len(v.host._book) == 6, what="the six addresses to be learned")
+    assert len(v.host._targets) == 2, "a stranger's addresses took more than max_outbound dial slots"
+    validator = await network.start(key=validator_key)
+    await stranger.raw.send_sealed(encode_frame(PexFrame(((validator_key.public_key, seed_of(validator)),))))
+    await wait_for(lambda: v.connected_to(validator), what="the announced validator to be dialed despite full slots")
+    await stranger.close()

@@ -81,14 +81,17 @@ def test_validators_reconnect_and_commit_under_200_strangers_each(tmp_path: Path
             net.stop(victim)
             started = time.monotonic()
             net.start(victim, wait=False)
+            # Process start-up (imports, LevelDB) is not the p2p's to bound: it took 2-8 s on two shared cores.
+            wait_for(lambda v=victim: net.status(v), 30, f"{victim} to answer RPC")
+            up = time.monotonic()
             wait_for(lambda v=victim: meshed(net, v, ids), RECONNECT_DEADLINE_S,
-                     f"{victim} back to all three validators within {RECONNECT_DEADLINE_S} s of its restart")
-            figures[victim] = round(time.monotonic() - started, 2)
+                     f"{victim} back to all three validators within {RECONNECT_DEADLINE_S} s of starting")
+            figures[victim] = {"rpc_up_s": round(up - started, 2), "meshed_after_up_s": round(time.monotonic() - up, 2)}
             for target in targets:  # the crowd is back on the restarted node too; its validator links hold
                 wait_for(lambda t=target: flood.holding(t) >= 30, 60, f"strangers to hold slots on {target}")
             assert meshed(net, victim, ids)
             commits(net, "validator-3", 10 + len(figures))
-        print(f"\n{variant}: reconnected after restart (s): {figures}; strangers admitted {flood.admitted}, "
+        print(f"\n{variant}: seconds from spawn: {figures}; strangers admitted {flood.admitted}, "
               f"refused {flood.refused}, holding {dict(flood.held)}")
         net.assert_agree(net.validators)
     finally:
