@@ -525,7 +525,7 @@ class P2PHost:
             return CLOSE_BANNED, "banned"
         peer.reserved = peer.node_key in self._reserved
         existing = self._peers.get(peer.node_key)
-        if existing is None:
+        if existing is None or existing.closing:  # an evicted or idle key coming straight back needs a slot again
             verdict = decide(self._limits, self._slots(), self._slot(peer, self._now()))
             if not verdict.admit:
                 self.stats.refused_full += 1
@@ -534,7 +534,8 @@ class P2PHost:
             if verdict.evict is not None:
                 self._evict(verdict.evict, peer)
             self._peers[peer.node_key] = peer
-            self._fire_peer_event(peer.node_key, True)
+            if existing is None:  # else the key never lost its link as far as on_peer_event knows
+                self._fire_peer_event(peer.node_key, True)
             return None
         self.stats.duplicates_dropped += 1
         if self._preferred(existing) and not self._preferred(peer):
