@@ -392,11 +392,15 @@ class P2PHost:
     def _ip_failure(self, ip: str, reason: str) -> None:
         self.stats.handshakes_failed += 1
         log.info("inbound from %s failed: %s", ip, reason)
+        self._penalize_ip(ip)
+
+    def _penalize_ip(self, ip: str) -> None:
+        """One point against an address: a failed handshake, or a stranger refused a slot (it cost us a handshake)."""
         if _is_loopback(ip) and not self.config.ip_ban_loopback:
             return
         if self._ip_scores.penalize(ip, 1, self._now()):
             self.stats.bans += 1
-            log.warning("banning IP %s for %gs after repeated handshake failures", ip, self.config.ban_seconds)
+            log.warning("banning IP %s for %gs after repeated failed or refused handshakes", ip, self.config.ban_seconds)
 
     async def _refuse(self, ws: WebSocketLike, exc: BaseException | None) -> None:
         with contextlib.suppress(Exception):
@@ -497,6 +501,8 @@ class P2PHost:
         refusal = self._admit(peer)
         if refusal is not None:
             code, reason = refusal
+            if code == CLOSE_TOO_MANY_PEERS and peer.ip is not None:
+                self._penalize_ip(peer.ip)  # re-dialing a full node as fast as it can costs a handshake each time
             peer.disconnect(reason, code)
             await peer.run(self._on_frame, self._on_violation)
             return

@@ -265,3 +265,16 @@ async def test_addresses_from_a_stranger_fill_only_the_outbound_slots_but_a_vali
     await stranger.raw.send_sealed(encode_frame(PexFrame(((validator_key.public_key, seed_of(validator)),))))
     await wait_for(lambda: v.connected_to(validator), what="the announced validator to be dialed despite full slots")
     await stranger.close()
+
+
+async def test_an_address_refused_a_slot_again_and_again_is_banned_for_a_while(network: Network) -> None:
+    v = await network.start(max_inbound=1, ip_ban_loopback=True, ip_fail_threshold=3)
+    strangers = await flood(v.host.listen_address, 1)  # takes the only inbound slot
+    try:
+        strangers += await flood(v.host.listen_address, 3)
+        await wait_for(lambda: v.host.stats.refused_full == 3 and v.host.stats.bans == 1, what="three refusals, a ban")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await RawPeer.connect(v.host.listen_address)
+        assert refused.value.status == 403
+    finally:
+        await close_all(strangers)
