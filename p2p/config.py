@@ -109,6 +109,8 @@ class P2PConfig:
     pex_interval_s: float = 30.0
     pex_max_addresses: int = 1000
     relay_topics: tuple[str, ...] = ("tx",)
+    bulk_topics: tuple[str, ...] = ()  # sent and delivered in a lane of their own, behind every other frame
+    bulk_queue_max: int = 64  # bulk frames read ahead of their handler; beyond it the newest is dropped
     seen_cache_size: int = 100_000
     max_inflight_requests: int = 16
     seed_addresses: tuple[PeerAddress, ...] = field(init=False, repr=False, compare=False)
@@ -119,7 +121,7 @@ class P2PConfig:
             seeds = tuple(parse_peer_address(s) for s in self.seeds)
             if self.advertise_address is not None:
                 parse_hostport(self.advertise_address)
-            for topic in self.relay_topics:
+            for topic in (*self.relay_topics, *self.bulk_topics):
                 check_topic(topic)
         except ValidationError as exc:
             raise ConfigError(f"p2p config: {exc}") from None
@@ -131,7 +133,7 @@ class P2PConfig:
             "ban_seconds", "ban_threshold", "reconnect_min_ms", "handshake_timeout_s", "heartbeat_s",
             "protocol_version", "pex_interval_s", "pex_max_addresses", "seen_cache_size", "max_inflight_requests",
             "max_inbound", "max_outbound", "max_inbound_per_ip", "max_inbound_per_subnet", "max_handshakes",
-            "max_handshakes_per_ip", "idle_timeout_s",
+            "max_handshakes_per_ip", "idle_timeout_s", "bulk_queue_max",
         )
         if self.idle_timeout_s <= self.pex_interval_s:
             raise ConfigError("p2p config: idle_timeout_s must exceed pex_interval_s (peers keep alive with pex frames)")

@@ -73,7 +73,7 @@ class P2PStats:
     violations: int = 0
     bans: int = 0
     rejected_banned: int = 0
-    refused_full: int = 0  # authenticated strangers refused a slot (caps of docs/P2P.md §5.1)
+    refused_full: int = 0  # authenticated strangers refused a slot (caps of docs/P2P.md §5.2)
     evictions: int = 0  # strangers closed to make room for a reserved peer or a less crowded network
     idle_closed: int = 0
     handshakes_dropped: int = 0  # pending handshakes closed to make room for a newer one
@@ -193,7 +193,7 @@ class P2PHost:
         log.info("p2p listening on %s as %s", self.listen_address, self.node_key.hex())
         for seed in self.config.seed_addresses:
             self._add_target(seed, persistent=True)
-        self._spawn(self._pex_loop())  # with pex off it still sends empty pex frames: the keepalive of §5.1
+        self._spawn(self._pex_loop())  # with pex off it still sends empty pex frames: the keepalive of §5.2
         self._spawn(self._idle_loop())
 
     async def stop(self) -> None:
@@ -321,7 +321,7 @@ class P2PHost:
             self.stats.rejected_banned += 1
             return web.Response(status=403, text="banned")
         # The peer count is no reason to refuse here: the key is not known yet, and a reserved key
-        # must always get in (§5.1). Only handshakes in progress from one address are capped.
+        # must always get in (§5.2). Only handshakes in progress from one address are capped.
         if ip_is_limited(self._limits, ip) and (
             sum(p.ip == ip for p in self._pending.values()) >= self.config.max_handshakes_per_ip
         ):

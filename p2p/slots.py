@@ -1,7 +1,7 @@
 """Who may take a peer slot, and whom to evict for them: a pure policy over snapshots of the peer table.
 
 Strangers must never be able to keep the nodes that need each other apart
-(docs/P2P.md §5.1). So reserved peers (the validator set and operator-given
+(docs/P2P.md §5.2). So reserved peers (the validator set and operator-given
 persistent peers, as the node declares them) never compete with strangers for
 a slot: when the table is full, a stranger is evicted to make room. Strangers
 are capped per direction, per IP and per subnet, and an inbound stranger may
@@ -26,7 +26,7 @@ UNKNOWN_GROUP = "?"
 
 @dataclass(frozen=True)
 class SlotLimits:
-    """The caps of docs/P2P.md §5.1 (all counts of stranger links unless said otherwise)."""
+    """The caps of docs/P2P.md §5.2 (all counts of stranger links unless said otherwise)."""
 
     max_peers: int  # every link but the reserved ones beyond it
     max_inbound: int
