@@ -76,6 +76,7 @@ class PeerInfo:
     bytes_out: int
     dropped_out: int
     dropped_in: int = 0
+    reserved: bool = False  # a key that always gets a slot (docs/P2P.md §5.2): the node's validators and seeds
 
 
 FrameHandler = Callable[["Peer", Frame], Awaitable[None]]
@@ -337,4 +338,5 @@ class Peer:
             bytes_out=self.bytes_out,
             dropped_out=self.dropped_out,
             dropped_in=self.dropped_in,
+            reserved=self.reserved,
         )
