@@ -14,6 +14,7 @@ import inspect
 import ipaddress
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -367,14 +368,19 @@ class P2PHost:
         return ws
 
     def _hold_handshake_slot(self, ip: str, ws: WebSocketLike) -> _PendingHandshake:
-        """Count a handshake in progress; at ``max_handshakes`` the oldest one is closed to make room.
+        """Count a handshake in progress; at ``max_handshakes`` one is closed to make room.
 
-        An honest handshake takes a few round trips and a staller holds on for
-        ``handshake_timeout_s``, so dropping the oldest drops the stallers: a
-        flood of half-open websockets cannot keep a validator from getting in.
+        The one closed is the oldest from the address with the most handshakes
+        in progress. An honest handshake takes a few round trips and a staller
+        holds on for ``handshake_timeout_s``, so this drops the stallers, and a
+        crowd of them from a few addresses cannot push out the one handshake of
+        a validator elsewhere: half-open websockets cannot keep it out.
         """
         while len(self._pending) >= self.config.max_handshakes:
-            oldest = self._pending.pop(next(iter(self._pending)))
+            counts = Counter(p.ip for p in self._pending.values())
+            busiest = max(counts.values())
+            slot, oldest = next((k, p) for k, p in self._pending.items() if counts[p.ip] == busiest)
+            del self._pending[slot]
             oldest.dropped = True
             self.stats.handshakes_dropped += 1
             log.info("dropping a pending handshake from %s: %d in progress", oldest.ip, self.config.max_handshakes)

@@ -278,3 +278,17 @@ async def test_an_address_refused_a_slot_again_and_again_is_banned_for_a_while(n
         assert refused.value.status == 403
     finally:
         await close_all(strangers)
+
+
+async def test_the_dropped_handshake_comes_from_the_busiest_address(network: Network) -> None:
+    v = await network.start(max_handshakes=3, handshake_timeout_s=30.0)
+    lone = await RawPeer.connect(v.host.listen_address, local_host="127.0.0.7")  # the oldest, alone on its address
+    stallers = [lone] + [await RawPeer.connect(v.host.listen_address, local_host="127.0.0.6") for _ in range(2)]
+    try:
+        await wait_for(lambda: len(v.host._pending) == 3, what="three handshakes in progress")
+        stallers.append(await RawPeer.connect(v.host.listen_address, local_host="127.0.0.8"))
+        await wait_for(lambda: v.host.stats.handshakes_dropped == 1, what="one handshake dropped")
+        await wait_for(lambda: sorted(p.ip for p in v.host._pending.values()) == ["127.0.0.6", "127.0.0.7", "127.0.0.8"],
+                       what="the lone address kept, one of the busy address's two dropped")
+    finally:
+        await close_all(stallers)
