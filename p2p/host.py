@@ -449,11 +449,11 @@ class P2PHost:
                         self.stats.handshakes_failed += 1
                         log.exception("dial %s failed unexpectedly", target.address.hostport)
                     else:
-                        failures = 0
                         target.learned_key = peer.node_key
                         if target.persistent:  # an operator's seed or connect(): as trusted as a reserved key
                             self._reserved.add(peer.node_key)
-                        await self._serve(peer, welcome)
+                        # refused here (no free outbound slot) counts as a failure: a learned address gives up
+                        failures = 0 if await self._serve(peer, welcome) else failures + 1
                 if not target.persistent and failures >= PEX_MAX_FAILURES:
                     return
                 await asyncio.sleep(self._backoff_s(failures))
@@ -502,8 +502,8 @@ class P2PHost:
 
     # ---- the peer table ---------------------------------------------------
 
-    async def _serve(self, peer: Peer, welcome: PexFrame | None = None) -> None:
-        """Admit the peer (or close it with the reason), run it until it closes, then remove it."""
+    async def _serve(self, peer: Peer, welcome: PexFrame | None = None) -> bool:
+        """Admit the peer (or close it with the reason), run it until it closes, then remove it; False if refused."""
         refusal = self._admit(peer)
         if refusal is not None:
             code, reason = refusal
@@ -511,7 +511,7 @@ class P2PHost:
                 self._penalize_ip(peer.ip)  # re-dialing a full node as fast as it can costs a handshake each time
             peer.disconnect(reason, code)
             await peer.run(self._on_frame, self._on_violation)
-            return
+            return False
         log.info("connected %s peer %s at %s", peer.direction, peer.node_key.hex(), peer.address)
         self._after_connect(peer)
         if welcome is not None:
@@ -523,6 +523,7 @@ class P2PHost:
                 del self._peers[peer.node_key]
                 log.info("disconnected peer %s", peer.short_id)
                 self._fire_peer_event(peer.node_key, False)
+        return True
 
     def _admit(self, peer: Peer) -> tuple[int, str] | None:
         """Add the peer to the table, or say why not (a close code and reason).

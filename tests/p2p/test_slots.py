@@ -292,3 +292,16 @@ async def test_the_dropped_handshake_comes_from_the_busiest_address(network: Net
                        what="the lone address kept, one of the busy address's two dropped")
     finally:
         await close_all(stallers)
+
+
+async def test_a_learned_address_refused_by_our_own_full_table_is_given_up(network: Network) -> None:
+    other = await network.start()
+    v = await network.start(max_peers=1, max_inbound=1, max_outbound=1)
+    [stranger] = await flood(v.host.listen_address, 1)  # the only slot
+    try:
+        await wait_for(lambda: has(v, stranger.key), what="the stranger to take the only slot")
+        await stranger.raw.send_sealed(encode_frame(PexFrame(((other.pubkey, seed_of(other)),))))
+        await wait_for(lambda: v.host.stats.refused_full >= 1, what="the dialed peer refused by v's full table")
+        await wait_for(lambda: not v.host._targets, what="v to stop redialing an address it has no room for")
+    finally:
+        await stranger.close()
