@@ -77,6 +77,7 @@ class PeerInfo:
     dropped_out: int
     dropped_in: int = 0
     reserved: bool = False  # a key that always gets a slot (docs/P2P.md §5.2): the node's validators and seeds
+    ip: str | None = None  # the address an inbound link came from (the per-IP caps count it)
 
 
 FrameHandler = Callable[["Peer", Frame], Awaitable[None]]
@@ -339,4 +340,5 @@ class Peer:
             dropped_out=self.dropped_out,
             dropped_in=self.dropped_in,
             reserved=self.reserved,
+            ip=self.ip,
         )

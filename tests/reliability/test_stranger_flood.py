@@ -12,6 +12,7 @@ all three others within 10 s, and blocks keep committing.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,21 @@ def strict_loopback(net: Testnet) -> None:
         path.write_text(text.replace("ip_limit_loopback = false", "ip_limit_loopback = true"))
 
 
+def assert_caps(net: Testnet, name: str, per_ip: int | None = None, per_subnet: int | None = None) -> None:
+    """``name`` holds no more inbound stranger links than max_inbound (40), per IP or per /24 than given."""
+    peers = net.call(name, "node_peers", timeout_s=2.0)
+    strangers = [p["ip"] for p in peers if not p["reserved"] and p["direction"] == "inbound"]
+    assert 0 < len(strangers) <= 40, f"{len(strangers)} inbound strangers on {name}"
+    if per_ip is None or per_subnet is None:
+        return
+    assert max(Counter(strangers).values()) <= per_ip, f"per-IP cap broken on {name}"
+    subnets = Counter(ip.rsplit(".", 1)[0] for ip in strangers)
+    assert max(subnets.values()) <= per_subnet, f"per-subnet cap broken on {name}: {subnets.most_common(3)}"
+
+
 def many_addresses(i: int) -> str:
-    """Stranger i's source address: 20 /24 networks of 10 hosts each, all on loopback."""
-    return f"127.{10 + i // 10}.0.{1 + i % 10}"
+    """Stranger i's source address: 20 /24 networks of 2 hosts, 5 strangers per host (above both caps)."""
+    return f"127.{10 + i // 10}.0.{1 + i % 2}"
 
 
 @pytest.mark.parametrize("variant", ["one-ip", pytest.param("many-ips", marks=pytest.mark.slow)])
@@ -77,6 +90,9 @@ def test_validators_reconnect_and_commit_under_200_strangers_each(tmp_path: Path
         for name, target in zip(net.validators, targets, strict=True):
             # the crowd holds every slot a stranger may have (40 inbound by default; fewer under per-IP caps)
             wait_for(lambda t=target: flood.holding(t) >= 30, 60, f"strangers to hold slots on {name}")
+        for name in net.validators:
+            assert_caps(net, name, *((4, 8) if variant == "many-ips" else ()))
+            wait_for(lambda n=name: meshed(net, n, ids), RECONNECT_DEADLINE_S, f"{name} to keep every validator")
         figures["commit_s_under_flood"] = commits(net, "validator-0", 2)
         for victim in ("validator-1", "validator-2"):
             net.stop(victim)
