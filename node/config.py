@@ -32,6 +32,7 @@ class P2PSection:
     ip_limit_loopback: bool = False
     max_handshakes: int = 32
     max_handshakes_per_ip: int = 8
+    max_pending_connections: int = 256
     idle_timeout_s: int = 120
     max_frame_bytes: int = 16 * 1024 * 1024
 

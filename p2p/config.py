@@ -91,6 +91,7 @@ class P2PConfig:
     ip_limit_loopback: bool = False  # apply the per-IP/subnet caps to loopback too (a local testnet shares it)
     max_handshakes: int = 32  # websockets in the handshake at once; when full, the oldest is dropped
     max_handshakes_per_ip: int = 8  # beyond it HTTP 503 (loopback exempt unless ip_limit_loopback)
+    max_pending_connections: int = 256  # TCP connections yet to send their request; when full, one is closed
     idle_timeout_s: float = 120.0  # a stranger that sends no frame this long is closed (peers pex every pex_interval_s)
     reserved_keys: tuple[bytes, ...] = ()  # node keys that always get a slot: the validator set, persistent peers
     rate_msgs_per_s: float = 1000.0
@@ -133,7 +134,7 @@ class P2PConfig:
             "ban_seconds", "ban_threshold", "reconnect_min_ms", "handshake_timeout_s", "heartbeat_s",
             "protocol_version", "pex_interval_s", "pex_max_addresses", "seen_cache_size", "max_inflight_requests",
             "max_inbound", "max_outbound", "max_inbound_per_ip", "max_inbound_per_subnet", "max_handshakes",
-            "max_handshakes_per_ip", "idle_timeout_s", "bulk_queue_max",
+            "max_handshakes_per_ip", "max_pending_connections", "idle_timeout_s", "bulk_queue_max",
         )
         if self.idle_timeout_s <= self.pex_interval_s:
             raise ConfigError("p2p config: idle_timeout_s must exceed pex_interval_s (peers keep alive with pex frames)")

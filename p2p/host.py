@@ -14,7 +14,6 @@ import inspect
 import ipaddress
 import logging
 import random
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from p2p.handshake import (
     SelfConnectionError,
     reject_message,
 )
+from p2p.listener import BoundedServer
 from p2p.peer import (
     CLOSE_BANNED,
     CLOSE_DUPLICATE,
@@ -48,7 +48,7 @@ from p2p.peer import (
 from p2p.pex import AddressBook, SeenCache
 from p2p.scoring import Scoreboard
 from p2p.session import SessionCipher
-from p2p.slots import Slot, SlotLimits, decide, ip_is_limited, is_loopback_ip
+from p2p.slots import Slot, SlotLimits, decide, ip_is_limited, is_loopback_ip, oldest_of_busiest
 
 log = logging.getLogger("marketnode.p2p")
 
@@ -170,7 +170,8 @@ class P2PHost:
         self._book = AddressBook(config.pex_max_addresses)
         self._targets: dict[str, _DialTarget] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
+        self._server: BoundedServer | None = None
         self._session: aiohttp.ClientSession | None = None
         self._port: int | None = None
         self._stopping = False
@@ -179,13 +180,13 @@ class P2PHost:
 
     async def start(self) -> None:
         """Listen, then dial every seed (each in its own reconnecting task)."""
-        app = web.Application()
-        app.router.add_get(WS_PATH, self._handle_inbound)
         # keepalive_timeout also bounds a TCP connection that never completes its upgrade request
         # (aiohttp's default holds a silent socket for an hour): it gets handshake_timeout_s, like a handshake.
-        self._runner = web.AppRunner(
-            app, access_log=None, shutdown_timeout=1.0, keepalive_timeout=self.config.handshake_timeout_s
+        self._server = BoundedServer(
+            self._route, self.config.max_pending_connections,
+            access_log=None, keepalive_timeout=self.config.handshake_timeout_s,
         )
+        self._runner = web.ServerRunner(self._server, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)
         await site.start()
@@ -313,7 +314,21 @@ class P2PHost:
 
     # ---- inbound ----------------------------------------------------------
 
-    async def _handle_inbound(self, request: web.Request) -> web.StreamResponse:
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The one path; every answer but an upgrade closes the connection, so nothing idles on keep-alive."""
+        assert self._server is not None
+        self._server.handed_over(request)
+        if request.path != WS_PATH:
+            response = web.Response(status=404, text="not found")
+        elif request.method != "GET":
+            response = web.Response(status=405, text="GET only")
+        else:
+            response = await self._handle_inbound(request)
+        if not isinstance(response, web.WebSocketResponse):
+            response.force_close()
+        return response
+
+    async def _handle_inbound(self, request: web.BaseRequest) -> web.StreamResponse:
         ip = request.remote or "?"
         now = self._now()
         if self._stopping:
@@ -377,10 +392,7 @@ class P2PHost:
         a validator elsewhere: half-open websockets cannot keep it out.
         """
         while len(self._pending) >= self.config.max_handshakes:
-            counts = Counter(p.ip for p in self._pending.values())
-            busiest = max(counts.values())
-            slot, oldest = next((k, p) for k, p in self._pending.items() if counts[p.ip] == busiest)
-            del self._pending[slot]
+            oldest = self._pending.pop(oldest_of_busiest((k, p.ip) for k, p in self._pending.items()))
             oldest.dropped = True
             self.stats.handshakes_dropped += 1
             log.info("dropping a pending handshake from %s: %d in progress", oldest.ip, self.config.max_handshakes)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 Direction = Literal["inbound", "outbound"]
+K = TypeVar("K", bound=Hashable)
 
 UNKNOWN_GROUP = "?"
 
@@ -132,3 +133,15 @@ def choose_victim(candidates: Sequence[Slot], newcomer_group: str | None = None)
         return None
     pool = [s for s in candidates if sizes[netgroup(s.ip)] == largest]
     return min(pool, key=lambda s: (s.score, -s.idle_s, s.age_s, s.key)).key
+
+
+def oldest_of_busiest(entries: Iterable[tuple[K, str | None]]) -> K:
+    """Of (item, address) pairs given oldest first, the oldest from the address with the most items.
+
+    What to drop when connections that have not proven anything yet are full:
+    a crowd from a few addresses loses its own, not the lone newcomer elsewhere.
+    """
+    items = list(entries)
+    counts = Counter(ip for _, ip in items)
+    busiest = max(counts.values())
+    return next(item for item, ip in items if counts[ip] == busiest)

@@ -305,3 +305,55 @@ async def test_a_learned_address_refused_by_our_own_full_table_is_given_up(netwo
         await wait_for(lambda: not v.host._targets, what="v to stop redialing an address it has no room for")
     finally:
         await stranger.close()
+
+
+async def open_silent(address: str, count: int, local_host: str | None = None) -> list[asyncio.StreamWriter]:
+    host, port = address.rsplit(":", 1)
+    writers = []
+    for _ in range(count):
+        _, writer = await asyncio.open_connection(host, int(port), local_addr=(local_host, 0) if local_host else None)
+        writers.append(writer)
+    return writers
+
+
+async def test_silent_tcp_connections_are_capped_and_a_validator_still_gets_in(network: Network) -> None:
+    key = PrivateKey.generate()
+    v = await network.start(max_pending_connections=4, handshake_timeout_s=30.0, reserved_keys=(key.public_key,))
+    writers = await open_silent(v.host.listen_address, 10)
+    try:
+        await wait_for(lambda: v.host._server.dropped >= 6, what="six silent sockets closed")
+        assert v.host._server.waiting <= 4
+        validator = await network.start(key=key, seeds=(seed_of(v),))
+        await wait_for(lambda: v.connected_to(validator), what="the validator past the silent sockets")
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+async def test_the_silent_socket_closed_comes_from_the_busiest_address(network: Network) -> None:
+    v = await network.start(max_pending_connections=4, handshake_timeout_s=30.0)
+    writers = await open_silent(v.host.listen_address, 1, "127.0.0.7")
+    writers += await open_silent(v.host.listen_address, 3, "127.0.0.6")
+    try:
+        await wait_for(lambda: v.host._server.waiting == 4, what="four waiting sockets")
+        writers += await open_silent(v.host.listen_address, 1, "127.0.0.8")
+        await wait_for(lambda: v.host._server.dropped == 1, what="one socket closed")
+        ips = sorted(ip for ip, _ in v.host._server._waiting.values())
+        assert ips == ["127.0.0.6", "127.0.0.6", "127.0.0.7", "127.0.0.8"]
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+async def test_a_plain_http_answer_closes_the_connection(network: Network) -> None:
+    v = await network.start(handshake_timeout_s=30.0)  # so only the explicit close can end it in time
+    host, port = v.host.listen_address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        async with asyncio.timeout(5.0):
+            answer = await reader.read()  # to EOF: the server must close after answering
+        assert answer.startswith(b"HTTP/1.1 404")
+    finally:
+        writer.close()
