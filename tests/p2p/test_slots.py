@@ -357,3 +357,18 @@ async def test_a_plain_http_answer_closes_the_connection(network: Network) -> No
         assert answer.startswith(b"HTTP/1.1 404")
     finally:
         writer.close()
+
+
+async def test_many_connections_with_one_stranger_key_hold_one_slot(network: Network) -> None:
+    v = await network.start()
+    key = PrivateKey.generate()
+    raws = []
+    try:
+        for _ in range(10):
+            raw = await RawPeer.connect(v.host.listen_address)
+            raws.append(raw)
+            await raw.handshake(key, CHAIN)
+        await wait_for(lambda: v.host.stats.duplicates_dropped >= 9, what="each newer link to replace the older")
+        await wait_for(lambda: len(v.host.peers()) == 1, what="one link for the one key")
+    finally:
+        await close_all(raws)
