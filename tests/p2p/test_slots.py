@@ -243,9 +243,11 @@ async def test_a_tcp_connection_that_never_upgrades_is_closed_after_the_handshak
 
 
 async def test_an_established_link_outlives_the_pre_upgrade_timeout(network: Network) -> None:
-    a, b = await network.pair(handshake_timeout_s=0.3)  # b listens with the short timeout
+    b = await network.start(handshake_timeout_s=0.3)  # b listens with the short timeout
+    a = await network.start(seeds=(seed_of(b),), pex_interval_s=0.05, idle_timeout_s=1.0)
+    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="a and b connected")
     since = b.host.peers()[0].connected_since
-    # a's pex loop sends a frame every 0.2 s: ten of them take over six handshake timeouts
+    # a's pex loop sends a frame every 0.05 s: ten of them take over 0.5 s, above the 0.3 s timeout
     await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 10, what="ten keepalive frames")
     assert b.host.peers()[0].connected_since == since and a.connected_to(b)
 
