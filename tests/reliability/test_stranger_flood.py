@@ -93,6 +93,7 @@ def test_validators_reconnect_and_commit_under_200_strangers_each(tmp_path: Path
         for name in net.validators:
             assert_caps(net, name, *((4, 8) if variant == "many-ips" else ()))
             wait_for(lambda n=name: meshed(net, n, ids), RECONNECT_DEADLINE_S, f"{name} to keep every validator")
+            wait_for(lambda n=name: net.call(n, "node_health")["ok"], 10, f"{name} healthy under the flood")
         figures["commit_s_under_flood"] = commits(net, "validator-0", 2)
         for victim in ("validator-1", "validator-2"):
             net.stop(victim)
