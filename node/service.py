@@ -149,6 +149,12 @@ class Node:
         self.p2p = P2PHost(
             P2PConfig(chain_id=self.chain_id, listen_host=p.listen_host, listen_port=p.listen_port,
                       advertise_address=p.advertise_address or None, seeds=p.seeds, max_peers=p.max_peers,
+                      max_inbound=p.max_inbound, max_outbound=p.max_outbound,
+                      max_inbound_per_ip=p.max_inbound_per_ip, max_inbound_per_subnet=p.max_inbound_per_subnet,
+                      ip_limit_loopback=p.ip_limit_loopback, max_handshakes=p.max_handshakes,
+                      max_handshakes_per_ip=p.max_handshakes_per_ip, max_pending_connections=p.max_pending_connections,
+                      idle_timeout_s=float(p.idle_timeout_s),
+                      reserved_keys=tuple(self.validators),  # the validator set always reaches itself
                       max_frame_bytes=p.max_frame_bytes, relay_topics=(), bulk_topics=("txs",),
                       rate_msgs_per_s=5000.0, send_queue_max=10_000),
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,

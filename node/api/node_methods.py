@@ -46,6 +46,8 @@ def register(registry: Registry) -> None:
             reasons.append(f"syncing to height {status['sync_target']}")
         if status["peers"] == 0 and len(ctx.node.validators) > 1:
             reasons.append("no peers")
+        elif len(ctx.node.validators) > 1 and not any(p.reserved for p in ctx.node.p2p.peers()):
+            reasons.append(f"no validator among its {status['peers']} peers")  # strangers hold the slots
         index = ctx.node.query_index.health()
         if not index["ok"]:
             reasons.append(index["reason"])
