@@ -192,7 +192,7 @@ def test_state_entries_lost_altered_or_added_are_found(store: ChainStore, damage
     else:
         batch.put(schema.state(b"bal/40" if damage == "altered" else b"bal/extra"), b"0")
     store.kv.write(batch)
-    with pytest.raises(StorageCorruption, match="state .* does not match its digest"):
+    with pytest.raises(StorageCorruption, match=r"state .* does not match its digest"):
         verify_chain(store)
 
 
@@ -219,5 +219,5 @@ def test_a_store_from_before_the_digest_gets_one_on_open(tmp_path: Path) -> None
 def test_a_missing_table_file_refuses_the_open(chain_dir: Path) -> None:
     LevelKV(chain_dir).close()
     only_file(chain_dir, ".ldb").unlink()
-    with pytest.raises(StorageError, match="missing files|damaged"):
+    with pytest.raises(StorageError, match=r"missing files|damaged"):
         LevelKV(chain_dir)
