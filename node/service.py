@@ -43,10 +43,10 @@ from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
 from node.config import NodeConfig
+from node.datadir import open_checked
 from node.executor import BlockExecutor, Executed
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
-from node.storage.level import LevelKV
 from node.sync import Syncer, serve_blocks, serve_status
 from p2p.config import P2PConfig
 from p2p.host import P2PHost
@@ -129,13 +129,7 @@ class Node:
         self.byzantine = byzantine
         self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
-        self.kv = LevelKV(cfg.data_path)
-        try:
-            self.store = ChainStore(self.kv)
-            self._ensure_genesis()
-        except BaseException:
-            self.kv.close()
-            raise
+        self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis)
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)
@@ -172,18 +166,18 @@ class Node:
 
     # ---- setup -------------------------------------------------------------
 
-    def _ensure_genesis(self) -> None:
+    def _ensure_genesis(self, store: ChainStore) -> None:
         genesis_hash = self.genesis.hash
-        stored = self.store.genesis_hash()
+        stored = store.genesis_hash()
         if stored is not None:
             if stored != genesis_hash:
                 raise StorageError(f"{self.cfg.data_path} holds another chain (genesis {stored.hex()[:16]}…)")
             return
-        overlay = StateOverlay(self.store.state_reader())
+        overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
         changes = overlay.changes()
         root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
-        self.store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
         log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
 
     def _replica_head(self) -> ReplicaHead:

@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from core.keys import address_from_pubkey
+from node.datadir import remedy
 from node.rpc.registry import CallContext, Registry, Result
 
 
@@ -30,7 +31,7 @@ def register(registry: Registry) -> None:
 
     @registry.method(
         "node_health",
-        summary="ok when the node is running, not syncing and connected; reasons otherwise.",
+        summary="ok when the node is running, not syncing, connected and its database reads cleanly; reasons otherwise.",
         result=Result("health", "{ok: bool, reasons: [...]}", {"type": "object"}),
         tags=("node",),
     )
@@ -41,6 +42,9 @@ def register(registry: Registry) -> None:
             reasons.append(f"syncing to height {status['sync_target']}")
         if status["peers"] == 0 and len(ctx.node.validators) > 1:
             reasons.append("no peers")
+        fault = ctx.node.store.kv.fault
+        if fault is not None:
+            reasons.append(f"storage: {fault}. To fix it: {remedy(ctx.node.cfg.home)}")
         return {"ok": not reasons, "reasons": reasons, "height": status["height"]}
 
 

@@ -150,16 +150,21 @@ class _LevelSnapshot(_LevelReader):
 
 
 class LevelKV(_LevelReader):
-    """LevelDB at ``path`` (created if missing), holding its lock until ``close``."""
+    """LevelDB at ``path`` (created if missing), holding its lock until ``close``.
+
+    ``paranoid=False`` lets LevelDB recover a damaged store by skipping what
+    it cannot read; only ``marketnode data reset`` uses it, to rescue the
+    last-signed record from a store it is about to delete.
+    """
 
     __slots__ = ("_db",)
 
-    def __init__(self, path: str | Path, create_if_missing: bool = True) -> None:
+    def __init__(self, path: str | Path, create_if_missing: bool = True, paranoid: bool = True) -> None:
         path = Path(path)
         try:
             if create_if_missing:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            db = plyvel.DB(str(path), create_if_missing=create_if_missing, paranoid_checks=True)
+            db = plyvel.DB(str(path), create_if_missing=create_if_missing, paranoid_checks=paranoid)
         except plyvel.CorruptionError as exc:
             raise damaged(path, _reason(exc)) from exc
         except plyvel.Error as exc:

@@ -1,0 +1,63 @@
+"""`marketnode data check` and `marketnode data reset`: the node's chain data on disk (node/datadir.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.node_cmds import HOME_OPTION
+from core.errors import MarketnodeError
+
+
+@click.group("data")
+def data() -> None:
+    """Check the chain data a node stores, or wipe it so the node re-syncs from peers."""
+
+
+@data.command("check")
+@HOME_OPTION
+def check_cmd(home: Path) -> None:
+    """Check every stored block, certificate, tx index entry and the state digest (the node must be stopped)."""
+    from node.config import load_config
+    from node.datadir import open_checked
+    from node.logsetup import setup_logging
+
+    try:
+        cfg = load_config(home)
+        setup_logging("info", "plain", cfg.moniker)
+        kv, _, check = open_checked(cfg.data_path, cfg.home, lambda store: None, full=True)
+    except MarketnodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    kv.close()
+    click.echo(f"ok: blocks 1..{check.head_height} ({check.txs} txs) and {check.state_entries} state entries hold together")
+
+
+@data.command("reset")
+@HOME_OPTION
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset_cmd(home: Path, yes: bool) -> None:
+    """Delete the stored chain (blocks, state, query index) so the node re-syncs it from its peers.
+
+    Keeps the node key, config.toml, genesis.json and the validator's
+    last-signed record (so it cannot sign a vote that conflicts with one it
+    sent before). Stop the node first.
+    """
+    from node.config import CONFIG_FILE, load_config
+    from node.datadir import reset
+
+    try:
+        cfg = load_config(home)
+    except MarketnodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not yes:
+        click.confirm(f"delete the chain data in {cfg.data_path}?", abort=True)
+    try:
+        report = reset(cfg.data_path, keep=(cfg.key_path, cfg.genesis_path, cfg.home / CONFIG_FILE))
+    except MarketnodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"emptied {report.data_path}; last-signed record {'kept' if report.kept_last_signed else 'none'}")
+    if report.warning:
+        click.echo(f"warning: {report.warning}. If this node is a validator, start it only once the network has "
+                   "moved past the height it was at", err=True)
+    click.echo(f"next: marketnode run --home {home} (it re-syncs from its peers)")

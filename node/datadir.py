@@ -1,0 +1,126 @@
+"""The node's data directory: open it and check it before serving; wipe it for a re-sync.
+
+A node must never serve a chain that does not hold together (blocks lost
+from the middle, balances read as empty). ``open_checked`` opens LevelDB
+(paranoid), the chain store, writes the genesis if needed and runs the
+start-up check (node/storage/integrity.py), logging progress; any damage
+becomes one StorageCorruption that says what is damaged and the command
+that fixes it. ``reset`` is that command's work: it empties the chain data
+so the node re-syncs from peers, keeping the validator's last-signed record
+(the double-sign guard) when it can still be read.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import StorageCorruption, StorageError
+from node.storage import schema
+from node.storage.chainstore import ChainStore
+from node.storage.integrity import ChainCheck, verify_chain
+from node.storage.kv import WriteBatch
+from node.storage.level import LevelKV
+
+log = logging.getLogger("marketnode.storage")
+
+PROGRESS_LOG_S = 2.0
+
+
+def remedy(home: Path) -> str:
+    """What an operator runs when the data directory is damaged."""
+    return (f"stop the node, run `marketnode data reset --home {home}` (keeps keys, config and the "
+            "double-sign record) and start it again: it re-syncs the chain from its peers")
+
+
+def open_checked(data_path: Path, home: Path, ensure_genesis: Callable[[ChainStore], None],
+                 full: bool = False) -> tuple[LevelKV, ChainStore, ChainCheck]:
+    """Open and check the chain in ``data_path``; raise StorageCorruption with the remedy if it is damaged."""
+    try:
+        kv = LevelKV(data_path)
+    except StorageCorruption as exc:
+        raise StorageCorruption(f"{exc}. To fix it: {remedy(home)}") from exc
+    try:
+        store = ChainStore(kv)
+        ensure_genesis(store)
+        check = _check(store, full)
+    except StorageCorruption as exc:
+        kv.close()
+        raise StorageCorruption(f"the chain stored in {data_path} is damaged: {exc}. To fix it: {remedy(home)}") from exc
+    except BaseException:
+        kv.close()
+        raise
+    return kv, store, check
+
+
+def _check(store: ChainStore, full: bool) -> ChainCheck:
+    started = last = time.monotonic()
+
+    def progress(height: int, head: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_LOG_S:
+            last = now
+            log.info("checking the stored chain: block %d / %d", height, head)
+
+    check = verify_chain(store, full=full, progress=progress)
+    log.info("stored chain checked in %.2f s: blocks %d..%d (%d txs), %d state entries", time.monotonic() - started,
+             check.first_height, check.head_height, check.txs, check.state_entries)
+    return check
+
+
+@dataclass(frozen=True)
+class ResetReport:
+    data_path: Path
+    kept_last_signed: bool
+    warning: str | None
+
+
+def reset(data_path: Path, keep: tuple[Path, ...] = ()) -> ResetReport:
+    """Empty the chain data in ``data_path`` (LevelDB and the query index) so the node re-syncs from peers.
+
+    Refuses when a file in ``keep`` (the node key, config, genesis) lies
+    inside ``data_path``: a data_dir pointed at the home must not wipe it.
+
+    The last-signed record is read first (with LevelDB's recovery, since a
+    paranoid open refuses a damaged store) and written into the fresh store:
+    without it a validator could sign a vote that conflicts with one it sent
+    before the damage. If it cannot be read, ``warning`` says so.
+    """
+    data_path = data_path.resolve()
+    for path in keep:
+        if path.resolve().is_relative_to(data_path):
+            raise StorageError(f"{path} lies inside the data directory {data_path}; refusing to delete it. "
+                               "Move data_dir in config.toml to a directory of its own")
+    last_signed, warning = _salvage_last_signed(data_path)
+    if data_path.exists():
+        shutil.rmtree(data_path)
+    kv = LevelKV(data_path)
+    try:
+        ChainStore(kv)  # writes the schema version
+        if last_signed is not None:
+            batch = WriteBatch()
+            batch.put(schema.LAST_SIGNED, last_signed)
+            kv.write(batch, sync=True)
+    finally:
+        kv.close()
+    return ResetReport(data_path, last_signed is not None, warning)
+
+
+def _salvage_last_signed(data_path: Path) -> tuple[bytes | None, str | None]:
+    if not data_path.exists():
+        return None, None
+    try:
+        kv = LevelKV(data_path, create_if_missing=False, paranoid=False)
+    except StorageError as exc:
+        return None, f"could not open the old database to keep the last-signed record: {exc}"
+    try:
+        return kv.get(schema.LAST_SIGNED), None
+    except StorageError as exc:
+        return None, f"could not read the last-signed record: {exc}"
+    finally:
+        kv.close()
