@@ -8,11 +8,10 @@ checks that opening, reading or the start-up check says so.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from storage_samples import GENESIS_HASH, GENESIS_ROOT, block, certificate, receipts_for, state_root, tx
+from storage_samples import BLOCKS, TXS, block, certificate, only_file, overwrite_middle, state_root, write_chain
 
 from core.errors import StorageCorruption, StorageError
 from node.storage import schema
@@ -21,37 +20,6 @@ from node.storage.integrity import verify_chain
 from node.storage.kv import KV, WriteBatch
 from node.storage.level import LevelKV
 from node.storage.memory import MemoryKV
-
-BLOCKS = 60
-TXS = 3
-
-
-def write_chain(kv: KV, blocks: int = BLOCKS) -> ChainStore:
-    store = ChainStore(kv)
-    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"}, GENESIS_ROOT)
-    for height in range(1, blocks + 1):
-        head = store.head()
-        assert head is not None
-        txs = tuple(tx(height * TXS + i) for i in range(TXS))
-        b = block(height, head.block_hash, txs, head.state_root)
-        changes: dict[bytes, bytes | None] = {b"bal/%d" % height: b"1035", b"last": height.to_bytes(8, "big")}
-        store.commit_block(b, certificate(b), receipts_for(b), changes, state_root(height))
-    return store
-
-
-def only_file(path: Path, suffix: str) -> Path:
-    files = sorted(p for p in path.iterdir() if p.suffix == suffix and p.stat().st_size > 0)
-    assert len(files) == 1, f"expected one non-empty {suffix} file in {path}, found {files}"
-    return files[0]
-
-
-def overwrite_middle(file: Path, count: int = 64, at: float = 0.5) -> None:
-    offset = int(file.stat().st_size * at)
-    with file.open("r+b") as fh:
-        fh.seek(offset)
-        fh.write(b"\xaa" * count)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def delete_keys(kv: KV, keys: list[bytes]) -> None:
