@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import StorageCorruption, StorageError
+from consensus.records import LastSigned
+from core.errors import ConsensusError, DecodeError, StorageCorruption, StorageError
 from node.storage import schema
 from node.storage.chainstore import ChainStore
 from node.storage.integrity import ChainCheck, verify_chain
@@ -119,8 +120,11 @@ def _salvage_last_signed(data_path: Path) -> tuple[bytes | None, str | None]:
     except StorageError as exc:
         return None, f"could not open the old database to keep the last-signed record: {exc}"
     try:
-        return kv.get(schema.LAST_SIGNED), None
-    except StorageError as exc:
+        record = kv.get(schema.LAST_SIGNED)
+        if record is not None:
+            LastSigned.decode(record)
+        return record, None
+    except (StorageError, DecodeError, ConsensusError) as exc:
         return None, f"could not read the last-signed record: {exc}"
     finally:
         kv.close()

@@ -35,15 +35,16 @@ from consensus.records import LastSigned
 from consensus.replica import Replica, ReplicaConfig
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import ConfigError, DecodeError, MarketnodeError, StorageError
+from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCorruption, StorageError
 from core.keys import PrivateKey
+from core.textfile import read_text
 from core.types import Block, Certificate, Tx
 from market.engine import check_tx, init_genesis, load_params, next_state_root
 from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
 from node.config import NodeConfig
-from node.datadir import open_checked
+from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
@@ -86,10 +87,7 @@ def now_ms() -> int:
 
 
 def load_genesis(cfg: NodeConfig) -> Genesis:
-    try:
-        return Genesis.from_json(cfg.genesis_path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no genesis at {cfg.genesis_path}") from None
+    return Genesis.from_json(read_text(cfg.genesis_path, "genesis"))
 
 
 @dataclass
@@ -171,7 +169,10 @@ class Node:
         stored = store.genesis_hash()
         if stored is not None:
             if stored != genesis_hash:
-                raise StorageError(f"{self.cfg.data_path} holds another chain (genesis {stored.hex()[:16]}…)")
+                raise StorageError(
+                    f"{self.cfg.data_path} holds the chain with genesis {stored.hex()[:16]}… but "
+                    f"{self.cfg.genesis_path} hashes to {genesis_hash.hex()[:16]}…: if that file was changed, "
+                    "restore it; if the data belongs to another chain, use another data directory")
             return
         overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
@@ -198,7 +199,13 @@ class Node:
             max_clock_skew_ms=c.max_clock_skew_ms, rotate_every=c.rotate_every,
         )
         raw = self.store.load_last_signed()
-        last_signed = LastSigned.decode(raw) if raw else None
+        try:
+            last_signed = LastSigned.decode(raw) if raw else None
+        except (DecodeError, ConsensusError) as exc:  # never guessed: signing without it could contradict an earlier vote
+            raise StorageCorruption(
+                f"the validator's last-signed record (double-sign guard) in {self.cfg.data_path} is damaged: {exc}. "
+                f"Wait until the network has committed past the height this node last voted on, then {remedy(self.cfg.home)}"
+            ) from exc
         key = self.key if self.is_validator else None
         return Replica(config, key, self.app, self._replica_head(), last_signed)
 

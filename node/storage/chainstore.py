@@ -14,7 +14,7 @@ from typing import ClassVar, TypeVar
 from core import fields as f
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import DecodeError, StorageError
+from core.errors import DecodeError, StorageCorruption, StorageError
 from core.hashing import HASH_SIZE
 from core.types import Block, Certificate, Evidence
 from node.storage import integrity, schema
@@ -86,7 +86,7 @@ def _decoded(what: str, data: bytes | None, decode: Callable[[bytes], T]) -> T |
     try:
         return decode(data)
     except DecodeError as exc:
-        raise StorageError(f"stored {what} is corrupt: {exc}") from exc
+        raise StorageCorruption(f"stored {what} is corrupt: {exc}") from exc
 
 
 class ChainStore:
@@ -184,22 +184,22 @@ class ChainStore:
         head, genesis = self._head, self.genesis_hash()
         if head is None:
             if genesis is not None:
-                raise StorageError("the database has a genesis but no head; it is corrupt")
+                raise StorageCorruption("the database has a genesis but no head; it is corrupt")
             return
         if head.height == 0:
             if head.block_hash != genesis:
-                raise StorageError("the head is at height 0 but does not match the stored genesis hash")
+                raise StorageCorruption("the head is at height 0 but does not match the stored genesis hash")
             return
         block = self.get_block(head.height)
         if block is None:
-            raise StorageError(f"the head is at height {head.height} but that block is missing; the database is corrupt")
+            raise StorageCorruption(f"the head is at height {head.height} but that block is missing; the database is corrupt")
         if block.hash != head.block_hash:
-            raise StorageError(f"the block stored at height {head.height} does not match the head's hash")
+            raise StorageCorruption(f"the block stored at height {head.height} does not match the head's hash")
         certificate = self.get_certificate(head.height)
         if certificate is None or certificate.block_hash != head.block_hash:
-            raise StorageError(f"the commit certificate of head block {head.height} is missing or for another block")
+            raise StorageCorruption(f"the commit certificate of head block {head.height} is missing or for another block")
         if self.get_block_height(head.block_hash) != head.height:
-            raise StorageError(f"the hash index does not point at head block {head.height}")
+            raise StorageCorruption(f"the hash index does not point at head block {head.height}")
 
     # -- commit -------------------------------------------------------------
 

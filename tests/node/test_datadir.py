@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 from storage_samples import GENESIS_HASH, GENESIS_ROOT, only_file, overwrite_middle, write_chain
 
+from consensus.records import LastSigned
 from core.errors import StorageCorruption, StorageError
+from core.types import COMMIT
 from node.datadir import open_checked, reset
 from node.storage import schema
 from node.storage.chainstore import ChainStore
 from node.storage.kv import WriteBatch
 from node.storage.level import LevelKV
 
-RECORD = b"last-signed: height 7 view 0 commit"
+RECORD = LastSigned(7, 0, COMMIT, b"\x01" * 32).encode()
 
 
 def genesis(store: ChainStore) -> None:
@@ -67,6 +69,15 @@ def test_reset_keeps_the_last_signed_record_of_a_damaged_store(tmp_path: Path) -
         assert store.head() is None and store.load_last_signed() == RECORD
     finally:
         kv.close()
+
+
+def test_reset_drops_a_last_signed_record_that_no_longer_decodes_and_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    kv = LevelKV(data)
+    ChainStore(kv).save_last_signed(RECORD[:-3])
+    kv.close()
+    report = reset(data)
+    assert not report.kept_last_signed and report.warning and "could not read the last-signed record" in report.warning
 
 
 def test_reset_refuses_a_data_directory_that_holds_the_node_key(tmp_path: Path) -> None:
