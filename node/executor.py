@@ -62,5 +62,6 @@ class BlockExecutor:
         receipts = apply_block(overlay, ctx, block.txs)
         changes = overlay.changes()
         root = next_state_root(head.state_root, header.height, changes)
-        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root)
+        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root,
+                                           prior=overlay.base_values())
         return Executed(block, certificate, receipts, new_head)

@@ -211,11 +211,14 @@ class ChainStore:
         state_changes: Mapping[bytes, bytes | None],
         state_root: bytes,
         extra: Mapping[bytes, bytes | None] | None = None,
+        prior: Mapping[bytes, bytes | None] | None = None,
     ) -> Head:
         """Store a committed block and everything it changed in ONE synced batch; return the new head.
 
         ``state_changes`` maps market keys to new values (None deletes);
-        ``extra`` holds secondary-index entries built by ``schema.index``.
+        ``extra`` holds secondary-index entries built by ``schema.index``;
+        ``prior`` the stored values of state keys that execution already read
+        (saves a read each when the state digest is updated).
         The block must extend the head: storage is the last line that keeps
         a gap or a fork out of the chain.
         """
@@ -231,7 +234,7 @@ class ChainStore:
             batch.put(schema.tx(tx.hash), schema.tx_location_value(height, index))
         for evidence in block.evidence:
             batch.put(schema.evidence(evidence.hash), evidence.encode())
-        digest = self._put_state(batch, state_changes)
+        digest = self._put_state(batch, state_changes, prior)
         for key, value in (extra or {}).items():
             if not key.startswith(schema.INDEX_PREFIX):
                 raise StorageError(f"extra key {key!r} is not a secondary-index key (build it with schema.index)")
@@ -257,9 +260,10 @@ class ChainStore:
         if head.height > 0 and block.header.parent_hash != head.block_hash:
             raise StorageError(f"block {block.height} does not extend the head block {head.block_hash.hex()}")
 
-    def _put_state(self, batch: WriteBatch, state_changes: Mapping[bytes, bytes | None]) -> int:
+    def _put_state(self, batch: WriteBatch, state_changes: Mapping[bytes, bytes | None],
+                   prior: Mapping[bytes, bytes | None] | None = None) -> int:
         """Add the state changes and the state digest after them to ``batch``; return that digest."""
-        return integrity.put_state(self._kv, batch, self._state_digest, state_changes.items())
+        return integrity.put_state(self._kv, batch, self._state_digest, state_changes.items(), prior)
 
     # -- reads --------------------------------------------------------------
 

@@ -30,7 +30,7 @@ every start. ``full=True`` (``marketnode data check``) walks everything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from hashlib import blake2b
 from typing import TYPE_CHECKING, TypeVar
@@ -78,14 +78,17 @@ def scan_state(reader: KVReader) -> tuple[int, int]:
     return total % DIGEST_MODULUS, entries
 
 
-def put_state(reader: KVReader, batch: WriteBatch, digest: int, changes: Iterable[tuple[bytes, bytes | None]]) -> int:
+def put_state(reader: KVReader, batch: WriteBatch, digest: int, changes: Iterable[tuple[bytes, bytes | None]],
+              known: Mapping[bytes, bytes | None] | None = None) -> int:
     """Add state changes to ``batch`` and return the digest after them (the batch also stores it).
 
-    Reads each key's current value so the old entry can be taken out of the sum.
+    The old entry of each key leaves the sum: taken from ``known`` (market
+    key → value as stored, what execution already read) or read here.
     """
+    known = known or {}
     for key, value in changes:
         stored_key = schema.state(key)
-        old = reader.get(stored_key)
+        old = known[key] if key in known else reader.get(stored_key)
         if old is not None:
             digest -= entry_hash(key, old)
         if value is None:
