@@ -58,6 +58,6 @@ def reset_cmd(home: Path, yes: bool) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"emptied {report.data_path}; last-signed record {'kept' if report.kept_last_signed else 'none'}")
     if report.warning:
-        click.echo(f"warning: {report.warning}. If this node is a validator, start it only once the network has "
-                   "moved past the height it was at", err=True)
+        click.echo(f"warning: {report.warning}. If this node is a validator, set validator = false in config.toml "
+                   "until it has caught up past the height it last voted on, then set it back", err=True)
     click.echo(f"next: marketnode run --home {home} (it re-syncs from its peers)")

@@ -115,15 +115,22 @@ def reset(data_path: Path, keep: tuple[Path, ...] = ()) -> ResetReport:
 def _salvage_last_signed(data_path: Path) -> tuple[bytes | None, str | None]:
     if not data_path.exists():
         return None, None
+    damage = None
     try:
-        kv = LevelKV(data_path, create_if_missing=False, paranoid=False)
+        kv = LevelKV(data_path, create_if_missing=False)
+    except StorageCorruption as exc:  # recover what LevelDB can: the record is most likely in an intact part
+        damage = f"the old database was damaged ({exc}), so the last-signed record kept may not be the latest"
+        try:
+            kv = LevelKV(data_path, create_if_missing=False, paranoid=False)
+        except StorageError as again:
+            return None, f"could not open the old database to keep the last-signed record: {again}"
     except StorageError as exc:
         return None, f"could not open the old database to keep the last-signed record: {exc}"
     try:
         record = kv.get(schema.LAST_SIGNED)
         if record is not None:
             LastSigned.decode(record)
-        return record, None
+        return record, damage
     except (StorageError, DecodeError, ConsensusError) as exc:
         return None, f"could not read the last-signed record: {exc}"
     finally:

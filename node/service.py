@@ -204,7 +204,8 @@ class Node:
         except (DecodeError, ConsensusError) as exc:  # never guessed: signing without it could contradict an earlier vote
             raise StorageCorruption(
                 f"the validator's last-signed record (double-sign guard) in {self.cfg.data_path} is damaged: {exc}. "
-                f"Wait until the network has committed past the height this node last voted on, then {remedy(self.cfg.home)}"
+                f"To fix it: {remedy(self.cfg.home)}, with validator = false in config.toml until it has caught up "
+                "past the height it last voted on (docs/OPERATIONS.md, 'A damaged database')"
             ) from exc
         key = self.key if self.is_validator else None
         return Replica(config, key, self.app, self._replica_head(), last_signed)

@@ -62,7 +62,7 @@ def test_reset_keeps_the_last_signed_record_of_a_damaged_store(tmp_path: Path) -
     write_chain(LevelKV(data)).close()
     overwrite_middle(only_file(data, ".log"), at=0.6)
     report = reset(data)
-    assert report.kept_last_signed and report.warning is None
+    assert report.kept_last_signed and report.warning and "may not be the latest" in report.warning
     kv = LevelKV(data)
     try:
         store = ChainStore(kv)
@@ -78,6 +78,15 @@ def test_reset_drops_a_last_signed_record_that_no_longer_decodes_and_says_so(tmp
     kv.close()
     report = reset(data)
     assert not report.kept_last_signed and report.warning and "could not read the last-signed record" in report.warning
+
+
+def test_reset_of_an_intact_store_keeps_the_record_without_a_warning(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    kv = LevelKV(data)
+    ChainStore(kv).save_last_signed(RECORD)
+    kv.close()
+    report = reset(data)
+    assert report.kept_last_signed and report.warning is None
 
 
 def test_reset_refuses_a_data_directory_that_holds_the_node_key(tmp_path: Path) -> None:
