@@ -11,6 +11,7 @@ from api_helpers import write_home
 from core.errors import ConfigError, StorageCorruption, StorageError
 from core.keys import PrivateKey
 from node.config import NodeConfig, load_config, render_config
+from node.rpc.errors import error_object
 from node.service import Node
 from node.storage import schema
 from node.storage.kv import WriteBatch
@@ -70,3 +71,11 @@ def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path
     kv.close()
     with pytest.raises(StorageCorruption, match=r"last-signed record .* is damaged.*marketnode data reset --home"):
         Node(cfg)
+
+
+def test_a_damaged_database_is_answered_as_such_and_a_plain_storage_error_only_by_incident() -> None:
+    damaged = error_object(StorageCorruption("the database at /x is damaged (Corruption: bad block)"), "chain_getBlock")
+    assert damaged["code"] == -32603 and "database is damaged" in damaged["message"]
+    assert damaged["data"]["storage"] == "damaged" and damaged["data"]["incident"] in damaged["message"]
+    other = error_object(StorageError("the database at /x is closed"), "chain_getBlock")
+    assert other["code"] == -32603 and "damaged" not in other["message"] and "storage" not in other["data"]
