@@ -267,8 +267,10 @@ class Node:
                 return
             try:
                 await self._handle(item)
-            except StorageError:
+            except StorageError as exc:
                 log.exception("storage failed; stopping the node to protect the chain")
+                if isinstance(exc, StorageCorruption):
+                    log.error("to fix it: %s", remedy(self.cfg.home))
                 raise
             except MarketnodeError as exc:
                 log.warning("input %s refused: %s", kind, exc)
@@ -515,6 +517,14 @@ class Node:
         }
 
 
+def _first_marketnode_error(group: BaseExceptionGroup) -> MarketnodeError | None:
+    for exc in group.exceptions:
+        found = _first_marketnode_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, MarketnodeError):
+            return found
+    return None
+
+
 def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
     """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
 
@@ -528,7 +538,13 @@ def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
 
     profile_dir = os.environ.get("MARKETNODE_PROFILE_DIR")
     if not profile_dir:
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except BaseExceptionGroup as group:  # the TaskGroup wraps what stopped it: surface our own error
+            error = _first_marketnode_error(group)
+            if error is None:
+                raise
+            raise error from group
         return
     import cProfile  # profiling for `marketnode bench`; see docs/BENCHMARKS.md
 

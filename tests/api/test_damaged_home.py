@@ -12,7 +12,7 @@ from core.errors import ConfigError, StorageCorruption, StorageError
 from core.keys import PrivateKey
 from node.config import NodeConfig, load_config, render_config
 from node.rpc.errors import error_object
-from node.service import Node
+from node.service import Node, _first_marketnode_error
 from node.storage import schema
 from node.storage.kv import WriteBatch
 from node.storage.level import LevelKV
@@ -79,3 +79,10 @@ def test_a_damaged_database_is_answered_as_such_and_a_plain_storage_error_only_b
     assert damaged["data"]["storage"] == "damaged" and damaged["data"]["incident"] in damaged["message"]
     other = error_object(StorageError("the database at /x is closed"), "chain_getBlock")
     assert other["code"] == -32603 and "damaged" not in other["message"] and "storage" not in other["data"]
+
+
+def test_the_error_that_stopped_the_task_group_is_surfaced_not_the_group() -> None:
+    damage = StorageCorruption("the database at /x is damaged")
+    group = BaseExceptionGroup("tasks", [ValueError("other"), BaseExceptionGroup("inner", [damage])])
+    assert _first_marketnode_error(group) is damage
+    assert _first_marketnode_error(BaseExceptionGroup("tasks", [ValueError("other")])) is None
