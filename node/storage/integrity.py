@@ -11,7 +11,8 @@ before a node serves, ``verify_chain`` walks the stored chain against itself:
 - every block decodes, sits at its own height, names the previous block's
   hash as its parent, and the hash index points back at it;
 - its commit certificate is stored and is for that block;
-- every tx has its tx-index entry (height, position) and its receipt;
+- every tx has its tx-index entry (height, position) and its receipt, and
+  the evidence it carries is stored;
 - the state matches ``m/state_digest``, a running digest written in the same
   atomic batch as every block: the sum, mod 2**256, of
   ``blake2b-256(len(key) u32 ‖ key ‖ value)`` over every state entry. A
@@ -193,6 +194,9 @@ class _BlockWalk:
         for index, tx in enumerate(block.txs):
             if kv.get(schema.tx(tx.hash)) != schema.tx_location_value(height, index):
                 raise StorageCorruption(f"the tx index entry of tx {tx.hash.hex()} (block {height}) is missing or wrong")
+        for evidence in block.evidence:
+            if kv.get(schema.evidence(evidence.hash)) != evidence.encode():
+                raise StorageCorruption(f"the evidence {evidence.hash.hex()} carried by block {height} is missing or altered")
         receipts = sum(1 for _ in kv.iterate(schema.receipts(height)))
         if receipts != len(block.txs):
             raise StorageCorruption(f"block {height} has {len(block.txs)} txs but {receipts} stored receipts")

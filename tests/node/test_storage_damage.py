@@ -11,9 +11,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storage_samples import BLOCKS, TXS, block, certificate, only_file, overwrite_middle, state_root, write_chain
+from storage_samples import (
+    BLOCKS,
+    CHAIN_ID,
+    TXS,
+    VALIDATOR_KEYS,
+    block,
+    certificate,
+    only_file,
+    overwrite_middle,
+    state_root,
+    write_chain,
+)
 
 from core.errors import StorageCorruption, StorageError
+from core.hashing import digest
+from core.types import PREPARE, Block, Evidence, Vote
 from node.storage import schema
 from node.storage.chainstore import ChainStore
 from node.storage.integrity import verify_chain
@@ -189,3 +202,19 @@ def test_a_missing_table_file_refuses_the_open(chain_dir: Path) -> None:
     only_file(chain_dir, ".ldb").unlink()
     with pytest.raises(StorageError, match=r"missing files|damaged"):
         LevelKV(chain_dir)
+
+
+def test_evidence_carried_by_a_block_and_lost_is_found(store: ChainStore) -> None:
+    key = VALIDATOR_KEYS[0]
+    votes = sorted((Vote(CHAIN_ID, PREPARE, 3, 0, digest("header", s), key.public_key).sign(key) for s in (b"a", b"b")),
+                   key=lambda v: v.block_hash)
+    evidence = Evidence(*votes)
+    head = store.head()
+    assert head is not None
+    b = Block.build(chain_id=CHAIN_ID, height=head.height + 1, view=0, timestamp_ms=1, parent_hash=head.block_hash,
+                    proposer=key.public_key, state_root=head.state_root, txs=(), last_cert=None, evidence=(evidence,))
+    store.commit_block(b, certificate(b), [], {}, state_root(b.height))
+    verify_chain(store)
+    delete_keys(store.kv, [schema.evidence(evidence.hash)])
+    with pytest.raises(StorageCorruption, match=f"evidence {evidence.hash.hex()} carried by block {b.height}"):
+        verify_chain(store, full=True)
