@@ -31,8 +31,14 @@ def register(registry: Registry) -> None:
 
     @registry.method(
         "node_health",
-        summary="ok when the node is running, not syncing, connected and its database reads cleanly; reasons otherwise.",
-        result=Result("health", "{ok: bool, reasons: [...]}", {"type": "object"}),
+        summary="ok when the node is running, not syncing, connected, its database reads cleanly and its query "
+                "index is up to date; reasons otherwise.",
+        description="`query_index` is {ok, height, reason, retry_at}: a query index that failed (it never "
+                    "stops the chain) holds blocks up to `height`, says why in `reason`, and tries again at "
+                    "chain height `retry_at` (null: after a restart). A read that found the database damaged "
+                    "adds a `storage: ...` reason with what to do.",
+        result=Result("health", "{ok: bool, reasons: [...], height, query_index: {ok, height, reason, retry_at}}",
+                      {"type": "object"}),
         tags=("node",),
     )
     async def node_health(ctx: CallContext) -> dict[str, Any]:
@@ -45,7 +51,10 @@ def register(registry: Registry) -> None:
         fault = ctx.node.store.kv.fault
         if fault is not None:
             reasons.append(f"storage: {fault}. To fix it: {remedy(ctx.node.cfg.home)}")
-        return {"ok": not reasons, "reasons": reasons, "height": status["height"]}
+        index = ctx.node.query_index.health()
+        if not index["ok"]:
+            reasons.append(index["reason"])
+        return {"ok": not reasons, "reasons": reasons, "height": status["height"], "query_index": index}
 
 
 def _peer_json(peer: Any) -> dict[str, Any]:
