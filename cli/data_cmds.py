@@ -30,7 +30,8 @@ def check_cmd(home: Path) -> None:
     except MarketnodeError as exc:
         raise click.ClickException(str(exc)) from None
     kv.close()
-    click.echo(f"ok: blocks 1..{check.head_height} ({check.txs} txs) and {check.state_entries} state entries hold together")
+    blocks = f"blocks 1..{check.head_height} ({check.txs} txs)" if check.head_height else "no blocks yet"
+    click.echo(f"ok: {blocks} and {check.state_entries} state entries hold together")
 
 
 @data.command("reset")

@@ -69,8 +69,10 @@ def _check(store: ChainStore, full: bool) -> ChainCheck:
             log.info("checking the stored chain: block %d / %d", height, head)
 
     check = verify_chain(store, full=full, progress=progress)
-    log.info("stored chain checked in %.2f s: blocks %d..%d (%d txs), %d state entries", time.monotonic() - started,
-             check.first_height, check.head_height, check.txs, check.state_entries)
+    walked = f"blocks {check.first_height}..{check.head_height} ({check.txs} txs)" if check.blocks else \
+        f"no blocks above the last check (head {check.head_height})"
+    log.info("stored chain checked in %.2f s: %s, %d state entries", time.monotonic() - started, walked,
+             check.state_entries)
     return check
 
 
