@@ -19,13 +19,14 @@ def data() -> None:
 @HOME_OPTION
 def check_cmd(home: Path) -> None:
     """Check every stored block, certificate, tx index entry and the state digest (the node must be stopped)."""
+    import logging
+
     from node.config import load_config
     from node.datadir import open_checked
-    from node.logsetup import setup_logging
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # progress; a no-op if set up already
     try:
         cfg = load_config(home)
-        setup_logging("info", "plain", cfg.moniker)
         kv, _, check = open_checked(cfg.data_path, cfg.home, lambda store: None, full=True)
     except MarketnodeError as exc:
         raise click.ClickException(str(exc)) from None
