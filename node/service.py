@@ -204,6 +204,7 @@ class Node:
         try:
             last_signed = LastSigned.decode(raw) if raw else None
         except (DecodeError, ConsensusError) as exc:  # never guessed: signing without it could contradict an earlier vote
+            self.store.close()  # the node will not start: release the database lock
             raise StorageCorruption(
                 f"the validator's last-signed record (double-sign guard) in {self.cfg.data_path} is damaged: {exc}. "
                 f"To fix it: {remedy(self.cfg.home)}, with validator = false in config.toml until it has caught up "

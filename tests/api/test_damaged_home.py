@@ -71,6 +71,7 @@ def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path
     kv.close()
     with pytest.raises(StorageCorruption, match=r"last-signed record .* is damaged.*marketnode data reset --home"):
         Node(cfg)
+    LevelKV(cfg.data_path).close()  # the refusal released the database lock
 
 
 def test_a_damaged_database_is_answered_as_such_and_a_plain_storage_error_only_by_incident() -> None:
