@@ -12,7 +12,7 @@ from core.errors import MarketnodeError
 
 @click.group("data")
 def data() -> None:
-    """Check the chain data a node stores, or wipe it so the node re-syncs from peers."""
+    """Check the chain data a node stores, recover it after a torn write, or wipe it so the node re-syncs."""
 
 
 @data.command("check")
@@ -33,6 +33,32 @@ def check_cmd(home: Path) -> None:
     kv.close()
     blocks = f"blocks 1..{check.head_height} ({check.txs} txs)" if check.head_height else "no blocks yet"
     click.echo(f"ok: {blocks} and {check.state_entries} state entries hold together")
+
+
+@data.command("recover")
+@HOME_OPTION
+def recover_cmd(home: Path) -> None:
+    """Let LevelDB drop what fails its checksum, then check the whole chain (the node must be stopped).
+
+    Saves a re-sync when a power cut tore the last write. If the chain does
+    not hold together afterwards, it says so: run `marketnode data reset`.
+    """
+    import logging
+
+    from node.config import load_config
+    from node.datadir import recover
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        cfg = load_config(home)
+        check = recover(cfg.data_path, cfg.home)
+    except MarketnodeError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"recovered: the chain holds together up to block {check.head_height}; start the node to catch up")
+    if cfg.validator:
+        click.echo("warning: this is a validator and a dropped record may have been its last-signed record: set "
+                   "validator = false in config.toml until it has caught up past the height it last voted on, "
+                   "then set it back", err=True)
 
 
 @data.command("reset")

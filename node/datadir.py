@@ -5,9 +5,11 @@ from the middle, balances read as empty). ``open_checked`` opens LevelDB
 (paranoid), the chain store, writes the genesis if needed and runs the
 start-up check (node/storage/integrity.py), logging progress; any damage
 becomes one StorageCorruption that says what is damaged and the command
-that fixes it. ``reset`` is that command's work: it empties the chain data
-so the node re-syncs from peers, keeping the validator's last-signed record
-(the double-sign guard) when it can still be read.
+that fixes it. ``recover`` keeps what LevelDB can still read when the
+chain then holds together (a torn last write; an observer does this by
+itself at start); ``reset`` empties the chain
+data so the node re-syncs from peers, keeping the validator's last-signed
+record (the double-sign guard) when it can still be read.
 """
 
 from __future__ import annotations
@@ -33,22 +35,42 @@ PROGRESS_LOG_S = 2.0
 
 
 def remedy(home: Path) -> str:
-    """What an operator runs when the data directory is damaged."""
-    return (f"stop the node, run `marketnode data reset --home {home}` (keeps keys, config and the "
-            "double-sign record) and start it again: it re-syncs the chain from its peers")
+    """What an operator runs when the stored chain is damaged: wipe it and re-sync."""
+    return (f"stop the node, run `marketnode data reset --home {home}` (keeps keys, config and the double-sign "
+            "record) and start it again: it re-syncs the chain from its peers")
+
+
+def open_remedy(home: Path) -> str:
+    """What to run when LevelDB itself refuses the open: the damage may be only a write torn by a power cut."""
+    return (f"run `marketnode data recover --home {home}`, which keeps the chain if what LevelDB can still read "
+            f"holds together (a write torn by a power cut); if it says it does not, {remedy(home)}")
 
 
 def open_checked(data_path: Path, home: Path, ensure_genesis: Callable[[ChainStore], None],
-                 full: bool = False) -> tuple[LevelKV, ChainStore, ChainCheck]:
-    """Open and check the chain in ``data_path``; raise StorageCorruption with the remedy if it is damaged."""
+                 full: bool = False, recover: bool = False) -> tuple[LevelKV, ChainStore, ChainCheck]:
+    """Open and check the chain in ``data_path``; raise StorageCorruption with the remedy if it is damaged.
+
+    When LevelDB refuses the open as damaged and ``recover`` is set, it is
+    let recover what it can and the whole chain is checked before anything
+    is served (see ``recover`` below). A validator does not do this by
+    itself: a dropped record may have been its last-signed record.
+    """
+    recovered = False
     try:
         kv = LevelKV(data_path)
     except StorageCorruption as exc:
-        raise StorageCorruption(f"{exc}. To fix it: {remedy(home)}") from exc
+        if not recover:
+            raise StorageCorruption(f"{exc}. To fix it: {open_remedy(home)}") from exc
+        log.warning("%s; letting LevelDB recover what it can, then checking the whole chain", exc)
+        kv = _recovered(data_path, home)
+        full = recovered = True
     try:
         store = ChainStore(kv)
         ensure_genesis(store)
         check = _check(store, full)
+        if recovered:
+            log.warning("recovered %s: the chain holds together up to block %d; catching up from peers", data_path,
+                        check.head_height)
     except StorageCorruption as exc:
         kv.close()
         raise StorageCorruption(f"the chain stored in {data_path} is damaged: {exc}. To fix it: {remedy(home)}") from exc
@@ -56,6 +78,14 @@ def open_checked(data_path: Path, home: Path, ensure_genesis: Callable[[ChainSto
         kv.close()
         raise
     return kv, store, check
+
+
+def _recovered(data_path: Path, home: Path) -> LevelKV:
+    try:
+        LevelKV(data_path, create_if_missing=False, paranoid=False).close()  # drops what fails its checksum
+        return LevelKV(data_path)
+    except StorageError as exc:
+        raise StorageCorruption(f"LevelDB cannot recover {data_path}: {exc}. To fix it: {remedy(home)}") from exc
 
 
 def _check(store: ChainStore, full: bool) -> ChainCheck:
@@ -73,6 +103,22 @@ def _check(store: ChainStore, full: bool) -> ChainCheck:
         f"no blocks above the last check (head {check.head_height})"
     log.info("stored chain checked in %.2f s: %s, %d state entries", time.monotonic() - started, walked,
              check.state_entries)
+    return check
+
+
+def recover(data_path: Path, home: Path) -> ChainCheck:
+    """Let LevelDB recover a damaged store (dropping what fails its checksum), then check the whole chain.
+
+    A power cut can tear the last record of the write-ahead log: a write
+    whose fsync never returned, so never acknowledged and never voted on.
+    Dropping it leaves a chain that holds together at the block before, and
+    the full check proves it does. Damage elsewhere fails the check
+    (StorageCorruption with the remedy): the records LevelDB dropped are
+    gone, and only a reset (re-sync) helps.
+    """
+    _recovered(data_path, home).close()
+    kv, _, check = open_checked(data_path, home, lambda store: None, full=True)
+    kv.close()
     return check
 
 

@@ -129,7 +129,8 @@ class Node:
         self.byzantine = byzantine
         self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
-        self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis)
+        self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
+                                              recover=not self.is_validator)
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)

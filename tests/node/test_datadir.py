@@ -10,7 +10,7 @@ from storage_samples import GENESIS_HASH, GENESIS_ROOT, only_file, overwrite_mid
 from consensus.records import LastSigned
 from core.errors import StorageCorruption, StorageError
 from core.types import COMMIT
-from node.datadir import open_checked, reset
+from node.datadir import open_checked, recover, reset
 from node.storage import schema
 from node.storage.chainstore import ChainStore
 from node.storage.kv import WriteBatch
@@ -101,3 +101,53 @@ def test_reset_of_a_missing_directory_makes_an_empty_store(tmp_path: Path) -> No
     report = reset(tmp_path / "data")
     assert not report.kept_last_signed
     LevelKV(tmp_path / "data", create_if_missing=False).close()
+
+
+def tear_last_record(log: Path) -> None:
+    """What a power cut mid-append can leave: the last record's length intact, its bytes not."""
+    with log.open("r+b") as fh:
+        fh.seek(log.stat().st_size - 40)
+        fh.write(b"\xaa" * 40)
+
+
+def test_a_torn_last_write_is_refused_and_recover_keeps_the_chain_up_to_the_block_before(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_chain(LevelKV(data)).close()
+    tear_last_record(only_file(data, ".log"))
+    with pytest.raises(StorageCorruption, match="marketnode data recover --home"):
+        open_checked(data, tmp_path, genesis)
+    check = recover(data, tmp_path)
+    assert check.head_height == 59 and check.blocks == 59
+    kv, store, _ = open_checked(data, tmp_path, genesis)
+    try:
+        assert store.head().height == 59  # type: ignore[union-attr]
+    finally:
+        kv.close()
+
+
+def test_recover_of_a_log_damaged_in_the_middle_says_what_is_lost_and_to_reset(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_chain(LevelKV(data)).close()
+    overwrite_middle(only_file(data, ".log"))
+    with pytest.raises(StorageCorruption, match=r"blocks \d+\.\.\d+ are missing.*marketnode data reset --home"):
+        recover(data, tmp_path)
+    LevelKV(data).close()  # released
+
+
+def test_an_observer_open_recovers_a_torn_last_write_by_itself(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_chain(LevelKV(data)).close()
+    tear_last_record(only_file(data, ".log"))
+    kv, store, check = open_checked(data, tmp_path, genesis, recover=True)
+    try:
+        assert store.head().height == check.head_height == 59 and check.blocks == 59  # type: ignore[union-attr]
+    finally:
+        kv.close()
+
+
+def test_an_observer_open_still_refuses_a_log_damaged_in_the_middle(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_chain(LevelKV(data)).close()
+    overwrite_middle(only_file(data, ".log"))
+    with pytest.raises(StorageCorruption, match=r"blocks \d+\.\.\d+ are missing.*marketnode data reset --home"):
+        open_checked(data, tmp_path, genesis, recover=True)

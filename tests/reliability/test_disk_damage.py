@@ -4,8 +4,9 @@ Overwriting 64 bytes in the middle of the write-ahead log and restarting gave
 a node that started without a word, with the network's head and state root,
 but with blocks missing, balances read as ``{}`` and committed txs as
 ``unknown``. Now the node refuses to start, naming the damage and the
-command that fixes it; after `marketnode data reset` it re-syncs and serves
-exactly what its peer serves. Damage to a table is refused at start or, if
+commands that fix it; `marketnode data recover` finds the chain does not
+hold together, and after `marketnode data reset` the node re-syncs and
+serves exactly what its peer serves. Damage to a table is refused at start or, if
 it lies where the start-up check does not read, answered as an error with
 node_health not ok: never as a different block or balance.
 """
@@ -107,10 +108,14 @@ def assert_serves_what_the_validator_serves(net: Testnet, hashes: list[str]) -> 
     assert net.call(VICTIM, "node_health")["ok"]
 
 
-def reset(net: Testnet) -> str:
-    home = net.entries[VICTIM].home
-    done = subprocess.run([sys.executable, "-m", "cli.main", "data", "reset", "--home", str(home), "--yes"],
+def data_cmd(net: Testnet, name: str, *args: str) -> subprocess.CompletedProcess:
+    home = net.entries[name].home
+    return subprocess.run([sys.executable, "-m", "cli.main", "data", *args, "--home", str(home)],
                           capture_output=True, text=True, timeout=60)
+
+
+def reset(net: Testnet) -> str:
+    done = data_cmd(net, VICTIM, "reset", "--yes")
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -123,12 +128,58 @@ def test_a_damaged_write_ahead_log_refuses_the_start_and_a_reset_resyncs_the_sam
         status, health = net.status(VICTIM), net.call(VICTIM, "node_health")
         pytest.fail(f"the node serves a damaged database: height {status['height']}, health {health}, "
                     f"blocks missing {missing_blocks(net)}")
-    log = net.log(VICTIM)
-    assert "is damaged (Corruption:" in log and f"marketnode data reset --home {net.entries[VICTIM].home}" in log
+    log = net.log(VICTIM)  # an observer lets LevelDB recover, then finds the chain does not hold together
+    assert "is damaged (Corruption:" in log and "are missing from the stored chain" in log
+    assert f"marketnode data reset --home {net.entries[VICTIM].home}" in log
+    recovered = data_cmd(net, VICTIM, "recover")  # the damage is mid-log, not a torn last write: recover says so
+    assert recovered.returncode != 0 and "are missing from the stored chain" in recovered.stderr, recovered.stderr
+    assert "marketnode data reset --home" in recovered.stderr
     assert "last-signed record" in reset(net)
     net.start(VICTIM)
     wait_for(lambda: net.height(VICTIM) >= net.height(VALIDATOR), 60, f"{VICTIM} to re-sync")
     assert_serves_what_the_validator_serves(net, hashes)
+
+
+def tear_end_of_log(net: Testnet, name: str) -> None:
+    """What a power cut mid-append leaves: the last record's length on disk, its bytes not."""
+    log_file = one(net.entries[name].config().data_path, ".log")
+    size = log_file.stat().st_size
+    overwrite_middle(log_file, at=(size - 40) / size, count=40)
+
+
+def test_an_observer_recovers_a_write_torn_at_the_end_of_the_log_by_itself(net: Testnet) -> None:
+    hashes = fill(net)
+    assert net.stop(VICTIM) == 0
+    tear_end_of_log(net, VICTIM)
+    assert start_damaged(net), f"the observer refused a torn last write: {net.log(VICTIM)[-2000:]}"
+    assert "letting LevelDB recover what it can" in net.log(VICTIM)
+    wait_for(lambda: net.height(VICTIM) >= net.height(VALIDATOR), 60, f"{VICTIM} to catch up")
+    assert_serves_what_the_validator_serves(net, hashes)
+
+
+def test_a_validator_refuses_a_torn_log_and_data_recover_keeps_its_chain(net: Testnet) -> None:
+    hashes = fill(net)
+    head = net.height(VALIDATOR)
+    assert net.stop(VALIDATOR) == 0
+    tear_end_of_log(net, VALIDATOR)
+    net.start(VALIDATOR, wait=False)
+    proc = net.procs.pop(VALIDATOR)
+    assert proc.wait(60) != 0, "the validator started on a torn log"
+    assert f"marketnode data recover --home {net.entries[VALIDATOR].home}" in net.log(VALIDATOR)
+    recovered = data_cmd(net, VALIDATOR, "recover")
+    assert recovered.returncode == 0, recovered.stderr
+    assert "recovered: the chain holds together up to block" in recovered.stdout
+    assert "validator = false" in recovered.stderr  # the double-sign warning
+    net.start(VALIDATOR)
+    assert net.height(VALIDATOR) >= head - 1  # at most the torn block is gone, and the observer holds it
+    sender = net.keys[next(iter(net.manifest["accounts"]))]
+    tx = Tx(net.chain_id, sender.public_key, net.next_nonce(sender, VALIDATOR), "transfer",
+            {"amount": 1, "asset": "MKT", "to": recipients()[0]}, 0).sign(sender)
+    assert net.send(tx, via=VALIDATOR, wait="commit")["status"] == "committed"
+    wait_for(lambda: net.height(VICTIM) >= net.height(VALIDATOR), 30, f"{VICTIM} to follow")
+    net.assert_agree([VALIDATOR, VICTIM])
+    for tx_hash in hashes:
+        assert net.call(VALIDATOR, "tx_get", hash=tx_hash, proof=False)["status"] == "committed"
 
 
 @pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
