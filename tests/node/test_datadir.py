@@ -125,15 +125,6 @@ def test_a_torn_last_write_is_refused_and_recover_keeps_the_chain_up_to_the_bloc
         kv.close()
 
 
-def test_recover_of_a_log_damaged_in_the_middle_says_what_is_lost_and_to_reset(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    write_chain(LevelKV(data)).close()
-    overwrite_middle(only_file(data, ".log"))
-    with pytest.raises(StorageCorruption, match=r"blocks \d+\.\.\d+ are missing.*marketnode data reset --home"):
-        recover(data, tmp_path)
-    LevelKV(data).close()  # released
-
-
 def test_an_observer_open_recovers_a_torn_last_write_by_itself(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_chain(LevelKV(data)).close()
@@ -145,9 +136,14 @@ def test_an_observer_open_recovers_a_torn_last_write_by_itself(tmp_path: Path) -
         kv.close()
 
 
-def test_an_observer_open_still_refuses_a_log_damaged_in_the_middle(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["data recover", "observer open"])
+def test_a_log_damaged_in_the_middle_is_still_refused_after_recovery_saying_what_is_lost(tmp_path: Path, how: str) -> None:
     data = tmp_path / "data"
     write_chain(LevelKV(data)).close()
     overwrite_middle(only_file(data, ".log"))
     with pytest.raises(StorageCorruption, match=r"blocks \d+\.\.\d+ are missing.*marketnode data reset --home"):
-        open_checked(data, tmp_path, genesis, recover=True)
+        if how == "data recover":
+            recover(data, tmp_path)
+        else:
+            open_checked(data, tmp_path, genesis, recover=True)
+    LevelKV(data).close()  # released
