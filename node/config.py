@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.textfile import read_text
 
 CONFIG_FILE = "config.toml"
 
@@ -138,10 +139,9 @@ def load_config(home: Path) -> NodeConfig:
     """Read and validate ``<home>/config.toml``; errors name the bad setting."""
     home = Path(home).resolve()
     path = home / CONFIG_FILE
+    text = read_text(path, "config", f"no config at {path}: run `marketnode init --home {home}` first")
     try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no config at {path}: run `marketnode init --home {home}` first") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     top: dict[str, Any] = {}

@@ -35,18 +35,19 @@ from consensus.records import LastSigned
 from consensus.replica import Replica, ReplicaConfig
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import ConfigError, DecodeError, MarketnodeError, StorageError
+from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCorruption, StorageError
 from core.keys import PrivateKey
+from core.textfile import read_text
 from core.types import Block, Certificate, Tx
 from market.engine import check_tx, init_genesis, load_params, next_state_root
 from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
 from node.config import NodeConfig
+from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
-from node.storage.level import LevelKV
 from node.sync import Syncer, serve_blocks, serve_status
 from p2p.config import P2PConfig
 from p2p.host import P2PHost
@@ -89,10 +90,7 @@ def now_ms() -> int:
 
 
 def load_genesis(cfg: NodeConfig) -> Genesis:
-    try:
-        return Genesis.from_json(cfg.genesis_path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no genesis at {cfg.genesis_path}") from None
+    return Genesis.from_json(read_text(cfg.genesis_path, "genesis"))
 
 
 @dataclass
@@ -132,13 +130,8 @@ class Node:
         self.byzantine = byzantine
         self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
-        self.kv = LevelKV(cfg.data_path)
-        try:
-            self.store = ChainStore(self.kv)
-            self._ensure_genesis()
-        except BaseException:
-            self.kv.close()
-            raise
+        self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
+                                              recover=not self.is_validator)
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)
@@ -182,18 +175,21 @@ class Node:
 
     # ---- setup -------------------------------------------------------------
 
-    def _ensure_genesis(self) -> None:
+    def _ensure_genesis(self, store: ChainStore) -> None:
         genesis_hash = self.genesis.hash
-        stored = self.store.genesis_hash()
+        stored = store.genesis_hash()
         if stored is not None:
             if stored != genesis_hash:
-                raise StorageError(f"{self.cfg.data_path} holds another chain (genesis {stored.hex()[:16]}…)")
+                raise StorageError(
+                    f"{self.cfg.data_path} holds the chain with genesis {stored.hex()[:16]}… but "
+                    f"{self.cfg.genesis_path} hashes to {genesis_hash.hex()[:16]}…: if that file was changed, "
+                    "restore it; if the data belongs to another chain, use another data directory")
             return
-        overlay = StateOverlay(self.store.state_reader())
+        overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
         changes = overlay.changes()
         root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
-        self.store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
         log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
 
     def _replica_head(self) -> ReplicaHead:
@@ -214,7 +210,15 @@ class Node:
             max_clock_skew_ms=c.max_clock_skew_ms, rotate_every=c.rotate_every,
         )
         raw = self.store.load_last_signed()
-        last_signed = LastSigned.decode(raw) if raw else None
+        try:
+            last_signed = LastSigned.decode(raw) if raw else None
+        except (DecodeError, ConsensusError) as exc:  # never guessed: signing without it could contradict an earlier vote
+            self.store.close()  # the node will not start: release the database lock
+            raise StorageCorruption(
+                f"the validator's last-signed record (double-sign guard) in {self.cfg.data_path} is damaged: {exc}. "
+                f"To fix it: {remedy(self.cfg.home)}, with validator = false in config.toml until it has caught up "
+                "past the height it last voted on (docs/OPERATIONS.md, 'A damaged database')"
+            ) from exc
         key = self.key if self.is_validator else None
         return Replica(config, key, self.app, self._replica_head(), last_signed)
 
@@ -279,8 +283,10 @@ class Node:
             try:
                 await self._handle(item)
                 self._log_view_change(position)
-            except StorageError:
+            except StorageError as exc:
                 log.exception("storage failed; stopping the node to protect the chain")
+                if isinstance(exc, StorageCorruption):
+                    log.error("to fix it: %s", remedy(self.cfg.home))
                 raise
             except MarketnodeError as exc:
                 log.warning("input %s refused: %s", kind, exc)
@@ -558,6 +564,14 @@ class Node:
         }
 
 
+def _first_marketnode_error(group: BaseExceptionGroup) -> MarketnodeError | None:
+    for exc in group.exceptions:
+        found = _first_marketnode_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, MarketnodeError):
+            return found
+    return None
+
+
 def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
     """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
 
@@ -571,7 +585,13 @@ def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
 
     profile_dir = os.environ.get("MARKETNODE_PROFILE_DIR")
     if not profile_dir:
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except BaseExceptionGroup as group:  # the TaskGroup wraps what stopped it: surface our own error
+            error = _first_marketnode_error(group)
+            if error is None:
+                raise
+            raise error from group
         return
     import cProfile  # profiling for `marketnode bench`; see docs/BENCHMARKS.md
 
