@@ -32,7 +32,7 @@ from consensus.actions import (
 from consensus.messages import decode_message, encode_message
 from consensus.records import Head as ReplicaHead
 from consensus.records import LastSigned
-from consensus.replica import Replica, ReplicaConfig
+from consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
 from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCorruption, StorageError
@@ -220,7 +220,16 @@ class Node:
                 "past the height it last voted on (docs/OPERATIONS.md, 'A damaged database')"
             ) from exc
         key = self.key if self.is_validator else None
-        return Replica(config, key, self.app, self._replica_head(), last_signed)
+        head = self._replica_head()
+        # The blocks' times before the head (genesis's own time counts), so that a restarted replica paces
+        # its view timeouts exactly like one that never stopped.
+        times = [self.genesis.genesis_time_ms] + [
+            block.header.timestamp_ms
+            for block in map(self.store.get_block, range(max(1, head.height - RECENT_BLOCKS), head.height))
+            if block is not None
+        ]
+        times = times[-RECENT_BLOCKS:] if head.height > 0 else []
+        return Replica(config, key, self.app, head, last_signed, tuple(times))
 
     # ---- run ---------------------------------------------------------------
 

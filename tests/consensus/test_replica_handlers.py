@@ -335,3 +335,28 @@ def test_a_proposal_accepted_late_gives_the_round_a_full_timeout_instead_of_a_vi
     assert r.timers()[TIMER_VIEW] == NOW + 1900
     assert r.on_timer(TIMER_VIEW, NOW + 1000) == [], "the old deadline is stale: no view change"
     assert r.view == 0
+
+
+def test_the_view_timeout_follows_the_pace_of_recent_blocks_and_comes_back() -> None:
+    from replica_harness import Cluster
+
+    cluster = Cluster(4)
+    replica = cluster.nodes[1].replica
+    assert replica.view_timeout_ms(0) == 1000
+    for i in range(6):  # a busy network: blocks 3 s apart, by their agreed timestamps
+        cluster.now += 3000
+        cluster.submit(make_tx(i))
+        cluster.run()
+    assert cluster.heights() == [6, 6, 6, 6]
+    assert replica.view_timeout_ms(0) == 6000, "twice the median interval"
+    assert replica.view_timeout_ms(1) == 12_000 and replica.view_timeout_ms(20) == 64_000, "doubling, capped"
+    assert {n.replica.view_timeout_ms(0) for n in cluster.nodes} == {6000}, "every replica computes the same"
+    cluster.now += 3_600_000  # an idle hour is one interval: the median ignores it
+    cluster.submit(make_tx(99))
+    cluster.run()
+    assert replica.view_timeout_ms(0) == 6000
+    for i in range(10, 16):  # quick blocks bring it back to the configured floor
+        cluster.now += 100
+        cluster.submit(make_tx(i))
+        cluster.run()
+    assert replica.view_timeout_ms(0) == 1000
