@@ -91,9 +91,16 @@ class Rpc:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
 
-    async def call(self, url: str, method: str, **params: Any) -> Any:
+    async def post(self, url: str, method: str, **params: Any) -> dict[str, Any]:
+        """The whole reply object, errors included (a refusal of the entire request comes back as one error)."""
         async with self.session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) as r:
             reply = await r.json(content_type=None)
+        if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
+            raise BenchError(f"{method}: HTTP {r.status}, not a JSON-RPC reply: {str(reply)[:200]}")
+        return reply
+
+    async def call(self, url: str, method: str, **params: Any) -> Any:
+        reply = await self.post(url, method, **params)
         if "error" in reply:
             raise BenchError(f"{method}: {reply['error'].get('message')}")
         return reply["result"]

@@ -62,3 +62,163 @@ def test_bench_stages_reports_each_stage(tmp_path):
     report = json.loads(out.read_text())
     assert report["ok_receipts"] == 200
     assert all(v > 0 for v in report["us_per_tx"].values())
+
+
+# --- the block-gap measure, the stall check and the refusal rule: pure, milliseconds ---
+
+def test_longest_gap_counts_only_time_with_accepted_work_pending():
+    from node.bench.gaps import longest_pending_gap
+
+    blocks = [(10, 1_000), (11, 2_000), (12, 9_000), (13, 9_500)]
+    # a tx accepted at 1,500 committed in 11; one accepted at 8,000 committed in 12: the 2,000..9,000 gap
+    # had work pending only from 8,000 on, so it counts 1,000 ms, not 7,000
+    accepted = [(1_500, 11), (8_000, 12), (9_100, 13)]
+    gap = longest_pending_gap(blocks, accepted, end_ms=12_000)
+    assert (gap.ms, gap.after_height, gap.before_height, gap.pending) == (1_000, 11, 12, 1)
+    # an idle chain (no block because nothing is pending) is no gap at all
+    assert longest_pending_gap(blocks, [], end_ms=60_000) is None
+
+
+def test_longest_gap_sees_a_stall_that_never_ends():
+    from node.bench.gaps import longest_pending_gap
+
+    blocks = [(45, 0), (46, 1_000)]
+    accepted = [(500, 46), (600, None), (700, None), (30_000, None)]
+    gap = longest_pending_gap(blocks, accepted, end_ms=48_000)
+    assert (gap.ms, gap.after_height, gap.before_height, gap.pending) == (47_000, 46, None, 3)
+
+
+def test_longest_gap_picks_the_longest_of_several_and_counts_who_waited():
+    from node.bench.gaps import longest_pending_gap
+
+    blocks = [(63, 0), (64, 44_000), (65, 44_200)]
+    accepted = [(-5, 64)] + [(t, 65) for t in range(1, 1_000)] + [(44_100, 65)]
+    gap = longest_pending_gap(blocks, accepted, end_ms=44_300)
+    assert (gap.ms, gap.after_height, gap.before_height) == (44_000, 63, 64)
+    assert gap.pending == 1_000  # the txs that waited through it, not the one accepted after it
+
+
+def test_stall_message_names_the_gap_and_the_heights():
+    from node.bench.gaps import BlockGap, stall_message
+
+    assert stall_message(BlockGap(4_999, 63, 64, 10), 5_000) is None
+    assert stall_message(None, 5_000) is None
+    text = stall_message(BlockGap(44_000, 63, 64, 57_000), 5_000)
+    assert "44.0 s" in text and "63" in text and "64" in text and "57000" in text
+    tail = stall_message(BlockGap(47_000, 46, None, 3), 5_000)
+    assert "46" in tail and "end of the run" in tail
+
+
+def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error_is_final():
+    from node.bench.offer import DEFAULT_RETRY_MS, retry_after_ms
+
+    assert retry_after_ms({"code": -32006, "message": "busy", "data": {"retry_after_ms": 750}}) == 750
+    assert retry_after_ms({"code": -32005, "message": "too many requests"}) == DEFAULT_RETRY_MS
+    assert retry_after_ms({"code": -32005, "message": "full", "data": {"code": "full"}}) == DEFAULT_RETRY_MS
+    assert retry_after_ms({"code": -32005, "message": "faucet", "data": {"retry_after_s": 2}}) == 2_000
+    assert retry_after_ms({"code": -32003, "message": "rejected", "data": {"code": "balance"}}) is None
+    assert retry_after_ms({"code": -32000, "message": "bad", "data": {"retry_after_ms": "soon"}}) is None
+
+
+def test_spread_nonces_sends_a_senders_consecutive_txs_to_different_nodes_and_senders_keeps_them_together():
+    from node.bench.offer import route
+
+    senders = [b"a", b"b", b"a", b"b", b"a", b"b", b"a", b"b"]
+    by_nonce = route(senders, nodes=2, per_tick=2, spread="nonces")
+    assert by_nonce == [0, 0, 1, 1, 0, 0, 1, 1]
+    assert {by_nonce[i] for i in (0, 2)} == {0, 1}  # sender a's nonces 0 and 1 on different nodes
+    by_sender = route(senders, nodes=2, per_tick=2, spread="senders")
+    assert by_sender == [0, 1, 0, 1, 0, 1, 0, 1]
+
+
+def test_a_stall_makes_bench_tps_exit_non_zero_and_still_writes_the_json(tmp_path, monkeypatch):
+    import node.bench.tps as tps
+    from node.bench.gaps import gap_fields, longest_pending_gap
+
+    def stalled_run(*args, **kwargs):
+        gap = longest_pending_gap([(63, 0), (64, 44_000)], [(-10, 64)], end_ms=44_100)
+        return {"mode": "tps", "tps": 43.0, "sig_bound_tps": 13_000.0, "ratio": 0.003, "latency_p50_ms": 1.0,
+                "latency_p99_ms": 2.0, "submitted": 1, "accepted": 1, "refused": 0, **gap_fields(gap)}
+
+    monkeypatch.setattr(tps, "run_tps", stalled_run)
+    out = tmp_path / "out.json"
+    result = CliRunner().invoke(main, ["bench", "tps", "--json", str(out), "--stall-ms", "5000"])
+    assert result.exit_code != 0
+    assert "stall" in result.output and "63" in result.output and "64" in result.output
+    assert json.loads(out.read_text())["longest_block_gap_ms"] == 44_000
+    result = CliRunner().invoke(main, ["bench", "tps", "--json", str(out), "--stall-ms", "50000"])
+    assert result.exit_code == 0, result.output
+
+
+def test_cpu_hogs_are_killed_when_the_block_raises():
+    from node.bench.busy import CpuHogs
+
+    with pytest.raises(RuntimeError), CpuHogs(1) as hogs:
+        pids = hogs.pids
+        assert len(pids) == 1 and _alive(pids[0])
+        raise RuntimeError("the bench failed")
+    assert not any(_alive(p) for p in pids)
+
+
+def test_a_cpu_hog_exits_when_the_bench_dies_without_cleaning_up(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    code = "import os\nfrom node.bench.busy import CpuHogs\nh = CpuHogs(1).__enter__()\nprint(h.pids[0], flush=True)\nos._exit(0)\n"
+    parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    pid = int(parent.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+# --- seconds-long runs of the new options and mode ---
+
+def _hogs_of_this_process() -> list[int]:
+    import os
+    from pathlib import Path
+
+    from node.bench.busy import HOG_MARK
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if HOG_MARK in (proc / "cmdline").read_text() and \
+                    int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return [p for p in found if _alive(p)]
+
+
+def test_bench_tps_busy_runs_a_cpu_hog_beside_the_nodes_and_stops_it(tmp_path):
+    report = run_bench(tmp_path, "tps", "--validators", "4", "--duration", "2", "--rate", "100", "--busy", "1",
+                       "--spread", "senders")
+    assert report["busy"] == 1 and report["busy_cpu_s"] > 0.5
+    assert report["spread"] == "senders"
+    assert report["accepted"] == report["submitted"] > 0 and report["committed"] == report["accepted"]
+    assert 0 <= report["longest_block_gap_ms"] < 5_000
+    assert _hogs_of_this_process() == []
+
+
+def test_bench_load_curve_offers_four_multiples_of_the_measured_capacity(tmp_path):
+    report = run_bench(tmp_path, "load-curve", "--validators", "4", "--step-duration", "1", "--probe-rate", "300")
+    assert report["sig_bound_tps"] > 0 and report["capacity_tps"] > 0
+    steps = report["steps"]
+    assert [s["multiple"] for s in steps] == [0.5, 1, 2, 4]
+    for step in steps:
+        for key in ("offered", "goodput", "refused", "p50_ms", "p99_ms", "ratio", "longest_block_gap_ms"):
+            assert key in step
+        assert step["goodput"] > 0 and step["ratio"] == pytest.approx(step["goodput"] / report["sig_bound_tps"], 0.01)
+    assert [s["offered"] for s in steps] == sorted(s["offered"] for s in steps)
+    assert report["peak_goodput"] == max(s["goodput"] for s in steps)
