@@ -83,12 +83,13 @@ class Offered:
 
 
 async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], hashes: Sequence[str],
-                          targets: Sequence[int], rate: float, deadline: float) -> Offered:
-    """Send ``rate`` tx/s in TICK_S chunks, each tx to ``urls[targets[i]]``; resend refusals after their hint.
+                          senders: Sequence[bytes], spread: str, rate: float, deadline: float) -> Offered:
+    """Send ``rate`` tx/s in TICK_S chunks, spread over ``urls`` (see ``route``); resend refusals after their hint.
 
     Returns once every tx was accepted or rejected, or at ``deadline`` (monotonic s).
     """
     per_tick = max(1, round(rate * TICK_S))
+    targets = route(senders, len(urls), per_tick, spread)
     ticks = math.ceil(len(raws) / per_tick)
     out = Offered()
     retries: list[tuple[float, int]] = []  # (due, index)

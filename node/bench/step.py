@@ -19,7 +19,7 @@ from node.bench import machine
 from node.bench.cluster import BenchError, Rpc
 from node.bench.gaps import gap_fields, longest_pending_gap
 from node.bench.market_setup import BenchNet
-from node.bench.offer import TICK_S, Offered, offer_open_loop, route
+from node.bench.offer import Offered, offer_open_loop
 from node.bench.workload import sign_specs, steady_specs
 
 Echo = Callable[[str], None]
@@ -107,7 +107,6 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
     raws = sign_specs(specs, workers)
     hashes = [digest("tx", raw).hex() for raw in raws]
     urls = cluster.live_urls
-    targets = route([spec[0] for spec in specs], len(urls), max(1, round(rate * TICK_S)), spread)
     head = await rpc.call(urls[0], "node_status")
     seen = Blocks((head["height"], head["head_time_ms"]))
     cpu_before = {n: machine.cpu_seconds(p.pid) for n, p in cluster.procs.items()}
@@ -116,7 +115,8 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
     try:
         echo(f"offering {rate:.0f} tx/s for {duration_s:g} s (spread {spread}) ...")
         deadline = time.monotonic() + duration_s + drain_s
-        offered = await offer_open_loop(rpc, urls, raws, hashes, targets, rate, deadline)
+        offered = await offer_open_loop(rpc, urls, raws, hashes, [spec[0] for spec in specs], spread, rate,
+                                        deadline)
         while time.monotonic() < deadline and not watcher.done() and \
                 any(h not in seen.seen for h in offered.accepted_ms):
             await asyncio.sleep(0.1)

@@ -204,7 +204,7 @@ def _hogs_of_this_process() -> list[int]:
 def test_bench_tps_busy_runs_a_cpu_hog_beside_the_nodes_and_stops_it(tmp_path):
     report = run_bench(tmp_path, "tps", "--validators", "4", "--duration", "2", "--rate", "100", "--busy", "1",
                        "--spread", "senders")
-    assert report["busy"] == 1 and report["busy_cpu_s"] > 0.5
+    assert report["busy"] == 1 and report["busy_cpu_s"] > 0.2
     assert report["spread"] == "senders"
     assert report["accepted"] == report["submitted"] > 0 and report["committed"] == report["accepted"]
     assert 0 <= report["longest_block_gap_ms"] < 5_000
@@ -212,13 +212,16 @@ def test_bench_tps_busy_runs_a_cpu_hog_beside_the_nodes_and_stops_it(tmp_path):
 
 
 def test_bench_load_curve_offers_four_multiples_of_the_measured_capacity(tmp_path):
+    # steps this short measure little (a tx's commit latency is a good part of the window); this proves the
+    # mode runs every step on one cluster and reports what the docs promise
     report = run_bench(tmp_path, "load-curve", "--validators", "4", "--step-duration", "1", "--probe-rate", "300")
-    assert report["sig_bound_tps"] > 0 and report["capacity_tps"] > 0
+    assert report["sig_bound_tps"] > 0 and 0 < report["capacity_tps"] <= 300
+    assert report["probe"]["offered"] == 300 and report["capacity_tps"] == report["probe"]["goodput"]
     steps = report["steps"]
     assert [s["multiple"] for s in steps] == [0.5, 1, 2, 4]
-    for step in steps:
-        for key in ("offered", "goodput", "refused", "p50_ms", "p99_ms", "ratio", "longest_block_gap_ms"):
-            assert key in step
-        assert step["goodput"] > 0 and step["ratio"] == pytest.approx(step["goodput"] / report["sig_bound_tps"], 0.01)
-    assert [s["offered"] for s in steps] == sorted(s["offered"] for s in steps)
-    assert report["peak_goodput"] == max(s["goodput"] for s in steps)
+    for step, multiple in zip(steps, (0.5, 1, 2, 4)):
+        assert set(step) >= {"offered", "goodput", "refused", "p50_ms", "p99_ms", "ratio", "longest_block_gap_ms"}
+        assert step["offered"] == pytest.approx(multiple * report["capacity_tps"], abs=0.2)
+        assert step["committed"] == step["accepted"] == step["submitted"] > 0 and step["p99_ms"] > 0
+        assert step["ratio"] == pytest.approx(step["goodput"] / report["sig_bound_tps"], abs=0.001)
+    assert report["peak_goodput"] == max(s["goodput"] for s in steps) > 0
