@@ -1,7 +1,9 @@
 """Seconds-long smoke runs of every `marketnode bench` mode: they start, measure and report.
 
 Benchmarks are not tests (docs/BENCHMARKS.md); these only prove each mode runs
-end to end and writes the fields the docs promise.
+end to end and writes the fields the docs promise. The pure parts the figures
+rest on (the block-gap measure, the stall verdict, the refusal rule, routing,
+the retrying load generator) are tested here on synthetic data, in milliseconds.
 """
 
 from __future__ import annotations
@@ -118,6 +120,61 @@ def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error
     assert retry_after_ms({"code": -32005, "message": "faucet", "data": {"retry_after_s": 2}}) == 2_000
     assert retry_after_ms({"code": -32003, "message": "rejected", "data": {"code": "balance"}}) is None
     assert retry_after_ms({"code": -32000, "message": "bad", "data": {"retry_after_ms": "soon"}}) is None
+
+
+class RefusingNode:
+    """Stands in for the nodes' RPC: refuses each tx's first attempt, or the first whole request, then admits."""
+
+    def __init__(self, error: dict, whole_request: bool = False) -> None:
+        self.error, self.whole_request = error, whole_request
+        self.attempts: dict[str, list[float]] = {}
+        self.requests = 0
+
+    async def post(self, url: str, method: str, txs: list[str]) -> dict:
+        import time
+
+        self.requests += 1
+        for tx in txs:
+            self.attempts.setdefault(tx, []).append(time.monotonic())
+        if self.whole_request:
+            if self.requests == 1:
+                return {"jsonrpc": "2.0", "id": 1, "error": self.error}
+            return {"jsonrpc": "2.0", "id": 1, "result": [{"hash": tx, "status": "pending"} for tx in txs]}
+        return {"jsonrpc": "2.0", "id": 1, "result": [
+            {"error": self.error} if len(self.attempts[tx]) == 1 else {"hash": tx, "status": "pending"}
+            for tx in txs]}
+
+
+def _offer(node: RefusingNode, count: int = 6):
+    import asyncio
+    import time
+
+    from node.bench.offer import offer_open_loop
+
+    raws = [bytes([i]) for i in range(count)]
+    return asyncio.run(offer_open_loop(node, ["http://a", "http://b"], raws, [r.hex() for r in raws],
+                                       [b"s"] * count, "nonces", 200, time.monotonic() + 10))
+
+
+def test_the_load_generator_counts_a_busy_refusal_and_resends_after_the_hint():
+    node = RefusingNode({"code": -32006, "message": "busy", "data": {"retry_after_ms": 80}})
+    offered = _offer(node)
+    fields = offered.fields()
+    assert (fields["submitted"], fields["accepted"], fields["refused"], fields["rejected"]) == (6, 6, 6, 0)
+    assert fields["refused_by_code"] == {"-32006": 6}
+    for tx, times in node.attempts.items():
+        assert len(times) == 2 and times[1] - times[0] >= 0.08  # resent once, not before the hint
+        assert offered.sent[tx] == pytest.approx(times[1], abs=0.05)  # latency counts from the accepted attempt
+
+
+def test_the_load_generator_resends_every_tx_of_a_request_refused_whole_and_drops_rule_errors():
+    node = RefusingNode({"code": -32005, "message": "too many requests from this address"}, whole_request=True)
+    fields = _offer(node, count=3).fields()
+    assert (fields["accepted"], fields["refused"]) == (3, 3)
+    final = RefusingNode({"code": -32003, "message": "transaction rejected: balance", "data": {"code": "balance"}})
+    fields = _offer(final, count=3).fields()
+    assert (fields["accepted"], fields["refused"], fields["rejected"]) == (0, 0, 3)
+    assert all(len(t) == 1 for t in final.attempts.values())
 
 
 def test_spread_nonces_sends_a_senders_consecutive_txs_to_different_nodes_and_senders_keeps_them_together():
