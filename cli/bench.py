@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import click
@@ -12,7 +13,8 @@ from node.bench.offer import SPREADS
 
 
 @click.group()
-def bench() -> None:
+@click.pass_context
+def bench(ctx: click.Context) -> None:
     """Benchmarks (not tests): each starts its own local testnet in a temp dir.
 
     \b
@@ -21,6 +23,9 @@ def bench() -> None:
     marketnode bench load-curve --json curve.json
     Results and how to read them: docs/BENCHMARKS.md.
     """
+    # SIGTERM unwinds like Ctrl-C, so the nodes and --busy hogs a run started are stopped on the way out
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 def _emit(result: dict, json_path: Path | None) -> None:
