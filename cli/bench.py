@@ -76,8 +76,10 @@ def _gap_text(report: dict) -> str:
 
 
 @bench.command("tps")
-@click.option("--validators", default=4, show_default=True, type=click.IntRange(1, 16))
-@click.option("--observers", default=0, show_default=True, type=click.IntRange(0, 4))
+@click.option("--validators", default=4, show_default=True, type=click.IntRange(1, 16),
+              help="Validators in the local testnet (all on this machine).")
+@click.option("--observers", default=0, show_default=True, type=click.IntRange(0, 4),
+              help="Non-voting nodes that also take load.")
 @click.option("--duration", default=30.0, show_default=True, help="Seconds of steady load.")
 @click.option("--rate", default=3000, show_default=True, help="Offered load in tx/s.")
 @_busy_option
@@ -99,14 +101,16 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
     accepted      txs a node acknowledged (admitted to its mempool)
     refused       refusal answers with a retry hint (one tx may count twice)
     rejected      final errors, never resent (a bug in the bench's txs)
-    committed     accepted txs seen in a block within the drain time
+    committed     accepted txs seen in a block by 30 s after the load
     tps           goodput: accepted txs committed per s in the window
                   (from 10 % of DURATION, at most 2 s, to DURATION)
     ratio         tps / sig_bound_tps (ed25519 verifications/s per core
                   x cores / validators, measured before the run)
     latency_*     accepted attempt sent -> its block first seen at any node
     longest_block_gap_ms  longest time between two blocks (from block
-                  timestamps) while some accepted tx was not committed
+                  timestamps) while some accepted tx was not committed;
+                  --stall-ms or more exits 1
+    More in docs/BENCHMARKS.md.
     """
     from node.bench.tps import run_tps
 
@@ -120,7 +124,8 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
 
 
 @bench.command("load-curve")
-@click.option("--validators", default=4, show_default=True, type=click.IntRange(1, 16))
+@click.option("--validators", default=4, show_default=True, type=click.IntRange(1, 16),
+              help="Validators in the local testnet (all on this machine).")
 @click.option("--step-duration", default=10.0, show_default=True, type=click.FloatRange(1),
               help="Seconds of load per step (the capacity probe runs half as long).")
 @click.option("--probe-rate", type=click.IntRange(1), default=None,
@@ -148,9 +153,11 @@ def load_curve_cmd(validators: int, step_duration: float, probe_rate: int | None
     accepted    txs a node acknowledged
     refused     refusal answers with a retry hint
     p50/p99 ms  latency of accepted txs: accepted attempt -> committed
-    ratio       goodput / sig_bound_tps
+    ratio       goodput / sig_bound_tps (ed25519 verifications/s per
+                core x cores / validators, measured before the run)
     max gap ms  longest time between blocks while accepted txs waited
-                (JSON: longest_block_gap_ms)
+                (JSON: longest_block_gap_ms); --stall-ms or more exits 1
+    More in docs/BENCHMARKS.md.
     """
     from node.bench.curve import load_curve_async, table
     from node.bench.modes import run
