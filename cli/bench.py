@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -66,6 +67,16 @@ def _fail_on_stall(gaps: list[tuple[str, dict]], stall_ms: int) -> None:
         raise click.ClickException("\n".join(problems))
 
 
+def _run_or_explain(run: Callable[[], dict]) -> dict:
+    """Run a benchmark; a BenchError (a node died, a setup tx refused) becomes a one-line error, exit 1."""
+    from node.bench.cluster import BenchError
+
+    try:
+        return run()
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _gap_text(report: dict) -> str:
     where = report.get("longest_block_gap")
     if not where:
@@ -114,7 +125,8 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
     """
     from node.bench.tps import run_tps
 
-    result = run_tps(validators, duration, rate, click.echo, observers, base_port, busy=busy, spread=spread)
+    result = _run_or_explain(lambda: run_tps(validators, duration, rate, click.echo, observers, base_port,
+                                             busy=busy, spread=spread))
     _emit(result, json_path)
     click.echo(f"tps {result['tps']:.0f} of bound {result['sig_bound_tps']:.0f}: ratio {result['ratio']:.3f}; "
                f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms; "
@@ -140,7 +152,8 @@ def load_curve_cmd(validators: int, step_duration: float, probe_rate: int | None
     """Goodput and latency at 0.5x, 1x, 2x and 4x of the measured capacity.
 
     First a probe offers far more than the network can commit (default:
-    half the signature bound); its goodput is the capacity. Then one
+    half the signature bound); what it commits per second from its first
+    offer to its last commit is the capacity (JSON: capacity_tps). Then one
     cluster takes four steps of STEP_DURATION s each, every step waiting
     for its accepted txs to commit before the next. Refusals with a retry
     hint are counted and resent after it (see `bench tps --help`).
@@ -162,8 +175,8 @@ def load_curve_cmd(validators: int, step_duration: float, probe_rate: int | None
     from node.bench.curve import load_curve_async, table
     from node.bench.modes import run
 
-    report = run(load_curve_async(validators, step_duration, click.echo, base_port, busy, spread, probe_rate,
-                                  stall_ms))
+    report = _run_or_explain(lambda: run(load_curve_async(validators, step_duration, click.echo, base_port, busy, spread, probe_rate,
+                                  stall_ms)))
     _emit(report, json_path)
     click.echo(table(report))
     click.echo(f"signature bound {report['sig_bound_tps']:.0f} tx/s; capacity (probe) {report['capacity_tps']:.0f}; "

@@ -80,12 +80,14 @@ def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: floa
     latencies = [(seen.seen[h] - offered.sent[h]) * 1000 for h in committed]
     from_offer = [(seen.seen[h] - offered.first_sent[h]) * 1000 for h in committed]
     window_blocks = [n for _, _, n, t in seen.blocks if window[0] <= t <= window[1]]
+    span = max((seen.seen[h] for h in committed), default=t0) - t0
     gap = longest_pending_gap([seen.start] + [(b[0], b[1]) for b in seen.blocks],
                               [(accepted[h], seen.height_of.get(h)) for h in accepted], end_ms)
     return {
         **offered.fields(),
         "committed": len(committed),
         "tps": round(goodput, 1),
+        "makespan_tps": round(len(committed) / span, 1) if span > 0 else 0.0,
         "sig_bound_tps": round(sig_bound, 1),
         "ratio": round(goodput / sig_bound, 3),
         "latency_p50_ms": round(percentile(latencies, 50), 1),
