@@ -46,6 +46,13 @@ def retry_after_ms(error: dict[str, Any]) -> float | None:
     return None
 
 
+def tx_errors(reply: dict[str, Any], count: int) -> list[dict[str, Any] | None]:
+    """Per tx of a tx_sendBatch call: its error, or None if accepted (a refused request refuses every tx)."""
+    if "error" in reply:
+        return [reply["error"]] * count
+    return [result.get("error") for result in reply["result"]]
+
+
 def route(senders: Sequence[bytes], nodes: int, per_tick: int, spread: str) -> list[int]:
     """The node index each tx goes to.
 
@@ -99,9 +106,7 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
         sent_at = time.monotonic()
         reply = await rpc.post(url, "tx_sendBatch", txs=[raws[i].hex() for i in indices])
         acked_ms = time.time() * 1000
-        results = [{"error": reply["error"]}] * len(indices) if "error" in reply else reply["result"]
-        for i, result in zip(indices, results):
-            error = result.get("error")
+        for i, error in zip(indices, tx_errors(reply, len(indices))):
             if error is None:
                 out.sent[hashes[i]] = sent_at
                 out.accepted_ms[hashes[i]] = acked_ms

@@ -177,6 +177,23 @@ def test_the_load_generator_resends_every_tx_of_a_request_refused_whole_and_drop
     assert all(len(t) == 1 for t in final.attempts.values())
 
 
+def test_setup_submission_waits_out_a_busy_node_and_fails_clearly_on_a_rule_error():
+    import asyncio
+
+    from node.bench.cluster import BenchError, Rpc
+
+    raws = [bytes([i]) for i in range(5)]
+    busy = RefusingNode({"code": -32006, "message": "busy", "data": {"retry_after_ms": 30}})
+    rpc = Rpc(None)
+    rpc.post = busy.post  # the node's side; send_all's retrying is what is tested
+    asyncio.run(rpc.send_all(["http://a"], raws, "setup funding", chunk=2))
+    assert sorted(len(t) for t in busy.attempts.values()) == [2] * 5
+    final = RefusingNode({"code": -32003, "message": "transaction rejected: balance"})
+    rpc.post = final.post
+    with pytest.raises(BenchError, match=r"setup funding: 5 txs refused, e\.g\. transaction rejected: balance"):
+        asyncio.run(rpc.send_all(["http://a"], raws, "setup funding", chunk=2))
+
+
 def test_spread_nonces_sends_a_senders_consecutive_txs_to_different_nodes_and_senders_keeps_them_together():
     from node.bench.offer import route
 
