@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the CLI imports SPREADS at start-up; aiohttp loads only whe
 
 DEFAULT_RETRY_MS = 200.0  # a -32005 refusal without a hint
 TICK_S = 0.05
-MAX_CHUNK = 1000  # txs per tx_sendBatch call (the method takes up to 5,000)
+MAX_CHUNK = 500  # txs per tx_sendBatch call: well under the RPC body limit (1 MiB) and the method's 5,000
 SPREADS = ("nonces", "senders")
 
 
@@ -47,10 +47,19 @@ def retry_after_ms(error: dict[str, Any]) -> float | None:
 
 
 def tx_errors(reply: dict[str, Any], count: int) -> list[dict[str, Any] | None]:
-    """Per tx of a tx_sendBatch call: its error, or None if accepted (a refused request refuses every tx)."""
+    """Per tx of a tx_sendBatch call: its error, or None if the node holds it (a refused request refuses all).
+
+    "duplicate" counts as held: every bench tx is unique, so the node has it
+    from an earlier attempt (one that timed out after admitting it) or from gossip.
+    """
     if "error" in reply:
         return [reply["error"]] * count
-    return [result.get("error") for result in reply["result"]]
+    return [None if _held(result.get("error")) else result.get("error") for result in reply["result"]]
+
+
+def _held(error: dict[str, Any] | None) -> bool:
+    data = error.get("data") if error else None
+    return error is None or (isinstance(data, dict) and data.get("code") == "duplicate")
 
 
 def route(senders: Sequence[bytes], nodes: int, per_tick: int, spread: str) -> list[int]:

@@ -122,6 +122,17 @@ def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error
     assert retry_after_ms({"code": -32000, "message": "bad", "data": {"retry_after_ms": "soon"}}) is None
 
 
+def test_a_duplicate_answer_means_the_node_already_holds_the_tx_and_a_refused_request_refuses_each_tx():
+    from node.bench.offer import tx_errors
+
+    rule = {"code": -32003, "message": "rejected", "data": {"code": "balance"}}
+    duplicate = {"code": -32003, "message": "already received", "data": {"code": "duplicate"}}
+    reply = {"result": [{"hash": "aa", "status": "pending"}, {"error": duplicate}, {"error": rule}]}
+    assert tx_errors(reply, 3) == [None, None, rule]
+    limit = {"code": -32005, "message": "too many requests"}
+    assert tx_errors({"error": limit}, 2) == [limit, limit]
+
+
 class RefusingNode:
     """Stands in for the nodes' RPC: refuses each tx's first attempt, or the first whole request, then admits."""
 
