@@ -24,6 +24,7 @@ from node.bench.workload import sign_specs, steady_specs
 
 Echo = Callable[[str], None]
 POLL_S = 0.02
+RECEIPT_SAMPLE = 200
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -130,4 +131,16 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
     result = summarise(offered, seen, duration_s, net.sig_bound, end_ms)
     result["offered_rate"] = round(rate, 1)
     result["cpu_s_per_node"] = {n: round(cpu_after[n] - cpu_before[n], 2) for n in cpu_after}
+    result.update(await check_receipts(rpc, urls[0], [h for h in hashes if h in seen.seen]))
     return result
+
+
+async def check_receipts(rpc: Rpc, url: str, committed: list[str], sample: int = RECEIPT_SAMPLE) -> dict[str, Any]:
+    """Receipts of up to ``sample`` committed txs, evenly spread: a failing mix would inflate goodput unseen."""
+    picked = committed[::max(1, len(committed) // sample)][:sample]
+    failed: list[str] = []
+    for i in range(0, len(picked), 100):  # the RPC's batch limit
+        results = await rpc.batch(url, [("tx_get", {"hash": h, "proof": False}) for h in picked[i:i + 100]])
+        failed += [r["receipt"].get("message", "") for r in results if r and r.get("status") == "failed"]
+    return {"receipts_checked": len(picked), "receipts_failed": len(failed),
+            **({"receipt_failure_example": failed[0]} if failed else {})}

@@ -33,6 +33,7 @@ def test_bench_tps_reports_the_ratio_to_the_signature_bound(tmp_path):
         assert key in report
     assert report["committed"] == report["submitted"] > 0
     assert report["tps"] > 0 and 0 < report["ratio"] < 10
+    assert report["receipts_checked"] > 0 and report["receipts_failed"] == 0, report.get("receipt_failure_example")
 
 
 def test_bench_sync_measures_a_fresh_observer(tmp_path):
