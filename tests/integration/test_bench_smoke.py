@@ -270,21 +270,62 @@ def _alive(pid: int) -> bool:
 
 # --- seconds-long runs of the new options and mode ---
 
-def _hogs_of_this_process() -> list[int]:
-    import os
-    from pathlib import Path
+NODE_MARK = "cli.main\x00run\x00--home"  # /proc/PID/cmdline separates arguments with NULs
 
-    from node.bench.busy import HOG_MARK
+
+def _children(parent: int, mark: str) -> list[int]:
+    """Live child processes of ``parent`` whose command line contains ``mark``."""
+    from pathlib import Path
 
     found = []
     for proc in Path("/proc").iterdir():
         try:
-            if HOG_MARK in (proc / "cmdline").read_text() and \
-                    int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid():
+            if mark in (proc / "cmdline").read_text() and \
+                    int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
                 found.append(int(proc.name))
         except (OSError, ValueError):
             continue
     return [p for p in found if _alive(p)]
+
+
+def _hogs_of_this_process() -> list[int]:
+    import os
+
+    from node.bench.busy import HOG_MARK
+
+    return _children(os.getpid(), HOG_MARK)
+
+
+def test_a_terminated_bench_stops_its_nodes_and_hogs(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from node.bench.busy import HOG_MARK
+
+    bench = subprocess.Popen([sys.executable, "-m", "cli.main", "bench", "tps", "--validators", "2", "--duration",
+                              "30", "--rate", "50", "--busy", "1", "--base-port", str(free_base_port(3))],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path,
+                             env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    hogs: list[int] = []
+    nodes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(bench.pid, NODE_MARK)) < 2 and time.monotonic() < deadline:
+            assert bench.poll() is None, bench.stderr.read().decode()[-2000:]
+            time.sleep(0.05)
+        hogs, nodes = _children(bench.pid, HOG_MARK), _children(bench.pid, NODE_MARK)
+        assert len(hogs) == 1 and len(nodes) == 2
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(60) != 0
+        assert not any(_alive(p) for p in hogs + nodes)
+    finally:
+        for pid in [bench.pid] + hogs + nodes:  # a failed run must not leave processes behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        bench.wait()
 
 
 def test_bench_tps_busy_runs_a_cpu_hog_beside_the_nodes_and_stops_it(tmp_path):
