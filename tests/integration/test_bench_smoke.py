@@ -322,7 +322,7 @@ def test_a_terminated_bench_stops_its_nodes_and_hogs(tmp_path):
         assert bench.wait(60) != 0
         assert not any(_alive(p) for p in hogs + nodes)
     finally:
-        for pid in [bench.pid] + hogs + nodes:  # a failed run must not leave processes behind
+        for pid in [bench.pid, *hogs, *nodes]:  # a failed run must not leave processes behind
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
         bench.wait()
