@@ -96,10 +96,11 @@ def _gap_text(report: dict) -> str:
 @_busy_option
 @_spread_option
 @_stall_ms_option
+@click.option("--keep", is_flag=True, help="Keep the testnet directory (each node's node.log) to read after a stall.")
 @click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the result here.")
 def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: int, spread: str, stall_ms: int,
-            base_port: int, json_path: Path | None) -> None:
+            keep: bool, base_port: int, json_path: Path | None) -> None:
     """Committed tx/s, commit latency p50/p99 and the ratio to the signature bound.
 
     Offers RATE tx/s of a marketplace mix (transfers, orders placed, shipped,
@@ -118,15 +119,15 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
     ratio         tps / sig_bound_tps (ed25519 verifications/s per core
                   x cores / validators, measured before the run)
     latency_*     accepted attempt sent -> its block first seen at any node
-    longest_block_gap_ms  longest time between two blocks (from block
-                  timestamps) while some accepted tx was not committed;
-                  --stall-ms or more exits 1
+    longest_block_gap_ms  longest time between two new heights (as first
+                  seen at any node) while some accepted tx was not
+                  committed; --stall-ms or more exits 1
     More in docs/BENCHMARKS.md.
     """
     from node.bench.tps import run_tps
 
     result = _run_or_explain(lambda: run_tps(validators, duration, rate, click.echo, observers, base_port,
-                                             busy=busy, spread=spread))
+                                             keep_dir=keep, busy=busy, spread=spread))
     _emit(result, json_path)
     click.echo(f"tps {result['tps']:.0f} of bound {result['sig_bound_tps']:.0f}: ratio {result['ratio']:.3f}; "
                f"p50 {result['latency_p50_ms']:.0f} ms, p99 {result['latency_p99_ms']:.0f} ms; "

@@ -1,9 +1,12 @@
 """The longest gap between two blocks while accepted txs were waiting, and the stall verdict on it.
 
-Pure: the bench records block timestamps (``Header.timestamp_ms``, the
-proposer's wall clock; every node of a bench cluster runs on this machine, so
-on one clock) and, per accepted tx, the wall-clock time its acknowledgement
-arrived and the height that committed it. A gap counts only the part of the
+Pure: the bench records, on its own monotonic clock, when it first saw each
+new height at any node (node/bench/step.py polls every node) and, per
+accepted tx, when its acknowledgement arrived and the height that committed
+it. These are commit times as a client sees them, so the heights named
+match the nodes' "committed block N" log lines. (Block timestamps were the
+other choice; they are proposal times, so a block that took 20 s to agree
+would show its delay after itself, between the wrong two heights.) A gap counts only the part of the
 time between two blocks during which some accepted tx was not yet committed:
 a chain that makes no block because nothing is pending is idle, not stalled
 (no empty blocks, docs/BENCHMARKS.md). The interval after the last block up
@@ -41,8 +44,8 @@ def longest_pending_gap(blocks: Sequence[tuple[int, float]], accepted: Sequence[
                         end_ms: float) -> BlockGap | None:
     """The longest stretch with no new block while accepted work waited; None if work never waited.
 
-    ``blocks``: (height, timestamp ms) in height order, starting with the head
-    before the load began. ``accepted``: (acknowledged at, ms; committing height
+    ``blocks``: (height, ms it was first seen committed) in height order,
+    starting with the head before the load began (at the time the load began). ``accepted``: (acknowledged at, ms; committing height
     or None if it never committed). ``end_ms``: when the bench stopped watching.
     """
     if not blocks:

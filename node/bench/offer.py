@@ -85,7 +85,7 @@ class Offered:
 
     first_sent: dict[str, float] = field(default_factory=dict)  # monotonic s of the first offer
     sent: dict[str, float] = field(default_factory=dict)  # monotonic s of the attempt that was accepted
-    accepted_ms: dict[str, float] = field(default_factory=dict)  # wall-clock ms the acknowledgement arrived
+    acked: dict[str, float] = field(default_factory=dict)  # monotonic s the acknowledgement arrived
     refused: int = 0  # refusal answers (a tx refused twice counts twice)
     refused_codes: Counter = field(default_factory=Counter)
     rejected: dict[str, str] = field(default_factory=dict)  # hash -> final error message
@@ -93,7 +93,7 @@ class Offered:
 
     def fields(self) -> dict[str, Any]:
         example = next(iter(self.rejected.values()), None)
-        return {"submitted": len(self.first_sent), "accepted": len(self.accepted_ms), "refused": self.refused,
+        return {"submitted": len(self.first_sent), "accepted": len(self.acked), "refused": self.refused,
                 "refused_by_code": dict(sorted(self.refused_codes.items())), "rejected": len(self.rejected),
                 **({"rejected_example": example} if example else {}), "never_accepted": self.waiting_retry}
 
@@ -114,11 +114,11 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
     async def send(url: str, indices: list[int]) -> None:
         sent_at = time.monotonic()
         reply = await rpc.post(url, "tx_sendBatch", txs=[raws[i].hex() for i in indices])
-        acked_ms = time.time() * 1000
+        acked_at = time.monotonic()
         for i, error in zip(indices, tx_errors(reply, len(indices))):
             if error is None:
                 out.sent[hashes[i]] = sent_at
-                out.accepted_ms[hashes[i]] = acked_ms
+                out.acked[hashes[i]] = acked_at
                 continue
             hint = retry_after_ms(error)
             if hint is None:

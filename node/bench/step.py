@@ -1,9 +1,8 @@
 """One load step on a running cluster: sign, offer at a rate, watch the blocks, measure.
 
-Two clocks, each for what it measures: latencies and the goodput window use
-the bench's monotonic clock (sent → first seen committed by any node);
-block gaps use wall-clock milliseconds, because block timestamps are the
-proposer's wall clock (see node/bench/gaps.py).
+Everything is timed on the bench's monotonic clock: latencies (sent → first
+seen committed at any node), the goodput window and the block gaps (between
+the times new heights were first seen, node/bench/gaps.py).
 """
 
 from __future__ import annotations
@@ -37,10 +36,10 @@ def percentile(values: list[float], q: float) -> float:
 
 @dataclass
 class Blocks:
-    """What the watcher saw: per block (height, timestamp ms, tx count, first seen, monotonic s); per tx hash."""
+    """What the watcher saw, in monotonic s: per block (height, tx count, first seen); per tx hash."""
 
-    start: tuple[int, float]  # the head before the load: (height, timestamp ms)
-    blocks: list[tuple[int, float, int, float]] = field(default_factory=list)
+    start: tuple[int, float]  # the head before the load, and when the load began
+    blocks: list[tuple[int, int, float]] = field(default_factory=list)
     seen: dict[str, float] = field(default_factory=dict)  # tx hash -> monotonic s its block was first seen
     height_of: dict[str, int] = field(default_factory=dict)
 
@@ -65,13 +64,13 @@ async def watch_blocks(rpc: Rpc, urls: list[str], out: Blocks, stop: asyncio.Eve
             for h in block["tx_hashes"]:
                 out.seen.setdefault(h, now)
                 out.height_of.setdefault(h, height)
-            out.blocks.append((height, block["header"]["timestamp_ms"], len(block["tx_hashes"]), now))
+            out.blocks.append((height, len(block["tx_hashes"]), now))
         await asyncio.sleep(POLL_S)
 
 
-def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: float, end_ms: float) -> dict[str, Any]:
+def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: float, end: float) -> dict[str, Any]:
     """The figures of one step: counts, goodput in the window, latencies of accepted txs, the longest gap."""
-    accepted = offered.accepted_ms
+    accepted = offered.acked
     committed = [h for h in accepted if h in seen.seen]
     t0 = min(offered.first_sent.values()) if offered.first_sent else 0.0
     warmup = min(2.0, duration_s * 0.1)
@@ -80,10 +79,10 @@ def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: floa
     goodput = len(in_window) / (window[1] - window[0])
     latencies = [(seen.seen[h] - offered.sent[h]) * 1000 for h in committed]
     from_offer = [(seen.seen[h] - offered.first_sent[h]) * 1000 for h in committed]
-    window_blocks = [n for _, _, n, t in seen.blocks if window[0] <= t <= window[1]]
+    window_blocks = [n for _, n, t in seen.blocks if window[0] <= t <= window[1]]
     span = max((seen.seen[h] for h in committed), default=t0) - t0
-    gap = longest_pending_gap([seen.start] + [(b[0], b[1]) for b in seen.blocks],
-                              [(accepted[h], seen.height_of.get(h)) for h in accepted], end_ms)
+    gap = longest_pending_gap([(h, t * 1000) for h, t in [seen.start] + [(b[0], b[2]) for b in seen.blocks]],
+                              [(accepted[h] * 1000, seen.height_of.get(h)) for h in accepted], end * 1000)
     return {
         **offered.fields(),
         "committed": len(committed),
@@ -111,7 +110,7 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
     hashes = [digest("tx", raw).hex() for raw in raws]
     urls = cluster.live_urls
     head = await rpc.call(urls[0], "node_status")
-    seen = Blocks((head["height"], head["head_time_ms"]))
+    seen = Blocks((head["height"], time.monotonic()))
     cpu_before = {n: machine.cpu_seconds(p.pid) for n, p in cluster.procs.items()}
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_blocks(rpc, urls, seen, stop))
@@ -121,14 +120,14 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
         offered = await offer_open_loop(rpc, urls, raws, hashes, [spec[0] for spec in specs], spread, rate,
                                         deadline)
         while time.monotonic() < deadline and not watcher.done() and \
-                any(h not in seen.seen for h in offered.accepted_ms):
+                any(h not in seen.seen for h in offered.acked):
             await asyncio.sleep(0.1)
     finally:
         stop.set()
         await watcher
-    end_ms = time.time() * 1000
+    end = time.monotonic()
     cpu_after = {n: machine.cpu_seconds(p.pid) for n, p in cluster.procs.items()}
-    result = summarise(offered, seen, duration_s, net.sig_bound, end_ms)
+    result = summarise(offered, seen, duration_s, net.sig_bound, end)
     result["offered_rate"] = round(rate, 1)
     result["cpu_s_per_node"] = {n: round(cpu_after[n] - cpu_before[n], 2) for n in cpu_after}
     result.update(await check_receipts(rpc, urls[0], [h for h in hashes if h in seen.seen]))

@@ -76,6 +76,7 @@ async def run_tps_async(validators: int, duration_s: float, rate: int, echo: Ech
         "busy": busy,
         "busy_cpu_s": round(busy_cpu, 2),
         "spread": spread,
+        **({"kept_dir": str(net.cluster.dir)} if keep_dir else {}),
         **{k: v for k, v in step.items() if k != "offered_rate"},
         "verifications_per_s_per_core": round(per_core),
         "machine": machine.describe(),
