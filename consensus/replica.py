@@ -9,6 +9,7 @@ on_commit, start_view_change, on_new_view).
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -884,8 +885,7 @@ class Replica:
         """
         cfg = self.config
         cap = cfg.view_timeout_ms(MAX_TIMEOUT_DOUBLINGS)
-        times = list(self._recent_times)
-        intervals = sorted(b - a for a, b in zip(times, times[1:]))
+        intervals = sorted(b - a for a, b in itertools.pairwise(self._recent_times))
         pace = intervals[len(intervals) // 2] if len(intervals) >= RECENT_BLOCKS else 0
         base = max(cfg.base_timeout_ms, min(2 * pace, cap))
         return min(base * 2 ** min(views_failed, MAX_TIMEOUT_DOUBLINGS), cap)
