@@ -48,6 +48,9 @@ class MempoolSection:
     max_tx_bytes: int = 64 * 1024
     max_per_sender: int = 1000
     min_fee: int = 0
+    max_pending_ms: int = 2000
+    min_commit_tps: int = 500
+    journal_file: str = "mempool.journal"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,9 @@ _COMMENTS = {
     "base_timeout_ms": "view-change timeout; doubles with each failed view",
     "rotate_every": "force a new primary every K blocks",
     "min_fee": "smallest fee this node admits to its mempool",
+    "max_pending_ms": "refuse wallet txs (busy, retry_after_ms) beyond this much backlog; 0 = off",
+    "min_commit_tps": "commit rate assumed before one is measured, and its floor",
+    "journal_file": "wallet txs fsync'd here before tx_send answers; empty = off",
     "format": "plain or json",
 }
 

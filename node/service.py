@@ -44,6 +44,7 @@ from market.state import StateOverlay
 from node.chain_app import ChainApplication
 from node.config import NodeConfig
 from node.executor import BlockExecutor, Executed
+from node.intake import TxIntake
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
 from node.storage.level import LevelKV
@@ -168,6 +169,8 @@ class Node:
         from node.api.wiring import attach_query_services
 
         self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
+        self.intake = TxIntake(cfg, self.mempool)  # wallet txs: overload bound and mempool journal
+        self.subscribers.append(self.intake.on_block)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 
     # ---- setup -------------------------------------------------------------
@@ -214,6 +217,7 @@ class Node:
         from node.rpc_service import start_rpc
 
         await self.p2p.start()
+        self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
         self.rpc = await start_rpc(self)
         role = "validator" if self.is_validator else "observer"
         head = self.store.head()
@@ -225,6 +229,7 @@ class Node:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
                 regossip = tg.create_task(self._regossip_loop())
+                journal = tg.create_task(self.intake.run())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -234,6 +239,7 @@ class Node:
                 await driver
                 syncer.cancel()
                 regossip.cancel()
+                journal.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -243,6 +249,7 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
             self.query_index.close()
+            self.intake.close()
             final = self.store.head()
             self.store.close()
             if clean:

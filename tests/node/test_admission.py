@@ -1,0 +1,93 @@
+"""The overload rule (node/admission.py) at its edges: admit what drains within the bound, refuse the rest
+with a retry hint, measure the commit rate over busy intervals only."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import ConfigError
+from node.admission import AdmissionControl, AdmissionLimits, CommitRate
+
+
+def control(max_pending_ms: int = 2000, floor: int = 500, **kw: int) -> AdmissionControl:
+    return AdmissionControl(AdmissionLimits(max_pending_ms=max_pending_ms, min_commit_tps=floor, **kw))
+
+
+def test_before_any_block_the_floor_rate_sets_the_capacity() -> None:
+    gate = control(max_pending_ms=2000, floor=500)
+    assert not gate.rate.measured
+    assert gate.capacity() == 1000
+    assert gate.decide(pending=999).admitted == 1
+    refused = gate.decide(pending=1000)
+    assert refused.busy and refused.admitted == 0 and refused.refused == 1
+
+
+def test_the_last_tx_that_fits_is_admitted_and_the_next_is_refused() -> None:
+    gate = control(max_pending_ms=1000, floor=10)  # capacity 10
+    assert gate.decide(pending=9, offered=1).admitted == 1
+    assert gate.decide(pending=10, offered=1).refused == 1
+
+
+def test_a_batch_is_admitted_in_order_up_to_the_bound() -> None:
+    gate = control(max_pending_ms=1000, floor=100)  # capacity 100
+    verdict = gate.decide(pending=70, offered=50)
+    assert (verdict.admitted, verdict.refused) == (30, 20)
+    assert verdict.retry_after_ms == 201  # 20 txs beyond the bound at 100 tx/s, rounded up
+
+
+def test_retry_after_is_the_time_to_drain_the_excess_clamped() -> None:
+    gate = control(max_pending_ms=1000, floor=100, min_retry_after_ms=100, max_retry_after_ms=5000)
+    assert gate.decide(pending=100).retry_after_ms == 100  # 1 tx over: 10 ms, raised to the minimum
+    assert gate.decide(pending=349).retry_after_ms == 2501  # 250 over at 100 tx/s
+    assert gate.decide(pending=10**9).retry_after_ms == 5000  # never more than the maximum
+
+
+def test_zero_max_pending_turns_the_bound_off() -> None:
+    gate = control(max_pending_ms=0)
+    assert gate.decide(pending=10**9, offered=5000).admitted == 5000
+
+
+def test_the_rate_is_measured_only_over_intervals_the_pool_was_busy() -> None:
+    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate.on_commit(0, txs=10, pending_after=0)
+    rate.on_commit(60_000, txs=10, pending_after=500)  # after an idle minute: the wallets' pace, skipped
+    assert not rate.measured
+    rate.on_commit(61_000, txs=2000, pending_after=0)  # busy for the whole second
+    assert rate.tps == 2000
+
+
+def test_the_moving_average_weighs_each_block_by_smoothing_pct() -> None:
+    rate = CommitRate(smoothing_pct=50, floor_tps=1)
+    rate.on_commit(0, txs=1, pending_after=1)
+    rate.on_commit(1000, txs=1000, pending_after=1)
+    rate.on_commit(2000, txs=3000, pending_after=1)
+    assert rate.tps == 2000  # 1000 + 0.5 * (3000 - 1000)
+
+
+def test_a_measured_rate_below_the_floor_counts_as_the_floor() -> None:
+    gate = control(max_pending_ms=1000, floor=200, smoothing_pct=100)
+    gate.on_commit(0, txs=1, pending_after=5)
+    gate.on_commit(1000, txs=5, pending_after=5)
+    assert gate.rate.measured and gate.rate.tps == 200 and gate.capacity() == 200
+
+
+def test_a_faster_node_admits_more() -> None:
+    gate = control(max_pending_ms=2000, floor=100, smoothing_pct=100)
+    gate.on_commit(0, txs=1, pending_after=1)
+    gate.on_commit(500, txs=1500, pending_after=1)  # 3000 tx/s
+    assert gate.capacity() == 6000
+    assert gate.decide(pending=5999).admitted == 1
+
+
+def test_back_to_back_commits_in_one_millisecond_do_not_divide_by_zero() -> None:
+    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate.on_commit(5, txs=1, pending_after=1)
+    rate.on_commit(5, txs=7, pending_after=1)
+    assert rate.tps == 7000
+
+
+@pytest.mark.parametrize("kw", [{"min_commit_tps": 0}, {"smoothing_pct": 0}, {"smoothing_pct": 101},
+                                {"max_pending_ms": -1}, {"min_retry_after_ms": 10, "max_retry_after_ms": 5}])
+def test_bad_limits_are_refused_with_the_setting_named(kw: dict[str, int]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(kw))):
+        AdmissionLimits(**kw)
