@@ -30,6 +30,7 @@ LIMIT_EXCEEDED = -32005
 TEMPORARY = ("busy", "rate", "full", "sender_cap")
 FINAL = ("committed", "failed")
 DEFAULT_RETRY_MS = 500
+STATUS_BATCH = 200  # tx_get calls per JSON-RPC batch (well under a node's rpc.max_batch)
 
 
 class Client(Protocol):
@@ -192,7 +193,15 @@ def await_receipts(client: Client, raws_hex: Sequence[str], hashes: Sequence[str
     raw_of = dict(zip(hashes, raws_hex, strict=True))
     open_ = list(hashes)
     while open_:
-        answers = client.batch([("tx_get", {"hash": h, "proof": False}) for h in open_])
+        try:
+            answers = _statuses(client, open_)
+        except RpcError as exc:  # the whole batch refused (rate limit): wait its hint
+            hint = retry_after_s(exc)
+            if hint is None:
+                raise
+            if not clock.pause(hint):
+                break
+            continue
         unknown: list[str] = []
         still: list[str] = []
         for tx_hash, answer in zip(open_, answers, strict=True):
@@ -211,3 +220,10 @@ def await_receipts(client: Client, raws_hex: Sequence[str], hashes: Sequence[str
         if open_ and not clock.pause(policy.poll_s):
             break
     return last
+
+
+def _statuses(client: Client, hashes: Sequence[str]) -> list[Any]:
+    answers: list[Any] = []
+    for i in range(0, len(hashes), STATUS_BATCH):
+        answers += client.batch([("tx_get", {"hash": h, "proof": False}) for h in hashes[i:i + STATUS_BATCH]])
+    return answers
