@@ -33,7 +33,7 @@ from consensus.actions import (
 )
 from consensus.messages import Commit, Message, NewView, Prepare, PrePrepare, decode_message, encode_message
 from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
+from consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
 from core.errors import ConsensusError, DecodeError, ValidationError
 from core.hashing import digest
 from core.keys import PrivateKey
@@ -67,7 +67,7 @@ class SimApp:
         self.root = GENESIS_ROOT
         self.chain: list[tuple[Block, Certificate]] = []
 
-    def has_pending(self) -> bool:
+    def has_proposable(self) -> bool:
         return bool(self.mempool)
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:
@@ -284,8 +284,9 @@ class Simulation:
             if self.violations and self.stop_on_violation:
                 return
         for node in self.nodes:
-            if self.honest(node) and node.alive and TIMER_VIEW in node.replica.timers():
-                self._violate("green", f"node {node.index} keeps a view-change timer with nothing to do")
+            held = {TIMER_VIEW, TIMER_RESEND} & set(node.replica.timers()) if self.honest(node) and node.alive else set()
+            if held:
+                self._violate("green", f"node {node.index} keeps timers {sorted(held)} with nothing to do")
 
     def _all_done(self) -> bool:
         if len(self.submitted) < len(self.txs):
