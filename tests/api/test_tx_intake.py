@@ -53,7 +53,7 @@ async def test_gossiped_txs_are_not_held_to_the_bound_and_the_relaying_peer_is_n
         penalties: list[str] = []
         node.p2p.penalize = lambda peer, score, reason: penalties.append(reason)
         relayed = [transfer(api, "dave") for _ in range(3)]
-        assert node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in relayed]))
+        assert await node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in relayed]))
         assert all(tx.hash in node.mempool for tx in relayed) and penalties == []
 
 
