@@ -131,3 +131,12 @@ async def test_a_failed_append_reports_not_durable_and_the_next_round_rewrites(t
             await writer
         j.close()
     assert journal(tmp_path).load() == [b"tx-0", b"tx-1"]
+
+
+def test_the_journal_bench_reports_every_traffic_shape() -> None:
+    from node.bench.journal import run_journal
+
+    rows = run_journal(txs=20, clients=4)["rows"]
+    assert rows["one tx_send at a time"]["txs_per_fsync"] == 1.0
+    assert rows["tx_sendBatch of 100"]["txs_per_fsync"] == 20.0
+    assert rows["4 wallets at once (group commit)"]["txs_per_fsync"] > 1.0
