@@ -47,7 +47,7 @@ ERROR_MESSAGES: dict[int, str] = {
     RESOURCE_NOT_FOUND: "resource not found",
     UNAUTHORIZED: "unauthorized: admin method without a valid admin token",
     TRANSACTION_REJECTED: "transaction rejected by a marketplace rule; data.code names the rule",
-    LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions)",
+    LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions) or node busy",
 }
 
 
