@@ -23,13 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from core import refusals
 from core.errors import RpcError
 from wallet.client import Call, NodeUnreachableError
 
-LIMIT_EXCEEDED = -32005
-TEMPORARY = ("busy", "rate", "full", "sender_cap")
 FINAL = ("committed", "failed")
-DEFAULT_RETRY_MS = 500
 STATUS_BATCH = 200  # tx_get calls per JSON-RPC batch (well under a node's rpc.max_batch)
 
 
@@ -56,12 +54,8 @@ Notice = Callable[[str], None]
 
 
 def retry_after_s(exc: RpcError) -> float | None:
-    """The wait a temporary refusal asks for, in seconds; None when the refusal is definite."""
-    data = exc.data if isinstance(exc.data, dict) else {}
-    if exc.code != LIMIT_EXCEEDED or (data.get("code") not in TEMPORARY and "retry_after_ms" not in data):
-        return None
-    hint = data.get("retry_after_ms")
-    return (hint if isinstance(hint, int) and hint > 0 else DEFAULT_RETRY_MS) / 1000
+    """The wait a temporary refusal asks for, in seconds; None when the refusal is definite (core/refusals.py)."""
+    return refusals.retry_after_s(exc.code, exc.data)
 
 
 def reason(exc: RpcError) -> str | None:

@@ -27,7 +27,7 @@ async def bulk_submit(rpc: Rpc, urls: list[str], raws: list[bytes], echo: Callab
             if status["mempool_size"] < MAX_POOL:
                 break
             await asyncio.sleep(0.05)
-        results = await rpc.call(urls[k % len(urls)], "tx_sendBatch", txs=[r.hex() for r in raws[i:i + CHUNK]])
+        results = await rpc.send_batch_waiting(urls[k % len(urls)], raws[i:i + CHUNK])
         errors = [r["error"] for r in results if "error" in r]
         if errors:
             raise BenchError(f"{label}: {len(errors)} txs refused, e.g. {errors[0]['message']}")

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from core.refusals import retry_after_s
 from node import testnet_procs as procs
 from node.testnet_layout import init_testnet
 
@@ -108,13 +109,37 @@ class Rpc:
         return [by_id.get(i, {}).get("result") for i in range(len(calls))]
 
     async def send_all(self, urls: list[str], raws: list[bytes], chunk: int = 500) -> int:
-        """Submit txs in tx_sendBatch chunks spread over ``urls``; returns how many were refused."""
+        """Submit txs in tx_sendBatch chunks spread over ``urls``, waiting out busy nodes; returns how many
+        were refused for good."""
         refused = 0
         for i in range(0, len(raws), chunk):
-            part = raws[i:i + chunk]
-            results = await self.call(urls[(i // chunk) % len(urls)], "tx_sendBatch", txs=[r.hex() for r in part])
+            results = await self.send_batch_waiting(urls[(i // chunk) % len(urls)], raws[i:i + chunk])
             refused += sum(1 for r in results if "error" in r)
         return refused
+
+    async def send_batch_waiting(self, url: str, raws: list[bytes], deadline_s: float = 300) -> list[dict]:
+        """tx_sendBatch that sends again, in order and after the node's hint, the entries refused for a
+        temporary reason (busy, rate, full: core/refusals.py). Setup traffic must all get in; the timed
+        steady load does not use this, so its refusals are counted."""
+        results: list[dict] = [{} for _ in raws]
+        todo = list(range(len(raws)))
+        deadline = time.monotonic() + deadline_s
+        while todo:
+            answers = await self.call(url, "tx_sendBatch", txs=[raws[i].hex() for i in todo])
+            retry: list[int] = []
+            hint = 0.0
+            for index, answer in zip(todo, answers, strict=True):
+                results[index] = answer
+                error = answer.get("error")
+                wait = retry_after_s(error.get("code"), error.get("data")) if error else None
+                if wait is not None:
+                    retry.append(index)
+                    hint = max(hint, wait)
+            if not retry or time.monotonic() + hint > deadline:
+                break
+            await asyncio.sleep(hint)
+            todo = retry
+        return results
 
     async def wait_receipts(self, url: str, hashes: list[str], timeout_s: float) -> dict[str, dict]:
         """tx_get until every hash has a receipt; returns hash → tx_get result."""
