@@ -60,6 +60,9 @@ def test_a_client_told_busy_and_retrying_gets_every_tx_committed_exactly_once(ne
     assert all(e["code"] == -32005 and e["data"]["code"] == "busy" and e["data"]["retry_after_ms"] > 0
                for e in refused), refused[:3]
     assert notices, "the SDK never had to wait for a busy node"
+    hints = sorted(e["data"]["retry_after_ms"] for e in refused)
+    print(f"\nbusy: {len(refused)} of {len(first_answers)} refused in the burst, retry_after_ms "
+          f"{hints[0]}..{hints[-1]}; the SDK waited {len(notices)} times")
 
     every = [tx for txs in signed.values() for tx in txs]
     client = RpcClient(net.url("validator-0"), timeout_s=30)
