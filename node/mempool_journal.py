@@ -65,9 +65,11 @@ class MempoolJournal:
     the mempool (the others are committed or dropped and are left out).
     """
 
-    def __init__(self, path: Path, max_tx_bytes: int, is_pending: Callable[[bytes], bool]) -> None:
+    def __init__(self, path: Path, max_tx_bytes: int, is_pending: Callable[[bytes], bool],
+                 max_file_bytes: int = 1 << 30) -> None:
         self.path = Path(path)
         self.max_tx_bytes = max_tx_bytes
+        self.max_file_bytes = max_file_bytes  # replay reads no more than this: a bad disk cannot exhaust memory
         self.is_pending = is_pending
         self._live: dict[bytes, bytes] = {}  # tx hash → raw, journaled and not known to be gone
         self._records_on_disk = 0
@@ -83,9 +85,14 @@ class MempoolJournal:
     def load(self) -> list[bytes]:
         """The raw txs journaled before the last stop, oldest first, for replay; cuts off a torn tail."""
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as journal:
+                data = journal.read(self.max_file_bytes + 1)
         except FileNotFoundError:
             return []
+        if len(data) > self.max_file_bytes:
+            log.warning("mempool journal %s is larger than %d bytes; replaying only what fits", self.path,
+                        self.max_file_bytes)
+            data = data[: self.max_file_bytes]
         records, end = read_records(data, self.max_tx_bytes)
         if end < len(data):
             log.warning("mempool journal %s: %d bytes after the last intact record dropped (torn write)",

@@ -6,10 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import stat
+from dataclasses import dataclass
 
 from node.mempool_journal import MAGIC, MIN_COMPACT_RECORDS, MempoolJournal, encode_record, read_records
 
 MAX = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Admitted:
+    hash: bytes
 
 
 def txs(n: int, start: int = 0) -> list[tuple[bytes, bytes]]:
@@ -140,3 +146,40 @@ def test_the_journal_bench_reports_every_traffic_shape() -> None:
     assert rows["one tx_send at a time"]["txs_per_fsync"] == 1.0
     assert rows["tx_sendBatch of 100"]["txs_per_fsync"] == 20.0
     assert rows["4 wallets at once (group commit)"]["txs_per_fsync"] > 1.0
+
+
+def test_replay_readmits_through_admission_and_keeps_only_what_went_back_in(tmp_path) -> None:
+    from core.errors import RuleError
+    from core.types import Tx
+    from node.config import NodeConfig
+    from node.intake import TxIntake
+
+    cfg = NodeConfig(home=tmp_path)
+    first = TxIntake(cfg, set())
+    assert first.journal is not None
+    first.journal.start({})
+    asyncio.run(first.journal.record(txs(4)))
+    first.close()
+
+    pool: set[bytes] = set()
+    second = TxIntake(cfg, pool)
+
+    def submit(raw: bytes) -> Tx:  # admission: tx-1 has committed meanwhile (its nonce is used)
+        if raw == b"tx-1":
+            raise RuleError("stale_nonce", "nonce used")
+        tx_hash = int(raw.decode()[3:]).to_bytes(32, "big")
+        pool.add(tx_hash)
+        return Admitted(tx_hash)  # type: ignore[return-value]  # replay reads only .hash
+
+    assert second.replay(submit) == 3
+    second.close()
+    assert journal(tmp_path).load() == [b"tx-0", b"tx-2", b"tx-3"]
+
+
+def test_replay_reads_no_more_than_the_file_bound(tmp_path) -> None:
+    j = journal(tmp_path)
+    j.start({})
+    asyncio.run(j.record(txs(100)))
+    j.close()
+    bounded = MempoolJournal(tmp_path / "mempool.journal", MAX, lambda h: True, max_file_bytes=len(MAGIC) + 10 * 12)
+    assert bounded.load() == [raw for _, raw in txs(10)]  # each record: 8 header bytes + 4 ("tx-N")
