@@ -117,7 +117,11 @@ class AdmissionControl:
         if refused == 0:
             return Verdict(admitted, 0, 0, pending, capacity, tps)
         # Long enough for the backlog beyond the bound (this request's remainder included) to commit.
-        excess = pending + offered - capacity
-        wait_ms = int(excess * 1000 / tps) + 1
-        retry = min(limits.max_retry_after_ms, max(limits.min_retry_after_ms, wait_ms))
+        retry = self.retry_after_ms(pending + offered - capacity)
         return Verdict(admitted, refused, retry, pending, capacity, tps)
+
+    def retry_after_ms(self, txs: int) -> int:
+        """The time to commit ``txs`` at the measured rate, within [min_retry_after_ms, max_retry_after_ms]."""
+        limits = self.limits
+        wait_ms = int(txs * 1000 / self.rate.tps) + 1
+        return min(limits.max_retry_after_ms, max(limits.min_retry_after_ms, wait_ms))

@@ -55,10 +55,8 @@ def busy_error(verdict: Verdict) -> RpcError:
 
 
 def retry_hint_ms(node: Any) -> int:
-    """When a temporarily refused tx (pool full, sender cap) is worth sending again."""
-    gate = node.intake.admission
-    return max(gate.limits.min_retry_after_ms,
-               min(gate.limits.max_retry_after_ms, int(len(node.mempool) * 1000 / gate.rate.tps)))
+    """When a temporarily refused tx (pool full, sender cap) is worth sending again: once the pool drained."""
+    return node.intake.admission.retry_after_ms(len(node.mempool))
 
 
 def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> RpcError:

@@ -77,3 +77,13 @@ async def test_with_the_journal_off_the_acknowledgement_says_not_durable(tmp_pat
         assert (await api.call("tx_send", tx=tx.encode().hex()))["durable"] is False
     async with running_node(cfg, keys) as (node, _):
         assert tx.hash not in node.mempool
+
+
+async def test_pool_cap_refusals_carry_a_retry_hint_too(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, max_per_sender=2)
+    async with running_node(cfg, keys) as (_, api):
+        for _ in range(2):
+            await api.call("tx_send", tx=transfer(api).encode().hex())
+        error = await api.error("tx_send", tx=transfer(api).encode().hex())
+        assert error["code"] == -32005 and error["data"]["code"] == "sender_cap"
+        assert error["data"]["retry_after_ms"] >= 100
