@@ -39,10 +39,12 @@ def monotonic_ms() -> int:
 class TxIntake:
     """Admission control and the mempool journal for one node."""
 
-    def __init__(self, cfg: NodeConfig, mempool: PoolView, clock: Callable[[], int] = monotonic_ms) -> None:
+    def __init__(self, cfg: NodeConfig, mempool: PoolView, clock: Callable[[], int] = monotonic_ms,
+                 catching_up: Callable[[], bool] = lambda: False) -> None:
         m = cfg.mempool
         self.mempool = mempool
         self.clock = clock
+        self.catching_up = catching_up  # blocks applied by sync come faster than the network commits
         self.admission = AdmissionControl(AdmissionLimits(max_pending_ms=m.max_pending_ms,
                                                           min_commit_tps=m.min_commit_tps))
         # Live records never exceed the pool's bytes, and a rewrite is due at twice that (plus slack).
@@ -67,7 +69,8 @@ class TxIntake:
     def on_block(self, executed: Executed) -> None:
         """A block subscriber: after the pool dropped the block's txs, so ``len(mempool)`` is what is left."""
         txs = executed.block.txs
-        self.admission.on_commit(self.clock(), len(txs), len(self.mempool))
+        measured = 0 if self.catching_up() else len(txs)  # a synced block is no sample of the commit rate
+        self.admission.on_commit(self.clock(), measured, len(self.mempool))
         if self.journal is not None:
             self.journal.forget([tx.hash for tx in txs])
 

@@ -171,7 +171,8 @@ class Node:
         from node.api.wiring import attach_query_services
 
         self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
-        self.intake = TxIntake(cfg, self.mempool)  # wallet txs: overload bound and mempool journal
+        # Wallet txs: overload bound and mempool journal.
+        self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing)
         self.subscribers.append(self.intake.on_block)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 

@@ -91,3 +91,40 @@ def test_back_to_back_commits_in_one_millisecond_do_not_divide_by_zero() -> None
 def test_bad_limits_are_refused_with_the_setting_named(kw: dict[str, int]) -> None:
     with pytest.raises(ConfigError, match=next(iter(kw))):
         AdmissionLimits(**kw)
+
+
+def test_a_block_of_zero_txs_updates_the_interval_start_without_a_sample() -> None:
+    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate.on_commit(0, txs=1, pending_after=1)
+    rate.on_commit(10, txs=0, pending_after=1)  # e.g. a block applied by sync: not measured
+    rate.on_commit(1010, txs=500, pending_after=1)
+    assert rate.tps == 500  # measured from the last block, not from the one before the synced one
+
+
+def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_path) -> None:
+    from dataclasses import dataclass, replace
+
+    from node.config import MempoolSection, NodeConfig
+    from node.intake import TxIntake
+
+    @dataclass
+    class Block:
+        txs: list[object]
+
+    @dataclass
+    class Executed:
+        block: Block
+
+    now = [0]
+    syncing = [True]
+    pool = {b"x"}  # one tx left over after every block: each interval was busy
+    cfg = replace(NodeConfig(home=tmp_path), mempool=MempoolSection(journal_file="", min_commit_tps=1))
+    intake = TxIntake(cfg, pool, clock=lambda: now[0], catching_up=lambda: syncing[0])
+    for t in (0, 10, 20):  # sync applies blocks of 1000 txs every 10 ms
+        now[0] = t
+        intake.on_block(Executed(Block([object()] * 1000)))  # type: ignore[arg-type]
+    assert not intake.admission.rate.measured
+    syncing[0] = False
+    now[0] = 1020
+    intake.on_block(Executed(Block([object()] * 800)))  # type: ignore[arg-type]
+    assert intake.admission.rate.tps == 800
