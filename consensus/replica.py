@@ -86,6 +86,7 @@ class ReplicaConfig:
     future_buffer: int = 1024
     max_view_ahead: int = 64
     resend_ms: int = 0  # first retransmission of our own votes in an undecided round; 0: base_timeout_ms // 4
+    resend: bool = True  # False only to measure what retransmission saves (tests/sim)
 
     def __post_init__(self) -> None:
         check_chain_id(self.chain_id)
@@ -795,7 +796,7 @@ class Replica:
 
     def _arm_resend(self, restart: bool = False) -> None:
         """We sent something this round: if the round is still undecided after a while, send it again."""
-        if self.me is None:
+        if self.me is None or not self.config.resend:
             return
         if restart:
             self._cancel_timer(TIMER_RESEND)
