@@ -153,6 +153,8 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    if cfg.mempool.min_commit_tps < 1:
+        raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
 
 
