@@ -94,6 +94,13 @@ class TxIntake:
                      len(readmitted), refused)
         return len(readmitted)
 
+    def status(self) -> dict[str, object]:
+        """For node_status: is the node refusing as busy now, and what bounds it."""
+        gate = self.admission
+        return {"busy": self.verdict(1).busy, "capacity": gate.capacity(), "commit_tps": int(gate.rate.tps),
+                "measured": gate.rate.measured, "max_pending_ms": gate.limits.max_pending_ms,
+                "durable": self.durable}
+
     async def run(self) -> None:
         if self.journal is not None:
             await self.journal.run()

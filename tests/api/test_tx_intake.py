@@ -32,6 +32,9 @@ async def test_a_node_over_its_backlog_bound_refuses_with_busy_and_a_retry_hint(
         assert error["data"]["retry_after_ms"] >= 100 and "retry in" in error["message"]
         assert refused.hash not in node.mempool and len(node.mempool) == 3
         assert (await api.call("tx_get", hash=refused.hash.hex()))["status"] == "unknown"
+        intake = (await api.call("node_status"))["intake"]
+        assert intake == {"busy": True, "capacity": 3, "commit_tps": 1, "measured": False,
+                          "max_pending_ms": 3000, "durable": True}
 
 
 async def test_a_batch_is_admitted_in_order_up_to_the_bound_and_the_rest_told_to_retry(tmp_path) -> None:
