@@ -125,3 +125,49 @@ class AdmissionControl:
         limits = self.limits
         wait_ms = int(txs * 1000 / self.rate.tps) + 1
         return min(limits.max_retry_after_ms, max(limits.min_retry_after_ms, wait_ms))
+
+
+class RefusedNonces:
+    """Per sender, the lowest nonce refused as busy lately: its later nonces are refused too until it comes.
+
+    Admitting nonce k+1 after refusing k acknowledges a tx that cannot commit
+    before k does, and a client that never resends k leaves it waiting for
+    good: the very "acknowledged, then waits minutes" that busy refusals are
+    for. So while ``ttl_ms`` has not passed, a later nonce of that sender is
+    refused with the same hint. Anyone may claim a sender in a refused tx
+    (refusals are not verified: they must stay cheap), so this only ever
+    delays: the sender's own nonce k clears the entry, as does the chain
+    passing k, or the ttl. At most ``max_senders`` are remembered.
+    """
+
+    def __init__(self, ttl_ms: int = 30_000, max_senders: int = 10_000) -> None:
+        self.ttl_ms = ttl_ms
+        self.max_senders = max_senders
+        self._lowest: dict[bytes, tuple[int, int]] = {}  # sender → (nonce, refused at ms)
+
+    def refused(self, sender: bytes, nonce: int, now_ms: int) -> None:
+        held = self._lowest.get(sender)
+        if held is not None and held[0] <= nonce and now_ms - held[1] < self.ttl_ms:
+            return
+        self._lowest.pop(sender, None)
+        self._lowest[sender] = (nonce, now_ms)
+        if len(self._lowest) > self.max_senders:
+            del self._lowest[next(iter(self._lowest))]
+
+    def admitted(self, sender: bytes, nonce: int) -> None:
+        held = self._lowest.get(sender)
+        if held is not None and held[0] == nonce:
+            del self._lowest[sender]
+
+    def held_behind(self, sender: bytes, nonce: int, next_nonce: int, now_ms: int) -> int | None:
+        """The refused earlier nonce this tx would wait behind, or None (the entry is dropped once stale)."""
+        held = self._lowest.get(sender)
+        if held is None:
+            return None
+        if next_nonce > held[0] or now_ms - held[1] >= self.ttl_ms:
+            del self._lowest[sender]
+            return None
+        return held[0] if nonce > held[0] else None
+
+    def __len__(self) -> int:
+        return len(self._lowest)

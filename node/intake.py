@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from core.errors import MarketnodeError
-from core.types import Tx
-from node.admission import AdmissionControl, AdmissionLimits, Verdict
+from core.errors import DecodeError, MarketnodeError
+from core.types import MAX_TX_BYTES, Tx
+from node.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
 from node.config import NodeConfig
 from node.executor import Executed
 from node.mempool_journal import MempoolJournal
@@ -40,11 +40,14 @@ class TxIntake:
     """Admission control and the mempool journal for one node."""
 
     def __init__(self, cfg: NodeConfig, mempool: PoolView, clock: Callable[[], int] = monotonic_ms,
-                 catching_up: Callable[[], bool] = lambda: False) -> None:
+                 catching_up: Callable[[], bool] = lambda: False,
+                 account_nonce: Callable[[bytes], int] = lambda _sender: 0) -> None:
         m = cfg.mempool
         self.mempool = mempool
         self.clock = clock
         self.catching_up = catching_up  # blocks applied by sync come faster than the network commits
+        self.account_nonce = account_nonce
+        self.refused_nonces = RefusedNonces()
         self.admission = AdmissionControl(AdmissionLimits(max_pending_ms=m.max_pending_ms,
                                                           min_commit_tps=m.min_commit_tps))
         # Live records never exceed the pool's bytes, and a rewrite is due at twice that (plus slack).
@@ -59,6 +62,25 @@ class TxIntake:
     def verdict(self, offered: int) -> Verdict:
         """How many of ``offered`` wallet txs the pool may take now (node/admission.py)."""
         return self.admission.decide(len(self.mempool), offered)
+
+    def note_busy(self, raw: bytes) -> None:
+        """A wallet tx was refused as busy: hold its sender's later nonces behind it (node/admission.py)."""
+        tx = _peek(raw)
+        if tx is not None:
+            self.refused_nonces.refused(tx.sender, tx.nonce, self.clock())
+
+    def held_behind(self, raw: bytes) -> int | None:
+        """The sender's nonce refused as busy that this tx would wait behind, if any."""
+        if not len(self.refused_nonces):
+            return None  # the common case costs no decode
+        tx = _peek(raw)
+        if tx is None:
+            return None
+        return self.refused_nonces.held_behind(tx.sender, tx.nonce, self.account_nonce(tx.sender), self.clock())
+
+    def note_admitted(self, tx: Tx) -> None:
+        if len(self.refused_nonces):
+            self.refused_nonces.admitted(tx.sender, tx.nonce)
 
     async def record(self, txs: list[Tx]) -> bool:
         """Journal admitted wallet txs; True once they are on disk (False: journal off or the disk refused)."""
@@ -108,3 +130,11 @@ class TxIntake:
     def close(self) -> None:
         if self.journal is not None:
             self.journal.close()
+
+
+def _peek(raw: bytes) -> Tx | None:
+    """Sender and nonce of a tx not yet admitted (junk is left to admission to refuse)."""
+    try:
+        return Tx.decode(raw, max_bytes=MAX_TX_BYTES)
+    except DecodeError:
+        return None

@@ -172,7 +172,8 @@ class Node:
 
         self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
         # Wallet txs: overload bound and mempool journal.
-        self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing)
+        self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
+                               account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 

@@ -37,7 +37,9 @@ ACK_MEANING = (
 BUSY_MEANING = (
     "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
     "commit rate, it refuses new ones with -32005, `data.code` = `busy` and `data.retry_after_ms`: nothing "
-    "was admitted; send the same tx again after that long. -32005 `full` and `sender_cap` carry "
+    "was admitted; send the same tx again after that long. After refusing a sender's nonce k as busy, the node "
+    "refuses that sender's later nonces the same way (`data.held_behind` = k) for up to 30 s, rather than "
+    "acknowledge txs that can only wait behind k: send k first. -32005 `full` and `sender_cap` carry "
     "`retry_after_ms` too."
 )
 
@@ -73,11 +75,21 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
 
 def submit(node: Any, raw: bytes) -> Tx:
     """Admit one wallet tx, or raise its JSON-RPC error (busy first: a busy node admits nothing)."""
-    verdict = node.intake.verdict(1)
+    intake = node.intake
+    verdict = intake.verdict(1)
     if verdict.busy:
+        intake.note_busy(raw)
         raise busy_error(verdict)
+    held = intake.held_behind(raw)
+    if held is not None:
+        hint = intake.admission.limits.min_retry_after_ms
+        raise RpcError(LIMIT_EXCEEDED, f"node busy: this sender's nonce {held} was refused as busy; a later "
+                       f"nonce would only wait behind it: send nonce {held} first, retry in {hint} ms",
+                       {"code": "busy", "retry_after_ms": hint, "held_behind": held})
     try:
-        return node.submit_tx(raw)
+        tx = node.submit_tx(raw)
+        intake.note_admitted(tx)
+        return tx
     except MempoolError as exc:
         raise mempool_rpc_error(exc, retry_hint_ms(node)) from None
     except RuleError as exc:

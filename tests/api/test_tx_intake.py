@@ -3,6 +3,7 @@ and acknowledgements that say whether the tx is on disk (and are, across a resta
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from api_helpers import running_node, write_home
@@ -90,3 +91,23 @@ async def test_pool_cap_refusals_carry_a_retry_hint_too(tmp_path) -> None:
         error = await api.error("tx_send", tx=transfer(api).encode().hex())
         assert error["code"] == -32005 and error["data"]["code"] == "sender_cap"
         assert error["data"]["retry_after_ms"] >= 100
+
+
+async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_refused_as_busy(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    cfg = dataclasses.replace(cfg, mempool=MempoolSection(max_pending_ms=3000, min_commit_tps=1))  # room for 3
+    async with running_node(cfg, keys) as (node, api):
+        txs = [transfer(api) for _ in range(6)]  # alice, nonces 0..5
+        results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs])
+        assert [("error" in r) for r in results] == [False] * 3 + [True] * 3
+        for _ in range(400):  # the validator commits 0..2 and the pool empties: no longer busy
+            if len(node.mempool) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(node.mempool) == 0
+        held = await api.error("tx_send", tx=txs[4].encode().hex())  # would only wait behind nonce 3
+        assert held["data"] == {"code": "busy", "retry_after_ms": 100, "held_behind": 3}, held
+        again = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs[3:]])
+        assert [r["status"] for r in again] == ["pending"] * 3
+        done = await api.call("tx_send", tx=transfer(api).encode().hex(), wait="commit", timeout_s=20)
+        assert done["status"] == "committed"

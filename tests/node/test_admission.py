@@ -128,3 +128,38 @@ def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_p
     now[0] = 1020
     intake.on_block(Executed(Block([object()] * 800)))  # type: ignore[arg-type]
     assert intake.admission.rate.tps == 800
+
+
+def test_a_later_nonce_waits_behind_a_refused_one_until_it_comes() -> None:
+    from node.admission import RefusedNonces
+
+    held = RefusedNonces(ttl_ms=1000)
+    held.refused(b"s", 5, now_ms=0)
+    assert held.held_behind(b"s", 6, next_nonce=3, now_ms=10) == 5
+    assert held.held_behind(b"s", 5, next_nonce=3, now_ms=10) is None  # the refused nonce itself may come
+    assert held.held_behind(b"s", 4, next_nonce=3, now_ms=10) is None
+    assert held.held_behind(b"other", 9, next_nonce=0, now_ms=10) is None
+    held.admitted(b"s", 5)
+    assert held.held_behind(b"s", 6, next_nonce=3, now_ms=20) is None and len(held) == 0
+
+
+def test_a_held_nonce_is_forgotten_after_the_ttl_or_once_the_chain_passes_it() -> None:
+    from node.admission import RefusedNonces
+
+    held = RefusedNonces(ttl_ms=1000)
+    held.refused(b"s", 5, now_ms=0)
+    assert held.held_behind(b"s", 7, next_nonce=3, now_ms=1000) is None and len(held) == 0
+    held.refused(b"s", 5, now_ms=2000)
+    assert held.held_behind(b"s", 7, next_nonce=6, now_ms=2001) is None and len(held) == 0
+
+
+def test_the_lowest_refused_nonce_is_kept_and_the_table_is_bounded() -> None:
+    from node.admission import RefusedNonces
+
+    held = RefusedNonces(ttl_ms=1000, max_senders=2)
+    held.refused(b"s", 5, now_ms=0)
+    held.refused(b"s", 8, now_ms=1)  # a later refusal of the same sender: still behind 5
+    assert held.held_behind(b"s", 6, next_nonce=0, now_ms=2) == 5
+    held.refused(b"t", 1, now_ms=3)
+    held.refused(b"u", 1, now_ms=4)
+    assert len(held) == 2 and held.held_behind(b"s", 6, next_nonce=0, now_ms=5) is None  # the oldest went
