@@ -299,7 +299,7 @@ class Replica:
             return  # COMMITs that arrived first decided it
         self._validate_proposal(pp, carried=required is not None)
         rnd.accepted[p.view] = pp.block_hash
-        self._ensure_view_timer()
+        self._restart_view_timer()
         self._vote(PREPARE, p.view, pp.block_hash)
         self._try_prepared()
 
@@ -352,6 +352,7 @@ class Replica:
         cert = PreparedCert(tuple(sorted(votes.values(), key=lambda v: v.validator)[: self.quorum]))
         if self.prepared is None or cert.view > self.prepared.view:
             self.prepared, self.prepared_block = cert, rnd.blocks[block_hash]
+        self._restart_view_timer()
         self._vote(COMMIT, view, block_hash)
 
     def _try_decide(self, view: int, block_hash: bytes) -> None:
@@ -856,6 +857,20 @@ class Replica:
         if self.me is None or TIMER_VIEW in self._timers or self.executed_height != self.head.height:
             return  # an observer, already running, or waiting for on_executed (which calls us again)
         if not self._work_in_flight():
+            return
+        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view - self.base_view))
+
+    def _restart_view_timer(self) -> None:
+        """The view made progress (we accepted its proposal, or it prepared): give the next phase a full timeout.
+
+        The timer is there to replace a primary that does not do its job. On a
+        busy host, validating and executing a large block can take longer than
+        the timeout; counting that against the view changed views on a primary
+        that had proposed in time, and threw away the work. Each view still
+        ends within three timeouts (waiting for the proposal, the PREPAREs,
+        the COMMITs), so a faulty primary or quorum cannot hold it forever.
+        """
+        if self.me is None or self.executed_height != self.head.height:
             return
         self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view - self.base_view))
 

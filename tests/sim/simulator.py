@@ -163,7 +163,7 @@ class SimNode:
     regossip_before: int = 0
     progress_ms: int = 0  # last commit executed, view changed or restart
     work_since: int | None = None  # when proposable work appeared after the last progress
-    seen_view: tuple[int, bool] = (0, True)  # the replica's (view, entered) when the checker last looked
+    seen_view: tuple[int, bool, bool, bool] = (0, True, False, False)  # (view, entered, accepted, prepared)
 
 
 @dataclass
@@ -488,8 +488,10 @@ class Simulation:
 
     def _perform(self, node: SimNode, actions: list[Any]) -> None:
         self._perform_actions(node, actions)
-        # Progress is a new view started or entered (a NewView restarts the view's timer) while producing these.
-        view = (node.replica.view, node.replica.view in node.replica.round.entered)
+        # Progress is a view started or entered, its proposal accepted or its block prepared (each restarts the
+        # view's timer) while producing these.
+        r = node.replica
+        view = (r.view, r.view in r.round.entered, r.view in r.round.accepted, r.view in r.round.sent_commit)
         if view != node.seen_view:
             node.seen_view = view
             node.progress_ms, node.work_since = self.now, None
