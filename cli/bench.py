@@ -243,3 +243,14 @@ def stages_cmd(txs: int, json_path: Path | None) -> None:
     from node.bench.stages import run_stages
 
     _emit(run_stages(txs), json_path)
+
+
+@bench.command("journal")
+@click.option("--txs", default=2000, show_default=True, type=click.IntRange(10, 100_000))
+@click.option("--clients", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+def journal_cmd(txs: int, clients: int, json_path: Path | None) -> None:
+    """What the mempool journal (fsync before tx_send answers) costs per tx on this disk."""
+    from node.bench.journal import run_journal
+
+    _emit(run_journal(txs, clients), json_path)

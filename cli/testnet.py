@@ -195,8 +195,14 @@ def status_cmd(directory: Path, as_json: bool) -> None:
 def load_cmd(directory: Path, txs: int, timeout_s: float) -> None:
     """Send N signed transfers between the demo accounts and wait for their receipts."""
     from node.testnet_load import run_load
+    from wallet.client import RpcClient
+    from wallet.delivery import DeliveryPolicy
+    from wallet.delivery import send_batch as send_waiting_out_busy
 
-    report = _guard(lambda: run_load(directory, txs, timeout_s, echo=click.echo))
+    def send_batch(url: str, raws: list[str]) -> list:
+        return send_waiting_out_busy(RpcClient(url, timeout_s=30.0), raws, policy=DeliveryPolicy(total_s=timeout_s))
+
+    report = _guard(lambda: run_load(directory, txs, timeout_s, echo=click.echo, send_batch=send_batch))
     click.echo(json.dumps(report))
     if report["committed"] < txs:
         sys.exit(1)

@@ -61,7 +61,8 @@ class Session:
     @property
     def wallet(self) -> Wallet:
         if self._wallet is None:
-            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=self.fee)
+            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=self.fee,
+                                  notice=lambda text: click.echo(text, err=True))
         return self._wallet
 
     @property
@@ -98,6 +99,9 @@ class Session:
         result = self.wallet.send(kind, body, wait="commit" if self.wait else "none")
         data = {**tx_result_json(result), **(extra or {})}
         line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
+        if result.status == "pending":  # --no-wait: an acknowledgement, not a receipt
+            line += "\n" + ("journaled by the node (survives its restart)" if result.durable else "not durable")
+            line += "; not final until committed: check with `marketnode tx show HASH`"
         if result.ok and done is not None:
             line += "\n" + done(result)
         self.show(data, lambda: click.echo(line))
@@ -114,7 +118,7 @@ class Session:
 
 def tx_result_json(result: TxResult) -> dict[str, Any]:
     return {"hash": result.hash, "kind": result.kind, "status": result.status, "height": result.height,
-            "code": result.code, "message": result.message, "events": result.events}
+            "code": result.code, "message": result.message, "events": result.events, "durable": result.durable}
 
 
 def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:

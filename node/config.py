@@ -58,6 +58,9 @@ class MempoolSection:
     max_tx_bytes: int = 64 * 1024
     max_per_sender: int = 1000
     min_fee: int = 0
+    max_pending_ms: int = 2000
+    min_commit_tps: int = 500
+    journal_file: str = "mempool.journal"
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,8 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    if cfg.mempool.min_commit_tps < 1:
+        raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
 
 
@@ -197,6 +202,9 @@ _COMMENTS = {
     "base_timeout_ms": "view-change timeout; doubles with each failed view",
     "rotate_every": "force a new primary every K blocks",
     "min_fee": "smallest fee this node admits to its mempool",
+    "max_pending_ms": "refuse wallet txs (busy, retry_after_ms) beyond this much backlog; 0 = off",
+    "min_commit_tps": "commit rate assumed before one is measured, and its floor",
+    "journal_file": "wallet txs fsync'd here before tx_send answers; empty = off",
     "format": "plain or json",
 }
 

@@ -46,6 +46,7 @@ from node.chain_app import ChainApplication
 from node.config import NodeConfig
 from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
+from node.intake import TxIntake
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
 from node.sync import Syncer, serve_blocks, serve_status
@@ -171,6 +172,10 @@ class Node:
         from node.api.wiring import attach_query_services
 
         self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
+        # Wallet txs: overload bound and mempool journal.
+        self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
+                               account_nonce=self.app.account_nonce)
+        self.subscribers.append(self.intake.on_block)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 
     # ---- setup -------------------------------------------------------------
@@ -237,6 +242,7 @@ class Node:
         from node.rpc_service import start_rpc
 
         await self.p2p.start()
+        self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
         self.rpc = await start_rpc(self)
         role = "validator" if self.is_validator else "observer"
         head = self.store.head()
@@ -248,6 +254,7 @@ class Node:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
                 regossip = tg.create_task(self._regossip_loop())
+                journal = tg.create_task(self.intake.run())
                 watch = tg.create_task(self._stall_watch())
                 self.post(("work",))
                 await stop.wait()
@@ -258,6 +265,7 @@ class Node:
                 await driver
                 syncer.cancel()
                 regossip.cancel()
+                journal.cancel()
                 watch.cancel()
             clean = True
         finally:
@@ -268,6 +276,7 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
             self.query_index.close()
+            self.intake.close()
             final = self.store.head()
             self.store.close()
             if clean:

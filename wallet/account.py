@@ -4,7 +4,8 @@
 signs, submits and (by default) waits for the receipt, raising an error that
 says what the node or the market rule refused. The nonce is tracked locally
 (first from ``account_get``) so several txs can be sent without waiting, and
-re-read whenever the node says it is off.
+re-read whenever the node says it is off. Sending waits out a busy node and
+resends the same signed tx until it has a receipt (wallet/delivery.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.keys import PrivateKey
 from core.types import Tx
 from wallet.builders import build_tx
 from wallet.client import RpcClient
+from wallet.delivery import DeliveryPolicy, Notice, deliver, reason
 from wallet.proof import verify_inclusion
 
 WAIT_S = 60
@@ -55,6 +57,7 @@ class TxResult:
     code: str = ""
     message: str = ""
     events: list[dict[str, Any]] = field(default_factory=list)
+    durable: bool = False  # pending only: the node journaled it (survives its restart); still not final
 
     @property
     def ok(self) -> bool:
@@ -79,9 +82,12 @@ class TxResult:
 class Wallet:
     """Sign and send txs from one account through one node."""
 
-    def __init__(self, key: PrivateKey, node: RpcClient | str, *, fee: int | None = None) -> None:
+    def __init__(self, key: PrivateKey, node: RpcClient | str, *, fee: int | None = None,
+                 notice: Notice | None = None, poll_s: float = DeliveryPolicy.poll_s) -> None:
         self.key = key
         self.client = node if isinstance(node, RpcClient) else RpcClient(node, timeout_s=WAIT_S + 10)
+        self.notice = notice  # told each time a busy node makes us wait (the CLI prints it)
+        self.poll_s = poll_s
         self._fee = fee
         self._chain_id: str | None = None
         self._nonce: int | None = None
@@ -125,8 +131,13 @@ class Wallet:
         """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
         return self.client.call("tx_estimate", tx=self.sign(kind, body).encode().hex())
 
-    def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: int = WAIT_S) -> TxResult:
+    def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: float = WAIT_S) -> TxResult:
         """Sign and submit; with ``wait="commit"`` return the committed result.
+
+        A busy or rate-limited node is asked again after the wait it names,
+        and a tx the node lost (killed before it spread) is sent again, until
+        a receipt or ``timeout_s`` (wallet/delivery.py). With ``wait="none"``
+        the result is the node's acknowledgement only: not final.
 
         Raises RpcError when the node refuses the tx (its message says why),
         TxFailedError when the market rule refused it in a block, and
@@ -135,18 +146,21 @@ class Wallet:
         if wait not in ("none", "commit"):
             raise ValueError(f"wait must be 'none' or 'commit', not {wait!r}")
         tx = self.sign(kind, body)
-        wait_s = min(timeout_s, max(1, int(self.client.timeout_s) - 5))
+        wait_s = min(int(timeout_s) or 1, max(1, int(self.client.timeout_s) - 5))
+        policy = DeliveryPolicy(total_s=timeout_s, wait_per_call_s=min(DeliveryPolicy.wait_per_call_s, wait_s),
+                                poll_s=self.poll_s)
         try:
-            status = self.client.call("tx_send", tx=tx.encode().hex(), wait=wait, timeout_s=wait_s)
+            status = deliver(self.client, tx.encode().hex(), tx.hash.hex(), wait_commit=wait == "commit",
+                             policy=policy, notice=self.notice)
         except RpcError as exc:
-            if _reason(exc) in _NONCE_REASONS:
+            if reason(exc) in _NONCE_REASONS:
                 self._nonce = None
             raise
         self._nonce = tx.nonce + 1
         if wait == "none":
-            return TxResult(hash=status["hash"], kind=kind, status=status["status"])
+            return TxResult(hash=status["hash"], kind=kind, status=status["status"], durable=bool(status.get("durable")))
         if status.get("timed_out") or status["status"] == "pending":
-            raise TxTimeoutError(status["hash"], wait_s)
+            raise TxTimeoutError(status["hash"], int(timeout_s))
         result = TxResult.from_status(kind, status)
         if not result.ok:
             if result.code in _NONCE_REASONS:
@@ -187,8 +201,3 @@ def verify_final(client: RpcClient, status: Mapping[str, Any], chain_id: str | N
     proof = verify_inclusion(status["inclusion"], tx_hash=bytes.fromhex(status["hash"]), validators=validators,
                              chain_id=chain)
     return proof.header.height
-
-
-def _reason(exc: RpcError) -> str | None:
-    """The machine-readable reason a node attached to a refusal (``data.code``)."""
-    return exc.data.get("code") if isinstance(exc.data, dict) else None

@@ -120,7 +120,7 @@ def register(registry: Registry) -> None:
                       default=FAUCET_AMOUNT, minimum=1, maximum=FAUCET_MAX_AMOUNT),
                 Param("wait", "string", "none: return once admitted; commit: return with the receipt.",
                       required=False, default="none", enum=("none", "commit"))],
-        result=Result("transfer", "{hash, status, to, asset, amount, from} (and receipt with wait=commit).",
+        result=Result("transfer", "{hash, status, durable, to, asset, amount, from} (and receipt with wait=commit).",
                       {"type": "object"}),
         errors=(METHOD_NOT_FOUND, LIMIT_EXCEEDED, TRANSACTION_REJECTED),
         tags=("dev",),
@@ -140,8 +140,10 @@ def register(registry: Registry) -> None:
         except RuleError as exc:
             raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
         faucet.served(address, now_s)
-        out = {"hash": tx.hash.hex(), "status": "pending", "from": address_from_pubkey(faucet.key.public_key),
-               "to": address_from_pubkey(address), "asset": asset, "amount": amount}
+        durable = await node.intake.record([tx])  # acknowledged like tx_send: on disk first (docs/RPC.md)
+        out = {"hash": tx.hash.hex(), "status": "pending", "durable": durable,
+               "from": address_from_pubkey(faucet.key.public_key), "to": address_from_pubkey(address),
+               "asset": asset, "amount": amount}
         if wait == "commit":
             out.update(await wait_for_commit(node, tx, WAIT_TIMEOUT_S))
         return out

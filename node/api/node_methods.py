@@ -14,11 +14,15 @@ def register(registry: Registry) -> None:
     @registry.method(
         "node_status",
         summary="Chain id, node id, head height and hash, state root, view, role, peers, sync and mempool.",
+        description="`intake` is {busy, capacity, commit_tps, measured, max_pending_ms, durable}: whether "
+                    "`tx_send` now refuses as busy, how many txs may wait (what the node commits in "
+                    "`max_pending_ms` at `commit_tps`, measured or the configured floor) and whether "
+                    "acknowledgements are journaled.",
         result=Result("status", "The node's status.", {"type": "object"}),
         tags=("node",),
     )
     async def node_status(ctx: CallContext) -> dict[str, Any]:
-        return ctx.node.status()
+        return {**ctx.node.status(), "intake": ctx.node.intake.status()}
 
     @registry.method(
         "node_peers",

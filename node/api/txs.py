@@ -13,6 +13,7 @@ from market.context import BlockContext
 from market.engine import apply_tx, check_tx, load_params
 from market.receipts import Receipt
 from market.state import StateOverlay
+from node.admission import Verdict
 from node.mempool import MempoolError
 from node.rpc.errors import (
     INVALID_INPUT,
@@ -24,22 +25,73 @@ from node.rpc.registry import CallContext, Param, Registry, Result
 
 MAX_TX_HEX = 64 * 1024
 WAIT_TIMEOUT_S = 30.0
+ACK_MEANING = (
+    "`pending` means admitted to this node's mempool and gossiped to its peers. With `durable: true` the "
+    "tx was also written to this node's mempool journal (fsync'd) before this answer, so a crash or restart "
+    "of this node re-admits it; `durable: false` means it was not (journal off, or the disk refused) and a "
+    "crash before gossip reaches a peer loses it. Neither is final: a pending tx can still be dropped (its "
+    "nonce taken by another tx, evicted from a full pool, the node's disk lost). Only `committed` (from "
+    "`wait=commit` or `tx_get`) is final; until then resend the same signed tx, which is always safe (same "
+    "hash, same nonce)."
+)
+BUSY_MEANING = (
+    "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
+    "commit rate, it refuses new ones with -32005, `data.code` = `busy` and `data.retry_after_ms`: nothing "
+    "was admitted; send the same tx again after that long. After refusing a sender's nonce k as busy, the node "
+    "refuses that sender's later nonces the same way (`data.held_behind` = k) for up to 30 s, rather than "
+    "acknowledge txs that can only wait behind k: send k first. -32005 `full` and `sender_cap` carry "
+    "`retry_after_ms` too."
+)
 
 
-def mempool_rpc_error(exc: MempoolError) -> RpcError:
+def busy_error(verdict: Verdict) -> RpcError:
+    """-32005 for a tx the overload bound refused: how busy the node is and when to come back."""
+    drain_ms = int(verdict.pending * 1000 / verdict.commit_tps)
+    return RpcError(
+        LIMIT_EXCEEDED,
+        f"node busy: {verdict.pending} txs already wait here, about {drain_ms} ms of work at the measured "
+        f"{verdict.commit_tps:.0f} tx/s; retry in {verdict.retry_after_ms} ms",
+        {"code": "busy", "retry_after_ms": verdict.retry_after_ms, "pending": verdict.pending,
+         "capacity": verdict.capacity},
+    )
+
+
+def retry_hint_ms(node: Any) -> int:
+    """When a temporarily refused tx (pool full, sender cap) is worth sending again: once the pool drained."""
+    return node.intake.admission.retry_after_ms(len(node.mempool))
+
+
+def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> RpcError:
     """One mapping from a mempool refusal to its JSON-RPC error."""
     if exc.reason in ("full", "sender_cap"):
-        return RpcError(LIMIT_EXCEEDED, str(exc), {"code": exc.reason})
+        data: dict[str, Any] = {"code": exc.reason}
+        if retry_after_ms is not None:
+            data["retry_after_ms"] = retry_after_ms
+        return RpcError(LIMIT_EXCEEDED, str(exc), data)
     if exc.reason in ("decode", "too_large", "chain_id"):
         return RpcError(INVALID_INPUT, str(exc), {"code": exc.reason})
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
 
 
 def submit(node: Any, raw: bytes) -> Tx:
+    """Admit one wallet tx, or raise its JSON-RPC error (busy first: a busy node admits nothing)."""
+    intake = node.intake
+    verdict = intake.verdict(1)
+    if verdict.busy:
+        intake.note_busy(raw)
+        raise busy_error(verdict)
+    held = intake.held_behind(raw)
+    if held is not None:
+        hint = intake.admission.limits.min_retry_after_ms
+        raise RpcError(LIMIT_EXCEEDED, f"node busy: this sender's nonce {held} was refused as busy; a later "
+                       f"nonce would only wait behind it: send nonce {held} first, retry in {hint} ms",
+                       {"code": "busy", "retry_after_ms": hint, "held_behind": held})
     try:
-        return node.submit_tx(raw)
+        tx = node.submit_tx(raw)
+        intake.note_admitted(tx)
+        return tx
     except MempoolError as exc:
-        raise mempool_rpc_error(exc) from None
+        raise mempool_rpc_error(exc, retry_hint_ms(node)) from None
     except RuleError as exc:
         raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
 
@@ -99,38 +151,51 @@ def register(registry: Registry) -> None:
     @registry.method(
         "tx_send",
         summary="Submit one signed tx; optionally wait until it is committed.",
-        description="`pending` means admitted to this node's mempool and gossiped: not durable. A node killed "
-                    "before its peers received the tx loses it. Only `wait=commit` (or `tx_get` answering "
-                    "`committed`) is final; resubmitting the same signed tx is always safe (same hash, same nonce).",
+        description=ACK_MEANING + "\n\n" + BUSY_MEANING,
         params=[tx_param, wait_param,
                 Param("timeout_s", "integer", "With wait=commit: give up after this many seconds.",
                       required=False, default=int(WAIT_TIMEOUT_S), minimum=1, maximum=120)],
-        result=Result("status", "{hash, status} (and receipt with wait=commit).", {"type": "object"}),
+        result=Result("status", "{hash, status, durable} (and receipt with wait=commit).", {"type": "object"}),
         errors=(INVALID_INPUT, TRANSACTION_REJECTED, LIMIT_EXCEEDED),
         tags=("tx",),
     )
     async def tx_send(ctx: CallContext, tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
         admitted = submit(ctx.node, tx)
+        durable = await ctx.node.intake.record([admitted])
         if wait == "commit":
-            return await wait_for_commit(ctx.node, admitted, timeout_s)
-        return {"hash": admitted.hash.hex(), "status": "pending"}
+            status = await wait_for_commit(ctx.node, admitted, timeout_s)
+            if status["status"] == "pending":
+                status["durable"] = durable
+            return status
+        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable}
 
     @registry.method(
         "tx_sendBatch",
         summary="Submit many signed txs at once; each gets its own result or error, in order.",
+        description="Each admitted tx is acknowledged as by `tx_send` (all of them journaled under one fsync). "
+                    "A busy node admits txs in order up to its bound and answers the rest -32005 `busy` with "
+                    "`data.retry_after_ms`: resend those, in order, after the hint.",
         params=[Param("txs", "array", "Signed txs as hex.", max_length=5000, items="hex")],
-        result=Result("results", "Per tx: {hash, status} or {error: {code, message, data}}.", {"type": "array"}),
+        result=Result("results", "Per tx: {hash, status, durable} or {error: {code, message, data}}.",
+                      {"type": "array"}),
         errors=(INVALID_INPUT, LIMIT_EXCEEDED),
         tags=("tx",),
     )
     async def tx_sendBatch(ctx: CallContext, txs: list[bytes]) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
+        admitted: list[Tx] = []
         for raw in txs:
             try:
-                admitted = submit(ctx.node, raw)
-                results.append({"hash": admitted.hash.hex(), "status": "pending"})
+                tx = submit(ctx.node, raw)
             except RpcError as exc:
                 results.append({"error": {"code": exc.code, "message": exc.message, "data": exc.data}})
+                continue
+            admitted.append(tx)
+            results.append({"hash": tx.hash.hex(), "status": "pending"})
+        durable = await ctx.node.intake.record(admitted)
+        for result in results:
+            if "hash" in result:
+                result["durable"] = durable
         return results
 
     @registry.method(

@@ -22,28 +22,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from node.rpc.errors import LIMIT_EXCEEDED
+from core.refusals import retry_after_s
 
 if TYPE_CHECKING:  # the CLI imports SPREADS at start-up; aiohttp loads only when a bench runs
     from node.bench.cluster import Rpc
 
-DEFAULT_RETRY_MS = 200.0  # a -32005 refusal without a hint
 TICK_S = 0.05
 MAX_CHUNK = 500  # txs per tx_sendBatch call: well under the RPC body limit (1 MiB) and the method's 5,000
 SPREADS = ("nonces", "senders")
 
 
 def retry_after_ms(error: dict[str, Any]) -> float | None:
-    """How long to wait before resending a tx this error refused; None when resending cannot help."""
-    data = error.get("data")
-    data = data if isinstance(data, dict) else {}
-    for key, scale in (("retry_after_ms", 1), ("retry_after_s", 1000)):
-        hint = data.get(key)
-        if isinstance(hint, (int, float)) and not isinstance(hint, bool) and math.isfinite(hint):
-            return max(0.0, float(hint) * scale)
-    if error.get("code") == LIMIT_EXCEEDED:
-        return DEFAULT_RETRY_MS
-    return None
+    """How long to wait before resending a tx this error refused; None when resending cannot help.
+
+    The rule is core/refusals.py's, the one the wallet SDK follows too.
+    """
+    wait_s = retry_after_s(error.get("code"), error.get("data"))
+    return None if wait_s is None else wait_s * 1000
 
 
 def tx_errors(reply: dict[str, Any], count: int) -> list[dict[str, Any] | None]:

@@ -57,6 +57,12 @@ class RateLimiter:
         self._buckets[client] = (tokens - cost, now)
         return True
 
+    def retry_after_ms(self, client: str, cost: int = 1) -> int:
+        """How long until ``client`` has ``cost`` tokens again (for a refusal's ``data.retry_after_ms``)."""
+        tokens, last = self._buckets.get(client, (self.burst, self.clock()))
+        tokens = min(self.burst, tokens + (self.clock() - last) * self.rate)
+        return max(1, int((min(cost, self.burst) - tokens) * 1000 / self.rate) + 1)
+
     def _forget_idle(self, now: float) -> None:
         full = [k for k, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.burst]
         for key in full:
@@ -104,7 +110,7 @@ class Dispatcher:
             return await self._batch(message, caller)
         if self.rate and not self.rate.allow(caller.client):
             rid = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
-            return _dump(_error(_rate_error(), rid)), HTTP_TOO_MANY
+            return _dump(_error(_rate_error(self.rate.retry_after_ms(caller.client)), rid)), HTTP_TOO_MANY
         response = await self._one(message, caller)
         return (None, HTTP_NO_CONTENT) if response is None else (_dump(response), HTTP_OK)
 
@@ -115,7 +121,7 @@ class Dispatcher:
             error = limit_exceeded(f"batch of {len(batch)} calls; at most {self.max_batch}", max=self.max_batch)
             return _dump(_error(error, None)), HTTP_OK
         if self.rate and not self.rate.allow(caller.client, cost=len(batch)):
-            return _dump(_error(_rate_error(), None)), HTTP_TOO_MANY
+            return _dump(_error(_rate_error(self.rate.retry_after_ms(caller.client, len(batch))), None)), HTTP_TOO_MANY
         # One after another, in order: a batch of tx_send with consecutive
         # nonces reaches the mempool in the order it was written.
         responses = [r for r in [await self._one(item, caller) for item in batch] if r is not None]
@@ -206,8 +212,9 @@ def _envelope_problem(request: dict[str, Any]) -> str | None:
     return None
 
 
-def _rate_error() -> RpcError:
-    return limit_exceeded("too many requests from this address; slow down")
+def _rate_error(retry_after_ms: int) -> RpcError:
+    return limit_exceeded(f"too many requests from this address; slow down (retry in {retry_after_ms} ms)",
+                          code="rate", retry_after_ms=retry_after_ms)
 
 
 def _error(exc: RpcError, rid: Any) -> dict[str, Any]:

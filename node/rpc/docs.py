@@ -74,6 +74,13 @@ by hand._
 Application errors (-32000..-32099) follow EIP-1474. -32003 carries
 `data.code`, the marketplace rule that refused the tx. -32603 carries only
 `data.incident`, an id to find the details in the node's log.
+
+A -32005 with `data.retry_after_ms` is temporary: the same request can
+succeed after that many milliseconds, and nothing was admitted. `data.code`
+says which limit: `rate` (this client's requests per second), `busy` (the
+node holds more txs than it commits in `mempool.max_pending_ms` at its
+measured rate: see `tx_send`), `full` or `sender_cap` (mempool caps). Any
+other -32005 (body size, batch length) will fail again unchanged.
 """
 
 

@@ -49,7 +49,7 @@ ERROR_MESSAGES: dict[int, str] = {
     RESOURCE_NOT_FOUND: "resource not found",
     UNAUTHORIZED: "unauthorized: admin method without a valid admin token",
     TRANSACTION_REJECTED: "transaction rejected by a marketplace rule; data.code names the rule",
-    LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions)",
+    LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions) or node busy",
     INDEX_UNAVAILABLE: "query index unavailable: it stopped behind the chain (node_health says why and where); "
                        "methods reading state alone still answer",
 }

@@ -35,6 +35,7 @@ async def test_faucet_serves_many_addresses_at_once_with_consecutive_nonces(tmp_
     async with running_node(cfg, keys) as (_, api):
         targets = [fresh_address() for _ in range(5)]
         sent = await asyncio.gather(*(api.call("dev_faucet", address=t, amount=10) for t in targets))
+        assert all(tx["durable"] is True for tx in sent), sent  # journaled before the answer, like tx_send
         for tx in sent:
             for _ in range(200):
                 status = await api.call("tx_get", hash=tx["hash"])

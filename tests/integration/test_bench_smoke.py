@@ -113,10 +113,12 @@ def test_stall_message_names_the_gap_and_the_heights():
 
 
 def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error_is_final():
-    from node.bench.offer import DEFAULT_RETRY_MS, retry_after_ms
+    from core.refusals import DEFAULT_RETRY_MS
+    from node.bench.offer import retry_after_ms
 
-    assert retry_after_ms({"code": -32006, "message": "busy", "data": {"retry_after_ms": 750}}) == 750
-    assert retry_after_ms({"code": -32005, "message": "too many requests"}) == DEFAULT_RETRY_MS
+    assert retry_after_ms({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 750}}) == 750
+    assert retry_after_ms({"code": -32005, "message": "too many", "data": {"code": "rate"}}) == DEFAULT_RETRY_MS
+    assert retry_after_ms({"code": -32005, "message": "body over 1 MB", "data": {"max": 1}}) is None
     assert retry_after_ms({"code": -32005, "message": "full", "data": {"code": "full"}}) == DEFAULT_RETRY_MS
     assert retry_after_ms({"code": -32005, "message": "faucet", "data": {"retry_after_s": 2}}) == 2_000
     assert retry_after_ms({"code": -32003, "message": "rejected", "data": {"code": "balance"}}) is None
@@ -169,18 +171,19 @@ def _offer(node: RefusingNode, count: int = 6):
 
 
 def test_the_load_generator_counts_a_busy_refusal_and_resends_after_the_hint():
-    node = RefusingNode({"code": -32006, "message": "busy", "data": {"retry_after_ms": 80}})
+    node = RefusingNode({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 80}})
     offered = _offer(node)
     fields = offered.fields()
     assert (fields["submitted"], fields["accepted"], fields["refused"], fields["rejected"]) == (6, 6, 6, 0)
-    assert fields["refused_by_code"] == {"-32006": 6}
+    assert fields["refused_by_code"] == {"-32005 busy": 6}
     for tx, times in node.attempts.items():
         assert len(times) == 2 and times[1] - times[0] >= 0.08  # resent once, not before the hint
         assert offered.sent[tx] == pytest.approx(times[1], abs=0.05)  # latency counts from the accepted attempt
 
 
 def test_the_load_generator_resends_every_tx_of_a_request_refused_whole_and_drops_rule_errors():
-    node = RefusingNode({"code": -32005, "message": "too many requests from this address"}, whole_request=True)
+    node = RefusingNode({"code": -32005, "message": "too many requests from this address",
+                         "data": {"code": "rate", "retry_after_ms": 20}}, whole_request=True)
     fields = _offer(node, count=3).fields()
     assert (fields["accepted"], fields["refused"]) == (3, 3)
     final = RefusingNode({"code": -32003, "message": "transaction rejected: balance", "data": {"code": "balance"}})
@@ -195,7 +198,7 @@ def test_setup_submission_waits_out_a_busy_node_and_fails_clearly_on_a_rule_erro
     from node.bench.cluster import BenchError, Rpc
 
     raws = [bytes([i]) for i in range(5)]
-    busy = RefusingNode({"code": -32006, "message": "busy", "data": {"retry_after_ms": 30}})
+    busy = RefusingNode({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 30}})
     rpc = Rpc(None)
     rpc.post = busy.post  # the node's side; send_all's retrying is what is tested
     asyncio.run(rpc.send_all(["http://a"], raws, "setup funding", chunk=2))

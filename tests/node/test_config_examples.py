@@ -38,6 +38,9 @@ def test_rendered_config_round_trips(tmp_path):
         ("[log]\nlevel = 'loud'\n", "log.level"),
         ("[p2p\n", "invalid TOML"),
         ("[p2p]\nseeds = 'a:1'\n", "p2p.seeds"),
+        ("[mempool]\nmin_commit_tps = 0\n", "mempool.min_commit_tps"),
+        ("[mempool]\nmax_pending_ms = -5\n", "mempool.max_pending_ms"),
+        ("[mempool]\njournal_file = 3\n", "mempool.journal_file"),
     ],
 )
 def test_bad_config_names_the_setting(tmp_path, text, message):

@@ -271,11 +271,13 @@ async def test_rate_limit_per_client_counts_batch_calls(make_client):
     assert status == 200 and len(body) == 3
     status, body = await rpc(client, call("demo_add", [1], id=42))
     assert status == 429 and body["error"]["code"] == -32005 and body["id"] == 42
+    assert body["error"]["data"] == {"code": "rate", "retry_after_ms": 501}  # one token at 2/s
     now[0] += 1.0  # two more tokens
     status, body = await rpc(client, [call("demo_add", [1], id=i) for i in range(2)])
     assert status == 200
     status, body = await rpc(client, [call("demo_add", [1], id=i) for i in range(2)])
     assert status == 429 and body["id"] is None
+    assert body["error"]["data"]["retry_after_ms"] == 1001  # two tokens at 2/s
 
 
 async def test_concurrent_request_limit(make_client):

@@ -34,10 +34,13 @@ class MarketNode:
         self.chain = Chain()
         self.fake = fake
         self.pending = False  # when set, tx_send answers as if the wait timed out
+        self.held: set[str] = set()  # hashes of txs answered "pending"
+        self.busy_answers = 0  # refuse this many tx_sends as busy first
         fake.methods.update({
             "node_status": lambda p: {"chain_id": CHAIN_ID, "height": self.chain.height, "head_time_ms": 0},
             "account_get": self.account_get,
             "tx_send": self.tx_send,
+            "tx_get": lambda p: {"hash": p["hash"], "status": "pending" if p["hash"] in self.held else "unknown"},
             "chain_getGenesis": lambda p: {"genesis": {"params": {"min_fee": 1}}},
         })
 
@@ -51,7 +54,11 @@ class MarketNode:
         if tx.nonce < expected:
             raise Refuse(-32003, f"tx nonce {tx.nonce} is already used; the sender's next nonce is {expected}",
                          {"code": "stale_nonce"})
+        if self.busy_answers:
+            self.busy_answers -= 1
+            raise Refuse(-32005, "node busy: retry in 5 ms", {"code": "busy", "retry_after_ms": 5})
         if self.pending:
+            self.held.add(tx.hash.hex())
             return {"hash": tx.hash.hex(), "status": "pending", "timed_out": True}
         receipt = self.chain.block([tx])[0]
         return {"hash": tx.hash.hex(), "status": "committed" if receipt.ok else "failed",
@@ -66,7 +73,7 @@ def market():
 
 def wallet_of(market: tuple[MarketNode, str], name: str) -> Wallet:
     node, url = market
-    return Wallet(node.chain.keys[name], url)
+    return Wallet(node.chain.keys[name], url, poll_s=0.01)
 
 
 def test_send_commits_and_returns_the_receipts_events(market):
@@ -117,8 +124,50 @@ def test_a_tx_not_committed_in_time_raises_a_timeout_naming_it(market):
     node.pending = True
     with pytest.raises(TxTimeoutError, match="still pending") as info:
         wallet_of(market, "erin").send("transfer", kinds.transfer(to=node.chain.keys["bob"].address, asset="USD",
-                                                                   amount=1))
+                                                                   amount=1), timeout_s=0.2)
     assert len(info.value.tx_hash) == 64
+
+
+def test_a_busy_node_is_asked_again_after_its_hint_and_the_tx_commits_once(market):
+    node, _ = market
+    node.busy_answers = 2
+    erin = wallet_of(market, "erin")
+    notices: list[str] = []
+    erin.notice = notices.append
+    result = erin.send("transfer", kinds.transfer(to=node.chain.keys["bob"].address, asset="USD", amount=1))
+    assert result.ok and node.chain.height == 1
+    assert len([m for m, _ in node.fake.calls if m == "tx_send"]) == 3 and len(notices) == 2
+    assert "busy" in notices[0]
+
+
+def test_a_node_still_busy_at_the_deadline_raises_busy_and_the_nonce_is_not_used(market):
+    node, _ = market
+    node.busy_answers = 10**6
+    erin = wallet_of(market, "erin")
+    transfer = kinds.transfer(to=node.chain.keys["bob"].address, asset="USD", amount=1)
+    with pytest.raises(RpcError, match="busy") as info:
+        erin.send("transfer", transfer, timeout_s=0.1)
+    assert info.value.data["code"] == "busy"
+    node.busy_answers = 0
+    assert erin.send("transfer", transfer).ok and FakeNode.sent_tx(node.fake.calls[-1][1]).nonce == 0
+
+
+def test_an_acknowledged_tx_the_node_lost_is_sent_again_until_it_commits(market):
+    node, _ = market
+    node.pending = True  # the first answer: pending, and then the node "restarts" without it
+    erin = wallet_of(market, "erin")
+    original = node.fake.methods["tx_get"]
+
+    def lost_once(params: dict[str, Any]) -> dict[str, Any]:
+        node.held.clear()
+        node.pending = False
+        return original(params)
+
+    node.fake.methods["tx_get"] = lost_once
+    result = erin.send("transfer", kinds.transfer(to=node.chain.keys["bob"].address, asset="USD", amount=1))
+    assert result.ok
+    sent = [FakeNode.sent_tx(p) for m, p in node.fake.calls if m == "tx_send"]
+    assert len(sent) == 2 and sent[0].hash == sent[1].hash  # the very same signed tx, sent again
 
 
 def test_send_with_wait_none_returns_pending_and_refuses_unknown_waits(market):

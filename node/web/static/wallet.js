@@ -4,6 +4,7 @@
 
 import { RpcError, chainParams, rpc } from "./api.js";
 import { canonical, concat } from "./canonical.js";
+import { deliver } from "./delivery.js";
 import { addressOf, fromHex, toHex } from "./proof.js";
 
 const STORE_KEY = "marketnode.wallet";
@@ -120,14 +121,20 @@ export async function textHash(value) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 }
 
-// Build, sign and send one tx from the unlocked key; resolves with tx_send's answer once committed.
-export async function send(kind, body) {
+// The tx hash of signed canonical bytes: sha256 under the domain "tx" (docs/PROTOCOL.md).
+export async function txHash(raw) {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", concat(encoder.encode("marketnode:tx:"), raw))));
+}
+
+// Build, sign and send one tx from the unlocked key; resolves with its committed status. A busy node is
+// asked again after its hint and a lost tx sent again (delivery.js); `notice` hears each wait.
+export async function send(kind, body, notice = () => {}) {
   if (!unlocked) throw new Error("unlock the wallet first");
   const [status, account] = await Promise.all([rpc("node_status"), rpc("account_get", { address: unlocked.address })]);
   const fee = (await chainParams())?.min_fee ?? 0;
   const unsigned = { body, chain_id: status.chain_id, fee, kind, nonce: account.nonce, sender: unlocked.publicKey };
   const raw = await signTx(unsigned, unlocked.signingKey);
-  const result = await rpc("tx_send", { tx: toHex(raw), wait: "commit", timeout_s: 30 });
+  const result = await deliver(rpc, toHex(raw), await txHash(raw), { notice });
   if (result.status === "failed") throw new RpcError({ code: -32003, message: `${result.receipt?.code}: ${result.receipt?.message}` }, "tx_send");
   return result;
 }

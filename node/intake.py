@@ -1,0 +1,140 @@
+"""The wallet path into a Node's mempool: the overload bound before admission, the journal after it.
+
+Wires node/admission.py (busy or not, from the measured commit rate) and
+node/mempool_journal.py (acknowledged means on disk) to a running node: both
+learn about commits through the node's block subscribers, and the journal is
+replayed through normal admission at start. Gossiped txs never pass here:
+they were acknowledged by another node already, and must still reach this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from core.errors import DecodeError, MarketnodeError
+from core.types import MAX_TX_BYTES, Tx
+from node.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
+from node.config import NodeConfig
+from node.executor import Executed
+from node.mempool_journal import MempoolJournal
+
+log = logging.getLogger("marketnode.intake")
+
+
+class PoolView(Protocol):
+    """What intake reads of the mempool."""
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, tx_hash: object) -> bool: ...
+
+
+def monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class TxIntake:
+    """Admission control and the mempool journal for one node."""
+
+    def __init__(self, cfg: NodeConfig, mempool: PoolView, clock: Callable[[], int] = monotonic_ms,
+                 catching_up: Callable[[], bool] = lambda: False,
+                 account_nonce: Callable[[bytes], int] = lambda _sender: 0) -> None:
+        m = cfg.mempool
+        self.mempool = mempool
+        self.clock = clock
+        self.catching_up = catching_up  # blocks applied by sync come faster than the network commits
+        self.account_nonce = account_nonce
+        self.refused_nonces = RefusedNonces()
+        self.admission = AdmissionControl(AdmissionLimits(max_pending_ms=m.max_pending_ms,
+                                                          min_commit_tps=m.min_commit_tps))
+        # Live records never exceed the pool's bytes, and a rewrite is due at twice that (plus slack).
+        self.journal = (MempoolJournal(cfg.path(m.journal_file), m.max_tx_bytes, mempool.__contains__,
+                                       max_file_bytes=2 * m.max_bytes + 1024 * m.max_tx_bytes)
+                        if m.journal_file else None)
+
+    @property
+    def durable(self) -> bool:
+        return self.journal is not None
+
+    def verdict(self, offered: int) -> Verdict:
+        """How many of ``offered`` wallet txs the pool may take now (node/admission.py)."""
+        return self.admission.decide(len(self.mempool), offered)
+
+    def note_busy(self, raw: bytes) -> None:
+        """A wallet tx was refused as busy: hold its sender's later nonces behind it (node/admission.py)."""
+        tx = _peek(raw)
+        if tx is not None:
+            self.refused_nonces.refused(tx.sender, tx.nonce, self.clock())
+
+    def held_behind(self, raw: bytes) -> int | None:
+        """The sender's nonce refused as busy that this tx would wait behind, if any."""
+        if not len(self.refused_nonces):
+            return None  # the common case costs no decode
+        tx = _peek(raw)
+        if tx is None:
+            return None
+        return self.refused_nonces.held_behind(tx.sender, tx.nonce, self.account_nonce(tx.sender), self.clock())
+
+    def note_admitted(self, tx: Tx) -> None:
+        if len(self.refused_nonces):
+            self.refused_nonces.admitted(tx.sender, tx.nonce)
+
+    async def record(self, txs: list[Tx]) -> bool:
+        """Journal admitted wallet txs; True once they are on disk (False: journal off or the disk refused)."""
+        if self.journal is None:
+            return False
+        return await self.journal.record([(tx.hash, tx.encode()) for tx in txs])
+
+    def on_block(self, executed: Executed) -> None:
+        """A block subscriber: after the pool dropped the block's txs, so ``len(mempool)`` is what is left."""
+        txs = executed.block.txs
+        measured = 0 if self.catching_up() else len(txs)  # a synced block is no sample of the commit rate
+        self.admission.on_commit(self.clock(), measured, len(self.mempool))
+        if self.journal is not None:
+            self.journal.forget([tx.hash for tx in txs])
+
+    def replay(self, submit: Callable[[bytes], Tx]) -> int:
+        """Re-admit what the journal held at the last stop, through ``submit`` (normal admission); returns
+        how many went back in. Refusals are expected (committed meanwhile, nonce used) and only counted."""
+        if self.journal is None:
+            return 0
+        readmitted: dict[bytes, bytes] = {}
+        refused = 0
+        for raw in self.journal.load():
+            try:
+                tx = submit(raw)
+            except MarketnodeError:
+                refused += 1
+                continue
+            readmitted[tx.hash] = raw
+        self.journal.start(readmitted)
+        if readmitted or refused:
+            log.info("mempool journal: %d txs re-admitted, %d no longer admissible (committed or replaced)",
+                     len(readmitted), refused)
+        return len(readmitted)
+
+    def status(self) -> dict[str, object]:
+        """For node_status: is the node refusing as busy now, and what bounds it."""
+        gate = self.admission
+        return {"busy": self.verdict(1).busy, "capacity": gate.capacity(), "commit_tps": int(gate.rate.tps),
+                "measured": gate.rate.measured, "max_pending_ms": gate.limits.max_pending_ms,
+                "durable": self.durable}
+
+    async def run(self) -> None:
+        if self.journal is not None:
+            await self.journal.run()
+
+    def close(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
+
+
+def _peek(raw: bytes) -> Tx | None:
+    """Sender and nonce of a tx not yet admitted (junk is left to admission to refuse)."""
+    try:
+        return Tx.decode(raw, max_bytes=MAX_TX_BYTES)
+    except DecodeError:
+        return None

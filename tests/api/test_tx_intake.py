@@ -1,0 +1,113 @@
+"""The wallet path on a real in-process node: busy refusals with a retry hint, gossip exempt from them,
+and acknowledgements that say whether the tx is on disk (and are, across a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from api_helpers import running_node, write_home
+
+from core.encoding import encode
+from node.config import MempoolSection
+
+
+def observer_home(tmp_path, **mempool):  # type: ignore[no-untyped-def]
+    """A node that never commits (an observer with no validators online): every admitted tx stays pending."""
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    return dataclasses.replace(cfg, validator=False, mempool=MempoolSection(**mempool)), keys
+
+
+def transfer(api, name: str = "alice"):  # type: ignore[no-untyped-def]
+    return api.sign(name, "transfer", {"amount": 1, "asset": "MKT", "to": api.pub("bob")})
+
+
+async def test_a_node_over_its_backlog_bound_refuses_with_busy_and_a_retry_hint(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, max_pending_ms=3000, min_commit_tps=1)  # room for 3 txs
+    async with running_node(cfg, keys) as (node, api):
+        for _ in range(3):
+            assert (await api.call("tx_send", tx=transfer(api).encode().hex()))["status"] == "pending"
+        refused = transfer(api)
+        error = await api.error("tx_send", tx=refused.encode().hex())
+        assert error["code"] == -32005 and error["data"]["code"] == "busy", error
+        assert error["data"]["retry_after_ms"] >= 100 and "retry in" in error["message"]
+        assert refused.hash not in node.mempool and len(node.mempool) == 3
+        assert (await api.call("tx_get", hash=refused.hash.hex()))["status"] == "unknown"
+        intake = (await api.call("node_status"))["intake"]
+        assert intake == {"busy": True, "capacity": 3, "commit_tps": 1, "measured": False,
+                          "max_pending_ms": 3000, "durable": True}
+
+
+async def test_a_batch_is_admitted_in_order_up_to_the_bound_and_the_rest_told_to_retry(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, max_pending_ms=3000, min_commit_tps=1)
+    async with running_node(cfg, keys) as (node, api):
+        txs = [transfer(api) for _ in range(5)]
+        results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs])
+        assert [r.get("status") for r in results[:3]] == ["pending"] * 3
+        assert [r["error"]["data"]["code"] for r in results[3:]] == ["busy", "busy"]
+        assert all(r["error"]["data"]["retry_after_ms"] > 0 for r in results[3:])
+        assert [tx.hash in node.mempool for tx in txs] == [True, True, True, False, False]
+
+
+async def test_gossiped_txs_are_not_held_to_the_bound_and_the_relaying_peer_is_not_penalised(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, max_pending_ms=1000, min_commit_tps=1)  # room for 1 tx
+    async with running_node(cfg, keys) as (node, api):
+        await api.call("tx_send", tx=transfer(api).encode().hex())
+        assert (await api.error("tx_send", tx=transfer(api, "carol").encode().hex()))["data"]["code"] == "busy"
+        penalties: list[str] = []
+        node.p2p.penalize = lambda peer, score, reason: penalties.append(reason)
+        relayed = [transfer(api, "dave") for _ in range(3)]
+        assert await node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in relayed]))
+        assert all(tx.hash in node.mempool for tx in relayed) and penalties == []
+
+
+async def test_the_acknowledgement_says_durable_and_a_restarted_node_still_holds_the_tx(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path)
+    async with running_node(cfg, keys) as (_, api):
+        tx = transfer(api)
+        reply = await api.call("tx_send", tx=tx.encode().hex())
+        assert reply == {"hash": tx.hash.hex(), "status": "pending", "durable": True}
+        batch = await api.call("tx_sendBatch", txs=[transfer(api).encode().hex()])
+        assert batch[0]["durable"] is True
+    async with running_node(cfg, keys) as (node, api):
+        assert tx.hash in node.mempool
+        assert (await api.call("tx_get", hash=tx.hash.hex()))["status"] == "pending"
+
+
+async def test_with_the_journal_off_the_acknowledgement_says_not_durable(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, journal_file="")
+    async with running_node(cfg, keys) as (_, api):
+        tx = transfer(api)
+        assert (await api.call("tx_send", tx=tx.encode().hex()))["durable"] is False
+    async with running_node(cfg, keys) as (node, _):
+        assert tx.hash not in node.mempool
+
+
+async def test_pool_cap_refusals_carry_a_retry_hint_too(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path, max_per_sender=2)
+    async with running_node(cfg, keys) as (_, api):
+        for _ in range(2):
+            await api.call("tx_send", tx=transfer(api).encode().hex())
+        error = await api.error("tx_send", tx=transfer(api).encode().hex())
+        assert error["code"] == -32005 and error["data"]["code"] == "sender_cap"
+        assert error["data"]["retry_after_ms"] >= 100
+
+
+async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_refused_as_busy(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    cfg = dataclasses.replace(cfg, mempool=MempoolSection(max_pending_ms=3000, min_commit_tps=1))  # room for 3
+    async with running_node(cfg, keys) as (node, api):
+        txs = [transfer(api) for _ in range(6)]  # alice, nonces 0..5
+        results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs])
+        assert [("error" in r) for r in results] == [False] * 3 + [True] * 3
+        for _ in range(400):  # the validator commits 0..2 and the pool empties: no longer busy
+            if len(node.mempool) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(node.mempool) == 0
+        held = await api.error("tx_send", tx=txs[4].encode().hex())  # would only wait behind nonce 3
+        assert held["data"] == {"code": "busy", "retry_after_ms": 100, "held_behind": 3}, held
+        again = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs[3:]])
+        assert [r["status"] for r in again] == ["pending"] * 3
+        done = await api.call("tx_send", tx=transfer(api).encode().hex(), wait="commit", timeout_s=20)
+        assert done["status"] == "committed"
