@@ -278,16 +278,23 @@ async def _answer_and_close(request: web.Request, status: int, exc: RpcError) ->
     return response
 
 
-async def _handle_http(request: web.Request) -> web.StreamResponse:
-    state = request.app[RPC_STATE]
+_Serve = Callable[[web.Request, _ServerState, str], Awaitable[web.StreamResponse]]
+
+
+async def _holding_a_slot(request: web.Request, slots: ClientSlots, serve: _Serve) -> web.StreamResponse:
+    """Serve ``request`` while its client holds one of ``slots``; refuse with 429/503 when none is left."""
     client = client_key(request.remote)
-    refused = state.http_slots.take(client)
+    refused = slots.take(client)
     if refused is not None:
         return _json_error_response(refused.http_status, limit_exceeded(refused.reason))
     try:
-        return await _serve_http(request, state, client)
+        return await serve(request, request.app[RPC_STATE], client)
     finally:
-        state.http_slots.give_back(client)
+        slots.give_back(client)
+
+
+async def _handle_http(request: web.Request) -> web.StreamResponse:
+    return await _holding_a_slot(request, request.app[RPC_STATE].http_slots, _serve_http)
 
 
 async def _serve_http(request: web.Request, state: _ServerState, client: str) -> web.StreamResponse:
@@ -318,15 +325,7 @@ async def _serve_http(request: web.Request, state: _ServerState, client: str) ->
 
 
 async def _handle_ws(request: web.Request) -> web.StreamResponse:
-    state = request.app[RPC_STATE]
-    client = client_key(request.remote)
-    refused = state.ws_slots.take(client)
-    if refused is not None:
-        return _json_error_response(refused.http_status, limit_exceeded(refused.reason))
-    try:
-        return await _serve_ws(request, state, client)
-    finally:
-        state.ws_slots.give_back(client)
+    return await _holding_a_slot(request, request.app[RPC_STATE].ws_slots, _serve_ws)
 
 
 async def _serve_ws(request: web.Request, state: _ServerState, client: str) -> web.StreamResponse:
