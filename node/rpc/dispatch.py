@@ -80,20 +80,23 @@ class Dispatcher:
     bigger result becomes a -32005 error), a batch's by
     ``max_batch_response_bytes`` (the call that passes it and every later
     call are answered with -32005; ``data.ran`` says whether the call ran).
-    A batch yields to the event loop between calls, so consensus and other
-    clients never wait for a whole batch.
+    A batch yields to the event loop between calls, and at most
+    ``batches_at_once`` batches run their calls at a time (the rest wait their
+    turn), so consensus, which shares the event loop, waits for at most that
+    many calls between two of its own steps, never for a whole batch.
     """
 
     def __init__(self, registry: Registry, node: Any, hub: SubscriptionHub, auth: AdminAuth, *,
                  max_batch: int, rate: RateLimiter | None, call_timeout_s: float,
                  max_response_bytes: int = 16 * 1024 * 1024,
-                 max_batch_response_bytes: int = 8 * 1024 * 1024) -> None:
+                 max_batch_response_bytes: int = 8 * 1024 * 1024, batches_at_once: int = 2) -> None:
         self.registry, self.node, self.hub, self.auth = registry, node, hub, auth
         self.max_batch = max_batch
         self.rate = rate
         self.call_timeout_s = call_timeout_s
         self.max_response_bytes = max_response_bytes
         self.max_batch_response_bytes = max_batch_response_bytes
+        self._batch_turns = asyncio.Semaphore(batches_at_once)
 
     async def handle(self, payload: str | bytes, caller: Caller) -> tuple[str | None, int]:
         """Return (response text or None, HTTP status to use); never raises."""
@@ -128,6 +131,10 @@ class Dispatcher:
             return _dump(_error(error, None)), HTTP_OK
         if self.rate and not self.rate.allow(caller.client, cost=len(batch)):
             return _dump(_error(_rate_error(), None)), HTTP_TOO_MANY
+        async with self._batch_turns:
+            return await self._run_batch(batch, caller)
+
+    async def _run_batch(self, batch: list[Any], caller: Caller) -> tuple[str | None, int]:
         # One after another, in order: a batch of tx_send with consecutive
         # nonces reaches the mempool in the order it was written.
         budget = self.max_batch_response_bytes

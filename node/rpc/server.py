@@ -38,6 +38,7 @@ log = logging.getLogger("marketnode.rpc")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 26657  # matches node.config.RpcSection
 WS_CLOSE_REASON_MAX = 120  # a close frame's reason is at most 123 bytes
+REPLY_SLICE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class RpcLimits:
     ``requests_per_s`` is per client address, counting each call of a batch,
     with bursts up to ``rate_burst`` (default: the larger of one second's
     worth and ``max_batch``); None turns it off. Sizes: a request body, one
-    response, one batch's responses, a websocket's unsent messages. Times (s):
+    response, one batch's responses, a websocket's unsent messages;
+    ``batches_at_once`` batches run at a time (all clients). Times (s):
     ``idle_timeout_s`` for a connection to send a complete request head (after
     connecting or after its previous response), ``body_timeout_s`` for the
     whole body, ``ws_idle_timeout_s`` for a websocket with no subscription to
@@ -72,6 +74,7 @@ class RpcLimits:
     rate_burst: float | None = None
     max_response_bytes: int = 16 * 1024 * 1024
     max_batch_response_bytes: int = 8 * 1024 * 1024
+    batches_at_once: int = 2
     ws_queue_messages: int = 512
     ws_queue_bytes: int = 16 * 1024 * 1024
     ws_inflight_calls: int = 16
@@ -198,7 +201,8 @@ def build_rpc_app(
         rate = RateLimiter(limits.requests_per_s, limits.burst(), clock or time.monotonic)
     dispatcher = Dispatcher(registry, context, hub, auth, max_batch=limits.max_batch, rate=rate,
                             call_timeout_s=limits.call_timeout_s, max_response_bytes=limits.max_response_bytes,
-                            max_batch_response_bytes=limits.max_batch_response_bytes)
+                            max_batch_response_bytes=limits.max_batch_response_bytes,
+                            batches_at_once=limits.batches_at_once)
     # client_max_size is a backstop: the handler reads the body itself, bounded.
     app = web.Application(client_max_size=limits.max_body_bytes + 1, middlewares=[_access_middleware])
     app[RPC_STATE] = _ServerState(
@@ -321,7 +325,24 @@ async def _serve_http(request: web.Request, state: _ServerState, client: str) ->
     text, status = await state.dispatcher.handle(body, caller)
     if text is None:
         return web.Response(status=204)
-    return web.Response(status=status, text=text, content_type="application/json")
+    return await _json_reply(request, status, text)
+
+
+async def _json_reply(request: web.Request, status: int, text: str) -> web.StreamResponse:
+    """The reply; a large one in slices with a yield between them, so writing megabytes never holds the loop."""
+    data = text.encode()
+    if len(data) <= REPLY_SLICE_BYTES:
+        return web.Response(status=status, body=data, content_type="application/json")
+    response = web.StreamResponse(status=status)
+    response.content_type = "application/json"
+    response.content_length = len(data)
+    await response.prepare(request)
+    with memoryview(data) as view:
+        for start in range(0, len(data), REPLY_SLICE_BYTES):
+            await response.write(view[start:start + REPLY_SLICE_BYTES])
+            await asyncio.sleep(0)
+    await response.write_eof()
+    return response
 
 
 async def _handle_ws(request: web.Request) -> web.StreamResponse:

@@ -44,6 +44,12 @@ async def serve(node_context: dict[str, Any]) -> AsyncIterator[Serve]:
         async def ticks(ctx: CallContext) -> int:
             return ctx.node["ticks"]
 
+        @registry.method("demo_wait", summary="Wait until the test opens the gate.")
+        async def wait(ctx: CallContext) -> str:
+            ctx.node["waiting"] = ctx.node.get("waiting", 0) + 1
+            await ctx.node["gate"].wait()
+            return "through"
+
         server = RpcServer(registry, node_context, port=0, limits=limits)
         await server.start()
         servers.append(server)
@@ -249,6 +255,30 @@ async def test_a_batch_lets_other_tasks_run_between_its_calls(serve, node_contex
     await task
     seen = [r["result"] for r in replies]
     assert seen == sorted(set(seen)), f"the batch held the event loop: ticks {seen}"
+
+
+async def test_batches_beyond_batches_at_once_wait_their_turn(serve, node_context):
+    server = await serve(RpcLimits(batches_at_once=1))
+    node_context["gate"] = asyncio.Event()
+    async with aiohttp.ClientSession() as session:
+        first = asyncio.create_task(ask(session, server, [call("demo_wait", id=1)]))
+        await until(lambda: node_context.get("waiting") == 1, 5, "the first batch to be running")
+        second = asyncio.create_task(ask(session, server, [call("demo_bump", id=2)]))
+        _, single = await ask(session, server, call("demo_bump", id=3))  # single calls do not queue
+        assert single["result"] == 1
+        await until(lambda: in_flight(server, "127.0.0.1") == 2, 5, "the second batch to be in the server")
+        assert node_context["bumps"] == 1 and not second.done()  # it waits for the first batch
+        node_context["gate"].set()
+        assert (await first)[1][0]["result"] == "through"
+        assert (await second)[1][0]["result"] == 2
+
+
+async def test_a_reply_larger_than_one_write_arrives_whole(serve):
+    server = await serve()
+    big = "y" * (900 * 1024)  # several slices of the streamed reply
+    async with aiohttp.ClientSession() as session:
+        status, reply = await ask(session, server, call("demo_echo", {"value": big}))
+    assert status == 200 and reply["result"] == big
 
 
 async def test_a_websocket_whose_unsent_replies_pass_the_byte_budget_is_dropped(serve):
