@@ -55,6 +55,7 @@ class RpcSection:
     ws_idle_timeout_s: int = 60
     max_response_bytes: int = 16 * 1024 * 1024
     max_batch_response_bytes: int = 8 * 1024 * 1024
+    batches_at_once: int = 2
     ws_queue_bytes: int = 16 * 1024 * 1024
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
