@@ -413,9 +413,18 @@ async def _accept_ws_message(state: _ServerState, conn: WsConnection, text: str)
 
 
 async def _serve_ws_message(state: _ServerState, conn: WsConnection, text: str) -> None:
+    # A websocket message is a request in flight like an HTTP one: the same per-client cap.
+    refused = state.http_slots.take(conn.client)
     try:
-        caller = Caller("ws", conn.client, conn.is_admin, conn)
-        response, _ = await state.dispatcher.handle(text, caller)
+        if refused is not None:
+            response: str | None = dumps({"jsonrpc": "2.0", "error": error_object(limit_exceeded(refused.reason)),
+                                          "id": None})
+        else:
+            caller = Caller("ws", conn.client, conn.is_admin, conn)
+            try:
+                response, _ = await state.dispatcher.handle(text, caller)
+            finally:
+                state.http_slots.give_back(conn.client)
         if response is not None and not conn.deliver(response):
             state.hub.drop_connection(conn)
             conn.drop("slow consumer: response queue full")

@@ -176,6 +176,24 @@ async def test_requests_in_flight_per_client_at_the_edge(serve):
         w.close()
 
 
+async def test_calls_over_websockets_count_against_the_same_per_client_cap(serve, node_context):
+    server = await serve(RpcLimits(max_requests_per_client=1))
+    node_context["gate"] = asyncio.Event()
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(server.ws_url)
+        await ws.send_str(json.dumps(call("demo_wait", id=1)))
+        await until(lambda: node_context.get("waiting") == 1, 5, "the websocket call to hold the slot")
+        status, reply = await ask(session, server, call("demo_add", [1]))
+        assert status == 429 and reply["error"]["code"] == -32005
+        await ws.send_str(json.dumps(call("demo_add", [1], id=2)))
+        refused = json.loads((await ws.receive(timeout=5)).data)
+        assert refused["error"]["code"] == -32005 and "from one client address" in refused["error"]["message"]
+        node_context["gate"].set()
+        assert json.loads((await ws.receive(timeout=5)).data)["result"] == "through"
+        assert (await ask(session, server, call("demo_add", [1])))[1]["result"] == 1
+        await ws.close()
+
+
 async def test_websockets_per_client_at_the_edge(serve):
     server = await serve(RpcLimits(max_ws_per_client=2))
     async with session_from(ATTACKER) as attacker, aiohttp.ClientSession() as victim:
