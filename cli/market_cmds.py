@@ -429,7 +429,7 @@ def listing_show(session: Session, listing_id: int) -> None:
 
 @click.group()
 def review() -> None:
-    """Reviews: the buyer of a completed order rates it once (and earns the review reward).
+    """Reviews: the buyer of a completed order rates it once (and may earn the review reward).
 
     \b
     marketnode review write 7 --rating 5 --text "Fresh and fast" --key-file testnet/accounts/bob.key
@@ -462,7 +462,9 @@ def _reward_line(session: Session, result: TxResult) -> str:
         reward = result.event("reward")
     except KeyError:
         return "reviewed"
-    return f"reviewed; reward {session.amount(reward['amount'], reward['asset'])} paid"
+    paid = f"reviewed; reward {session.amount(reward['amount'], reward['asset'])} paid"
+    withheld = reward.get("withheld")  # why not (in full): docs/MARKET.md, "Reviews and rewards"
+    return f"{paid} ({withheld})" if withheld else paid
 
 
 @node_command(review, "reply", signs=True)

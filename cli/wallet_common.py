@@ -205,10 +205,14 @@ DAY_MS = 24 * 60 * 60 * 1000
 
 
 def when(ms: int | None) -> str:
-    """Block time in ms as a UTC timestamp for tables."""
+    """Block time in ms as a UTC timestamp for tables; beyond year 9999 (a u64 allows it) the exact number."""
     if not ms:
         return "-"
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        moment = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(milliseconds=ms)
+    except OverflowError:
+        return f"{ms} ms after 1970"
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def head_time_ms(session: Session) -> int:

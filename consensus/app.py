@@ -17,8 +17,13 @@ class Application(Protocol):
     not call back into the replica.
     """
 
-    def has_pending(self) -> bool:
-        """True while the mempool holds work: the only time timers run and primaries propose."""
+    def has_proposable(self) -> bool:
+        """True while a block could carry a pending tx now: the only time timers run and primaries propose.
+
+        Txs that cannot go into the next block (waiting behind a nonce gap)
+        are not work: with them alone a primary builds nothing, so a timer
+        run for them would only change views to primaries in the same state.
+        """
         ...
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:

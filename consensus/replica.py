@@ -53,10 +53,11 @@ from core.types import (
     vote_signing_bytes,
 )
 
-__all__ = ["TIMER_SYNC", "TIMER_VIEW", "Head", "LastSigned", "Rejected", "Replica", "ReplicaConfig"]
+__all__ = ["TIMER_RESEND", "TIMER_SYNC", "TIMER_VIEW", "Head", "LastSigned", "Rejected", "Replica", "ReplicaConfig"]
 
 TIMER_VIEW = "view-change"
 TIMER_SYNC = "sync"
+TIMER_RESEND = "resend"
 MAX_TIMEOUT_DOUBLINGS = 6
 MAX_PENDING_EVIDENCE = 256
 MAX_BUFFERED_BLOCKS = 4  # buffered messages that may carry a block, per validator
@@ -84,6 +85,8 @@ class ReplicaConfig:
     rotate_every: int = 10
     future_buffer: int = 1024
     max_view_ahead: int = 64
+    resend_ms: int = 0  # first retransmission of our own votes in an undecided round; 0: base_timeout_ms // 4
+    resend: bool = True  # False only to measure what retransmission saves (tests/sim)
 
     def __post_init__(self) -> None:
         check_chain_id(self.chain_id)
@@ -114,6 +117,11 @@ class ReplicaConfig:
         """
         return self.base_timeout_ms * 2 ** min(view, MAX_TIMEOUT_DOUBLINGS)
 
+    def resend_delay_ms(self, resends: int, view: int) -> int:
+        """Wait before the next retransmission: doubles per resend, never longer than the view's timeout."""
+        first = self.resend_ms or max(1, self.base_timeout_ms // 4)
+        return min(first * 2 ** min(resends, MAX_TIMEOUT_DOUBLINGS), self.view_timeout_ms(view))
+
 
 @dataclass(slots=True)
 class _Round:
@@ -132,6 +140,7 @@ class _Round:
     own_view_change: ViewChange | None = None
     helped: set[tuple[bytes, int]] = field(default_factory=set)  # (validator, view) we answered, once each
     ahead: dict[bytes, bool] = field(default_factory=dict)  # validator seen above our height -> "clearly stuck"
+    resends: int = 0  # retransmissions of our own messages in the current view
 
 
 class Replica:
@@ -360,6 +369,7 @@ class Replica:
     def _decide(self, block: Block, cert: Certificate) -> None:
         """Commit ``block`` at our height; the next height starts in the view ``block`` was proposed in."""
         self._cancel_timer(TIMER_VIEW)
+        self._cancel_timer(TIMER_RESEND)
         self._out.append(CommitBlock(block, cert))
         # COMMIT signatures already verified on this block: the next proposal's last_cert reuses them.
         self._head_commit_sigs = {
@@ -403,7 +413,7 @@ class Replica:
 
     def _build_block(self, view: int) -> Block | None:
         assert self.me is not None
-        if not self.app.has_pending():
+        if not self.app.has_proposable():
             return None
         txs = self.app.take_batch(self.config.max_block_txs, self.config.max_block_bytes)
         if not txs:
@@ -423,6 +433,7 @@ class Replica:
             return None
         pp = PrePrepare(block, vote)
         self._out.append(Broadcast(pp))
+        self._arm_resend()
         assert self.me is not None
         self._dispatch(self.me, pp)
         return pp
@@ -539,6 +550,8 @@ class Replica:
         self._persist(LastSigned(self.height, new_view, None, ZERO_HASH, self.prepared, self.prepared_block))
         self._out.append(Broadcast(vc))
         rnd.own_view_change = vc
+        rnd.resends = 0
+        self._arm_resend(restart=True)
         self._store_view_change(vc.without_block())
         self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(new_view - self.base_view))
         self._try_new_view()
@@ -622,6 +635,7 @@ class Replica:
                 pp = PrePrepare(block, vote) if vote is not None else None
         new_view = NewView(self.height, view, vcs, pp)
         self._out.append(Broadcast(new_view))
+        self._arm_resend()
         assert self.me is not None
         self._enter_view(self.me, new_view, required)
 
@@ -678,6 +692,7 @@ class Replica:
     def _enter_view(self, sender: bytes, nv: NewView, required: bytes | None) -> None:
         rnd = self.round
         self.view = nv.view
+        rnd.resends = 0
         rnd.entered[nv.view] = required
         rnd.new_views[nv.view] = nv
         self._cancel_timer(TIMER_VIEW)
@@ -768,6 +783,8 @@ class Replica:
             self._sync_for_head = None
             if len(self.round.ahead) > self.f:
                 self._request_sync(None)
+        elif name == TIMER_RESEND:
+            self._resend()
         elif name == TIMER_VIEW:
             if not self._work_in_flight():
                 return
@@ -775,10 +792,64 @@ class Replica:
                 self._request_sync(None)
             self.start_view_change(self.view + 1)
 
+    # ------------------------------------------------------------------ retransmission
+
+    def _arm_resend(self, restart: bool = False) -> None:
+        """We sent something this round: if the round is still undecided after a while, send it again."""
+        if self.me is None or not self.config.resend:
+            return
+        if restart:
+            self._cancel_timer(TIMER_RESEND)
+        elif TIMER_RESEND in self._timers:
+            return
+        delay = self.config.resend_delay_ms(self.round.resends, self.view - self.base_view)
+        self._set_timer(TIMER_RESEND, self._now + delay)
+
+    def _resend(self) -> None:
+        """Send our own messages of this round again: one lost vote costs a round trip, not a view change.
+
+        Votes and view changes go to everyone (they are small; receivers drop
+        duplicates before any signature check). A proposal or NewView carries
+        a block, so it goes only to validators that have not voted on it,
+        which are the ones that may have missed it.
+        """
+        assert self.me is not None
+        rnd, view, me = self.round, self.view, self.me
+        sent = False
+        if view not in rnd.entered:
+            if rnd.own_view_change is not None and rnd.own_view_change.view == view:
+                self._out.append(Broadcast(rnd.own_view_change))
+                sent = True
+        else:
+            carrier: Message | None = None
+            pp = rnd.proposals.get(view)
+            if view in rnd.new_views and self.config.primary(self.height, view) == me:
+                carrier = rnd.new_views[view]
+            elif pp is not None and pp.proposal.validator == me:
+                carrier = pp
+            if carrier is not None and pp is not None:
+                voted = {v for (phase, v_view, voted_hash), table in rnd.votes.items()
+                         if v_view == view and voted_hash == pp.block_hash for v in table}
+                for validator in self.config.validators:
+                    if validator != me and validator not in voted:
+                        self._out.append(SendTo(validator, carrier))
+                        sent = True
+            elif carrier is not None:  # a NewView without a proposal: nothing to vote on, so to everyone
+                self._out.append(Broadcast(carrier))
+                sent = True
+            for phase, wrap in ((PREPARE, Prepare), (COMMIT, Commit)):
+                vote = rnd.first_vote.get((me, phase, view))
+                if vote is not None:
+                    self._out.append(Broadcast(wrap(vote)))
+                    sent = True
+        if sent:
+            rnd.resends += 1
+            self._arm_resend()
+
     def _work_in_flight(self) -> bool:
         """Something to decide: pending txs, a proposal seen, or a view change under way."""
         rnd = self.round
-        return self.app.has_pending() or bool(rnd.blocks) or self.view not in rnd.entered
+        return self.app.has_proposable() or bool(rnd.blocks) or self.view not in rnd.entered
 
     def _ensure_view_timer(self) -> None:
         """Green: the view-change timer runs only while there is work; validators only."""
@@ -817,6 +888,7 @@ class Replica:
         if vote is None:
             return
         self._out.append(Broadcast(Prepare(vote) if phase == PREPARE else Commit(vote)))
+        self._arm_resend()
         self._count_vote(vote)
 
     # ------------------------------------------------------------------ helpers
@@ -836,7 +908,9 @@ class Replica:
         if height == self.height:
             return True
         if height < self.height:
-            if isinstance(msg, ViewChange):  # late votes are normal; a view change there means it is stuck
+            # A view change at a decided height means its sender is stuck; so may a vote for the height we
+            # decided last (it may be a retransmission): the head's certificate lets it decide at once.
+            if isinstance(msg, ViewChange) or (height == self.head.height and isinstance(msg, Prepare | Commit)):
                 self._answer_stale(sender, validator, view, height)
         else:
             self._buffer(sender, msg, validator, height)

@@ -95,7 +95,7 @@ class Tx:
     def hash(self) -> bytes:
         cached = self._cache.get("hash")
         if cached is None:
-            cached = self._cache["hash"] = digest("tx", self.encode())
+            cached = self._cache["hash"] = tx_hash_of(self.encode())
         return cached
 
     @classmethod
@@ -120,6 +120,15 @@ class Tx:
         tx = cls.from_obj(decode_value(data, max_bytes))
         tx._cache["enc"] = bytes(data)
         return tx
+
+
+def tx_hash_of(raw: bytes) -> bytes:
+    """The hash of the tx whose encoding is ``raw``, without decoding it.
+
+    The decoder accepts only canonical bytes, so a tx that decodes from
+    ``raw`` has exactly this hash; bytes that do not decode have no tx.
+    """
+    return digest("tx", raw)
 
 
 @dataclass(frozen=True, slots=True)

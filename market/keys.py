@@ -48,6 +48,11 @@ def first_purchase(account_key: bytes) -> bytes:
     return b"fpur/" + account_key
 
 
+def rewards_counted(role_name: str, account_key: bytes) -> bytes:
+    """Rewards one account earned in the current period as buyer, seller or inviter."""
+    return b"rwd/" + text(role_name) + account_key
+
+
 BALANCE_PREFIX = b"bal/"
 
 

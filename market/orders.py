@@ -143,10 +143,10 @@ def _restock(tx: TxContext, order: dict[str, Any]) -> None:
 
 def _release(tx: TxContext, order: dict[str, Any]) -> None:
     """Escrow to the seller minus the platform fee; may trigger a referral reward."""
-    platform_fee = order["total"] * tx.params.platform_fee_bps // BPS
+    platform_fee = tx.params.platform_fee(order["total"])
     move(tx.state, ESCROW, TREASURY, order["asset"], platform_fee)
     move(tx.state, ESCROW, order["seller"], order["asset"], order["total"] - platform_fee)
-    on_purchase_completed(tx, order["buyer"])
+    on_purchase_completed(tx, order)
 
 
 def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) -> None:

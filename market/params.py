@@ -15,6 +15,8 @@ from core.errors import ConfigError
 
 DAY_MS = 24 * 60 * 60 * 1000
 BPS = 10_000
+# An order deadline is block time + a window; bounded so it stays far inside u64, SQLite and JavaScript dates.
+MAX_WINDOW_MS = 100 * 365 * DAY_MS
 ASSET_ID_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 
 
@@ -33,6 +35,13 @@ class Params:
     max_arbiter_fee_bps: int = 2_000
     review_reward: int = 0
     referral_reward: int = 0
+    review_reward_fee_bps: int = 4_000
+    referral_reward_fee_bps: int = 4_000
+    reward_min_total: int = 1_000
+    reward_period_ms: int = DAY_MS
+    reward_max_per_buyer: int = 10
+    reward_max_per_seller: int = 100
+    reward_max_per_inviter: int = 10
     shop_kyc_level: int = 0
     order_kyc_level: int = 0
     order_kyc_threshold: int = 0
@@ -44,12 +53,22 @@ class Params:
             value = getattr(self, spec.name)
             if spec.type == "int" and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= INT_MAX):
                 raise ConfigError(f"params.{spec.name} must be an unsigned 64-bit integer, got {value!r}")
-        for name in ("ruling_timeout_buyer_bps", "platform_fee_bps", "max_arbiter_fee_bps"):
+        for name in ("ruling_timeout_buyer_bps", "platform_fee_bps", "max_arbiter_fee_bps",
+                     "review_reward_fee_bps", "referral_reward_fee_bps"):
             if getattr(self, name) > BPS:
                 raise ConfigError(f"params.{name} is in basis points and at most {BPS}")
+        if self.review_reward_fee_bps + self.referral_reward_fee_bps >= BPS:
+            raise ConfigError("params.review_reward_fee_bps + referral_reward_fee_bps must be below "
+                              f"{BPS}: rewards must give back less than the platform fee, or farming them pays")
         for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms"):
-            if getattr(self, name) == 0:
-                raise ConfigError(f"params.{name} must be positive")
+            if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
+                raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
+        if self.reward_period_ms == 0:
+            raise ConfigError("params.reward_period_ms must be positive")
+
+    def platform_fee(self, total: int) -> int:
+        """The treasury's share of an order's released escrow (rewards are capped by it)."""
+        return total * self.platform_fee_bps // BPS
 
     def to_obj(self) -> dict[str, Any]:
         return asdict(self)

@@ -160,7 +160,7 @@ KINDS: dict[str, KindSpec] = {
               Field("buyer_amount", UInt(), "refund to the buyer; the seller gets the rest after the fee"),
               _opt("ruling_hash", HASH, "hash of the written ruling")),
         _kind("order_claim", "after a deadline, the waiting party settles the order (see the state table)", ORDER),
-        _kind("review", "the buyer of a completed order rates it once and earns the review reward",
+        _kind("review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward",
               ORDER,
               Field("ratings", Struct(tuple((r, UInt(1, 5)) for r in RATINGS)), "each 1..5"),
               Field("text_hash", HASH, "hash of the review text (stored off chain)")),

@@ -24,8 +24,8 @@ class ChainApplication:
     def account_nonce(self, account: bytes) -> int:
         return next_nonce(self.store.state_reader(), account)
 
-    def has_pending(self) -> bool:
-        return self.mempool.has_pending()
+    def has_proposable(self) -> bool:
+        return self.mempool.has_proposable()
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:
         return self.mempool.take_batch(max_txs, max_bytes, self.account_nonce)

@@ -10,7 +10,8 @@ from market.params import Params
 
 STABLE_ASSET = "USDX"
 REWARD_POOL = 10**15
-DEV_PARAMS = Params(review_reward=1_000, referral_reward=5_000)
+# Rewards are rebates of at most 40 % each of the 2 % platform fee, so farming them loses (docs/MARKET.md).
+DEV_PARAMS = Params(review_reward=1_000, referral_reward=5_000, platform_fee_bps=200)
 
 # Which demo account holds which genesis role (the rest are plain users).
 DEMO_ROLES = {"kyc_attester": ("erin",), "certifier": ("frank",), "asset_issuer": ("heidi",)}
@@ -27,7 +28,7 @@ def dev_genesis(chain_id: str, validators: Sequence[tuple[str, bytes, str]], acc
         accounts=tuple(GenesisAccount(key, {"MKT": balance, STABLE_ASSET: balance}) for key in accounts.values()),
         assets=(GenesisAsset(STABLE_ASSET, "Stable unit (testnet)", 2, issuer, None),),
         roles={role: tuple(accounts[n] for n in names if n in accounts) for role, names in DEMO_ROLES.items()},
-        reward_pool={"MKT": REWARD_POOL},
+        reward_pool={"MKT": REWARD_POOL, STABLE_ASSET: REWARD_POOL},  # rewards are paid in the order's asset
         params=DEV_PARAMS,
     )
 

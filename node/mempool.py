@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from core.errors import ConfigError, DecodeError, ValidationError
-from core.types import MAX_TX_BYTES, Tx
+from core.types import MAX_TX_BYTES, Tx, tx_hash_of
 
 AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""
@@ -94,6 +94,13 @@ class Mempool:
         self._txs: dict[bytes, Tx] = {}
         # sender → {nonce: tx hash}; dict order = order in which senders (re)appeared, for fairness.
         self._by_sender: dict[bytes, dict[int, bytes]] = {}
+        # Proposable work (docs/CONSENSUS.md, "Work"): each sender's next nonce as of the committed head,
+        # and the senders whose next nonce is pending here, i.e. whose txs a block could carry now.
+        self._next: dict[bytes, int] = {}
+        self._ready: dict[bytes, None] = {}  # a dict, not a set: iteration order is arrival order
+        self._admitted_at: dict[bytes, int] = {}  # tx hash -> admission sequence number
+        self._seq = 0
+        self._cursor = 0  # where the last re-gossip round stopped in arrival order
         self._bytes = 0
         self._seen = _RecentSet(limits.seen_cache_size)
         self._verified = _RecentSet(limits.seen_cache_size)
@@ -110,15 +117,17 @@ class Mempool:
         limits = self.limits
         if len(raw) > limits.max_tx_bytes:
             raise MempoolError("too_large", f"tx is {len(raw)} bytes; the limit is {limits.max_tx_bytes}")
+        # A tx's hash is over its canonical bytes, which are the only bytes that decode: a duplicate
+        # (most of what gossip brings under load) is refused by one sha256, before any decoding.
+        tx_hash = tx_hash_of(raw)
+        if tx_hash in self._txs or tx_hash in self._seen:
+            raise MempoolError("duplicate", f"tx {tx_hash.hex()} was already received")
         try:
             tx = Tx.decode(raw, max_bytes=limits.max_tx_bytes)
         except DecodeError as exc:
             raise MempoolError("decode", f"tx does not decode: {exc}") from exc
         if tx.chain_id != self.chain_id:
             raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}")
-        tx_hash = tx.hash
-        if tx_hash in self._txs or tx_hash in self._seen:
-            raise MempoolError("duplicate", f"tx {tx_hash.hex()} was already received")
         pending = self._by_sender.get(tx.sender)
         if pending is not None and tx.nonce in pending:
             raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
@@ -143,6 +152,9 @@ class Mempool:
         if full is not None and not self._evict_gapped(account_nonce, len(raw)):
             raise full
         self._insert(tx_hash, tx, len(raw))
+        self._next[tx.sender] = next_nonce
+        if tx.nonce == next_nonce:
+            self._ready[tx.sender] = None
         return tx
 
     def _full_error(self, size: int) -> MempoolError | None:
@@ -179,16 +191,22 @@ class Mempool:
         self._by_sender.setdefault(tx.sender, {})[tx.nonce] = tx_hash
         self._bytes += size
         self._seen.add(tx_hash)
+        self._seq += 1
+        self._admitted_at[tx_hash] = self._seq
 
     def _remove(self, tx_hash: bytes) -> Tx | None:
         tx = self._txs.pop(tx_hash, None)
         if tx is None:
             return None
         self._bytes -= len(tx.encode())
+        del self._admitted_at[tx_hash]
         pending = self._by_sender[tx.sender]
         del pending[tx.nonce]
+        if tx.nonce == self._next.get(tx.sender):
+            self._ready.pop(tx.sender, None)
         if not pending:
             del self._by_sender[tx.sender]
+            self._next.pop(tx.sender, None)
         return tx
 
     # -- block building -------------------------------------------------------
@@ -238,7 +256,58 @@ class Mempool:
                 tx = self._remove(pending[nonce])
                 assert tx is not None
                 dropped.append(tx)
+            if sender in self._by_sender:
+                self._next[sender] = next_nonce
+                if next_nonce in pending:
+                    self._ready[sender] = None
+                else:
+                    self._ready.pop(sender, None)
         return dropped
+
+    # -- re-gossip ------------------------------------------------------------
+
+    @property
+    def admission_seq(self) -> int:
+        """A counter that grows by one per admitted tx: ``regossip_batch(before_seq=...)`` takes it back."""
+        return self._seq
+
+    def regossip_batch(self, before_seq: int, max_txs: int, heads_per_sender: int) -> list[Tx]:
+        """Txs admitted before ``before_seq`` to offer peers again, the ones that unblock blocks first.
+
+        First, per sender, up to ``heads_per_sender`` txs of its run from the
+        chain's next nonce: a peer missing one of those cannot propose that
+        sender's txs at all (it holds them behind a nonce gap), so they go out
+        every round. Then the rest, continuing from where the last round
+        stopped, so that over rounds every pending tx travels again, not
+        always the same first ones.
+        """
+        picked: list[Tx] = []
+        chosen: set[bytes] = set()
+        for sender in self._ready:
+            pending, nonce = self._by_sender[sender], self._next[sender]
+            for _ in range(heads_per_sender):
+                tx_hash = pending.get(nonce)
+                if tx_hash is None or len(picked) >= max_txs:
+                    break
+                if self._admitted_at[tx_hash] <= before_seq:
+                    picked.append(self._txs[tx_hash])
+                    chosen.add(tx_hash)
+                nonce += 1
+        order = list(self._txs)
+        if not order:
+            return picked
+        start = self._cursor % len(order)
+        index = start
+        for step in range(len(order)):
+            if len(picked) >= max_txs:
+                break
+            index = (start + step) % len(order)
+            tx_hash = order[index]
+            if tx_hash not in chosen and self._admitted_at[tx_hash] <= before_seq:
+                picked.append(self._txs[tx_hash])
+            index += 1
+        self._cursor = index
+        return picked
 
     # -- queries --------------------------------------------------------------
 
@@ -251,7 +320,19 @@ class Mempool:
         return tx_hash in self._txs or tx_hash in self._seen
 
     def has_pending(self) -> bool:
+        """True while any tx waits here, proposable or behind a nonce gap."""
         return bool(self._txs)
+
+    def has_proposable(self) -> bool:
+        """True while a block could carry a tx from here: some sender's next nonce is pending.
+
+        Txs that wait behind a nonce gap are not work: no block can carry them
+        until the missing tx arrives, so they start no timer and no proposal.
+        """
+        return bool(self._ready)
+
+    def proposable_senders(self) -> int:
+        return len(self._ready)
 
     def get(self, tx_hash: bytes) -> Tx | None:
         return self._txs.get(tx_hash)

@@ -100,6 +100,8 @@ class P2PConfig:
     pex_interval_s: float = 30.0
     pex_max_addresses: int = 1000
     relay_topics: tuple[str, ...] = ("tx",)
+    bulk_topics: tuple[str, ...] = ()  # sent and delivered in a lane of their own, behind every other frame
+    bulk_queue_max: int = 64  # bulk frames read ahead of their handler; beyond it the newest is dropped
     seen_cache_size: int = 100_000
     max_inflight_requests: int = 16
     seed_addresses: tuple[PeerAddress, ...] = field(init=False, repr=False, compare=False)
@@ -110,7 +112,7 @@ class P2PConfig:
             seeds = tuple(parse_peer_address(s) for s in self.seeds)
             if self.advertise_address is not None:
                 parse_hostport(self.advertise_address)
-            for topic in self.relay_topics:
+            for topic in (*self.relay_topics, *self.bulk_topics):
                 check_topic(topic)
         except ValidationError as exc:
             raise ConfigError(f"p2p config: {exc}") from None
@@ -121,6 +123,7 @@ class P2PConfig:
             "max_frame_bytes", "max_peers", "rate_msgs_per_s", "rate_bytes_per_s", "send_queue_max",
             "ban_seconds", "ban_threshold", "reconnect_min_ms", "handshake_timeout_s", "heartbeat_s",
             "protocol_version", "pex_interval_s", "pex_max_addresses", "seen_cache_size", "max_inflight_requests",
+            "bulk_queue_max",
         )
         if self.max_frame_bytes < 1024:
             raise ConfigError("p2p config: max_frame_bytes must be at least 1024")

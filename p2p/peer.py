@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -21,7 +22,7 @@ import aiohttp
 
 from core.errors import P2PError
 from p2p.config import P2PConfig
-from p2p.framing import Frame, FrameError, RespFrame, decode_frame, encode_frame
+from p2p.framing import Frame, FrameError, MsgFrame, ReqFrame, RespFrame, decode_frame, encode_frame
 from p2p.ratelimit import TokenBucket
 from p2p.session import SessionCipher
 
@@ -72,6 +73,7 @@ class PeerInfo:
     bytes_in: int
     bytes_out: int
     dropped_out: int
+    dropped_in: int = 0
 
 
 FrameHandler = Callable[["Peer", Frame], Awaitable[None]]
@@ -94,14 +96,20 @@ class Peer:
         self.direction: Direction = direction
         self.address = address  # a dialable host:port, or None for an inbound peer that advertised none
         self.connected_since = time.time()
-        self.msgs_in = self.msgs_out = self.bytes_in = self.bytes_out = self.dropped_out = 0
+        self.msgs_in = self.msgs_out = self.bytes_in = self.bytes_out = self.dropped_out = self.dropped_in = 0
         self.requests_inflight = 0
         self.closed = asyncio.Event()
         self._ws = ws
         self._cipher = cipher
         self._config = config
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=config.send_queue_max)
+        # Two lanes each way (docs/P2P.md, "Lanes"): frames on a bulk topic (tx gossip) can never delay
+        # or crowd out the others (consensus votes, requests, pex). Each lane has its own bound.
+        self._bulk_topics = frozenset(config.bulk_topics)
+        self._send_urgent: deque[bytes] = deque()
+        self._send_bulk: deque[bytes] = deque()
+        self._send_ready = asyncio.Event()
         self._deliveries: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=DELIVERY_QUEUE_MAX)  # None: the end
+        self._bulk_deliveries: asyncio.Queue[Frame | None] = asyncio.Queue(maxsize=config.bulk_queue_max)
         self._pending: dict[int, asyncio.Future[tuple[bool, bytes]]] = {}
         self._next_request_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -123,7 +131,8 @@ class Peer:
         """Queue a frame for sending; False (and counted) when closed, too big or the queue is full.
 
         Overflow drops the new frame rather than blocking the caller or the
-        whole node on one slow peer (docs/P2P.md, "Limits").
+        whole node on one slow peer (docs/P2P.md, "Limits"). Bulk frames wait
+        in a lane of their own and go out only when no other frame waits.
         """
         if self.closed.is_set() or self._close_task is not None:
             return False
@@ -132,13 +141,17 @@ class Peer:
             log.warning("not sending %d-byte frame to %s: above max_frame_bytes", len(plaintext), self.short_id)
             self.dropped_out += 1
             return False
-        try:
-            self._queue.put_nowait(plaintext)
-        except asyncio.QueueFull:
+        lane = self._send_bulk if self._is_bulk(frame) else self._send_urgent
+        if len(lane) >= self._config.send_queue_max:
             self.dropped_out += 1
             log.debug("send queue to %s full; dropping a frame", self.short_id)
             return False
+        lane.append(plaintext)
+        self._send_ready.set()
         return True
+
+    def _is_bulk(self, frame: Frame) -> bool:
+        return isinstance(frame, MsgFrame | ReqFrame) and frame.topic in self._bulk_topics
 
     def new_request(self) -> tuple[int, asyncio.Future[tuple[bool, bytes]]]:
         request_id = self._next_request_id
@@ -181,13 +194,15 @@ class Peer:
     async def run(self, on_frame: FrameHandler, on_violation: ViolationHandler) -> None:
         """Read until the link closes; then stop the writer and delivery, fail pending requests, close."""
         writer = asyncio.ensure_future(self._write_loop())
-        delivery = asyncio.ensure_future(self._deliver_loop(on_frame))
+        delivery = asyncio.ensure_future(self._deliver_loop(self._deliveries, on_frame))
+        bulk_delivery = asyncio.ensure_future(self._deliver_loop(self._bulk_deliveries, on_frame))
         try:
             await self._read_loop(on_violation)
             self._fail_pending()  # no answer can arrive any more; a handler awaiting one must not wait
             if not self._discard:  # deliver what was read before the link closed
                 await self._deliveries.put(None)
-                await delivery
+                await self._bulk_deliveries.put(None)
+                await asyncio.gather(delivery, bulk_delivery)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -196,10 +211,11 @@ class Peer:
             self.closed.set()
             writer.cancel()
             delivery.cancel()
+            bulk_delivery.cancel()
             for task in list(self._tasks):
                 task.cancel()
             self._fail_pending()
-            await asyncio.gather(writer, delivery, *self._tasks, return_exceptions=True)
+            await asyncio.gather(writer, delivery, bulk_delivery, *self._tasks, return_exceptions=True)
             if self._close_task is None:
                 self._close_task = asyncio.ensure_future(self._close_ws(aiohttp.WSCloseCode.GOING_AWAY, "bye"))
             await asyncio.gather(self._close_task, return_exceptions=True)
@@ -213,7 +229,11 @@ class Peer:
     async def _write_loop(self) -> None:
         try:
             while True:
-                plaintext = await self._queue.get()
+                if not self._send_urgent and not self._send_bulk:
+                    self._send_ready.clear()
+                    await self._send_ready.wait()
+                    continue
+                plaintext = self._send_urgent.popleft() if self._send_urgent else self._send_bulk.popleft()
                 ciphertext = self._cipher.seal(plaintext)
                 await self._ws.send_bytes(ciphertext)
                 self.msgs_out += 1
@@ -224,10 +244,10 @@ class Peer:
             log.debug("peer %s: send failed: %r", self.short_id, exc)
             self.disconnect(f"send failed: {exc!r}")
 
-    async def _deliver_loop(self, on_frame: FrameHandler) -> None:
-        """Hand frames to the host one at a time, in arrival order."""
+    async def _deliver_loop(self, queue: asyncio.Queue[Frame | None], on_frame: FrameHandler) -> None:
+        """Hand one lane's frames to the host one at a time, in arrival order."""
         while True:
-            frame = await self._deliveries.get()
+            frame = await queue.get()
             if frame is None:
                 return
             try:
@@ -283,6 +303,13 @@ class Peer:
                 continue
             if isinstance(frame, RespFrame):
                 self.resolve(frame)
+            elif self._is_bulk(frame):
+                # Bulk frames never hold up the read loop: when their handler falls behind, the newest
+                # is shed (gossip re-offers what matters), and votes behind them are read on time.
+                try:
+                    self._bulk_deliveries.put_nowait(frame)
+                except asyncio.QueueFull:
+                    self.dropped_in += 1
             else:
                 await self._deliveries.put(frame)
 
@@ -298,4 +325,5 @@ class Peer:
             bytes_in=self.bytes_in,
             bytes_out=self.bytes_out,
             dropped_out=self.dropped_out,
+            dropped_in=self.dropped_in,
         )

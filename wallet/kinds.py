@@ -189,7 +189,7 @@ KINDS: dict[str, KindSpec] = {
         ),
     ),
     "review": KindSpec(
-        "review", "the buyer of a completed order rates it once and earns the review reward", (
+        "review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
             FieldSpec("ratings", "struct", True, "each 1..5", members=("overall", "quality", "accuracy", "delivery", "service")),
             FieldSpec("text_hash", "hash", True, "hash of the review text (stored off chain)"),
@@ -744,7 +744,7 @@ def review(
     ratings: Mapping[str, int],
     text_hash: Hash,
 ) -> dict[str, Any]:
-    """The buyer of a completed order rates it once and earns the review reward.
+    """The buyer of a completed order rates it once, weighted by its total, and may earn the reward.
 
     ``order``: order id (from the `order_placed` event)
     ``ratings``: each 1..5

@@ -72,7 +72,8 @@ def register(registry: Registry) -> None:
         "account_get",
         summary="Balances, next nonce, roles, KYC level and expiry, arbiter terms and seller rating of one account.",
         description="`kyc.level` is the level valid at the head's block time (0 once expired); "
-                    "`seller_rating.avg_x100` holds averages times 100 as integers.",
+                    "`seller_rating.avg_x100` holds averages times 100 as integers, each review weighted by "
+                    "its order's total (docs/MARKET.md).",
         params=[Param("address", "address", "The account (mn1...).")],
         result=Result("account", "{address, public_key, nonce, balances, registered, profile, roles, kyc, arbiter, "
                       "seller_rating}", {"type": "object"}),

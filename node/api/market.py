@@ -23,18 +23,15 @@ from node.api.views import (
     order_json,
     order_summary_json,
     page_json,
+    query_conn,
     rating_json,
     shop_json,
 )
 from node.queries import search
-from node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
+from node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
 from node.rpc.registry import CallContext, Param, Registry, Result
 
 ORDER_STATUSES = OPEN + TERMINAL
-
-
-def _index(ctx: CallContext) -> Any:
-    return ctx.node.query_index.conn
 
 
 def _page(page: search.Page, view: Any) -> dict[str, Any]:
@@ -64,7 +61,7 @@ def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
     out["seller"] = addr(listing["seller"])
     out["stock"] = store.load_int(reader, keys.stock(listing_id))
     out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
-    out["sales"] = search.listing_sales(_index(ctx), listing_id)
+    out["sales"] = search.listing_sales(query_conn(ctx), listing_id)
     seller_record = store.load(reader, keys.account(listing["seller"]))
     out["seller_profile"] = {
         "address": addr(listing["seller"]), "name": seller_record["name"] if seller_record else None,
@@ -104,7 +101,7 @@ def _register_shops(registry: Registry) -> None:
         summary="One shop: owner, terms (accepted assets and arbiters), region, open, and its active listing count.",
         params=[Param("shop", "integer", "Shop id.", minimum=1)],
         result=Result("shop", "The shop.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
     async def shop_get(ctx: CallContext, shop: int) -> dict[str, Any]:
@@ -112,7 +109,7 @@ def _register_shops(registry: Registry) -> None:
         if record is None:
             raise not_found(f"shop {shop}")
         out = shop_json(shop, record)
-        out["listing_count"] = search.shop_listing_count(_index(ctx), shop)
+        out["listing_count"] = search.shop_listing_count(query_conn(ctx), shop)
         return out
 
     @registry.method(
@@ -124,11 +121,12 @@ def _register_shops(registry: Registry) -> None:
                 Param("include_closed", "boolean", "Also closed shops.", required=False, default=False),
                 limit_param(), cursor_param()],
         result=Result("page", "{items: [{id, owner, name, region, open, created_ms}], next_cursor}", PAGE_RESULT),
+        errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
     async def shop_list(ctx: CallContext, include_closed: bool, limit: int, owner: bytes | None = None,
                         region: str | None = None, cursor: str | None = None) -> dict[str, Any]:
-        page = _paged(lambda: search.list_shops(_index(ctx), owner=owner, region=region,
+        page = _paged(lambda: search.list_shops(query_conn(ctx), owner=owner, region=region,
                                                 include_closed=include_closed, limit=limit, cursor=cursor))
 
         def view(row: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +143,7 @@ def _register_listings(registry: Registry) -> None:
                     "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
         params=[Param("listing", "integer", "Listing id.", minimum=1)],
         result=Result("listing", "The listing.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
     async def listing_get(ctx: CallContext, listing: int) -> dict[str, Any]:
@@ -156,7 +154,7 @@ def _register_listings(registry: Registry) -> None:
         summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
         description="Every word of `q` must appear in the title, description or tags; the last word also "
                     "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
-                    "newest, price_asc, price_desc, rating (average overall rating), relevance (bm25, default "
+                    "newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance (bm25, default "
                     "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
                     "listings of open shops. `sales` counts orders placed. Served from the query index.",
         params=[
@@ -174,6 +172,7 @@ def _register_listings(registry: Registry) -> None:
         ],
         result=Result("page", "{items: [{id, shop, seller, type, category, title, tags, asset, price, stock, active, "
                       "created_ms, sales, rating: {count, overall_avg_x100}}], next_cursor}", PAGE_RESULT),
+        errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
     async def listing_search(ctx: CallContext, in_stock: bool, limit: int, q: str | None = None,
@@ -184,7 +183,7 @@ def _register_listings(registry: Registry) -> None:
         if min_price is not None and max_price is not None and min_price > max_price:
             raise invalid_params("min_price is above max_price", "min_price")
         page = _paged(lambda: search.search_listings(
-            _index(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
+            query_conn(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
             max_price=max_price, asset=asset, in_stock=in_stock, sort=sort, limit=limit, cursor=cursor))
         return _page(page, listing_summary_json)
 
@@ -197,10 +196,11 @@ def _register_listings(registry: Registry) -> None:
                 Param("limit", "integer", "How many (default 10).", required=False, default=10, minimum=1,
                       maximum=50)],
         result=Result("page", "{items: [listing summary + reason], next_cursor: null}", PAGE_RESULT),
+        errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
     async def listing_recommend(ctx: CallContext, address: bytes, limit: int) -> dict[str, Any]:
-        rows = search.recommend(_index(ctx), address, limit)
+        rows = search.recommend(query_conn(ctx), address, limit)
         return page_json([listing_summary_json(r) for r in rows], None)
 
 
@@ -213,7 +213,7 @@ def _register_orders(registry: Registry) -> None:
                     "order_claim, which leads to `on_claim`.",
         params=[Param("order", "integer", "Order id.", minimum=1)],
         result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
     async def order_get(ctx: CallContext, order: int) -> dict[str, Any]:
@@ -225,7 +225,7 @@ def _register_orders(registry: Registry) -> None:
         out["timeline"] = [
             {"status": e["status"], "height": e["height"], "time_ms": e["time_ms"], "deadline_ms": e["deadline_ms"],
              "by": addr(e["actor"]), "tx": e["tx_hash"].hex()}
-            for e in search.order_timeline(_index(ctx), order)
+            for e in search.order_timeline(query_conn(ctx), order)
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
@@ -240,12 +240,13 @@ def _register_orders(registry: Registry) -> None:
                 limit_param(), cursor_param()],
         result=Result("page", "{items: [{id, listing, shop, buyer, seller, arbiter, status, quantity, asset, total, "
                       "placed_ms, updated_ms, deadline_ms}], next_cursor}", PAGE_RESULT),
+        errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
     async def order_list(ctx: CallContext, limit: int, buyer: bytes | None = None, seller: bytes | None = None,
                          status: str | None = None, cursor: str | None = None) -> dict[str, Any]:
         _one_of("order_list", buyer=buyer, seller=seller)
-        page = _paged(lambda: search.list_orders(_index(ctx), buyer=buyer, seller=seller, status=status,
+        page = _paged(lambda: search.list_orders(query_conn(ctx), buyer=buyer, seller=seller, status=status,
                                                  limit=limit, cursor=cursor))
         return _page(page, order_summary_json)
 
@@ -257,12 +258,13 @@ def _register_orders(registry: Registry) -> None:
                 limit_param(), cursor_param()],
         result=Result("page", "{items: [{order, listing, seller, reviewer, ratings, text_hash, reply_hash, time_ms}], "
                       "next_cursor}", PAGE_RESULT),
+        errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
     async def review_list(ctx: CallContext, limit: int, listing: int | None = None, seller: bytes | None = None,
                           cursor: str | None = None) -> dict[str, Any]:
         _one_of("review_list", listing=listing, seller=seller)
-        page = _paged(lambda: search.list_reviews(_index(ctx), listing=listing, seller=seller, limit=limit,
+        page = _paged(lambda: search.list_reviews(query_conn(ctx), listing=listing, seller=seller, limit=limit,
                                                   cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _review_json(reader, row["order_id"]))

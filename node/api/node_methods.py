@@ -30,8 +30,13 @@ def register(registry: Registry) -> None:
 
     @registry.method(
         "node_health",
-        summary="ok when the node is running, not syncing and connected; reasons otherwise.",
-        result=Result("health", "{ok: bool, reasons: [...]}", {"type": "object"}),
+        summary="ok when the node is running, not syncing, connected and its query index is up to date; "
+                "reasons otherwise.",
+        description="`query_index` is {ok, height, reason, retry_at}: a query index that failed (it never "
+                    "stops the chain) holds blocks up to `height`, says why in `reason`, and tries again at "
+                    "chain height `retry_at` (null: after a restart).",
+        result=Result("health", "{ok: bool, reasons: [...], height, query_index: {ok, height, reason, retry_at}}",
+                      {"type": "object"}),
         tags=("node",),
     )
     async def node_health(ctx: CallContext) -> dict[str, Any]:
@@ -41,7 +46,10 @@ def register(registry: Registry) -> None:
             reasons.append(f"syncing to height {status['sync_target']}")
         if status["peers"] == 0 and len(ctx.node.validators) > 1:
             reasons.append("no peers")
-        return {"ok": not reasons, "reasons": reasons, "height": status["height"]}
+        index = ctx.node.query_index.health()
+        if not index["ok"]:
+            reasons.append(index["reason"])
+        return {"ok": not reasons, "reasons": reasons, "height": status["height"], "query_index": index}
 
 
 def _peer_json(peer: Any) -> dict[str, Any]:

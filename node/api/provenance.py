@@ -11,9 +11,9 @@ from typing import Any
 
 from core.jsonable import to_json
 from market import keys, store
-from node.api.views import PAGE_MAX, addr, certificate_json, page_json, record_entry_json
+from node.api.views import PAGE_MAX, addr, certificate_json, page_json, query_conn, record_entry_json
 from node.queries import search
-from node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
+from node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
 from node.rpc.registry import CallContext, Param, Registry, Result
 
 MAX_CERTS_PER_FINGERPRINT = 50
@@ -49,7 +49,7 @@ def register(registry: Registry) -> None:
                 "linked certificates.",
         params=[RECORD_PARAM],
         result=Result("record", "The record.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("provenance",),
     )
     async def record_get(ctx: CallContext, record: str) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def register(registry: Registry) -> None:
         out.update(id=record, producer=addr(found["producer"]), owner=addr(found["owner"]),
                    custodian=addr(found["custodian"]), reporters=[addr(r) for r in found["reporters"]])
         out["proposals"] = _proposals(reader, record)
-        out["certificates"] = search.certificates_of_record(ctx.node.query_index.conn, record)
+        out["certificates"] = search.certificates_of_record(query_conn(ctx), record)
         return out
 
     @registry.method(

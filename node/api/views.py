@@ -6,16 +6,27 @@ read-side helper for a shape a wallet wants, it is written here.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from core.jsonable import address_json, to_json
 from market import keys, store
 from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from market.reviews import average
 from market.roles import CERTIFIER, has_role
 from market.schema import RATINGS
+from node.rpc.errors import index_unavailable
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
+
+
+def query_conn(ctx: Any) -> sqlite3.Connection:
+    """The query index's connection, or INDEX_UNAVAILABLE when it stopped behind the chain (never stale rows)."""
+    index = ctx.node.query_index
+    if index.fault is not None:
+        raise index_unavailable(index.fault.describe(), index.height)
+    return index.conn
 
 
 def addr(value: bytes | None) -> str | None:
@@ -23,10 +34,9 @@ def addr(value: bytes | None) -> str | None:
 
 
 def rating_json(totals: dict[str, int] | None) -> dict[str, Any]:
-    """Rating sums as count and averages times 100 (integers: no floats anywhere)."""
+    """Rating sums as count and value-weighted averages times 100 (integers: no floats anywhere)."""
     count = totals["count"] if totals else 0
-    averages = {name: totals[name] * 100 // count if totals and count else 0 for name in RATINGS}
-    return {"count": count, "avg_x100": averages}
+    return {"count": count, "avg_x100": {name: average(totals, name, 100) for name in RATINGS}}
 
 
 def kyc_json(reader: Any, account: bytes, now_ms: int) -> dict[str, Any]:

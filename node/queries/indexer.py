@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from core.types import Block
 from market import keys, store
 from market.receipts import Receipt
+from market.reviews import average
 from node.queries import facets, schema
 
 log = logging.getLogger("marketnode.queries")
@@ -30,6 +32,11 @@ CATCH_UP_BLOCKS_PER_TX = 200
 MAX_PAIRS_PER_PURCHASE = 20
 ANALYZE_AFTER_BLOCKS = 1000
 OPTIMIZE_EVERY_BLOCKS = 10_000
+# After a failure the index tries again 1, 2, 4 … blocks later, at most this many apart.
+RETRY_MAX_BLOCKS = 256
+# How long a write waits for a lock held by another process (an operator's sqlite3 shell): indexing runs
+# in the commit path, so a locked file becomes a fault retried later rather than a stalled event loop.
+LOCK_WAIT_S = 0.1
 
 
 @dataclass
@@ -129,7 +136,7 @@ class Indexer:
         shop = store.load(reader, keys.shop(listing["shop"])) or {"open": False}
         rating = store.load(reader, keys.listing_rating(listing_id))
         count = rating["count"] if rating else 0
-        milli = rating["overall"] * 1000 // count if count else 0
+        milli = average(rating, "overall", 1000)
         active = bool(listing["active"] and shop["open"])
         stock = store.load_int(reader, keys.stock(listing_id))
         facet_text = facets.listing_facets(category=listing["category"], shop=listing["shop"], seller=listing["seller"],
@@ -146,7 +153,7 @@ class Indexer:
                    active = excluded.active, rating_count = excluded.rating_count,
                    rating_milli = excluded.rating_milli, facets = excluded.facets""",
             (listing_id, listing["shop"], listing["seller"], listing["type"], listing["category"], listing["title"],
-             json.dumps(listing["tags"]), listing["asset"], listing["price"], stock, int(active),
+             json.dumps(listing["tags"]), listing["asset"], schema.to_sql_u64(listing["price"]), stock, int(active),
              listing["created_ms"], count, milli, facet_text),
         )
         if text_changed or old is None or old[0] != facet_text:
@@ -164,7 +171,7 @@ class Indexer:
         self.conn.execute(
             "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (order_id, order["listing"], order["shop"], order["buyer"], order["seller"], order["arbiter"],
-             order["status"], order["quantity"], order["asset"], order["total"], order["placed_ms"],
+             order["status"], order["quantity"], order["asset"], schema.to_sql_u64(order["total"]), order["placed_ms"],
              order["updated_ms"], order["deadline_ms"]),
         )
         return order["listing"]
@@ -204,12 +211,29 @@ class Indexer:
         )
 
 
+@dataclass(frozen=True)
+class IndexFault:
+    """Why the index stopped: it holds every block up to ``height``; indexing the ones after it failed."""
+
+    height: int
+    reason: str
+    retry_at: int | None  # the chain height of the next attempt (None: only after a restart)
+    attempts: int = 1
+
+    def describe(self) -> str:
+        return f"query index stopped at height {self.height}: {self.reason}"
+
+
 class QueryIndex:
     """The open index file: its connection, the height it has indexed, and catch-up.
 
     ``open`` rebuilds from scratch when the file is missing, corrupt, of
-    another schema version or of another chain, or claims a height beyond
-    the chain's head.
+    another schema version or of another chain, claims a height beyond the
+    chain's head, or cannot be caught up. Indexing never raises to its
+    caller: a failure of any kind rolls back the block's transaction, sets
+    ``fault`` (node_health reports it, index-backed RPC methods refuse to
+    answer from a stale index) and is retried after 1, 2, 4 … blocks, at
+    most RETRY_MAX_BLOCKS apart, and on every start. The chain never waits on it.
     """
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
@@ -217,6 +241,7 @@ class QueryIndex:
         self.conn = conn
         self.indexer = Indexer(conn)
         self.height = int(self._meta("height") or 0)
+        self.fault: IndexFault | None = None
 
     @classmethod
     def open(cls, data_dir: Path, chain: Any) -> QueryIndex:
@@ -228,18 +253,30 @@ class QueryIndex:
         if path.exists():
             try:
                 index = cls._connect(path, genesis, head.height if head else 0)
-            except (sqlite3.DatabaseError, ValueError) as exc:
+            except Exception as exc:  # corrupt, foreign, unreadable: the chain can always rebuild it
                 log.warning("query index %s unusable (%s); rebuilding it from the chain", path, exc)
-        if index is None:
+        if index is not None:
+            index.catch_up(chain)
+            if index.fault is None:
+                return index
+            log.warning("query index %s cannot be caught up; rebuilding it from the chain", path)
+            index.close()
+        try:
             _remove(path)
             index = cls._connect(path, genesis, 0, fresh=True)
             assert index is not None
+        except Exception as exc:  # no file at all (disk full, permissions): an empty index that says so
+            log.error("query index %s cannot be created: %s", path, exc)
+            index = cls._connect(Path(":memory:"), genesis, 0, fresh=True)
+            assert index is not None
+            index.fault = IndexFault(0, f"cannot create {path}: {exc}", retry_at=None)
+            return index
         index.catch_up(chain)
         return index
 
     @classmethod
     def _connect(cls, path: Path, genesis: str, head_height: int, fresh: bool = False) -> QueryIndex | None:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=LOCK_WAIT_S)
         conn.row_factory = sqlite3.Row
         try:
             schema.configure(conn)
@@ -269,7 +306,7 @@ class QueryIndex:
         return None if row is None else row[0]
 
     def catch_up(self, chain: Any) -> int:
-        """Index every committed block above ``height``; return how many."""
+        """Index every committed block above ``height``; return how many (on a failure: ``fault`` is set)."""
         head = chain.head()
         target = head.height if head else 0
         start = self.height
@@ -277,36 +314,81 @@ class QueryIndex:
             return 0
         log.info("query index catching up from height %d to %d", start, target)
         reader = chain.state_reader()
-        height = start
-        while height < target:
-            last = min(target, height + CATCH_UP_BLOCKS_PER_TX)
-            with self.conn:
-                self.conn.execute("BEGIN")
-                for h in range(height + 1, last + 1):
-                    block = chain.get_block(h)
-                    receipts = [Receipt.decode(r) for r in chain.get_receipts(h)]
-                    self.indexer.apply(reader, block, receipts)
-                self._set_height(last)
-            height = last
-        self.height = target
+
+        def index_range(first: int, last: int) -> None:
+            for height in range(first, last + 1):
+                receipts = [Receipt.decode(r) for r in chain.get_receipts(height)]
+                self.indexer.apply(reader, chain.get_block(height), receipts)
+
+        while self.height < target:
+            first, last = self.height + 1, min(target, self.height + CATCH_UP_BLOCKS_PER_TX)
+            if not self._index_blocks(partial(index_range, first, last), last, target):
+                return self.height - start
         # planner statistics: full after a big rebuild, cheap otherwise
-        self.conn.execute("ANALYZE" if target - start >= ANALYZE_AFTER_BLOCKS else "PRAGMA optimize")
+        self._optimize("ANALYZE" if target - start >= ANALYZE_AFTER_BLOCKS else "PRAGMA optimize")
         return target - start
 
     def on_block(self, chain: Any, block: Block, receipts: list[Receipt]) -> None:
-        """Index one just-committed block in one transaction; after a gap, catch up from ``chain``."""
+        """Index one just-committed block in one transaction; after a gap or a fault, catch up from ``chain``."""
         if block.height <= self.height:
+            return
+        if self.fault is not None:
+            if self.fault.retry_at is not None and block.height >= self.fault.retry_at:
+                self.catch_up(chain)
             return
         if block.height != self.height + 1:
             self.catch_up(chain)
             return
-        with self.conn:
-            self.conn.execute("BEGIN")
-            self.indexer.apply(chain.state_reader(), block, receipts)
-            self._set_height(block.height)
-        self.height = block.height
-        if block.height % OPTIMIZE_EVERY_BLOCKS == 0:
-            self.conn.execute("PRAGMA optimize")  # refresh planner statistics as the tables grow
+        if self._index_blocks(lambda: self.indexer.apply(chain.state_reader(), block, receipts),
+                              block.height, block.height) and block.height % OPTIMIZE_EVERY_BLOCKS == 0:
+            self._optimize("PRAGMA optimize")  # refresh planner statistics as the tables grow
+
+    def _optimize(self, statement: str) -> None:
+        """Refresh planner statistics; a failure only costs query speed, so it is logged, never raised."""
+        try:
+            self.conn.execute(statement)
+        except sqlite3.Error as exc:
+            log.warning("query index: %s failed: %s", statement, exc)
+
+    def _index_blocks(self, write: Callable[[], Any], last: int, head: int) -> bool:
+        """Run ``write`` (blocks height+1..last) and the new height in one transaction; False after a failure.
+
+        Any exception is contained: the transaction rolls back, ``fault``
+        records it, and the next attempt waits for twice as many blocks as
+        the last (the first attempt after a fault logs the traceback, later
+        ones one line).
+        """
+        try:
+            with self.conn:
+                self.conn.execute("BEGIN")
+                write()
+                self._set_height(last)
+        except Exception as exc:  # a derived index must never stop the commit that feeds it
+            self._record_fault(exc, head)
+            return False
+        self.height = last
+        if self.fault is not None and last >= head:
+            log.warning("query index recovered at height %d after %d failed attempts", last, self.fault.attempts)
+            self.fault = None
+        return True
+
+    def _record_fault(self, exc: Exception, head: int) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        previous = self.fault
+        attempts = 1 if previous is None else previous.attempts + 1
+        wait = min(2 ** (attempts - 1), RETRY_MAX_BLOCKS)
+        self.fault = IndexFault(self.height, reason, retry_at=head + wait, attempts=attempts)
+        if previous is None or previous.reason != reason:
+            log.error("%s; the node keeps committing, lists and search answer an error until it recovers "
+                      "(next attempt at height %d)", self.fault.describe(), head + wait, exc_info=exc)
+        else:
+            log.warning("%s (attempt %d; next at height %d)", self.fault.describe(), attempts, head + wait)
+
+    def health(self) -> dict[str, Any]:
+        """For node_health: the indexed height, and why it stopped if it did."""
+        fault = self.fault
+        return {"ok": fault is None, "height": self.height, "reason": None if fault is None else fault.describe(),
+                "retry_at": None if fault is None else fault.retry_at}
 
     def _set_height(self, height: int) -> None:
         self.conn.execute("UPDATE meta SET value = ? WHERE key = 'height'", (str(height),))

@@ -18,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.encoding import INT_MAX
 from node.queries import facets
-from node.queries.paging import MAX_SQL_INT, BadCursor, Page, parse_cursor
+from node.queries.paging import BadCursor, Page, parse_cursor
+from node.queries.schema import MAX_SQL_INT, from_sql_u64, sql_key, to_sql_u64
 
 SORTS = ("newest", "price_asc", "price_desc", "rating", "relevance")
 MAX_QUERY_WORDS = 8
@@ -50,13 +52,28 @@ BM25 = "bm25(listings_fts, 1.0, 1.0, 1.0, 0.0)"
 
 @dataclass(frozen=True)
 class SortOrder:
-    """A value sort (``column`` None: by id alone), the index walking it, and the one walking it in a category."""
+    """A value sort (``column`` None: by id alone), the index walking it, and the one walking it in a category.
+
+    Values outside SQL (cursors, bounds, covers) are the real ones; ``u64``
+    columns are stored shifted (schema.to_sql_u64) and converted at each statement.
+    """
 
     column: str | None
     ascending: bool
     index: str | None
     category_index: str
     cover: Callable[[int, int], list[str] | None] | None = None
+    u64: bool = False
+
+    def to_sql(self, value: int) -> int:
+        return to_sql_u64(value) if self.u64 else value
+
+    def from_sql(self, stored: int) -> int:
+        return from_sql_u64(stored) if self.u64 else stored
+
+    @property
+    def max_value(self) -> int:
+        return INT_MAX if self.u64 else MAX_SQL_INT
 
     @property
     def direction(self) -> str:
@@ -67,7 +84,7 @@ class SortOrder:
         return ", ".join(f"{key} {self.direction}" for key in keys)
 
     def after(self, cursor: str | None) -> tuple[int, ...] | None:
-        return parse_cursor(cursor, 1 if self.column is None else 2)
+        return parse_cursor(cursor, 1) if self.column is None else parse_cursor(cursor, 2, self.max_value)
 
     def keyset(self, after: tuple[int, ...] | None, id_column: str = "l.id") -> tuple[list[str], list[Any]]:
         """The condition for rows after the cursor's row, in this order."""
@@ -76,16 +93,16 @@ class SortOrder:
         compare = ">" if self.ascending else "<"
         if self.column is None:
             return [f"{id_column} {compare} ?"], [after[0]]
-        return [f"(l.{self.column}, l.id) {compare} (?, ?)"], list(after)
+        return [f"(l.{self.column}, l.id) {compare} (?, ?)"], [self.to_sql(after[0]), after[1]]
 
     def cursor_of(self, row: sqlite3.Row) -> str:
-        return str(row["id"]) if self.column is None else f"{row[self.column]}:{row['id']}"
+        return str(row["id"]) if self.column is None else f"{self.from_sql(row[self.column])}:{row['id']}"
 
 
 ORDERS = {
     "newest": SortOrder(None, False, None, "listings_cat"),
-    "price_asc": SortOrder("price", True, "listings_price", "listings_cat_price", facets.price_cover),
-    "price_desc": SortOrder("price", False, "listings_price", "listings_cat_price", facets.price_cover),
+    "price_asc": SortOrder("price", True, "listings_price", "listings_cat_price", facets.price_cover, u64=True),
+    "price_desc": SortOrder("price", False, "listings_price", "listings_cat_price", facets.price_cover, u64=True),
     "rating": SortOrder("rating_milli", False, "listings_rating", "listings_cat_rating", facets.rating_cover),
 }
 
@@ -108,8 +125,13 @@ class ListingQuery:
     cursor: str | None = None
 
     def price_range(self) -> tuple[int, int]:
-        low = 0 if self.min_price is None else min(self.min_price, MAX_SQL_INT)
-        return low, MAX_SQL_INT if self.max_price is None else min(self.max_price, MAX_SQL_INT)
+        """The price filter's bounds, real u64 values (absent: 0 and 2^64-1)."""
+        low = 0 if self.min_price is None else self.min_price
+        return low, INT_MAX if self.max_price is None else min(self.max_price, INT_MAX)
+
+    def price_range_sql(self) -> list[int]:
+        """price_range as stored (schema.to_sql_u64), for a BETWEEN on l.price."""
+        return [to_sql_u64(bound) for bound in self.price_range()]
 
     def has_row_only_filters(self) -> bool:
         """True when a filter has no exact facet token (price range, in_stock): rows must be read to test it."""
@@ -122,10 +144,10 @@ class ListingQuery:
             value = getattr(self, column)
             if value is not None:
                 where.append(f"l.{column} = ?")
-                args.append(value)
+                args.append(sql_key(value) if column == "shop" else value)
         if self.min_price is not None or self.max_price is not None:
             where.append("l.price BETWEEN ? AND ?")
-            args.extend(self.price_range())
+            args.extend(self.price_range_sql())
         if self.in_stock:
             where.append("l.stock > 0")
         return where, args
@@ -178,6 +200,7 @@ def listing_row(row: sqlite3.Row) -> dict[str, Any]:
     out.pop("score", None)
     out["tags"] = json.loads(out["tags"])
     out["active"] = bool(out["active"])
+    out["price"] = from_sql_u64(out["price"])
     return out
 
 
@@ -227,14 +250,14 @@ def _plain_index(conn: sqlite3.Connection, q: ListingQuery, order: SortOrder) ->
 def _plain_indexes(q: ListingQuery, order: SortOrder) -> tuple[str | None, list[tuple[str, str, list[Any]]]]:
     """(the index in sort order, [(filter index, its condition, args)] worth counting)."""
     by_seller = ("listings_seller", "seller = ?", [q.seller])
-    by_shop = ("listings_shop", "shop = ?", [q.shop])
+    by_shop = ("listings_shop", "shop = ?", [None if q.shop is None else sql_key(q.shop)])
     by_asset = ("listings_asset", "asset = ? AND active = 1", [q.asset])
     has_range = q.min_price is not None or q.max_price is not None
     if q.category is not None:
         by_range = ("listings_cat_price", "category = ? AND active = 1 AND price BETWEEN ? AND ?",
-                    [q.category, *q.price_range()])
+                    [q.category, *q.price_range_sql()])
     else:
-        by_range = ("listings_price", "active = 1 AND price BETWEEN ? AND ?", list(q.price_range()))
+        by_range = ("listings_price", "active = 1 AND price BETWEEN ? AND ?", q.price_range_sql())
     if order.column is None:
         # by id: an equality filter's (value, id) index is in order; the narrowest such filter leads
         for present, index in ((q.seller, "listings_seller"), (q.shop, "listings_shop"),
@@ -377,15 +400,16 @@ class _Walk:
         compare = ">=" if order.ascending else "<="
         row = conn.execute(
             f"SELECT {column} FROM listings INDEXED BY {self.index} WHERE {self.condition} AND {column} {compare} ? "
-            f"ORDER BY {column} {order.direction} LIMIT 1 OFFSET ?", (*self.args, bound, listings)).fetchone()
-        return None if row is None else row[0]
+            f"ORDER BY {column} {order.direction} LIMIT 1 OFFSET ?",
+            (*self.args, order.to_sql(bound), listings)).fetchone()
+        return None if row is None else order.from_sql(row[0])
 
     def extreme(self, conn: sqlite3.Connection, highest: bool) -> int | None:
         column = self.order.column
         row = conn.execute(
             f"SELECT {column} FROM listings INDEXED BY {self.index} WHERE {self.condition} "
             f"ORDER BY {column} {'DESC' if highest else 'ASC'} LIMIT 1", self.args).fetchone()
-        return None if row is None else row[0]
+        return None if row is None else self.order.from_sql(row[0])
 
 
 def _stepped(conn: sqlite3.Connection, q: ListingQuery, order: SortOrder, text: str) -> Page:
@@ -447,7 +471,8 @@ def _step_rows(conn: sqlite3.Connection, q: ListingQuery, order: SortOrder, text
             keyset, keyset_args = [f"f.rowid {'>' if order.ascending else '<'} ?"], [after[1]]
         sql = (f"SELECT {LISTING_COLUMNS} FROM {FTS_JOIN} WHERE listings_fts MATCH ? AND l.{order.column} = ? AND "
                f"{' AND '.join(where + keyset)} ORDER BY f.rowid {order.direction} LIMIT ?")
-        return conn.execute(sql, (match, first, *args, *keyset_args, need)).fetchall()
+        return conn.execute(sql, (match, order.to_sql(first), *args, *keyset_args, need)).fetchall()
     sql = (f"SELECT {LISTING_COLUMNS} FROM {FTS_JOIN} WHERE listings_fts MATCH ? AND l.{order.column} BETWEEN ? AND ? "
            f"AND {' AND '.join(where + keyset)} ORDER BY {order.sql()} LIMIT ?")
-    return conn.execute(sql, (match, first, last, *args, *keyset_args, need)).fetchall()
+    return conn.execute(sql, (match, order.to_sql(first), order.to_sql(last), *args, *keyset_args,
+                              need)).fetchall()

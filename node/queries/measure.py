@@ -54,7 +54,8 @@ def insert_listings(conn: sqlite3.Connection, listings: list[dict[str, Any]]) ->
     rows, fts_rows = [], []
     for listing in listings:
         facet_text = facets.listing_facets(**listing)
-        row = {**listing, "tags": json.dumps(listing["tags"]), "active": int(listing["active"])}
+        row = {**listing, "tags": json.dumps(listing["tags"]), "active": int(listing["active"]),
+               "price": schema.to_sql_u64(listing["price"])}
         rows.append((*(row[name] for name in LISTING_FIELDS), facet_text))
         fts_rows.append((listing["id"], listing["title"], listing["description"], " ".join(listing["tags"]),
                          facet_text))
@@ -89,7 +90,7 @@ def fill(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) ->
         for i in range(1, orders + 1):
             buyer, listing = rng.choice(buyers), rng.randint(1, listings)
             order_rows.append((i, listing, 1, buyer, rng.choice(sellers), None, rng.choice(STATUSES), 1, "MKT",
-                               rng.randint(1, 10**6), i, i, 0))
+                               schema.to_sql_u64(rng.randint(1, 10**6)), i, i, 0))
             purchases.add((buyer, listing, i))
         conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", order_rows)
         conn.executemany("INSERT OR IGNORE INTO purchases VALUES (?, ?, ?)", sorted(purchases))
@@ -132,7 +133,7 @@ def fill_bench(conn: sqlite3.Connection, listings: int, orders: int, seed: int =
         insert_listings(conn, rows)
         conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             (i + 1, listings - i % listings, 1 + (listings - i % listings - 1) % 50, buyers[i % 50],
-             sellers[(listings - i % listings - 1) % 50], None, "placed", 1, "MKT", 100, i, i, 0)
+             sellers[(listings - i % listings - 1) % 50], None, "placed", 1, "MKT", schema.to_sql_u64(100), i, i, 0)
             for i in range(orders)])
     return {"sellers": sellers, "buyers": buyers, "listings": listings}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MAX_SQL_INT = 2**63 - 1
+from node.queries.schema import MAX_SQL_INT
 
 
 class BadCursor(ValueError):
@@ -22,14 +22,19 @@ class Page:
     next_cursor: str | None
 
 
-def parse_cursor(cursor: str | None, count: int) -> tuple[int, ...] | None:
-    """The ``count`` integers of a ``"a:b"`` cursor, or None for the first page."""
+def parse_cursor(cursor: str | None, count: int, first_max: int = MAX_SQL_INT) -> tuple[int, ...] | None:
+    """The ``count`` integers of a ``"a:b"`` cursor, or None for the first page.
+
+    The last part is an id (at most MAX_SQL_INT: no row has a larger one);
+    a first part before it is a sort value, at most ``first_max`` (2^64-1 for a price).
+    """
     if cursor is None:
         return None
     parts = cursor.split(":")
     if len(parts) != count or not all(p.isdecimal() and len(p) <= 20 for p in parts):
         raise BadCursor(f"cursor {cursor!r} is not one this query returned")
     values = tuple(int(p) for p in parts)
-    if max(values) > MAX_SQL_INT:  # SQLite integers are signed 64-bit: no row has such a key
+    limits = (first_max,) * (count - 1) + (MAX_SQL_INT,)
+    if any(value > limit for value, limit in zip(values, limits)):
         raise BadCursor(f"cursor {cursor!r} is not one this query returned")
     return values

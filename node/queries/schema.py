@@ -3,13 +3,40 @@
 Every paginated query walks one of these indexes in its sort order and stops
 after a page, so the first page costs the same at 100 or 100,000 rows.
 Bump ``SCHEMA_VERSION`` whenever a table changes: the file is then rebuilt.
+
+Amounts (``listings.price``, ``orders.total``) are u64 up to 2^64-1 while a
+SQLite INTEGER is signed 64-bit, so they are stored shifted down by 2^63
+(``to_sql_u64``): every u64 fits, and order, equality and BETWEEN are kept.
+Every other integer column holds a value the rules bound far below 2^63
+(ids from counters, block times, stock, counts).
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+
+U64_OFFSET = 2**63
+MAX_SQL_INT = 2**63 - 1
+# The columns stored with to_sql_u64, by table.
+U64_COLUMNS = {"listings": ("price",), "orders": ("total",)}
+
+
+def to_sql_u64(value: int) -> int:
+    """A u64 (0..2^64-1) as the signed INTEGER stored for it: value - 2^63, so order is kept."""
+    return value - U64_OFFSET
+
+
+def from_sql_u64(stored: int) -> int:
+    """The u64 a stored INTEGER of a U64_COLUMNS column stands for."""
+    return stored + U64_OFFSET
+
+
+def sql_key(value: int) -> int:
+    """An id filter as SQLite can compare it: ids are 1..2^63-1 here, so one beyond that range becomes -1,
+    which no row holds (the query answers nothing instead of failing with OverflowError)."""
+    return value if value <= MAX_SQL_INT else -1
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (

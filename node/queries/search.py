@@ -15,6 +15,7 @@ from node.queries.listings import SORTS as SORTS
 from node.queries.listings import search_listings as search_listings
 from node.queries.paging import BadCursor as BadCursor
 from node.queries.paging import Page, parse_cursor
+from node.queries.schema import from_sql_u64, sql_key
 
 
 def _by_id_desc(conn: sqlite3.Connection, table: str, columns: str, filters: list[tuple[str, Any]],
@@ -59,7 +60,10 @@ def list_orders(conn: sqlite3.Connection, *, buyer: bytes | None, seller: bytes 
         filters.append(("seller", seller))
     if status is not None:
         filters.append(("status", status))
-    return _by_id_desc(conn, "orders", ORDER_COLUMNS, filters, limit, cursor)
+    page = _by_id_desc(conn, "orders", ORDER_COLUMNS, filters, limit, cursor)
+    for item in page.items:
+        item["total"] = from_sql_u64(item["total"])
+    return page
 
 
 def order_timeline(conn: sqlite3.Connection, order_id: int) -> list[dict[str, Any]]:
@@ -74,7 +78,7 @@ def list_reviews(conn: sqlite3.Connection, *, listing: int | None, seller: bytes
                  cursor: str | None) -> Page:
     filters: list[tuple[str, Any]] = []
     if listing is not None:
-        filters.append(("listing", listing))
+        filters.append(("listing", sql_key(listing)))
     if seller is not None:
         filters.append(("seller", seller))
     return _by_id_desc(conn, "reviews", "order_id, listing, seller, reviewer, overall, time_ms", filters, limit,

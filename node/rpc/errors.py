@@ -35,6 +35,7 @@ RESOURCE_NOT_FOUND = -32001
 UNAUTHORIZED = -32002  # EIP-1474 "resource unavailable"; used here for a missing/wrong admin token
 TRANSACTION_REJECTED = -32003
 LIMIT_EXCEEDED = -32005
+INDEX_UNAVAILABLE = -32010  # the query index stopped behind the chain (node_health says why)
 
 # Default message per code, also the table rendered into docs/RPC.md.
 ERROR_MESSAGES: dict[int, str] = {
@@ -48,6 +49,8 @@ ERROR_MESSAGES: dict[int, str] = {
     UNAUTHORIZED: "unauthorized: admin method without a valid admin token",
     TRANSACTION_REJECTED: "transaction rejected by a marketplace rule; data.code names the rule",
     LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions)",
+    INDEX_UNAVAILABLE: "query index unavailable: it stopped behind the chain (node_health says why and where); "
+                       "methods reading state alone still answer",
 }
 
 
@@ -78,6 +81,11 @@ def not_found(what: str) -> RpcError:
 
 def unauthorized(detail: str) -> RpcError:
     return RpcError(UNAUTHORIZED, f"unauthorized: {detail}")
+
+
+def index_unavailable(detail: str, height: int) -> RpcError:
+    """The query index cannot answer truthfully: it holds blocks up to ``height`` only."""
+    return RpcError(INDEX_UNAVAILABLE, f"query index unavailable: {detail}", {"indexed_height": height})
 
 
 def limit_exceeded(detail: str, **data: Any) -> RpcError:

@@ -22,8 +22,9 @@ CATEGORIES = ["art", "home", "fashion", "food"]
 ASSETS = ["MKT", "USDX"]
 TYPES = ["physical", "digital", "service"]
 SELLERS = [bytes([i]) * 32 for i in range(1, 9)]
-# clusters of equal prices, a wide spread, and one price most listings share
-PRICES = [100, 100, 101, 120, 150, 199, 200, 255, 256, 999, 999, 999, 1000, 5000, 65_535, 10**9, 2**62]
+# clusters of equal prices, a wide spread, one price most listings share, and both sides of 2^63 (SQLite's edge)
+PRICES = [100, 100, 101, 120, 150, 199, 200, 255, 256, 999, 999, 999, 1000, 5000, 65_535, 10**9, 2**62,
+          2**63 - 51, 2**63 - 1, 2**63, 2**64 - 51]
 RATINGS = [0, 0, 0, 1000, 2500, 3333, 4000, 4750, 5000]
 LISTINGS = 3000
 
@@ -55,7 +56,7 @@ def conn() -> sqlite3.Connection:
 def brute_force(conn: sqlite3.Connection, text: str | None = None, sort: str | None = None,
                 **filters: Any) -> list[int]:
     """Every matching id in order, from all rows: FTS5 decides only which rows the text matches."""
-    rows = [dict(r) for r in conn.execute("SELECT * FROM listings")]
+    rows = [{**r, "price": schema.from_sql_u64(r["price"])} for r in map(dict, conn.execute("SELECT * FROM listings"))]
     scores: dict[int, float] = {}
     if text:
         match = f"{listings.TEXT_COLUMNS}: ({listings.fts_query(text)})"
@@ -70,7 +71,7 @@ def brute_force(conn: sqlite3.Connection, text: str | None = None, sort: str | N
             return False
         if filters.get("in_stock") and row["stock"] <= 0:
             return False
-        if row["price"] < filters.get("min_price", 0) or row["price"] > filters.get("max_price", 2**63):
+        if row["price"] < filters.get("min_price", 0) or row["price"] > filters.get("max_price", 2**64 - 1):
             return False
         return all(row[k] == v for k, v in filters.items() if k in ("category", "shop", "seller", "type", "asset"))
 
@@ -112,9 +113,9 @@ def random_query(rng: random.Random) -> dict[str, Any]:
         if rng.random() < 0.2:
             query[name] = rng.choice(values)
     if rng.random() < 0.3:
-        query["min_price"] = rng.choice([0, 100, 150, 256, 777, 1000, 70_000])
+        query["min_price"] = rng.choice([0, 100, 150, 256, 777, 1000, 70_000, 2**63 - 1, 2**63])
     if rng.random() < 0.3:
-        query["max_price"] = query.get("min_price", 0) + rng.choice([0, 5, 60, 1000, 10**12])
+        query["max_price"] = min(query.get("min_price", 0) + rng.choice([0, 5, 60, 1000, 10**12, 2**63]), 2**64 - 1)
     if rng.random() < 0.2:
         query["in_stock"] = True
     return query

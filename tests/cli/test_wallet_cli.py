@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from fake_node import CHAIN_ID, FakeNode, Refuse
 
 from cli.main import main
+from cli.wallet_common import when
 from core.keys import PrivateKey
 from core.sealed import open_sealed
 
@@ -236,6 +237,34 @@ def test_search_sends_prices_in_the_smallest_unit_and_prints_a_table(node):
     params = dict(node.calls)["listing_search"]
     assert params["q"] == "huila coffee" and params["max_price"] == 2000
     assert "12.50 USDX" in result.output and "4.50/5 (2)" in result.output and "--cursor abc" in result.output
+
+
+def test_search_and_orders_show_u64_prices_exactly_across_2_63(node):
+    top = 2**64 - 1
+    node.methods["listing_search"] = lambda p: {"items": [
+        {"id": i, "title": f"edge {i}", "price": price, "asset": "USDX", "stock": 1, "category": "edge", "shop": 1,
+         "rating": {"count": 0, "overall_avg_x100": 0}} for i, price in enumerate((2**63, top), 1)],
+        "next_cursor": None}
+    node.methods["order_list"] = lambda p: {"items": [{
+        "id": 7, "listing": 2, "status": "placed", "quantity": 1, "asset": "USDX", "total": top, "buyer": "mn1b",
+        "seller": "mn1s", "placed_ms": 1_700_000_000_000, "updated_ms": 1_700_000_000_000,
+        "deadline_ms": 1_700_000_000_000}], "next_cursor": None}
+    result = run("listing", "search", "--asset", "USDX", "--min-price", "92233720368547758.08", "--sort",
+                 "price_asc", "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    assert dict(node.calls)["listing_search"]["min_price"] == 2**63
+    assert "92,233,720,368,547,758.08 USDX" in result.output
+    assert "184,467,440,737,095,516.15 USDX" in result.output
+    result = run("order", "list", "--buyer", "mn1b", "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    assert "184,467,440,737,095,516.15 USDX" in result.output
+
+
+def test_times_show_as_utc_and_beyond_any_calendar_date_as_their_number():
+    assert when(1_700_000_000_000) == "2023-11-14 22:13:20Z"
+    assert when(253_402_300_799_999) == "9999-12-31 23:59:59Z"
+    assert when(253_402_300_800_000) == "253402300800000 ms after 1970"
+    assert when(2**64 - 1) == f"{2**64 - 1} ms after 1970"
 
 
 def test_faucet_funds_the_key_files_address_in_units(node, alice_key):

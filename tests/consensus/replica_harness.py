@@ -18,7 +18,7 @@ from consensus.actions import (
 )
 from consensus.messages import Message, PrePrepare, decode_message, encode_message
 from consensus.records import Head, LastSigned
-from consensus.replica import Replica, ReplicaConfig
+from consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
 from core.errors import ValidationError
 from core.hashing import digest
 from core.keys import PrivateKey
@@ -53,7 +53,7 @@ class FakeApp:
         self.root = ROOT0
         self.executed: list[Block] = []
 
-    def has_pending(self) -> bool:
+    def has_proposable(self) -> bool:
         return bool(self.mempool)
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:
@@ -178,9 +178,9 @@ class Cluster:
                 self.deliver(src, dst, msg)
         raise AssertionError("the cluster did not go quiet")
 
-    def fire_next_timer(self) -> None:
-        """Advance the clock to the earliest timer and fire every timer due then."""
-        deadline = min(t for node in self.nodes for t in node.timers.values())
+    def fire_next_timer(self, name: str = TIMER_VIEW) -> None:
+        """Advance the clock to the earliest ``name`` timer and fire every timer due then."""
+        deadline = min(t for node in self.nodes for n, t in node.timers.items() if n == name)
         self.now = max(self.now, deadline)
         for i, node in enumerate(self.nodes):
             for name, due in list(node.timers.items()):

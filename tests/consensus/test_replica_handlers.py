@@ -10,7 +10,7 @@ from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, assert
 from consensus.actions import Broadcast, CommitBlock, PersistLastSigned, RecordEvidence, RequestBlocks, SetTimer
 from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare
 from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_VIEW, Replica
+from consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica
 from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Vote
 
 
@@ -63,11 +63,12 @@ def test_pre_prepare_rejections(why: str, make: Any, reason: str) -> None:
 def test_valid_pre_prepare_is_prepared_after_persisting() -> None:
     r = replica()
     actions = r.receive(KEYS[0].public_key, propose(), NOW)
-    assert kinds(actions) == ["SetTimer", "PersistLastSigned", "Broadcast"]
-    persist, broadcast = actions[1], actions[2]
+    assert kinds(actions) == ["SetTimer", "PersistLastSigned", "Broadcast", "SetTimer"]
+    persist, broadcast, resend = actions[1], actions[2], actions[3]
     assert isinstance(persist, PersistLastSigned) and persist.record.key() == (1, 0, PREPARE)
     assert isinstance(broadcast, Broadcast) and isinstance(broadcast.msg, Prepare)
     assert broadcast.msg.vote.verify()
+    assert resend == SetTimer(TIMER_RESEND, NOW + 250), "an undecided round re-sends our vote after base_timeout/4"
 
 
 def test_pre_prepare_for_a_future_height_is_buffered_not_rejected() -> None:

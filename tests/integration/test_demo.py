@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from harness import Testnet, wait_for
 
 from cli.main import main
+from node.genesis_setup import DEV_PARAMS
 from wallet.account import verify_final
 from wallet.client import RpcClient
 
@@ -75,8 +76,8 @@ def test_the_sale_completed_and_its_review_paid_the_reward(net, story):
     reviews = net.call("validator-1", "review_list", listing=ids["coffee_listing"])["items"]
     assert [r["order"] for r in reviews] == [ids["sale_order"]]
     bob_after = balances(net, addresses["bob"])
-    assert delta(bob_after, before["bob"], "MKT") == ids["review_reward"] > 0
-    assert delta(balances(net, addresses["carol"]), before["carol"], "MKT") > 0  # the referral reward
+    assert delta(bob_after, before["bob"], "MKT") == 0 and ids["review_reward"] > 0  # paid in the sale's asset: USDX
+    assert delta(balances(net, addresses["carol"]), before["carol"], "USDX") > 0  # the referral reward
 
 
 def test_the_dispute_was_split_by_the_arbiter_and_the_money_moved(net, story):
@@ -89,8 +90,10 @@ def test_the_dispute_was_split_by_the_arbiter_and_the_money_moved(net, story):
     fee = dispute["arbiter_fee"]
     seller_share = dispute["total"] - fee - dispute["buyer_amount"]
     after = {name: balances(net, addresses[name]) for name in WATCHED}
-    assert delta(after["alice"], before["alice"], "USDX") == sale["total"] + seller_share
-    assert delta(after["bob"], before["bob"], "USDX") == -(sale["total"] + dispute["total"]) + dispute["buyer_amount"]
+    platform_fee = DEV_PARAMS.platform_fee(sale["total"])  # the sale's; a ruling pays none
+    assert delta(after["alice"], before["alice"], "USDX") == sale["total"] - platform_fee + seller_share
+    assert delta(after["bob"], before["bob"], "USDX") == (-(sale["total"] + dispute["total"]) + dispute["buyer_amount"]
+                                                          + ids["review_reward"])
     assert delta(after["grace"], before["grace"], "USDX") == fee > 0
 
 

@@ -41,7 +41,7 @@ def make_genesis(**params: Any) -> Genesis:
             "certifier": (key_of("certifier").public_key,),
             "asset_issuer": (key_of("issuer").public_key,),
         },
-        reward_pool={"MKT": POOL},
+        reward_pool={"MKT": POOL, "USD": POOL},  # rewards are paid in the order's asset
         params=Params(**{**DEFAULT_PARAMS, **params}),
     )
 
@@ -58,6 +58,7 @@ class Chain:
         self.height = 0
         self.root = self.genesis.hash
         self.blocks: list[tuple[BlockContext, list[Tx]]] = []
+        self.receipts: list[list[Receipt]] = []  # per block, as the node's query index reads them
 
     def acct(self, name: str) -> bytes:
         return self.keys[name].public_key
@@ -79,6 +80,7 @@ class Chain:
         self.root = next_state_root(self.root, self.height, changes)
         self.state.apply(changes)
         self.blocks.append((ctx, list(txs)))
+        self.receipts.append(receipts)
         self.now_ms += 1_000
         return receipts
 

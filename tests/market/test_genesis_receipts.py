@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from market_harness import make_genesis
+from market_harness import Chain, make_genesis
 
 from core.errors import ConfigError, DecodeError
 from market.genesis import Genesis
+from market.params import MAX_WINDOW_MS
 from market.receipts import Event, Receipt
 
 
@@ -33,6 +34,8 @@ def test_genesis_defaults_and_params_change_the_hash() -> None:
         lambda g: g["accounts"][0].update(address="mn1notanaddress"),
         lambda g: g["params"].update(platform_fee_bps=10_001),
         lambda g: g["params"].update(confirm_window_ms=0),
+        lambda g: g["params"].update(accept_window_ms=MAX_WINDOW_MS + 1),
+        lambda g: g["params"].update(ruling_window_ms=2**64 - 1),  # a deadline would not fit in a u64
         lambda g: g["params"].update(no_such_param=1),
         lambda g: g["roles"].update(emperor=[]),
         lambda g: g["accounts"][0]["balances"].update(USD=2**64),
@@ -50,6 +53,15 @@ def test_bad_genesis_is_a_config_error(mutate) -> None:
     mutate(obj)
     with pytest.raises(ConfigError):
         Genesis.from_json(json.dumps(obj))
+
+
+def test_the_longest_windows_give_deadlines_every_store_holds() -> None:
+    windows = {name: MAX_WINDOW_MS for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms",
+                                                "ruling_window_ms")}
+    chain = Chain(make_genesis(**windows))
+    _, listing = chain.market()
+    order = chain.place("bob", listing)
+    assert chain.order(order)["deadline_ms"] == chain.now_ms - 1_000 + MAX_WINDOW_MS < 2**53
 
 
 def test_receipt_round_trip_and_hash() -> None:

@@ -2,7 +2,8 @@
 
 Invariants: supply conserved (only mint adds); escrow equals the open orders'
 escrow; stock never negative; terminal orders never change; every open order
-has a timeout someone can claim; replaying the blocks gives the same root.
+has a timeout someone can claim; the reward pool paid out less than the
+platform fees charged, in each asset; replaying the blocks gives the same root.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from market_harness import CHAIN_ID, Chain
+from market_harness import CHAIN_ID, POOL, Chain, make_genesis
 
 from core.encoding import decode
 from market import keys, store
-from market.accounts import ESCROW
+from market.accounts import ESCROW, REWARD_POOL, TREASURY
 from market.context import BlockContext
 from market.engine import apply_tx
 from market.orders import CLAIMANT, OPEN, TERMINAL
-from market.params import DAY_MS
+from market.params import BPS, DAY_MS
 from market.state import State, StateOverlay
 from market.store import index_ids
 
@@ -108,11 +109,12 @@ def _body(chain: Chain, state: State, action: tuple[Any, ...]) -> tuple[str, str
 
 
 def _setup() -> Chain:
-    chain = Chain()
+    chain = Chain(make_genesis(review_reward=10**6, referral_reward=10**6))  # only the fee rebate bounds rewards
     chain.arbiter("arb")
-    chain.register("alice", "bob", "carol")
-    for seller in ("alice", "carol"):
-        chain.listing(seller, chain.shop(seller), stock=3, price=100 if seller == "alice" else 70)
+    chain.register("alice", "carol")
+    chain.ok("bob", "register", name="Bob", commitment=bytes(32), inviter=chain.acct("carol"))  # referrals too
+    for seller in ("alice", "carol"):  # prices above reward_min_total, so orders earn rewards
+        chain.listing(seller, chain.shop(seller), stock=3, price=10_000 if seller == "alice" else 7_000)
     return chain
 
 
@@ -153,6 +155,12 @@ def _check_invariants(chain: Chain, terminal_seen: dict[int, str]) -> None:
     for _, raw in state.iterate(keys.STOCK_PREFIX):
         assert decode(raw) >= 0, "negative stock"
 
+    params = chain.genesis.params
+    share = params.review_reward_fee_bps + params.referral_reward_fee_bps
+    for asset in ("USD", "MKT"):  # the treasury holds only platform fees; rewards are paid in the fee's asset
+        paid_out, fees = POOL - chain.balance(REWARD_POOL, asset), chain.balance(TREASURY, asset)
+        assert paid_out * BPS <= fees * share, f"{asset} rewards {paid_out} exceed {share} bps of the fees {fees}"
+
 
 def _assert_claimable(chain: Chain, oid: int, order: dict[str, Any]) -> None:
     """At the deadline, the state's claimant can settle it (tried on a throwaway overlay)."""
@@ -184,7 +192,7 @@ def test_invariants_hold_after_every_block(blocks: list[tuple[list[tuple[Any, ..
         assert len(receipts) == len(txs)
         _check_invariants(chain, terminal_seen)
 
-    replay = Chain()
+    replay = Chain(chain.genesis)
     for ctx, txs in chain.blocks:
         replay.now_ms = ctx.timestamp_ms
         replay.block(txs)

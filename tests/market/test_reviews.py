@@ -11,8 +11,12 @@ from market.store import index_ids
 RATINGS = dict(overall=5, quality=4, accuracy=5, delivery=3, service=5)
 
 
-def _completed(chain: Chain) -> tuple[int, int]:
-    _, listing = chain.market()
+PRICE = 10_000  # the platform fee (1 %) is 100, so the 40 % rebate (40) covers the reward (10)
+
+
+def _completed(chain: Chain, price: int = PRICE) -> tuple[int, int]:
+    shop, _ = chain.market()
+    listing = chain.listing("alice", shop, price=price)
     order = chain.shipped(listing)
     chain.ok("bob", "order_confirm", order=order)
     return listing, order
@@ -20,13 +24,16 @@ def _completed(chain: Chain) -> tuple[int, int]:
 
 def test_review_updates_aggregates_and_pays_the_reward(chain: Chain) -> None:
     listing, order = _completed(chain)
-    before = chain.balance("bob", "MKT")
-    chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=b"\x05" * 32)
-    assert chain.balance("bob", "MKT") == before - 1 + 10
-    assert chain.balance(REWARD_POOL, "MKT") == POOL - 10
+    before = chain.balance("bob", "USD")
+    receipt = chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=b"\x05" * 32)
+    assert chain.balance("bob", "USD") == before + 10  # in the order's asset; the fee was MKT
+    assert chain.balance(REWARD_POOL, "USD") == POOL - 10
+    assert receipt.events[-1].attrs == {"account": chain.acct("bob"), "amount": 10, "asset": "USD", "reason": "review",
+                                        "withheld": None}
     seller = chain.load(keys.seller_rating(chain.acct("alice")))
-    assert seller == {"count": 1, **RATINGS}
+    assert seller == {"count": 1, "weight": PRICE, **{name: stars * PRICE for name, stars in RATINGS.items()}}
     assert chain.load(keys.listing_rating(listing)) == seller
+    assert chain.load(keys.review(order))["weight"] == PRICE
     assert index_ids(chain.state, keys.reviews_by_listing(listing)) == [order]
 
 
@@ -58,19 +65,21 @@ def test_seller_replies_once(chain: Chain) -> None:
 def test_inviter_earns_referral_on_first_completed_purchase_only(chain: Chain) -> None:
     chain.register("carol")
     chain.ok("dave", "register", name="Dave", commitment=bytes(32), inviter=chain.acct("carol"))
-    _, listing = chain.market()
-    before = chain.balance("carol", "MKT")
+    shop, _ = chain.market()
+    listing = chain.listing("alice", shop, price=PRICE)
+    before = chain.balance("carol", "USD")
     for _ in range(2):
         order = chain.shipped(listing, buyer="dave")
         chain.ok("dave", "order_confirm", order=order)
-    assert chain.balance("carol", "MKT") == before + 20
+    assert chain.balance("carol", "USD") == before + 20
 
 
 def test_rewards_stop_when_the_pool_is_dry() -> None:
     from market_harness import make_genesis
 
-    chain = Chain(make_genesis(review_reward=POOL + 1))
-    _, order = _completed(chain)
+    chain = Chain(make_genesis(review_reward=POOL + 1, platform_fee_bps=5_000))
+    _, order = _completed(chain, price=10 * POOL)
     receipt = chain.ok("bob", "review", order=order, ratings=RATINGS, text_hash=bytes(32))
     assert receipt.events[-1].attrs["amount"] == POOL
-    assert chain.balance(REWARD_POOL, "MKT") == 0
+    assert receipt.events[-1].attrs["withheld"] == "pool_dry"
+    assert chain.balance(REWARD_POOL, "USD") == 0

@@ -311,3 +311,57 @@ def test_random_admissions_and_commits_keep_the_pool_consistent(steps: list[tupl
     assert len(pending) == len(mp) <= 8
     assert mp.size_bytes == sum(len(tx.encode()) for tx in pending)
     assert len({(tx.sender, tx.nonce) for tx in pending}) == len(pending)
+
+
+# -- proposable work and re-gossip (issue 12: "pending" must mean "proposable", gossip must converge) --------
+
+
+def test_txs_behind_a_nonce_gap_are_not_proposable_work() -> None:
+    mp = pool()
+    mp.add(raw(A, 1), nonces())
+    mp.add(raw(A, 2), nonces())
+    assert mp.has_pending() and not mp.has_proposable()
+    assert mp.take_batch(10, 1 << 20, nonces()) == []
+    mp.add(raw(A, 0), nonces())
+    assert mp.has_proposable() and mp.proposable_senders() == 1
+
+
+def test_proposable_work_follows_commits_and_competing_txs() -> None:
+    mp = pool()
+    for nonce in (0, 1, 3):
+        mp.add(raw(A, nonce), nonces())
+    first_two = mp.take_batch(2, 1 << 20, nonces())
+    mp.remove_committed(first_two)
+    mp.recheck(nonces({A.public_key: 2}))
+    assert mp.has_pending() and not mp.has_proposable(), "nonce 3 waits for nonce 2"
+    mp.add(raw(A, 2), nonces({A.public_key: 2}))
+    assert mp.has_proposable()
+    mp.recheck(nonces({A.public_key: 4}))  # a competing tx at nonces 2 and 3 committed elsewhere
+    assert not mp.has_pending() and not mp.has_proposable()
+
+
+def test_regossip_offers_each_senders_gap_fillers_first_and_only_txs_older_than_a_period() -> None:
+    mp = pool()
+    for nonce in range(5):
+        mp.add(raw(B, nonce), nonces())  # B arrived first ...
+    mp.add(raw(A, 0), nonces())  # ... but A's next nonce must still go out in a tiny round
+    before = mp.admission_seq
+    mp.add(raw(C, 0), nonces())  # admitted this period: gossiped already, not re-offered yet
+    picked = mp.regossip_batch(before, max_txs=2, heads_per_sender=1)
+    assert {(tx.sender, tx.nonce) for tx in picked} == {(B.public_key, 0), (A.public_key, 0)}
+    everything = mp.regossip_batch(mp.admission_seq, max_txs=100, heads_per_sender=1)
+    assert len(everything) == len(mp) and len({tx.hash for tx in everything}) == len(mp)
+
+
+def test_regossip_rounds_cover_the_whole_pool_not_always_the_same_first_txs() -> None:
+    mp = pool()
+    for key in KEYS:
+        for nonce in range(1, 6):  # every sender waits behind a gap: no heads, only the rotation
+            mp.add(raw(key, nonce), nonces())
+    offered: set[bytes] = set()
+    rounds = 0
+    while len(offered) < len(mp):
+        rounds += 1
+        assert rounds <= len(mp) // 7 + 1, "the rotation must reach every tx"
+        offered |= {tx.hash for tx in mp.regossip_batch(mp.admission_seq, max_txs=7, heads_per_sender=4)}
+    assert offered == {tx.hash for tx in mp}

@@ -31,13 +31,23 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.messages import Commit, Message, NewView, Prepare, PrePrepare, decode_message, encode_message
+from consensus.messages import (
+    Commit,
+    Message,
+    NewView,
+    Prepare,
+    PrePrepare,
+    ViewChange,
+    decode_message,
+    encode_message,
+)
 from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
+from consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
 from core.errors import ConsensusError, DecodeError, ValidationError
 from core.hashing import digest
 from core.keys import PrivateKey
 from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote, max_faulty
+from node.mempool import Mempool, MempoolError, MempoolLimits
 
 CHAIN_ID = "sim"
 GENESIS_HASH = digest("genesis", b"sim")
@@ -49,36 +59,48 @@ MIXES = (
 )
 BYZ_BEHAVIOURS = ("silent", "equivocate", "conflict", "garbage", "unknown")
 LIVENESS_BOUND_MS = 60_000
+STALL_SLACK_MS = 250  # beyond a view's timeout: message delays and execution after the network is timely
+REGOSSIP_MS = 300  # a node re-offers its pending txs this often (the node's REGOSSIP_S, scaled like the timeouts)
+REGOSSIP_MAX = 8
+REGOSSIP_HEADS = 2
+SYNC_POLL_MS = 500  # the node's syncer asks a peer for its height this often, whatever consensus does
 KEYS = [PrivateKey(digest("address", b"sim-validator-%d" % i)) for i in range(10)]
 OUTSIDER = PrivateKey(digest("address", b"sim-outsider"))
+SENDERS = [PrivateKey(digest("address", b"sim-sender-%d" % i)) for i in range(3)]
 
 
 def make_tx(index: int, kind: str = "ok") -> Tx:
-    """A sim tx: never signature-checked (the validity function looks at ``kind``), so it costs nothing."""
-    return Tx(CHAIN_ID, KEYS[0].public_key, index, kind, {"i": index}, 1, bytes(64))
+    """A sim tx: sender ``index % 3`` with consecutive nonces, so txs sent to different nodes form nonce runs.
+
+    Signed, because the node's real mempool (which the sim runs) admits only
+    signed txs; the validity function still looks at ``kind``.
+    """
+    key = SENDERS[index % len(SENDERS)]
+    return Tx(CHAIN_ID, key.public_key, index // len(SENDERS), kind, {"i": index}, 1).sign(key)
 
 
 class SimApp:
-    """The node side of consensus.app.Application: a mempool and a hash-chain 'state'."""
+    """The node side of consensus.app.Application: the node's real mempool and a hash-chain 'state'.
+
+    The mempool is node/mempool.py itself, so "proposable", nonce gaps and
+    re-gossip are the node's own rules, not a model of them.
+    """
 
     def __init__(self) -> None:
-        self.mempool: dict[bytes, Tx] = {}
+        self.mempool = Mempool(MempoolLimits(), CHAIN_ID)
+        self.nonces: dict[bytes, int] = {}
         self.committed: set[bytes] = set()
         self.root = GENESIS_ROOT
         self.chain: list[tuple[Block, Certificate]] = []
 
-    def has_pending(self) -> bool:
-        return bool(self.mempool)
+    def account_nonce(self, sender: bytes) -> int:
+        return self.nonces.get(sender, 0)
+
+    def has_proposable(self) -> bool:
+        return self.mempool.has_proposable()
 
     def take_batch(self, max_txs: int, max_bytes: int) -> list[Tx]:
-        batch: list[Tx] = []
-        size = 0
-        for tx in self.mempool.values():
-            if len(batch) == max_txs or size + len(tx.encode()) > max_bytes:
-                break
-            batch.append(tx)
-            size += len(tx.encode())
-        return batch
+        return self.mempool.take_batch(max_txs, max_bytes, self.account_nonce)
 
     def check_block(self, block: Block) -> None:
         check_txs(block, self.committed)
@@ -86,15 +108,23 @@ class SimApp:
     def state_root(self) -> bytes:
         return self.root
 
-    def add(self, tx: Tx) -> None:
-        if tx.hash not in self.committed:
-            self.mempool[tx.hash] = tx
+    def add(self, tx: Tx) -> bool:
+        """Admit ``tx`` as the node would; False if the mempool refuses it (duplicate, stale)."""
+        if tx.hash in self.committed:
+            return False
+        try:
+            self.mempool.add(tx.encode(), self.account_nonce)
+        except MempoolError:
+            return False
+        return True
 
     def execute(self, block: Block, cert: Certificate) -> None:
         self.root = digest("state", self.root + block.hash)
         for tx in block.txs:
             self.committed.add(tx.hash)
-            self.mempool.pop(tx.hash, None)
+            self.nonces[tx.sender] = max(self.nonces.get(tx.sender, 0), tx.nonce + 1)
+        self.mempool.remove_committed(block.txs)
+        self.mempool.recheck(self.account_nonce)
         self.chain.append((block, cert))
 
     def head(self) -> Head:
@@ -128,6 +158,12 @@ class SimNode:
     timers: dict[str, int] = field(default_factory=dict)
     exec_queue: list[tuple[Block, Certificate]] = field(default_factory=list)
     alt_blocks: dict[bytes, Block] = field(default_factory=dict)  # equivocation: our hash -> the other block
+    entered_here: set[bytes] = field(default_factory=set)  # txs clients sent to this node (its mempool journal)
+    regossip_due: bool = False
+    regossip_before: int = 0
+    progress_ms: int = 0  # last commit executed, view changed or restart
+    work_since: int | None = None  # when proposable work appeared after the last progress
+    seen_view: tuple[int, bool] = (0, True)  # the replica's (view, entered) when the checker last looked
 
 
 @dataclass
@@ -204,6 +240,7 @@ class Simulation:
         scenario: Scenario,
         replica_class: type[Replica] = Replica,
         stop_on_violation: bool = True,
+        resend: bool = True,
     ) -> None:
         self.sc = scenario
         self.rng = random.Random(scenario.seed * 7919 + 1)
@@ -212,8 +249,10 @@ class Simulation:
         self.config = ReplicaConfig(
             chain_id=CHAIN_ID, validators=tuple(k.public_key for k in KEYS[: scenario.n]),
             base_timeout_ms=200, max_block_txs=3, max_block_bytes=64 * 1024,
-            max_clock_skew_ms=1000, rotate_every=2, future_buffer=256,
+            max_clock_skew_ms=1000, rotate_every=2, future_buffer=256, resend=resend,
         )
+        self.view_change_set: set[tuple[int, int, int]] = set()  # (node, height, view) honest validators moved to
+        self.sync_requests = 0  # RequestBlocks honest validators made
         self.now = 0
         self.done_at: int | None = None  # when every tx was executed everywhere (after heal)
         self.seq = 0
@@ -232,6 +271,8 @@ class Simulation:
         self.nodes = [self._new_node(i) for i in range(scenario.n)]
         for at, kind, payload in scenario.events:
             self._push(at, kind, payload)
+        for node in self.nodes:
+            self._push(SYNC_POLL_MS, "poll", node.index)
 
     # ------------------------------------------------------------------ setup
 
@@ -257,6 +298,8 @@ class Simulation:
         deadline = self.sc.heal_ms + LIVENESS_BOUND_MS
         while self.queue and self.queue[0][0] <= deadline:
             self._step()
+            if self.healed:
+                self._check_progress()
             if self.violations and self.stop_on_violation:
                 return self.violations
             if self.healed and self._all_done():
@@ -284,8 +327,9 @@ class Simulation:
             if self.violations and self.stop_on_violation:
                 return
         for node in self.nodes:
-            if self.honest(node) and node.alive and TIMER_VIEW in node.replica.timers():
-                self._violate("green", f"node {node.index} keeps a view-change timer with nothing to do")
+            held = {TIMER_VIEW, TIMER_RESEND} & set(node.replica.timers()) if self.honest(node) and node.alive else set()
+            if held:
+                self._violate("green", f"node {node.index} keeps timers {sorted(held)} with nothing to do")
 
     def _all_done(self) -> bool:
         if len(self.submitted) < len(self.txs):
@@ -300,13 +344,65 @@ class Simulation:
     # ------------------------------------------------------------------ events
 
     def _ev_submit(self, index: int) -> None:
+        """A client sends the tx to one node (live ones preferred), which gossips it like the node does."""
         tx = self.txs[index]
         self.submitted[tx.hash] = tx
-        self._log("submit", f"tx {index}")
-        for node in self.nodes:
-            if node.alive:
-                node.app.add(tx)
-                self._perform(node, node.replica.on_work(self.now))
+        alive = [n for n in self.nodes if n.alive]
+        node = self.rng.choice(alive or self.nodes)
+        node.entered_here.add(tx.hash)
+        self._log("submit", f"tx {index} (sender {index % len(SENDERS)} nonce {tx.nonce}) to node {node.index}")
+        if node.alive:
+            self._admit(node, [tx], None)
+
+    def _admit(self, node: SimNode, txs: list[Tx], origin: int | None) -> None:
+        """Admit txs into ``node``'s mempool, gossip the ones it took, and tell its replica there is work."""
+        admitted = [tx for tx in txs if node.app.add(tx)]
+        if not admitted:
+            return
+        self._gossip(node, admitted, exclude=origin)
+        self._schedule_regossip(node)
+        self._perform(node, node.replica.on_work(self.now))
+
+    def _gossip(self, node: SimNode, txs: list[Tx], exclude: int | None = None) -> None:
+        data = tuple(tx.encode() for tx in txs)
+        for target in range(self.sc.n):
+            if target != node.index and target != exclude:
+                self._transmit(node.index, target, data, kind="gossip")
+
+    def _schedule_regossip(self, node: SimNode) -> None:
+        if not node.regossip_due:
+            node.regossip_due = True
+            self._push(self.now + REGOSSIP_MS, "regossip", (node.index, node.incarnation))
+
+    def _ev_regossip(self, payload: tuple[int, int]) -> None:
+        index, incarnation = payload
+        node = self.nodes[index]
+        if not node.alive or node.incarnation != incarnation:
+            return
+        node.regossip_due = False
+        stale = node.app.mempool.regossip_batch(node.regossip_before, REGOSSIP_MAX, REGOSSIP_HEADS)
+        node.regossip_before = node.app.mempool.admission_seq
+        if stale:
+            self._gossip(node, stale)
+        if node.app.mempool.has_pending():
+            self._schedule_regossip(node)
+
+    def _ev_poll(self, index: int) -> None:
+        """The node's syncer (node/sync.py): a node behind a peer fetches its blocks, even with no work pending."""
+        node = self.nodes[index]
+        self._push(self.now + SYNC_POLL_MS, "poll", index)
+        others = [n for n in self.nodes if n is not node and n.alive and (n.index, index) not in self.blocked]
+        if not node.alive or not others:
+            return
+        peer = self.rng.choice(others)
+        if len(peer.app.chain) > len(node.app.chain):
+            self._serve_sync(node, len(node.app.chain) + 1, peer.key.public_key)
+
+    def _ev_gossip(self, payload: tuple[int, int, tuple[bytes, ...]]) -> None:
+        src, dst, raws = payload
+        node = self.nodes[dst]
+        if node.alive:
+            self._admit(node, [Tx.decode(raw) for raw in raws], src)
 
     def _ev_partition(self, blocked: set[tuple[int, int]]) -> None:
         if not self.healed:
@@ -318,6 +414,7 @@ class Simulation:
         self.blocked = set()
         self._log("heal", "network healed, no more loss; every crashed node restarts")
         for node in self.nodes:
+            node.progress_ms, node.work_since = self.now, None
             if not node.alive:
                 self._ev_restart(node.index)
 
@@ -336,9 +433,14 @@ class Simulation:
         if node.alive:
             return
         node.alive = True
-        node.app.mempool = {h: tx for h, tx in self.submitted.items() if h not in node.app.committed}
+        node.progress_ms, node.work_since = self.now, None
+        # The mempool did not survive the crash, but its journal did: txs clients sent to this node come back.
+        node.app.mempool = Mempool(MempoolLimits(), CHAIN_ID)
+        node.regossip_due, node.regossip_before = False, 0
         node.replica = self.replica_class(self.config, node.key, node.app, node.app.head(), node.last_signed)
         self._log("restart", f"node {index} at height {node.app.head().height}, last signed {node.last_signed and node.last_signed.key()}")
+        journal = [tx for h, tx in self.submitted.items() if h in node.entered_here and h not in node.app.committed]
+        self._admit(node, journal, None)
         self._perform(node, node.replica.on_work(self.now))
 
     def _ev_deliver(self, payload: tuple[int, int, bytes]) -> None:
@@ -372,6 +474,7 @@ class Simulation:
         if self.honest(node):
             self._check_executable(node, block)
         node.app.execute(block, cert)
+        node.progress_ms, node.work_since = self.now, None
         self._perform(node, node.replica.on_executed(block.height, self.now))
 
     def _ev_sync(self, payload: tuple[int, int, Block, Certificate]) -> None:
@@ -384,10 +487,20 @@ class Simulation:
     # ------------------------------------------------------------------ the node's side of the contract
 
     def _perform(self, node: SimNode, actions: list[Any]) -> None:
+        self._perform_actions(node, actions)
+        # Progress is a new view started or entered (a NewView restarts the view's timer) while producing these.
+        view = (node.replica.view, node.replica.view in node.replica.round.entered)
+        if view != node.seen_view:
+            node.seen_view = view
+            node.progress_ms, node.work_since = self.now, None
+
+    def _perform_actions(self, node: SimNode, actions: list[Any]) -> None:
         for action in actions:
             if isinstance(action, PersistLastSigned):
                 node.last_signed = action.record
             elif isinstance(action, Broadcast):
+                if isinstance(action.msg, ViewChange) and self.honest(node):
+                    self.view_change_set.add((node.index, action.msg.height, action.msg.view))
                 self._send(node, None, action.msg)
             elif isinstance(action, SendTo):
                 self._send(node, self.by_key.get(action.validator), action.msg)
@@ -399,6 +512,8 @@ class Simulation:
             elif isinstance(action, CancelTimer):
                 node.timers.pop(action.name, None)
             elif isinstance(action, RequestBlocks):
+                if self.honest(node):
+                    self.sync_requests += 1
                 self._serve_sync(node, action.from_height, action.peer)
             elif isinstance(action, RecordEvidence):
                 self._on_evidence(node, action.evidence)
@@ -438,13 +553,14 @@ class Simulation:
             for target, data in byzantine_outputs(self, node, msg, targets):
                 self._transmit(node.index, target, data)
 
-    def _transmit(self, src: int, dst: int, data: bytes) -> None:
+    def _transmit(self, src: int, dst: int, data: Any, kind: str = "deliver") -> None:
+        """Send over the faulty network: consensus messages (``deliver``) and tx gossip (``gossip``) alike."""
         if (src, dst) in self.blocked or (not self.healed and self.rng.random() < self.sc.drop_p):
             return
         delay = self.rng.randint(1, self.sc.max_delay_ms if not self.healed else 20)
-        self._push(self.now + delay, "deliver", (src, dst, data))
+        self._push(self.now + delay, kind, (src, dst, data))
         if not self.healed and self.rng.random() < self.sc.dup_p:
-            self._push(self.now + self.rng.randint(1, self.sc.max_delay_ms), "deliver", (src, dst, data))
+            self._push(self.now + self.rng.randint(1, self.sc.max_delay_ms), kind, (src, dst, data))
 
     # ------------------------------------------------------------------ checkers
 
@@ -463,6 +579,35 @@ class Simulation:
             slot = (vote.validator, vote.height, vote.view, vote.phase)
             if self.signed.setdefault(slot, vote.block_hash) != vote.block_hash:
                 self._violate("double-sign", f"node {node.index} signed two blocks at {slot[1:]}")
+
+    @property
+    def view_changes(self) -> int:
+        """View changes honest validators started (a re-sent ViewChange is not another one)."""
+        return len(self.view_change_set)
+
+    def _check_progress(self) -> None:
+        """Liveness once the network is timely: a validator with proposable work commits or changes view in time.
+
+        The bound is the view's own timeout (which the view-change timer uses)
+        plus slack for message delays and execution; a replica that has work
+        and lets that pass without a commit or a view change is stalled.
+        """
+        for node in self.nodes:
+            if not (self.honest(node) and node.alive) or node.exec_queue:
+                continue
+            if not node.app.has_proposable():
+                node.work_since = None
+                continue
+            if node.work_since is None:
+                node.work_since = self.now
+            replica = node.replica
+            since = max(node.progress_ms, node.work_since)
+            bound = self.config.view_timeout_ms(replica.view - replica.base_view) + STALL_SLACK_MS
+            if self.now - since > bound:
+                self._violate("stall", f"node {node.index} has had proposable work for {self.now - since} ms "
+                              f"at height {replica.height} view {replica.view} with no commit or view change "
+                              f"(bound {bound} ms)")
+                node.work_since = self.now  # report each stall once
 
     def _check_agreement(self, node: SimNode, block: Block) -> None:
         known = self.decided.setdefault(block.height, block.hash)
@@ -646,8 +791,9 @@ def _garbage(rng: random.Random, data: bytes, node: SimNode) -> bytes:
 # ---------------------------------------------------------------------- running many seeds
 
 
-def run_seed(seed: int, replica_class: type[Replica] = Replica, stop_on_violation: bool = True) -> Simulation:
-    sim = Simulation(scenario_for(seed), replica_class, stop_on_violation)
+def run_seed(seed: int, replica_class: type[Replica] = Replica, stop_on_violation: bool = True,
+             resend: bool = True) -> Simulation:
+    sim = Simulation(scenario_for(seed), replica_class, stop_on_violation, resend)
     sim.run()
     return sim
 

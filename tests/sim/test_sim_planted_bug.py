@@ -33,3 +33,22 @@ def test_the_same_seeds_pass_with_the_real_quorum() -> None:
     for seed in seeds:
         sim = run_seed(seed)
         assert not sim.violations, sim.report(last=100)
+
+
+class NoTimerAfterCommitReplica(Replica):
+    """The planted bug: after executing a block, work that remains starts no view-change timer."""
+
+    def _on_executed(self, height: int) -> None:
+        if height != self.head.height or height <= self.executed_height:
+            return
+        self.executed_height = height
+        self._drain_future()
+        self._maybe_propose()
+
+
+def test_checker_catches_a_replica_that_keeps_work_without_a_timer_as_a_stall() -> None:
+    seeds = [s for s in range(600) if scenario_for(s).mix in ("byz-silent", "crash")]
+    stalls = [s for s in seeds if any(v.kind == "stall" for v in run_seed(s, NoTimerAfterCommitReplica).violations)]
+    assert stalls, f"no stall found in seeds {seeds}"
+    for seed in stalls[:3]:
+        assert not run_seed(seed).violations, "the real replica passes the same seeds"

@@ -23,3 +23,16 @@ def test_a_seed_replays_identically() -> None:
     first, second = run_seed(41), run_seed(41)
     assert first.trace == second.trace
     assert first.trace, "the run did something"
+
+
+def test_retransmission_saves_view_changes_and_syncs_on_lossy_networks() -> None:
+    """Issue 12: at the same drop rate, re-sent votes must cost fewer view changes and syncs than none."""
+    seeds = [s for s in range(240) if scenario_for(s).mix == "lossy" and scenario_for(s).n > 1]
+    totals = {}
+    for resend in (False, True):
+        runs = [run_seed(seed, resend=resend) for seed in seeds]
+        assert not [r.violations for r in runs if r.violations], "both variants must stay safe and live"
+        totals[resend] = (sum(r.view_changes for r in runs), sum(r.sync_requests for r in runs))
+    (vc_off, sync_off), (vc_on, sync_on) = totals[False], totals[True]
+    assert vc_on < vc_off, totals
+    assert vc_on + sync_on < vc_off + sync_off, totals

@@ -19,15 +19,38 @@ export class RpcError extends Error {
   }
 }
 
-// JSON.parse that keeps big integers exact (reviver source text access; plain numbers elsewhere).
+// JSON.parse that keeps integers beyond 2^53 exact, as BigInt (safe integers and other numbers stay Numbers).
+// Engines that hand revivers the source text (JSON.parse source text access) use it; elsewhere every
+// integer literal of 16 digits or more (below that all are safe) is first quoted with a mark the text
+// does not contain, and revived from its digits.
 export function parseJson(text) {
-  return JSON.parse(text, (key, value, context) => {
-    if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
-      return BigInt(context.source);
-    }
-    return value;
+  if (REVIVER_SOURCE) {
+    return JSON.parse(text, (key, value, context) =>
+      (typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context.source) ? BigInt(context.source) : value));
+  }
+  let mark = "\u0000int";
+  while (text.includes(JSON.stringify(mark).slice(1, -1))) mark += "_";
+  let marked = false;
+  const quoted = text.replace(JSON_TOKEN, (token) => {
+    if (token[0] === '"' || !/^-?\d{16,}$/.test(token)) return token;
+    marked = true;
+    return JSON.stringify(mark + token);
+  });
+  if (!marked) return JSON.parse(text);
+  return JSON.parse(quoted, (key, value) => {
+    if (typeof value !== "string" || !value.startsWith(mark)) return value;
+    const digits = value.slice(mark.length);
+    return Number.isSafeInteger(Number(digits)) ? Number(digits) : BigInt(digits);
   });
 }
+
+// A JSON string or number token (scanning from the start, a number is always matched whole).
+const JSON_TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const REVIVER_SOURCE = (() => {
+  let seen = false;
+  JSON.parse("1", (key, value, context) => { seen = typeof context?.source === "string"; return value; });
+  return seen;
+})();
 
 // JSON.stringify that writes BigInt values as exact JSON integers.
 function stringify(value) {

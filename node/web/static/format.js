@@ -122,9 +122,12 @@ export function bps(value) {
 
 // --- times ----------------------------------------------------------------------------------
 
+// A block time (ms since 1970, a u64). Beyond JavaScript's dates (year 275760; the rules allow e.g. a KYC
+// expiry of 2^64-1) it is shown as its exact number instead.
 export function time(ms) {
   if (!ms) return el("span", { class: "muted" }, "—");
   const date = new Date(Number(ms));
+  if (Number.isNaN(date.getTime())) return el("time", { title: "beyond any calendar date" }, `${ms} ms after 1970`);
   return el("time", { datetime: date.toISOString(), title: date.toISOString() }, dateTime.format(date));
 }
 
