@@ -216,6 +216,7 @@ def build_rpc_app(
     app.router.add_route("OPTIONS", "/", _handle_preflight)
     app.router.add_route("OPTIONS", "/rpc", _handle_preflight)
     app.router.add_get("/ws", _handle_ws)
+    app.on_response_prepare.append(_add_cors_headers)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -228,18 +229,22 @@ def _json_error_response(status: int, exc: RpcError) -> web.Response:
 @web.middleware
 async def _access_middleware(request: web.Request,
                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Host and Origin checks for every route on the port (RPC, websocket, web pages); CORS for allowed origins."""
+    """Host and Origin checks for every route on the port (RPC, websocket, web pages)."""
     state = request.app[RPC_STATE]
     host, origin = request.headers.get(hdrs.HOST), request.headers.get(hdrs.ORIGIN)
     problem = state.access.host_problem(host) or state.access.origin_problem(origin, host)
     if problem is not None:
         state.faults.note("access_refused", client_key(request.remote), f"refused: {problem}")
         return _json_error_response(403, invalid_request(problem))
-    response = await handler(request)
-    if origin is not None and state.access.origin_allowed_by_list(origin) and not response.prepared:
+    return await handler(request)
+
+
+async def _add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, streamed ones too: let an origin on rpc.allowed_origins read it."""
+    origin = request.headers.get(hdrs.ORIGIN)
+    if origin is not None and request.app[RPC_STATE].access.origin_allowed_by_list(origin):
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
         response.headers[hdrs.VARY] = hdrs.ORIGIN
-    return response
 
 
 async def _handle_preflight(request: web.Request) -> web.StreamResponse:

@@ -72,6 +72,10 @@ async def test_allowed_hosts_and_origins_are_configurable(make_client):
     assert preflight.status == 204 and "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
     refused = await client.options("/", headers={"Origin": "https://other.example"})
     assert refused.status == 403
+    big = "z" * (600 * 1024)  # a reply written in slices carries the header too
+    resp = await client.post("/", data=json.dumps(call("demo_echo", {"value": big})), headers=headers)
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://wallet.example"
+    assert (await resp.json())["result"] == big
 
 
 async def test_a_websocket_from_a_foreign_page_is_refused(client):
