@@ -52,6 +52,7 @@ class RpcSection:
     max_subscriptions_per_client: int = 256
     idle_timeout_s: int = 15
     body_timeout_s: int = 10
+    send_timeout_s: int = 60
     ws_idle_timeout_s: int = 60
     max_response_bytes: int = 16 * 1024 * 1024
     max_batch_response_bytes: int = 8 * 1024 * 1024

@@ -56,8 +56,9 @@ class RpcLimits:
     ``batches_at_once`` batches run at a time (all clients). Times (s):
     ``idle_timeout_s`` for a connection to send a complete request head (after
     connecting or after its previous response), ``body_timeout_s`` for the
-    whole body, ``ws_idle_timeout_s`` for a websocket with no subscription to
-    send something, ``call_timeout_s`` for one handler.
+    whole body, ``send_timeout_s`` for the client to take a large reply,
+    ``ws_idle_timeout_s`` for a websocket with no subscription to send
+    something, ``call_timeout_s`` for one handler.
     """
 
     max_body_bytes: int = 1024 * 1024
@@ -81,6 +82,7 @@ class RpcLimits:
     call_timeout_s: float = 60.0
     idle_timeout_s: float = 15.0
     body_timeout_s: float = 10.0
+    send_timeout_s: float = 60.0
     ws_idle_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
@@ -341,12 +343,20 @@ async def _json_reply(request: web.Request, status: int, text: str) -> web.Strea
     response = web.StreamResponse(status=status)
     response.content_type = "application/json"
     response.content_length = len(data)
-    await response.prepare(request)
-    with memoryview(data) as view:
-        for start in range(0, len(data), REPLY_SLICE_BYTES):
-            await response.write(view[start:start + REPLY_SLICE_BYTES])
-            await asyncio.sleep(0)
-    await response.write_eof()
+    state = request.app[RPC_STATE]
+    try:
+        async with asyncio.timeout(state.limits.send_timeout_s):  # a client that stops reading lets go
+            await response.prepare(request)
+            with memoryview(data) as view:
+                for start in range(0, len(data), REPLY_SLICE_BYTES):
+                    await response.write(view[start:start + REPLY_SLICE_BYTES])
+                    await asyncio.sleep(0)
+            await response.write_eof()
+    except TimeoutError:
+        state.faults.note("send_timeout", client_key(request.remote),
+                          f"reply not taken within {state.limits.send_timeout_s:g} s; connection closed")
+        if request.transport is not None:
+            request.transport.abort()
     return response
 
 

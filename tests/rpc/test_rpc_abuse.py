@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from raw_clients import (
     ATTACKER,
     BYSTANDER,
     connect,
+    post_head,
     read_until_closed,
     session_from,
     stalled_body,
@@ -26,7 +28,7 @@ from raw_clients import (
 )
 from rpc_helpers import call, demo_registry
 
-from node.rpc import RPC_HUB, CallContext, RpcLimits, RpcServer
+from node.rpc import RPC_HUB, CallContext, Param, RpcLimits, RpcServer
 from node.rpc.server import RPC_STATE
 
 Serve = Callable[..., Any]
@@ -43,6 +45,11 @@ async def serve(node_context: dict[str, Any]) -> AsyncIterator[Serve]:
         @registry.method("demo_ticks", summary="How often the ticker task has run so far.")
         async def ticks(ctx: CallContext) -> int:
             return ctx.node["ticks"]
+
+        @registry.method("demo_blob", summary="n bytes of reply for a few bytes of request.",
+                         params=[Param("n", "integer", "Size.", maximum=64 * 1024 * 1024)])
+        async def blob(ctx: CallContext, n: int) -> str:
+            return "b" * n
 
         @registry.method("demo_wait", summary="Wait until the test opens the gate.")
         async def wait(ctx: CallContext) -> str:
@@ -289,6 +296,22 @@ async def test_batches_beyond_batches_at_once_wait_their_turn(serve, node_contex
         node_context["gate"].set()
         assert (await first)[1][0]["result"] == "through"
         assert (await second)[1][0]["result"] == 2
+
+
+async def test_a_client_that_stops_reading_a_large_reply_is_let_go(serve):
+    server = await serve(RpcLimits(send_timeout_s=0.3, max_response_bytes=32 * 1024 * 1024))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind((ATTACKER, 0))
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+    _, writer = await asyncio.open_connection(sock=sock)
+    request = json.dumps(call("demo_blob", {"n": 24 * 1024 * 1024})).encode()
+    writer.write(post_head(len(request)) + request)  # and never read the 24 MB answer
+    await until(lambda: in_flight(server, ATTACKER) == 1, 5, "the request to be served")
+    await until(lambda: in_flight(server, ATTACKER) == 0, 10, "the server to give up on the reader")
+    await until(lambda: server.connections.of(ATTACKER) == 0, 5, "the connection to be closed")
+    writer.close()
 
 
 async def test_a_reply_larger_than_one_write_arrives_whole(serve):
