@@ -3,7 +3,8 @@
 Wraps aiohttp's protocol factory: each accepted connection takes a slot in a
 ``ClientSlots`` (a global and a per-client cap); one over a cap gets a short
 503 and is closed, so idle sockets from one address cannot use up the node's
-file descriptors or everyone else's room. Timeouts (idle, headers, body) are
+file descriptors or everyone else's room; when all are taken, the client
+holding the most gives one up to a newcomer (ClientSlots). Timeouts (idle, headers, body) are
 aiohttp's and server.py's; this module only counts.
 """
 
@@ -43,11 +44,20 @@ class _GatedProtocol(asyncio.Protocol):
     def __init__(self, gate: ConnectionGate, inner: asyncio.Protocol) -> None:
         self._gate, self._inner = gate, inner
         self._client: str | None = None
+        self._transport: asyncio.BaseTransport | None = None
+
+    def evictable(self) -> bool:
+        return True  # any connection of the client holding the most
+
+    def evict(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()  # type: ignore[attr-defined]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
         client = client_key(peer[0] if isinstance(peer, tuple) and peer else None)
-        refused = self._gate.slots.take(client)
+        self._transport = transport
+        refused = self._gate.slots.take(client, self)
         if refused is not None:
             self._gate.faults.note("connection_refused", client, f"connection refused: {refused.reason}")
             assert isinstance(transport, asyncio.WriteTransport)
@@ -69,7 +79,7 @@ class _GatedProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._client is None:
             return
-        self._gate.slots.give_back(self._client)
+        self._gate.slots.give_back(self._client, self)
         self._client = None
         self._inner.connection_lost(exc)
 

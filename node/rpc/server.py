@@ -289,26 +289,43 @@ async def _answer_and_close(request: web.Request, status: int, exc: RpcError) ->
     return response
 
 
-_Serve = Callable[[web.Request, _ServerState, str], Awaitable[web.StreamResponse]]
+class _SlotHolder:
+    """A request or websocket holding a slot: evictable while it only waits on its own client."""
+
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
+        self.idle: Callable[[], bool] = lambda: True  # until the body is in (HTTP) or while idle (websocket)
+
+    def evictable(self) -> bool:
+        return self.idle()
+
+    def evict(self) -> None:
+        if self.request.transport is not None:
+            self.request.transport.abort()
+
+
+_Serve = Callable[[web.Request, _ServerState, str, _SlotHolder], Awaitable[web.StreamResponse]]
 
 
 async def _holding_a_slot(request: web.Request, slots: ClientSlots, serve: _Serve) -> web.StreamResponse:
     """Serve ``request`` while its client holds one of ``slots``; refuse with 429/503 when none is left."""
     client = client_key(request.remote)
-    refused = slots.take(client)
+    holder = _SlotHolder(request)
+    refused = slots.take(client, holder)
     if refused is not None:
         return _json_error_response(refused.http_status, limit_exceeded(refused.reason))
     try:
-        return await serve(request, request.app[RPC_STATE], client)
+        return await serve(request, request.app[RPC_STATE], client, holder)
     finally:
-        slots.give_back(client)
+        slots.give_back(client, holder)
 
 
 async def _handle_http(request: web.Request) -> web.StreamResponse:
     return await _holding_a_slot(request, request.app[RPC_STATE].http_slots, _serve_http)
 
 
-async def _serve_http(request: web.Request, state: _ServerState, client: str) -> web.StreamResponse:
+async def _serve_http(request: web.Request, state: _ServerState, client: str,
+                      holder: _SlotHolder) -> web.StreamResponse:
     limits = state.limits
     sent_type = request.content_type if hdrs.CONTENT_TYPE in request.headers else ""
     problem = content_type_problem(sent_type)
@@ -325,6 +342,7 @@ async def _serve_http(request: web.Request, state: _ServerState, client: str) ->
     except ConnectionError:
         state.faults.note("body_lost", client, "connection lost while sending the request body")
         return web.Response(status=400)  # nobody is left to read it
+    holder.idle = lambda: False  # from here on the node is working for it
     if body is None:
         error = limit_exceeded(f"request body over {limits.max_body_bytes} bytes", max=limits.max_body_bytes)
         return _json_error_response(413, error)
@@ -364,7 +382,8 @@ async def _handle_ws(request: web.Request) -> web.StreamResponse:
     return await _holding_a_slot(request, request.app[RPC_STATE].ws_slots, _serve_ws)
 
 
-async def _serve_ws(request: web.Request, state: _ServerState, client: str) -> web.StreamResponse:
+async def _serve_ws(request: web.Request, state: _ServerState, client: str,
+                    holder: _SlotHolder) -> web.StreamResponse:
     limits = state.limits
     # aiohttp's own ceiling closes the socket (1009); below it, an over-limit
     # message gets a -32005 answer and the connection stays open.
@@ -372,6 +391,7 @@ async def _serve_ws(request: web.Request, state: _ServerState, client: str) -> w
     await ws.prepare(request)
     conn = WsConnection(ws, client, limits, state.auth.check_header(request.headers.get(hdrs.AUTHORIZATION)))
     state.ws_connections.add(conn)
+    holder.idle = lambda: conn.idle(state.hub)
     writer = asyncio.create_task(conn.write_loop())
     try:
         while conn.close_reason is None:

@@ -151,23 +151,55 @@ async def test_a_websocket_with_no_subscription_is_closed_when_idle_and_one_with
 # --- per-client caps at the edge --------------------------------------------------------------
 
 
-async def test_tcp_connections_per_client_and_in_all_at_the_edge(serve):
-    server = await serve(RpcLimits(max_connections_per_client=3, max_open_connections=4))
+async def test_tcp_connections_per_client_at_the_edge(serve):
+    server = await serve(RpcLimits(max_connections_per_client=3))
     held = [await connect(server.port) for _ in range(3)]
     await until(lambda: server.connections.of(ATTACKER) == 3, 5, "three connections from the attacker")
     reader, writer = await connect(server.port)
     answer = await read_until_closed(reader, timeout_s=5)
     assert answer.startswith(b"HTTP/1.1 429") and b"from one client address" in answer
     writer.close()
-    async with aiohttp.ClientSession() as victim:  # the fourth connection in all: still room for it
+    async with aiohttp.ClientSession() as victim:
         assert (await ask(victim, server, call("demo_add", [1])))[1]["result"] == 1
-        reader, writer = await connect(server.port, BYSTANDER)  # the fifth: over the global cap
-        answer = await read_until_closed(reader, timeout_s=5)
-        assert answer.startswith(b"HTTP/1.1 503") and b"connections at once" in answer
-        writer.close()
     for _, w in held:
         w.close()
     await until(lambda: server.connections.of(ATTACKER) == 0, 5, "the attacker's slots to be given back")
+
+
+async def test_when_every_connection_is_taken_the_biggest_holder_gives_one_up(serve):
+    server = await serve(RpcLimits(max_connections_per_client=3, max_open_connections=4))
+    held = [await connect(server.port) for _ in range(3)] + [await connect(server.port, BYSTANDER)]
+    await until(lambda: server.connections.held == 4, 5, "every connection taken")
+    async with aiohttp.ClientSession() as victim:  # holds none: the attacker, holding 3, gives one up
+        assert (await ask(victim, server, call("demo_add", [1])))[1]["result"] == 1
+        await until(lambda: server.connections.of(ATTACKER) == 2, 5, "one attacker connection closed")
+        assert server.connections.of(BYSTANDER) == 1
+    for _, w in held:
+        w.close()
+
+
+async def test_when_nobody_holds_two_more_than_a_newcomer_it_is_refused(serve):
+    server = await serve(RpcLimits(max_connections_per_client=3, max_open_connections=2))
+    held = [await connect(server.port), await connect(server.port, BYSTANDER)]
+    await until(lambda: server.connections.held == 2, 5, "every connection taken")
+    reader, writer = await connect(server.port, "127.0.0.4")
+    answer = await read_until_closed(reader, timeout_s=5)
+    assert answer.startswith(b"HTTP/1.1 503") and b"connections at once" in answer
+    assert server.connections.of(ATTACKER) == 1 and server.connections.of(BYSTANDER) == 1
+    for _, w in [*held, (reader, writer)]:
+        w.close()
+
+
+async def test_stalled_bodies_from_many_addresses_give_way_to_a_newcomer(serve):
+    server = await serve(RpcLimits(max_connections=6, max_requests_per_client=3))
+    stalls = [await stalled_body(server.port, source) for source in (ATTACKER, BYSTANDER) for _ in range(3)]
+    await until(lambda: server.app[RPC_STATE].http_slots.held == 6, 5, "every request slot held by a stall")
+    async with aiohttp.ClientSession() as victim:
+        status, reply = await ask(victim, server, call("demo_add", [5]))
+    assert status == 200 and reply["result"] == 5
+    assert server.app[RPC_STATE].http_slots.evicted == 1
+    for _, w in stalls:
+        w.close()
 
 
 async def test_requests_in_flight_per_client_at_the_edge(serve):

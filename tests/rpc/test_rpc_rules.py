@@ -100,3 +100,36 @@ def test_origin_allow_list_is_exact_and_case_blind():
     assert policy.origin_problem("https://wallet.example.evil", "127.0.0.1:1") is not None
     assert AccessPolicy(allowed_origins=("*",)).origin_problem("https://any.example", "127.0.0.1:1") is None
     assert not same_origin("http://[::1", "[::1]:80")  # unparsable: never the same
+
+
+class FakeHolder:
+    def __init__(self, idle: bool = True) -> None:
+        self.idle, self.evicted = idle, False
+
+    def evictable(self) -> bool:
+        return self.idle
+
+    def evict(self) -> None:
+        self.evicted = True
+
+
+def test_a_full_table_evicts_from_the_biggest_holder_only_when_it_holds_two_more_than_the_newcomer():
+    slots = ClientSlots("things", total=3, per_client=3)
+    a1, a2, b1 = FakeHolder(), FakeHolder(), FakeHolder()
+    assert slots.take("a", a1) is None and slots.take("a", a2) is None and slots.take("b", b1) is None
+    assert slots.take("c", FakeHolder()) is None  # a holds 2 >= 0 + 2: one of a's goes
+    gone = [h for h in (a1, a2) if h.evicted]
+    assert len(gone) == 1 and not b1.evicted and slots.held == 4  # until the evicted one gives its slot back
+    slots.give_back("a", gone[0])
+    assert slots.held == 3 and slots.of("a") == 1
+    refused = slots.take("d", FakeHolder())  # a, b, c hold 1 each: nobody gives way
+    assert refused is not None and refused.http_status == 503
+
+
+def test_busy_holders_are_never_evicted():
+    slots = ClientSlots("things", total=2, per_client=2)
+    busy = [FakeHolder(idle=False), FakeHolder(idle=False)]
+    for holder in busy:
+        assert slots.take("a", holder) is None
+    assert slots.take("b", FakeHolder()) is not None
+    assert not any(h.evicted for h in busy)
