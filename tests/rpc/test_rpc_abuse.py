@@ -144,6 +144,8 @@ async def test_a_websocket_with_no_subscription_is_closed_when_idle_and_one_with
         assert closing.type is aiohttp.WSMsgType.CLOSE and "idle" in (closing.extra or "")
         assert server.hub.publish("newBlocks", {"height": 1}) == 1  # still subscribed, still open
         assert json.loads((await busy.receive(timeout=5)).data)["params"]["result"] == {"height": 1}
+        await busy.send_str(json.dumps(call("demo_add", [7])))  # the server's reads timed out meanwhile
+        assert json.loads((await busy.receive(timeout=5)).data)["result"] == 7
         await idle.close()
         await busy.close()
 
