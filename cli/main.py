@@ -32,6 +32,7 @@ def keygen(seed: str | None) -> None:
 
 def _register() -> None:
     from cli.bench import bench
+    from cli.data_cmds import data
     from cli.node_cmds import init_cmd, run_cmd
     from cli.testnet import testnet
 
@@ -39,6 +40,7 @@ def _register() -> None:
     main.add_command(run_cmd)
     main.add_command(testnet)
     main.add_command(bench)
+    main.add_command(data)
     _register_wallet_commands()
 
 

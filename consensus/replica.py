@@ -9,6 +9,8 @@ on_commit, start_view_change, on_new_view).
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -61,6 +63,7 @@ TIMER_RESEND = "resend"
 MAX_TIMEOUT_DOUBLINGS = 6
 MAX_PENDING_EVIDENCE = 256
 MAX_BUFFERED_BLOCKS = 4  # buffered messages that may carry a block, per validator
+RECENT_BLOCKS = 5  # decided blocks whose intervals set the pace of view timeouts
 
 
 class Rejected(ConsensusError):
@@ -157,7 +160,10 @@ class Replica:
         app: Application,
         head: Head,
         last_signed: LastSigned | None = None,
+        recent_times: tuple[int, ...] = (),
     ) -> None:
+        """``recent_times``: timestamps of the blocks before the head, oldest first (up to RECENT_BLOCKS),
+        so that a restarted replica paces its view timeouts like the others from its first height."""
         self.config = config
         self.key = key
         self.me: bytes | None = key.public_key if key else None
@@ -186,6 +192,7 @@ class Replica:
         self._future: dict[bytes, list[tuple[bytes, Message]]] = {}
         self._future_count = 0
         self._now = 0
+        self._recent_times: deque[int] = deque([*recent_times, head.timestamp_ms], maxlen=RECENT_BLOCKS + 1)
         self._out: list[Action] = []
         self._replaying = False
         if last_signed is not None and last_signed.height == self.height:
@@ -216,6 +223,7 @@ class Replica:
             "executed_height": self.executed_height, "timers": self.timers(),
             "pending_evidence": len(self.pending_evidence), "buffered": self._future_count,
             "rejections": self.rejections, "last_rejection": self.last_rejection,
+            "timeout_ms": self.view_timeout_ms(self.view - self.base_view),
         }
 
     def timers(self) -> dict[str, int]:
@@ -299,7 +307,7 @@ class Replica:
             return  # COMMITs that arrived first decided it
         self._validate_proposal(pp, carried=required is not None)
         rnd.accepted[p.view] = pp.block_hash
-        self._ensure_view_timer()
+        self._restart_view_timer()
         self._vote(PREPARE, p.view, pp.block_hash)
         self._try_prepared()
 
@@ -352,6 +360,7 @@ class Replica:
         cert = PreparedCert(tuple(sorted(votes.values(), key=lambda v: v.validator)[: self.quorum]))
         if self.prepared is None or cert.view > self.prepared.view:
             self.prepared, self.prepared_block = cert, rnd.blocks[block_hash]
+        self._restart_view_timer()
         self._vote(COMMIT, view, block_hash)
 
     def _try_decide(self, view: int, block_hash: bytes) -> None:
@@ -368,6 +377,7 @@ class Replica:
 
     def _decide(self, block: Block, cert: Certificate) -> None:
         """Commit ``block`` at our height; the next height starts in the view ``block`` was proposed in."""
+        self._recent_times.append(block.header.timestamp_ms)
         self._cancel_timer(TIMER_VIEW)
         self._cancel_timer(TIMER_RESEND)
         self._out.append(CommitBlock(block, cert))
@@ -553,7 +563,7 @@ class Replica:
         rnd.resends = 0
         self._arm_resend(restart=True)
         self._store_view_change(vc.without_block())
-        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(new_view - self.base_view))
+        self._set_view_timer(new_view - self.base_view)
         self._try_new_view()
         self._drain_future()
 
@@ -857,7 +867,45 @@ class Replica:
             return  # an observer, already running, or waiting for on_executed (which calls us again)
         if not self._work_in_flight():
             return
-        self._set_timer(TIMER_VIEW, self._now + self.config.view_timeout_ms(self.view - self.base_view))
+        self._set_view_timer(self.view - self.base_view)
+
+    def view_timeout_ms(self, views_failed: int) -> int:
+        """The timeout of a view after ``views_failed`` failed views at this height, adapted to the chain's pace.
+
+        ``base_timeout_ms`` is a floor: when the recent blocks came further
+        apart (a busy network, large blocks), the base becomes twice the
+        median interval between the last RECENT_BLOCKS decided blocks, capped
+        at the largest configured timeout. A timeout shorter than an ordinary
+        round only changes views on primaries that are doing their job. The
+        intervals come from agreed block timestamps, so every replica at a
+        height computes the same timeout and view changes stay in step (a
+        replica timing out on its own clock would run ahead of the others and
+        never meet them in one view). The median ignores an idle gap.
+        Doubling per failed view comes on top.
+        """
+        cfg = self.config
+        cap = cfg.view_timeout_ms(MAX_TIMEOUT_DOUBLINGS)
+        intervals = sorted(b - a for a, b in itertools.pairwise(self._recent_times))
+        pace = intervals[len(intervals) // 2] if len(intervals) >= RECENT_BLOCKS else 0
+        base = max(cfg.base_timeout_ms, min(2 * pace, cap))
+        return min(base * 2 ** min(views_failed, MAX_TIMEOUT_DOUBLINGS), cap)
+
+    def _set_view_timer(self, views_failed: int) -> None:
+        self._set_timer(TIMER_VIEW, self._now + self.view_timeout_ms(views_failed))
+
+    def _restart_view_timer(self) -> None:
+        """The view made progress (we accepted its proposal, or it prepared): give the next phase a full timeout.
+
+        The timer is there to replace a primary that does not do its job. On a
+        busy host, validating and executing a large block can take longer than
+        the timeout; counting that against the view changed views on a primary
+        that had proposed in time, and threw away the work. Each view still
+        ends within three timeouts (waiting for the proposal, the PREPAREs,
+        the COMMITs), so a faulty primary or quorum cannot hold it forever.
+        """
+        if self.me is None or self.executed_height != self.head.height:
+            return
+        self._set_view_timer(self.view - self.base_view)
 
     def _set_timer(self, name: str, deadline_ms: int) -> None:
         self._timers[name] = deadline_ms

@@ -10,6 +10,7 @@ caller at an edge (RPC, p2p, CLI) can turn any of them into a clear message::
     │   └── RuleError        a marketplace rule refused a tx (carries a stable ``code``)
     ├── ConsensusError       a consensus message or certificate that is invalid
     ├── StorageError         the database is missing, corrupt or closed
+    │   └── StorageCorruption the database is damaged: what it holds cannot be trusted
     ├── P2PError             a peer broke the wire protocol or the handshake
     ├── RpcError             a JSON-RPC call failed (carries a JSON-RPC ``code``)
     └── ConfigError          a config file, genesis or key file that cannot be used
@@ -52,6 +53,14 @@ class ConsensusError(MarketnodeError):
 
 class StorageError(MarketnodeError):
     """The database is missing, corrupt or closed."""
+
+
+class StorageCorruption(StorageError):
+    """The database is damaged (a checksum, a lost record, a chain that does not hold together).
+
+    Never retried and never read around: the node reports itself unhealthy
+    and the operator rebuilds the data directory (docs/OPERATIONS.md).
+    """
 
 
 class P2PError(MarketnodeError):

@@ -19,6 +19,7 @@ import nacl.signing
 
 from core.errors import ConfigError, ValidationError
 from core.hashing import digest
+from core.textfile import read_text
 
 PUBKEY_SIZE = 32
 SEED_SIZE = 32
@@ -64,11 +65,9 @@ class PrivateKey:
 
     @classmethod
     def load(cls, path: Path) -> PrivateKey:
+        text = read_text(path, "key file", f"key file {path} does not exist").strip()
         try:
-            text = Path(path).read_text().strip()
             return cls(bytes.fromhex(text))
-        except FileNotFoundError:
-            raise ConfigError(f"key file {path} does not exist") from None
         except (ValueError, ValidationError) as exc:
             raise ConfigError(f"key file {path} does not hold a 32-byte hex seed: {exc}") from None
 

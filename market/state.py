@@ -163,3 +163,7 @@ class StateOverlay(_Journaled):
     def changes(self) -> dict[bytes, bytes | None]:
         """Every key written since creation: its new value, or None if deleted."""
         return dict(self._slots)
+
+    def base_values(self) -> dict[bytes, bytes | None]:
+        """What the overlay read from the base (``cache_reads`` only; else empty): the values before its writes."""
+        return dict(self._read_cache or {})

@@ -18,6 +18,7 @@ from typing import Any
 
 from core.errors import ConfigError
 from core.keys import write_secret_file
+from core.textfile import read_text
 
 CONFIG_FILE = "config.toml"
 
@@ -29,6 +30,15 @@ class P2PSection:
     advertise_address: str = ""
     seeds: tuple[str, ...] = ()
     max_peers: int = 50
+    max_inbound: int = 40
+    max_outbound: int = 10
+    max_inbound_per_ip: int = 4
+    max_inbound_per_subnet: int = 8
+    ip_limit_loopback: bool = False
+    max_handshakes: int = 32
+    max_handshakes_per_ip: int = 8
+    max_pending_connections: int = 256
+    idle_timeout_s: int = 120
     max_frame_bytes: int = 16 * 1024 * 1024
 
 
@@ -150,10 +160,9 @@ def load_config(home: Path) -> NodeConfig:
     """Read and validate ``<home>/config.toml``; errors name the bad setting."""
     home = Path(home).resolve()
     path = home / CONFIG_FILE
+    text = read_text(path, "config", f"no config at {path}: run `marketnode init --home {home}` first")
     try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no config at {path}: run `marketnode init --home {home}` first") from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     top: dict[str, Any] = {}
@@ -200,6 +209,10 @@ _COMMENTS = {
     "listen_host": "0.0.0.0 to accept connections from other hosts",
     "advertise_address": "host:port other nodes should dial (empty: listen address)",
     "seeds": 'peers to dial: "host:port" or "pubkeyhex@host:port" (pins the key)',
+    "max_peers": "links in all; validators and seeds always get a slot (a stranger is evicted)",
+    "max_inbound_per_subnet": "per IPv4 /24 or IPv6 /64",
+    "ip_limit_loopback": "apply the per-IP caps to 127.0.0.1 too (a local testnet shares it)",
+    "idle_timeout_s": "close a stranger that sends nothing this long",
     "admin_token": "bearer token for admin methods; empty disables them",
     "enable_faucet": "dev_faucet RPC method (testnets only)",
     "base_timeout_ms": "view-change timeout; doubles with each failed view",

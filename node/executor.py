@@ -4,6 +4,10 @@ The order is fixed: market rules run over a write-buffering overlay of the
 stored state, the change set yields the next state root, and the block, its
 certificate, receipts, tx index and state land in one synced LevelDB batch.
 A crash before the batch leaves the previous head; after it, the new one.
+
+A block's header carries the state root after its parent, signed by a
+quorum: a block whose root is not ours means our state is not the
+network's, so it is refused before anything runs (the node stops).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.errors import StorageError
+from core.errors import StorageCorruption, StorageError
 from core.types import Block, Certificate
 from market.context import BlockContext
 from market.engine import apply_block, next_state_root
@@ -45,12 +49,19 @@ class BlockExecutor:
             raise StorageError("cannot execute a block before the genesis is stored")
         if block.height != head.height + 1:
             raise StorageError(f"block {block.height} does not follow the head at {head.height}")
-        overlay = StateOverlay(self.store.state_reader(), cache_reads=True)  # the store is written only below
         header = block.header
+        if header.state_root != head.state_root:
+            raise StorageCorruption(
+                f"block {block.height} was certified on state root {header.state_root.hex()[:16]}… but this node's "
+                f"state after block {head.height} has root {head.state_root.hex()[:16]}…: its stored state is "
+                "damaged or it executed a block differently; it stops rather than serve that state"
+            )
+        overlay = StateOverlay(self.store.state_reader(), cache_reads=True)  # the store is written only below
         ctx = BlockContext(chain_id=self.chain_id, height=header.height, timestamp_ms=header.timestamp_ms,
                            proposer=header.proposer)
         receipts = apply_block(overlay, ctx, block.txs)
         changes = overlay.changes()
         root = next_state_root(head.state_root, header.height, changes)
-        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root)
+        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root,
+                                           prior=overlay.base_values())
         return Executed(block, certificate, receipts, new_head)

@@ -32,21 +32,22 @@ from consensus.actions import (
 from consensus.messages import decode_message, encode_message
 from consensus.records import Head as ReplicaHead
 from consensus.records import LastSigned
-from consensus.replica import Replica, ReplicaConfig
+from consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import ConfigError, DecodeError, MarketnodeError, StorageError
+from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCorruption, StorageError
 from core.keys import PrivateKey
+from core.textfile import read_text
 from core.types import Block, Certificate, Tx
 from market.engine import check_tx, init_genesis, load_params, next_state_root
 from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
 from node.config import NodeConfig
+from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
-from node.storage.level import LevelKV
 from node.sync import Syncer, serve_blocks, serve_status
 from p2p.config import P2PConfig
 from p2p.host import P2PHost
@@ -61,6 +62,7 @@ BLOCK_CACHE_SIZE = 32
 REGOSSIP_S = 1.0
 MAX_REGOSSIP = 4000  # txs re-offered per period, heads of every sender's run first
 REGOSSIP_HEADS_PER_SENDER = 16
+STALL_WARN_S = 5.0  # a warning each period while proposable work waits with no block
 GOSSIP_YIELD_EVERY = 64  # gossiped txs verified between two yields to the event loop
 
 
@@ -88,10 +90,7 @@ def now_ms() -> int:
 
 
 def load_genesis(cfg: NodeConfig) -> Genesis:
-    try:
-        return Genesis.from_json(cfg.genesis_path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no genesis at {cfg.genesis_path}") from None
+    return Genesis.from_json(read_text(cfg.genesis_path, "genesis"))
 
 
 @dataclass
@@ -131,13 +130,8 @@ class Node:
         self.byzantine = byzantine
         self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
-        self.kv = LevelKV(cfg.data_path)
-        try:
-            self.store = ChainStore(self.kv)
-            self._ensure_genesis()
-        except BaseException:
-            self.kv.close()
-            raise
+        self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
+                                              recover=not self.is_validator)
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)
@@ -148,6 +142,12 @@ class Node:
         self.p2p = P2PHost(
             P2PConfig(chain_id=self.chain_id, listen_host=p.listen_host, listen_port=p.listen_port,
                       advertise_address=p.advertise_address or None, seeds=p.seeds, max_peers=p.max_peers,
+                      max_inbound=p.max_inbound, max_outbound=p.max_outbound,
+                      max_inbound_per_ip=p.max_inbound_per_ip, max_inbound_per_subnet=p.max_inbound_per_subnet,
+                      ip_limit_loopback=p.ip_limit_loopback, max_handshakes=p.max_handshakes,
+                      max_handshakes_per_ip=p.max_handshakes_per_ip, max_pending_connections=p.max_pending_connections,
+                      idle_timeout_s=float(p.idle_timeout_s),
+                      reserved_keys=tuple(self.validators),  # the validator set always reaches itself
                       max_frame_bytes=p.max_frame_bytes, relay_topics=(), bulk_topics=("txs",),
                       rate_msgs_per_s=5000.0, send_queue_max=10_000),
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
@@ -165,6 +165,7 @@ class Node:
         self._gossip_buffer: list[bytes] = []
         self._gossip_flush: asyncio.TimerHandle | None = None
         self.started_ms = now_ms()
+        self._last_commit_mono = time.monotonic()
         self.rpc: Any = None
         self.evidence: list[Any] = []
         from node.api.wiring import attach_query_services
@@ -174,18 +175,21 @@ class Node:
 
     # ---- setup -------------------------------------------------------------
 
-    def _ensure_genesis(self) -> None:
+    def _ensure_genesis(self, store: ChainStore) -> None:
         genesis_hash = self.genesis.hash
-        stored = self.store.genesis_hash()
+        stored = store.genesis_hash()
         if stored is not None:
             if stored != genesis_hash:
-                raise StorageError(f"{self.cfg.data_path} holds another chain (genesis {stored.hex()[:16]}…)")
+                raise StorageError(
+                    f"{self.cfg.data_path} holds the chain with genesis {stored.hex()[:16]}… but "
+                    f"{self.cfg.genesis_path} hashes to {genesis_hash.hex()[:16]}…: if that file was changed, "
+                    "restore it; if the data belongs to another chain, use another data directory")
             return
-        overlay = StateOverlay(self.store.state_reader())
+        overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
         changes = overlay.changes()
         root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
-        self.store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
         log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
 
     def _replica_head(self) -> ReplicaHead:
@@ -206,9 +210,26 @@ class Node:
             max_clock_skew_ms=c.max_clock_skew_ms, rotate_every=c.rotate_every,
         )
         raw = self.store.load_last_signed()
-        last_signed = LastSigned.decode(raw) if raw else None
+        try:
+            last_signed = LastSigned.decode(raw) if raw else None
+        except (DecodeError, ConsensusError) as exc:  # never guessed: signing without it could contradict an earlier vote
+            self.store.close()  # the node will not start: release the database lock
+            raise StorageCorruption(
+                f"the validator's last-signed record (double-sign guard) in {self.cfg.data_path} is damaged: {exc}. "
+                f"To fix it: {remedy(self.cfg.home)}, with validator = false in config.toml until it has caught up "
+                "past the height it last voted on (docs/OPERATIONS.md, 'A damaged database')"
+            ) from exc
         key = self.key if self.is_validator else None
-        return Replica(config, key, self.app, self._replica_head(), last_signed)
+        head = self._replica_head()
+        # The blocks' times before the head (genesis's own time counts), so that a restarted replica paces
+        # its view timeouts exactly like one that never stopped.
+        times = [self.genesis.genesis_time_ms] + [
+            block.header.timestamp_ms
+            for block in map(self.store.get_block, range(max(1, head.height - RECENT_BLOCKS), head.height))
+            if block is not None
+        ]
+        times = times[-RECENT_BLOCKS:] if head.height > 0 else []
+        return Replica(config, key, self.app, head, last_signed, tuple(times))
 
     # ---- run ---------------------------------------------------------------
 
@@ -227,6 +248,7 @@ class Node:
                 driver = tg.create_task(self._drive())
                 syncer = tg.create_task(self.syncer.run())
                 regossip = tg.create_task(self._regossip_loop())
+                watch = tg.create_task(self._stall_watch())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -236,6 +258,7 @@ class Node:
                 await driver
                 syncer.cancel()
                 regossip.cancel()
+                watch.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -265,15 +288,39 @@ class Node:
             kind = item[0]
             if kind == "stop":
                 return
+            position = (self.replica.height, self.replica.view)
             try:
                 await self._handle(item)
-            except StorageError:
+                self._log_view_change(position)
+            except StorageError as exc:
                 log.exception("storage failed; stopping the node to protect the chain")
+                if isinstance(exc, StorageCorruption):
+                    log.error("to fix it: %s", remedy(self.cfg.home))
                 raise
             except MarketnodeError as exc:
                 log.warning("input %s refused: %s", kind, exc)
             except Exception:
                 log.exception("unexpected error handling %s", kind)
+
+    def _log_view_change(self, before: tuple[int, int]) -> None:
+        """Say when this replica leaves a view at a height: an operator must see a network changing views."""
+        height, view = self.replica.height, self.replica.view
+        if height == before[0] and view > before[1]:
+            log.warning("view change at height %d: view %d -> %d (new primary %s); %d txs pending, %d senders "
+                        "proposable", height, before[1], view, self.replica.config.primary(height, view).hex()[:12],
+                        len(self.mempool), self.mempool.proposable_senders())
+
+    async def _stall_watch(self) -> None:
+        """Warn, every STALL_WARN_S, while proposable work waits and no block commits: silence is a bug."""
+        while True:
+            await asyncio.sleep(STALL_WARN_S)
+            idle_s = time.monotonic() - self._last_commit_mono
+            if self.mempool.has_proposable() and idle_s >= STALL_WARN_S:
+                status = self.replica.status()
+                log.warning("no block for %.1f s with %d txs pending (%d senders proposable): height %d, view %d, "
+                            "in view change %s, timers %s, syncing %s", idle_s, len(self.mempool),
+                            self.mempool.proposable_senders(), status["height"], status["view"],
+                            status["in_view_change"], sorted(status["timers"]), self.syncer.syncing)
 
     async def _handle(self, item: tuple[Any, ...]) -> None:
         kind, now = item[0], now_ms()
@@ -351,6 +398,7 @@ class Node:
             except Exception:
                 log.exception("a block subscriber failed")
         elapsed_ms = (time.perf_counter() - started) * 1000
+        self._last_commit_mono = time.monotonic()
         log.info("committed block %d: %d txs, view %d, %.1f ms to execute", block.height, len(block.txs),
                  block.header.view, elapsed_ms)
         if self.mempool.has_proposable():
@@ -525,6 +573,14 @@ class Node:
         }
 
 
+def _first_marketnode_error(group: BaseExceptionGroup) -> MarketnodeError | None:
+    for exc in group.exceptions:
+        found = _first_marketnode_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if isinstance(found, MarketnodeError):
+            return found
+    return None
+
+
 def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
     """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
 
@@ -538,7 +594,13 @@ def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
 
     profile_dir = os.environ.get("MARKETNODE_PROFILE_DIR")
     if not profile_dir:
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        except BaseExceptionGroup as group:  # the TaskGroup wraps what stopped it: surface our own error
+            error = _first_marketnode_error(group)
+            if error is None:
+                raise
+            raise error from group
         return
     import cProfile  # profiling for `marketnode bench`; see docs/BENCHMARKS.md
 

@@ -105,8 +105,16 @@ class Syncer:
                 log.exception("sync round failed; retrying")
 
     async def _peer_heights(self) -> list[tuple[int, bytes]]:
-        peers = [p.pubkey for p in self.p2p.peers()]
+        """(height, peer), highest first: from reserved peers (the validators) when any answers, else from anyone.
 
+        A stranger can claim any height and then never serve it; asked first,
+        each such liar would cost a request timeout before a validator's turn.
+        """
+        infos = self.p2p.peers()
+        heights = await self._ask_heights([p.pubkey for p in infos if p.reserved])
+        return heights or await self._ask_heights([p.pubkey for p in infos if not p.reserved])
+
+    async def _ask_heights(self, peers: list[bytes]) -> list[tuple[int, bytes]]:
         async def ask(peer: bytes) -> tuple[int, bytes] | None:
             try:
                 return parse_status(await self.p2p.request(peer, "status", b"\x80", 3.0)), peer

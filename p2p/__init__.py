@@ -7,6 +7,7 @@ Layout, from the wire up:
   framing    msg / req / resp / pex frames inside the link (canonical msgpack)
   ratelimit  token buckets;  scoring  penalties and timed bans;  pex  address book, seen-cache
   peer       one connection: read loop, bounded send queue, pending requests, stats
+  slots      who gets a peer slot: reserved keys, per-direction/IP/subnet caps, eviction (pure)
   host       P2PHost: listen, dial with backoff, peer table, gossip, requests, PEX
 
 Knows nothing of consensus or market rules: it carries (topic, payload) bytes.

@@ -83,7 +83,17 @@ class P2PConfig:
     advertise_address: str | None = None
     seeds: tuple[str, ...] = ()
     max_frame_bytes: int = 16 * MIB
-    max_peers: int = 50
+    max_peers: int = 50  # links in all; a reserved peer arriving when full evicts a stranger
+    max_inbound: int = 40  # inbound stranger links (never more than max_peers)
+    max_outbound: int = 10  # outbound stranger links (PEX-learned; seeds and reserved keys are exempt)
+    max_inbound_per_ip: int = 4
+    max_inbound_per_subnet: int = 8  # per IPv4 /24 or IPv6 /64
+    ip_limit_loopback: bool = False  # apply the per-IP/subnet caps to loopback too (a local testnet shares it)
+    max_handshakes: int = 32  # websockets in the handshake at once; when full, the oldest is dropped
+    max_handshakes_per_ip: int = 8  # beyond it HTTP 503 (loopback exempt unless ip_limit_loopback)
+    max_pending_connections: int = 256  # TCP connections yet to send their request; when full, one is closed
+    idle_timeout_s: float = 120.0  # a stranger that sends no frame this long is closed (peers pex every pex_interval_s)
+    reserved_keys: tuple[bytes, ...] = ()  # node keys that always get a slot: the validator set, persistent peers
     rate_msgs_per_s: float = 1000.0
     rate_bytes_per_s: float = 32 * MIB
     send_queue_max: int = 1000
@@ -123,8 +133,13 @@ class P2PConfig:
             "max_frame_bytes", "max_peers", "rate_msgs_per_s", "rate_bytes_per_s", "send_queue_max",
             "ban_seconds", "ban_threshold", "reconnect_min_ms", "handshake_timeout_s", "heartbeat_s",
             "protocol_version", "pex_interval_s", "pex_max_addresses", "seen_cache_size", "max_inflight_requests",
-            "bulk_queue_max",
+            "max_inbound", "max_outbound", "max_inbound_per_ip", "max_inbound_per_subnet", "max_handshakes",
+            "max_handshakes_per_ip", "max_pending_connections", "idle_timeout_s", "bulk_queue_max",
         )
+        if self.idle_timeout_s <= self.pex_interval_s:
+            raise ConfigError("p2p config: idle_timeout_s must exceed pex_interval_s (peers keep alive with pex frames)")
+        if any(not isinstance(k, bytes) or len(k) != PUBKEY_SIZE for k in self.reserved_keys):
+            raise ConfigError(f"p2p config: every reserved key must be {PUBKEY_SIZE} bytes")
         if self.max_frame_bytes < 1024:
             raise ConfigError("p2p config: max_frame_bytes must be at least 1024")
         if self.reconnect_max_ms < self.reconnect_min_ms:

@@ -34,10 +34,21 @@ from p2p.handshake import (
     SelfConnectionError,
     reject_message,
 )
-from p2p.peer import CLOSE_BANNED, CLOSE_DUPLICATE, CLOSE_TOO_MANY_PEERS, Peer, PeerInfo, WebSocketLike
+from p2p.listener import BoundedServer
+from p2p.peer import (
+    CLOSE_BANNED,
+    CLOSE_DUPLICATE,
+    CLOSE_EVICTED,
+    CLOSE_IDLE,
+    CLOSE_TOO_MANY_PEERS,
+    Peer,
+    PeerInfo,
+    WebSocketLike,
+)
 from p2p.pex import AddressBook, SeenCache
 from p2p.scoring import Scoreboard
 from p2p.session import SessionCipher
+from p2p.slots import Slot, SlotLimits, decide, ip_is_limited, is_loopback_ip, oldest_of_busiest
 
 log = logging.getLogger("marketnode.p2p")
 
@@ -63,6 +74,19 @@ class P2PStats:
     violations: int = 0
     bans: int = 0
     rejected_banned: int = 0
+    refused_full: int = 0  # authenticated strangers refused a slot (caps of docs/P2P.md §5.2)
+    evictions: int = 0  # strangers closed to make room for a reserved peer or a less crowded network
+    idle_closed: int = 0
+    handshakes_dropped: int = 0  # pending handshakes closed to make room for a newer one
+
+
+@dataclass
+class _PendingHandshake:
+    """A websocket accepted but not yet authenticated: it holds one of ``max_handshakes``."""
+
+    ip: str
+    ws: WebSocketLike
+    dropped: bool = False
 
 
 @dataclass
@@ -98,12 +122,7 @@ def dialable_address(advertised: str | None, remote_ip: str | None) -> str | Non
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host == "localhost" or is_loopback_ip(host)
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -133,14 +152,26 @@ class P2PHost:
         self._on_peer_event = on_peer_event
         self._relay_topics = frozenset(config.relay_topics)
         self._peers: dict[bytes, Peer] = {}
-        self._handshaking = 0
+        self._pending: dict[int, _PendingHandshake] = {}  # insertion order = age
+        self._reserved: set[bytes] = set(config.reserved_keys) | {
+            s.pubkey for s in config.seed_addresses if s.pubkey is not None
+        }
+        self._limits = SlotLimits(
+            max_peers=config.max_peers,
+            max_inbound=min(config.max_inbound, config.max_peers),
+            max_outbound=min(config.max_outbound, config.max_peers),
+            max_inbound_per_ip=config.max_inbound_per_ip,
+            max_inbound_per_subnet=config.max_inbound_per_subnet,
+            limit_loopback=config.ip_limit_loopback,
+        )
         self._key_scores = Scoreboard(config.ban_threshold, config.ban_seconds, KEY_RECOVERY_PER_S)
         self._ip_scores = Scoreboard(config.ip_fail_threshold, config.ban_seconds, config.ip_fail_threshold / 60.0)
         self._seen = SeenCache(config.seen_cache_size)
         self._book = AddressBook(config.pex_max_addresses)
         self._targets: dict[str, _DialTarget] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
+        self._server: BoundedServer | None = None
         self._session: aiohttp.ClientSession | None = None
         self._port: int | None = None
         self._stopping = False
@@ -149,9 +180,13 @@ class P2PHost:
 
     async def start(self) -> None:
         """Listen, then dial every seed (each in its own reconnecting task)."""
-        app = web.Application()
-        app.router.add_get(WS_PATH, self._handle_inbound)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        # keepalive_timeout also bounds a TCP connection that never completes its upgrade request
+        # (aiohttp's default holds a silent socket for an hour): it gets handshake_timeout_s, like a handshake.
+        self._server = BoundedServer(
+            self._route, self.config.max_pending_connections,
+            access_log=None, keepalive_timeout=self.config.handshake_timeout_s,
+        )
+        self._runner = web.ServerRunner(self._server, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)
         await site.start()
@@ -160,8 +195,8 @@ class P2PHost:
         log.info("p2p listening on %s as %s", self.listen_address, self.node_key.hex())
         for seed in self.config.seed_addresses:
             self._add_target(seed, persistent=True)
-        if self.config.pex:
-            self._spawn(self._pex_loop())
+        self._spawn(self._pex_loop())  # with pex off it still sends empty pex frames: the keepalive of §5.2
+        self._spawn(self._idle_loop())
 
     async def stop(self) -> None:
         """Close every connection and wait for every task; safe to call twice."""
@@ -279,7 +314,21 @@ class P2PHost:
 
     # ---- inbound ----------------------------------------------------------
 
-    async def _handle_inbound(self, request: web.Request) -> web.StreamResponse:
+    async def _route(self, request: web.BaseRequest) -> web.StreamResponse:
+        """The one path; every answer but an upgrade closes the connection, so nothing idles on keep-alive."""
+        assert self._server is not None
+        self._server.handed_over(request)
+        if request.path != WS_PATH:
+            response = web.Response(status=404, text="not found")
+        elif request.method != "GET":
+            response = web.Response(status=405, text="GET only")
+        else:
+            response = await self._handle_inbound(request)
+        if not isinstance(response, web.WebSocketResponse):
+            response.force_close()
+        return response
+
+    async def _handle_inbound(self, request: web.BaseRequest) -> web.StreamResponse:
         ip = request.remote or "?"
         now = self._now()
         if self._stopping:
@@ -287,8 +336,12 @@ class P2PHost:
         if self._ip_scores.is_banned(ip, now):
             self.stats.rejected_banned += 1
             return web.Response(status=403, text="banned")
-        if len(self._peers) + self._handshaking >= self.config.max_peers:
-            return web.Response(status=503, text="too many peers")
+        # The peer count is no reason to refuse here: the key is not known yet, and a reserved key
+        # must always get in (§5.2). Only handshakes in progress from one address are capped.
+        if ip_is_limited(self._limits, ip) and (
+            sum(p.ip == ip for p in self._pending.values()) >= self.config.max_handshakes_per_ip
+        ):
+            return web.Response(status=503, text="too many handshakes from your address")
         # No permessage-deflate: sealed frames do not compress, and inflating is a bomb risk.
         ws = web.WebSocketResponse(
             max_msg_size=self.config.max_frame_bytes, heartbeat=self.config.heartbeat_s, timeout=2.0, compress=False
@@ -301,7 +354,7 @@ class P2PHost:
         except Exception as exc:  # the client went away during the upgrade
             log.debug("websocket upgrade from %s failed: %r", ip, exc)
             return ws
-        self._handshaking += 1
+        pending = self._hold_handshake_slot(ip, ws)
         try:
             async with asyncio.timeout(self.config.handshake_timeout_s):
                 result = await self._respond_handshake(ws)
@@ -309,20 +362,44 @@ class P2PHost:
             await self._refuse(ws, None)
             return ws
         except (P2PError, TimeoutError) as exc:
-            self._ip_failure(ip, f"handshake: {exc or 'timed out'}")
+            if not pending.dropped:
+                self._ip_failure(ip, f"handshake: {exc or 'timed out'}")
             await self._refuse(ws, exc)
             return ws
         except Exception as exc:  # the socket broke mid-handshake
-            self._ip_failure(ip, f"handshake: {exc!r}")
+            if not pending.dropped:
+                self._ip_failure(ip, f"handshake: {exc!r}")
             await self._refuse(ws, None)
             return ws
         finally:
-            self._handshaking -= 1
+            self._pending.pop(id(pending), None)
+        if pending.dropped:
+            return ws
         self.stats.handshakes_ok += 1
         address = dialable_address(result.peer_advertise, request.remote)
         peer = Peer(ws, result.cipher, result.peer_key, "inbound", address, self.config)
+        peer.ip = request.remote
         await self._serve(peer)
         return ws
+
+    def _hold_handshake_slot(self, ip: str, ws: WebSocketLike) -> _PendingHandshake:
+        """Count a handshake in progress; at ``max_handshakes`` one is closed to make room.
+
+        The one closed is the oldest from the address with the most handshakes
+        in progress. An honest handshake takes a few round trips and a staller
+        holds on for ``handshake_timeout_s``, so this drops the stallers, and a
+        crowd of them from a few addresses cannot push out the one handshake of
+        a validator elsewhere: half-open websockets cannot keep it out.
+        """
+        while len(self._pending) >= self.config.max_handshakes:
+            oldest = self._pending.pop(oldest_of_busiest((k, p.ip) for k, p in self._pending.items()))
+            oldest.dropped = True
+            self.stats.handshakes_dropped += 1
+            log.info("dropping a pending handshake from %s: %d in progress", oldest.ip, self.config.max_handshakes)
+            self._spawn(_close_quietly(oldest.ws))
+        pending = _PendingHandshake(ip, ws)
+        self._pending[id(pending)] = pending
+        return pending
 
     async def _respond_handshake(self, ws: WebSocketLike) -> HandshakeResult:
         responder = Responder(self.key, self.config.chain_id, self.config.protocol_version, self.advertise_address)
@@ -333,11 +410,15 @@ class P2PHost:
     def _ip_failure(self, ip: str, reason: str) -> None:
         self.stats.handshakes_failed += 1
         log.info("inbound from %s failed: %s", ip, reason)
+        self._penalize_ip(ip)
+
+    def _penalize_ip(self, ip: str) -> None:
+        """One point against an address: a failed handshake, or a stranger refused a slot (it cost us a handshake)."""
         if _is_loopback(ip) and not self.config.ip_ban_loopback:
             return
         if self._ip_scores.penalize(ip, 1, self._now()):
             self.stats.bans += 1
-            log.warning("banning IP %s for %gs after repeated handshake failures", ip, self.config.ban_seconds)
+            log.warning("banning IP %s for %gs after repeated failed or refused handshakes", ip, self.config.ban_seconds)
 
     async def _refuse(self, ws: WebSocketLike, exc: BaseException | None) -> None:
         with contextlib.suppress(Exception):
@@ -380,9 +461,11 @@ class P2PHost:
                         self.stats.handshakes_failed += 1
                         log.exception("dial %s failed unexpectedly", target.address.hostport)
                     else:
-                        failures = 0
                         target.learned_key = peer.node_key
-                        await self._serve(peer, welcome)
+                        if target.persistent:  # an operator's seed or connect(): as trusted as a reserved key
+                            self._reserved.add(peer.node_key)
+                        # refused here (no free outbound slot) counts as a failure: a learned address gives up
+                        failures = 0 if await self._serve(peer, welcome) else failures + 1
                 if not target.persistent and failures >= PEX_MAX_FAILURES:
                     return
                 await asyncio.sleep(self._backoff_s(failures))
@@ -431,14 +514,16 @@ class P2PHost:
 
     # ---- the peer table ---------------------------------------------------
 
-    async def _serve(self, peer: Peer, welcome: PexFrame | None = None) -> None:
-        """Admit the peer (or close it with the reason), run it until it closes, then remove it."""
+    async def _serve(self, peer: Peer, welcome: PexFrame | None = None) -> bool:
+        """Admit the peer (or close it with the reason), run it until it closes, then remove it; False if refused."""
         refusal = self._admit(peer)
         if refusal is not None:
             code, reason = refusal
+            if code == CLOSE_TOO_MANY_PEERS and peer.ip is not None:
+                self._penalize_ip(peer.ip)  # re-dialing a full node as fast as it can costs a handshake each time
             peer.disconnect(reason, code)
             await peer.run(self._on_frame, self._on_violation)
-            return
+            return False
         log.info("connected %s peer %s at %s", peer.direction, peer.node_key.hex(), peer.address)
         self._after_connect(peer)
         if welcome is not None:
@@ -450,6 +535,7 @@ class P2PHost:
                 del self._peers[peer.node_key]
                 log.info("disconnected peer %s", peer.short_id)
                 self._fire_peer_event(peer.node_key, False)
+        return True
 
     def _admit(self, peer: Peer) -> tuple[int, str] | None:
         """Add the peer to the table, or say why not (a close code and reason).
@@ -462,12 +548,19 @@ class P2PHost:
         if self.is_banned(peer.node_key):
             self.stats.rejected_banned += 1
             return CLOSE_BANNED, "banned"
+        peer.reserved = peer.node_key in self._reserved
         existing = self._peers.get(peer.node_key)
-        if existing is None:
-            if len(self._peers) >= self.config.max_peers:
-                return CLOSE_TOO_MANY_PEERS, "too many peers"
+        if existing is None or existing.closing:  # an evicted or idle key coming straight back needs a slot again
+            verdict = decide(self._limits, self._slots(), self._slot(peer, self._now()))
+            if not verdict.admit:
+                self.stats.refused_full += 1
+                log.info("refusing %s peer %s from %s: %s", peer.direction, peer.short_id, peer.ip, verdict.reason)
+                return CLOSE_TOO_MANY_PEERS, verdict.reason
+            if verdict.evict is not None:
+                self._evict(verdict.evict, peer)
             self._peers[peer.node_key] = peer
-            self._fire_peer_event(peer.node_key, True)
+            if existing is None:  # else the key never lost its link as far as on_peer_event knows
+                self._fire_peer_event(peer.node_key, True)
             return None
         self.stats.duplicates_dropped += 1
         if self._preferred(existing) and not self._preferred(peer):
@@ -475,6 +568,40 @@ class P2PHost:
         self._peers[peer.node_key] = peer
         existing.disconnect("replaced by a duplicate connection", CLOSE_DUPLICATE)
         return None
+
+    def _slots(self) -> list[Slot]:
+        """The live links (not closing), as the slot policy sees them."""
+        now = self._now()
+        return [self._slot(p, now) for p in self._peers.values() if not p.closing]
+
+    def _slot(self, peer: Peer, now: float) -> Slot:
+        return Slot(
+            key=peer.node_key,
+            direction=peer.direction,
+            reserved=peer.reserved,
+            ip=peer.ip,
+            score=self._key_scores.score(peer.node_key, now),
+            idle_s=now - peer.last_frame_at,
+            age_s=now - peer.opened_at,
+        )
+
+    def _evict(self, key: bytes, newcomer: Peer) -> None:
+        victim = self._peers[key]
+        self.stats.evictions += 1
+        why = "a reserved peer" if newcomer.reserved else "a peer from a less crowded network"
+        log.info("evicting stranger %s (%s) to make room for %s", victim.short_id, victim.ip, why)
+        victim.disconnect(f"evicted to make room for {why}", CLOSE_EVICTED)
+
+    async def _idle_loop(self) -> None:
+        """Close strangers that send nothing: a silent link would otherwise hold its slot forever."""
+        timeout = self.config.idle_timeout_s
+        while True:
+            await asyncio.sleep(timeout / 4)
+            now = self._now()
+            for peer in list(self._peers.values()):
+                if not peer.reserved and not peer.closing and now - peer.last_frame_at > timeout:
+                    self.stats.idle_closed += 1
+                    peer.disconnect(f"idle: no frame for {timeout:g}s", CLOSE_IDLE)
 
     def _preferred(self, peer: Peer) -> bool:
         """True if this link was dialed by the smaller of the two node keys (both ends agree)."""
@@ -572,12 +699,18 @@ class P2PHost:
                 continue
             if not self._book.learn(node_key, address):
                 continue
-            if len(self._peers) + len(self._targets) >= self.config.max_peers:
-                continue
+            if node_key not in self._reserved and self._outbound_strangers() >= self._limits.max_outbound:
+                continue  # reserved keys are always dialed; strangers only into free outbound slots
             if any(t.learned_key == node_key for t in self._targets.values()):
                 continue
             log.info("learned peer %s at %s from %s", node_key.hex()[:12], address, peer.short_id)
             self._add_target(parse_peer_address(f"{node_key.hex()}@{address}"), persistent=False)
+
+    def _outbound_strangers(self) -> int:
+        """Stranger links we dialed plus the learned addresses we are dialing now."""
+        links = sum(p.direction == "outbound" and not p.reserved for p in self._peers.values())
+        dialing = [t for t in self._targets.values() if not t.persistent and t.learned_key not in self._peers]
+        return links + sum(t.learned_key not in self._reserved for t in dialing)
 
     def _pex_frame(self, exclude: bytes) -> PexFrame:
         if not self.config.pex:
@@ -594,6 +727,12 @@ class P2PHost:
 
     def _on_violation(self, peer: Peer, points: int, reason: str) -> None:
         self.penalize(peer.node_key, points, reason)
+
+
+async def _close_quietly(ws: WebSocketLike) -> None:
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await ws.close(code=aiohttp.WSCloseCode.TRY_AGAIN_LATER, message=b"too many handshakes in progress")
 
 
 async def _receive_handshake(ws: WebSocketLike) -> bytes:

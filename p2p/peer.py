@@ -44,6 +44,8 @@ CLOSE_DUPLICATE = 4001
 CLOSE_TOO_MANY_PEERS = 4002
 CLOSE_BANNED = 4003
 CLOSE_PROTOCOL = 4004
+CLOSE_EVICTED = 4005
+CLOSE_IDLE = 4006
 
 
 class WebSocketLike(Protocol):
@@ -74,6 +76,8 @@ class PeerInfo:
     bytes_out: int
     dropped_out: int
     dropped_in: int = 0
+    reserved: bool = False  # a key that always gets a slot (docs/P2P.md §5.2): the node's validators and seeds
+    ip: str | None = None  # the address an inbound link came from (the per-IP caps count it)
 
 
 FrameHandler = Callable[["Peer", Frame], Awaitable[None]]
@@ -96,6 +100,8 @@ class Peer:
         self.direction: Direction = direction
         self.address = address  # a dialable host:port, or None for an inbound peer that advertised none
         self.connected_since = time.time()
+        self.ip: str | None = None  # the remote IP of an inbound link (per-address caps)
+        self.reserved = False  # set by the host: a key that always gets a slot (docs/P2P.md §5.2)
         self.msgs_in = self.msgs_out = self.bytes_in = self.bytes_out = self.dropped_out = self.dropped_in = 0
         self.requests_inflight = 0
         self.closed = asyncio.Event()
@@ -116,6 +122,7 @@ class Peer:
         self._close_task: asyncio.Task[Any] | None = None
         self._discard = False
         now = asyncio.get_running_loop().time()
+        self.opened_at = self.last_frame_at = now  # loop time; a frame that opens counts as a sign of life
         self._msg_bucket = TokenBucket(config.rate_msgs_per_s, max(config.rate_msgs_per_s, 1.0), now)
         byte_capacity = max(config.rate_bytes_per_s, float(config.max_frame_bytes))
         self._byte_bucket = TokenBucket(config.rate_bytes_per_s, byte_capacity, now)
@@ -126,6 +133,11 @@ class Peer:
     @property
     def short_id(self) -> str:
         return self.node_key.hex()[:12]
+
+    @property
+    def closing(self) -> bool:
+        """True once a close has begun: the link no longer holds a slot."""
+        return self._close_task is not None or self.closed.is_set()
 
     def enqueue(self, frame: Frame) -> bool:
         """Queue a frame for sending; False (and counted) when closed, too big or the queue is full.
@@ -293,6 +305,7 @@ class Peer:
             except P2PError as exc:
                 on_violation(self, PENALTY_DECRYPT, str(exc))
                 return
+            self.last_frame_at = now
             if not within_rate:
                 on_violation(self, PENALTY_RATE, "rate limit exceeded; frame dropped")
                 continue
@@ -326,4 +339,6 @@ class Peer:
             bytes_out=self.bytes_out,
             dropped_out=self.dropped_out,
             dropped_in=self.dropped_in,
+            reserved=self.reserved,
+            ip=self.ip,
         )

@@ -32,8 +32,10 @@ class RawPeer:
         self.sent: list[bytes] = []  # plaintext handshake messages, for replay
 
     @classmethod
-    async def connect(cls, address: str, max_msg_size: int = 64 * 1024 * 1024) -> RawPeer:
-        session = aiohttp.ClientSession()
+    async def connect(cls, address: str, max_msg_size: int = 64 * 1024 * 1024, local_host: str | None = None) -> RawPeer:
+        """Open the websocket; ``local_host`` binds the client side (e.g. 127.0.0.7, to look like another host)."""
+        connector = aiohttp.TCPConnector(local_addr=(local_host, 0)) if local_host else None
+        session = aiohttp.ClientSession(connector=connector)
         try:
             ws = await session.ws_connect(f"http://{address}{WS_PATH}", max_msg_size=max_msg_size)
         except BaseException:

@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from core.keys import address_from_pubkey
+from node.datadir import remedy
 from node.rpc.registry import CallContext, Registry, Result
 
 
@@ -30,11 +31,12 @@ def register(registry: Registry) -> None:
 
     @registry.method(
         "node_health",
-        summary="ok when the node is running, not syncing, connected and its query index is up to date; "
-                "reasons otherwise.",
+        summary="ok when the node is running, not syncing, connected, its database reads cleanly and its query "
+                "index is up to date; reasons otherwise.",
         description="`query_index` is {ok, height, reason, retry_at}: a query index that failed (it never "
                     "stops the chain) holds blocks up to `height`, says why in `reason`, and tries again at "
-                    "chain height `retry_at` (null: after a restart).",
+                    "chain height `retry_at` (null: after a restart). A read that found the database damaged "
+                    "adds a `storage: ...` reason with what to do.",
         result=Result("health", "{ok: bool, reasons: [...], height, query_index: {ok, height, reason, retry_at}}",
                       {"type": "object"}),
         tags=("node",),
@@ -46,6 +48,11 @@ def register(registry: Registry) -> None:
             reasons.append(f"syncing to height {status['sync_target']}")
         if status["peers"] == 0 and len(ctx.node.validators) > 1:
             reasons.append("no peers")
+        elif len(ctx.node.validators) > 1 and not any(p.reserved for p in ctx.node.p2p.peers()):
+            reasons.append(f"no validator among its {status['peers']} peers")  # strangers hold the slots
+        fault = ctx.node.store.kv.fault
+        if fault is not None:
+            reasons.append(f"storage: {fault}. To fix it: {remedy(ctx.node.cfg.home)}")
         index = ctx.node.query_index.health()
         if not index["ok"]:
             reasons.append(index["reason"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.errors import DecodeError, MarketnodeError, RpcError, RuleError
+from core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageError
 from core.jsonable import Inclusion, to_json, tx_to_json
 from core.merkle import merkle_proof
 from core.types import Tx
@@ -177,6 +177,8 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
                        proposer=node.validators[0])
     try:
         receipt = apply_tx(overlay, ctx, tx)
+    except StorageError:
+        raise  # a damaged database is the node's fault, not the tx's: answered as such
     except MarketnodeError as exc:
         return {"ok": False, "code": "error", "message": str(exc)}
     return {"ok": receipt.ok, "code": receipt.code, "message": receipt.message, "fee": receipt.fee_paid,

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from node.bench.cluster import BenchError, Rpc
+from node.bench.cluster import Rpc
 
 CHUNK = 1000
 MAX_POOL = 20_000
@@ -27,10 +27,7 @@ async def bulk_submit(rpc: Rpc, urls: list[str], raws: list[bytes], echo: Callab
             if status["mempool_size"] < MAX_POOL:
                 break
             await asyncio.sleep(0.05)
-        results = await rpc.call(urls[k % len(urls)], "tx_sendBatch", txs=[r.hex() for r in raws[i:i + CHUNK]])
-        errors = [r["error"] for r in results if "error" in r]
-        if errors:
-            raise BenchError(f"{label}: {len(errors)} txs refused, e.g. {errors[0]['message']}")
+        await rpc.send_all([urls[k % len(urls)]], raws[i:i + CHUNK], label, chunk=CHUNK)
         now = time.monotonic()
         if now - last_echo > 2:
             last_echo = now

@@ -91,9 +91,16 @@ class Rpc:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.session = session
 
-    async def call(self, url: str, method: str, **params: Any) -> Any:
+    async def post(self, url: str, method: str, **params: Any) -> dict[str, Any]:
+        """The whole reply object, errors included (a refusal of the entire request comes back as one error)."""
         async with self.session.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}) as r:
             reply = await r.json(content_type=None)
+        if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
+            raise BenchError(f"{method}: HTTP {r.status}, not a JSON-RPC reply: {str(reply)[:200]}")
+        return reply
+
+    async def call(self, url: str, method: str, **params: Any) -> Any:
+        reply = await self.post(url, method, **params)
         if "error" in reply:
             raise BenchError(f"{method}: {reply['error'].get('message')}")
         return reply["result"]
@@ -107,14 +114,34 @@ class Rpc:
         by_id = {item.get("id"): item for item in reply}
         return [by_id.get(i, {}).get("result") for i in range(len(calls))]
 
-    async def send_all(self, urls: list[str], raws: list[bytes], chunk: int = 500) -> int:
-        """Submit txs in tx_sendBatch chunks spread over ``urls``; returns how many were refused."""
-        refused = 0
+    async def send_all(self, urls: list[str], raws: list[bytes], label: str, chunk: int = 500,
+                       timeout_s: float = 300) -> None:
+        """Submit txs in tx_sendBatch chunks spread over ``urls``; BenchError if any is refused for good.
+
+        One chunk at a time; a refusal with a retry hint (node/bench/offer.py)
+        is resent after the hint, so a busy node slows the setup instead of failing it.
+        """
+        from node.bench.offer import retry_after_ms, tx_errors
+
+        deadline = time.monotonic() + timeout_s
+        refused: list[str] = []
         for i in range(0, len(raws), chunk):
-            part = raws[i:i + chunk]
-            results = await self.call(urls[(i // chunk) % len(urls)], "tx_sendBatch", txs=[r.hex() for r in part])
-            refused += sum(1 for r in results if "error" in r)
-        return refused
+            url, part = urls[(i // chunk) % len(urls)], raws[i:i + chunk]
+            while part:
+                reply = await self.post(url, "tx_sendBatch", txs=[r.hex() for r in part])
+                again, wait_ms = [], 0.0
+                for raw, error in zip(part, tx_errors(reply, len(part))):
+                    hint = None if error is None else retry_after_ms(error)
+                    if error is not None and (hint is None or time.monotonic() > deadline):
+                        refused.append(str(error.get("message")))
+                    elif hint is not None:
+                        again.append(raw)
+                        wait_ms = max(wait_ms, hint)
+                part = again
+                if part:
+                    await asyncio.sleep(wait_ms / 1000)
+        if refused:
+            raise BenchError(f"{label}: {len(refused)} txs refused, e.g. {refused[0]}")
 
     async def wait_receipts(self, url: str, hashes: list[str], timeout_s: float) -> dict[str, dict]:
         """tx_get until every hash has a receipt; returns hash → tx_get result."""

@@ -12,7 +12,8 @@ import aiohttp
 from node.bench import machine
 from node.bench.bulk import bulk_submit
 from node.bench.cluster import Cluster, Rpc
-from node.bench.tps import percentile, run_tps_async
+from node.bench.step import percentile
+from node.bench.tps import run_tps_async
 from node.bench.workload import (
     Actor,
     listing_body,

@@ -7,6 +7,7 @@ so the measured window contains only submission, consensus and execution.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -79,8 +80,9 @@ def order_body(listing: int) -> dict[str, Any]:
 
 
 def steady_specs(chain_id: str, buyers: list[Actor], sellers: list[Actor], listings: dict[bytes, int],
-                 to_ship: list[tuple[bytes, int]], to_confirm: list[tuple[bytes, int]], count: int) -> list[Spec]:
-    """``count`` txs interleaved by the MIX; ship/confirm consume the prepared orders."""
+                 to_ship: Iterable[tuple[bytes, int]], to_confirm: Iterable[tuple[bytes, int]],
+                 count: int) -> list[Spec]:
+    """``count`` txs interleaved by the MIX; ship/confirm consume the prepared orders (transfers when none are left)."""
     by_pub = {a.pub: a for a in buyers + sellers}
     plan: list[str] = []
     credit = dict.fromkeys(MIX, 0.0)

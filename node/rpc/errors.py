@@ -18,6 +18,7 @@ from core.errors import (
     MarketnodeError,
     RpcError,
     RuleError,
+    StorageCorruption,
     ValidationError,
 )
 
@@ -96,9 +97,10 @@ def error_object(exc: BaseException, method: str | None = None) -> dict[str, Any
     """The JSON-RPC error object for ``exc``, raised while serving ``method``.
 
     RpcError → as given; RuleError → -32003 with ``data.code``; ValidationError,
-    DecodeError, ConsensusError (bad input from the caller) → -32000; anything
-    else (including StorageError) → -32603 with only an incident id, the
-    traceback going to the log under that id.
+    DecodeError, ConsensusError (bad input from the caller) → -32000;
+    StorageCorruption → -32603 saying the database is damaged (never an empty
+    answer); anything else (including StorageError) → -32603 with only an
+    incident id, the traceback going to the log under that id.
     """
     if isinstance(exc, RpcError):
         return _obj(exc.code, exc.message, exc.data)
@@ -107,6 +109,10 @@ def error_object(exc: BaseException, method: str | None = None) -> dict[str, Any
     if isinstance(exc, (ValidationError, DecodeError, ConsensusError)):
         return _obj(INVALID_INPUT, f"invalid input: {exc}")
     incident = secrets.token_hex(4)
+    if isinstance(exc, StorageCorruption):
+        log.error("rpc %s hit a damaged database (incident %s): %s", method or "?", incident, exc)
+        return _obj(INTERNAL_ERROR, f"this node's database is damaged, so it cannot answer reliably (incident {incident}); "
+                    "ask another node, and see node_health here", {"incident": incident, "storage": "damaged"})
     kind = "marketnode error" if isinstance(exc, MarketnodeError) else "unexpected error"
     log.error("rpc %s in %s (incident %s)", kind, method or "?", incident, exc_info=exc)
     return _obj(INTERNAL_ERROR, f"internal error (incident {incident}; details in the node log)", {"incident": incident})

@@ -14,10 +14,10 @@ from typing import ClassVar, TypeVar
 from core import fields as f
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import DecodeError, StorageError
+from core.errors import DecodeError, StorageCorruption, StorageError
 from core.hashing import HASH_SIZE
 from core.types import Block, Certificate, Evidence
-from node.storage import schema
+from node.storage import integrity, schema
 from node.storage.kv import KV, KVReader, WriteBatch
 
 T = TypeVar("T")
@@ -86,14 +86,16 @@ def _decoded(what: str, data: bytes | None, decode: Callable[[bytes], T]) -> T |
     try:
         return decode(data)
     except DecodeError as exc:
-        raise StorageError(f"stored {what} is corrupt: {exc}") from exc
+        raise StorageCorruption(f"stored {what} is corrupt: {exc}") from exc
 
 
 class ChainStore:
     """Blocks, certificates, receipts, tx index, state and head over one KV.
 
     Opening checks the schema version and verifies the head (``verify_head``),
-    so a node never resumes from a head whose block is missing.
+    so a node never resumes from a head whose block is missing. The whole
+    chain is checked by ``integrity.verify_chain``, which the node runs
+    before it serves.
     """
 
     def __init__(self, kv: KV) -> None:
@@ -101,6 +103,7 @@ class ChainStore:
         self._check_version()
         self._head = _decoded("head", kv.get(schema.HEAD), Head.decode)
         self.verify_head()
+        self._state_digest = self._load_state_digest()
 
     @property
     def kv(self) -> KV:
@@ -125,6 +128,22 @@ class ChainStore:
                 f"the database uses storage schema version {found}; this node reads version "
                 f"{schema.SCHEMA_VERSION}. Use a matching marketnode release or resync into an empty data directory"
             )
+
+    def _load_state_digest(self) -> int:
+        stored = self._kv.get(schema.STATE_DIGEST)
+        if stored is not None:
+            return integrity.digest_from(stored)
+        # A store written before the digest existed (or an empty one): take it from the state as it stands.
+        digest, _ = integrity.scan_state(self._kv)
+        if self._head is not None:
+            batch = WriteBatch()
+            batch.put(schema.STATE_DIGEST, integrity.digest_bytes(digest))
+            self._kv.write(batch, sync=True)
+        return digest
+
+    def state_digest(self) -> int:
+        """The running digest of the state, as the last committed batch stored it (integrity.py)."""
+        return self._state_digest
 
     # -- head and genesis ---------------------------------------------------
 
@@ -155,32 +174,32 @@ class ChainStore:
         head = Head(0, genesis_hash, state_root, timestamp_ms)
         batch = WriteBatch()
         batch.put(schema.GENESIS, genesis_hash)
-        self._put_state(batch, state_changes)
+        digest = self._put_state(batch, state_changes)
         batch.put(schema.HEAD, head.encode())
         self._kv.write(batch, sync=True)
-        self._head = head
+        self._head, self._state_digest = head, digest
 
     def verify_head(self) -> None:
         """Raise StorageError unless the head points at a block that is fully stored."""
         head, genesis = self._head, self.genesis_hash()
         if head is None:
             if genesis is not None:
-                raise StorageError("the database has a genesis but no head; it is corrupt")
+                raise StorageCorruption("the database has a genesis but no head; it is corrupt")
             return
         if head.height == 0:
             if head.block_hash != genesis:
-                raise StorageError("the head is at height 0 but does not match the stored genesis hash")
+                raise StorageCorruption("the head is at height 0 but does not match the stored genesis hash")
             return
         block = self.get_block(head.height)
         if block is None:
-            raise StorageError(f"the head is at height {head.height} but that block is missing; the database is corrupt")
+            raise StorageCorruption(f"the head is at height {head.height} but that block is missing; the database is corrupt")
         if block.hash != head.block_hash:
-            raise StorageError(f"the block stored at height {head.height} does not match the head's hash")
+            raise StorageCorruption(f"the block stored at height {head.height} does not match the head's hash")
         certificate = self.get_certificate(head.height)
         if certificate is None or certificate.block_hash != head.block_hash:
-            raise StorageError(f"the commit certificate of head block {head.height} is missing or for another block")
+            raise StorageCorruption(f"the commit certificate of head block {head.height} is missing or for another block")
         if self.get_block_height(head.block_hash) != head.height:
-            raise StorageError(f"the hash index does not point at head block {head.height}")
+            raise StorageCorruption(f"the hash index does not point at head block {head.height}")
 
     # -- commit -------------------------------------------------------------
 
@@ -192,11 +211,14 @@ class ChainStore:
         state_changes: Mapping[bytes, bytes | None],
         state_root: bytes,
         extra: Mapping[bytes, bytes | None] | None = None,
+        prior: Mapping[bytes, bytes | None] | None = None,
     ) -> Head:
         """Store a committed block and everything it changed in ONE synced batch; return the new head.
 
         ``state_changes`` maps market keys to new values (None deletes);
-        ``extra`` holds secondary-index entries built by ``schema.index``.
+        ``extra`` holds secondary-index entries built by ``schema.index``;
+        ``prior`` the stored values of state keys that execution already read
+        (saves a read each when the state digest is updated).
         The block must extend the head: storage is the last line that keeps
         a gap or a fork out of the chain.
         """
@@ -212,7 +234,7 @@ class ChainStore:
             batch.put(schema.tx(tx.hash), schema.tx_location_value(height, index))
         for evidence in block.evidence:
             batch.put(schema.evidence(evidence.hash), evidence.encode())
-        self._put_state(batch, state_changes)
+        digest = self._put_state(batch, state_changes, prior)
         for key, value in (extra or {}).items():
             if not key.startswith(schema.INDEX_PREFIX):
                 raise StorageError(f"extra key {key!r} is not a secondary-index key (build it with schema.index)")
@@ -223,7 +245,7 @@ class ChainStore:
         head = Head(height, block.hash, state_root, block.header.timestamp_ms)
         batch.put(schema.HEAD, head.encode())
         self._kv.write(batch, sync=True)
-        self._head = head
+        self._head, self._state_digest = head, digest
         return head
 
     def _check_extends(self, block: Block, certificate: Certificate) -> None:
@@ -238,13 +260,10 @@ class ChainStore:
         if head.height > 0 and block.header.parent_hash != head.block_hash:
             raise StorageError(f"block {block.height} does not extend the head block {head.block_hash.hex()}")
 
-    @staticmethod
-    def _put_state(batch: WriteBatch, state_changes: Mapping[bytes, bytes | None]) -> None:
-        for key, value in state_changes.items():
-            if value is None:
-                batch.delete(schema.state(key))
-            else:
-                batch.put(schema.state(key), value)
+    def _put_state(self, batch: WriteBatch, state_changes: Mapping[bytes, bytes | None],
+                   prior: Mapping[bytes, bytes | None] | None = None) -> int:
+        """Add the state changes and the state digest after them to ``batch``; return that digest."""
+        return integrity.put_state(self._kv, batch, self._state_digest, state_changes.items(), prior)
 
     # -- reads --------------------------------------------------------------
 

@@ -59,6 +59,11 @@ class KV(KVReader, Protocol):
         """Release the store; any later use raises StorageError."""
         ...
 
+    @property
+    def fault(self) -> str | None:
+        """The first read or write failure this store met (damage, I/O), kept for node_health; None while healthy."""
+        ...
+
 
 class WriteBatch:
     """Puts and deletes recorded in order, applied by ``KV.write`` as one unit.

@@ -2,6 +2,12 @@
 
 The only module in the project that imports plyvel. Every plyvel failure
 leaves here as a StorageError saying what happened and what to do.
+
+LevelDB is opened with ``paranoid_checks`` and every read verifies block
+checksums: without them a damaged write-ahead log is skipped silently on
+open (whole blocks vanish while the head stays) and a damaged table can be
+read as wrong bytes. With them damage is a ``StorageCorruption``, and the
+first one is kept in ``fault`` so the node can report itself unhealthy.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 import plyvel
 
-from core.errors import StorageError
+from core.errors import StorageCorruption, StorageError
 from node.storage.kv import WriteBatch, prefix_upper_bound
 
 
@@ -69,23 +75,46 @@ def _reason(exc: BaseException) -> str:
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
+DAMAGED_HINT = "nothing read from it can be trusted; stop the node and rebuild the data directory from peers"
+
+
+def damaged(path: Path, reason: str) -> StorageCorruption:
+    """The one wording of 'this database is damaged', at open and at run time."""
+    return StorageCorruption(f"the database at {path} is damaged ({reason}); {DAMAGED_HINT}")
+
+
+class _Faults:
+    """The first storage failure a LevelKV or any of its snapshots met; shared between them."""
+
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+
+
 class _LevelReader:
     """get/iterate over a plyvel DB or snapshot, with plyvel errors translated."""
 
-    __slots__ = ("_path", "_source")
+    __slots__ = ("_faults", "_path", "_source")
 
-    def __init__(self, source: Any, path: Path) -> None:
+    def __init__(self, source: Any, path: Path, faults: _Faults) -> None:
         self._source = source
         self._path = path
+        self._faults = faults
 
     def _failed(self, exc: Exception) -> StorageError:
         if isinstance(exc, RuntimeError):
             return StorageError(f"the database at {self._path} is closed")
-        return StorageError(f"database error at {self._path}: {_reason(exc)}")
+        reason = _reason(exc)
+        error = damaged(self._path, reason) if isinstance(exc, plyvel.CorruptionError) else \
+            StorageError(f"database error at {self._path}: {reason}")
+        if self._faults.first is None:
+            self._faults.first = str(error)
+        return error
 
     def get(self, key: bytes) -> bytes | None:
         try:
-            return self._source.get(key)
+            return self._source.get(key, verify_checksums=True)
         except (RuntimeError, plyvel.Error) as exc:
             raise self._failed(exc) from exc
 
@@ -94,11 +123,11 @@ class _LevelReader:
     ) -> Iterator[tuple[bytes, bytes]]:
         try:
             if reverse:
-                return self._drain(self._source.raw_iterator(), _reverse_scan, prefix, start)
+                return self._drain(self._source.raw_iterator(verify_checksums=True), _reverse_scan, prefix, start)
             bounds = _forward_bounds(prefix, start)
             if bounds is None:
                 return iter(())
-            return self._drain(self._source.iterator(**bounds), iter)
+            return self._drain(self._source.iterator(**bounds, verify_checksums=True), iter)
         except (RuntimeError, plyvel.Error) as exc:
             raise self._failed(exc) from exc
 
@@ -121,33 +150,40 @@ class _LevelSnapshot(_LevelReader):
 
 
 class LevelKV(_LevelReader):
-    """LevelDB at ``path`` (created if missing), holding its lock until ``close``."""
+    """LevelDB at ``path`` (created if missing), holding its lock until ``close``.
+
+    ``paranoid=False`` lets LevelDB recover a damaged store by skipping what
+    it cannot read; only ``marketnode data reset`` uses it, to rescue the
+    last-signed record from a store it is about to delete.
+    """
 
     __slots__ = ("_db",)
 
-    def __init__(self, path: str | Path, create_if_missing: bool = True) -> None:
+    def __init__(self, path: str | Path, create_if_missing: bool = True, paranoid: bool = True) -> None:
         path = Path(path)
         try:
             if create_if_missing:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            db = plyvel.DB(str(path), create_if_missing=create_if_missing)
+            db = plyvel.DB(str(path), create_if_missing=create_if_missing, paranoid_checks=paranoid)
         except plyvel.CorruptionError as exc:
-            raise StorageError(
-                f"the database at {path} is corrupt ({_reason(exc)}); restore the home from a backup "
-                "or delete its data directory and let the node sync from peers"
-            ) from exc
+            raise damaged(path, _reason(exc)) from exc
         except plyvel.Error as exc:
             reason = _reason(exc)
             hint = " Is another node running on this home?" if reason.startswith("IO error: lock ") else ""
             raise StorageError(f"cannot open the database at {path}: {reason}.{hint}") from exc
         except OSError as exc:  # after plyvel's errors: plyvel.IOError is an OSError too
             raise StorageError(f"cannot create the directory for the database at {path}: {exc}") from exc
-        super().__init__(db, path)
+        super().__init__(db, path, _Faults())
         self._db = db
 
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def fault(self) -> str | None:
+        """The first read or write failure since open (a damaged block, an I/O error); None while healthy."""
+        return self._faults.first
 
     def write(self, batch: WriteBatch, sync: bool = True) -> None:
         try:
@@ -163,7 +199,7 @@ class LevelKV(_LevelReader):
 
     def snapshot(self) -> _LevelSnapshot:
         try:
-            return _LevelSnapshot(self._db.snapshot(), self._path)
+            return _LevelSnapshot(self._db.snapshot(), self._path, self._faults)
         except (RuntimeError, plyvel.Error) as exc:
             raise self._failed(exc) from exc
 

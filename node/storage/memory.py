@@ -105,5 +105,10 @@ class MemoryKV:
     def close(self) -> None:
         self._closed = True
 
+    @property
+    def fault(self) -> str | None:
+        """Memory cannot be damaged on disk: always None."""
+        return None
+
     def __len__(self) -> int:
         return len(self._keys)

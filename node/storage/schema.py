@@ -8,6 +8,8 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
     m/version                → SCHEMA_VERSION (u32 big-endian)
     m/head                   → canonical {height, block_hash, state_root, timestamp_ms}
     m/genesis                → genesis hash (32 bytes)
+    m/state_digest           → sum of every state entry's hash mod 2**256 (32 bytes; integrity.py)
+    m/verified               → h8: the chain up to here passed the start-up check (integrity.py)
     b/<h8>                   → block (Block.encode)
     bh/<block hash>          → h8
     c/<h8>                   → commit certificate of that block (Certificate.encode)
@@ -30,6 +32,8 @@ INDEX_SIZE = 4
 VERSION = b"m/version"
 HEAD = b"m/head"
 GENESIS = b"m/genesis"
+STATE_DIGEST = b"m/state_digest"
+VERIFIED = b"m/verified"
 LAST_SIGNED = b"v/last_signed"
 
 BLOCK_PREFIX = b"b/"

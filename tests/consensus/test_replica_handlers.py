@@ -140,10 +140,11 @@ def test_quorum_of_prepares_sends_one_commit() -> None:
     r = replica()
     r.receive(KEYS[0].public_key, propose(), NOW)
     assert r.receive(KEYS[0].public_key, Prepare(vote(PREPARE, 0, H)), NOW) == []
-    actions = r.receive(KEYS[2].public_key, Prepare(vote(PREPARE, 2, H)), NOW)
-    assert kinds(actions) == ["PersistLastSigned", "Broadcast"]
-    assert isinstance(actions[1].msg, Commit)  # type: ignore[union-attr]
-    assert actions[0].record.prepared is not None  # type: ignore[union-attr]
+    actions = r.receive(KEYS[2].public_key, Prepare(vote(PREPARE, 2, H)), NOW + 300)
+    assert kinds(actions) == ["SetTimer", "PersistLastSigned", "Broadcast"]
+    assert actions[0] == SetTimer(TIMER_VIEW, NOW + 300 + 1000), "prepared: the commit phase gets a full timeout"
+    assert isinstance(actions[2].msg, Commit)  # type: ignore[union-attr]
+    assert actions[1].record.prepared is not None  # type: ignore[union-attr]
     assert r.receive(KEYS[3].public_key, Prepare(vote(PREPARE, 3, H)), NOW) == []
 
 
@@ -323,3 +324,39 @@ def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(mo
     actions = r.receive(KEYS[0].public_key, pp, NOW)
     assert any(isinstance(a, Broadcast) and isinstance(a.msg, Prepare) for a in actions), r.last_rejection
     assert calls == [KEYS[0].public_key, KEYS[1].public_key]  # the proposal, then the one unseen commit
+
+
+def test_a_proposal_accepted_late_gives_the_round_a_full_timeout_instead_of_a_view_change() -> None:
+    app = FakeApp()
+    app.add(make_tx(1))
+    r = replica(app=app)
+    assert r.on_work(NOW) == [SetTimer(TIMER_VIEW, NOW + 1000)]
+    r.receive(KEYS[0].public_key, propose(), NOW + 900)  # a busy host: the proposal arrives just in time
+    assert r.timers()[TIMER_VIEW] == NOW + 1900
+    assert r.on_timer(TIMER_VIEW, NOW + 1000) == [], "the old deadline is stale: no view change"
+    assert r.view == 0
+
+
+def test_the_view_timeout_follows_the_pace_of_recent_blocks_and_comes_back() -> None:
+    from replica_harness import Cluster
+
+    cluster = Cluster(4)
+    replica = cluster.nodes[1].replica
+    assert replica.view_timeout_ms(0) == 1000
+    for i in range(6):  # a busy network: blocks 3 s apart, by their agreed timestamps
+        cluster.now += 3000
+        cluster.submit(make_tx(i))
+        cluster.run()
+    assert cluster.heights() == [6, 6, 6, 6]
+    assert replica.view_timeout_ms(0) == 6000, "twice the median interval"
+    assert replica.view_timeout_ms(1) == 12_000 and replica.view_timeout_ms(20) == 64_000, "doubling, capped"
+    assert {n.replica.view_timeout_ms(0) for n in cluster.nodes} == {6000}, "every replica computes the same"
+    cluster.now += 3_600_000  # an idle hour is one interval: the median ignores it
+    cluster.submit(make_tx(99))
+    cluster.run()
+    assert replica.view_timeout_ms(0) == 6000
+    for i in range(10, 16):  # quick blocks bring it back to the configured floor
+        cluster.now += 100
+        cluster.submit(make_tx(i))
+        cluster.run()
+    assert replica.view_timeout_ms(0) == 1000

@@ -5,9 +5,14 @@ Plain functions so the crash-test child process can build the same chain.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from core.hashing import digest
 from core.keys import PrivateKey
 from core.types import COMMIT, Block, Certificate, Tx, Vote
+from node.storage.chainstore import ChainStore
+from node.storage.kv import KV
 
 CHAIN_ID = "storage-test"
 GENESIS_HASH = digest("genesis", b"storage-test")
@@ -43,3 +48,37 @@ def state_root(height: int) -> bytes:
 
 def receipts_for(b: Block) -> list[bytes]:
     return [b"receipt:" + t.hash for t in b.txs]
+
+
+# -- a damaged disk (tests/node/test_storage_damage.py, test_datadir.py) --------
+
+BLOCKS = 60
+TXS = 3
+
+
+def write_chain(kv: KV, blocks: int = BLOCKS) -> ChainStore:
+    store = ChainStore(kv)
+    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"}, GENESIS_ROOT)
+    for height in range(1, blocks + 1):
+        head = store.head()
+        assert head is not None
+        txs = tuple(tx(height * TXS + i) for i in range(TXS))
+        b = block(height, head.block_hash, txs, head.state_root)
+        changes: dict[bytes, bytes | None] = {b"bal/%d" % height: b"1035", b"last": height.to_bytes(8, "big")}
+        store.commit_block(b, certificate(b), receipts_for(b), changes, state_root(height))
+    return store
+
+
+def only_file(path: Path, suffix: str) -> Path:
+    files = sorted(p for p in path.iterdir() if p.suffix == suffix and p.stat().st_size > 0)
+    assert len(files) == 1, f"expected one non-empty {suffix} file in {path}, found {files}"
+    return files[0]
+
+
+def overwrite_middle(file: Path, count: int = 64, at: float = 0.5) -> None:
+    offset = int(file.stat().st_size * at)
+    with file.open("r+b") as fh:
+        fh.seek(offset)
+        fh.write(b"\xaa" * count)
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -42,7 +42,7 @@ from consensus.messages import (
     encode_message,
 )
 from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
+from consensus.replica import RECENT_BLOCKS, TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
 from core.errors import ConsensusError, DecodeError, ValidationError
 from core.hashing import digest
 from core.keys import PrivateKey
@@ -163,7 +163,7 @@ class SimNode:
     regossip_before: int = 0
     progress_ms: int = 0  # last commit executed, view changed or restart
     work_since: int | None = None  # when proposable work appeared after the last progress
-    seen_view: tuple[int, bool] = (0, True)  # the replica's (view, entered) when the checker last looked
+    seen_view: tuple[int, bool, bool, bool] = (0, True, False, False)  # (view, entered, accepted, prepared)
 
 
 @dataclass
@@ -437,7 +437,9 @@ class Simulation:
         # The mempool did not survive the crash, but its journal did: txs clients sent to this node come back.
         node.app.mempool = Mempool(MempoolLimits(), CHAIN_ID)
         node.regossip_due, node.regossip_before = False, 0
-        node.replica = self.replica_class(self.config, node.key, node.app, node.app.head(), node.last_signed)
+        times = [0] + [block.header.timestamp_ms for block, _ in node.app.chain]  # genesis is at time 0
+        recent = tuple(times[-RECENT_BLOCKS - 1 : -1])
+        node.replica = self.replica_class(self.config, node.key, node.app, node.app.head(), node.last_signed, recent)
         self._log("restart", f"node {index} at height {node.app.head().height}, last signed {node.last_signed and node.last_signed.key()}")
         journal = [tx for h, tx in self.submitted.items() if h in node.entered_here and h not in node.app.committed]
         self._admit(node, journal, None)
@@ -488,8 +490,10 @@ class Simulation:
 
     def _perform(self, node: SimNode, actions: list[Any]) -> None:
         self._perform_actions(node, actions)
-        # Progress is a new view started or entered (a NewView restarts the view's timer) while producing these.
-        view = (node.replica.view, node.replica.view in node.replica.round.entered)
+        # Progress is a view started or entered, its proposal accepted or its block prepared (each restarts the
+        # view's timer) while producing these.
+        r = node.replica
+        view = (r.view, r.view in r.round.entered, r.view in r.round.accepted, r.view in r.round.sent_commit)
         if view != node.seen_view:
             node.seen_view = view
             node.progress_ms, node.work_since = self.now, None
@@ -602,7 +606,7 @@ class Simulation:
                 node.work_since = self.now
             replica = node.replica
             since = max(node.progress_ms, node.work_since)
-            bound = self.config.view_timeout_ms(replica.view - replica.base_view) + STALL_SLACK_MS
+            bound = replica.view_timeout_ms(replica.view - replica.base_view) + STALL_SLACK_MS
             if self.now - since > bound:
                 self._violate("stall", f"node {node.index} has had proposable work for {self.now - since} ms "
                               f"at height {replica.height} view {replica.view} with no commit or view change "

@@ -1,0 +1,134 @@
+"""The marketplace a load runs against: funded buyers and sellers, shops, listings, orders ready to ship/confirm.
+
+Nothing here is timed. Orders to ship and to confirm are prepared in
+advance (the steady mix ships and confirms them) and consumed by every
+load step that follows, so several steps can share one cluster.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.hashing import digest
+from node.bench.cluster import BenchError, Cluster, Rpc
+from node.bench.workload import (
+    MIX,
+    Actor,
+    Spec,
+    listing_body,
+    make_actors,
+    order_body,
+    register_body,
+    shop_body,
+    sign_specs,
+)
+from node.testnet_load import demo_keys
+
+Echo = Callable[[str], None]
+PHASE_CHUNK = 10_000  # setup txs per round: keeps each seller far below the mempool's per-sender cap
+N_BUYERS, N_SELLERS = 64, 16
+
+
+@dataclass
+class Market:
+    chain_id: str
+    buyers: list[Actor]
+    sellers: list[Actor]
+    listings: dict[bytes, int]  # seller pub -> listing id
+    to_ship: deque = field(default_factory=deque)  # (seller pub, order id), accepted
+    to_confirm: deque = field(default_factory=deque)  # (buyer pub, order id), shipped
+
+    def ships(self) -> Iterator[tuple[bytes, int]]:
+        """Prepared orders to ship, each handed out once across all steps."""
+        while self.to_ship:
+            yield self.to_ship.popleft()
+
+    def confirms(self) -> Iterator[tuple[bytes, int]]:
+        while self.to_confirm:
+            yield self.to_confirm.popleft()
+
+
+@dataclass(frozen=True)
+class BenchNet:
+    """A running cluster with its market set up, and what every load step needs to measure against it."""
+
+    rpc: Rpc
+    cluster: Cluster
+    market: Market
+    sig_bound: float
+    workers: int
+    echo: Echo
+
+
+async def _phase(rpc: Rpc, urls: list[str], specs: list[Spec], echo: Echo, label: str, workers: int,
+                 timeout_s: float = 300) -> dict[str, dict]:
+    """Submit and commit ``specs`` in rounds of PHASE_CHUNK; hash -> tx_get result, in order."""
+    out: dict[str, dict] = {}
+    for start in range(0, len(specs), PHASE_CHUNK):
+        raws = sign_specs(specs[start:start + PHASE_CHUNK], workers)
+        await rpc.send_all(urls, raws, f"setup {label}")
+        hashes = [digest("tx", raw).hex() for raw in raws]
+        results = await rpc.wait_receipts(urls[0], hashes, timeout_s)
+        failed = [r for r in results.values() if r["status"] != "committed"]
+        if failed:
+            raise BenchError(f"setup {label}: {len(failed)} txs failed, e.g. {failed[0]['receipt']['message']}")
+        out.update((h, results[h]) for h in hashes)
+    echo(f"  setup {label}: {len(specs)} txs committed")
+    return out
+
+
+def _event(result: dict, kind: str, attr: str) -> Any:
+    for event in result["receipt"]["events"]:
+        if event["kind"] == kind:
+            return event["attrs"][attr]
+    raise BenchError(f"no {kind} event in receipt")
+
+
+async def setup_market(rpc: Rpc, cluster: Cluster, chain_id: str, workers: int, echo: Echo) -> Market:
+    """Fund, register and give shops and one listing each to the bench's buyers and sellers."""
+    urls = cluster.urls
+    buyers, sellers = make_actors("bench-buyer", N_BUYERS), make_actors("bench-seller", N_SELLERS)
+    funders = [Actor(k) for k in demo_keys(cluster.dir).values()]
+    for funder in funders:
+        funder.nonce = (await rpc.call(urls[0], "account_get", address=funder.key.address))["nonce"]
+    actors = buyers + sellers
+    fund = [funders[i % len(funders)].spec(chain_id, "transfer", {"amount": 10**10, "asset": "MKT", "to": a.pub})
+            for i, a in enumerate(actors)]
+    await _phase(rpc, urls, fund, echo, "funding", workers)
+    specs = [a.spec(chain_id, "register", register_body(f"bench{i}")) for i, a in enumerate(actors)]
+    shop_specs = [s.spec(chain_id, "shop_create", shop_body(f"shop {i}")) for i, s in enumerate(sellers)]
+    results = await _phase(rpc, urls, specs + shop_specs, echo, "registration and shops", workers)
+    shop_hashes = list(results)[len(specs):]
+    shops = {s.pub: _event(results[h], "shop_created", "shop") for s, h in zip(sellers, shop_hashes)}
+    results = await _phase(rpc, urls, [s.spec(chain_id, "listing_create", listing_body(shops[s.pub], i))
+                                       for i, s in enumerate(sellers)], echo, "listings", workers)
+    listings = {s.pub: _event(r, "listing_created", "listing") for s, r in zip(sellers, results.values())}
+    return Market(chain_id, buyers, sellers, listings)
+
+
+async def prepare_orders(net: BenchNet, steady_count: int) -> None:
+    """Place, accept (and half of them ship) enough orders for ``steady_count`` txs of the steady mix."""
+    rpc, market, workers, echo = net.rpc, net.market, net.workers, net.echo
+    urls, chain_id = net.cluster.urls, market.chain_id
+    per_group = int(steady_count * max(MIX["order_ship"], MIX["order_confirm"])) + 1
+    seller_of = {listing: pub for pub, listing in market.listings.items()}
+    listing_ids = list(market.listings.values())
+    buyers = market.buyers
+    place = [buyers[i % len(buyers)].spec(chain_id, "order_place", order_body(listing_ids[i % len(listing_ids)]))
+             for i in range(2 * per_group)]
+    results = await _phase(rpc, urls, place, echo, "orders to ship and confirm", workers)
+    orders = []
+    for spec, result in zip(place, results.values()):
+        orders.append((spec[0], _event(result, "order_placed", "order"), seller_of[spec[4]["listing"]]))
+    by_seed = {a.key.seed: a for a in buyers}
+    seller_by_pub = {s.pub: s for s in market.sellers}
+    accept = [seller_by_pub[seller].spec(chain_id, "order_accept", {"order": oid}) for _, oid, seller in orders]
+    await _phase(rpc, urls, accept, echo, "accepts", workers)
+    group_ship, group_confirm = orders[:per_group], orders[per_group:]
+    ship = [seller_by_pub[seller].spec(chain_id, "order_ship", {"order": oid}) for _, oid, seller in group_confirm]
+    await _phase(rpc, urls, ship, echo, "ships", workers)
+    market.to_ship.extend((seller, oid) for _, oid, seller in group_ship)
+    market.to_confirm.extend((by_seed[seed].pub, oid) for seed, oid, _ in group_confirm)
