@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -42,7 +43,7 @@ def init_cmd(home: Path, chain_id: str, p2p_port: int, rpc_port: int) -> None:
               help="TEST ONLY: misbehave as a Byzantine validator (equivocate, conflicting votes, garbage).")
 def run_cmd(home: Path, log_format: str | None, log_level: str | None, byzantine: str | None) -> None:
     """Run the node in HOME until SIGINT or SIGTERM, then shut down cleanly."""
-    from node.config import load_config
+    from node.config import load_config, tighten_config_mode
     from node.logsetup import setup_logging
     from node.service import run_node
 
@@ -51,6 +52,9 @@ def run_cmd(home: Path, log_format: str | None, log_level: str | None, byzantine
     except MarketnodeError as exc:
         raise click.ClickException(str(exc)) from None
     setup_logging(log_level or cfg.log.level, log_format or cfg.log.format, cfg.moniker)
+    loose = tighten_config_mode(cfg.home)
+    if loose is not None:
+        logging.getLogger("marketnode.config").warning(loose)
     try:
         run_node(cfg, byzantine=byzantine)
     except MarketnodeError as exc:

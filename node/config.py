@@ -1,19 +1,23 @@
 """Node configuration: one TOML file per node home, validated on load.
 
-A home directory holds ``config.toml``, ``node_key`` (mode 0600),
+A home directory holds ``config.toml`` and ``node_key`` (both mode 0600:
+the config holds the admin token),
 ``genesis.json`` and ``data/`` (LevelDB). Relative paths in the config are
 relative to the home. Every limit the node enforces is set here.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError
+from core.keys import write_secret_file
 from core.textfile import read_text
 
 CONFIG_FILE = "config.toml"
@@ -49,6 +53,23 @@ class RpcSection:
     max_connections: int = 256
     max_ws_subscriptions: int = 64
     requests_per_s: int = 2000
+    # Per client address below the global caps; timeouts; reply sizes (node.rpc.server.RpcLimits, docs/OPERATIONS.md).
+    max_requests_per_client: int = 32
+    max_open_connections: int = 1024
+    max_connections_per_client: int = 64
+    max_ws_connections: int = 256
+    max_ws_per_client: int = 16
+    max_subscriptions_per_client: int = 256
+    idle_timeout_s: int = 15
+    body_timeout_s: int = 10
+    send_timeout_s: int = 60
+    ws_idle_timeout_s: int = 60
+    max_response_bytes: int = 16 * 1024 * 1024
+    max_batch_response_bytes: int = 8 * 1024 * 1024
+    batches_at_once: int = 2
+    ws_queue_bytes: int = 16 * 1024 * 1024
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +226,8 @@ _COMMENTS = {
     "max_pending_ms": "refuse wallet txs (busy, retry_after_ms) beyond this much backlog; 0 = off",
     "min_commit_tps": "commit rate assumed before one is measured, and its floor",
     "journal_file": "wallet txs fsync'd here before tx_send answers; empty = off",
+    "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
+    "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
 }
 
@@ -230,3 +253,24 @@ def _line(name: str, value: Any) -> str:
 
 def new_admin_token() -> str:
     return secrets.token_hex(16)
+
+
+def write_config(cfg: NodeConfig) -> Path:
+    """Write ``<home>/config.toml`` for ``cfg``, mode 0600 from the start: it holds ``rpc.admin_token``."""
+    path = cfg.home / CONFIG_FILE
+    write_secret_file(path, render_config(cfg).encode())
+    return path
+
+
+def tighten_config_mode(home: Path) -> str | None:
+    """Make an existing ``config.toml`` owner-only (0600); a warning saying what was wrong, or None if nothing was."""
+    path = Path(home) / CONFIG_FILE
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & 0o077:
+        return None
+    try:
+        os.chmod(path, mode & 0o700)
+    except OSError as exc:
+        return (f"{path} is readable by other users (mode {mode:04o}) and could not be changed ({exc.strerror}); "
+                "it holds rpc.admin_token: run chmod 600 on it")
+    return f"{path} was readable by other users (mode {mode:04o}); now {mode & 0o700:04o}: it holds rpc.admin_token"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 from core.keys import PrivateKey
-from node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, render_config
+from node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
 from node.genesis_setup import write_dev_genesis
 
 DEV_BALANCE = 1_000_000_000_000
@@ -28,6 +28,6 @@ def init_single_node_home(home: Path, chain_id: str, p2p_port: int, rpc_port: in
     (home / "genesis.json").write_text(genesis)
     cfg = NodeConfig(home=home, moniker="node", p2p=P2PSection(listen_port=p2p_port),
                      rpc=RpcSection(listen_port=rpc_port, admin_token=new_admin_token()))
-    (home / CONFIG_FILE).write_text(render_config(cfg))
+    write_config(cfg)
     return {"config": home / CONFIG_FILE, "node key": home / "node_key", "account": home / "account.key",
             "genesis": home / "genesis.json", "data": home / "data"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 from core.keys import PrivateKey
-from node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, render_config
+from node.config import NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
 from node.testnet_procs import MANIFEST
 
 DEMO_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
@@ -68,7 +68,7 @@ def init_testnet(directory: Path, validators: int, observers: int = 0, base_port
                            seeds=tuple(s for s in seeds if not s.startswith(keys[name].public_key.hex()))),
             rpc=RpcSection(listen_host=host, listen_port=rpc_port, admin_token=new_admin_token(), enable_faucet=True),
         )
-        (home / CONFIG_FILE).write_text(render_config(cfg))
+        write_config(cfg)
         nodes.append({"name": name, "role": "validator" if cfg.validator else "observer", "home": name,
                       "rpc": f"http://{host}:{rpc_port}/", "p2p": f"{host}:{p2p_port}"})
     manifest = {"chain_id": chain_id, "nodes": nodes,

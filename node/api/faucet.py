@@ -3,8 +3,10 @@
 The faucet key (``<home>/faucet.key``, funded in the testnet genesis) signs a
 ``transfer`` with its next nonce and submits it like any wallet tx, so the
 funds move on chain and every node agrees. Off unless ``rpc.enable_faucet``;
-each address may be served once per ``FAUCET_INTERVAL_S``, and all together
-``FAUCET_MAX_PER_MINUTE`` times a minute.
+each address may be served once per ``FAUCET_INTERVAL_S``, each client (IP
+address, as the RPC server counts it) ``FAUCET_MAX_PER_CLIENT_PER_MINUTE``
+times a minute (fresh addresses cost nothing, so one client must not take the
+whole faucet), and all together ``FAUCET_MAX_PER_MINUTE`` times a minute.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ FAUCET_AMOUNT = 10_000_000
 FAUCET_MAX_AMOUNT = 1_000_000_000
 FAUCET_INTERVAL_S = 60.0
 FAUCET_MAX_PER_MINUTE = 120  # all addresses together: fresh addresses cost nothing to make
+FAUCET_MAX_PER_CLIENT_PER_MINUTE = 10
 MAX_REMEMBERED = 10_000
 
 
@@ -41,6 +44,7 @@ class Faucet:
         self._next_nonce = 0
         self._served: dict[bytes, float] = {}
         self._recent: deque[float] = deque()
+        self._by_client: dict[str, deque[float]] = {}
 
     @classmethod
     def of(cls, node: Any) -> Faucet:
@@ -58,23 +62,32 @@ class Faucet:
         node.faucet = faucet = cls(PrivateKey.load(path))
         return faucet
 
-    def check_rate(self, address: bytes, now_s: float) -> None:
-        while self._recent and now_s - self._recent[0] >= 60.0:
-            self._recent.popleft()
+    def check_rate(self, address: bytes, now_s: float, client: str = "?") -> None:
+        _forget_before(self._recent, now_s - 60.0)
         if len(self._recent) >= FAUCET_MAX_PER_MINUTE:
             wait = int(60.0 - (now_s - self._recent[0])) + 1
             raise limit_exceeded(f"the faucet is busy; try again in {wait} s", retry_after_s=wait)
+        mine = self._by_client.get(client)
+        if mine is not None:
+            _forget_before(mine, now_s - 60.0)
+            if len(mine) >= FAUCET_MAX_PER_CLIENT_PER_MINUTE:
+                wait = int(60.0 - (now_s - mine[0])) + 1
+                raise limit_exceeded(f"this client was served {FAUCET_MAX_PER_CLIENT_PER_MINUTE} times in the last "
+                                     f"minute; try again in {wait} s", retry_after_s=wait)
         last = self._served.get(address)
         if last is not None and now_s - last < self.interval_s:
             wait = int(self.interval_s - (now_s - last)) + 1
             raise limit_exceeded(f"this address was funded recently; try again in {wait} s", retry_after_s=wait)
 
-    def served(self, address: bytes, now_s: float) -> None:
+    def served(self, address: bytes, now_s: float, client: str = "?") -> None:
         if len(self._served) >= MAX_REMEMBERED:
             cutoff = now_s - self.interval_s
             self._served = {a: t for a, t in self._served.items() if t > cutoff}
+        if len(self._by_client) >= MAX_REMEMBERED:
+            self._by_client = {c: times for c, times in self._by_client.items() if times and times[-1] > now_s - 60.0}
         self._served[address] = now_s
         self._recent.append(now_s)
+        self._by_client.setdefault(client, deque()).append(now_s)
 
     def send(self, node: Any, to: bytes, asset: str, amount: int) -> Tx:
         """Sign and submit the transfer; one retry with a fresh nonce if ours went stale."""
@@ -96,6 +109,11 @@ class Faucet:
         raise AssertionError("unreachable")
 
 
+def _forget_before(times: deque[float], cutoff_s: float) -> None:
+    while times and times[0] <= cutoff_s:
+        times.popleft()
+
+
 def _check_funds(node: Any, faucet: Faucet, asset: str, amount: int) -> None:
     """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet."""
     reader = node.store.state_reader()
@@ -112,7 +130,8 @@ def register(registry: Registry) -> None:
         "dev_faucet",
         summary="Testnet only: send funds from the node's faucet account to an address (a real on-chain transfer).",
         description="Disabled unless the node's config sets rpc.enable_faucet (-32601 otherwise). Each address is "
-                    f"served at most once per {int(FAUCET_INTERVAL_S)} s, and the faucet serves at most "
+                    f"served at most once per {int(FAUCET_INTERVAL_S)} s, each client (IP address) at most "
+                    f"{FAUCET_MAX_PER_CLIENT_PER_MINUTE} times a minute, and the faucet serves at most "
                     f"{FAUCET_MAX_PER_MINUTE} a minute in all (-32005 with data.retry_after_s).",
         params=[Param("address", "address", "Who receives the funds."),
                 Param("asset", "string", "Asset (default: the native asset).", required=False, max_length=12),
@@ -130,7 +149,7 @@ def register(registry: Registry) -> None:
         node = ctx.node
         faucet = Faucet.of(node)
         now_s = time.monotonic()
-        faucet.check_rate(address, now_s)
+        faucet.check_rate(address, now_s, ctx.client)
         asset = asset or load_params(node.store.state_reader()).native_asset
         _check_funds(node, faucet, asset, amount)
         try:
@@ -139,7 +158,7 @@ def register(registry: Registry) -> None:
             raise mempool_rpc_error(exc) from None
         except RuleError as exc:
             raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
-        faucet.served(address, now_s)
+        faucet.served(address, now_s, ctx.client)
         durable = await node.intake.record([tx])  # acknowledged like tx_send: on disk first (docs/RPC.md)
         out = {"hash": tx.hash.hex(), "status": "pending", "durable": durable,
                "from": address_from_pubkey(faucet.key.public_key), "to": address_from_pubkey(address),

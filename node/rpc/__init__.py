@@ -1,9 +1,12 @@
 """JSON-RPC 2.0 for the node: declare methods once, serve them over HTTP and websocket.
 
 Layout: registry (Method/Param/Result declarations, validation, OpenRPC) ·
-dispatch (one payload in, one response out; transport-free) · server (aiohttp
-edge, limits, websocket queues) · subscriptions (SubscriptionHub, topics) ·
-errors (codes and the exception mapping) · jsonify (bytes → hex) · docs
+dispatch (one payload in, one response out, reply budgets; transport-free) ·
+server (aiohttp edge, limits, timeouts, websocket queues) · gate (TCP
+connection caps at accept) · clients (who a client is; global and per-client
+slots) · access (Content-Type, Host and Origin rules) · faultlog (one
+rate-limited line per client fault) · subscriptions (SubscriptionHub, topics)
+· errors (codes and the exception mapping) · jsonify (bytes → hex) · docs
 (docs/RPC.md from OpenRPC). Method *implementations* live elsewhere in node/.
 
 Wiring, in the node::
@@ -15,14 +18,16 @@ Wiring, in the node::
         state = ctx.node.state                 # ctx.node is the context given below
         ...                                    # raise not_found("account mn1..") / RuleError / ...
 
-    hub = SubscriptionHub(max_per_connection=limits.max_ws_subscriptions)
     server = RpcServer(registry, node_context, host=cfg.listen_host, port=cfg.listen_port,
-                       limits=RpcLimits.from_config(cfg), admin_token=cfg.admin_token, hub=hub)
+                       limits=RpcLimits.from_config(cfg), admin_token=cfg.admin_token,
+                       access=AccessPolicy.from_config(cfg))
+    hub = server.hub
     await server.start()                       # or run_rpc_server(...) inside a TaskGroup
     hub.publish("newBlocks", payload)          # on the event loop; never blocks
     hub.publish("account", payload, match=[sender_key, recipient_key])
 """
 
+from node.rpc.access import AccessPolicy
 from node.rpc.errors import not_found
 from node.rpc.registry import CallContext, Method, Param, Registry, Result
 from node.rpc.server import RPC_HUB, RpcLimits, RpcServer, build_rpc_app, run_rpc_server
@@ -30,6 +35,7 @@ from node.rpc.subscriptions import SubscriptionHub, Topic
 
 __all__ = [
     "RPC_HUB",
+    "AccessPolicy",
     "CallContext",
     "Method",
     "Param",

@@ -80,14 +80,29 @@ class Caller:
 
 
 class Dispatcher:
-    """Turns one JSON-RPC payload into its response text (None: nothing to send)."""
+    """Turns one JSON-RPC payload into its response text (None: nothing to send).
+
+    Replies are bounded: one response's text by ``max_response_bytes`` (a
+    bigger result becomes a -32005 error), a batch's by
+    ``max_batch_response_bytes`` (the call that passes it and every later
+    call are answered with -32005; ``data.ran`` says whether the call ran).
+    A batch yields to the event loop between calls, and at most
+    ``batches_at_once`` batches run their calls at a time (the rest wait their
+    turn), so consensus, which shares the event loop, waits for at most that
+    many calls between two of its own steps, never for a whole batch.
+    """
 
     def __init__(self, registry: Registry, node: Any, hub: SubscriptionHub, auth: AdminAuth, *,
-                 max_batch: int, rate: RateLimiter | None, call_timeout_s: float) -> None:
+                 max_batch: int, rate: RateLimiter | None, call_timeout_s: float,
+                 max_response_bytes: int = 16 * 1024 * 1024,
+                 max_batch_response_bytes: int = 8 * 1024 * 1024, batches_at_once: int = 2) -> None:
         self.registry, self.node, self.hub, self.auth = registry, node, hub, auth
         self.max_batch = max_batch
         self.rate = rate
         self.call_timeout_s = call_timeout_s
+        self.max_response_bytes = max_response_bytes
+        self.max_batch_response_bytes = max_batch_response_bytes
+        self._batch_turns = asyncio.Semaphore(batches_at_once)
 
     async def handle(self, payload: str | bytes, caller: Caller) -> tuple[str | None, int]:
         """Return (response text or None, HTTP status to use); never raises."""
@@ -112,7 +127,7 @@ class Dispatcher:
             rid = message.get("id") if isinstance(message, dict) and _valid_id(message.get("id")) else None
             return _dump(_error(_rate_error(self.rate.retry_after_ms(caller.client)), rid)), HTTP_TOO_MANY
         response = await self._one(message, caller)
-        return (None, HTTP_NO_CONTENT) if response is None else (_dump(response), HTTP_OK)
+        return (None, HTTP_NO_CONTENT) if response is None else (response, HTTP_OK)
 
     async def _batch(self, batch: list[Any], caller: Caller) -> tuple[str | None, int]:
         if not batch:
@@ -122,22 +137,39 @@ class Dispatcher:
             return _dump(_error(error, None)), HTTP_OK
         if self.rate and not self.rate.allow(caller.client, cost=len(batch)):
             return _dump(_error(_rate_error(self.rate.retry_after_ms(caller.client, len(batch))), None)), HTTP_TOO_MANY
+        async with self._batch_turns:
+            return await self._run_batch(batch, caller)
+
+    async def _run_batch(self, batch: list[Any], caller: Caller) -> tuple[str | None, int]:
         # One after another, in order: a batch of tx_send with consecutive
         # nonces reaches the mempool in the order it was written.
-        responses = [r for r in [await self._one(item, caller) for item in batch] if r is not None]
-        return (_dump(responses), HTTP_OK) if responses else (None, HTTP_NO_CONTENT)
+        budget = self.max_batch_response_bytes
+        responses: list[str] = []
+        used = 2  # the brackets
+        over = False
+        for index, item in enumerate(batch):
+            if index:
+                await asyncio.sleep(0)  # let the node and other clients run between calls
+            text = None if over else await self._one(item, caller)
+            if over or (text is not None and used + utf8_len(text) + 1 > budget):
+                text = _batch_refusal(item, budget, ran=not over)
+                over = True
+            if text is not None:
+                responses.append(text)
+                used += utf8_len(text) + 1
+        return ("[" + ",".join(responses) + "]", HTTP_OK) if responses else (None, HTTP_NO_CONTENT)
 
-    async def _one(self, request: Any, caller: Caller) -> dict[str, Any] | None:
-        """Answer one request object; None for a (valid) notification."""
+    async def _one(self, request: Any, caller: Caller) -> str | None:
+        """Answer one request object with its response text; None for a (valid) notification."""
         if not isinstance(request, dict):
-            return _error(invalid_request("expected a request object"), None)
+            return _dump(_error(invalid_request("expected a request object"), None))
         has_id = "id" in request
         rid = request.get("id")
         if has_id and not _valid_id(rid):
-            return _error(invalid_request("id must be a string, a number or null"), None)
+            return _dump(_error(invalid_request("id must be a string, a number or null"), None))
         problem = _envelope_problem(request)
         if problem:
-            return _error(invalid_request(problem), rid)
+            return _dump(_error(invalid_request(problem), rid))
         name = request["method"]
         try:
             result = await self._call(name, request.get("params"), caller)
@@ -148,10 +180,17 @@ class Dispatcher:
             if not has_id:
                 error_object(exc, name)  # unanswered, but an unexpected failure is still logged
                 return None
-            return {"jsonrpc": "2.0", "error": error_object(exc, name), "id": rid}
+            return _dump({"jsonrpc": "2.0", "error": error_object(exc, name), "id": rid})
         if not has_id:
             return None
-        return {"jsonrpc": "2.0", "result": encoded, "id": rid}
+        text = _dump({"jsonrpc": "2.0", "result": encoded, "id": rid})
+        size = utf8_len(text)
+        if size > self.max_response_bytes:
+            error = limit_exceeded(
+                f"the result of {name} is {size} bytes, over the limit of {self.max_response_bytes} per response; "
+                "ask for less (a smaller limit, or full=false)", max=self.max_response_bytes)
+            return _dump(_error(error, rid))
+        return text
 
     async def _call(self, name: str, params: Any, caller: Caller) -> Any:
         method = self.registry.get(name)
@@ -210,6 +249,21 @@ def _envelope_problem(request: dict[str, Any]) -> str | None:
     if "params" in request and not isinstance(request["params"], (list, dict)):
         return 'member "params" must be an object or an array when present'
     return None
+
+
+def utf8_len(text: str) -> int:
+    """Bytes of ``text`` on the wire (results are mostly ASCII: no copy then)."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
+def _batch_refusal(item: Any, budget: int, ran: bool) -> str | None:
+    """The answer for a batch call past the response budget (None for a notification: it gets none)."""
+    if not isinstance(item, dict) or "id" not in item or not _valid_id(item.get("id")):
+        return None
+    what = "it ran, but its result did not fit" if ran else "it was not run"
+    error = limit_exceeded(f"the batch's responses passed {budget} bytes; {what}: send it again in a smaller batch",
+                           max=budget, ran=ran)
+    return _dump(_error(error, item["id"]))
 
 
 def _rate_error(retry_after_ms: int) -> RpcError:

@@ -30,17 +30,37 @@ by hand._
 
 ## Transports
 
-- **HTTP**: `POST /` (or `/rpc`), body one JSON-RPC 2.0 request or a batch.
-  A notification, or a batch of only notifications, is answered with HTTP 204
-  and no body. A body over the size limit gets HTTP 413, a rate-limited request
-  HTTP 429, a server at its concurrent-request limit HTTP 503 — each with a
-  JSON-RPC error object (code -32005) as body.
+- **HTTP**: `POST /` (or `/rpc`) with `Content-Type: application/json`, body
+  one JSON-RPC 2.0 request or a batch. Any other Content-Type (`text/plain`,
+  forms, multipart: what a foreign web page can send without a CORS
+  preflight) gets HTTP 415 and -32600. A notification, or a batch of only
+  notifications, is answered with HTTP 204 and no body. A body over the size
+  limit gets HTTP 413, a body that does not arrive within `rpc.body_timeout_s`
+  HTTP 408 (and the connection is closed), a rate-limited request or a client
+  over its own share (requests in flight, connections, websockets) HTTP 429,
+  a server at a global limit HTTP 503 — each with a JSON-RPC error object
+  (code -32005) as body.
+- **Browsers**: a request whose `Host` is a name other than `localhost` (or
+  one in `rpc.allowed_hosts`) is refused with HTTP 403 (DNS rebinding); IP
+  addresses are accepted. A request with an `Origin` is served only from the
+  node's own pages (same host and port) or an origin in `rpc.allowed_origins`
+  (which also get CORS headers); otherwise HTTP 403, websockets included.
+  Wallets, the CLI and curl send no `Origin` and are not affected.
+- **Reply sizes**: one response is at most `rpc.max_response_bytes`; a bigger
+  result is a -32005 error (ask for less: a smaller `limit`, `full=false`).
+  A batch's responses together are at most `rpc.max_batch_response_bytes`:
+  the call that passes it and every later call get -32005 with `data.ran`
+  (true: it ran but its result was dropped; false: it was not run).
 - **WebSocket**: `GET /ws`, one JSON-RPC message (or batch) per text frame.
   Calls on one connection run concurrently; match answers by `id`. The
   websocket also carries subscriptions (`subscribe` / `unsubscribe`).
   Notifications: `{{"jsonrpc":"2.0","method":"subscription","params":{{"subscription": id, "result": payload}}}}`.
-  A client that reads too slowly is disconnected (close code 1008, reason
-  "slow consumer"); resubscribe after reconnecting.
+  A client that reads too slowly (more than `rpc.ws_queue_bytes` unsent) is
+  disconnected (close code 1008, reason "slow consumer"); resubscribe after
+  reconnecting. A websocket with no subscription that sends nothing for
+  `rpc.ws_idle_timeout_s` is closed (1008, reason "idle").
+- Every limit is in the `[rpc]` section of `config.toml`; per-client limits
+  count by IP address (an IPv6 client by its /64). docs/OPERATIONS.md lists them.
 - The node listens on 127.0.0.1 unless configured otherwise.
 
 ## Requests

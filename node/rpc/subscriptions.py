@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ class Subscriber(Protocol):
     """One websocket connection as the hub sees it."""
 
     conn_id: str
+    client: str  # the key per-client limits count under (node.rpc.clients.client_key)
     is_admin: bool
 
     def deliver(self, text: str) -> bool:
@@ -95,6 +97,13 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
 )
 
 
+# A notification as dumps() writes it, cut around its two holes: the
+# subscription id (hex: needs no escaping) and the result's JSON text.
+_FRAME_HEAD = '{"jsonrpc":"2.0","method":"' + NOTIFICATION_METHOD + '","params":{"subscription":"'
+_FRAME_MIDDLE = '","result":'
+_FRAME_TAIL = "}}"
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     sub_id: str
@@ -106,11 +115,14 @@ class Subscription:
 class SubscriptionHub:
     """Subscriptions by id, indexed by (topic, key) for O(matches) publishing."""
 
-    def __init__(self, topics: Iterable[Topic] = DEFAULT_TOPICS, max_per_connection: int = 32) -> None:
+    def __init__(self, topics: Iterable[Topic] = DEFAULT_TOPICS, max_per_connection: int = 32,
+                 max_per_client: int = 256) -> None:
         self.topics = {t.name: t for t in topics}
         self.max_per_connection = max_per_connection
+        self.max_per_client = max_per_client
         self._subs: dict[str, Subscription] = {}
         self._by_conn: dict[str, set[str]] = {}
+        self._by_client: Counter[str] = Counter()
         self._index: dict[tuple[str, str | None], set[str]] = {}
 
     def subscribe(self, conn: Subscriber, topic: str, filter: dict[str, Any] | None = None) -> str:
@@ -124,9 +136,14 @@ class SubscriptionHub:
             raise limit_exceeded(
                 f"at most {self.max_per_connection} subscriptions per connection", max=self.max_per_connection
             )
+        if self._by_client[conn.client] >= self.max_per_client:
+            raise limit_exceeded(
+                f"at most {self.max_per_client} subscriptions per client address", max=self.max_per_client
+            )
         sub_id = secrets.token_hex(8)
         self._subs[sub_id] = Subscription(sub_id, conn, topic, key)
         mine.add(sub_id)
+        self._by_client[conn.client] += 1
         self._index.setdefault((topic, key), set()).add(sub_id)
         return sub_id
 
@@ -160,6 +177,7 @@ class SubscriptionHub:
         for sub_id in ids:
             sub = self._subs.pop(sub_id)
             self._unindex(sub)
+            self._uncount(sub)
         return len(ids)
 
     def _remove(self, sub: Subscription) -> None:
@@ -170,6 +188,13 @@ class SubscriptionHub:
             if not mine:
                 del self._by_conn[sub.conn.conn_id]
         self._unindex(sub)
+        self._uncount(sub)
+
+    def _uncount(self, sub: Subscription) -> None:
+        client = sub.conn.client
+        self._by_client[client] -= 1
+        if self._by_client[client] <= 0:
+            del self._by_client[client]
 
     def _unindex(self, sub: Subscription) -> None:
         ids = self._index.get((sub.topic, sub.key))
@@ -194,14 +219,14 @@ class SubscriptionHub:
             targets |= self._index.get((topic, key), set())
         if not targets:
             return 0
-        result = to_json(payload)
+        # Serialised once, not once per subscriber: publishing runs on the commit path.
+        result = dumps(to_json(payload))
         sent = 0
         for sub_id in sorted(targets):
             sub = self._subs.get(sub_id)
             if sub is None:  # dropped earlier in this loop
                 continue
-            text = dumps({"jsonrpc": "2.0", "method": NOTIFICATION_METHOD,
-                          "params": {"subscription": sub_id, "result": result}})
+            text = _FRAME_HEAD + sub_id + _FRAME_MIDDLE + result + _FRAME_TAIL
             if sub.conn.deliver(text):
                 sent += 1
             else:

@@ -35,11 +35,14 @@ SECURITY_HEADERS = {
 
 def static_file(name: str, root: Path = STATIC_DIR) -> Path | None:
     """The shipped file at relative path ``name``, or None when it is not one (or escapes ``root``)."""
-    if not name or "\\" in name or name.startswith("/"):
-        return None
-    path = (root / name).resolve()
-    base = root.resolve()
-    if base not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+    if not name or "\\" in name or name.startswith("/") or not name.isprintable():
+        return None  # control characters (a NUL makes the OS calls raise) are never in a shipped name
+    try:
+        path = (root / name).resolve()
+        base = root.resolve()
+        if base not in path.parents or not path.is_file() or path.suffix not in CONTENT_TYPES:
+            return None
+    except (OSError, ValueError):  # a name the file system refuses (too long, a loop) is not a shipped file
         return None
     return path
 

@@ -74,13 +74,32 @@ def test_faucet_caps_all_addresses_together_per_minute() -> None:
 
     faucet = Faucet(PrivateKey.generate())
     for i in range(FAUCET_MAX_PER_MINUTE):
-        address = i.to_bytes(32, "big")
-        faucet.check_rate(address, 100.0)
-        faucet.served(address, 100.0)
+        address, client = i.to_bytes(32, "big"), f"10.0.0.{i}"
+        faucet.check_rate(address, 100.0, client)
+        faucet.served(address, 100.0, client)
     try:
-        faucet.check_rate(b"\xff" * 32, 130.0)
+        faucet.check_rate(b"\xff" * 32, 130.0, "10.0.1.1")
     except RpcError as exc:
         assert exc.code == -32005 and exc.data["retry_after_s"] == 31
     else:
         raise AssertionError("the faucet served past its global cap")
-    faucet.check_rate(b"\xff" * 32, 160.0)  # a minute later the window has moved on
+    faucet.check_rate(b"\xff" * 32, 160.0, "10.0.1.1")  # a minute later the window has moved on
+
+
+def test_faucet_caps_each_client_address_per_minute_at_the_edge() -> None:
+    from core.errors import RpcError
+    from node.api.faucet import FAUCET_MAX_PER_CLIENT_PER_MINUTE, Faucet
+
+    faucet = Faucet(PrivateKey.generate())
+    for i in range(FAUCET_MAX_PER_CLIENT_PER_MINUTE):  # fresh addresses, all from one client
+        address = i.to_bytes(32, "big")
+        faucet.check_rate(address, 100.0, "192.0.2.9")
+        faucet.served(address, 100.0, "192.0.2.9")
+    try:
+        faucet.check_rate(b"\xff" * 32, 110.0, "192.0.2.9")
+    except RpcError as exc:
+        assert exc.code == -32005 and exc.data["retry_after_s"] == 51 and "this client" in exc.message
+    else:
+        raise AssertionError("one client emptied the faucet with fresh addresses")
+    faucet.check_rate(b"\xff" * 32, 110.0, "192.0.2.10")  # another client is still served
+    faucet.check_rate(b"\xff" * 32, 160.0, "192.0.2.9")  # and this one again a minute later

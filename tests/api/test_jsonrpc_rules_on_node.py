@@ -19,8 +19,10 @@ def call(method: str, id_: object = 1, **params: object) -> dict:
 async def test_batches_notifications_ids_and_error_codes_over_http(tmp_path) -> None:
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     async with running_node(cfg, keys) as (node, api):
-        async with api.session.post(api.url, data=b"{not json") as response:
+        async with api.session.post(api.url, data=b"{not json", headers={"Content-Type": "application/json"}) as response:
             assert (await response.json())["error"]["code"] == -32700
+        async with api.session.post(api.url, data=b"{not json") as response:  # not even said to be JSON
+            assert response.status == 415 and (await response.json())["error"]["code"] == -32600
         assert (await api.raw([]))["error"]["code"] == -32600
         assert (await api.raw({"jsonrpc": "1.0", "id": 1, "method": "node_status"}))["error"]["code"] == -32600
         notification = {"jsonrpc": "2.0", "method": "node_status"}

@@ -5,7 +5,9 @@ peer identity and replayed handshakes in tests/p2p/test_handshake_refusals.py
 and tests/p2p/test_units.py; replayed or forged sealed frames in
 tests/p2p/test_hostile_input.py; non-validator and badly signed votes in
 tests/consensus/test_replica_handlers.py; the admin token and RPC size
-limits in tests/rpc/test_rpc_http.py; keystore encryption and 0600 in
+limits in tests/rpc/test_rpc_http.py; per-client limits, timeouts and reply
+budgets in tests/rpc/test_rpc_abuse.py; Content-Type, Origin and Host rules
+in tests/rpc/test_rpc_access.py; keystore encryption and 0600 in
 tests/wallet/test_wallet_keystore.py. Here: the same properties against real
 node processes, and what the unit tests cannot show.
 """
@@ -54,7 +56,7 @@ def test_a_node_made_by_marketnode_init_listens_for_rpc_on_loopback_only(tmp_pat
     base = free_base_port(1)
     subprocess.run([sys.executable, "-m", "cli.main", "init", "--home", str(home), "--p2p-port", str(base),
                     "--rpc-port", str(base + 1)], check=True, capture_output=True, timeout=60)
-    for secret in ("node_key",):
+    for secret in ("node_key", "config.toml"):  # the config holds the admin token
         assert stat.S_IMODE((home / secret).stat().st_mode) == 0o600, f"{secret} is readable by others"
     with open(home / "node.log", "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--home", str(home)], stdout=log,

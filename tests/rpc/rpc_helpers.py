@@ -84,9 +84,10 @@ def demo_registry() -> Registry:
 
 
 async def rpc(client: TestClient, payload: Any, **kwargs: Any) -> tuple[int, Any]:
-    """POST a payload (a JSON value, or raw str/bytes); return (status, decoded body or None)."""
+    """POST a payload (a JSON value, or raw str/bytes sent as application/json); return (status, body or None)."""
     if isinstance(payload, (str, bytes)):
-        resp = await client.post("/", data=payload, **kwargs)
+        headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+        resp = await client.post("/", data=payload, headers=headers, **kwargs)
     else:
         resp = await client.post("/", json=payload, **kwargs)
     text = await resp.text()

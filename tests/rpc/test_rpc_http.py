@@ -260,7 +260,7 @@ async def test_chunked_body_over_the_limit_is_refused_too(make_client):
         for _ in range(10):
             yield b" " * 50
 
-    resp = await client.post("/", data=chunks())
+    resp = await client.post("/", data=chunks(), headers={"Content-Type": "application/json"})
     assert resp.status == 413 and (await resp.json())["error"]["code"] == -32005
 
 

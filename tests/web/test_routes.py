@@ -72,6 +72,14 @@ async def test_paths_outside_static_and_unknown_files_are_404(c):
         assert (await c.get(path)).status == 404, path
 
 
+@pytest.mark.parametrize("path", ["/static/%00", "/static/app%00.js", "/static/%01app.js",
+                                  "/static/" + "a" * 5000 + ".js"])
+async def test_control_characters_and_overlong_names_in_a_static_path_are_404_not_500(c, path):
+    response = await c.get(path)
+    assert response.status == 404
+    assert "Traceback" not in await response.text()
+
+
 def test_static_file_refuses_escapes_and_unknown_types(tmp_path):
     (tmp_path / "ok.js").write_text("1")
     (tmp_path / "secret.key").write_text("x")
