@@ -34,8 +34,19 @@ class FakeIndex:
 
 
 @dataclass
+class FakeKV:
+    fault: str | None = None  # a healthy disk
+
+
+@dataclass
+class FakeStore:
+    kv: FakeKV = field(default_factory=FakeKV)
+
+
+@dataclass
 class FakeNode:
     p2p: FakeP2P
+    store: FakeStore = field(default_factory=FakeStore)
     validators: list[bytes] = field(default_factory=lambda: [b"\x01" * 32, b"\x02" * 32, b"\x03" * 32])
     query_index: FakeIndex = field(default_factory=FakeIndex)
 
