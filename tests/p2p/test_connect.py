@@ -38,11 +38,16 @@ async def test_seed_that_is_ourselves_is_dropped(network: Network) -> None:
 
 
 async def test_mutual_seeds_keep_exactly_one_link(network: Network) -> None:
-    a_port, b_port = free_ports(2)
-    a = await network.start(listen_port=a_port, seeds=(f"127.0.0.1:{b_port}",))
-    b = await network.start(listen_port=b_port, seeds=(f"127.0.0.1:{a_port}",))
-    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="connected")
-    await wait_for(lambda: a.host.stats.duplicates_dropped + b.host.stats.duplicates_dropped >= 1, what="dup")
+    # Both hosts run before either dials, and then both dial at once, so two links always form (with
+    # seeds at start-up, the first host's dial can fail and back off while the second's succeeds alone).
+    a = await network.start()
+    b = await network.start()
+    a.host.connect(b.host.listen_address)
+    b.host.connect(a.host.listen_address)
+    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="connected", timeout=15)
+    await wait_for(lambda: a.host.stats.duplicates_dropped + b.host.stats.duplicates_dropped >= 1, what="dup",
+                   timeout=15)
+    await wait_for(lambda: len(a.host.peers()) == 1 and len(b.host.peers()) == 1, what="one link each", timeout=15)
     assert len(a.host.peers()) == 1 and len(b.host.peers()) == 1
     a_dir = a.host.peers()[0].direction
     b_dir = b.host.peers()[0].direction
