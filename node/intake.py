@@ -31,6 +31,8 @@ class PoolView(Protocol):
 
     def __contains__(self, tx_hash: object) -> bool: ...
 
+    def unblocks(self, sender: bytes, nonce: int, next_nonce: int) -> bool: ...
+
 
 def monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
@@ -62,6 +64,11 @@ class TxIntake:
     def verdict(self, offered: int) -> Verdict:
         """How many of ``offered`` wallet txs the pool may take now (node/admission.py)."""
         return self.admission.decide(len(self.mempool), offered)
+
+    def unblocks(self, raw: bytes) -> bool:
+        """True if this wallet tx fills the nonce gap in front of txs the pool holds: admitted even when busy."""
+        tx = _peek(raw)
+        return tx is not None and self.mempool.unblocks(tx.sender, tx.nonce, self.account_nonce(tx.sender))
 
     def note_busy(self, raw: bytes) -> None:
         """A wallet tx was refused as busy: hold its sender's later nonces behind it (node/admission.py)."""

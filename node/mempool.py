@@ -323,6 +323,17 @@ class Mempool:
         """True while any tx waits here, proposable or behind a nonce gap."""
         return bool(self._txs)
 
+    def unblocks(self, sender: bytes, nonce: int, next_nonce: int) -> bool:
+        """True if a tx (sender, nonce) would fill the gap in front of txs already waiting here.
+
+        Such a tx turns waiting txs into proposable work, so a node that is
+        refusing new work must still take it: refusing it would keep the pool
+        full of txs no block can carry, and the node busy for good.
+        """
+        pending = self._by_sender.get(sender)
+        return (pending is not None and nonce == self._run_end(sender, next_nonce)
+                and any(n > nonce for n in pending))
+
     def has_proposable(self) -> bool:
         """True while a block could carry a tx from here: some sender's next nonce is pending.
 

@@ -74,10 +74,14 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
 
 
 def submit(node: Any, raw: bytes) -> Tx:
-    """Admit one wallet tx, or raise its JSON-RPC error (busy first: a busy node admits nothing)."""
+    """Admit one wallet tx, or raise its JSON-RPC error.
+
+    Busy first: a busy node admits nothing, except a tx that fills the nonce
+    gap in front of txs it already holds (those can commit only once it is in).
+    """
     intake = node.intake
     verdict = intake.verdict(1)
-    if verdict.busy:
+    if verdict.busy and not intake.unblocks(raw):
         intake.note_busy(raw)
         raise busy_error(verdict)
     held = intake.held_behind(raw)

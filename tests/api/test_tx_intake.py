@@ -111,3 +111,20 @@ async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_r
         assert [r["status"] for r in again] == ["pending"] * 3
         done = await api.call("tx_send", tx=transfer(api).encode().hex(), wait="commit", timeout_s=20)
         assert done["status"] == "committed"
+
+
+async def test_a_busy_node_full_of_txs_behind_a_nonce_gap_still_takes_the_tx_that_fills_it(tmp_path) -> None:
+    """Regression (issue 12): the bench stalled for 56 s with 4,220 accepted txs pending on a quiet machine.
+
+    Every node held txs behind nonce gaps, which counted towards the busy bound; the nodes refused the
+    gap fillers as busy, so nothing became proposable and nothing ever committed again.
+    """
+    cfg, keys = observer_home(tmp_path, max_pending_ms=1000, min_commit_tps=1)  # room for 1 tx
+    async with running_node(cfg, keys) as (node, api):
+        filler, *later = [transfer(api) for _ in range(4)]  # nonces 0..3 of one sender
+        assert await node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in later]))
+        assert not node.mempool.has_proposable(), "three txs wait behind the missing nonce 0"
+        other = await api.error("tx_send", tx=transfer(api, "carol").encode().hex())
+        assert other["data"]["code"] == "busy", "new work is refused: the node is over its bound"
+        assert (await api.call("tx_send", tx=filler.encode().hex()))["status"] == "pending"
+        assert node.mempool.has_proposable() and len(node.mempool) == 4
