@@ -33,6 +33,8 @@ class PoolView(Protocol):
 
     def unblocks(self, sender: bytes, nonce: int, next_nonce: int) -> bool: ...
 
+    def executable_count(self) -> int: ...
+
 
 def monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
@@ -62,11 +64,18 @@ class TxIntake:
         return self.journal is not None
 
     def verdict(self, offered: int) -> Verdict:
-        """How many of ``offered`` wallet txs the pool may take now (node/admission.py)."""
-        return self.admission.decide(len(self.mempool), offered)
+        """How many of ``offered`` wallet txs the pool may take now (node/admission.py).
+
+        The backlog is the txs blocks can carry now. Txs waiting behind a nonce
+        gap are not counted: they commit only once the gap fills, and counting
+        them made nodes full of them refuse everything, gap fillers included.
+        """
+        return self.admission.decide(self.mempool.executable_count(), offered)
 
     def unblocks(self, raw: bytes) -> bool:
         """True if this wallet tx fills the nonce gap in front of txs the pool holds: admitted even when busy."""
+        if self.mempool.executable_count() == len(self.mempool):
+            return False  # nothing waits behind a gap: no decode needed
         tx = _peek(raw)
         return tx is not None and self.mempool.unblocks(tx.sender, tx.nonce, self.account_nonce(tx.sender))
 
@@ -99,7 +108,7 @@ class TxIntake:
         """A block subscriber: after the pool dropped the block's txs, so ``len(mempool)`` is what is left."""
         txs = executed.block.txs
         measured = 0 if self.catching_up() else len(txs)  # a synced block is no sample of the commit rate
-        self.admission.on_commit(self.clock(), measured, len(self.mempool))
+        self.admission.on_commit(self.clock(), measured, self.mempool.executable_count())
         if self.journal is not None:
             self.journal.forget([tx.hash for tx in txs])
 

@@ -98,6 +98,8 @@ class Mempool:
         # and the senders whose next nonce is pending here, i.e. whose txs a block could carry now.
         self._next: dict[bytes, int] = {}
         self._ready: dict[bytes, None] = {}  # a dict, not a set: iteration order is arrival order
+        self._run: dict[bytes, int] = {}  # sender -> first nonce after its run of pending txs from its next nonce
+        self._executable = 0  # txs in those runs: what blocks can carry now, in order
         self._admitted_at: dict[bytes, int] = {}  # tx hash -> admission sequence number
         self._seq = 0
         self._cursor = 0  # where the last re-gossip round stopped in arrival order
@@ -155,7 +157,19 @@ class Mempool:
         self._next[tx.sender] = next_nonce
         if tx.nonce == next_nonce:
             self._ready[tx.sender] = None
+        self._extend_run(tx.sender)
         return tx
+
+    def _extend_run(self, sender: bytes) -> None:
+        """Walk the sender's run of pending nonces on from where it was known to end; keep the count."""
+        start = self._next[sender]
+        old_end = self._run.get(sender, start)
+        end = max(old_end, start)
+        pending = self._by_sender[sender]
+        while end in pending:
+            end += 1
+        self._run[sender] = end
+        self._executable += (end - start) - max(0, old_end - start)
 
     def _full_error(self, size: int) -> MempoolError | None:
         limits = self.limits
@@ -204,9 +218,14 @@ class Mempool:
         del pending[tx.nonce]
         if tx.nonce == self._next.get(tx.sender):
             self._ready.pop(tx.sender, None)
+        start, end = self._next.get(tx.sender, 0), self._run.get(tx.sender, 0)
+        if start <= tx.nonce < end:  # the run now ends here (recheck walks it again from the new next nonce)
+            self._run[tx.sender] = tx.nonce
+            self._executable -= end - tx.nonce
         if not pending:
             del self._by_sender[tx.sender]
             self._next.pop(tx.sender, None)
+            self._run.pop(tx.sender, None)
         return tx
 
     # -- block building -------------------------------------------------------
@@ -257,7 +276,12 @@ class Mempool:
                 assert tx is not None
                 dropped.append(tx)
             if sender in self._by_sender:
+                old_start, old_end = self._next[sender], self._run.get(sender, next_nonce)
+                self._executable -= max(0, old_end - old_start)
                 self._next[sender] = next_nonce
+                self._run[sender] = max(old_end, next_nonce)
+                self._executable += self._run[sender] - next_nonce
+                self._extend_run(sender)
                 if next_nonce in pending:
                     self._ready[sender] = None
                 else:
@@ -341,6 +365,10 @@ class Mempool:
         until the missing tx arrives, so they start no timer and no proposal.
         """
         return bool(self._ready)
+
+    def executable_count(self) -> int:
+        """Txs that blocks can carry now, in nonce order: backlog that commits, unlike txs behind a gap."""
+        return self._executable
 
     def proposable_senders(self) -> int:
         return len(self._ready)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -365,3 +366,30 @@ def test_regossip_rounds_cover_the_whole_pool_not_always_the_same_first_txs() ->
         assert rounds <= len(mp) // 7 + 1, "the rotation must reach every tx"
         offered |= {tx.hash for tx in mp.regossip_batch(mp.admission_seq, max_txs=7, heads_per_sender=4)}
     assert offered == {tx.hash for tx in mp}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["add", "commit"]), st.integers(0, 2), st.integers(0, 7)), max_size=40))
+def test_the_executable_count_always_equals_the_runs_from_each_senders_next_nonce(ops) -> None:  # type: ignore[no-untyped-def]
+    mp = pool()
+    chain: dict[bytes, int] = {}
+    signed_txs = {(k, n): raw(KEYS[k], n) for k in range(3) for n in range(8)}
+    for op, k, n in ops:
+        key = KEYS[k].public_key
+        if op == "add":
+            with contextlib.suppress(MempoolError):
+                mp.add(signed_txs[(k, n)], nonces(chain))
+        else:  # a block commits this sender's executable run, or part of it
+            batch = [tx for tx in mp.take_batch(n + 1, 1 << 20, nonces(chain)) if tx.sender == key]
+            if batch:
+                chain[key] = batch[-1].nonce + 1
+            mp.remove_committed(batch)
+            mp.recheck(nonces(chain))
+        expected = 0
+        for sender_index in range(3):
+            sender = KEYS[sender_index].public_key
+            nonce = chain.get(sender, 0)
+            while any(tx.sender == sender and tx.nonce == nonce for tx in mp):
+                nonce += 1
+            expected += nonce - chain.get(sender, 0)
+        assert mp.executable_count() == expected
