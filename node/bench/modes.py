@@ -58,7 +58,7 @@ async def sync_async(txs: int, echo: Echo, base_port: int) -> dict[str, Any]:
     _, per_core = machine.signature_bound_tps(1)
     bound = per_core * machine.cores()
     cluster = Cluster(4, 1, base_port)
-    cluster.tune(requests_per_s=1_000_000)
+    cluster.tune_for_one_client()
     try:
         cluster.start([e.name for e in cluster.entries if e.role == "validator"])
         async with await _session() as session:
@@ -86,7 +86,7 @@ async def sync_async(txs: int, echo: Echo, base_port: int) -> dict[str, Any]:
 
 async def memory_async(milestones: list[int], echo: Echo, base_port: int) -> dict[str, Any]:
     cluster = Cluster(4, 0, base_port)
-    cluster.tune(requests_per_s=1_000_000)
+    cluster.tune_for_one_client()
     samples = []
     try:
         cluster.start()
@@ -119,7 +119,7 @@ async def memory_async(milestones: list[int], echo: Echo, base_port: int) -> dic
 
 async def query_async(listings: int, orders: int, calls: int, echo: Echo, base_port: int) -> dict[str, Any]:
     cluster = Cluster(1, 0, base_port)
-    cluster.tune(requests_per_s=1_000_000)
+    cluster.tune_for_one_client()
     try:
         cluster.start()
         async with await _session() as session:

@@ -41,7 +41,7 @@ async def bench_net(validators: int, observers: int, base_port: int, keep_dir: b
                     echo: Echo) -> AsyncIterator[BenchNet]:
     """Start a cluster, set up the market (not timed), yield it; stop and remove the cluster however it ends."""
     cluster = Cluster(validators, observers, base_port, keep=keep_dir)
-    cluster.tune(requests_per_s=1_000_000)  # the bench client is one IP sending everything
+    cluster.tune_for_one_client()
     workers = machine.cores()
     try:
         echo(f"starting {validators} validators{f' + {observers} observers' if observers else ''} in {cluster.dir} ...")
