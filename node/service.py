@@ -312,9 +312,16 @@ class Node:
                 log.exception("unexpected error handling %s", kind)
 
     def _log_view_change(self, before: tuple[int, int]) -> None:
-        """Say when this replica leaves a view at a height: an operator must see a network changing views."""
+        """Say when this replica leaves a view at a height (an operator must see a network changing views),
+        and offer its proposable txs to the validators at once."""
         height, view = self.replica.height, self.replica.view
         if height == before[0] and view > before[1]:
+            # As PBFT's backups forward a request to the primary: the view may be changing because the
+            # primary lacks txs this node holds (it held only txs behind their senders' gaps), so offer
+            # every sender's run from its next nonce now rather than at the next re-gossip round.
+            heads = self.mempool.regossip_batch(self.mempool.admission_seq, MAX_REGOSSIP, REGOSSIP_HEADS_PER_SENDER)
+            for payload in tx_batches(tx.encode() for tx in heads):
+                self.p2p.broadcast("txs", payload)
             log.warning("view change at height %d: view %d -> %d (new primary %s); %d txs pending, %d senders "
                         "proposable", height, before[1], view, self.replica.config.primary(height, view).hex()[:12],
                         len(self.mempool), self.mempool.proposable_senders())
