@@ -216,7 +216,7 @@ _COMMENTS = {
     "seeds": 'peers to dial: "host:port" or "pubkeyhex@host:port" (pins the key)',
     "max_peers": "links in all; validators and seeds always get a slot (a stranger is evicted)",
     "max_inbound_per_subnet": "per IPv4 /24 or IPv6 /64",
-    "ip_limit_loopback": "apply the per-IP caps to 127.0.0.1 too (a local testnet shares it)",
+    "ip_limit_loopback": "apply the per-IP caps to loopback too (a local testnet shares one address)",
     "idle_timeout_s": "close a stranger that sends nothing this long",
     "admin_token": "bearer token for admin methods; empty disables them",
     "enable_faucet": "dev_faucet RPC method (testnets only)",

@@ -345,7 +345,9 @@ def test_bench_load_curve_offers_four_multiples_of_the_measured_capacity(tmp_pat
     # steps this short measure little (a tx's commit latency is a good part of the window); this proves the
     # mode runs every step on one cluster and reports what the docs promise
     report = run_bench(tmp_path, "load-curve", "--validators", "4", "--step-duration", "1", "--probe-rate", "300")
-    assert report["sig_bound_tps"] > 0 and 0 < report["capacity_tps"] <= 300
+    # makespan: committed / (last commit - first offer); a probe that all commits can come out a little above
+    # its offered rate (the last tick's txs go out before the nominal end), never far above it
+    assert report["sig_bound_tps"] > 0 and 0 < report["capacity_tps"] <= 300 * 1.1
     assert report["probe"]["offered"] == 300 and report["capacity_tps"] == report["probe"]["makespan_tps"]
     steps = report["steps"]
     assert [s["multiple"] for s in steps] == [0.5, 1, 2, 4]
