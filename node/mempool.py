@@ -358,6 +358,30 @@ class Mempool:
         return (pending is not None and nonce == self._run_end(sender, next_nonce)
                 and any(n > nonce for n in pending))
 
+    def gaps(self, max_senders: int) -> list[tuple[bytes, int]]:
+        """(sender, first missing nonce) for senders whose txs here wait behind a gap, oldest senders first.
+
+        What to ask peers for: each missing tx turns this sender's waiting
+        txs into proposable work.
+        """
+        out: list[tuple[bytes, int]] = []
+        for sender, pending in self._by_sender.items():
+            if len(out) >= max_senders:
+                break
+            end = self._run.get(sender, self._next.get(sender, 0))
+            if any(n > end for n in pending):
+                out.append((sender, end))
+        return out
+
+    def run_from(self, sender: bytes, nonce: int, limit: int) -> list[Tx]:
+        """The sender's pending txs at ``nonce``, ``nonce + 1``, ... as far as they are consecutive (a peer's want)."""
+        pending = self._by_sender.get(sender, {})
+        out: list[Tx] = []
+        while nonce in pending and len(out) < limit:
+            out.append(self._txs[pending[nonce]])
+            nonce += 1
+        return out
+
     def has_proposable(self) -> bool:
         """True while a block could carry a tx from here: some sender's next nonce is pending.
 

@@ -63,6 +63,9 @@ BLOCK_CACHE_SIZE = 32
 REGOSSIP_S = 1.0
 MAX_REGOSSIP = 4000  # txs re-offered per period, heads of every sender's run first
 REGOSSIP_HEADS_PER_SENDER = 16
+WANT_S = 0.5  # how often a node with txs behind nonce gaps asks its peers for the missing ones
+WANT_MAX_SENDERS = 256  # gaps named in one want request
+WANT_RUN = 64  # txs served per named gap
 STALL_WARN_S = 5.0  # a warning each period while proposable work waits with no block
 GOSSIP_YIELD_EVERY = 64  # gossiped txs verified between two yields to the event loop
 
@@ -256,6 +259,7 @@ class Node:
                 regossip = tg.create_task(self._regossip_loop())
                 journal = tg.create_task(self.intake.run())
                 watch = tg.create_task(self._stall_watch())
+                want = tg.create_task(self._want_loop())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -267,6 +271,7 @@ class Node:
                 regossip.cancel()
                 journal.cancel()
                 watch.cancel()
+                want.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -325,6 +330,52 @@ class Node:
             log.warning("view change at height %d: view %d -> %d (new primary %s); %d txs pending, %d senders "
                         "proposable", height, before[1], view, self.replica.config.primary(height, view).hex()[:12],
                         len(self.mempool), self.mempool.proposable_senders())
+
+    async def _want_loop(self) -> None:
+        """Pull what push missed: while txs here wait behind nonce gaps, ask peers for the missing txs.
+
+        Gossip is pushed and may be shed under load (docs/P2P.md §5.1); a
+        primary holding only gapped txs builds no block. A request travels in
+        the urgent lane and names exactly the missing (sender, nonce), so the
+        gap fillers arrive in one round trip however busy gossip is.
+        """
+        turn = 0
+        while True:
+            await asyncio.sleep(WANT_S)
+            gaps = self.mempool.gaps(WANT_MAX_SENDERS)
+            peers = [p.pubkey for p in self.p2p.peers()]
+            if not gaps or not peers:
+                continue
+            turn += 1
+            peer = peers[turn % len(peers)]
+            payload = encode_value([[sender, nonce] for sender, nonce in gaps])
+            try:
+                raws = decode_value(await self.p2p.request(peer, "txwant", payload, 2.0), self.cfg.p2p.max_frame_bytes)
+            except (MarketnodeError, TimeoutError) as exc:
+                log.debug("want request to %s failed: %s", peer.hex()[:12], exc)
+                continue
+            if isinstance(raws, list) and all(isinstance(r, bytes) for r in raws):
+                await self._on_gossiped_txs(peer, encode_value(raws))
+            else:
+                self.p2p.penalize(peer, 10, "want answer is not a list of tx bytes")
+
+    def _serve_want(self, payload: bytes) -> bytes:
+        """Answer a peer's want: for each (sender, nonce), our consecutive pending txs from there, bounded."""
+        wants = decode_value(payload, 64 * 1024)
+        if not isinstance(wants, list) or len(wants) > WANT_MAX_SENDERS:
+            raise DecodeError(f"a want is a list of at most {WANT_MAX_SENDERS} [sender, nonce] pairs")
+        out: list[bytes] = []
+        size = 0
+        for item in wants:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], bytes) and isinstance(item[1], int)):
+                raise DecodeError("a want names [sender bytes, nonce]")
+            for tx in self.mempool.run_from(item[0], item[1], WANT_RUN):
+                raw = tx.encode()
+                if size + len(raw) > MAX_GOSSIP_BYTES:
+                    return encode_value(out)
+                out.append(raw)
+                size += len(raw)
+        return encode_value(out)
 
     async def _stall_watch(self) -> None:
         """Warn, every STALL_WARN_S, while proposable work waits and no block commits: silence is a bug."""
@@ -537,6 +588,8 @@ class Node:
             return serve_status(self.store)
         if topic == "blocks":
             return serve_blocks(self.store, payload)
+        if topic == "txwant":
+            return self._serve_want(payload)
         raise DecodeError(f"unknown request topic {topic!r}")
 
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:

@@ -128,3 +128,23 @@ async def test_a_busy_node_full_of_txs_behind_a_nonce_gap_still_takes_the_tx_tha
         assert other["data"]["code"] == "busy", "new work is refused: the node is over its bound"
         assert (await api.call("tx_send", tx=filler.encode().hex()))["status"] == "pending"
         assert node.mempool.has_proposable() and len(node.mempool) == 4 and node.mempool.executable_count() == 4
+
+
+async def test_a_peer_asking_for_the_txs_behind_its_gap_gets_our_run_from_that_nonce(tmp_path) -> None:
+    cfg, keys = observer_home(tmp_path)
+    async with running_node(cfg, keys) as (node, api):
+        txs = [transfer(api) for _ in range(4)]
+        for tx in txs:
+            await api.call("tx_send", tx=tx.encode().hex())
+        sender = txs[0].sender
+        answer = node._serve_want(encode([[sender, 1], [b"\x09" * 32, 0]]))
+        from core.encoding import decode
+
+        assert decode(answer) == [tx.encode() for tx in txs[1:]]
+        import pytest
+
+        from core.errors import DecodeError
+
+        for bad in (encode({"a": 1}), encode([[sender]]), encode([[sender, 0]] * 257)):
+            with pytest.raises(DecodeError, match="want"):  # the p2p host answers the peer with this error
+                node._serve_want(bad)

@@ -393,3 +393,17 @@ def test_the_executable_count_always_equals_the_runs_from_each_senders_next_nonc
                 nonce += 1
             expected += nonce - chain.get(sender, 0)
         assert mp.executable_count() == expected
+
+
+def test_gaps_name_each_senders_first_missing_nonce_and_run_from_serves_the_run_a_peer_wants() -> None:
+    mp = pool()
+    for nonce in (0, 1, 3, 4):
+        mp.add(raw(A, nonce), nonces())
+    for nonce in (2, 3):
+        mp.add(raw(B, nonce), nonces())
+    mp.add(raw(C, 0), nonces())  # C waits behind nothing
+    assert mp.gaps(10) == [(A.public_key, 2), (B.public_key, 0)]
+    assert mp.gaps(1) == [(A.public_key, 2)]
+    assert [tx.nonce for tx in mp.run_from(A.public_key, 3, 10)] == [3, 4]
+    assert [tx.nonce for tx in mp.run_from(A.public_key, 0, 1)] == [0]
+    assert mp.run_from(A.public_key, 2, 10) == [] and mp.run_from(KEYS[5].public_key, 0, 10) == []
