@@ -78,6 +78,7 @@ class MempoolSection:
     max_bytes: int = 64 * 1024 * 1024
     max_tx_bytes: int = 64 * 1024
     max_per_sender: int = 1000
+    max_gapped: int = 10000
     min_fee: int = 0
     max_pending_ms: int = 2000
     min_commit_tps: int = 500
@@ -222,6 +223,7 @@ _COMMENTS = {
     "enable_faucet": "dev_faucet RPC method (testnets only)",
     "base_timeout_ms": "view-change timeout; doubles with each failed view",
     "rotate_every": "force a new primary every K blocks",
+    "max_gapped": "txs waiting behind a nonce gap, in all (they are not work; beyond it such txs are refused)",
     "min_fee": "smallest fee this node admits to its mempool",
     "max_pending_ms": "refuse wallet txs (busy, retry_after_ms) beyond this much backlog; 0 = off",
     "min_commit_tps": "commit rate assumed before one is measured, and its floor",

@@ -44,6 +44,7 @@ class MempoolLimits:
     max_bytes: int = 64 * 1024 * 1024
     max_tx_bytes: int = MAX_TX_BYTES
     max_per_sender: int = 1000
+    max_gapped: int = 10_000  # txs waiting behind a nonce gap, in all: they are not work, so they get a cap of their own
     seen_cache_size: int = 100_000
     min_fee: int = 0
 
@@ -140,6 +141,10 @@ class Mempool:
             raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is {next_nonce}")
         if pending is not None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
+        gapped = tx.nonce > self._run_end(tx.sender, next_nonce)
+        if gapped and len(self._txs) - self._executable >= limits.max_gapped:
+            raise MempoolError("full", f"{limits.max_gapped} txs already wait behind nonce gaps here; send the "
+                               "missing nonces first, or retry later")
         full = self._full_error(len(raw))
         # A full pool still takes a tx that can execute next, by evicting txs stuck behind a nonce gap;
         # otherwise gapped txs could fill it for good and refuse the very tx that would unblock them.

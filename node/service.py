@@ -138,7 +138,8 @@ class Node:
                                               recover=not self.is_validator)
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
-                                             max_per_sender=m.max_per_sender, min_fee=m.min_fee), self.chain_id)
+                                             max_per_sender=m.max_per_sender, max_gapped=m.max_gapped,
+                                             min_fee=m.min_fee), self.chain_id)
         self.executor = BlockExecutor(self.store, self.chain_id)
         self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes)
         self.replica = self._make_replica()

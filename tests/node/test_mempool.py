@@ -407,3 +407,14 @@ def test_gaps_name_each_senders_first_missing_nonce_and_run_from_serves_the_run_
     assert [tx.nonce for tx in mp.run_from(A.public_key, 3, 10)] == [3, 4]
     assert [tx.nonce for tx in mp.run_from(A.public_key, 0, 1)] == [0]
     assert mp.run_from(A.public_key, 2, 10) == [] and mp.run_from(KEYS[5].public_key, 0, 10) == []
+
+
+def test_txs_behind_gaps_have_a_cap_of_their_own_and_executable_txs_still_get_in() -> None:
+    mp = pool(max_gapped=3)
+    for nonce in (1, 2, 3):
+        mp.add(raw(A, nonce), nonces())
+    assert refused(mp, raw(B, 5)) == "full", "a fourth tx behind a gap is over the cap"
+    mp.add(raw(B, 0), nonces())  # executable: not capped
+    mp.add(raw(A, 0), nonces())  # fills A's gap: A's three txs become executable
+    assert mp.executable_count() == 5
+    mp.add(raw(B, 5), nonces())  # room behind gaps again
