@@ -66,15 +66,16 @@ class TxIntake:
     def verdict(self, offered: int) -> Verdict:
         """How many of ``offered`` wallet txs the pool may take now (node/admission.py).
 
-        The backlog is the txs blocks can carry now. Txs behind a nonce gap
-        are not work and have a cap of their own (``[mempool] max_gapped``):
-        counted here, gapped txs whose missing nonce never comes (a client
-        that gave up, or anyone sending future nonces) kept a node busy for
-        everyone for good (`bench load-curve` could not set up its second
-        phase). A tx that fills a gap is let in whatever the backlog
-        (``unblocks``).
+        The backlog is every pending tx, those behind a nonce gap included:
+        left out, they filled pools to their cap under load spread over nodes
+        (`bench tps`: 45,000 pending, or 10,000 gapped txs on a primary with
+        nothing to propose). A tx that fills a gap is let in whatever the
+        backlog (``unblocks``); gapped txs have a cap of their own
+        (``[mempool] max_gapped``) and expire after GAPPED_TTL_S
+        (node/service.py), so txs whose missing nonce never comes cannot keep
+        a node busy for good.
         """
-        return self.admission.decide(self.mempool.executable_count(), offered)
+        return self.admission.decide(len(self.mempool), offered)
 
     def unblocks(self, raw: bytes) -> bool:
         """True if this wallet tx fills the nonce gap in front of txs the pool holds: admitted even when busy."""

@@ -363,6 +363,23 @@ class Mempool:
         return (pending is not None and nonce == self._run_end(sender, next_nonce)
                 and any(n > nonce for n in pending))
 
+    def expire_gapped(self, before_seq: int) -> int:
+        """Drop txs still behind a nonce gap that were admitted before ``before_seq``; how many went.
+
+        A missing nonce that has not come in that long was most likely given up
+        by its client (or never meant to come: future nonces are free to send).
+        Kept, such txs would count as backlog for good. They are forgotten, not
+        remembered as seen, so if the gap filler comes after all they can be
+        gossiped in again.
+        """
+        stale = [tx_hash for sender, pending in self._by_sender.items()
+                 for nonce, tx_hash in pending.items()
+                 if nonce > self._run.get(sender, self._next.get(sender, 0)) and self._admitted_at[tx_hash] < before_seq]
+        for tx_hash in stale:
+            self._remove(tx_hash)
+            self._seen.discard(tx_hash)
+        return len(stale)
+
     def gaps(self, max_senders: int) -> list[tuple[bytes, int]]:
         """(sender, first missing nonce) for senders whose txs here wait behind a gap, oldest senders first.
 

@@ -63,6 +63,7 @@ BLOCK_CACHE_SIZE = 32
 REGOSSIP_S = 1.0
 MAX_REGOSSIP = 4000  # txs re-offered per period, heads of every sender's run first
 REGOSSIP_HEADS_PER_SENDER = 16
+GAPPED_TTL_S = 30.0  # a tx behind a nonce gap that long is dropped (its client gave up the missing nonce)
 WANT_S = 0.5  # how often a node with txs behind nonce gaps asks its peers for the missing ones
 WANT_MAX_SENDERS = 256  # gaps named in one want request
 WANT_RUN = 64  # txs served per named gap
@@ -517,10 +518,16 @@ class Node:
         Peers that hold a tx drop it as a duplicate after one hash.
         """
         before = self.mempool.admission_seq
+        history: deque[int] = deque(maxlen=int(GAPPED_TTL_S / REGOSSIP_S))  # admission_seq, one per period
         while True:
             await asyncio.sleep(REGOSSIP_S)
             stale = self.mempool.regossip_batch(before, MAX_REGOSSIP, REGOSSIP_HEADS_PER_SENDER)
             before = self.mempool.admission_seq
+            if len(history) == history.maxlen:
+                expired = self.mempool.expire_gapped(history[0])
+                if expired:
+                    log.info("dropped %d txs that waited behind a nonce gap for %.0f s", expired, GAPPED_TTL_S)
+            history.append(before)
             for payload in tx_batches(tx.encode() for tx in stale):
                 self.p2p.broadcast("txs", payload)
 

@@ -58,7 +58,7 @@ def busy_error(verdict: Verdict) -> RpcError:
 
 def retry_hint_ms(node: Any) -> int:
     """When a temporarily refused tx (pool full, sender cap) is worth sending again: once the pool drained."""
-    return node.intake.admission.retry_after_ms(node.mempool.executable_count())
+    return node.intake.admission.retry_after_ms(len(node.mempool))
 
 
 def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> RpcError:

@@ -418,3 +418,15 @@ def test_txs_behind_gaps_have_a_cap_of_their_own_and_executable_txs_still_get_in
     mp.add(raw(A, 0), nonces())  # fills A's gap: A's three txs become executable
     assert mp.executable_count() == 5
     mp.add(raw(B, 5), nonces())  # room behind gaps again
+
+
+def test_txs_left_behind_a_gap_too_long_expire_and_may_come_back_later() -> None:
+    mp = pool()
+    mp.add(raw(A, 2), nonces())  # behind a gap
+    mp.add(raw(B, 0), nonces())  # executable: never expires
+    old = mp.admission_seq
+    mp.add(raw(A, 3), nonces())  # behind the same gap, but newer than the cut
+    assert mp.expire_gapped(old) == 1
+    assert {(tx.sender, tx.nonce) for tx in mp} == {(B.public_key, 0), (A.public_key, 3)}
+    mp.add(raw(A, 2), nonces())  # forgotten, not remembered as seen: it can be gossiped in again
+    assert mp.expire_gapped(0) == 0
