@@ -64,6 +64,7 @@ MAX_TIMEOUT_DOUBLINGS = 6
 MAX_PENDING_EVIDENCE = 256
 MAX_BUFFERED_BLOCKS = 4  # buffered messages that may carry a block, per validator
 RECENT_BLOCKS = 5  # decided blocks whose intervals set the pace of view timeouts
+MAX_PACE_FACTOR = 4  # the pace may raise the base timeout to at most this many times base_timeout_ms
 
 
 class Rejected(ConsensusError):
@@ -875,7 +876,8 @@ class Replica:
         ``base_timeout_ms`` is a floor: when the recent blocks came further
         apart (a busy network, large blocks), the base becomes twice the
         median interval between the last RECENT_BLOCKS decided blocks, capped
-        at the largest configured timeout. A timeout shorter than an ordinary
+        at MAX_PACE_FACTOR times the configured base (slow blocks must not make
+        the next view change ever slower). A timeout shorter than an ordinary
         round only changes views on primaries that are doing their job. The
         intervals come from agreed block timestamps, so every replica at a
         height computes the same timeout and view changes stay in step (a
@@ -887,7 +889,7 @@ class Replica:
         cap = cfg.view_timeout_ms(MAX_TIMEOUT_DOUBLINGS)
         intervals = sorted(b - a for a, b in itertools.pairwise(self._recent_times))
         pace = intervals[len(intervals) // 2] if len(intervals) >= RECENT_BLOCKS else 0
-        base = max(cfg.base_timeout_ms, min(2 * pace, cap))
+        base = max(cfg.base_timeout_ms, min(2 * pace, cfg.base_timeout_ms * MAX_PACE_FACTOR, cap))
         return min(base * 2 ** min(views_failed, MAX_TIMEOUT_DOUBLINGS), cap)
 
     def _set_view_timer(self, views_failed: int) -> None:

@@ -330,8 +330,9 @@ class Node:
             for payload in tx_batches(tx.encode() for tx in heads):
                 self.p2p.broadcast("txs", payload)
             log.warning("view change at height %d: view %d -> %d (new primary %s); %d txs pending, %d senders "
-                        "proposable", height, before[1], view, self.replica.config.primary(height, view).hex()[:12],
-                        len(self.mempool), self.mempool.proposable_senders())
+                        "proposable; last refused message: %s", height, before[1], view,
+                        self.replica.config.primary(height, view).hex()[:12], len(self.mempool),
+                        self.mempool.proposable_senders(), self.replica.last_rejection)
 
     async def _want_loop(self) -> None:
         """Pull what push missed: while txs here wait behind nonce gaps, ask peers for the missing txs.

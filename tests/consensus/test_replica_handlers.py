@@ -348,13 +348,13 @@ def test_the_view_timeout_follows_the_pace_of_recent_blocks_and_comes_back() -> 
         cluster.submit(make_tx(i))
         cluster.run()
     assert cluster.heights() == [6, 6, 6, 6]
-    assert replica.view_timeout_ms(0) == 6000, "twice the median interval"
-    assert replica.view_timeout_ms(1) == 12_000 and replica.view_timeout_ms(20) == 64_000, "doubling, capped"
-    assert {n.replica.view_timeout_ms(0) for n in cluster.nodes} == {6000}, "every replica computes the same"
+    assert replica.view_timeout_ms(0) == 4000, "twice the median interval, at most 4x the configured base"
+    assert replica.view_timeout_ms(1) == 8000 and replica.view_timeout_ms(20) == 64_000, "doubling, capped"
+    assert {n.replica.view_timeout_ms(0) for n in cluster.nodes} == {4000}, "every replica computes the same"
     cluster.now += 3_600_000  # an idle hour is one interval: the median ignores it
     cluster.submit(make_tx(99))
     cluster.run()
-    assert replica.view_timeout_ms(0) == 6000
+    assert replica.view_timeout_ms(0) == 4000
     for i in range(10, 16):  # quick blocks bring it back to the configured floor
         cluster.now += 100
         cluster.submit(make_tx(i))
