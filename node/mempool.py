@@ -98,7 +98,6 @@ class Mempool:
         # Proposable work (docs/CONSENSUS.md, "Work"): each sender's next nonce as of the committed head,
         # and the senders whose next nonce is pending here, i.e. whose txs a block could carry now.
         self._next: dict[bytes, int] = {}
-        self._ready: dict[bytes, None] = {}  # a dict, not a set: iteration order is arrival order
         self._run: dict[bytes, int] = {}  # sender -> first nonce after its run of pending txs from its next nonce
         self._executable = 0  # txs in those runs: what blocks can carry now, in order
         self._admitted_at: dict[bytes, int] = {}  # tx hash -> admission sequence number
@@ -160,8 +159,6 @@ class Mempool:
             raise full
         self._insert(tx_hash, tx, len(raw))
         self._next[tx.sender] = next_nonce
-        if tx.nonce == next_nonce:
-            self._ready[tx.sender] = None
         self._extend_run(tx.sender)
         return tx
 
@@ -221,8 +218,6 @@ class Mempool:
         del self._admitted_at[tx_hash]
         pending = self._by_sender[tx.sender]
         del pending[tx.nonce]
-        if tx.nonce == self._next.get(tx.sender):
-            self._ready.pop(tx.sender, None)
         start, end = self._next.get(tx.sender, 0), self._run.get(tx.sender, 0)
         if start <= tx.nonce < end:  # the run now ends here (recheck walks it again from the new next nonce)
             self._run[tx.sender] = tx.nonce
@@ -287,10 +282,6 @@ class Mempool:
                 self._run[sender] = max(old_end, next_nonce)
                 self._executable += self._run[sender] - next_nonce
                 self._extend_run(sender)
-                if next_nonce in pending:
-                    self._ready[sender] = None
-                else:
-                    self._ready.pop(sender, None)
         return dropped
 
     # -- re-gossip ------------------------------------------------------------
@@ -312,7 +303,7 @@ class Mempool:
         """
         picked: list[Tx] = []
         chosen: set[bytes] = set()
-        for sender in self._ready:
+        for sender in self._ready_senders():
             pending, nonce = self._by_sender[sender], self._next[sender]
             for _ in range(heads_per_sender):
                 tx_hash = pending.get(nonce)
@@ -410,14 +401,18 @@ class Mempool:
         Txs that wait behind a nonce gap are not work: no block can carry them
         until the missing tx arrives, so they start no timer and no proposal.
         """
-        return bool(self._ready)
+        return self._executable > 0
 
     def executable_count(self) -> int:
         """Txs that blocks can carry now, in nonce order: backlog that commits, unlike txs behind a gap."""
         return self._executable
 
     def proposable_senders(self) -> int:
-        return len(self._ready)
+        return sum(1 for _ in self._ready_senders())
+
+    def _ready_senders(self) -> Iterator[bytes]:
+        """Senders whose next nonce is pending here (their run is not empty), in arrival order."""
+        return (s for s in self._by_sender if self._run.get(s, 0) > self._next.get(s, 0))
 
     def get(self, tx_hash: bytes) -> Tx | None:
         return self._txs.get(tx_hash)
