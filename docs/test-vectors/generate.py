@@ -21,6 +21,7 @@ from core.hashing import TAGS, digest, signing_message
 from core.keys import PrivateKey, address_from_pubkey
 from core.merkle import EMPTY_ROOT, leaf_hash, merkle_proof, merkle_root
 from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
+from message_vectors import messages_file, sealed_file
 
 HERE = Path(__file__).resolve().parent
 CHAIN_ID = "marketnode-testnet-1"
@@ -272,7 +273,7 @@ def hashing_file() -> dict[str, Any]:
     samples = [("tx", b""), ("header", b"abc"), ("address", b"mn" + bytes(32)), ("merkle-empty", b"")]
     return {
         "tags": sorted(TAGS),
-        "signing_tags": ["tx", "vote"],
+        "signing_tags": ["message", "message-read", "tx", "vote"],
         "digests": [{"tag": t, "data": d.hex(), "digest": digest(t, d).hex()} for t, d in samples],
         "signing_message": {
             "tag": "tx", "chain_id": CHAIN_ID, "body": "80",
@@ -290,6 +291,8 @@ FILES = {
     "certificate.json": certificate_file,
     "header.json": header_file,
     "merkle.json": merkle_file,
+    "messages.json": messages_file,
+    "sealed.json": sealed_file,
 }
 
 
