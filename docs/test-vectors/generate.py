@@ -15,13 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from message_vectors import messages_file, sealed_file
+
 from core.encoding import MAX_DEPTH, decode, encode
 from core.errors import DecodeError
 from core.hashing import TAGS, digest, signing_message
 from core.keys import PrivateKey, address_from_pubkey
 from core.merkle import EMPTY_ROOT, leaf_hash, merkle_proof, merkle_root
 from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
-from message_vectors import messages_file, sealed_file
 
 HERE = Path(__file__).resolve().parent
 CHAIN_ID = "marketnode-testnet-1"
