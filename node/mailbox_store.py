@@ -1,0 +1,167 @@
+"""The mailbox store: encrypted envelopes by id, an inbox per reader, read flags and an expiry index.
+
+It keeps envelopes exactly as they arrived (ciphertext; the node has no key to
+open them) on any ``KV`` backend, and knows nothing of who may send what: the
+rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
+
+- ``m`` id(32)                 → canonical {"raw": envelope, "received_ms", "seq"}
+- ``i`` reader(32) seq(8 BE)   → id        a reader's inbox, in arrival order
+- ``r`` reader(32) id(32)      → ""        read flag
+- ``e`` sent_ms(8 BE) id(32)   → ""        expiry order
+- ``s``                        → seq(8 BE) the last arrival number
+
+Counters the limits need (messages and bytes per reader, messages per
+sender→reader pair, messages per sender and minute of ``sent_ms``) are held in
+memory and rebuilt from the ``m`` records when the store opens.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from core.encoding import decode_trusted, encode
+from core.message import Envelope
+from node.storage.kv import KV, WriteBatch
+
+MINUTE_MS = 60_000
+_MSG, _INBOX, _READ, _EXPIRY, _SEQ = b"m", b"i", b"r", b"e", b"s"
+
+
+def _u64(n: int) -> bytes:
+    return n.to_bytes(8, "big")
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """One envelope as this node holds it; ``seq`` numbers arrivals here (not across nodes)."""
+
+    envelope: Envelope
+    raw: bytes
+    seq: int
+    received_ms: int
+
+    @property
+    def id(self) -> bytes:
+        return self.envelope.id
+
+
+class MailboxStore:
+    """Envelopes on a KV, with the counters the mailbox limits read."""
+
+    def __init__(self, kv: KV) -> None:
+        self.kv = kv
+        self.count: Counter[bytes] = Counter()  # messages per reader
+        self.size: Counter[bytes] = Counter()  # envelope bytes per reader
+        self.pairs: Counter[tuple[bytes, bytes]] = Counter()  # messages per (sender, recipient)
+        self.minutes: Counter[tuple[bytes, int]] = Counter()  # messages per (sender, sent minute)
+        raw_seq = kv.get(_SEQ)
+        self.seq = int.from_bytes(raw_seq, "big") if raw_seq else 0
+        for _, value in kv.iterate(_MSG):
+            self._count(self._load(value), +1)
+
+    # ---- reads ---------------------------------------------------------------
+
+    def _load(self, value: bytes) -> StoredMessage:
+        record = decode_trusted(value)
+        return StoredMessage(Envelope.decode(record["raw"]), record["raw"], record["seq"], record["received_ms"])
+
+    def get(self, message_id: bytes) -> StoredMessage | None:
+        value = self.kv.get(_MSG + message_id)
+        return None if value is None else self._load(value)
+
+    def has(self, message_id: bytes) -> bool:
+        return self.kv.get(_MSG + message_id) is not None
+
+    def inbox(self, reader: bytes, after_seq: int = 0) -> Iterator[StoredMessage]:
+        """A reader's messages (received and sent) with seq > ``after_seq``, oldest first."""
+        prefix = _INBOX + reader
+        for _, message_id in self.kv.iterate(prefix, prefix + _u64(after_seq + 1)):
+            found = self.get(message_id)
+            if found is not None:
+                yield found
+
+    def is_read(self, reader: bytes, message_id: bytes) -> bool:
+        return self.kv.get(_READ + reader + message_id) is not None
+
+    def unread(self, reader: bytes) -> int:
+        """Messages others sent ``reader`` that it has not marked read."""
+        return sum(1 for m in self.inbox(reader) if m.envelope.sender != reader and not self.is_read(reader, m.id))
+
+    def recent(self, limit: int) -> list[StoredMessage]:
+        """The last ``limit`` arrivals, oldest first (offered to a new peer)."""
+        found: list[StoredMessage] = []
+        for _, value in self.kv.iterate(_MSG):
+            found.append(self._load(value))
+        found.sort(key=lambda m: m.seq)
+        return found[-limit:] if limit else []
+
+    def oldest_of(self, reader: bytes) -> StoredMessage | None:
+        return next(self.inbox(reader), None)
+
+    def expired(self, before_ms: int) -> list[bytes]:
+        """Ids of messages sent before ``before_ms``."""
+        out = []
+        for key, _ in self.kv.iterate(_EXPIRY):
+            if int.from_bytes(key[1:9], "big") >= before_ms:
+                break
+            out.append(key[9:])
+        return out
+
+    # ---- writes --------------------------------------------------------------
+
+    def add(self, envelope: Envelope, raw: bytes, received_ms: int) -> StoredMessage:
+        self.seq += 1
+        stored = StoredMessage(envelope, raw, self.seq, received_ms)
+        batch = WriteBatch()
+        batch.put(_MSG + envelope.id, encode({"raw": raw, "received_ms": received_ms, "seq": self.seq}))
+        for reader in envelope.readers:
+            batch.put(_INBOX + reader + _u64(self.seq), envelope.id)
+        batch.put(_EXPIRY + _u64(envelope.sent_ms) + envelope.id, b"")
+        batch.put(_SEQ, _u64(self.seq))
+        self.kv.write(batch, sync=False)  # not consensus data: a crash may lose the last arrivals, peers re-offer
+        self._count(stored, +1)
+        return stored
+
+    def mark_read(self, reader: bytes, message_ids: list[bytes]) -> int:
+        batch = WriteBatch()
+        for message_id in message_ids:
+            batch.put(_READ + reader + message_id, b"")
+        if batch.ops:
+            self.kv.write(batch, sync=False)
+        return len(batch.ops)
+
+    def delete(self, message_id: bytes) -> bool:
+        """Remove a message for every reader (expiry or eviction)."""
+        found = self.get(message_id)
+        if found is None:
+            return False
+        batch = WriteBatch()
+        batch.delete(_MSG + message_id)
+        for reader in found.envelope.readers:
+            batch.delete(_INBOX + reader + _u64(found.seq))
+            batch.delete(_READ + reader + message_id)
+        batch.delete(_EXPIRY + _u64(found.envelope.sent_ms) + message_id)
+        self.kv.write(batch, sync=False)
+        self._count(found, -1)
+        return True
+
+    def _count(self, message: StoredMessage, sign: int) -> None:
+        env = message.envelope
+        for reader in env.readers:
+            self.count[reader] += sign
+            self.size[reader] += sign * len(message.raw)
+            if self.count[reader] <= 0:
+                del self.count[reader], self.size[reader]
+        for recipient in env.to:
+            self.pairs[(env.sender, recipient)] += sign
+            if self.pairs[(env.sender, recipient)] <= 0:
+                del self.pairs[(env.sender, recipient)]
+        minute = (env.sender, env.sent_ms // MINUTE_MS)
+        self.minutes[minute] += sign
+        if self.minutes[minute] <= 0:
+            del self.minutes[minute]
+
+    def close(self) -> None:
+        self.kv.close()
