@@ -39,7 +39,7 @@ def sealed(api: ApiClient, sender: str, to: list[str], about: tuple[str, int], t
 
 
 async def test_buyer_message_reaches_seller_live_and_in_the_inbox(market_node):
-    node, api, m = market_node
+    _, api, m = market_node
     client = WsClient(await api.session.ws_connect(api.ws_url))
     try:
         sub = await client.subscribe("messages", address=api.address("alice"))
