@@ -8,6 +8,7 @@ rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
 - ``i`` reader(32) seq(8 BE)   → id        a reader's inbox, in arrival order
 - ``r`` reader(32) id(32)      → ""        read flag
 - ``e`` sent_ms(8 BE) id(32)   → ""        expiry order
+- ``a`` seq(8 BE)              → id        arrival order (what a new peer is offered)
 - ``s``                        → seq(8 BE) the last arrival number
 
 Counters the limits need (messages and bytes per reader, messages per
@@ -26,7 +27,7 @@ from core.message import Envelope
 from node.storage.kv import KV, WriteBatch
 
 MINUTE_MS = 60_000
-_MSG, _INBOX, _READ, _EXPIRY, _SEQ = b"m", b"i", b"r", b"e", b"s"
+_MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL = b"m", b"i", b"r", b"e", b"s", b"a"
 
 
 def _u64(n: int) -> bytes:
@@ -92,10 +93,13 @@ class MailboxStore:
     def recent(self, limit: int) -> list[StoredMessage]:
         """The last ``limit`` arrivals, oldest first (offered to a new peer)."""
         found: list[StoredMessage] = []
-        for _, value in self.kv.iterate(_MSG):
-            found.append(self._load(value))
-        found.sort(key=lambda m: m.seq)
-        return found[-limit:] if limit else []
+        for _, message_id in self.kv.iterate(_ARRIVAL, reverse=True):
+            if len(found) >= limit:
+                break
+            message = self.get(message_id)
+            if message is not None:
+                found.append(message)
+        return found[::-1]
 
     def oldest_of(self, reader: bytes) -> StoredMessage | None:
         return next(self.inbox(reader), None)
@@ -119,6 +123,7 @@ class MailboxStore:
         for reader in envelope.readers:
             batch.put(_INBOX + reader + _u64(self.seq), envelope.id)
         batch.put(_EXPIRY + _u64(envelope.sent_ms) + envelope.id, b"")
+        batch.put(_ARRIVAL + _u64(self.seq), envelope.id)
         batch.put(_SEQ, _u64(self.seq))
         self.kv.write(batch, sync=False)  # not consensus data: a crash may lose the last arrivals, peers re-offer
         self._count(stored, +1)
@@ -143,6 +148,7 @@ class MailboxStore:
             batch.delete(_INBOX + reader + _u64(found.seq))
             batch.delete(_READ + reader + message_id)
         batch.delete(_EXPIRY + _u64(found.envelope.sent_ms) + message_id)
+        batch.delete(_ARRIVAL + _u64(found.seq))
         self.kv.write(batch, sync=False)
         self._count(found, -1)
         return True

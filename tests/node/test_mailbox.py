@@ -198,3 +198,12 @@ def test_counters_are_rebuilt_when_the_store_reopens():
                     lambda: clock.mono)
     assert refused(again, envelope(text="3")) == "pair_full"
     assert again.store.seq == 2
+
+
+def test_recent_offers_the_latest_arrivals_oldest_first_and_forgets_deleted_ones():
+    box, _ = make_mailbox(sender_per_minute=100)
+    stored = [box.accept(envelope(text=f"{n}"), True).message for n in range(5)]
+    assert [m.seq for m in box.store.recent(3)] == [3, 4, 5]
+    box.store.delete(stored[4].id)
+    assert [m.seq for m in box.store.recent(3)] == [2, 3, 4]
+    assert box.store.recent(0) == []
