@@ -1,0 +1,85 @@
+"""The mailbox on the p2p side: what is relayed, what costs a peer points, and what a new peer is offered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from test_mailbox import BUYER, NOW, SELLER, chain_state, envelope
+
+from core.message import ReadMarker
+from node.config import MailboxSection
+from node.mailbox_service import MAIL_TOPIC, READ_TOPIC, MailboxService
+
+
+class Peers:
+    """The p2p host as the mailbox uses it: what it was told to send and whom it penalised."""
+
+    def __init__(self) -> None:
+        self.penalties: list[tuple[bytes, int, str]] = []
+        self.sent: list[tuple[bytes, str, bytes]] = []
+        self.broadcasts: list[tuple[str, bytes]] = []
+
+    def penalize(self, peer: bytes, points: int, reason: str) -> None:
+        self.penalties.append((peer, points, reason))
+
+    def send(self, peer: bytes, topic: str, payload: bytes) -> bool:
+        self.sent.append((peer, topic, payload))
+        return True
+
+    def broadcast(self, topic: str, payload: bytes) -> None:
+        self.broadcasts.append((topic, payload))
+
+
+def service(tmp_path: Path, **limits: int) -> tuple[MailboxService, Peers]:
+    state = chain_state()
+    peers = Peers()
+    node = SimpleNamespace(cfg=SimpleNamespace(mailbox=MailboxSection(**limits), data_path=tmp_path),
+                           chain_id="test-chain", store=SimpleNamespace(state_reader=lambda: state), p2p=peers)
+    return MailboxService(node, lambda: NOW), peers
+
+
+PEER = b"\x09" * 32
+
+
+def test_a_new_envelope_is_relayed_once_and_a_repeat_is_not(tmp_path):
+    svc, peers = service(tmp_path)
+    raw = envelope()
+    assert svc.on_gossip(PEER, MAIL_TOPIC, raw) is True
+    assert svc.on_gossip(PEER, MAIL_TOPIC, raw) is False
+    assert peers.penalties == []
+    svc.close()
+
+
+def test_junk_costs_the_peer_points_and_a_rate_refusal_does_not(tmp_path):
+    svc, peers = service(tmp_path, sender_per_minute=1)
+    assert svc.on_gossip(PEER, MAIL_TOPIC, b"\x81\xa1x\x01") is False
+    assert svc.on_gossip(PEER, MAIL_TOPIC, envelope()[:-3]) is False
+    assert len(peers.penalties) == 2
+    assert svc.on_gossip(PEER, MAIL_TOPIC, envelope(text="one")) is True
+    assert svc.on_gossip(PEER, MAIL_TOPIC, envelope(text="two")) is False  # over the rate: an honest peer may relay it
+    assert len(peers.penalties) == 2
+    assert svc.on_gossip(PEER, READ_TOPIC, b"junk") is False and len(peers.penalties) == 3
+    svc.close()
+
+
+def test_a_wallet_message_is_broadcast_and_its_read_marker_too(tmp_path):
+    svc, peers = service(tmp_path)
+    accepted = svc.submit(envelope())
+    assert peers.broadcasts == [(MAIL_TOPIC, accepted.message.raw)]
+    marker = ReadMarker("test-chain", SELLER.public_key, (accepted.message.id,), NOW).sign(SELLER).encode()
+    assert svc.mark_read(marker) == [accepted.message.id]
+    assert peers.broadcasts[-1] == (READ_TOPIC, marker)
+    assert svc.on_gossip(PEER, READ_TOPIC, marker) is False  # already applied: not relayed again
+    svc.close()
+
+
+def test_a_new_peer_is_offered_the_latest_envelopes_and_they_survive_a_restart(tmp_path):
+    svc, peers = service(tmp_path, offer_on_connect=2, sender_per_minute=100)
+    raws = [svc.submit(envelope(text=f"{n}")).message.raw for n in range(3)]
+    svc.close()
+    again, peers = service(tmp_path, offer_on_connect=2)
+    again.offer_to(PEER)
+    assert [payload for _, _, payload in peers.sent] == raws[1:]
+    assert again.store.count[BUYER.public_key] == 3
+    again.close()
