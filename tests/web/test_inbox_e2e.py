@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_pages_e2e are redefined as test parameters by design)
 """Issue 14's web inbox in headless Chromium on a real testnet: notifications for a new order, a shipment,
 a dispute and a new message; unread counts; messages opened and answered in the browser, read elsewhere."""
 
@@ -6,43 +7,14 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser import Browser, BrowserUnavailable, import_key, install
-from demo_data import ASSET, Market
+from browser import import_key
 from harness import Testnet, wait_for
+from test_pages_e2e import browser, market, net  # noqa: F401  (the same fixtures: a testnet, a shop, Chromium)
 
 from core.message import seal_message
 from wallet.messages import open_item
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        node_modules = install()
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium for the web e2e test: {exc}")
-    with Browser(node_modules) as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory):
-    testnet = Testnet(tmp_path_factory.mktemp("inboxnet"), validators=4, timeout_ms=1000)
-    testnet.start()
-    yield testnet
-    testnet.close()
-
-
-@pytest.fixture(scope="module")
-def market(net):
-    m = Market(net)
-    m.register("alice", "bob", "carol")
-    m.one("carol", "arbiter_register", fee_fixed=0, fee_bps=100, description="inbox test")
-    status = m.one("alice", "shop_create", name="Inbox shop", description="", region="DE", accepted_assets=[ASSET],
-                   arbiters=[m.pubkey("carol")])
-    m.shop = m.event_attr(status, "shop_created", "shop")
-    return m
 
 
 def seed(net: Testnet, name: str) -> str:
