@@ -40,8 +40,10 @@ def test_seller_is_notified_reads_in_the_inbox_and_replies_and_the_buyer_reads_i
     browser.wait_text("#inbox-unread", "1")
     browser.call("eval", expr="location.hash = '#/inbox'")
     browser.wait_text("#inbox-threads", text)
-    browser.wait_text(f'section[data-about="order:{order}"] h2', f"Order #{order}")
+    browser.wait_text(f'section[data-about="order:{order}"] h2', "1 unread")
+    browser.call("click", selector=f'section[data-about="order:{order}"] button.mark-read')
     wait_for(lambda: browser.text("#inbox-unread") == "", 20, "the unread count to clear once read")
+    browser.wait_text("#inbox-unread-count", "0 unread")
     assert net.call("validator-3", "message_inbox", address=net.keys["alice"].address)["unread"] == 0
     reply = "Yes, in brown paper with a ribbon."
     browser.call("fill", selector=f"#reply-order-{order}", value=reply)

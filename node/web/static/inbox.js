@@ -1,6 +1,6 @@
 // The inbox: the unlocked account's messages, opened in this browser and grouped by listing or order,
 // with replies and new questions sealed here; the node only stores and forwards ciphertext.
-// Unread messages are marked read (a signed read marker every node applies) once shown.
+// "Mark as read" (or a reply) signs a read marker that every node applies; the counts follow live.
 
 import { follow, rpc } from "./api.js";
 import { accountLink, badge, el, heading, link, notice, replace, time } from "./format.js";
@@ -139,19 +139,23 @@ async function inboxPage(page) {
       const unreadHere = thread.filter((m) => m.sender !== me && !m.read).length;
       const to = replyTo(thread, me);
       return el("section", { class: "thread", dataset: { about: threadKey(thread[0]) } },
-        el("h2", {}, aboutLink(about), unreadHere ? badge(`${unreadHere} unread`, "warn") : null),
+        el("h2", {}, aboutLink(about), unreadHere ? badge(`${unreadHere} unread`, "warn") : null,
+          unreadHere ? el("button", { type: "button", class: "mark-read", onclick: () => markRead(thread).then(refresh) }, "Mark as read") : null),
         el("ul", { class: "messages" }, thread.map((m) => messageView(m, me))),
         to.length ? composer(`reply-${threadKey(thread[0]).replace(":", "-")}`, "Reply", async (text) => {
           await send(key, chainId, to, about, text);
+          await markRead(thread);
           await refresh();
         }) : null);
     }));
-    const fresh = opened.filter((m) => m.sender !== me && !m.read).map((m) => m.id);
-    if (fresh.length) {
-      const marker = await readMarker(key, chainId, fresh, Date.now());
-      await rpc("message_markRead", { marker: Array.from(marker, (b) => b.toString(16).padStart(2, "0")).join("") });
-      document.dispatchEvent(new CustomEvent("marketnode:inbox-read"));
-    }
+  }
+
+  async function markRead(thread) {
+    const fresh = thread.filter((m) => m.sender !== me && !m.read).map((m) => m.id);
+    if (!fresh.length) return;
+    const marker = await readMarker(key, chainId, fresh, Date.now());
+    await rpc("message_markRead", { marker: Array.from(marker, (b) => b.toString(16).padStart(2, "0")).join("") });
+    document.dispatchEvent(new CustomEvent("marketnode:inbox-read"));
   }
 
   const live = follow("messages", { address: me }, refresh, 5000);
