@@ -122,3 +122,24 @@ async def test_messenger_reads_back_its_sent_copy(market_node):
     messages, _ = await asyncio.to_thread(bob.inbox)
     mine = next(x for x in messages if x.id == sent["id"])
     assert mine.direction == "out" and mine.text == "Thanks!"
+
+
+async def test_the_arbiter_hears_of_a_dispute_on_its_account_topic(market_node):
+    _, api, m = market_node
+    client = WsClient(await api.session.ws_connect(api.ws_url))
+    try:
+        sub = await client.subscribe("account", address=api.address("dave"))
+        body = {"listing": m.table, "quantity": 1, "max_total": 2000, "address_seller": b"", "arbiter": api.pub("dave")}
+        order = api.event(await api.send("carol", "order_place", body), "order_placed")["order"]
+        await api.send("alice", "order_accept", {"order": order})
+        await api.send("carol", "order_dispute", {"order": order, "reason_hash": b"\x01" * 32})
+        for _ in range(10):
+            note = await client.next(sub)
+            kinds = [e["kind"] for e in note["events"]]
+            if "order_disputed" in kinds:
+                break
+        else:
+            raise AssertionError("the arbiter was not told of the dispute")
+        assert note["sender"] == api.address("carol")
+    finally:
+        await client.close()

@@ -37,7 +37,11 @@ export function orderNotice(event, me) {
   const order = a.order;
   if (event.kind === "order_placed" && a.seller === me) return [`New order #${order}`, `#/order/${order}`];
   if (event.kind === "order_shipped" && a.buyer === me) return [`Order #${order} shipped`, `#/order/${order}`];
-  if (event.kind === "order_disputed" && (a.buyer === me || a.seller === me)) return [`Order #${order} disputed`, `#/order/${order}`];
+  if (event.kind === "order_disputed") {
+    // The node sends a dispute to its parties and its arbiter (not named in the attrs).
+    const role = a.buyer === me || a.seller === me ? "" : ": you arbitrate";
+    return [`Order #${order} disputed${role}`, `#/order/${order}`];
+  }
   return null;
 }
 
