@@ -169,7 +169,8 @@ class Mailbox:
                                      "a recipient's mailbox")
 
     def _make_room(self, reader: bytes, size: int) -> None:
-        """A full mailbox drops its oldest message (docs/OPERATIONS.md): new mail is never refused for it."""
+        """A full mailbox drops its oldest message, for this reader only (docs/OPERATIONS.md): new mail is never
+        refused for it, and the other readers keep their copy."""
         lim = self.limits
         if size > lim.max_bytes_per_mailbox:
             raise MailboxRefused("too_large", "the envelope is larger than a whole mailbox on this node")
@@ -178,7 +179,7 @@ class Mailbox:
             oldest = self.store.oldest_of(reader)
             if oldest is None:
                 return
-            self.store.delete(oldest.id)
+            self.store.drop_reader(oldest.id, reader)
 
     # ---- read markers ------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from core.encoding import decode_trusted, encode
 from core.message import Envelope
@@ -60,7 +61,10 @@ class MailboxStore:
         raw_seq = kv.get(_SEQ)
         self.seq = int.from_bytes(raw_seq, "big") if raw_seq else 0
         for _, value in kv.iterate(_MSG):
-            self._count(self._load(value), +1)
+            message = self._load(value)
+            self._count_message(message.envelope, +1)
+            for reader in self.holders(message):
+                self._count_reader(message, reader, +1)
 
     # ---- reads ---------------------------------------------------------------
 
@@ -101,6 +105,10 @@ class MailboxStore:
                 found.append(message)
         return found[::-1]
 
+    def holders(self, message: StoredMessage) -> list[bytes]:
+        """The readers whose mailbox still holds ``message`` (a full mailbox may have dropped it)."""
+        return [r for r in message.envelope.readers if self.kv.get(_INBOX + r + _u64(message.seq)) is not None]
+
     def oldest_of(self, reader: bytes) -> StoredMessage | None:
         return next(self.inbox(reader), None)
 
@@ -126,7 +134,9 @@ class MailboxStore:
         batch.put(_ARRIVAL + _u64(self.seq), envelope.id)
         batch.put(_SEQ, _u64(self.seq))
         self.kv.write(batch, sync=False)  # not consensus data: a crash may lose the last arrivals, peers re-offer
-        self._count(stored, +1)
+        self._count_message(envelope, +1)
+        for reader in envelope.readers:
+            self._count_reader(stored, reader, +1)
         return stored
 
     def mark_read(self, reader: bytes, message_ids: list[bytes]) -> int:
@@ -138,36 +148,54 @@ class MailboxStore:
         return len(batch.ops)
 
     def delete(self, message_id: bytes) -> bool:
-        """Remove a message for every reader (expiry or eviction)."""
+        """Remove a message for every reader (expiry)."""
         found = self.get(message_id)
         if found is None:
             return False
-        batch = WriteBatch()
-        batch.delete(_MSG + message_id)
-        for reader in found.envelope.readers:
-            batch.delete(_INBOX + reader + _u64(found.seq))
-            batch.delete(_READ + reader + message_id)
-        batch.delete(_EXPIRY + _u64(found.envelope.sent_ms) + message_id)
-        batch.delete(_ARRIVAL + _u64(found.seq))
-        self.kv.write(batch, sync=False)
-        self._count(found, -1)
+        self._remove(found, self.holders(found), everywhere=True)
         return True
 
-    def _count(self, message: StoredMessage, sign: int) -> None:
-        env = message.envelope
-        for reader in env.readers:
-            self.count[reader] += sign
-            self.size[reader] += sign * len(message.raw)
-            if self.count[reader] <= 0:
-                del self.count[reader], self.size[reader]
-        for recipient in env.to:
-            self.pairs[(env.sender, recipient)] += sign
-            if self.pairs[(env.sender, recipient)] <= 0:
-                del self.pairs[(env.sender, recipient)]
-        minute = (env.sender, env.sent_ms // MINUTE_MS)
-        self.minutes[minute] += sign
-        if self.minutes[minute] <= 0:
-            del self.minutes[minute]
+    def drop_reader(self, message_id: bytes, reader: bytes) -> bool:
+        """Remove a message from one reader's mailbox (it is full); the envelope goes once no reader holds it."""
+        found = self.get(message_id)
+        if found is None:
+            return False
+        holders = self.holders(found)
+        if reader not in holders:
+            return False
+        self._remove(found, [reader], everywhere=holders == [reader])
+        return True
+
+    def _remove(self, message: StoredMessage, readers: list[bytes], everywhere: bool) -> None:
+        batch = WriteBatch()
+        for reader in readers:
+            batch.delete(_INBOX + reader + _u64(message.seq))
+            batch.delete(_READ + reader + message.id)
+        if everywhere:
+            batch.delete(_MSG + message.id)
+            batch.delete(_EXPIRY + _u64(message.envelope.sent_ms) + message.id)
+            batch.delete(_ARRIVAL + _u64(message.seq))
+        self.kv.write(batch, sync=False)
+        for reader in readers:
+            self._count_reader(message, reader, -1)
+        if everywhere:
+            self._count_message(message.envelope, -1)
+
+    @staticmethod
+    def _bump(counter: Counter[Any], key: Any, by: int) -> None:
+        counter[key] += by
+        if counter[key] <= 0:
+            del counter[key]
+
+    def _count_reader(self, message: StoredMessage, reader: bytes, sign: int) -> None:
+        """What one reader's mailbox holds: messages, bytes, and messages per sender → this recipient."""
+        self._bump(self.count, reader, sign)
+        self._bump(self.size, reader, sign * len(message.raw))
+        if reader in message.envelope.to:
+            self._bump(self.pairs, (message.envelope.sender, reader), sign)
+
+    def _count_message(self, env: Envelope, sign: int) -> None:
+        self._bump(self.minutes, (env.sender, env.sent_ms // MINUTE_MS), sign)
 
     def close(self) -> None:
         self.kv.close()

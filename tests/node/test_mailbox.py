@@ -207,3 +207,16 @@ def test_recent_offers_the_latest_arrivals_oldest_first_and_forgets_deleted_ones
     box.store.delete(stored[4].id)
     assert [m.seq for m in box.store.recent(3)] == [2, 3, 4]
     assert box.store.recent(0) == []
+
+
+def test_a_full_mailbox_drops_its_oldest_message_for_its_owner_only():
+    box, _ = make_mailbox(max_messages_per_mailbox=2, sender_per_minute=100)
+    first = box.accept(envelope(text="to seller, kept by buyer"), True).message  # readers: buyer and seller
+    box.accept(envelope(sender=STRANGER, to=(SELLER,), about=("listing", 7), text="s1"), True)
+    box.accept(envelope(sender=STRANGER, to=(SELLER,), about=("listing", 7), text="s2"), True)
+    assert [m.id for m in box.store.inbox(SELLER.public_key)][:1] != [first.id]
+    assert [m.id for m in box.store.inbox(BUYER.public_key)] == [first.id]  # the buyer's copy stays
+    assert box.store.count[SELLER.public_key] == 2 and box.store.count[BUYER.public_key] == 1
+    assert box.store.pairs[(BUYER.public_key, SELLER.public_key)] == 0
+    reopened = MailboxStore(box.store.kv)
+    assert reopened.count == box.store.count and reopened.pairs == box.store.pairs
