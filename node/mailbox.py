@@ -197,7 +197,7 @@ class Mailbox:
                 continue
             if not self.store.is_read(marker.reader, message_id):
                 fresh.append(message_id)
-        self.store.mark_read(marker.reader, fresh)
+        self.store.mark_read(marker.reader, fresh, raw, self.limits.offer_on_connect)
         if fresh:
             for listener in self.read_listeners:
                 listener(marker.reader, fresh)

@@ -74,8 +74,11 @@ class MailboxService:
             return False
 
     def offer_to(self, peer: bytes) -> None:
+        """The latest envelopes, then the latest read markers (after the envelopes they name)."""
         for message in self.store.recent(self.limits.offer_on_connect):
             self.node.p2p.send(peer, MAIL_TOPIC, message.raw)
+        for marker in self.store.recent_markers():
+            self.node.p2p.send(peer, READ_TOPIC, marker)
 
     # ---- upkeep --------------------------------------------------------------
 

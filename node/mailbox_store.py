@@ -9,6 +9,7 @@ rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
 - ``r`` reader(32) id(32)      → ""        read flag
 - ``e`` sent_ms(8 BE) id(32)   → ""        expiry order
 - ``a`` seq(8 BE)              → id        arrival order (what a new peer is offered)
+- ``k`` number(8 BE)           → marker    the latest signed read markers applied, as received (offered too)
 - ``s``                        → seq(8 BE) the last arrival number
 
 Counters the limits need (messages and bytes per reader, messages per
@@ -28,7 +29,7 @@ from core.message import Envelope
 from node.storage.kv import KV, WriteBatch
 
 MINUTE_MS = 60_000
-_MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL = b"m", b"i", b"r", b"e", b"s", b"a"
+_MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL, _MARKER = b"m", b"i", b"r", b"e", b"s", b"a", b"k"
 
 
 def _u64(n: int) -> bytes:
@@ -139,13 +140,28 @@ class MailboxStore:
             self._count_reader(stored, reader, +1)
         return stored
 
-    def mark_read(self, reader: bytes, message_ids: list[bytes]) -> int:
+    def mark_read(self, reader: bytes, message_ids: list[bytes], marker: bytes | None = None,
+                  keep_markers: int = 0) -> int:
+        """Flag ``message_ids`` read for ``reader``; keep ``marker`` (its signed bytes) among the latest
+        ``keep_markers``, so a peer that was away can be offered it."""
         batch = WriteBatch()
         for message_id in message_ids:
             batch.put(_READ + reader + message_id, b"")
-        if batch.ops:
-            self.kv.write(batch, sync=False)
-        return len(batch.ops)
+        if not batch.ops:
+            return 0
+        count = len(batch.ops)
+        if marker is not None and keep_markers:
+            last = next(self.kv.iterate(_MARKER, reverse=True), None)
+            number = int.from_bytes(last[0][1:], "big") + 1 if last else 1
+            batch.put(_MARKER + _u64(number), marker)
+            if number > keep_markers:
+                batch.delete(_MARKER + _u64(number - keep_markers))
+        self.kv.write(batch, sync=False)
+        return count
+
+    def recent_markers(self) -> list[bytes]:
+        """The kept read markers, oldest first."""
+        return [value for _, value in self.kv.iterate(_MARKER)]
 
     def delete(self, message_id: bytes) -> bool:
         """Remove a message for every reader (expiry)."""

@@ -83,3 +83,21 @@ def test_a_new_peer_is_offered_the_latest_envelopes_and_they_survive_a_restart(t
     assert [payload for _, _, payload in peers.sent] == raws[1:]
     assert again.store.count[BUYER.public_key] == 3
     again.close()
+
+
+def test_read_markers_are_kept_and_offered_after_the_envelopes(tmp_path):
+    svc, peers = service(tmp_path, offer_on_connect=2, sender_per_minute=100)
+    ids = [svc.submit(envelope(text=f"{n}")).message.id for n in range(3)]
+    markers = [ReadMarker("test-chain", SELLER.public_key, (i,), NOW).sign(SELLER).encode() for i in ids]
+    for marker in markers:
+        svc.mark_read(marker)
+    svc.offer_to(PEER)
+    topics = [topic for _, topic, _ in peers.sent]
+    assert topics == [MAIL_TOPIC, MAIL_TOPIC, READ_TOPIC, READ_TOPIC]
+    assert [payload for _, topic, payload in peers.sent if topic == READ_TOPIC] == markers[1:]
+    fresh, fresh_peers = service(tmp_path / "other", offer_on_connect=2, sender_per_minute=100)
+    for _, topic, payload in peers.sent:
+        fresh.on_gossip(PEER, topic, payload)
+    assert fresh.store.unread(SELLER.public_key) == 0 and fresh_peers.penalties == []
+    svc.close()
+    fresh.close()
