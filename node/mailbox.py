@@ -28,6 +28,8 @@ ARBITER_STATUSES = ("disputed", "resolved")
 
 
 class StateReads(Protocol):
+    """The committed state as the rules read it (market/ reads through ``get`` only)."""
+
     def get(self, key: bytes) -> bytes | None: ...
 
 
@@ -45,7 +47,7 @@ class Accepted:
     new: bool
 
 
-def authorise(state: StateReads, env: Envelope) -> None:
+def authorise(state: Any, env: Envelope) -> None:
     """Who may write to whom: the parties of an order (its arbiter once disputed), or about a listing,
     anyone to its seller and the seller to anyone. Every sender is a registered account."""
     if account_record(state, env.sender) is None:
@@ -74,7 +76,8 @@ class _Bucket:
     """A token bucket on a caller's clock (seconds)."""
 
     def __init__(self, rate_per_s: float, burst: float) -> None:
-        self.rate, self.burst, self.tokens, self.at = rate_per_s, burst, burst, None
+        self.rate, self.burst, self.tokens = rate_per_s, burst, burst
+        self.at: float | None = None
 
     def take(self, now_s: float) -> bool:
         if self.at is not None:
