@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from core.errors import StorageError
+from core.errors import DecodeError, StorageError
 from core.keys import address_from_pubkey
 from node.mailbox import Accepted, Mailbox, MailboxRefused
 from node.mailbox_store import MailboxStore, StoredMessage
 from node.storage.level import LevelKV
+from node.storage.memory import MemoryKV
 
 log = logging.getLogger("marketnode.mailbox")
 
@@ -33,8 +36,7 @@ class MailboxService:
         self.node = node
         cfg = node.cfg.mailbox
         self.limits = cfg
-        self.kv = LevelKV(node.cfg.data_path / "mailbox")
-        self.store = MailboxStore(self.kv)
+        self.store = open_store(node.cfg.data_path / "mailbox")
         self.mailbox = Mailbox(self.limits, node.chain_id, self.store, node.store.state_reader, clock_ms,
                                time.monotonic)
         self.mailbox.listeners.append(self._notify)
@@ -108,6 +110,24 @@ class MailboxService:
         hub = getattr(self.node, "rpc_hub", None)
         if hub is not None and hub.count():
             hub.publish("messages", {"event": "read", "reader": address_from_pubkey(reader), "ids": [i.hex() for i in ids]}, match=reader)
+
+
+def open_store(path: Path) -> MailboxStore:
+    """The mailbox store at ``path``; a damaged one is set aside and a fresh one opened, and if even that fails,
+    one in memory: messages are not consensus data, and a mailbox must never keep a node from starting."""
+    try:
+        return MailboxStore(LevelKV(path))
+    except (StorageError, DecodeError, KeyError, TypeError, ValueError) as exc:
+        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+        log.error("mailbox store %s cannot be used (%s); moved to %s, starting an empty one (peers re-offer "
+                  "recent messages)", path, exc, aside)
+    try:
+        if path.exists():
+            os.replace(path, aside)
+        return MailboxStore(LevelKV(path))
+    except (OSError, StorageError) as exc:
+        log.error("cannot create a mailbox store at %s (%s); keeping messages in memory until restart", path, exc)
+        return MailboxStore(MemoryKV())
 
 
 def attach_mailbox(node: Any, clock_ms: Callable[[], int]) -> MailboxService:

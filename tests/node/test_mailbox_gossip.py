@@ -101,3 +101,18 @@ def test_read_markers_are_kept_and_offered_after_the_envelopes(tmp_path):
     assert fresh.store.unread(SELLER.public_key) == 0 and fresh_peers.penalties == []
     svc.close()
     fresh.close()
+
+
+def test_a_damaged_mailbox_store_is_set_aside_and_the_node_still_starts(tmp_path):
+    svc, _ = service(tmp_path)
+    svc.submit(envelope())
+    svc.close()
+    for table in (tmp_path / "mailbox").glob("*.ldb"):
+        table.write_bytes(b"\x00" * 64)
+    for log_file in (tmp_path / "mailbox").glob("*.log"):
+        log_file.write_bytes(b"\xff" * 64)
+    (tmp_path / "mailbox" / "CURRENT").write_text("MANIFEST-999999\n")  # names a manifest that is not there
+    again, _ = service(tmp_path)
+    assert again.submit(envelope(text="after the damage")).new
+    assert list(tmp_path.glob("mailbox.damaged-*"))
+    again.close()
