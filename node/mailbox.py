@@ -107,15 +107,19 @@ class Mailbox:
 
     # ---- the door --------------------------------------------------------------
 
-    def accept(self, raw: bytes, from_wallet: bool) -> Accepted:
-        """Store ``raw`` if every rule holds; raise MailboxRefused (with a reason) otherwise."""
+    def accept(self, raw: bytes, from_wallet: bool, admit: bool = True) -> Accepted:
+        """Store ``raw`` if every rule holds; raise MailboxRefused (with a reason) otherwise.
+
+        ``admit=False`` skips the node-wide admission rate: for catch-up this node asked a peer for, which
+        comes in bounded rounds and must not be lost to the rate that guards against floods pushed at it.
+        """
         try:
-            return self._accept(raw, from_wallet)
+            return self._accept(raw, from_wallet, admit)
         except MailboxRefused as exc:
             self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
             raise
 
-    def _accept(self, raw: bytes, from_wallet: bool) -> Accepted:
+    def _accept(self, raw: bytes, from_wallet: bool, admit: bool) -> Accepted:
         lim = self.limits
         if not isinstance(raw, bytes) or len(raw) > lim.max_envelope_bytes:
             raise MailboxRefused("too_large", f"an envelope is at most {lim.max_envelope_bytes} bytes on this node, "
@@ -135,7 +139,7 @@ class Mailbox:
         self._check_time(env, now, from_wallet)
         authorise(self.state(), env)
         self._check_rates(env)
-        if not self._admission.take(self.mono_s()):
+        if admit and not self._admission.take(self.mono_s()):
             raise MailboxRefused("busy", f"this node admits at most {lim.accept_per_s} messages a second; retry soon")
         for reader in env.readers:
             self._make_room(reader, len(raw))

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import DecodeError, StorageError
+from core.encoding import decode as decode_value
+from core.encoding import encode as encode_value
+from core.errors import DecodeError, MarketnodeError, StorageError
 from core.keys import address_from_pubkey
 from node.mailbox import Accepted, Mailbox, MailboxRefused
 from node.mailbox_store import MailboxStore, StoredMessage
@@ -25,8 +27,12 @@ from node.storage.memory import MemoryKV
 
 log = logging.getLogger("marketnode.mailbox")
 
-MAIL_TOPIC, READ_TOPIC = "mail", "mailread"
+MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC = "mail", "mailread", "mailsync"
 MAIL_TOPICS = (MAIL_TOPIC, READ_TOPIC)
+SYNC_BATCH = 256  # envelopes per catch-up answer
+SYNC_BYTES = 1024 * 1024  # and about this many bytes
+SYNC_ROUNDS = 64  # answers pulled from one peer per connection
+SYNC_TIMEOUT_S = 5.0
 PRUNE_S = 60.0
 PEER_FAULTS = ("malformed", "signature", "invalid", "too_large")  # what an honest peer never forwards
 
@@ -41,6 +47,7 @@ class MailboxService:
                                time.monotonic)
         self.mailbox.listeners.append(self._notify)
         self.mailbox.read_listeners.append(self._notify_read)
+        self._syncs: dict[bytes, asyncio.Task[int]] = {}
 
     # ---- wallets -------------------------------------------------------------
 
@@ -76,11 +83,62 @@ class MailboxService:
             return False
 
     def offer_to(self, peer: bytes) -> None:
-        """The latest envelopes, then the latest read markers (after the envelopes they name)."""
+        """On connect: push the latest envelopes, then the latest read markers (after the envelopes they
+        name), and pull what arrived at the peer since we last pulled from it."""
         for message in self.store.recent(self.limits.offer_on_connect):
             self.node.p2p.send(peer, MAIL_TOPIC, message.raw)
         for marker in self.store.recent_markers():
             self.node.p2p.send(peer, READ_TOPIC, marker)
+        if peer not in self._syncs:
+            task = asyncio.get_running_loop().create_task(self.pull_from(peer))
+            self._syncs[peer] = task
+            task.add_done_callback(lambda _t, p=peer: self._syncs.pop(p, None))
+
+    async def pull_from(self, peer: bytes) -> int:
+        """Ask ``peer`` for the envelopes that arrived there after our cursor for it; return how many were new.
+
+        The cursor is the peer's own arrival number, kept here per peer; a first contact starts at the
+        peer's latest ``offer_on_connect``. A peer whose numbers went back (its store was reset) is read again
+        from its latest. Bad bytes in an answer cost the peer points and end the pull."""
+        cursor = self.store.peer_cursor(peer)
+        new = 0
+        for _ in range(SYNC_ROUNDS):
+            try:
+                answer = decode_value(await self.node.p2p.request(peer, SYNC_TOPIC, encode_value({"after": cursor}),
+                                                                  SYNC_TIMEOUT_S), SYNC_BYTES + 64 * 1024)
+                items, head = _sync_answer(answer)
+            except (MarketnodeError, TimeoutError) as exc:
+                if isinstance(exc, DecodeError):
+                    self.node.p2p.penalize(peer, 10, f"bad mailsync answer: {exc}")
+                log.debug("mail pull from %s stopped: %s", peer.hex()[:12], exc)
+                return new
+            for index, (seq, raw) in enumerate(items):
+                if index and index % 64 == 0:
+                    await asyncio.sleep(0)
+                try:
+                    new += self.mailbox.accept(raw, from_wallet=False, admit=False).new
+                except MailboxRefused as exc:
+                    if exc.reason in PEER_FAULTS:
+                        self.node.p2p.penalize(peer, 5, f"sent a bad envelope in mailsync: {exc}")
+                        return new
+                cursor = seq
+            if not items:  # caught up (or the peer's numbers went back and it holds nothing newer)
+                self.store.set_peer_cursor(peer, head if cursor is None or cursor > head else cursor)
+                return new
+            self.store.set_peer_cursor(peer, cursor)
+            if cursor >= head:
+                return new
+        return new
+
+    def serve_sync(self, payload: bytes) -> bytes:
+        """Answer a peer's mailsync: envelopes after its cursor (or our latest, for a new or lost cursor)."""
+        request = decode_value(payload, 256)
+        after = request.get("after") if isinstance(request, dict) else None
+        head = self.store.seq
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0 or after > head:
+            after = max(0, head - self.limits.offer_on_connect)
+        items = self.store.arrivals_after(after, SYNC_BATCH, SYNC_BYTES)
+        return encode_value({"envelopes": [[m.seq, m.raw] for m in items], "head": head})
 
     # ---- upkeep --------------------------------------------------------------
 
@@ -96,6 +154,8 @@ class MailboxService:
                 log.info("mailbox: %d messages past retention dropped", gone)
 
     def close(self) -> None:
+        for task in list(self._syncs.values()):
+            task.cancel()
         self.store.close()
 
     # ---- notifications -------------------------------------------------------
@@ -110,6 +170,21 @@ class MailboxService:
         hub = getattr(self.node, "rpc_hub", None)
         if hub is not None and hub.count():
             hub.publish("messages", {"event": "read", "reader": address_from_pubkey(reader), "ids": [i.hex() for i in ids]}, match=reader)
+
+
+def _sync_answer(answer: Any) -> tuple[list[tuple[int, bytes]], int]:
+    if not (isinstance(answer, dict) and isinstance(answer.get("envelopes"), list) and isinstance(answer.get("head"), int)):
+        raise DecodeError("a mailsync answer is {envelopes: [[seq, envelope]], head}")
+    items = []
+    previous = -1
+    for item in answer["envelopes"][:SYNC_BATCH]:
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], int) and isinstance(item[1], bytes)):
+            raise DecodeError("a mailsync entry is [seq, envelope bytes]")
+        if item[0] <= previous or item[0] > answer["head"]:
+            raise DecodeError("mailsync entries are in rising seq order, up to head")
+        previous = item[0]
+        items.append((item[0], item[1]))
+    return items, answer["head"]
 
 
 def open_store(path: Path) -> MailboxStore:

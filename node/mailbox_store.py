@@ -10,6 +10,7 @@ rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
 - ``e`` sent_ms(8 BE) id(32)   → ""        expiry order
 - ``a`` seq(8 BE)              → id        arrival order (what a new peer is offered)
 - ``k`` number(8 BE)           → marker    the latest signed read markers applied, as received (offered too)
+- ``p`` peer(32)               → seq(8 BE) the last arrival seq of that peer's mailbox this node has pulled
 - ``s``                        → seq(8 BE) the last arrival number
 
 Counters the limits need (messages and bytes per reader, messages per
@@ -29,7 +30,7 @@ from core.message import Envelope
 from node.storage.kv import KV, WriteBatch
 
 MINUTE_MS = 60_000
-_MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL, _MARKER = b"m", b"i", b"r", b"e", b"s", b"a", b"k"
+_MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL, _MARKER, _PEER = b"m", b"i", b"r", b"e", b"s", b"a", b"k", b"p"
 
 
 def _u64(n: int) -> bytes:
@@ -105,6 +106,29 @@ class MailboxStore:
             if message is not None:
                 found.append(message)
         return found[::-1]
+
+    def arrivals_after(self, after_seq: int, limit: int, max_bytes: int) -> list[StoredMessage]:
+        """Up to ``limit`` messages (about ``max_bytes`` at most) that arrived after ``after_seq``, in order."""
+        out: list[StoredMessage] = []
+        size = 0
+        for _, message_id in self.kv.iterate(_ARRIVAL, _ARRIVAL + _u64(after_seq + 1)):
+            message = self.get(message_id)
+            if message is None:
+                continue
+            if out and (len(out) >= limit or size + len(message.raw) > max_bytes):
+                break
+            out.append(message)
+            size += len(message.raw)
+        return out
+
+    def peer_cursor(self, peer: bytes) -> int | None:
+        raw = self.kv.get(_PEER + peer)
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def set_peer_cursor(self, peer: bytes, seq: int) -> None:
+        batch = WriteBatch()
+        batch.put(_PEER + peer, _u64(seq))
+        self.kv.write(batch, sync=False)
 
     def holders(self, message: StoredMessage) -> list[bytes]:
         """The readers whose mailbox still holds ``message`` (a full mailbox may have dropped it)."""

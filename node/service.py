@@ -47,7 +47,7 @@ from node.config import NodeConfig
 from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
 from node.intake import TxIntake
-from node.mailbox_service import MAIL_TOPICS, attach_mailbox
+from node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
 from node.sync import Syncer, serve_blocks, serve_status
@@ -606,6 +606,8 @@ class Node:
             return serve_blocks(self.store, payload)
         if topic == "txwant":
             return self._serve_want(payload)
+        if topic == SYNC_TOPIC:
+            return self.mailbox.serve_sync(payload)
         raise DecodeError(f"unknown request topic {topic!r}")
 
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:

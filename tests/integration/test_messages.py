@@ -23,10 +23,15 @@ from wallet.messages import open_item
 
 pytestmark = pytest.mark.integration
 
+OFFER = 2
+
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     testnet = Testnet(tmp_path_factory.mktemp("mailnet"), validators=4, timeout_ms=1000)
+    for entry in testnet.entries.values():  # push only the latest 2 on connect: catch-up beyond them is pulled
+        path = entry.home / "config.toml"
+        path.write_text(path.read_text().replace("offer_on_connect = 500", f"offer_on_connect = {OFFER}"))
     testnet.start()
     yield testnet
     testnet.close()
@@ -77,13 +82,13 @@ def test_buyer_message_is_read_by_the_seller_through_another_node_and_is_nowhere
         assert any(envelope.ciphertext in f.read_bytes() for f in files_under(home)), f"no ciphertext under {home}"
 
 
-def test_a_node_that_was_down_gets_the_messages_it_missed(net, order):
+def test_a_node_that_was_down_gets_every_message_it_missed(net, order):
     net.kill("validator-2")
-    envelope = seal(net, "alice", ["bob"], order, "Shipped this morning.")
-    sent = net.call("validator-1", "message_send", envelope=envelope.encode().hex())
+    sent = {net.call("validator-1", "message_send", envelope=seal(net, "alice", ["bob"], order, f"update {n}")
+                     .encode().hex())["id"] for n in range(OFFER + 3)}  # more than peers push on connect
     net.start("validator-2")
-    wait_for(lambda: any(i["id"] == sent["id"] for i in inbox(net, "validator-2", "bob")), 30,
-             "the missed message on the restarted node")
+    wait_for(lambda: sent <= {i["id"] for i in inbox(net, "validator-2", "bob")}, 30,
+             "every missed message on the restarted node")
 
 
 def test_forged_and_unauthorised_senders_are_refused_with_reasons(net, order):

@@ -9,7 +9,7 @@ from test_mailbox import BUYER, NOW, SELLER, chain_state, envelope
 
 from core.message import ReadMarker
 from node.config import MailboxSection
-from node.mailbox_service import MAIL_TOPIC, READ_TOPIC, MailboxService
+from node.mailbox_service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
 
 
 class Peers:
@@ -29,6 +29,9 @@ class Peers:
 
     def broadcast(self, topic: str, payload: bytes) -> None:
         self.broadcasts.append((topic, payload))
+
+    async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes:
+        raise TimeoutError("no answer")  # a peer that does not answer mailsync
 
 
 def service(tmp_path: Path, **limits: int) -> tuple[MailboxService, Peers]:
@@ -74,7 +77,7 @@ def test_a_wallet_message_is_broadcast_and_its_read_marker_too(tmp_path):
     svc.close()
 
 
-def test_a_new_peer_is_offered_the_latest_envelopes_and_they_survive_a_restart(tmp_path):
+async def test_a_new_peer_is_offered_the_latest_envelopes_and_they_survive_a_restart(tmp_path):
     svc, peers = service(tmp_path, offer_on_connect=2, sender_per_minute=100)
     raws = [svc.submit(envelope(text=f"{n}")).message.raw for n in range(3)]
     svc.close()
@@ -85,7 +88,7 @@ def test_a_new_peer_is_offered_the_latest_envelopes_and_they_survive_a_restart(t
     again.close()
 
 
-def test_read_markers_are_kept_and_offered_after_the_envelopes(tmp_path):
+async def test_read_markers_are_kept_and_offered_after_the_envelopes(tmp_path):
     svc, peers = service(tmp_path, offer_on_connect=2, sender_per_minute=100)
     ids = [svc.submit(envelope(text=f"{n}")).message.id for n in range(3)]
     markers = [ReadMarker("test-chain", SELLER.public_key, (i,), NOW).sign(SELLER).encode() for i in ids]
@@ -116,3 +119,68 @@ def test_a_damaged_mailbox_store_is_set_aside_and_the_node_still_starts(tmp_path
     assert again.submit(envelope(text="after the damage")).new
     assert list(tmp_path.glob("mailbox.damaged-*"))
     again.close()
+
+
+class Linked(Peers):
+    """Peers whose requests are answered by another MailboxService, as the p2p host would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.other: MailboxService | None = None
+        self.requests = 0
+
+    async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes:
+        assert topic == SYNC_TOPIC and self.other is not None
+        self.requests += 1
+        return self.other.serve_sync(payload)
+
+
+def linked_pair(tmp_path: Path, **limits: int) -> tuple[MailboxService, MailboxService, Linked]:
+    a, _ = service(tmp_path / "a", **limits)
+    b, _ = service(tmp_path / "b", **limits)
+    link = Linked()
+    b.node.p2p = link
+    link.other = a
+    return a, b, link
+
+
+async def test_a_known_peer_pulls_everything_it_missed_in_rounds(tmp_path):
+    a, b, link = linked_pair(tmp_path, offer_on_connect=5, sender_per_minute=10_000, max_per_pair=10_000,
+                             max_messages_per_mailbox=10_000, accept_per_s=10_000)
+    for n in range(3):
+        a.submit(envelope(text=f"before {n}"))
+    assert await b.pull_from(PEER) == 3  # first contact: a's latest offer_on_connect (5) covers all 3
+    for n in range(600):  # b is away: more than offer_on_connect and than one answer
+        a.submit(envelope(text=f"while away {n}", sent_ms=NOW + n))
+    link.requests = 0
+    assert await b.pull_from(PEER) == 600
+    assert link.requests == 3  # 256 + 256 + 88
+    assert b.store.count[SELLER.public_key] == 603
+    assert await b.pull_from(PEER) == 0  # caught up: one round, nothing new
+    a.close()
+    b.close()
+
+
+async def test_a_first_contact_starts_at_the_peers_latest_and_a_reset_peer_is_read_again(tmp_path):
+    a, b, _ = linked_pair(tmp_path, offer_on_connect=5, sender_per_minute=100)
+    for n in range(8):
+        a.submit(envelope(text=f"{n}"))
+    assert await b.pull_from(PEER) == 5
+    b.store.set_peer_cursor(PEER, 10_000)  # as if a's store had been reset since
+    a.submit(envelope(text="after the reset"))
+    assert await b.pull_from(PEER) == 1  # a's latest 5 again: only the new one is new
+    a.close()
+    b.close()
+
+
+async def test_junk_in_a_sync_answer_costs_the_peer_points(tmp_path):
+    b, _ = service(tmp_path)
+
+    class Liar(Peers):
+        async def request(self, peer, topic, payload, timeout_s):
+            return b"\x82\xa9envelopes\x91\x92\x01\xc4\x03abc\xa4head\x05"
+
+    b.node.p2p = Liar()
+    assert await b.pull_from(PEER) == 0
+    assert b.node.p2p.penalties
+    b.close()
