@@ -77,3 +77,26 @@ def test_buyer_is_notified_of_the_shipment_and_of_a_dispute(browser, market, net
 def test_the_inbox_asks_for_an_unlocked_wallet(browser, market, net):
     browser.goto(f"{net.url('validator-0')}?fresh=1#/inbox")
     browser.wait_text("#main", "unlock your wallet")
+
+
+def test_a_buyer_asks_the_seller_from_the_listing_page(browser, market, net):
+    url = net.url("validator-2")
+    listing = market.listing(market.shop, "Fountain pen ink", 8_00, category="stationery")
+    import_key(browser, url, seed(net, "bob"), "buyer passphrase")
+    browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+    browser.call("click", selector="#ask-seller")
+    browser.wait_text("#main h1", "Inbox")
+    assert browser.call("eval", expr="document.querySelector('#new-id').value") == str(listing)
+    question = "Is the ink waterproof once dry?"
+    browser.call("fill", selector="#new-message", value=question)
+    browser.call("click", selector="#write-form button[type=submit]")
+    browser.wait_text(f'section[data-about="listing:{listing}"] .message.mine', question)
+
+    def alices_copy():
+        items = net.call("validator-0", "message_inbox", address=net.keys["alice"].address, limit=100)["items"]
+        return next((m for m in (open_item(net.keys["alice"], i, net.chain_id) for i in items) if m.text == question),
+                    None)
+
+    assert wait_for(alices_copy, 20, "bob's question at the seller's node").about == ("listing", listing)
+    browser.call("eval", expr="localStorage.clear()")
+    assert browser.call("errors") == []

@@ -115,11 +115,17 @@ async function inboxPage(page) {
     await send(key, chainId, to, { kind, id }, text);
     await refresh();
   });
+  ask.id = "write-form";
   ask.prepend(el("div", { class: "field-row" },
     el("label", { for: "new-kind" }, "About"),
     el("select", { id: "new-kind" }, el("option", { value: "order" }, "order"), el("option", { value: "listing" }, "listing")),
     el("label", { for: "new-id" }, "number"), el("input", { id: "new-id", type: "number", min: 1, required: true })));
-  replace(page.main, heading("Inbox"), summary, threads, el("h2", {}, "Write"), ask);
+  replace(page.main, heading("Inbox"), summary, threads, el("h2", { id: "write" }, "Write"), ask);
+  const wanted = page.query.get("about");
+  if (wanted === "listing" || wanted === "order") { // "Ask the seller" on a listing, "Message" on an order
+    page.main.querySelector("#new-kind").value = wanted;
+    page.main.querySelector("#new-id").value = page.query.get("id") || "";
+  }
 
   async function refresh() {
     const { items, unread } = await fetchInbox(me);
