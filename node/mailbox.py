@@ -107,19 +107,22 @@ class Mailbox:
 
     # ---- the door --------------------------------------------------------------
 
-    def accept(self, raw: bytes, from_wallet: bool, admit: bool = True) -> Accepted:
+    def accept(self, raw: bytes, catch_up: bool = False) -> Accepted:
         """Store ``raw`` if every rule holds; raise MailboxRefused (with a reason) otherwise.
 
-        ``admit=False`` skips the node-wide admission rate: for catch-up this node asked a peer for, which
-        comes in bounded rounds and must not be lost to the rate that guards against floods pushed at it.
+        A live envelope (from a wallet, or gossiped as it spreads) was sent just now: its ``sent_ms`` is
+        within ``max_clock_skew_ms`` of this node's clock, and it counts towards the node-wide admission
+        rate. ``catch_up=True`` is for envelopes this node pulled from a peer after being away: any age within
+        retention, and no admission rate (they come in bounded rounds this node asked for, and must not be
+        lost to the rate that guards against floods pushed at it).
         """
         try:
-            return self._accept(raw, from_wallet, admit)
+            return self._accept(raw, catch_up)
         except MailboxRefused as exc:
             self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
             raise
 
-    def _accept(self, raw: bytes, from_wallet: bool, admit: bool) -> Accepted:
+    def _accept(self, raw: bytes, catch_up: bool) -> Accepted:
         lim = self.limits
         if not isinstance(raw, bytes) or len(raw) > lim.max_envelope_bytes:
             raise MailboxRefused("too_large", f"an envelope is at most {lim.max_envelope_bytes} bytes on this node, "
@@ -136,10 +139,10 @@ class Mailbox:
         if existing is not None:
             return Accepted(existing, False)
         now = self.clock_ms()
-        self._check_time(env, now, from_wallet)
+        self._check_time(env, now, catch_up)
         authorise(self.state(), env)
         self._check_rates(env)
-        if admit and not self._admission.take(self.mono_s()):
+        if not catch_up and not self._admission.take(self.mono_s()):
             raise MailboxRefused("busy", f"this node admits at most {lim.accept_per_s} messages a second; retry soon")
         for reader in env.readers:
             self._make_room(reader, len(raw))
@@ -151,7 +154,7 @@ class Mailbox:
                 log.exception("a mailbox listener failed")
         return Accepted(stored, True)
 
-    def _check_time(self, env: Envelope, now: int, from_wallet: bool) -> None:
+    def _check_time(self, env: Envelope, now: int, catch_up: bool) -> None:
         lim = self.limits
         if env.sent_ms > now + lim.max_clock_skew_ms:
             raise MailboxRefused("clock", f"sent_ms {env.sent_ms} is more than {lim.max_clock_skew_ms} ms ahead of "
@@ -159,9 +162,9 @@ class Mailbox:
         if env.sent_ms < now - lim.retention_s * 1000:
             raise MailboxRefused("expired", f"the message is older than this node keeps messages "
                                  f"({lim.retention_s} s)")
-        if from_wallet and env.sent_ms < now - lim.max_clock_skew_ms:
+        if not catch_up and env.sent_ms < now - lim.max_clock_skew_ms:
             raise MailboxRefused("clock", f"a new message's sent_ms is within {lim.max_clock_skew_ms} ms of now; "
-                                 "is the wallet's clock right?")
+                                 "is the sender's clock right?")
 
     def _check_rates(self, env: Envelope) -> None:
         """Counted on sent_ms, not on arrival: every node reaches the same verdict whenever the message arrives."""

@@ -53,7 +53,7 @@ class MailboxService:
 
     def submit(self, raw: bytes) -> Accepted:
         """From a wallet: store, then gossip to every peer."""
-        accepted = self.mailbox.accept(raw, from_wallet=True)
+        accepted = self.mailbox.accept(raw)
         if accepted.new:
             self.node.p2p.broadcast(MAIL_TOPIC, raw)
         return accepted
@@ -70,7 +70,7 @@ class MailboxService:
         """True when the envelope or marker was new here (the p2p host then relays it)."""
         try:
             if topic == MAIL_TOPIC:
-                return self.mailbox.accept(payload, from_wallet=False).new
+                return self.mailbox.accept(payload).new
             return bool(self.mailbox.mark_read(payload))
         except MailboxRefused as exc:
             if exc.reason in PEER_FAULTS:
@@ -83,10 +83,8 @@ class MailboxService:
             return False
 
     def offer_to(self, peer: bytes) -> None:
-        """On connect: push the latest envelopes, then the latest read markers (after the envelopes they
-        name), and pull what arrived at the peer since we last pulled from it."""
-        for message in self.store.recent(self.limits.offer_on_connect):
-            self.node.p2p.send(peer, MAIL_TOPIC, message.raw)
+        """On connect: pull what arrived at the peer since we last pulled from it (the peer pulls from us
+        alike), and push our latest read markers."""
         for marker in self.store.recent_markers():
             self.node.p2p.send(peer, READ_TOPIC, marker)
         if peer not in self._syncs:
@@ -116,7 +114,7 @@ class MailboxService:
                 if index and index % 64 == 0:
                     await asyncio.sleep(0)
                 try:
-                    new += self.mailbox.accept(raw, from_wallet=False, admit=False).new
+                    new += self.mailbox.accept(raw, catch_up=True).new
                 except MailboxRefused as exc:
                     if exc.reason in PEER_FAULTS:
                         self.node.p2p.penalize(peer, 5, f"sent a bad envelope in mailsync: {exc}")

@@ -8,7 +8,7 @@ rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
 - ``i`` reader(32) seq(8 BE)   → id        a reader's inbox, in arrival order
 - ``r`` reader(32) id(32)      → ""        read flag
 - ``e`` sent_ms(8 BE) id(32)   → ""        expiry order
-- ``a`` seq(8 BE)              → id        arrival order (what a new peer is offered)
+- ``a`` seq(8 BE)              → id        arrival order (what a peer pulls after being away)
 - ``k`` number(8 BE)           → marker    the latest signed read markers applied, as received (offered too)
 - ``p`` peer(32)               → seq(8 BE) the last arrival seq of that peer's mailbox this node has pulled
 - ``s``                        → seq(8 BE) the last arrival number
@@ -95,17 +95,6 @@ class MailboxStore:
     def unread(self, reader: bytes) -> int:
         """Messages others sent ``reader`` that it has not marked read."""
         return sum(1 for m in self.inbox(reader) if m.envelope.sender != reader and not self.is_read(reader, m.id))
-
-    def recent(self, limit: int) -> list[StoredMessage]:
-        """The last ``limit`` arrivals, oldest first (offered to a new peer)."""
-        found: list[StoredMessage] = []
-        for _, message_id in self.kv.iterate(_ARRIVAL, reverse=True):
-            if len(found) >= limit:
-                break
-            message = self.get(message_id)
-            if message is not None:
-                found.append(message)
-        return found[::-1]
 
     def arrivals_after(self, after_seq: int, limit: int, max_bytes: int) -> list[StoredMessage]:
         """Up to ``limit`` messages (about ``max_bytes`` at most) that arrived after ``after_seq``, in order."""

@@ -34,7 +34,7 @@ def test_a_changed_envelope_is_refused_with_a_reason_or_is_the_original(path, ne
     raw = encode(_replace_somewhere(decode(VALID), path, new))
     box, _ = make_mailbox()
     try:
-        accepted = box.accept(raw, True)
+        accepted = box.accept(raw)
     except MailboxRefused as exc:
         assert exc.reason in {"malformed", "signature", "invalid", "too_large", "clock", "expired", "unauthorised",
                               "rate", "pair_full", "busy"}
@@ -61,7 +61,7 @@ def test_opening_a_changed_envelope_gives_the_text_or_a_validation_error(path, n
 @given(paths, values)
 def test_a_changed_read_marker_is_refused_or_marks_nothing_new(path, new):
     box, _ = make_mailbox()
-    box.accept(VALID, True)
+    box.accept(VALID)
     raw = encode(_replace_somewhere(decode(MARKER), path, new))
     try:
         fresh = box.mark_read(raw)
