@@ -57,6 +57,7 @@ class MailboxStore:
     def __init__(self, kv: KV) -> None:
         self.kv = kv
         self.count: Counter[bytes] = Counter()  # messages per reader
+        self.unread_count: Counter[bytes] = Counter()  # received messages a reader holds and has not marked read
         self.size: Counter[bytes] = Counter()  # envelope bytes per reader
         self.pairs: Counter[tuple[bytes, bytes]] = Counter()  # messages per (sender, recipient)
         self.minutes: Counter[tuple[bytes, int]] = Counter()  # messages per (sender, sent minute)
@@ -66,7 +67,7 @@ class MailboxStore:
             message = self._load(value)
             self._count_message(message.envelope, +1)
             for reader in self.holders(message):
-                self._count_reader(message, reader, +1)
+                self._count_reader(message, reader, +1, self.is_read(reader, message.id))
 
     # ---- reads ---------------------------------------------------------------
 
@@ -93,8 +94,8 @@ class MailboxStore:
         return self.kv.get(_READ + reader + message_id) is not None
 
     def unread(self, reader: bytes) -> int:
-        """Messages others sent ``reader`` that it has not marked read."""
-        return sum(1 for m in self.inbox(reader) if m.envelope.sender != reader and not self.is_read(reader, m.id))
+        """Messages others sent ``reader`` that it holds and has not marked read (kept as a count)."""
+        return self.unread_count[reader]
 
     def arrivals_after(self, after_seq: int, limit: int, max_bytes: int) -> list[StoredMessage]:
         """Up to ``limit`` messages (about ``max_bytes`` at most) that arrived after ``after_seq``, in order."""
@@ -121,7 +122,10 @@ class MailboxStore:
 
     def holders(self, message: StoredMessage) -> list[bytes]:
         """The readers whose mailbox still holds ``message`` (a full mailbox may have dropped it)."""
-        return [r for r in message.envelope.readers if self.kv.get(_INBOX + r + _u64(message.seq)) is not None]
+        return [r for r in message.envelope.readers if self._holds(r, message)]
+
+    def _holds(self, reader: bytes, message: StoredMessage) -> bool:
+        return self.kv.get(_INBOX + reader + _u64(message.seq)) is not None
 
     def oldest_of(self, reader: bytes) -> StoredMessage | None:
         return next(self.inbox(reader), None)
@@ -150,7 +154,7 @@ class MailboxStore:
         self.kv.write(batch, sync=False)  # not consensus data: a crash may lose the last arrivals, peers re-offer
         self._count_message(envelope, +1)
         for reader in envelope.readers:
-            self._count_reader(stored, reader, +1)
+            self._count_reader(stored, reader, +1, False)
         return stored
 
     def mark_read(self, reader: bytes, message_ids: list[bytes], marker: bytes | None = None,
@@ -158,7 +162,13 @@ class MailboxStore:
         """Flag ``message_ids`` read for ``reader``; keep ``marker`` (its signed bytes) among the latest
         ``keep_markers``, so a peer that was away can be offered it."""
         batch = WriteBatch()
+        unread_gone = 0
         for message_id in message_ids:
+            if self.is_read(reader, message_id):
+                continue
+            found = self.get(message_id)
+            if found is not None and reader in found.envelope.to and self._holds(reader, found):
+                unread_gone += 1
             batch.put(_READ + reader + message_id, b"")
         if not batch.ops:
             return 0
@@ -170,6 +180,7 @@ class MailboxStore:
             if number > keep_markers:
                 batch.delete(_MARKER + _u64(number - keep_markers))
         self.kv.write(batch, sync=False)
+        self._bump(self.unread_count, reader, -unread_gone)
         return count
 
     def recent_markers(self) -> list[bytes]:
@@ -196,6 +207,7 @@ class MailboxStore:
         return True
 
     def _remove(self, message: StoredMessage, readers: list[bytes], everywhere: bool) -> None:
+        was_read = {reader: self.is_read(reader, message.id) for reader in readers}
         batch = WriteBatch()
         for reader in readers:
             batch.delete(_INBOX + reader + _u64(message.seq))
@@ -206,7 +218,7 @@ class MailboxStore:
             batch.delete(_ARRIVAL + _u64(message.seq))
         self.kv.write(batch, sync=False)
         for reader in readers:
-            self._count_reader(message, reader, -1)
+            self._count_reader(message, reader, -1, was_read[reader])
         if everywhere:
             self._count_message(message.envelope, -1)
 
@@ -216,12 +228,14 @@ class MailboxStore:
         if counter[key] <= 0:
             del counter[key]
 
-    def _count_reader(self, message: StoredMessage, reader: bytes, sign: int) -> None:
-        """What one reader's mailbox holds: messages, bytes, and messages per sender → this recipient."""
+    def _count_reader(self, message: StoredMessage, reader: bytes, sign: int, read: bool) -> None:
+        """What one reader's mailbox holds: messages, bytes, unread ones, and messages per sender → recipient."""
         self._bump(self.count, reader, sign)
         self._bump(self.size, reader, sign * len(message.raw))
         if reader in message.envelope.to:
             self._bump(self.pairs, (message.envelope.sender, reader), sign)
+            if not read:
+                self._bump(self.unread_count, reader, sign)
 
     def _count_message(self, env: Envelope, sign: int) -> None:
         self._bump(self.minutes, (env.sender, env.sent_ms // MINUTE_MS), sign)

@@ -212,3 +212,25 @@ def test_a_full_mailbox_drops_its_oldest_message_for_its_owner_only():
     assert box.store.pairs[(BUYER.public_key, SELLER.public_key)] == 0
     reopened = MailboxStore(box.store.kv)
     assert reopened.count == box.store.count and reopened.pairs == box.store.pairs
+
+
+def recount_unread(box: Mailbox, reader: bytes) -> int:
+    return sum(1 for m in box.store.inbox(reader) if reader in m.envelope.to and not box.store.is_read(reader, m.id))
+
+
+def test_the_unread_count_follows_arrivals_reads_evictions_expiry_and_a_reopen():
+    box, clock = make_mailbox(max_messages_per_mailbox=3, sender_per_minute=100, retention_s=3600)
+    seller, buyer = SELLER.public_key, BUYER.public_key
+    ids = [box.accept(envelope(text=f"{n}", sent_ms=NOW - 1000 + n)).message.id for n in range(3)]
+    assert box.store.unread(seller) == recount_unread(box, seller) == 3 and box.store.unread(buyer) == 0
+    box.mark_read(ReadMarker(CHAIN, SELLER.public_key, (ids[0],), NOW).sign(SELLER).encode())
+    box.mark_read(ReadMarker(CHAIN, BUYER.public_key, (ids[1],), NOW).sign(BUYER).encode())  # the sender's own
+    assert box.store.unread(seller) == recount_unread(box, seller) == 2 and box.store.unread(buyer) == 0
+    box.accept(envelope(text="evicts the read one"))  # the seller's mailbox is full: its oldest (read) goes
+    assert box.store.unread(seller) == recount_unread(box, seller) == 3
+    box.accept(envelope(text="evicts an unread one"))
+    assert box.store.unread(seller) == recount_unread(box, seller) == 3
+    assert MailboxStore(box.store.kv).unread(seller) == 3
+    clock.ms = NOW + 3_600_000 - 500
+    box.prune()
+    assert box.store.unread(seller) == recount_unread(box, seller)
