@@ -58,6 +58,7 @@ class MailboxStore:
         self.kv = kv
         self.count: Counter[bytes] = Counter()  # messages per reader
         self.unread_count: Counter[bytes] = Counter()  # received messages a reader holds and has not marked read
+        self.envelopes = 0  # envelopes held (each once, however many readers)
         self.size: Counter[bytes] = Counter()  # envelope bytes per reader
         self.pairs: Counter[tuple[bytes, bytes]] = Counter()  # messages per (sender, recipient)
         self.minutes: Counter[tuple[bytes, int]] = Counter()  # messages per (sender, sent minute)
@@ -238,6 +239,7 @@ class MailboxStore:
                 self._bump(self.unread_count, reader, sign)
 
     def _count_message(self, env: Envelope, sign: int) -> None:
+        self.envelopes += sign
         self._bump(self.minutes, (env.sender, env.sent_ms // MINUTE_MS), sign)
 
     def close(self) -> None:

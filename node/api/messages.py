@@ -90,6 +90,24 @@ def register(registry: Registry) -> None:
         return ctx.node.mailbox.mailbox.item_json(found, None)
 
     @registry.method(
+        "message_stats",
+        summary="This node's mailboxes in numbers: envelopes and accounts held, refusals by reason since start.",
+        description="For operators watching a flood: `refused` counts each reason of docs/OPERATIONS.md "
+                    "\"Mailboxes\" (wallet and peer envelopes alike) since the node started.",
+        result=Result("stats", "{envelopes, accounts, last_seq, limits, refused: {reason: count}}", {"type": "object"}),
+        tags=("messages",),
+    )
+    async def message_stats(ctx: CallContext) -> dict[str, Any]:
+        service = ctx.node.mailbox
+        store = service.store
+        limits = service.limits
+        return {"envelopes": store.envelopes, "accounts": len(store.count), "last_seq": store.seq,
+                "limits": {"max_envelope_bytes": limits.max_envelope_bytes,
+                           "max_messages_per_mailbox": limits.max_messages_per_mailbox,
+                           "sender_per_minute": limits.sender_per_minute, "retention_s": limits.retention_s},
+                "refused": dict(sorted(service.mailbox.refused.items()))}
+
+    @registry.method(
         "message_markRead",
         summary="Apply a reader's signed read marker (docs/PROTOCOL.md §10.4) and gossip it.",
         description="Ids the reader cannot read, or that this node does not hold, are skipped.",

@@ -88,6 +88,9 @@ async def test_refusals_name_their_reason(market_node):
     assert in_dispute["new"]
     junk = await api.error("message_send", envelope="81a0c0")
     assert junk["code"] == -32000 and junk["data"]["code"] == "malformed"
+    stats = await api.call("message_stats")
+    assert stats["refused"]["unauthorised"] >= 2 and stats["refused"]["malformed"] >= 1
+    assert stats["envelopes"] >= 1 and stats["accounts"] >= 2
     too_big = await api.error("message_send", envelope="00" * 9000)
     assert too_big["code"] == -32602  # over the param's byte limit: refused before it is read
 
