@@ -250,7 +250,7 @@ _COMMENTS = {
     "format": "plain or json",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",
-    "offer_on_connect": "latest messages a peer met for the first time pulls; latest read markers pushed on connect",
+    "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",
 }
 
 

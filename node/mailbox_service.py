@@ -32,6 +32,7 @@ MAIL_TOPICS = (MAIL_TOPIC, READ_TOPIC)
 SYNC_BATCH = 256  # envelopes per catch-up answer
 SYNC_BYTES = 1024 * 1024  # and about this many bytes
 SYNC_ROUNDS = 64  # answers pulled from one peer per connection
+SYNC_MARKER_BYTES = 256 * 1024  # read markers in the last answer of a pull
 SYNC_TIMEOUT_S = 5.0
 PRUNE_S = 60.0
 PEER_FAULTS = ("malformed", "signature", "invalid", "too_large")  # what an honest peer never forwards
@@ -83,10 +84,8 @@ class MailboxService:
             return False
 
     def offer_to(self, peer: bytes) -> None:
-        """On connect: pull what arrived at the peer since we last pulled from it (the peer pulls from us
-        alike), and push our latest read markers."""
-        for marker in self.store.recent_markers():
-            self.node.p2p.send(peer, READ_TOPIC, marker)
+        """On connect: pull what arrived at the peer since we last pulled from it, then its latest read
+        markers (the peer pulls from us alike)."""
         if peer not in self._syncs:
             task = asyncio.get_running_loop().create_task(self.pull_from(peer))
             self._syncs[peer] = task
@@ -103,8 +102,8 @@ class MailboxService:
         for _ in range(SYNC_ROUNDS):
             try:
                 answer = decode_value(await self.node.p2p.request(peer, SYNC_TOPIC, encode_value({"after": cursor}),
-                                                                  SYNC_TIMEOUT_S), SYNC_BYTES + 64 * 1024)
-                items, head = _sync_answer(answer)
+                                                                  SYNC_TIMEOUT_S), SYNC_BYTES + SYNC_MARKER_BYTES + 64 * 1024)
+                items, head, markers = _sync_answer(answer)
             except (MarketnodeError, TimeoutError) as exc:
                 if isinstance(exc, DecodeError):
                     self.node.p2p.penalize(peer, 10, f"bad mailsync answer: {exc}")
@@ -120,6 +119,12 @@ class MailboxService:
                         self.node.p2p.penalize(peer, 5, f"sent a bad envelope in mailsync: {exc}")
                         return new
                 cursor = seq
+            for marker in markers:  # the last answer: after the envelopes they name
+                try:
+                    self.mailbox.mark_read(marker)
+                except MailboxRefused as exc:
+                    self.node.p2p.penalize(peer, 5, f"sent a bad read marker in mailsync: {exc}")
+                    return new
             if not items:  # caught up (or the peer's numbers went back and it holds nothing newer)
                 self.store.set_peer_cursor(peer, head if cursor is None or cursor > head else cursor)
                 return new
@@ -136,7 +141,9 @@ class MailboxService:
         if not isinstance(after, int) or isinstance(after, bool) or after < 0 or after > head:
             after = max(0, head - self.limits.offer_on_connect)
         items = self.store.arrivals_after(after, SYNC_BATCH, SYNC_BYTES)
-        return encode_value({"envelopes": [[m.seq, m.raw] for m in items], "head": head})
+        last = not items or items[-1].seq >= head
+        markers = self.store.recent_markers(SYNC_MARKER_BYTES) if last else []
+        return encode_value({"envelopes": [[m.seq, m.raw] for m in items], "head": head, "markers": markers})
 
     # ---- upkeep --------------------------------------------------------------
 
@@ -170,9 +177,10 @@ class MailboxService:
             hub.publish("messages", {"event": "read", "reader": address_from_pubkey(reader), "ids": [i.hex() for i in ids]}, match=reader)
 
 
-def _sync_answer(answer: Any) -> tuple[list[tuple[int, bytes]], int]:
-    if not (isinstance(answer, dict) and isinstance(answer.get("envelopes"), list) and isinstance(answer.get("head"), int)):
-        raise DecodeError("a mailsync answer is {envelopes: [[seq, envelope]], head}")
+def _sync_answer(answer: Any) -> tuple[list[tuple[int, bytes]], int, list[bytes]]:
+    if not (isinstance(answer, dict) and isinstance(answer.get("envelopes"), list) and isinstance(answer.get("head"), int)
+            and isinstance(answer.get("markers"), list) and all(isinstance(m, bytes) for m in answer["markers"])):
+        raise DecodeError("a mailsync answer is {envelopes: [[seq, envelope]], head, markers: [read marker]}")
     items = []
     previous = -1
     for item in answer["envelopes"][:SYNC_BATCH]:
@@ -182,7 +190,7 @@ def _sync_answer(answer: Any) -> tuple[list[tuple[int, bytes]], int]:
             raise DecodeError("mailsync entries are in rising seq order, up to head")
         previous = item[0]
         items.append((item[0], item[1]))
-    return items, answer["head"]
+    return items, answer["head"], answer["markers"]
 
 
 def open_store(path: Path) -> MailboxStore:

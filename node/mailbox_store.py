@@ -184,9 +184,16 @@ class MailboxStore:
         self._bump(self.unread_count, reader, -unread_gone)
         return count
 
-    def recent_markers(self) -> list[bytes]:
-        """The kept read markers, oldest first."""
-        return [value for _, value in self.kv.iterate(_MARKER)]
+    def recent_markers(self, max_bytes: int) -> list[bytes]:
+        """The latest kept read markers, about ``max_bytes`` at most, oldest first."""
+        out: list[bytes] = []
+        size = 0
+        for _, value in self.kv.iterate(_MARKER, reverse=True):
+            if size + len(value) > max_bytes:
+                break
+            out.append(value)
+            size += len(value)
+        return out[::-1]
 
     def delete(self, message_id: bytes) -> bool:
         """Remove a message for every reader (expiry)."""

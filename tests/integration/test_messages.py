@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from demo_data import Market
 
 from core.keys import address_from_pubkey
-from core.message import Envelope, seal_message
+from core.message import Envelope, ReadMarker, seal_message
 from wallet.messages import open_item
 
 pytestmark = pytest.mark.integration
@@ -85,10 +85,16 @@ def test_buyer_message_is_read_by_the_seller_through_another_node_and_is_nowhere
 def test_a_node_that_was_down_gets_every_message_it_missed(net, order):
     net.kill("validator-2")
     sent = {net.call("validator-1", "message_send", envelope=seal(net, "alice", ["bob"], order, f"update {n}")
-                     .encode().hex())["id"] for n in range(OFFER + 3)}  # more than peers push on connect
+                     .encode().hex())["id"] for n in range(OFFER + 3)}  # more than a first contact pulls
+    read = sorted(sent)[0]
+    marker = ReadMarker(net.chain_id, net.keys["bob"].public_key, (bytes.fromhex(read),), 0).sign(net.keys["bob"])
+    assert net.call("validator-1", "message_markRead", marker=marker.encode().hex())["marked"] == 1
     net.start("validator-2")
     wait_for(lambda: sent <= {i["id"] for i in inbox(net, "validator-2", "bob")}, 30,
              "every missed message on the restarted node")
+    bob = address_from_pubkey(net.keys["bob"].public_key)
+    wait_for(lambda: net.call("validator-2", "message_inbox", address=bob)["unread"]
+             == net.call("validator-1", "message_inbox", address=bob)["unread"], 30, "the read marker it missed")
 
 
 def test_forged_and_unauthorised_senders_are_refused_with_reasons(net, order):

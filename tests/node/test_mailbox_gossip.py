@@ -85,21 +85,10 @@ def test_envelopes_and_arrival_numbers_survive_a_restart(tmp_path):
     again, _ = service(tmp_path, offer_on_connect=2)
     assert again.store.seq == 3 and again.store.count[BUYER.public_key] == 3
     answer = decode(again.serve_sync(encode({"after": 1})))
-    assert answer == {"envelopes": [[2, raws[1]], [3, raws[2]]], "head": 3}
+    assert answer == {"envelopes": [[2, raws[1]], [3, raws[2]]], "head": 3, "markers": []}
     first_contact = decode(again.serve_sync(encode({"after": None})))
     assert [seq for seq, _ in first_contact["envelopes"]] == [2, 3]  # the latest offer_on_connect
     again.close()
-
-
-async def test_read_markers_are_kept_and_pushed_on_connect(tmp_path):
-    svc, peers = service(tmp_path, offer_on_connect=2, sender_per_minute=100)
-    ids = [svc.submit(envelope(text=f"{n}")).message.id for n in range(3)]
-    markers = [ReadMarker("test-chain", SELLER.public_key, (i,), NOW).sign(SELLER).encode() for i in ids]
-    for marker in markers:
-        svc.mark_read(marker)
-    svc.offer_to(PEER)
-    assert [(topic, payload) for _, topic, payload in peers.sent] == [(READ_TOPIC, m) for m in markers[1:]]
-    svc.close()
 
 
 def test_a_damaged_mailbox_store_is_set_aside_and_the_node_still_starts(tmp_path):
@@ -174,9 +163,23 @@ async def test_junk_in_a_sync_answer_costs_the_peer_points(tmp_path):
 
     class Liar(Peers):
         async def request(self, peer, topic, payload, timeout_s):
-            return b"\x82\xa9envelopes\x91\x92\x01\xc4\x03abc\xa4head\x05"
+            return encode({"envelopes": [[1, b"abc"]], "head": 5, "markers": []})
 
     b.node.p2p = Liar()
     assert await b.pull_from(PEER) == 0
     assert b.node.p2p.penalties
+    b.close()
+
+
+async def test_a_pull_ends_with_the_peers_latest_read_markers_after_their_envelopes(tmp_path):
+    a, b, link = linked_pair(tmp_path, offer_on_connect=2, sender_per_minute=100)
+    ids = [a.submit(envelope(text=f"{n}")).message.id for n in range(3)]
+    markers = [ReadMarker("test-chain", SELLER.public_key, (i,), NOW).sign(SELLER).encode() for i in ids]
+    for marker in markers:
+        a.mark_read(marker)
+    assert a.store.recent_markers(10**6) == markers[1:]  # only the latest offer_on_connect are kept
+    assert await b.pull_from(PEER) == 2
+    assert b.store.count[SELLER.public_key] == 2 and b.store.unread(SELLER.public_key) == 0
+    assert link.penalties == []
+    a.close()
     b.close()
