@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -112,6 +113,10 @@ async def test_cli_send_and_inbox_open_the_text(market_node, tmp_path):
                                     "--rpc", node.rpc.url)
     assert shown.exit_code == 0, shown.output
     assert "Does it fold?" in shown.output and "marked read" in shown.output
+    about_order = await asyncio.to_thread(cli, "message", "send", "--order", str(m.completed_order), "--json",
+                                          "Arrived, thanks", "--key-file", str(bob_key), "--rpc", node.rpc.url)
+    assert about_order.exit_code == 0, about_order.output
+    assert json.loads(about_order.output)["to"] == [api.address("alice")]  # the order's other party; no dispute
     refused = await asyncio.to_thread(cli, "message", "send", "hello", "--key-file", str(bob_key), "--rpc",
                                       node.rpc.url)
     assert refused.exit_code != 0 and "exactly one of --order N or --listing N" in refused.output
