@@ -26,7 +26,9 @@ from core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, check_chain_id, c
 
 VERSION = 1
 MAX_ENVELOPE_BYTES = 8192  # protocol ceiling; a node may set a lower one
-MAX_TEXT_BYTES = 4096  # UTF-8 bytes of the plaintext
+MAX_TEXT_BYTES = 4096  # UTF-8 bytes of the text
+PAD_BLOCK = 256  # the encrypted text is padded to a multiple of this, so nodes learn its length only roughly
+MAX_PADDED = (MAX_TEXT_BYTES // PAD_BLOCK + 1) * PAD_BLOCK
 MAX_TO = 3  # recipients besides the sender: buyer, seller, arbiter
 MAX_READ_IDS = 256  # message ids one read marker names
 ABOUT_KINDS = ("listing", "order")
@@ -63,6 +65,18 @@ def aes_gcm_open(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> byt
         return nacl.bindings.crypto_aead_aes256gcm_decrypt(ciphertext, aad, nonce, key)
     except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, ValueError) as exc:
         raise ValidationError(f"the message does not decrypt: {exc}") from None
+
+
+def pad(text: bytes) -> bytes:
+    """ISO/IEC 7816-4 padding: ``text ‖ 0x80 ‖ 0x00…`` up to the next multiple of PAD_BLOCK (at least one byte)."""
+    return text + b"\x80" + bytes(-(len(text) + 1) % PAD_BLOCK)
+
+
+def unpad(padded: bytes) -> bytes:
+    body = padded.rstrip(b"\x00")
+    if not body.endswith(b"\x80") or len(padded) % PAD_BLOCK:
+        raise ValidationError("the message's padding is malformed")
+    return body[:-1]
 
 
 def wrap_key(shared: bytes, ephemeral: bytes, reader: bytes, chain_id: str) -> bytes:
@@ -159,9 +173,10 @@ class Envelope:
             raise ValidationError("the sender cannot be a recipient")
         if list(self.readers) != sorted(set(self.to) | {self.sender}):
             raise ValidationError("keys must hold one entry per recipient and the sender, sorted by account")
-        if not TAG_SIZE <= len(self.ciphertext) <= MAX_TEXT_BYTES + TAG_SIZE:
-            raise ValidationError(f"the ciphertext holds 0-{MAX_TEXT_BYTES} bytes of text, got "
-                                  f"{len(self.ciphertext) - TAG_SIZE}")
+        padded = len(self.ciphertext) - TAG_SIZE
+        if not PAD_BLOCK <= padded <= MAX_PADDED or padded % PAD_BLOCK:
+            raise ValidationError(f"the ciphertext holds a text padded to a multiple of {PAD_BLOCK} bytes, at most "
+                                  f"{MAX_PADDED}, got {padded}")
         if self.about[1] < 1:
             raise ValidationError("listing and order ids start at 1")
         if not self.verify():
@@ -175,7 +190,7 @@ class Envelope:
         shared = x25519(key.curve25519_private(), self.ephemeral)
         content_key = aes_gcm_open(wrap_key(shared, self.ephemeral, key.public_key, self.chain_id), WRAP_NONCE,
                                    wrapped, b"")
-        plaintext = aes_gcm_open(content_key, self.nonce, self.ciphertext, encode(self.header_obj()))
+        plaintext = unpad(aes_gcm_open(content_key, self.nonce, self.ciphertext, encode(self.header_obj())))
         try:
             return plaintext.decode("utf-8")
         except UnicodeDecodeError:
@@ -202,7 +217,7 @@ def seal_message(key: PrivateKey, chain_id: str, to: list[bytes], about: tuple[s
                                   ckey, b"")) for r in readers)
     draft = Envelope(chain_id, key.public_key, tuple(recipients), (about[0], about[1]), sent_ms, ephemeral, keys,
                      body_nonce, b"")
-    sealed = replace(draft, ciphertext=aes_gcm_seal(ckey, body_nonce, plaintext, encode(draft.header_obj())))
+    sealed = replace(draft, ciphertext=aes_gcm_seal(ckey, body_nonce, pad(plaintext), encode(draft.header_obj())))
     return replace(sealed, sig=key.sign(sealed.signing_bytes()))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from core.encoding import encode
 from core.keys import PrivateKey, curve25519_public
-from core.message import ReadMarker, seal_message
+from core.message import ReadMarker, pad, seal_message
 from core.sealed import SEAL_OVERHEAD, seal_with_ephemeral
 
 CHAIN_ID = "marketnode-testnet-1"
@@ -47,6 +47,7 @@ def messages_file() -> dict[str, Any]:
             "readers": [{"account": a.hex(), "x25519": curve25519_public(a).hex(), "wrapped_key": w.hex()}
                         for a, w in env.keys],
             "aad": encode(env.header_obj()).hex(),
+            "padded_text": pad(text.encode()).hex(),
             "ciphertext": env.ciphertext.hex(),
             "signing_message": env.signing_bytes().hex(),
             "signature": env.sig.hex(),

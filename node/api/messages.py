@@ -54,7 +54,7 @@ def register(registry: Registry) -> None:
                     "catch up after a websocket reconnect (subscribe to topic `messages` first, then fetch "
                     "`after` your last seq, so nothing falls between). `unread` counts received messages without "
                     "a read marker. Anyone may ask: an envelope's text is encrypted, but who wrote to whom, about "
-                    "what, when and how long is not (docs/PROTOCOL.md §10.2).",
+                    "what, when and how long in 256-byte blocks is not (docs/PROTOCOL.md §10.2).",
         params=[Param("address", "address", "The account (mn1...)."),
                 Param("after", "integer", "Return messages with seq above this (default 0: from the start).",
                       required=False, default=0, minimum=0),

@@ -83,3 +83,24 @@ def test_read_marker_signed_by_someone_else_is_refused():
     with pytest.raises(SignatureError):
         ReadMarker.decode(forged.encode()).check(CHAIN)
     ReadMarker.decode(marker.sign(B).encode()).check(CHAIN)
+
+
+def test_the_text_is_padded_to_whole_blocks_so_nodes_see_its_length_only_roughly():
+    from core.message import PAD_BLOCK, TAG_SIZE, pad, unpad
+
+    sizes = {n: len(sealed("x" * n).ciphertext) - TAG_SIZE for n in (0, 1, PAD_BLOCK - 1, PAD_BLOCK, MAX_TEXT_BYTES)}
+    assert sizes == {0: PAD_BLOCK, 1: PAD_BLOCK, PAD_BLOCK - 1: PAD_BLOCK, PAD_BLOCK: 2 * PAD_BLOCK,
+                     MAX_TEXT_BYTES: MAX_TEXT_BYTES + PAD_BLOCK}
+    assert unpad(pad(b"ab\x80\x00")) == b"ab\x80\x00"  # the text may itself end like padding
+    for bad in (b"\x00" * PAD_BLOCK, b"x" * PAD_BLOCK, pad(b"x")[:-1]):
+        with pytest.raises(ValidationError, match="padding"):
+            unpad(bad)
+
+
+def test_a_ciphertext_that_is_not_whole_blocks_is_refused_before_any_decryption():
+    env = sealed()
+    for ciphertext in (env.ciphertext[:-1], env.ciphertext + b"\x00", b"\x00" * 16):
+        forged = replace(env, ciphertext=ciphertext)
+        forged = replace(forged, sig=A.sign(forged.signing_bytes()))
+        with pytest.raises(ValidationError, match="padded"):
+            Envelope.decode(forged.encode()).check(CHAIN)

@@ -51,7 +51,10 @@ def test_envelope_vectors_follow_the_documented_construction(case):
               "keys": [[r, h(row["wrapped_key"])] for r, row in zip(readers, case["readers"])], "nonce": nonce,
               "sender": sender.public_key, "sent_ms": case["sent_ms"], "to": sorted(k.public_key for k in to), "v": 1}
     assert encode(header).hex() == case["aad"]
-    ciphertext = nacl.bindings.crypto_aead_aes256gcm_encrypt(case["text"].encode(), h(case["aad"]), nonce, ckey)
+    text = case["text"].encode()
+    padded = text + b"\x80" + bytes(256 - (len(text) + 1) % 256 if (len(text) + 1) % 256 else 0)
+    assert len(padded) % 256 == 0 and padded.hex() == case["padded_text"]
+    ciphertext = nacl.bindings.crypto_aead_aes256gcm_encrypt(padded, h(case["aad"]), nonce, ckey)
     assert ciphertext.hex() == case["ciphertext"]
     message = signing_message("message", chain_id, encode({**header, "ciphertext": ciphertext}))
     assert message.hex() == case["signing_message"]

@@ -11,6 +11,22 @@ const subtle = () => globalThis.crypto.subtle;
 const P = 2n ** 255n - 19n;
 const PKCS8_X25519_PREFIX = fromHex("302e020100300506032b656e04220420");
 export const MAX_TEXT_BYTES = 4096;
+const PAD_BLOCK = 256;
+
+// ISO/IEC 7816-4 padding to whole blocks (docs/PROTOCOL.md §10.1): text ‖ 0x80 ‖ 0x00…
+function pad(text) {
+  const out = new Uint8Array(Math.ceil((text.length + 1) / PAD_BLOCK) * PAD_BLOCK);
+  out.set(text);
+  out[text.length] = 0x80;
+  return out;
+}
+
+function unpad(padded) {
+  let end = padded.length;
+  while (end > 0 && padded[end - 1] === 0) end--;
+  if (end === 0 || padded[end - 1] !== 0x80 || padded.length % PAD_BLOCK) throw new Error("the message's padding is malformed");
+  return padded.subarray(0, end - 1);
+}
 
 // --- a canonical msgpack decoder (the subset envelopes use), checked by re-encoding -------------
 
@@ -167,8 +183,8 @@ export async function openEnvelope(raw, reader, chainId) {
   try {
     const wrap = await wrapKey(await x25519(reader.boxKey, env.ephemeral), env.ephemeral, reader.publicKey, chainId);
     const contentKey = new Uint8Array(await subtle().decrypt(gcm(new Uint8Array(12), new Uint8Array(0)), wrap, entry[1]));
-    const plain = await subtle().decrypt(gcm(env.nonce, canonical(headerOf(env))), await aesKey(contentKey), env.ciphertext);
-    return { env, text: new TextDecoder("utf-8", { fatal: true }).decode(plain) };
+    const plain = new Uint8Array(await subtle().decrypt(gcm(env.nonce, canonical(headerOf(env))), await aesKey(contentKey), env.ciphertext));
+    return { env, text: new TextDecoder("utf-8", { fatal: true }).decode(unpad(plain)) };
   } catch (error) {
     throw new Error(`the message does not decrypt (${error.message || error.name})`);
   }
@@ -199,7 +215,7 @@ export async function sealEnvelope(sender, chainId, to, about, text, sentMs, fix
   }
   const header = { about, chain_id: chainId, ephemeral, keys, nonce, sender: sender.publicKey, sent_ms: sentMs,
     to: recipients, v: 1 };
-  const ciphertext = new Uint8Array(await subtle().encrypt(gcm(nonce, canonical(header)), await aesKey(contentKey), plain));
+  const ciphertext = new Uint8Array(await subtle().encrypt(gcm(nonce, canonical(header)), await aesKey(contentKey), pad(plain)));
   const unsigned = { ...header, ciphertext };
   const sig = new Uint8Array(await subtle().sign({ name: "Ed25519" }, sender.signingKey, signingMessage("message", chainId, unsigned)));
   return canonical({ ...unsigned, sig });
