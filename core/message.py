@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import nacl.bindings
@@ -135,8 +136,9 @@ class Envelope:
         obj["sig"] = self.sig
         return encode(obj)
 
-    @property
+    @cached_property
     def id(self) -> bytes:
+        """digest("message", signed bytes); computed once per value (a frozen dataclass never changes)."""
         return digest("message", self.encode())
 
     def verify(self) -> bool:
@@ -145,7 +147,9 @@ class Envelope:
     @classmethod
     def decode(cls, data: bytes, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelope:
         """Parse and check the shape of an envelope (not its signature: ``check``)."""
-        if not isinstance(data, bytes) or len(data) > max_bytes:
+        if not isinstance(data, bytes):
+            raise DecodeError("an envelope is bytes")
+        if len(data) > max_bytes:
             raise DecodeError(f"an envelope is at most {max_bytes} bytes, got {len(data)}")
         obj = decode(data, max_bytes)
         if not isinstance(obj, dict) or set(obj) != set(ENVELOPE_FIELDS):
