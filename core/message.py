@@ -3,7 +3,7 @@
 An envelope is signed by its sender and encrypted to its readers (the
 recipients and the sender); nodes store and forward the bytes but hold no key
 that opens them. Byte layout, construction and test vectors: docs/PROTOCOL.md
-§10. Randomness (ephemeral key, content key, nonce) is passed in by the caller
+§11. Randomness (ephemeral key, content key, nonce) is passed in by the caller
 so the construction is testable byte for byte; ``seal_message`` draws it when
 it is not given.
 """

@@ -33,7 +33,7 @@ def open_sealed(key: PrivateKey, ciphertext: bytes) -> bytes:
 
 
 def seal_with_ephemeral(recipient: bytes, plaintext: bytes, ephemeral_secret: bytes) -> bytes:
-    """libsodium's sealed box spelled out, with the ephemeral X25519 secret given (docs/PROTOCOL.md §11).
+    """libsodium's sealed box spelled out, with the ephemeral X25519 secret given (docs/PROTOCOL.md §12).
 
     ``epk ‖ crypto_box(plaintext, nonce = blake2b-24(epk ‖ rpk), rpk, esk)``; the
     same bytes ``seal`` makes when its random ephemeral key is ``ephemeral_secret``.

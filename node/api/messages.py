@@ -29,7 +29,7 @@ def _refused(exc: MailboxRefused) -> Exception:
 def register(registry: Registry) -> None:
     @registry.method(
         "message_send",
-        summary="Store and forward one signed, encrypted message envelope (docs/PROTOCOL.md §10).",
+        summary="Store and forward one signed, encrypted message envelope (docs/PROTOCOL.md §11).",
         description="The node checks the envelope's shape, signature, time and sender (docs/MARKET.md has no rule "
                     "for it: messages are not on chain), keeps it in each reader's mailbox and gossips it, so the "
                     "recipients read it through any node. Sending the same envelope again is harmless "
@@ -54,7 +54,7 @@ def register(registry: Registry) -> None:
                     "catch up after a websocket reconnect (subscribe to topic `messages` first, then fetch "
                     "`after` your last seq, so nothing falls between). `unread` counts received messages without "
                     "a read marker. Anyone may ask: an envelope's text is encrypted, but who wrote to whom, about "
-                    "what, when and how long in 256-byte blocks is not (docs/PROTOCOL.md §10.2).",
+                    "what, when and how long in 256-byte blocks is not (docs/PROTOCOL.md §11.2).",
         params=[Param("address", "address", "The account (mn1...)."),
                 Param("after", "integer", "Return messages with seq above this (default 0: from the start).",
                       required=False, default=0, minimum=0),
@@ -78,7 +78,7 @@ def register(registry: Registry) -> None:
     @registry.method(
         "message_get",
         summary="One message envelope by id.",
-        params=[Param("id", "hash", "The message id (docs/PROTOCOL.md §10).")],
+        params=[Param("id", "hash", "The message id (docs/PROTOCOL.md §11).")],
         result=Result("message", ITEM.replace("direction: in|out, read, ", ""), {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND,),
         tags=("messages",),
@@ -109,7 +109,7 @@ def register(registry: Registry) -> None:
 
     @registry.method(
         "message_markRead",
-        summary="Apply a reader's signed read marker (docs/PROTOCOL.md §10.4) and gossip it.",
+        summary="Apply a reader's signed read marker (docs/PROTOCOL.md §11.4) and gossip it.",
         description="Ids the reader cannot read, or that this node does not hold, are skipped.",
         params=[Param("marker", "hex", "The signed read marker's canonical bytes.", max_length=16 * 1024)],
         result=Result("marked", "{marked: number of ids newly marked read, unread}", {"type": "object"}),

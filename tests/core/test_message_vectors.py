@@ -3,7 +3,7 @@
 Each envelope is rebuilt step by step from libsodium primitives (X25519,
 AES-256-GCM) and the RFC 5869 HKDF, then compared with what ``seal_message``
 makes and with the committed bytes; sealed.json is opened by libsodium's own
-sealed box, so the spelled-out construction of PROTOCOL.md §11 is libsodium's.
+sealed box, so the spelled-out construction of PROTOCOL.md §12 is libsodium's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-// Encrypted messages in the browser (docs/PROTOCOL.md §10), with WebCrypto only: X25519, HKDF-SHA256,
+// Encrypted messages in the browser (docs/PROTOCOL.md §11), with WebCrypto only: X25519, HKDF-SHA256,
 // AES-256-GCM, Ed25519. Envelopes are opened and sealed here; the node only ever sees ciphertext.
 // The random inputs (ephemeral secret, content key, nonce) may be given, so the test vectors can be
 // reproduced byte for byte (tests/web/test_js_messages.py).
@@ -13,7 +13,7 @@ const PKCS8_X25519_PREFIX = fromHex("302e020100300506032b656e04220420");
 export const MAX_TEXT_BYTES = 4096;
 const PAD_BLOCK = 256;
 
-// ISO/IEC 7816-4 padding to whole blocks (docs/PROTOCOL.md §10.1): text ‖ 0x80 ‖ 0x00…
+// ISO/IEC 7816-4 padding to whole blocks (docs/PROTOCOL.md §11.1): text ‖ 0x80 ‖ 0x00…
 function pad(text) {
   const out = new Uint8Array(Math.ceil((text.length + 1) / PAD_BLOCK) * PAD_BLOCK);
   out.set(text);

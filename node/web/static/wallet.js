@@ -44,7 +44,7 @@ export async function keyFromSeed(seed) {
   const jwk = await crypto.subtle.exportKey("jwk", extractable); // carries x, the public key
   const publicKey = Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   const signingKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
-  const boxKey = await boxKeyFromSeed(seed); // X25519, to open messages (docs/PROTOCOL.md §10)
+  const boxKey = await boxKeyFromSeed(seed); // X25519, to open messages (docs/PROTOCOL.md §11)
   return { publicKey, signingKey, boxKey, address: await addressOf(toHex(publicKey)) };
 }
 
