@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from core.errors import MarketnodeError
+from node import testnet_ports as ports
 from node import testnet_procs as procs
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("testnet"),
@@ -35,8 +36,8 @@ def testnet() -> None:
 @DIR_OPTION
 @click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
               help="Node i listens on p2p base+2i and RPC base+2i+1.")
-@click.option("--chain-id", default="marketnode-testnet", show_default=True)
-def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str) -> None:
+@click.option("--chain-id", default=None, help="Default: marketnode-testnet-<random>, a new one for each testnet.")
+def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str | None) -> None:
     """Write node homes, keys, a genesis with funded demo accounts, and configs."""
     from node.testnet_layout import init_testnet
 
@@ -50,10 +51,23 @@ def init_cmd(validators: int, observers: int, directory: Path, base_port: int, c
 
 def _ensure_init(directory: Path, validators: int, base_port: int) -> None:
     if not (directory / procs.MANIFEST).exists():
-        from node.testnet_layout import init_testnet
+        from node.testnet_layout import init_testnet, planned_ports
 
+        # Refuse before writing anything: a testnet laid out on taken ports could never start.
+        free = ports.free_base_port(validators)
+        _guard(lambda: ports.refuse_busy(planned_ports(validators, base_port), (
+            f"nothing was written. Stop what holds the port, or choose other ports: "
+            f"marketnode testnet up --dir {directory} --base-port {free or 'PORT'}")))
         click.echo(f"no testnet in {directory}: creating one with {validators} validators")
         _guard(lambda: init_testnet(directory, validators, base_port=base_port))
+
+
+def _refuse_taken_ports(directory: Path, entries: list[procs.NodeEntry]) -> None:
+    """Exit non-zero naming each taken port before any node starts (a node that cannot bind just dies)."""
+    _guard(lambda: ports.refuse_busy(procs.ports_of(entries), (
+        f"no node of {directory} was started. Stop what holds the port (another testnet: "
+        f"`marketnode testnet stop --dir THAT_DIR`), or make a new testnet on free ports: "
+        f"marketnode testnet up --dir NEW_DIR --base-port {ports.free_base_port(len(entries)) or 'PORT'}")))
 
 
 BASE_PORT_OPTION = click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
@@ -74,8 +88,10 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
     running = [e.name for e in entries if procs.read_pid(e)]
     if running:
         raise click.ClickException(f"already running: {', '.join(running)} (use `marketnode testnet stop --dir {directory}`)")
+    _refuse_taken_ports(directory, entries)
     children = {e.name: procs.spawn(e, detached=False) for e in entries}
     stopping = False
+    failed = ""
 
     def _stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -93,10 +109,14 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
             line = "  ".join(f"{s['name'].replace('validator-', 'v').replace('observer-', 'o')}:"
                              f"h={s['height'] if s['height'] is not None else '-'}"
                              f"/p={s['peers'] if s['peers'] is not None else '-'}" for s in statuses)
+            foreign = [f"{s['name']}: {s['foreign']}" for s in statuses if s["foreign"]]
             if dead:
                 line += f"  exited: {','.join(dead)} (see node.log)"
             sys.stdout.write("\r" + line[:200].ljust(120))
             sys.stdout.flush()
+            if ((dead or foreign) and not announced) or len(dead) == len(entries):
+                failed = _why_down(entries, dead, foreign)
+                break
             if not announced and all(s["height"] is not None for s in statuses):
                 announced = True
                 sys.stdout.write("\n")
@@ -118,6 +138,17 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
                 children[entry.name].kill()
             entry.pid_file.unlink(missing_ok=True)
         click.echo("all nodes stopped")
+    if failed:
+        raise click.ClickException(failed)
+
+
+def _why_down(entries: list[procs.NodeEntry], dead: list[str], foreign: list[str]) -> str:
+    """The testnet did not come up: which nodes, and the last line each wrote to its log."""
+    lines = [f"the testnet is not up: {', '.join(dead) or 'no node'} exited"] + [f"  {f}" for f in foreign]
+    for entry in entries:
+        if entry.name in dead:
+            lines.append(f"  {entry.name}: {procs.last_log_line(entry) or '(empty log)'}  [{entry.log_file}]")
+    return "\n".join(lines)
 
 
 def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
@@ -144,6 +175,7 @@ def start_cmd(directory: Path, validators: int, base_port: int, wait: bool) -> N
     """Start every node detached (pid files in each home)."""
     _ensure_init(directory, validators, base_port)
     entries = _guard(lambda: procs.nodes_of(directory))
+    _refuse_taken_ports(directory, [e for e in entries if not procs.read_pid(e)])
     for entry in entries:
         if procs.read_pid(entry):
             click.echo(f"{entry.name}: already running")
@@ -152,6 +184,9 @@ def start_cmd(directory: Path, validators: int, base_port: int, wait: bool) -> N
         click.echo(f"{entry.name}: started, pid {proc.pid}")
     if wait:
         ok = procs.wait_until(lambda: all(procs.node_status(e)["height"] is not None for e in entries), 60)
+        foreign = [f"{s['name']}: {s['foreign']}" for s in map(procs.node_status, entries) if s["foreign"]]
+        if foreign:
+            raise click.ClickException("not our nodes:\n  " + "\n  ".join(foreign))
         if not ok:
             raise click.ClickException(f"not every node answered within 60 s; see {directory}/<node>/node.log")
         click.echo("all nodes answer RPC")
@@ -185,7 +220,8 @@ def status_cmd(directory: Path, as_json: bool) -> None:
     click.echo(f"{'name':<14} {'role':<10} {'pid':>7} {'height':>7} {'peers':>5}  rpc")
     for s in statuses:
         click.echo(f"{s['name']:<14} {s['role']:<10} {s['pid'] or '-':>7} {s['height'] if s['height'] is not None else '-':>7}"
-                   f" {s['peers'] if s['peers'] is not None else '-':>5}  {s['rpc']}")
+                   f" {s['peers'] if s['peers'] is not None else '-':>5}  {s['rpc']}"
+                   + (f"  NOT OURS: {s['foreign']}" if s["foreign"] else ""))
 
 
 @testnet.command("load")
