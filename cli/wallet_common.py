@@ -23,7 +23,7 @@ import click
 
 from core.errors import MarketnodeError, RpcError, ValidationError
 from core.keys import PrivateKey
-from wallet.account import TxFailedError, TxResult, Wallet
+from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
 from wallet.amounts import AssetBook
 from wallet.client import DEFAULT_URL, RpcClient
 from wallet.keystore import passphrase_from_env, read_keystore, unseal
@@ -44,7 +44,7 @@ class Session:
     """One command's view of the node and of the key it signs with."""
 
     def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                 fee: int | None = None, wait: bool = True, dry_run: bool = False) -> None:
+                 fee: int | None = None, wait: bool = True, dry_run: bool = False, check: bool = True) -> None:
         self.rpc = rpc
         self.as_json = as_json
         self.keystore = keystore
@@ -52,6 +52,7 @@ class Session:
         self.fee = fee
         self.wait = wait
         self.dry_run = dry_run
+        self.check = check
         self.client = RpcClient(rpc, timeout_s=CLIENT_TIMEOUT_S)
         self._wallet: Wallet | None = None
         self._assets: AssetBook | None = None
@@ -88,15 +89,17 @@ class Session:
 
     def send(self, kind: str, body: Mapping[str, Any], done: Callable[[TxResult], str] | None = None,
              extra: Mapping[str, Any] | None = None) -> TxResult | None:
-        """Sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
+        """Check, sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
 
         ``done`` words the success for people; ``extra`` is added to the JSON output.
-        With --dry-run, ask the node whether the tx would pass now (tx_estimate) and send nothing.
+        First the node tries the tx on its current state (tx_estimate) and a market rule's refusal
+        stops it before it is sent, fee unpaid (unless --no-check).
+        With --dry-run, only that check runs and nothing is sent.
         """
         if self.dry_run:
             self._estimate(kind, body)
             return None
-        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none")
+        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none", check=self.check)
         data = {**tx_result_json(result), **(extra or {})}
         line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
         if result.status == "pending":  # --no-wait: an acknowledgement, not a receipt
@@ -147,8 +150,10 @@ SIGNER_OPTIONS = (
     click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
     click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
     click.option("--dry-run", is_flag=True, help="Only ask the node whether the tx would pass now (tx_estimate)."),
+    click.option("--check/--no-check", default=True, show_default=True,
+                 help="Try the tx on the node's current state first and send nothing if a market rule refuses it."),
 )
-SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run")
+SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run", "check")
 
 
 def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:
@@ -179,6 +184,9 @@ def reported_errors(as_json: bool) -> Iterator[None]:
     """Turn the node's and the market's refusals into a message and exit status 1."""
     try:
         yield
+    except TxRefusedError as exc:
+        _fail(as_json, str(exc), {"code": exc.code, "sent": False},
+              "nothing was sent and no fee was paid (the node's current state refuses it; --no-check sends anyway)")
     except TxFailedError as exc:
         _fail(as_json, str(exc), {"code": exc.code, "tx": tx_result_json(exc.result)},
               f"tx {exc.result.hash} (the fee was paid; nothing else changed)")
