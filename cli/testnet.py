@@ -47,6 +47,7 @@ def init_cmd(validators: int, observers: int, directory: Path, base_port: int, c
         click.echo(f"  {node['name']:<14} {node['role']:<10} rpc {node['rpc']}  p2p {node['p2p']}")
     click.echo(f"demo account keys: {directory / 'accounts'}")
     click.echo(f"next: marketnode testnet up --dir {directory}")
+    click.echo(f"then, for wallet commands in another shell: {_export_line(directory, manifest['nodes'][0]['rpc'])}")
 
 
 def _ensure_init(directory: Path, validators: int, base_port: int) -> None:
@@ -151,6 +152,16 @@ def _why_down(entries: list[procs.NodeEntry], dead: list[str], foreign: list[str
     return "\n".join(lines)
 
 
+RPC_ENV_FILE = "rpc.env"
+
+
+def _export_line(directory: Path, url: str) -> str:
+    """The shell line that points wallet commands at this testnet; also written to DIR/rpc.env."""
+    line = f"export MARKETNODE_RPC={url}"
+    (directory / RPC_ENV_FILE).write_text(line + "\n")
+    return line
+
+
 def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
     for entry in entries:
         cfg = entry.config()
@@ -160,6 +171,7 @@ def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
 def _print_next_steps(directory: Path, statuses: list[dict]) -> None:
     url = statuses[0]["rpc"]
     click.echo("the testnet is up. Try, in another shell:")
+    click.echo(f"  {_export_line(directory, url)}   # wallet commands then talk to it (also in {directory}/{RPC_ENV_FILE})")
     click.echo(f"  .venv/bin/marketnode demo --dir {directory}            # a whole marketplace story, step by step")
     click.echo(f"  .venv/bin/marketnode testnet load --dir {directory} --txs 1000")
     click.echo(f"  curl -s {url} -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_status\"}}'")

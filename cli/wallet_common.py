@@ -25,7 +25,7 @@ from core.errors import MarketnodeError, RpcError, ValidationError
 from core.keys import PrivateKey
 from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
 from wallet.amounts import AssetBook
-from wallet.client import DEFAULT_URL, RpcClient
+from wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
 from wallet.keystore import passphrase_from_env, read_keystore, unseal
 from wallet.proof import InclusionProofError
 
@@ -34,6 +34,22 @@ KEYSTORE_ENV = "MARKETNODE_KEYSTORE"
 KEY_FILE_ENV = "MARKETNODE_KEY_FILE"
 DEFAULT_KEYSTORE = Path("~/.marketnode/keystore.json")
 CLIENT_TIMEOUT_S = 75.0
+
+
+LOCAL_TESTNET = Path("testnet")  # where the README's `marketnode testnet up --dir testnet` puts it
+UNREACHABLE_HINT = (
+    "to try: start a local testnet with `marketnode testnet up --dir testnet` (run from this directory, commands "
+    "find it; elsewhere use the `export MARKETNODE_RPC=...` line it prints), or give a running node's URL with "
+    f"--rpc URL or ${RPC_ENV} (`marketnode testnet status --dir DIR` lists a testnet's URLs)")
+
+
+def default_rpc() -> str:
+    """The node a command talks to when neither --rpc nor $MARKETNODE_RPC says: the first node of the
+    testnet in ./testnet when there is one, else a node on the standard RPC port."""
+    try:
+        return str(json.loads((LOCAL_TESTNET / "testnet.json").read_text())["nodes"][0]["rpc"])
+    except (OSError, ValueError, LookupError, TypeError):
+        return DEFAULT_URL
 
 
 def default_keystore() -> Path:
@@ -139,8 +155,9 @@ def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey
 
 # --- decorators ---------------------------------------------------------------------------------
 
-RPC_OPTION = click.option("--rpc", envvar=RPC_ENV, default=DEFAULT_URL, show_default=True, metavar="URL",
-                          help=f"The node's JSON-RPC URL (env {RPC_ENV}).")
+RPC_OPTION = click.option("--rpc", envvar=RPC_ENV, default=None, metavar="URL",
+                          help=f"The node's JSON-RPC URL (env {RPC_ENV}; default: the first node of the testnet in "
+                               f"./testnet if there is one, else {DEFAULT_URL}).")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 SIGNER_OPTIONS = (
     click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -162,9 +179,9 @@ def node_command(group: click.Group | None, name: str, signs: bool = False, **se
 
     def decorate(fn: Callable[..., None]) -> click.Command:
         @functools.wraps(fn)
-        def command(rpc: str, as_json: bool, **args: Any) -> None:
+        def command(rpc: str | None, as_json: bool, **args: Any) -> None:
             signer = {name: args.pop(name) for name in SIGNER_PARAMS} if signs else {}
-            session = Session(rpc, as_json, **signer)
+            session = Session(rpc or default_rpc(), as_json, **signer)
             with reported_errors(as_json):
                 fn(session, **args)
 
@@ -197,6 +214,8 @@ def reported_errors(as_json: bool) -> Iterator[None]:
         _fail(as_json, f"the proof does not hold: {exc}", {})
     except ValidationError as exc:
         raise click.UsageError(str(exc)) from None
+    except NodeUnreachableError as exc:
+        _fail(as_json, str(exc), {"hint": UNREACHABLE_HINT}, UNREACHABLE_HINT)
     except MarketnodeError as exc:
         _fail(as_json, str(exc), {})
 

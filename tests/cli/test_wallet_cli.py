@@ -172,6 +172,24 @@ def test_an_unreachable_node_is_one_clear_line_and_status_1(alice_key):
     result = run("wallet", "balance", "--key-file", str(alice_key), "--rpc", "http://127.0.0.1:9/")
     assert result.exit_code == 1
     assert "cannot reach the node at http://127.0.0.1:9/" in result.output
+    assert "marketnode testnet up --dir testnet" in result.output and "--rpc URL" in result.output
+
+
+def test_without_rpc_a_command_finds_the_testnet_in_this_directory(node, alice_key, tmp_path, monkeypatch):
+    (tmp_path / "testnet").mkdir()
+    (tmp_path / "testnet" / "testnet.json").write_text(json.dumps({"nodes": [{"name": "validator-0",
+                                                                              "rpc": node.url}]}))
+    monkeypatch.chdir(tmp_path)
+    result = run("wallet", "balance", "--key-file", str(alice_key), env={"MARKETNODE_RPC": None})
+    assert result.exit_code == 0, result.output
+    assert ("account_get", {"address": ALICE.address}) in node.calls
+
+
+def test_testnet_init_prints_and_writes_the_export_line(tmp_path):
+    result = run("testnet", "init", "--validators", "1", "--dir", str(tmp_path / "tn"), "--base-port", "23400")
+    assert result.exit_code == 0, result.output
+    line = "export MARKETNODE_RPC=http://127.0.0.1:23401/"
+    assert line in result.output and (tmp_path / "tn" / "rpc.env").read_text().strip() == line
 
 
 def test_a_refused_tx_prints_the_nodes_message_and_code(node, alice_key):
