@@ -25,7 +25,9 @@ def testnet() -> None:
     \b
     marketnode testnet init --validators 4 --dir testnet
     marketnode testnet up --dir testnet          # foreground, Ctrl-C stops
-    marketnode testnet start/stop/status --dir testnet
+    marketnode testnet start --dir testnet       # detached; then status, stop
+    marketnode testnet status --dir testnet
+    marketnode testnet stop --dir testnet
     marketnode testnet load --dir testnet --txs 1000
     """
 

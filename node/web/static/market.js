@@ -187,7 +187,7 @@ async function listingPage(page) {
     ]),
     el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, "Buy"),
       buyForm(item) ?? notice("Not available to buy right now."),
-      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place --listing ${id}`))),
+      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`))),
     await reviewsSection({ listing: id }, item.rating));
 }
 
