@@ -7,6 +7,7 @@ the first thing a new user copies. Placeholders a person is meant to replace (``
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 import warnings
@@ -73,7 +74,7 @@ def _is_synopsis(words: list[str]) -> bool:
 def parse(line: str) -> None:
     """Parse ``line`` as the CLI would, without running it: raises click.UsageError when it would not."""
     words = [PLACEHOLDERS.get(w, w) for w in shlex.split(line.split(" > ")[0])][1:]  # after "marketnode"
-    for flag, value in zip(words, words[1:]):
+    for flag, value in itertools.pairwise(words):
         if flag in ("--file", "--from-key-file"):  # an example file the reader has: give it one
             Path(value).parent.mkdir(parents=True, exist_ok=True)
             Path(value).write_text("00" * 32)
