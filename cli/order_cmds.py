@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table, when
+from cli.wallet_common import (
+    Session,
+    fields,
+    head_time_ms,
+    next_page_hint,
+    node_command,
+    page_options,
+    short,
+    table,
+    when,
+)
+from core.errors import RpcError
 from wallet import builders, kinds
 from wallet.account import TxResult
 
@@ -123,22 +134,24 @@ def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: st
 @node_command(order, "show")
 @click.argument("order_id", metavar="ORDER", type=int)
 def order_show(session: Session, order_id: int) -> None:
-    """One order: parties, escrow, deadline and who may act, and its timeline."""
+    """One order: parties, escrow, the next step with its deadline and who may take it, and its timeline."""
     found = session.call("order_get", order=order_id)
 
     def human() -> None:
         deadlines = found.get("deadlines") or {}
-        waiting = deadlines.get("waiting_for")
+        listing = _listing_line(session, found)
+        refund = found.get("buyer_amount")
         fields([
-            ("order", found["id"]), ("status", found["status"]), ("listing", found["listing"]),
+            ("order", found["id"]), ("status", found["status"]), ("listing", listing),
             ("quantity", found["quantity"]), ("total", session.amount(found["total"], found["asset"])),
-            ("buyer", found["buyer"]), ("seller", found["seller"]), ("arbiter", found["arbiter"]),
-            ("deadline", when(deadlines.get("current_ms"))),
-            ("waiting for", waiting), ("then", None if not waiting else
-                                       f"{deadlines['claimable_by']} may claim: {deadlines['on_claim']}"),
-            ("refund", None if found.get("buyer_amount") is None else session.amount(found["buyer_amount"],
-                                                                                    found["asset"])),
+            ("buyer", found["buyer"]), ("seller", found["seller"]),
+            ("arbiter", found["arbiter"] or "none (this order cannot be disputed)"),
+            *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
+            ("deadline", _deadline(session, deadlines.get("current_ms"))),
         ])
+        click.echo("next step:")
+        for line in next_steps(found):
+            click.echo(f"  {line}")
         timeline = found.get("timeline") or []
         if timeline:
             click.echo("")
@@ -147,6 +160,57 @@ def order_show(session: Session, order_id: int) -> None:
                              ("tx", lambda e: e["tx"][:16])])
 
     session.show(found, human)
+
+
+ACTION_WORDS = {"order_accept": "accept", "order_decline": "decline", "order_cancel": "cancel", "order_ship": "ship",
+                "order_confirm": "confirm receipt", "order_dispute": "dispute", "order_resolve": "rule on the dispute",
+                "order_claim": "claim"}
+CLAIM_WORDS = {"refunded": "the buyer is refunded in full", "completed": "the escrow goes to the seller",
+               "resolved": "the escrow is split as the chain's rule for an unruled dispute says"}
+
+
+def next_steps(found: dict) -> list[str]:
+    """Who may do what next, until when, and the command for it; for a finished order, that nothing is left."""
+    deadlines = found.get("deadlines") or {}
+    if deadlines.get("current_ms") is None:
+        return [f"none: the order is {found['status']}"]
+    order_id = found["id"]
+    lines = []
+    for step in deadlines.get("actions") or []:
+        if step["action"] == "order_dispute" and not found.get("arbiter"):
+            continue  # no arbiter was chosen: nobody could rule
+        command = step["action"].removeprefix("order_")
+        when_ = "before the deadline" if step["timing"] == "before deadline" else "any time"
+        lines.append(f"{step['by']}: {ACTION_WORDS.get(step['action'], command)} ({when_}): "
+                     f"marketnode order {command} {order_id}")
+    if deadlines.get("claimable_by"):
+        outcome = CLAIM_WORDS.get(deadlines.get("on_claim"), deadlines.get("on_claim"))
+        lines.append(f"at or after the deadline, {deadlines['claimable_by']} may claim: "
+                     f"marketnode order claim {order_id} ({outcome})")
+    return lines
+
+
+def _listing_line(session: Session, found: dict) -> str:
+    """``3: Oak dining table (shop 1, Alice Antiques)``; just the id when the listing cannot be read."""
+    try:
+        listing = session.call("listing_get", listing=found["listing"])
+        shop = session.call("shop_get", shop=listing["shop"])
+    except RpcError:
+        return str(found["listing"])
+    return f"{found['listing']}: {listing['title']} (shop {listing['shop']}, {shop['name']})"
+
+
+def _deadline(session: Session, deadline_ms: int | None) -> str:
+    if deadline_ms is None:
+        return "-"
+    left = deadline_ms - head_time_ms(session)
+    return f"{when(deadline_ms)} ({'in ' + _span(left) if left > 0 else 'passed ' + _span(-left) + ' ago'})"
+
+
+def _span(ms: int) -> str:
+    minutes = ms // 60_000
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    return f"{days} d {hours} h" if days else f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
 @node_command(order, "address", signs=True)

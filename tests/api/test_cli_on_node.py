@@ -78,3 +78,19 @@ async def test_the_sdk_checks_in_one_call(world: Any) -> None:
     with pytest.raises(TxRefusedError) as refused:
         await asyncio.to_thread(wallet.send, "order_confirm", body, check=True)
     assert refused.value.code == "bad_transition" and await nonce(api, "bob") == before
+
+
+async def test_order_show_prints_the_next_step_its_deadline_and_who_may_act(world: Any) -> None:
+    _, api, m, _ = world
+    placed = await cli(world, "order", "show", str(m.open_order))
+    assert placed.exit_code == 0, placed.output
+    out = placed.output
+    assert "waiting for: -" not in out and "then:" not in out and "refund:" not in out
+    assert f"seller: accept (before the deadline): marketnode order accept {m.open_order}" in out
+    assert f"buyer: cancel (any time): marketnode order cancel {m.open_order}" in out
+    assert f"buyer may claim: marketnode order claim {m.open_order} (the buyer is refunded in full)" in out
+    assert "deadline:" in out and "(in " in out and "Oak dining table (shop" in out and "Alice Antiques" in out
+    done = await cli(world, "order", "show", str(m.completed_order))
+    assert "none: the order is completed" in done.output and "deadline: -" in done.output
+    resolved = await cli(world, "order", "show", str(m.disputed_order))
+    assert "refund:" in resolved.output and "300 MKT" in resolved.output and "none: the order is resolved" in resolved.output
