@@ -81,7 +81,7 @@ async def test_the_sdk_checks_in_one_call(world: Any) -> None:
 
 
 async def test_order_show_prints_the_next_step_its_deadline_and_who_may_act(world: Any) -> None:
-    _, api, m, _ = world
+    _, _, m, _ = world
     placed = await cli(world, "order", "show", str(m.open_order))
     assert placed.exit_code == 0, placed.output
     out = placed.output
