@@ -111,7 +111,8 @@ def faucet_cmd(session: Session, address: str | None, keystore: Path | None, key
     """Testnet only: get funds from the node's faucet for ADDRESS (default: your keystore's address)."""
     if address is None:
         address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
-    units = session.assets.parse(amount, asset or "MKT") if amount else None
+    asset = session.assets.resolve(asset) if asset else None
+    units = session.assets.parse(amount, asset or "MKT", low=1) if amount else None
     sent = session.call("dev_faucet", address=address, asset=asset, amount=units, wait="commit")
     session.show(sent, lambda: click.echo(
         f"faucet sent {session.amount(sent['amount'], sent['asset'])} to {address}"
@@ -152,7 +153,8 @@ def transfer_cmd(session: Session, to: str, amount: str, asset: str, memo: str |
     marketnode transfer mn1... 100 MKT --key-file testnet/accounts/alice.key
     marketnode transfer mn1... 12.50 USDX --memo "for the vase"
     """
-    units = session.assets.parse(amount, asset)
+    asset = session.assets.resolve(asset)
+    units = session.assets.parse(amount, asset, low=1)
     body = kinds.transfer(to=to, asset=asset, amount=units, memo=memo)
     session.send("transfer", body, lambda r: f"sent {session.amount(units, asset)} to {to}")
 

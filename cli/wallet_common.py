@@ -60,7 +60,7 @@ class Session:
     """One command's view of the node and of the key it signs with."""
 
     def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                 fee: int | None = None, wait: bool = True, dry_run: bool = False, check: bool = True) -> None:
+                 fee: str | None = None, wait: bool = True, dry_run: bool = False, check: bool = True) -> None:
         self.rpc = rpc
         self.as_json = as_json
         self.keystore = keystore
@@ -78,7 +78,8 @@ class Session:
     @property
     def wallet(self) -> Wallet:
         if self._wallet is None:
-            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=self.fee,
+            fee = self.assets.parse(self.fee, self.native_asset, "fee") if self.fee is not None else None
+            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=fee,
                                   notice=lambda text: click.echo(text, err=True))
         return self._wallet
 
@@ -87,6 +88,12 @@ class Session:
         if self._assets is None:
             self._assets = AssetBook.from_node(self.client)
         return self._assets
+
+    @property
+    def native_asset(self) -> str:
+        """The asset fees are paid in (the genesis' ``params.native_asset``)."""
+        genesis = self.call("chain_getGenesis")["genesis"]
+        return str(genesis.get("params", {}).get("native_asset") or "MKT")
 
     def call(self, method: str, **params: Any) -> Any:
         return self.client.call(method, **{k: v for k, v in params.items() if v is not None})
@@ -164,7 +171,8 @@ SIGNER_OPTIONS = (
                  help=f"Encrypted keystore to sign with (default: ${KEYSTORE_ENV} or {DEFAULT_KEYSTORE})."),
     click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help=f"Plain hex seed file instead, e.g. a testnet's accounts/alice.key (env {KEY_FILE_ENV})."),
-    click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
+    click.option("--fee", default=None, metavar="AMOUNT",
+                 help="Tx fee in units of the native asset, MKT (default: the chain's minimum)."),
     click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
     click.option("--dry-run", is_flag=True, help="Only ask the node whether the tx would pass now (tx_estimate)."),
     click.option("--check/--no-check", default=True, show_default=True,

@@ -306,3 +306,37 @@ def test_dry_run_asks_the_node_and_sends_nothing(node, alice_key):
     assert fails.exit_code == 1 and "order_confirm would fail: bad_transition: order 5 is completed" in fails.output
     assert not [m for m, _ in node.calls if m == "tx_send"]
     assert FakeNode.sent_tx(dict(node.calls)["tx_estimate"]).body == {"order": 5}
+
+
+# --- amounts in units of the asset (issue 15.6) and asset names in any case (15.9) -----------------
+
+
+def test_a_zero_or_oversized_transfer_is_refused_in_units_before_signing(node, alice_key):
+    zero = run("transfer", BOB.address, "0", "USDX", "--key-file", str(alice_key), "--rpc", node.url)
+    assert zero.exit_code == 2 and "at least 0.01 USDX" in zero.output, zero.output
+    huge = run("transfer", BOB.address, "200000000000000000", "USDX", "--key-file", str(alice_key), "--rpc", node.url)
+    assert huge.exit_code == 2 and "at most 184,467,440,737,095,516.15 USDX" in huge.output, huge.output
+    assert "18446744073709551615" not in zero.output + huge.output
+    assert not [m for m, _ in node.calls if m in ("tx_send", "tx_estimate")]
+
+
+def test_asset_names_are_case_insensitive_on_input(node, alice_key):
+    _, tx = signed(node, "transfer", BOB.address, "1.25", "usdx", "--key-file", str(alice_key))
+    assert tx.body["asset"] == "USDX" and tx.body["amount"] == 125
+
+
+def test_arbiter_fixed_fee_is_typed_and_shown_in_units(node, alice_key):
+    _, tx = signed(node, "arbiter", "register", "--fee-fixed", "0.50", "--fee-asset", "usdx", "--fee-bps", "200",
+                   "--key-file", str(alice_key))
+    assert tx.body["fee_fixed"] == 50
+    node.methods["arbiter_list"] = lambda p: {"items": [{"address": GRACE.address, "active": True, "fee_fixed": 50,
+                                                         "fee_bps": 200, "description": "x"}], "next_cursor": None}
+    listed = run("arbiter", "list", "--rpc", node.url)
+    assert "50 MKT / 0.50 USDX + 2%" in listed.output, listed.output
+
+
+def test_the_fee_option_is_in_units_of_the_native_asset(node, alice_key):
+    _, tx = signed(node, "transfer", BOB.address, "1", "MKT", "--fee", "3", "--key-file", str(alice_key))
+    assert tx.fee == 3
+    bad = run("transfer", BOB.address, "1", "MKT", "--fee", "0.5", "--key-file", str(alice_key), "--rpc", node.url)
+    assert bad.exit_code == 2 and "more than 0 decimals" in bad.output
