@@ -31,7 +31,7 @@ def order() -> None:
     after any deadline, the waiting party may `claim` (see `order show`)
 
     \b
-    marketnode order place 1 --quantity 2 --address "1 Main St, Berlin" --arbiter mn1... \\
+    marketnode order place 1 --quantity 2 --address "1 Main St, Berlin, DE" --arbiter mn1... \\
         --key-file testnet/accounts/bob.key
     marketnode order accept 7 --key-file testnet/accounts/alice.key
     marketnode order ship 7 --tracking DHL-123 --key-file testnet/accounts/alice.key
@@ -50,11 +50,22 @@ def order() -> None:
               "current price times quantity, so a price raised in flight is refused.")
 @click.option("--address", "shipping_address", default="", help="Shipping address; sealed so only the seller and "
               "the arbiter can read it.")
+@click.option("--region", default=None, metavar="CODE", help="Where the address is (e.g. DE), checked against "
+              "the listing's 'ships to'; default: the address's last part after a comma.")
 @click.option("--arbiter", default=None, metavar="ADDRESS", help="One of the shop's arbiters (none: no disputes).")
+@click.option("--no-arbiter", is_flag=True, help="Place it without an arbiter, knowing it can never be disputed "
+              "(skips the question).")
 def order_place(session: Session, listing: int, quantity: int, max_total: str | None, shipping_address: str,
-                arbiter: str | None) -> None:
-    """Order QUANTITY of LISTING; the total moves into escrow."""
+                region: str | None, arbiter: str | None, no_arbiter: bool) -> None:
+    """Order QUANTITY of LISTING; the total moves into escrow.
+
+    Physical goods need --address, in a region the listing ships to. Without --arbiter the order can
+    never be disputed: the command asks first (--no-arbiter answers yes).
+    """
     found = session.call("listing_get", listing=listing)
+    check_delivery(found, shipping_address, region)
+    if arbiter is None and not no_arbiter:
+        confirm_no_arbiter(session, found)
     asset = found["asset"]
     limit = session.assets.parse(max_total, asset, "max-total") if max_total else found["price"] * quantity
     body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter)
@@ -65,6 +76,35 @@ def order_place(session: Session, listing: int, quantity: int, max_total: str | 
                 f"the seller must accept by {when(placed['deadline_ms'])}")
 
     session.send("order_place", body, done)
+
+
+def check_delivery(listing: dict, address: str, region: str | None) -> None:
+    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed."""
+    if listing.get("type") != "physical":
+        return
+    if not address.strip():
+        raise click.UsageError(f"listing {listing['id']} is physical goods: give --address so the seller can ship "
+                               "it (sealed: only the seller and the arbiter can read it)")
+    ships_to = [r for r in listing.get("regions") or []]
+    if not ships_to:
+        return  # ships anywhere
+    where = (region or address.rsplit(",", 1)[-1]).strip()
+    if where.lower() not in {r.lower() for r in ships_to}:
+        if region is None and "," not in address:
+            raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only: say where your "
+                                   "address is with --region CODE")
+        raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only, not to {where!r}")
+
+
+def confirm_no_arbiter(session: Session, listing: dict) -> None:
+    """Say what an order without an arbiter gives up, name the shop's arbiters, and ask (stderr, default no)."""
+    arbiters = session.call("shop_get", shop=listing["shop"]).get("arbiters") or []
+    click.echo("warning: no --arbiter: this order can never be disputed; if what arrives is wrong, nobody can "
+               "rule on it", err=True)
+    if arbiters:
+        click.echo(f"the shop's arbiters: {', '.join(arbiters)} (add --arbiter ADDRESS)", err=True)
+    if not click.confirm("place the order without an arbiter?", default=False, err=True):
+        raise click.ClickException("not placed (add --arbiter ADDRESS, or --no-arbiter to go without)")
 
 
 def _simple(name: str, kind: str, doc: str, outcome: str) -> None:

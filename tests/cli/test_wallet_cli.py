@@ -141,7 +141,8 @@ def test_transfer_signs_the_amount_in_the_smallest_unit_at_the_accounts_nonce(no
 
 
 def test_order_place_seals_the_address_to_seller_and_arbiter(node, alice_key):
-    node.methods["listing_get"] = lambda p: {"id": 7, "asset": "USDX", "price": 1250, "seller": GRACE.address}
+    node.methods["listing_get"] = lambda p: {"id": 7, "type": "physical", "asset": "USDX", "price": 1250,
+                                             "seller": GRACE.address, "regions": []}
     node.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 2500,
                                                                      "deadline_ms": 1_700_000_000_000}}]
     result, tx = signed(node, "order", "place", "7", "--quantity", "2", "--address", "1 Main St",
@@ -340,3 +341,48 @@ def test_the_fee_option_is_in_units_of_the_native_asset(node, alice_key):
     assert tx.fee == 3
     bad = run("transfer", BOB.address, "1", "MKT", "--fee", "0.5", "--key-file", str(alice_key), "--rpc", node.url)
     assert bad.exit_code == 2 and "more than 0 decimals" in bad.output
+
+
+# --- physical orders: an address in a region the listing ships to; no arbiter only when meant (15.7) ---
+
+PHYSICAL = {"id": 7, "type": "physical", "asset": "USDX", "price": 1250, "seller": GRACE.address, "shop": 2,
+            "regions": ["DE", "FR"]}
+
+
+@pytest.fixture
+def shop_node(node):
+    node.methods["listing_get"] = lambda p: dict(PHYSICAL)
+    node.methods["shop_get"] = lambda p: {"id": 2, "name": "Grace's", "arbiters": [BOB.address]}
+    node.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 1250,
+                                                                     "deadline_ms": 1_700_000_000_000}}]
+    return node
+
+
+def place(node, key, *args, input=None):
+    return run("order", "place", "7", *args, "--key-file", str(key), "--rpc", node.url, input=input)
+
+
+def test_a_physical_order_without_an_address_is_refused_before_signing(shop_node, alice_key):
+    result = place(shop_node, alice_key, "--arbiter", BOB.address)
+    assert result.exit_code == 2 and "physical goods: give --address" in result.output
+    assert not [m for m, _ in shop_node.calls if m in ("tx_send", "tx_estimate")]
+
+
+def test_the_address_region_must_be_one_the_listing_ships_to(shop_node, alice_key):
+    outside = place(shop_node, alice_key, "--address", "5 Elm St, Boston, US", "--arbiter", BOB.address)
+    assert outside.exit_code == 2 and "ships to DE, FR only, not to 'US'" in outside.output
+    unknown = place(shop_node, alice_key, "--address", "5 Elm St Boston", "--arbiter", BOB.address)
+    assert unknown.exit_code == 2 and "--region CODE" in unknown.output
+    assert not [m for m, _ in shop_node.calls if m == "tx_send"]
+    inside = place(shop_node, alice_key, "--address", "Hauptstr. 1 Berlin", "--region", "de", "--arbiter", BOB.address)
+    assert inside.exit_code == 0, inside.output
+
+
+def test_no_arbiter_warns_names_the_shops_arbiters_and_asks(shop_node, alice_key):
+    declined = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", input="n\n")
+    assert declined.exit_code == 1 and "can never be disputed" in declined.output and BOB.address in declined.output
+    assert not [m for m, _ in shop_node.calls if m == "tx_send"]
+    accepted = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", input="y\n")
+    assert accepted.exit_code == 0 and shop_node.last_tx().body.get("arbiter") is None
+    flagged = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert flagged.exit_code == 0 and "place the order without an arbiter?" not in flagged.output

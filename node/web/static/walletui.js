@@ -5,6 +5,7 @@ import { rpc } from "./api.js";
 import { accountLink, amount, badge, displayName, el, fields, heading, link, parseUnits, replace, shortAddress } from "./format.js";
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
+import { deliveryProblem } from "./buyrules.js";
 import * as wallet from "./wallet.js";
 
 function field(id, label, attrs = {}) {
@@ -116,13 +117,29 @@ export function buyForm(listing) {
   const arbiters = listing.shop_info?.arbiters ?? [];
   const select = el("select", { id: "buy-arbiter", name: "arbiter" },
     arbiters.map((a) => arbiterOption(a)), el("option", { value: "" }, "no arbiter (no disputes)"));
+  const physical = listing.type === "physical";
+  const regions = listing.regions ?? [];
+  const delivery = !physical ? [] : [
+    regions.length ? el("div", { class: "field" }, el("label", { for: "buy-region" }, `Your region (ships to ${regions.join(", ")} only)`),
+      el("select", { id: "buy-region", name: "region", required: true }, el("option", { value: "" }, "choose…"), regions.map((r) => el("option", { value: r }, r)))) : null,
+    el("div", { class: "field" }, el("label", {},
+      el("input", { type: "checkbox", id: "buy-address-agreed", name: "addressAgreed", required: true }),
+      " I have agreed the shipping address with the seller (the browser cannot seal an address yet; the command line can: ",
+      el("code", {}, "--address"), ")")),
+  ];
   return actionForm({ id: "buy-form", "aria-label": "Buy" }, [
     field("buy-quantity", "Quantity", { type: "number", min: 1, max: String(listing.stock), value: "1", required: true }),
     el("div", { class: "field" }, el("label", { for: "buy-arbiter" }, "Arbiter for disputes"), select),
-    el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt. Agree the shipping address with the seller (sealed addresses are not sent from the browser yet)."),
+    ...delivery,
+    el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt."),
   ], "Buy now", async (form) => {
     const quantity = BigInt(form.elements["buy-quantity"].value || "1");
     const arbiter = form.elements.arbiter.value;
+    const problem = deliveryProblem(listing, { region: form.elements.region?.value, addressAgreed: form.elements.addressAgreed?.checked });
+    if (problem) throw new Error(problem);
+    if (!arbiter && !confirm("No arbiter: this order can never be disputed, and nobody can rule if what arrives is wrong. Place it anyway?")) {
+      return "Not placed: choose an arbiter for disputes.";
+    }
     const result = await wallet.send("order_place", {
       listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
       arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
