@@ -3,6 +3,10 @@
 Run: ``.venv/bin/python tests/web/screenshots.py [--out docs/screenshots]``. Starts a
 4-validator testnet in a temporary directory, tells the demo story
 (demo_data.populate), photographs each page, and stops the testnet.
+
+This is the way to take them: a plain ``chromium --headless --screenshot URL`` shoots before the
+app's first RPC answer and captures "Loading…". Each page here is shot only once its marker element
+is there and the page has settled (driver.mjs ``settle``: no RPC request in flight, nothing loading).
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -22,7 +25,6 @@ from harness import Testnet  # noqa: E402
 
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
-SETTLE_S = 1.0  # account names and badges arrive just after the page
 
 
 def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
@@ -55,7 +57,7 @@ def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path)
                                ("order-actions", f"/order/{ids['order_shipped']}", "#order-actions")):
         browser.call("eval", expr=f"location.hash = '#{route}'")  # same page: the key stays unlocked
         browser.call("waitFor", selector=ready)
-        time.sleep(SETTLE_S)
+        browser.call("settle")
         path = out / f"{name}-desktop.png"
         browser.screenshot(path)
         written.append(path)
@@ -82,7 +84,7 @@ def shoot(out: Path) -> list[Path]:
                             continue
                         browser.goto(f"{url}#{route}")
                         browser.call("waitFor", selector=ready)
-                        time.sleep(SETTLE_S)
+                        browser.call("settle")
                         browser.call("eval", expr="document.activeElement?.blur()")
                         path = out / f"{name}-{suffix}.png"
                         browser.screenshot(path)
