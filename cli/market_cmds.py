@@ -446,6 +446,7 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("listing", found["id"]), ("title", found["title"]), ("type", found["type"]),
             ("price", session.amount(found["price"], found["asset"])), ("stock", found["stock"]),
             ("available", found.get("available")), ("category", found["category"]), ("tags", found["tags"]),
+            ("ships to", ", ".join(found.get("regions") or []) or "anywhere"),
             ("shop", f"{found['shop']} {(found.get('shop_info') or {}).get('name', '')}".strip()),
             ("seller", f"{seller.get('name') or ''} {found['seller']}".strip()),
             ("rating", stars(rating.get("avg_x100", {}).get("overall"), rating.get("count"))),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from cli.wallet_common import (
@@ -10,6 +12,7 @@ from cli.wallet_common import (
     head_time_ms,
     next_page_hint,
     node_command,
+    own_address,
     page_options,
     short,
     table,
@@ -270,24 +273,49 @@ def order_address(session: Session, order_id: int) -> None:
 @click.option("--buyer", default=None, metavar="ADDRESS")
 @click.option("--seller", default=None, metavar="ADDRESS")
 @click.option("--status", default=None, help="Only this status: placed, accepted, shipped, disputed, completed, ...")
+@click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Without --buyer/--seller: your orders, for this keystore's address.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Without --buyer/--seller: your orders, for this key file's address.")
 @page_options()
-def order_list(session: Session, buyer: str | None, seller: str | None, status: str | None, limit: int,
-               cursor: str | None) -> None:
-    """A buyer's or a seller's orders, newest first."""
-    if (buyer is None) == (seller is None):
-        raise click.UsageError("give exactly one of --buyer, --seller")
+def order_list(session: Session, buyer: str | None, seller: str | None, status: str | None,
+               keystore: Path | None, key_file: Path | None, limit: int, cursor: str | None) -> None:
+    """Orders, newest first: a buyer's or a seller's, by default yours (those you bought, then those you sold)."""
+    if buyer is not None and seller is not None:
+        raise click.UsageError("give one of --buyer, --seller (or neither, for your own orders)")
+    if buyer is None and seller is None:
+        if cursor:
+            raise click.UsageError("--cursor continues a list of one side: give --buyer or --seller with it")
+        me = own_address(keystore, key_file)
+        pages = {side: session.call("order_list", **{side: me}, status=status, limit=limit)
+                 for side in ("buyer", "seller")}
+
+        def both() -> None:
+            for side, page in pages.items():
+                click.echo(f"{'bought' if side == 'buyer' else 'sold'} by {me}:")
+                _order_table(session, page)
+                if page.get("next_cursor"):
+                    click.echo(f"more: --{side} {me} --cursor {page['next_cursor']}")
+                click.echo("")
+
+        session.show({"address": me, **pages}, both)
+        return
     page = session.call("order_list", buyer=buyer, seller=seller, status=status, limit=limit, cursor=cursor)
 
     def human() -> None:
-        table(page["items"], [
-            ("order", lambda o: o["id"]), ("status", lambda o: o["status"]), ("listing", lambda o: o["listing"]),
-            ("qty", lambda o: o["quantity"]), ("total", lambda o: session.amount(o["total"], o["asset"])),
-            ("buyer", lambda o: short(o["buyer"])), ("seller", lambda o: short(o["seller"])),
-            ("deadline", lambda o: when(o.get("deadline_ms"))),
-        ], empty="no orders")
+        _order_table(session, page)
         next_page_hint(page)
 
     session.show(page, human)
+
+
+def _order_table(session: Session, page: dict) -> None:
+    table(page["items"], [
+        ("order", lambda o: o["id"]), ("status", lambda o: o["status"]), ("listing", lambda o: o["listing"]),
+        ("qty", lambda o: o["quantity"]), ("total", lambda o: session.amount(o["total"], o["asset"])),
+        ("buyer", lambda o: short(o["buyer"])), ("seller", lambda o: short(o["seller"])),
+        ("deadline", lambda o: when(o.get("deadline_ms"))),
+    ], empty="no orders")
 
 
 COMMANDS = (order,)

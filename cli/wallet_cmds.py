@@ -12,12 +12,13 @@ from cli.wallet_common import (
     default_keystore,
     fields,
     node_command,
+    own_address,
     reported_errors,
     table,
 )
 from core.keys import PrivateKey
 from wallet import builders, kinds
-from wallet.keystore import keystore_address, passphrase_from_env, save_keystore
+from wallet.keystore import passphrase_from_env, save_keystore
 
 
 @click.group()
@@ -67,7 +68,7 @@ def new_cmd(keystore: Path | None, from_key_file: Path | None, force: bool) -> N
 def address_cmd(keystore: Path | None, key_file: Path | None) -> None:
     """Print the address of the keystore (no passphrase needed) or key file."""
     with reported_errors(False):
-        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
+        address = own_address(keystore, key_file)
     click.echo(address)
 
 
@@ -110,7 +111,7 @@ def faucet_cmd(session: Session, address: str | None, keystore: Path | None, key
                asset: str | None, amount: str | None) -> None:
     """Testnet only: get funds from the node's faucet for ADDRESS (default: your keystore's address)."""
     if address is None:
-        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
+        address = own_address(keystore, key_file)
     asset = session.assets.resolve(asset) if asset else None
     units = session.assets.parse(amount, asset or "MKT", low=1) if amount else None
     sent = session.call("dev_faucet", address=address, asset=asset, amount=units, wait="commit")

@@ -26,7 +26,7 @@ from core.keys import PrivateKey
 from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
 from wallet.amounts import AssetBook
 from wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
-from wallet.keystore import passphrase_from_env, read_keystore, unseal
+from wallet.keystore import keystore_address, passphrase_from_env, read_keystore, unseal
 from wallet.proof import InclusionProofError
 
 RPC_ENV = "MARKETNODE_RPC"
@@ -145,6 +145,14 @@ class Session:
 def tx_result_json(result: TxResult) -> dict[str, Any]:
     return {"hash": result.hash, "kind": result.kind, "status": result.status, "height": result.height,
             "code": result.code, "message": result.message, "events": result.events, "durable": result.durable}
+
+
+def own_address(keystore: Path | None, key_file: Path | None) -> str:
+    """Your address, from --key-file (or $MARKETNODE_KEY_FILE) or the keystore, without asking a passphrase."""
+    key_file = key_file or (Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else None)
+    if key_file is not None:
+        return PrivateKey.load(key_file).address
+    return keystore_address(keystore or default_keystore())
 
 
 def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:
@@ -298,6 +306,8 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, Mapping):  # attributes, properties: read as key=value, never a Python dict
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items()) or "-"
     return str(value)
 
 

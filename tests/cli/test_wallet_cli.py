@@ -234,7 +234,7 @@ def test_a_missing_query_result_is_the_nodes_not_found(node):
         (("transfer", BOB.address, "1", "NOPE"), "no asset 'NOPE'"),
         (("review", "write", "3"), "give --rating N"),
         (("listing", "search", "tea", "--max-price", "3"), "add --asset"),
-        (("order", "list"), "exactly one of --buyer, --seller"),
+        (("order", "list", "--buyer", BOB.address, "--seller", BOB.address), "give one of --buyer, --seller"),
         (("cert", "verify"), "give a CERTIFICATE id"),
         (("record", "create", "lot", "--type", "x", "--attr", "novalue"), "expected KEY=VALUE"),
     ],
@@ -386,3 +386,42 @@ def test_no_arbiter_warns_names_the_shops_arbiters_and_asks(shop_node, alice_key
     assert accepted.exit_code == 0 and shop_node.last_tx().body.get("arbiter") is None
     flagged = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
     assert flagged.exit_code == 0 and "place the order without an arbiter?" not in flagged.output
+
+
+# --- the smaller items (15.9) ---------------------------------------------------------------------------
+
+
+def test_order_list_without_buyer_or_seller_lists_your_own_orders(node, alice_key):
+    node.methods["order_list"] = lambda p: {"items": [{"id": 3 if "buyer" in p else 4, "status": "placed",
+                                                        "listing": 1, "quantity": 2, "total": 250, "asset": "USDX",
+                                                        "buyer": ALICE.address, "seller": BOB.address}],
+                                            "next_cursor": None}
+    result = run("order", "list", "--key-file", str(alice_key), "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    asked = [p for m, p in node.calls if m == "order_list"]
+    assert asked[0]["buyer"] == ALICE.address and asked[1]["seller"] == ALICE.address
+    assert f"bought by {ALICE.address}" in result.output and f"sold by {ALICE.address}" in result.output
+
+
+def test_record_show_prints_attributes_as_key_value_not_a_python_dict(node):
+    node.methods["record_get"] = lambda p: {"id": "lot-1", "type": "coffee", "attributes": {"origin": "Huila",
+                                                                                           "kg": 60},
+                                            "producer": ALICE.address, "owner": ALICE.address, "custodian": None,
+                                            "reporters": [], "final": False, "proposals": [], "certificates": []}
+    result = run("record", "show", "lot-1", "--rpc", node.url)
+    assert result.exit_code == 0 and "origin=Huila, kg=60" in result.output and "{" not in result.output
+
+
+def test_record_report_help_shows_two_arguments():
+    result = run("record", "report", "--help")
+    assert "PROPERTY=VALUE" not in result.output and "RECORD PROPERTY VALUE" in result.output
+
+
+def test_listing_show_says_where_it_ships(node):
+    base = {"id": 1, "title": "Mug", "type": "physical", "price": 1800, "asset": "USDX", "stock": 3,
+            "available": True, "category": "kitchen", "tags": [], "shop": 2, "seller": ALICE.address,
+            "description": "a mug"}
+    node.methods["listing_get"] = lambda p: {**base, "regions": ["DE", "AT"]}
+    assert "ships to:" in (out := run("listing", "show", "1", "--rpc", node.url).output) and "DE, AT" in out, out
+    node.methods["listing_get"] = lambda p: {**base, "regions": []}
+    assert "anywhere" in run("listing", "show", "1", "--rpc", node.url).output
