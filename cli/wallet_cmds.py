@@ -1,7 +1,8 @@
-"""`marketnode wallet new|address|balance`, `marketnode register` and `marketnode transfer`."""
+"""`marketnode wallet new|address|export|import|balance|faucet`, `marketnode register` and `marketnode transfer`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,6 +12,7 @@ from cli.wallet_common import (
     Session,
     default_keystore,
     fields,
+    load_signing_key,
     node_command,
     own_address,
     reported_errors,
@@ -70,6 +72,57 @@ def address_cmd(keystore: Path | None, key_file: Path | None) -> None:
     with reported_errors(False):
         address = own_address(keystore, key_file)
     click.echo(address)
+
+
+KEYFILE_PASSPHRASE_ENV = "MARKETNODE_KEYFILE_PASSPHRASE"
+
+
+@wallet.command("export")
+@KEYSTORE_OPTION
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The key file to write (mode 0600), for the browser wallet's 'Import a key file'.")
+def export_cmd(keystore: Path | None, out: Path) -> None:
+    """Write your key as a key file the browser wallet can import, after the keystore's passphrase.
+
+    The key file is sealed under a passphrase of its own (asked twice, or $MARKETNODE_KEYFILE_PASSPHRASE),
+    with PBKDF2 and HMAC-SHA256, which browsers have (docs/WALLET.md).
+
+    \b
+    marketnode wallet export --out alice-keyfile.json
+    """
+    from wallet.webkeystore import write_keyfile
+
+    with reported_errors(False):
+        key = load_signing_key(keystore, None)
+        passphrase = os.environ.get(KEYFILE_PASSPHRASE_ENV) or click.prompt(
+            "passphrase for the key file", hide_input=True, confirmation_prompt=True)
+        write_keyfile(out, key, passphrase)
+    click.echo(f"wrote {out} for {key.address} (mode 0600); import it on the web wallet page with its passphrase")
+
+
+@wallet.command("import")
+@click.argument("keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@KEYSTORE_OPTION
+@click.option("--force", is_flag=True, help="Overwrite an existing keystore (its key is lost unless backed up).")
+def import_cmd(keyfile: Path, keystore: Path | None, force: bool) -> None:
+    """Store the key of KEYFILE (exported by the browser wallet or `wallet export`) in your keystore.
+
+    \b
+    marketnode wallet import marketnode-key.json --keystore alice.json
+    """
+    from wallet.webkeystore import open_keyfile, read_keyfile
+
+    path = keystore or default_keystore()
+    with reported_errors(False):
+        doc = read_keyfile(keyfile)
+        secret = os.environ.get(KEYFILE_PASSPHRASE_ENV) or click.prompt(
+            f"passphrase of the key file for {doc.get('address')}", hide_input=True)
+        key = open_keyfile(doc, secret)
+        passphrase = passphrase_from_env() or click.prompt("new keystore passphrase", hide_input=True,
+                                                           confirmation_prompt=True)
+        save_keystore(path, key, passphrase, overwrite=force)
+    click.echo(f"address:  {key.address}")
+    click.echo(f"keystore: {path}  (mode 0600)")
 
 
 @node_command(wallet, "balance", signs=True)

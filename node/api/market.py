@@ -156,7 +156,7 @@ def _register_listings(registry: Registry) -> None:
                     "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
                     "newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance (bm25, default "
                     "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
-                    "listings of open shops. `sales` counts orders placed. Served from the query index.",
+                    "listings of open shops. `sales` counts units ordered. Served from the query index.",
         params=[
             Param("q", "string", "Free text.", required=False, max_length=200),
             Param("category", "string", "Category label.", required=False, max_length=32),

@@ -24,7 +24,7 @@ ADDRESS = "mn1" + "a" * 58
 PLACEHOLDERS = {
     "mn1...": ADDRESS, "5f2c...": "5f2c" + "0" * 60, "DIR": "testnet", "HOME": "home", "HASH": "ab" * 32,
     "NAME": "Alice", "TO": ADDRESS, "AMOUNT": "1", "ASSET": "MKT", "ADDRESS": ADDRESS, "THAT_DIR": "t1",
-    "NEW_DIR": "t2", "PORT": "26700", "MODE": "tps", "…": "x",
+    "NEW_DIR": "t2", "PORT": "26700", "MODE": "tps", "…": "x", "FILE": "keyfile.json",
 }
 COMMAND = re.compile(r"(?:\.venv/bin/)?marketnode\s+[a-z][^`\n]*")
 
@@ -74,9 +74,9 @@ def _is_synopsis(words: list[str]) -> bool:
 def parse(line: str) -> None:
     """Parse ``line`` as the CLI would, without running it: raises click.UsageError when it would not."""
     words = [PLACEHOLDERS.get(w, w) for w in shlex.split(line.split(" > ")[0])][1:]  # after "marketnode"
-    for flag, value in itertools.pairwise(words):
-        if flag in ("--file", "--from-key-file"):  # an example file the reader has: give it one
-            Path(value).parent.mkdir(parents=True, exist_ok=True)
+    for flag, value in itertools.pairwise(["", *words]):
+        if flag in ("--file", "--from-key-file") or (not flag.startswith("--") and value.endswith((".json", ".key"))):
+            Path(value).parent.mkdir(parents=True, exist_ok=True)  # an example file the reader has: give it one
             Path(value).write_text("00" * 32)
     command: click.Command = main
     rest = list(words)

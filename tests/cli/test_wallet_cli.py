@@ -76,7 +76,7 @@ def test_every_command_answers_help_and_the_node_commands_take_rpc_and_json():
         result = run(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
         if path[0] in (*MARKET_GROUPS, "register", "transfer") and not isinstance(command, click.Group) \
-                and path[-1] not in ("new", "address"):
+                and path[-1] not in ("new", "address", "export", "import"):  # keys on disk only: no node
             assert "--rpc URL" in result.output and "--json" in result.output, path
 
 
@@ -425,3 +425,19 @@ def test_listing_show_says_where_it_ships(node):
     assert "ships to:" in (out := run("listing", "show", "1", "--rpc", node.url).output) and "DE, AT" in out, out
     node.methods["listing_get"] = lambda p: {**base, "regions": []}
     assert "anywhere" in run("listing", "show", "1", "--rpc", node.url).output
+
+
+def test_wallet_export_writes_a_key_file_that_wallet_import_reads_back(tmp_path, alice_key):
+    env = {"MARKETNODE_PASSPHRASE": "keystore pw", "MARKETNODE_KEYFILE_PASSPHRASE": "keyfile pw"}
+    made = run("wallet", "new", "--from-key-file", str(alice_key), "--keystore", str(tmp_path / "ks.json"), env=env)
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "alice-keyfile.json"
+    exported = run("wallet", "export", "--keystore", str(tmp_path / "ks.json"), "--out", str(out), env=env)
+    assert exported.exit_code == 0, exported.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and json.loads(out.read_text())["address"] == ALICE.address
+    assert ALICE.seed.hex() not in out.read_text()
+    imported = run("wallet", "import", str(out), "--keystore", str(tmp_path / "back.json"), env=env)
+    assert imported.exit_code == 0 and ALICE.address in imported.output, imported.output
+    wrong = run("wallet", "import", str(out), "--keystore", str(tmp_path / "x.json"),
+                env={**env, "MARKETNODE_KEYFILE_PASSPHRASE": "nope"})
+    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output

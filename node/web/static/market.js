@@ -78,8 +78,22 @@ export function listingCard(item) {
       item.record ? badge("provenance", "ok") : null,
       stockBadge(item.stock)),
     el("p", { class: "meta" }, stars(averageOf(item.rating)), item.rating?.count ? ` (${item.rating.count})` : "",
-      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", link(`#/shop/${item.shop}`, `shop ${item.shop}`)] : null),
+      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", shopLink(item.shop)] : null),
     item.reason ? el("p", { class: "meta" }, REASONS[item.reason] ?? item.reason) : null);
+}
+
+// Shop names by id, asked once per page load: cards and order pages name the shop, not "shop 2".
+const shopNames = new Map();
+export function shopName(id) {
+  if (!shopNames.has(id)) shopNames.set(id, rpc("shop_get", { shop: id }).then((shop) => shop.name).catch(() => null));
+  return shopNames.get(id);
+}
+
+// A link to a shop that shows its name once known (`shop 2` until then).
+export function shopLink(id) {
+  const node = link(`#/shop/${id}`, `shop ${id}`);
+  shopName(id).then((name) => { if (name) node.textContent = name; });
+  return node;
 }
 
 function stockBadge(stock) {

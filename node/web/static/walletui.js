@@ -6,6 +6,7 @@ import { accountLink, amount, badge, displayName, el, fields, heading, link, par
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 import { deliveryProblem } from "./buyrules.js";
+import { openKeyfile, sealKeyfile } from "./keyfile.js";
 import * as wallet from "./wallet.js";
 
 function field(id, label, attrs = {}) {
@@ -56,6 +57,25 @@ async function walletPage(page) {
         if (!/^[0-9a-f]{64}$/.test(seed)) throw new Error("the seed is 64 hex characters");
         await wallet.save(fromHex(seed), form.elements["import-pass"].value);
         render();
+      }),
+      el("h2", {}, "Import a key file"),
+      el("p", {}, "A key file from ", el("code", {}, "marketnode wallet export --out FILE"), " (your command-line keystore) or from another browser."),
+      actionForm({ id: "wallet-import-file" }, [
+        field("keyfile", "Key file", { type: "file", accept: ".json,application/json", required: true }),
+        field("keyfile-pass", "The key file's passphrase", { type: "password", autocomplete: "off", required: true }),
+        field("keyfile-new-pass", "Passphrase for this browser (8+ characters)", { type: "password", autocomplete: "new-password", required: true }),
+      ], "Import key file", async (form) => {
+        const file = form.elements.keyfile.files?.[0];
+        if (!file) throw new Error("choose the key file");
+        if (file.size > 4096) throw new Error("that is not a key file (too large)");
+        let doc;
+        try { doc = JSON.parse(await file.text()); } catch { throw new Error("that is not a key file (not JSON)"); }
+        const { seed, address } = await openKeyfile(doc, form.elements["keyfile-pass"].value);
+        const key = await wallet.keyFromSeed(seed);
+        if (key.address !== address) throw new Error("the key file's address does not match its key");
+        await wallet.save(seed, form.elements["keyfile-new-pass"].value);
+        seed.fill(0);
+        render();
       }));
   } else if (now.status === "locked") {
     body.push(el("p", {}, "Key for ", accountLink(now.address), " is stored here, locked."),
@@ -92,7 +112,23 @@ async function unlockedView(address) {
   parts.push(el("h2", {}, "Back up the key"),
     el("p", {}, "Whoever has the seed controls the account. Write it down somewhere safe; this browser's copy goes if its storage is cleared."),
     actionForm({ id: "wallet-backup" }, [field("backup-pass", "Passphrase", { type: "password", autocomplete: "current-password", required: true })],
-      "Show seed", async (form) => el("code", { class: "wrap", id: "backup-seed" }, await wallet.revealSeed(form.elements["backup-pass"].value))));
+      "Show seed", async (form) => el("code", { class: "wrap", id: "backup-seed" }, await wallet.revealSeed(form.elements["backup-pass"].value))),
+    el("p", {}, "Or save it as a key file, sealed under a passphrase of its own, for another browser or the command line (",
+      el("code", {}, "marketnode wallet import FILE"), ")."),
+    actionForm({ id: "wallet-export" }, [
+      field("export-pass", "Wallet passphrase", { type: "password", autocomplete: "current-password", required: true }),
+      field("export-file-pass", "Passphrase for the key file (8+ characters)", { type: "password", autocomplete: "new-password", required: true }),
+    ], "Save key file", async (form) => {
+      const filePass = form.elements["export-file-pass"].value;
+      if (filePass.length < 8) throw new Error("choose a key file passphrase of at least 8 characters");
+      const seed = fromHex(await wallet.revealSeed(form.elements["export-pass"].value));
+      const doc = await sealKeyfile(seed, address, filePass);
+      seed.fill(0);
+      const blob = new Blob([JSON.stringify(doc, null, 2) + "\n"], { type: "application/json" });
+      const save = el("a", { href: URL.createObjectURL(blob), download: `marketnode-key-${address.slice(0, 10)}.json`, id: "export-link" }, "Download the key file");
+      save.click();
+      return ["Key file ready: ", save];
+    }));
   parts.push(el("h2", {}, "Testnet funds"), actionForm({ id: "wallet-faucet" }, [], "Ask the faucet", async () => {
     const result = await rpc("dev_faucet", { address, wait: "commit" });
     showBalances(await rpc("account_get", { address }));
