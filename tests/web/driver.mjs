@@ -1,6 +1,6 @@
 // Drives Debian's Chromium through playwright-core for the Python tests: one JSON command per
 // stdin line, one JSON answer per stdout line. Needs NODE_PATH to hold playwright-core.
-// Commands: goto, waitText, settle, waitFor, fill, click, press, text, eval, viewport, screenshot, errors, close.
+// Commands: goto, waitText, settle, waitFor, setFiles, fill, click, press, text, eval, viewport, screenshot, errors, close.
 import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,6 +41,7 @@ const ops = {
     return globalThis.__quiet >= need;
   }, quiet_polls, { timeout: timeout_ms, polling: 100 }).then(() => null),
   waitFor: ({ selector, timeout_ms = 20000 }) => page.waitForSelector(selector, { timeout: timeout_ms }).then(() => null),
+  setFiles: ({ selector, path }) => page.setInputFiles(selector, path).then(() => null),
   fill: ({ selector, value }) => page.fill(selector, value).then(() => null),
   click: ({ selector }) => page.click(selector).then(() => null),
   press: ({ selector, key }) => page.press(selector, key).then(() => null),

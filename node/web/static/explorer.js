@@ -8,7 +8,7 @@ import {
 import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
 import { listingCard, shopLink } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
-import { orderActions } from "./walletui.js";
+import { FINISHED, orderActions } from "./walletui.js";
 
 const LATEST = 10;
 
@@ -337,7 +337,12 @@ async function accountPage(page) {
 
 // --- order ---------------------------------------------------------------------------------------
 
-const CLOSED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+const CLOSED = FINISHED;
+
+function actionsSection(actions) {
+  if (!actions) return null;
+  return el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Your actions"), actions);
+}
 
 // The arbiter's fee is charged only when the order was disputed: say so rather than show it as paid.
 function arbiterFeeLine(order) {
@@ -408,8 +413,8 @@ async function orderPage(page) {
         order.review ? ["Review", [stars(order.review.ratings?.overall), " · ", time(order.review.time_ms)]] : null,
       ]),
       el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)),
-      // A finished order leaves nothing to do: no "Your actions" (nor a "Set up a wallet" hint) on it.
-      released ? null : el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Your actions"), orderActions(order)));
+      // A finished order leaves nothing to do (but its buyer's review): then no "Your actions" at all.
+      actionsSection(orderActions(order)));
   }
   const feed = follow("order", { order_id: id }, draw, 2000);
   page.onLeave(feed.stop);

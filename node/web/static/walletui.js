@@ -193,9 +193,13 @@ function arbiterOption(address) {
 
 const RATINGS = ["overall", "quality", "accuracy", "delivery", "service"];
 
-// What the unlocked account may do to this order now, as buttons and small forms.
+export const FINISHED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+
+// What the unlocked account may do to this order now; null when nobody could do anything to it any more.
 export function orderActions(order) {
   const me = wallet.current();
+  const reviewable = order.status === "completed" && !order.review;
+  if (FINISHED.has(order.status) && !reviewable && (!me || ![order.buyer, order.seller, order.arbiter].includes(me.address))) return null;
   if (!me) return unlockHint("act on your orders");
   const role = me.address === order.buyer ? "buyer" : me.address === order.seller ? "seller" : me.address === order.arbiter ? "arbiter" : null;
   if (!role) return null;
