@@ -185,14 +185,16 @@ def _any(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
 
-def _exact_group(word: str) -> str:
-    """A word that must match as a whole word, in any of its forms."""
-    return _any([f'"{form}"' for form in word_forms(word)])
+def _exact_group(word: str, known: set[str] | None = None) -> str:
+    """A word that must match as a whole word, in any of its forms (only those in ``known``, when given)."""
+    forms = word_forms(word)
+    return _any([f'"{form}"' for form in forms[:1] + [f for f in forms[1:] if known is None or f in known]])
 
 
-def _last_group(word: str, terms: list[str] | None) -> str:
+def _last_group(word: str, terms: list[str] | None, known: set[str] | None = None) -> str:
     """The last word: a prefix (or the indexed ``terms`` it stands for), or another form of it as a whole word."""
-    others = [f'"{form}"' for form in word_forms(word)[1:] if not form.startswith(word)]  # the prefix has those
+    others = [f'"{form}"' for form in word_forms(word)[1:]
+              if not form.startswith(word) and (known is None or form in known)]  # the prefix has the longer ones
     if len(word) < 2:
         head = [f'"{word}"']
     elif terms is None:
@@ -351,8 +353,19 @@ def _text_match(conn: sqlite3.Connection, words: tuple[str, ...], ranked: bool) 
     terms = _prefix_terms(conn, last) if len(last) >= 2 else None
     if terms is not None and len(terms) > 1 and ranked:
         terms = None
-    phrases = [_exact_group(w) for w in exact] + [_last_group(last, terms)]
+    known = _indexed_forms(conn, words)
+    phrases = [_exact_group(w, known) for w in exact] + [_last_group(last, terms, known)]
     return f"{TEXT_COLUMNS}: ({' AND '.join(phrases)})"
+
+
+def _indexed_forms(conn: sqlite3.Connection, words: tuple[str, ...]) -> set[str]:
+    """Which other forms of the words the index holds: a form no listing has is left out of the OR (same rows,
+    same bm25, and FTS5 merges one doclist fewer)."""
+    forms = sorted({form for word in words for form in word_forms(word)[1:]})
+    if not forms:
+        return set()
+    marks = ", ".join("?" * len(forms))
+    return {row[0] for row in conn.execute(f"SELECT term FROM listings_terms WHERE term IN ({marks})", forms)}
 
 
 def _match(q: ListingQuery, text: str, cover: list[str] | None = None) -> str:
