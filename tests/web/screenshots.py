@@ -66,7 +66,30 @@ def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path)
     return written
 
 
-def shoot(out: Path) -> list[Path]:
+# The pages also shot in Chinese (issue 15.13), as <name>-zh-CN-desktop.png.
+CHINESE = ("marketplace-home", "listing")
+
+
+def shoot_language(browser: Browser, url: str, ids: dict, out: Path, lang: str) -> list[Path]:
+    """The CHINESE pages at desktop width in ``lang``, chosen as a user would (remembered in localStorage)."""
+    written = []
+    browser.goto(f"{url}#/")
+    browser.call("eval", expr=f"localStorage.setItem('marketnode.lang', '{lang}')")
+    for name, route, ready, _ in pages(ids):
+        if name not in CHINESE:
+            continue
+        browser.goto(f"{url}#{route}")
+        browser.call("waitFor", selector=ready)
+        browser.call("settle")
+        path = out / f"{name}-{lang}-desktop.png"
+        browser.screenshot(path)
+        written.append(path)
+        print(f"wrote {path}", flush=True)
+    browser.call("eval", expr="localStorage.removeItem('marketnode.lang')")
+    return written
+
+
+def shoot(out: Path, only_language: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="marketnode-shots-") as tmp:
@@ -76,6 +99,8 @@ def shoot(out: Path) -> list[Path]:
             ids = populate(net)
             url = net.url("validator-0")
             with Browser(install()) as browser:
+                if only_language:
+                    return shoot_language(browser, url, ids, out, only_language)
                 for width, height in (DESKTOP, PHONE):
                     browser.call("viewport", width=width, height=height)
                     suffix = "phone" if width == PHONE[0] else "desktop"
@@ -92,6 +117,7 @@ def shoot(out: Path) -> list[Path]:
                         print(f"wrote {path}", flush=True)
                 browser.call("viewport", width=DESKTOP[0], height=DESKTOP[1])
                 written += wallet_pages(browser, net, url, ids, out)
+                written += shoot_language(browser, url, ids, out, "zh-CN")
                 errors = browser.call("errors")
                 if errors:
                     raise SystemExit(f"page errors: {errors}")
@@ -103,7 +129,10 @@ def shoot(out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "docs" / "screenshots")
-    shoot(parser.parse_args().out)
+    parser.add_argument("--only-language", default=None, metavar="LANG",
+                        help=f"only the pages shot in another language ({', '.join(CHINESE)}), e.g. zh-CN")
+    args = parser.parse_args()
+    shoot(args.out, args.only_language)
 
 
 if __name__ == "__main__":

@@ -343,3 +343,21 @@ def test_a_finished_order_names_its_listing_and_shop_and_offers_no_actions(brows
     browser.wait_text("#main .cards", "Blue glazed bowl")
     browser.wait_text("#main .cards", "E2E shop")
     assert_no_page_errors(browser)
+
+
+@pytest.mark.parametrize(("lang", "home", "ships_to"), [("en", "Marketplace", "Ships to"), ("zh-CN", "市场", "配送至")])
+def test_market_home_and_a_listing_speak_the_chosen_language(browser, market, url, lang, home, ships_to):
+    listing = market.listing(market.shop, "Lacquered tea tray", 30_00, regions=["DE"])
+    browser.goto(f"{url}#/")
+    browser.call("eval", expr=f"localStorage.setItem('marketnode.lang', {json.dumps(lang)})")
+    try:
+        open_page(browser, url, "/")
+        browser.wait_text("#main h1", home)
+        assert browser.call("eval", expr="document.documentElement.lang") == lang
+        assert browser.call("eval", expr="document.querySelector('#lang').value") == lang
+        open_page(browser, url, f"/listing/{listing}")
+        browser.wait_text("#main", ships_to)
+        browser.wait_text("#main .price", "30.00")
+    finally:
+        browser.call("eval", expr="localStorage.removeItem('marketnode.lang')")
+    assert_no_page_errors(browser)
