@@ -78,7 +78,7 @@ def shoot_language(browser: Browser, url: str, ids: dict, out: Path, lang: str) 
     for name, route, ready, _ in pages(ids):
         if name not in CHINESE:
             continue
-        browser.goto(f"{url}#{route}")
+        browser.goto(f"{url}?lang={lang}#{route}")  # another query string: a new document, read in `lang`
         browser.call("waitFor", selector=ready)
         browser.call("settle")
         path = out / f"{name}-{lang}-desktop.png"
