@@ -5,6 +5,8 @@ import "./explorer.js";
 import "./provenance.js";
 import "./network.js";
 import "./walletui.js";
+import "./inbox.js";
+import { startNotifications } from "./notify.js";
 import { loadAssets, rpc } from "./api.js";
 import { el } from "./format.js";
 import { LANGUAGES, locale, setLocale, t } from "./i18n.js";
@@ -24,6 +26,7 @@ function showWallet({ status }) {
 }
 onWalletChange(showWallet);
 showWallet(state());
+startNotifications();
 
 rpc("node_status").then((status) => {
   document.getElementById("node-line").textContent = `${status.moniker} · ${status.chain_id}`;

@@ -202,7 +202,9 @@ async function listingPage(page) {
     ]),
     el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, t("Buy")),
       buyForm(item) ?? notice(t("Not available to buy right now.")),
-      el("p", { class: "hint" }, t("Or from the command line: "), el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`))),
+      el("p", { class: "hint" }, t("Or from the command line: "), el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`)),
+      el("p", {}, link(href("/inbox", { about: "listing", id }), t("Ask the seller a question"), { id: "ask-seller" }),
+        " ", t("(encrypted to the seller's key)"))),
     await reviewsSection({ listing: id }, item.rating));
 }
 

@@ -10,6 +10,7 @@ export const ZH_CN = {
   "Certificates": "证书",
   "Network": "网络",
   "Wallet": "钱包",
+  "Inbox": "收件箱",
   "served by this node, no third parties": "由本节点提供，无第三方",
   "network": "网络",
   "unlocked": "已解锁",
@@ -86,4 +87,6 @@ export const ZH_CN = {
   "Buy": "购买",
   "Not available to buy right now.": "目前无法购买。",
   "Or from the command line: ": "或在命令行中：",
+  "Ask the seller a question": "向卖家提问",
+  "(encrypted to the seller's key)": "（用卖家的密钥加密）",
 };
