@@ -39,8 +39,9 @@ def _command_lines(text: str) -> Iterator[str]:
     text = re.sub(r"\\\n\s*", " ", text)  # shell line continuations
     text = text.replace("$(cat node_key)", "00" * 32)
     for match in COMMAND.finditer(text):
-        line = match.group(0).split("  #")[0].split(" # ")[0].strip().rstrip(".,;:)")
-        yield line
+        line = match.group(0).split("  #")[0].split(" # ")[0]
+        line = re.split(r"\s(?:&&|\|\||;|\|)\s", line)[0]  # a shell list: the next command is matched on its own
+        yield line.strip().rstrip(".,;:)")
 
 
 def _printed() -> Iterator[tuple[str, str]]:
