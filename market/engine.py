@@ -16,7 +16,7 @@ from core.hashing import digest
 from core.types import Tx
 from market import keys, roles, store
 from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
-from market.assets import create_asset
+from market.assets import create_asset, in_units
 from market.codes import (
     BAD_NONCE,
     CANNOT_PAY_FEE,
@@ -77,9 +77,12 @@ def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: boo
     expected = next_nonce(state, tx.sender)
     nonce_ok = tx.nonce == expected if exact_nonce else tx.nonce >= expected
     require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
-    require(tx.fee >= params.min_fee, FEE_TOO_LOW, f"fee {tx.fee} below the minimum {params.min_fee}")
-    have = balance(state, tx.sender, params.native_asset)
-    require(have >= tx.fee, CANNOT_PAY_FEE, f"fee {tx.fee} but the balance is {have}")
+    native = params.native_asset
+    require(tx.fee >= params.min_fee, FEE_TOO_LOW,
+            f"fee {in_units(state, native, tx.fee)} below the minimum {in_units(state, native, params.min_fee)}")
+    have = balance(state, tx.sender, native)
+    require(have >= tx.fee, CANNOT_PAY_FEE,
+            f"fee {in_units(state, native, tx.fee)} but the balance is {in_units(state, native, have)}")
 
 
 def check_tx(state: State, tx: Tx, params: Params) -> None:

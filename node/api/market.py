@@ -153,10 +153,12 @@ def _register_listings(registry: Registry) -> None:
         "listing_search",
         summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
         description="Every word of `q` must appear in the title, description or tags; the last word also "
-                    "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
-                    "newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance (bm25, default "
+                    "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"), and each word "
+                    "also in its simple singular or plural form (`cups` finds \"cup\", `berry` finds \"berries\"). "
+                    "Sorts: newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance "
+                    "(bm25, a title word counting most, then a tag, then the description; default "
                     "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
-                    "listings of open shops. `sales` counts orders placed. Served from the query index.",
+                    "listings of open shops. `sales` counts units ordered. Served from the query index.",
         params=[
             Param("q", "string", "Free text.", required=False, max_length=200),
             Param("category", "string", "Category label.", required=False, max_length=32),

@@ -43,6 +43,7 @@ class FakeNode:
             "account_get": lambda p: {"address": p["address"], "nonce": 4, "balances": {"MKT": 5, "USDX": 1250},
                                       "registered": False, "profile": None, "roles": [], "kyc": {"level": 0}},
             "tx_send": self.commit,
+            "tx_estimate": lambda p: {"ok": True, "code": "ok", "message": "", "fee": 0, "events": []},
         }
         self.url = ""
 
