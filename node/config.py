@@ -93,6 +93,7 @@ class ConsensusSection:
     max_clock_skew_ms: int = 5000
     rotate_every: int = 100
     propose_delay_ms: int = 20
+    block_budget_ms: int = 300
 
 
 @dataclass(frozen=True)

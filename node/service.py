@@ -143,7 +143,7 @@ class Node:
                                              max_per_sender=m.max_per_sender, max_gapped=m.max_gapped,
                                              min_fee=m.min_fee), self.chain_id)
         self.executor = BlockExecutor(self.store, self.chain_id)
-        self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes)
+        self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes, cfg.consensus.block_budget_ms)
         self.replica = self._make_replica()
         p = cfg.p2p
         self.p2p = P2PHost(
@@ -474,6 +474,7 @@ class Node:
             except Exception:
                 log.exception("a block subscriber failed")
         done = time.perf_counter()
+        self.app.budget.on_commit(len(block.txs), (done - started) * 1000)
         self._last_commit_mono = time.monotonic()
         log.info("committed block %d: %d txs, view %d, %.1f ms to execute, %.1f ms for subscribers (index, "
                  "notifications)", block.height, len(block.txs), block.header.view,
