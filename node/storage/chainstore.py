@@ -228,6 +228,9 @@ class ChainStore:
         batch.put(schema.block(height), block.encode())
         batch.put(schema.block_hash(block.hash), schema.height_bytes(height))
         batch.put(schema.certificate(height), certificate.encode())
+        canonical = self._committed_parent_certificate(block)
+        if canonical is not None:
+            batch.put(schema.certificate(height - 1), canonical)
         for index, receipt in enumerate(receipts):
             batch.put(schema.receipt(height, index), receipt)
         for index, tx in enumerate(block.txs):
@@ -247,6 +250,21 @@ class ChainStore:
         self._kv.write(batch, sync=True)
         self._head, self._state_digest = head, digest
         return head
+
+    def _committed_parent_certificate(self, block: Block) -> bytes | None:
+        """The parent's certificate as ``block`` commits it, to replace the quorum this node happened to see.
+
+        Each node first stores the 2f+1 COMMITs it gathered itself, which
+        differ between nodes; once the next header's ``last_cert_hash``
+        fixes one certificate, every node serves that one (for sync, RPC and
+        proofs). None when the block carries no certificate of the head.
+        """
+        cert, head = block.last_cert, self._head
+        if cert is None or head is None or head.height == 0:
+            return None
+        if cert.height != head.height or cert.block_hash != head.block_hash:
+            return None
+        return cert.encode()
 
     def _check_extends(self, block: Block, certificate: Certificate) -> None:
         if certificate.block_hash != block.hash or certificate.height != block.height:

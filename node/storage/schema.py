@@ -12,7 +12,8 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
     m/verified               → h8: the chain up to here passed the start-up check (integrity.py)
     b/<h8>                   → block (Block.encode)
     bh/<block hash>          → h8
-    c/<h8>                   → commit certificate of that block (Certificate.encode)
+    c/<h8>                   → commit certificate of that block (Certificate.encode): the quorum this node
+                               gathered, replaced by the one block h+1 commits to once that is stored
     r/<h8><index u32>        → receipt of tx ``index`` (opaque canonical bytes from market/)
     t/<tx hash>              → h8 ‖ index u32: where the tx was committed
     e/<evidence hash>        → evidence (Evidence.encode) carried by a committed block

@@ -25,7 +25,7 @@ from storage_samples import (
 from core.errors import StorageError
 from core.hashing import digest
 from core.keys import PrivateKey
-from core.types import PREPARE, Block, Evidence, Vote
+from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Vote
 from node.storage import schema
 from node.storage.chainstore import ChainStore, Head
 from node.storage.kv import KV, WriteBatch
@@ -347,3 +347,29 @@ def test_heights_sort_numerically_as_keys() -> None:
     assert sorted(schema.block(h) for h in reversed(heights)) == [schema.block(h) for h in heights]
     with pytest.raises(StorageError):
         schema.height_bytes(2**64)
+
+
+def test_a_certificate_is_replaced_by_the_one_the_next_block_commits_to(store: ChainStore) -> None:
+    first = commit_next(store)
+    own = certificate(first, signers=3)
+    assert store.get_certificate(1) == own
+    committed = Certificate.from_votes(
+        Vote(CHAIN_ID, COMMIT, 1, 0, first.hash, k.public_key).sign(k) for k in VALIDATOR_KEYS[1:4])
+    assert committed != own
+    second = Block.build(chain_id=CHAIN_ID, height=2, view=0, timestamp_ms=first.header.timestamp_ms + 1,
+                         parent_hash=first.hash, proposer=VALIDATOR_KEYS[2].public_key,
+                         state_root=state_root(1), txs=(), last_cert=committed)
+    store.commit_block(second, certificate(second), [], {}, state_root(2))
+    assert store.get_certificate(1) == committed
+    assert store.get_certificate_bytes(1) == committed.encode()
+    assert store.get_certificate(2) == certificate(second)  # the head keeps its own until a successor exists
+
+
+def test_a_last_cert_for_another_block_does_not_replace_the_stored_one(store: ChainStore) -> None:
+    first = commit_next(store)
+    stranger = block(1, digest("header", b"elsewhere"))
+    second = Block.build(chain_id=CHAIN_ID, height=2, view=0, timestamp_ms=first.header.timestamp_ms + 1,
+                         parent_hash=first.hash, proposer=VALIDATOR_KEYS[2].public_key,
+                         state_root=state_root(1), txs=(), last_cert=certificate(stranger))
+    store.commit_block(second, certificate(second), [], {}, state_root(2))
+    assert store.get_certificate(1) == certificate(first)
