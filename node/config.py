@@ -96,6 +96,11 @@ class ConsensusSection:
 
 
 @dataclass(frozen=True)
+class StorageSection:
+    state_versions: int = 100
+
+
+@dataclass(frozen=True)
 class LogSection:
     level: str = "info"
     format: str = "plain"
@@ -115,6 +120,7 @@ class NodeConfig:
     rpc: RpcSection = field(default_factory=RpcSection)
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    storage: StorageSection = field(default_factory=StorageSection)
     log: LogSection = field(default_factory=LogSection)
 
     def path(self, name: str) -> Path:
@@ -134,7 +140,8 @@ class NodeConfig:
         return self.path(self.data_dir)
 
 
-_SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection, "log": LogSection}
+_SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
+             "storage": StorageSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -184,6 +191,8 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    if cfg.storage.state_versions < 2:
+        raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
@@ -231,6 +240,7 @@ _COMMENTS = {
     "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
+    "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
 }
 
 

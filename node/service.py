@@ -39,7 +39,7 @@ from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCor
 from core.keys import PrivateKey
 from core.textfile import read_text
 from core.types import Block, Certificate, Tx
-from market.engine import check_tx, init_genesis, load_params, next_state_root
+from market.engine import check_tx, init_genesis, load_params
 from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
@@ -55,7 +55,6 @@ from p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
 
-GENESIS_PARENT_ROOT = bytes(32)
 TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
 MAX_GOSSIP_BYTES = 1024 * 1024  # per tx-gossip message
@@ -137,6 +136,7 @@ class Node:
         cfg.data_path.mkdir(parents=True, exist_ok=True)
         self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
                                               recover=not self.is_validator)
+        self.store.versions_kept = cfg.storage.state_versions
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, max_gapped=m.max_gapped,
@@ -197,9 +197,7 @@ class Node:
             return
         overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
-        changes = overlay.changes()
-        root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
-        store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        store.init_genesis(genesis_hash, overlay.changes(), self.genesis.genesis_time_ms)
         log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
 
     def _replica_head(self) -> ReplicaHead:

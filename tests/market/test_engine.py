@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from market_harness import CHAIN_ID, Chain
 
+from core import smt
 from core.errors import RuleError
 from core.types import Tx
 from market import codes, keys
 from market.context import BlockContext
-from market.engine import apply_tx, check_tx, load_params, next_state_root
+from market.engine import apply_tx, check_tx, load_params
 from market.state import MemoryState
 
 
@@ -90,13 +91,11 @@ def test_check_tx_admits_future_nonces_and_rejects_bad_ones(chain: Chain) -> Non
                  params)
 
 
-def test_state_root_chains_sorted_changes() -> None:
-    changes = {b"b": b"\x01", b"a": None}
-    root = next_state_root(bytes(32), 7, changes)
-    assert root == next_state_root(bytes(32), 7, dict(reversed(list(changes.items()))))
-    assert root != next_state_root(bytes(32), 8, changes)
-    assert root != next_state_root(bytes(32), 7, {b"b": b"\x01"})
-    assert len(root) == 32
+def test_the_state_root_is_the_tree_root_of_the_whole_state() -> None:
+    chain = Chain()
+    assert chain.root == smt.root_of(chain.state.items())
+    chain.ok("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1)
+    assert chain.root == smt.root_of(chain.state.items())
 
 
 def test_same_blocks_on_a_fresh_state_give_the_same_root(chain: Chain) -> None:
