@@ -170,18 +170,19 @@ def node_key_version(key: bytes) -> int:
     return int.from_bytes(key[:8], "big")
 
 
-def encode_leaf(path: bytes, vhash: bytes) -> bytes:
-    return b"L" + path + vhash
+def encode_leaf(path: bytes, vhash: bytes, value: bytes) -> bytes:
+    """A leaf keeps its value, so a kept old version can still answer what the key held then."""
+    return b"L" + path + vhash + value
 
 
 def encode_node(left: Entry | None, right: Entry | None) -> bytes:
     return b"N" + (left.encode() if left else b"\xff") + (right.encode() if right else b"\xff")
 
 
-def decode_stored(data: bytes) -> tuple[bytes, bytes] | tuple[Entry | None, Entry | None]:
-    """A leaf as (path, value_hash), or an inner node as (left, right) entries."""
-    if len(data) == 65 and data[:1] == b"L":
-        return data[1:33], data[33:]
+def decode_stored(data: bytes) -> tuple[bytes, bytes, bytes] | tuple[Entry | None, Entry | None]:
+    """A leaf as (path, value_hash, value), or an inner node as (left, right) entries."""
+    if len(data) >= 65 and data[:1] == b"L":
+        return data[1:33], data[33:65], data[65:]
     if data[:1] == b"N":
         rest = data[1:]
         left, rest = (None, rest[1:]) if rest[:1] == b"\xff" else (Entry.decode(rest[:41]), rest[41:])
@@ -205,17 +206,15 @@ def load(reader: NodeReader, entry: Entry, depth: int, path: bytes) -> bytes:
 
 
 def prove(reader: NodeReader, root: Entry | None, key: bytes) -> tuple[Proof, bytes | None]:
-    """The proof for ``key`` under the tree ``root``, and the value hash found (None: absent)."""
+    """The proof for ``key`` under the tree ``root``, and the value found (None: absent)."""
     path = key_path(key)
     siblings: list[bytes] = []
     entry, depth = root, 0
     while entry is not None:
         node = decode_stored(load(reader, entry, depth, path))
         if entry.leaf:
-            leaf = node  # (path, value_hash)
-            assert isinstance(leaf[0], bytes) and isinstance(leaf[1], bytes)
-            found = leaf[1] if leaf[0] == path else None
-            return Proof((leaf[0], leaf[1]), tuple(siblings)), found
+            leaf_path, vhash, value = node  # type: ignore[misc]
+            return Proof((leaf_path, vhash), tuple(siblings)), value if leaf_path == path else None
         left, right = node
         assert not isinstance(left, bytes) and not isinstance(right, bytes)
         if _bit(path, depth):
@@ -237,6 +236,7 @@ class _Leaf:
 
     path: bytes
     vhash: bytes
+    value: bytes
     hash: bytes
     old: tuple[int, int] | None  # (version, depth) of the stored node it came from
 
@@ -254,7 +254,7 @@ class TreeUpdate:
         self.version = version
         self.writes: dict[bytes, bytes] = {}
         self.stale: list[bytes] = []
-        items = [(key_path(k), None if v is None else value_hash(v)) for k, v in changes.items()]
+        items = [(key_path(k), v) for k, v in changes.items()]
         self.root_entry = self._place(self._update(root, 0, items) if items else root, 0, EMPTY)
         self.root = self.root_entry.hash if self.root_entry else EMPTY
 
@@ -265,13 +265,12 @@ class TreeUpdate:
         raw = load(self._reader, entry, depth, path)
         node = decode_stored(raw)
         if entry.leaf:
-            old_path, old_vhash = node
-            assert isinstance(old_path, bytes) and isinstance(old_vhash, bytes)
+            old_path, old_vhash, old_value = node  # type: ignore[misc]
             leaves = [self._new_leaf(p, v) for p, v in items if v is not None]
             if any(p == old_path for p, _ in items):
                 self.stale.append(node_key(entry.version, depth, path))
             else:
-                leaves.append(_Leaf(old_path, old_vhash, entry.hash, (entry.version, depth)))
+                leaves.append(_Leaf(old_path, old_vhash, old_value, entry.hash, (entry.version, depth)))
             return self._build(leaves, depth)
         self.stale.append(node_key(entry.version, depth, path))
         left, right = node
@@ -281,8 +280,9 @@ class TreeUpdate:
         new_right = self._update(right, depth + 1, rights) if rights else right
         return self._combine(new_left, new_right, depth, path)
 
-    def _new_leaf(self, path: bytes, vhash: bytes) -> _Leaf:
-        return _Leaf(path, vhash, leaf_hash(path, vhash), None)
+    def _new_leaf(self, path: bytes, value: bytes) -> _Leaf:
+        vhash = value_hash(value)
+        return _Leaf(path, vhash, value, leaf_hash(path, vhash), None)
 
     def _build(self, leaves: list[_Leaf], depth: int) -> Any:
         if not leaves:
@@ -317,9 +317,8 @@ class TreeUpdate:
         shift = DEPTH - depth
         child = ((bits >> (shift + 1) << 1 | int(side)) << shift).to_bytes(HASH_SIZE, "big")
         node = decode_stored(load(self._reader, entry, depth, child))
-        leaf_path, vhash = node
-        assert isinstance(leaf_path, bytes) and isinstance(vhash, bytes)
-        return _Leaf(leaf_path, vhash, entry.hash, (entry.version, depth))
+        leaf_path, vhash, value = node  # type: ignore[misc]
+        return _Leaf(leaf_path, vhash, value, entry.hash, (entry.version, depth))
 
     def _place(self, item: Any, depth: int, path: bytes) -> Entry | None:
         if item is None or isinstance(item, Entry):
@@ -329,5 +328,5 @@ class TreeUpdate:
             return Entry(leaf.hash, leaf.old[0], True)
         if leaf.old is not None:
             self.stale.append(node_key(leaf.old[0], leaf.old[1], leaf.path))
-        self.writes[node_key(self.version, depth, leaf.path)] = encode_leaf(leaf.path, leaf.vhash)
+        self.writes[node_key(self.version, depth, leaf.path)] = encode_leaf(leaf.path, leaf.vhash, leaf.value)
         return Entry(leaf.hash, self.version, True)

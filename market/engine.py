@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from core.encoding import decode
 from core.errors import RuleError
+from core.merkle import merkle_root
 from core.types import Tx
 from market import keys, roles, store
 from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
@@ -143,5 +144,13 @@ def _execute(call: TxContext, tx: Tx) -> None:
 
 
 def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:
-    """Apply the block's txs in order; one receipt per tx, same order."""
-    return [apply_tx(state, ctx, tx) for tx in txs]
+    """Apply the block's txs in order; one receipt per tx, same order.
+
+    Then store the Merkle root of the receipt hashes under
+    ``keys.receipts_root(height)``: the next header's state root commits to
+    it, so a wallet can check a tx's outcome (status, code, events) and not
+    only its inclusion.
+    """
+    receipts = [apply_tx(state, ctx, tx) for tx in txs]
+    store.save(state, keys.receipts_root(ctx.height), merkle_root([r.hash for r in receipts]))
+    return receipts

@@ -31,6 +31,11 @@ def _tail(prefix: bytes, last: int | None) -> bytes:
     return prefix if last is None else prefix + u64(last)
 
 
+def receipts_root(height: int) -> bytes:
+    """The Merkle root of block ``height``'s receipt hashes, so the state root commits every tx's outcome."""
+    return b"rcpt/" + u64(height)
+
+
 def counter(name: str) -> bytes:
     return b"seq/" + name.encode()
 

@@ -81,7 +81,7 @@ def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
 
 
 def prove(reader: KVReader, version: int, key: bytes) -> tuple[smt.Proof, bytes | None]:
-    """The proof of ``key`` at ``version`` and the value hash found there (None: absent)."""
+    """The proof of ``key`` at ``version`` and the value it held then (None: absent)."""
     try:
         return smt.prove(_Nodes(reader), root_entry(reader, version), key)
     except StorageCorruption as exc:
@@ -102,8 +102,9 @@ def check(reader: KVReader, version: int, root: bytes) -> int:
         prefix = (path << (smt.DEPTH - depth)).to_bytes(32, "big") if depth else bytes(32)
         node = smt.decode_stored(smt.load(nodes, entry, depth, prefix))
         if entry.leaf:
-            leaf_path, vhash = node
-            assert isinstance(leaf_path, bytes) and isinstance(vhash, bytes)
+            leaf_path, vhash, value = node  # type: ignore[misc]
+            if smt.value_hash(value) != vhash:
+                raise StorageCorruption(f"a state-tree leaf of version {entry.version} holds a damaged value")
             found = smt.leaf_hash(leaf_path, vhash)
             leaves += 1
         else:

@@ -109,7 +109,8 @@ class Chain:
         after = self.state.items()
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         sender = self.acct(who)
-        fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT")}
+        fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT"),
+                    keys.receipts_root(self.height)}
         assert changed <= fee_keys, f"a failed tx changed {sorted(changed - fee_keys)}"
         return receipt
 

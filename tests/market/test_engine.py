@@ -6,7 +6,9 @@ import pytest
 from market_harness import CHAIN_ID, Chain
 
 from core import smt
+from core.encoding import encode
 from core.errors import RuleError
+from core.merkle import merkle_root
 from core.types import Tx
 from market import codes, keys
 from market.context import BlockContext
@@ -39,7 +41,9 @@ def test_refused_up_front_changes_nothing_and_pays_no_fee(chain: Chain, change: 
     before = chain.state.items()
     [receipt] = chain.block([tx])
     assert (receipt.ok, receipt.code, receipt.fee_paid) == (False, code, 0)
-    assert chain.state.items() == before
+    after = chain.state.items()
+    assert after.pop(keys.receipts_root(chain.height)) == encode(merkle_root([receipt.hash]))  # only the outcome
+    assert after == before
 
 
 def test_unknown_kind_and_bad_body_consume_nonce_and_fee(chain: Chain) -> None:
@@ -89,6 +93,14 @@ def test_check_tx_admits_future_nonces_and_rejects_bad_ones(chain: Chain) -> Non
     with pytest.raises(RuleError, match=codes.BAD_NONCE):
         check_tx(chain.state, chain.tx("alice", "transfer", nonce=0, to=chain.acct("bob"), asset="MKT", amount=1),
                  params)
+
+
+def test_each_block_stores_the_merkle_root_of_its_receipts(chain: Chain) -> None:
+    receipts = chain.block([chain.tx("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1),
+                            chain.tx("alice", "transfer", nonce=99, to=chain.acct("bob"), asset="MKT", amount=1)])
+    stored = chain.state.get(keys.receipts_root(chain.height))
+    assert stored == encode(merkle_root([r.hash for r in receipts]))
+    assert [r.ok for r in receipts] == [True, False]
 
 
 def test_the_state_root_is_the_tree_root_of_the_whole_state() -> None:
