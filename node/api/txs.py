@@ -14,6 +14,7 @@ from market.engine import apply_tx, check_tx, load_params
 from market.receipts import Receipt
 from market.state import StateOverlay
 from node.admission import Verdict
+from node.api.proofs import receipt_proof
 from node.mempool import MempoolError
 from node.rpc.errors import (
     INVALID_INPUT,
@@ -117,7 +118,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         return {"hash": tx_hash.hex(), "status": "unknown"}
     height, index = location
     block = node.cached_block(height)
-    receipt = Receipt.decode(store.get_receipt(height, index))
+    raw_receipt = store.get_receipt(height, index)
+    receipt = Receipt.decode(raw_receipt)
     out: dict[str, Any] = {
         "hash": tx_hash.hex(),
         "status": "committed" if receipt.ok else "failed",
@@ -130,6 +132,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         cert = store.get_certificate(height)
         proof = merkle_proof([tx.hash for tx in block.txs], index)
         out["inclusion"] = Inclusion(tx_hash, proof, block.header, cert).to_json()
+        outcome = receipt_proof(node, height, index, raw_receipt)
+        out["receipt_proof"] = None if outcome is None else outcome.to_json()
     return out
 
 
@@ -206,7 +210,11 @@ def register(registry: Registry) -> None:
         "tx_get",
         summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
         description="Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
-                    "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py).",
+                    "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py), and "
+                    "`receipt_proof` proves its outcome: the receipt's canonical bytes (ok, code, events), their "
+                    "Merkle path to the block's receipts root, and a state proof of that root (key "
+                    "`rcpt/<u64 height>`). `receipt_proof` is null until the next block commits the state after "
+                    "the tx's block (wallet/light.py verifies both).",
         params=[Param("hash", "hash", "The tx hash."),
                 Param("proof", "boolean", "Include the inclusion proof (default true).", required=False, default=True)],
         result=Result("tx", "Status and, when committed, receipt and inclusion proof.", {"type": "object"}),
