@@ -185,3 +185,25 @@ async def test_bad_requests_get_clear_errors(world: Any) -> None:
     assert (await api.error("state_getProof", keys=["zz"]))["code"] == -32602
     assert (await api.error("state_getProof", keys=["00"] * 65))["code"] == -32602
     assert (await api.error("state_getProof", keys=["00" * 1025]))["code"] == -32602
+
+
+async def test_account_show_verify_prints_the_height_and_verified(world: Any) -> None:
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    node, api, _, _ = world
+    pinned = node.genesis.hash.hex()
+    args = ["account", "show", api.address("alice"), "--verify", "--genesis-hash", pinned, "--rpc", api.url]
+    result = await asyncio.to_thread(CliRunner().invoke, main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    head = (await api.call("node_status"))["height"]
+    assert f"height {head - 1}: verified" in result.output
+    wrong = await asyncio.to_thread(CliRunner().invoke, main, [*args[:-4], "--genesis-hash", "11" * 32, "--rpc",
+                                                               api.url])
+    assert wrong.exit_code != 0 and "NOT verified" in wrong.output
+    crossed = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--cross-check", api.url, "--json"])
+    assert crossed.exit_code == 0, crossed.output
+    assert json.loads(crossed.output)["verified"]["height"] == head - 1
