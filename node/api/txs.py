@@ -9,6 +9,7 @@ from core.errors import DecodeError, MarketnodeError, RpcError, RuleError, Stora
 from core.jsonable import Inclusion, to_json, tx_to_json
 from core.merkle import merkle_proof
 from core.types import Tx
+from market.accounts import next_nonce
 from market.context import BlockContext
 from market.engine import apply_tx, check_tx, load_params
 from market.receipts import Receipt
@@ -19,7 +20,6 @@ from node.mempool import MempoolError
 from node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
-    RESOURCE_NOT_FOUND,
     TRANSACTION_REJECTED,
 )
 from node.rpc.registry import CallContext, Param, Registry, Result
@@ -32,8 +32,11 @@ ACK_MEANING = (
     "of this node re-admits it; `durable: false` means it was not (journal off, or the disk refused) and a "
     "crash before gossip reaches a peer loses it. Neither is final: a pending tx can still be dropped (its "
     "nonce taken by another tx, evicted from a full pool, the node's disk lost). Only `committed` (from "
-    "`wait=commit` or `tx_get`) is final; until then resend the same signed tx, which is always safe (same "
-    "hash, same nonce)."
+    "`wait=commit` or `tx_get`) is final; until then resend the same signed tx: it can never apply twice (same "
+    "hash, same nonce). A resend that this node still holds, or has already committed, is answered -32003 "
+    "`duplicate` (`stale_nonce` once another tx took the nonce): then `tx_get` says which. A tx whose nonce "
+    "is ahead of the sender's next one waits `pending` with `waiting_for_nonce` until the nonces before it "
+    "arrive."
 )
 BUSY_MEANING = (
     "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
@@ -70,7 +73,8 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
             data["retry_after_ms"] = retry_after_ms
         return RpcError(LIMIT_EXCEEDED, str(exc), data)
     if exc.reason in ("decode", "too_large", "chain_id"):
-        return RpcError(INVALID_INPUT, str(exc), {"code": exc.reason})
+        # "wrong_chain" as tx_estimate and receipts name the same fault (market/codes.py)
+        return RpcError(INVALID_INPUT, str(exc), {"code": "wrong_chain" if exc.reason == "chain_id" else exc.reason})
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
 
 
@@ -114,7 +118,7 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     if location is None:
         pending = node.mempool.get(tx_hash)
         if pending is not None:
-            return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending)}
+            return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending), **nonce_hint(node, pending)}
         return {"hash": tx_hash.hex(), "status": "unknown"}
     height, index = location
     block = node.cached_block(height)
@@ -135,6 +139,16 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         outcome = receipt_proof(node, height, index, raw_receipt)
         out["receipt_proof"] = None if outcome is None else outcome.to_json()
     return out
+
+
+def nonce_hint(node: Any, tx: Tx) -> dict[str, Any]:
+    """For a pending tx that cannot commit yet: the nonce it waits for, and what to do."""
+    expected = next_nonce(node.store.state_reader(), tx.sender)
+    if tx.nonce <= expected:
+        return {}
+    return {"waiting_for_nonce": expected,
+            "hint": f"this tx has nonce {tx.nonce} but the sender's next committed nonce is {expected}: it waits "
+                    f"until txs with nonces {expected}..{tx.nonce - 1} arrive (send them, or resend them if lost)"}
 
 
 async def wait_for_commit(node: Any, tx: Tx, timeout_s: float) -> dict[str, Any]:
@@ -175,7 +189,8 @@ def register(registry: Registry) -> None:
             if status["status"] == "pending":
                 status["durable"] = durable
             return status
-        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable}
+        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable,
+                **nonce_hint(ctx.node, admitted)}
 
     @registry.method(
         "tx_sendBatch",
@@ -209,7 +224,10 @@ def register(registry: Registry) -> None:
     @registry.method(
         "tx_get",
         summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
-        description="Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
+        description="An unknown hash answers `status: \"unknown\"` (not an error): this node has neither "
+                    "committed it nor holds it. A pending tx whose nonce is ahead of the sender's next committed "
+                    "one carries `waiting_for_nonce` (that next nonce) and a `hint`. "
+                    "Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
                     "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py), and "
                     "`receipt_proof` proves its outcome: the receipt's canonical bytes (ok, code, events), their "
                     "Merkle path to the block's receipts root, and a state proof of that root (key "
@@ -218,7 +236,7 @@ def register(registry: Registry) -> None:
         params=[Param("hash", "hash", "The tx hash."),
                 Param("proof", "boolean", "Include the inclusion proof (default true).", required=False, default=True)],
         result=Result("tx", "Status and, when committed, receipt and inclusion proof.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(),
         tags=("tx",),
     )
     async def tx_get(ctx: CallContext, hash: bytes, proof: bool) -> dict[str, Any]:
@@ -242,7 +260,7 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
     except DecodeError as exc:
         raise RpcError(INVALID_INPUT, f"tx does not decode: {exc}") from None
     if not tx.verify():
-        return {"ok": False, "code": "bad_signature", "message": "the signature does not verify"}
+        return {"ok": False, "code": "signature", "message": "the signature does not verify"}
     reader = node.store.state_reader()
     try:
         check_tx(reader, tx, load_params(reader))

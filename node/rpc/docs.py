@@ -79,11 +79,18 @@ by hand._
 ## Encoding
 
 - Bytes (hashes, signatures, raw txs) are lowercase hex **without** `0x`.
-- Accounts are `mn1...` addresses (bech32-like, with a checksum).
+- Account params, and the account fields of answers that this reference
+  names (`address`, `owner`, `seller`, `buyer`, ...), are `mn1...` addresses:
+  base32 (RFC 4648 alphabet, lower case, no padding) of the key and a 4-byte
+  checksum (docs/PROTOCOL.md §3) — not bech32. Inside tx bodies, receipts,
+  events and decoded state values an account is its raw 32-byte public key
+  and so appears as 64 hex digits.
 - Integers are JSON integers and may exceed 2^53 (amounts are u64 in the
   smallest unit): JavaScript clients need a big-integer-aware JSON parser.
   There are no floats.
-- A tx is sent as `raw`: the hex of its canonical encoding (docs/PROTOCOL.md).
+- A tx is sent in the `tx` param (`txs` for tx_sendBatch, `tx` for
+  tx_estimate): the hex of its canonical signed encoding (docs/PROTOCOL.md §5).
+  Answers show a tx as an object whose `raw` field is that same hex.
 
 ## Errors
 
@@ -91,8 +98,22 @@ by hand._
 |---|---|
 {errors}
 
-Application errors (-32000..-32099) follow EIP-1474. -32003 carries
-`data.code`, the marketplace rule that refused the tx. -32603 carries only
+Application errors (-32000..-32099) follow EIP-1474. -32000 and -32003 carry
+`data.code`:
+
+| code | `data.code` | meaning |
+|---|---|---|
+| -32000 | `decode` | the tx bytes are not a canonical signed tx |
+| -32000 | `too_large` | the tx is over `mempool.max_tx_bytes` |
+| -32000 | `wrong_chain` | the tx names another chain id (tx_estimate and receipts use the same code) |
+| -32003 | `signature` | the signature does not verify (tx_estimate answers `ok: false, code: "signature"`) |
+| -32003 | `stale_nonce` | the nonce is below the sender's next nonce: used already (by this tx, if it committed) |
+| -32003 | `duplicate` | this node already holds or has committed this very tx: `tx_get` says which |
+| -32003 | `fee` | the fee is below this node's `mempool.min_fee` |
+| -32003 | any code of docs/MARKET.md | a marketplace rule (e.g. `fee_too_low`, `cannot_pay_fee`, `bad_body`) refused it at admission |
+
+Resending a signed tx is safe in that it can never apply twice, but it is not
+silent: a resend of a committed tx gets -32003 `duplicate`. -32603 carries only
 `data.incident`, an id to find the details in the node's log.
 
 A -32005 with `data.retry_after_ms` is temporary: the same request can

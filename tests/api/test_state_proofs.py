@@ -207,3 +207,28 @@ async def test_account_show_verify_prints_the_height_and_verified(world: Any) ->
     crossed = await asyncio.to_thread(CliRunner().invoke, main, [*args, "--cross-check", api.url, "--json"])
     assert crossed.exit_code == 0, crossed.output
     assert json.loads(crossed.output)["verified"]["height"] == head - 1
+
+
+async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_says_what_it_waits_for(world: Any) -> None:
+    from core.types import Tx
+
+    _, api, _, _ = world
+    key = api.keys["erin"]
+    account = await api.call("account_get", address=api.address("erin"))
+    body = {"to": api.pub("bob"), "asset": "MKT", "amount": 1}
+    other_chain = Tx("another-chain", key.public_key, account["nonce"], "transfer", body, 0).sign(key)
+    refused = await api.error("tx_send", tx=other_chain.encode().hex())
+    assert (refused["code"], refused["data"]["code"]) == (-32000, "wrong_chain")
+    assert (await api.call("tx_estimate", tx=other_chain.encode().hex()))["code"] == "wrong_chain"
+    good = Tx(api.chain_id, key.public_key, account["nonce"], "transfer", body, 0).sign(key)
+    forged = Tx(api.chain_id, key.public_key, account["nonce"], "transfer", body, 0, bytes(64))
+    assert forged.hash != good.hash
+    refused = await api.error("tx_send", tx=forged.encode().hex())
+    assert (refused["code"], refused["data"]["code"]) == (-32003, "signature")
+    assert (await api.call("tx_estimate", tx=forged.encode().hex()))["code"] == "signature"
+    ahead = Tx(api.chain_id, key.public_key, account["nonce"] + 3, "transfer", body, 0).sign(key)
+    sent = await api.call("tx_send", tx=ahead.encode().hex())
+    assert sent["status"] == "pending" and sent["waiting_for_nonce"] == account["nonce"]
+    status = await api.call("tx_get", hash=ahead.hash.hex())
+    assert status["waiting_for_nonce"] == account["nonce"] and str(account["nonce"]) in status["hint"]
+    assert (await api.call("tx_get", hash="00" * 32))["status"] == "unknown"
