@@ -186,9 +186,44 @@ def _method_section(method: dict[str, Any]) -> list[str]:
     result = method["result"]
     result_type = _schema_text(result["schema"]) if result.get("schema") else "see description"
     lines += [f"**Result** `{result['name']}` ({result_type}): {result['description']}".rstrip(), ""]
+    lines += _result_fields(result.get("schema") or {})
     if method.get("errors"):
         codes = ", ".join(f"{e['code']}" for e in method["errors"])
         lines += [f"**Errors**: {codes}", ""]
+    return lines
+
+
+def _result_fields(schema: dict[str, Any]) -> list[str]:
+    """One line per field of an object result (or of an array's items, or a page's items): name, type, nesting."""
+    if schema.get("type") == "array":
+        schema = schema.get("items") or {}
+    props = schema.get("properties") or {}
+    if set(props) == {"items", "next_cursor"}:
+        inner = props["items"].get("items") or {}
+        if inner.get("properties"):
+            return ["Fields of each item (and `next_cursor`):", "", *_field_lines(inner, ""), ""]
+    if not props:
+        return []
+    return ["Fields:", "", *_field_lines(schema, ""), ""]
+
+
+def _field_lines(schema: dict[str, Any], indent: str, depth: int = 0) -> list[str]:
+    required = set(schema.get("required") or ())
+    lines = []
+    for name, sub in (schema.get("properties") or {}).items():
+        options = sub.get("oneOf")
+        shown = next((o for o in options if o.get("type") != "null"), {}) if options else sub
+        kind = shown.get("type", "any")
+        kind = " or ".join(kind) if isinstance(kind, list) else kind
+        if options:
+            kind += " or null"
+        if kind == "array" and (shown.get("items") or {}).get("properties"):
+            kind, shown = "array of objects", shown["items"]
+        note = "" if name in required else " (optional)"
+        desc = shown.get("description") or sub.get("description") or ""
+        lines.append(f"{indent}- `{name}` {kind}{note}" + (f": {desc}" if desc else ""))
+        if shown.get("properties") and depth < 1:
+            lines += _field_lines(shown, indent + "  ", depth + 1)
     return lines
 
 
