@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from core.errors import StorageCorruption, ValidationError
 from core.hashing import HASH_SIZE, digest
@@ -140,9 +140,11 @@ def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: Proof) -> 
 # -- stored nodes -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A parent's reference to a child: its hash, the version that wrote it, whether it is a leaf."""
+class Entry(NamedTuple):
+    """A parent's reference to a child: its hash, the version that wrote it, whether it is a leaf.
+
+    A NamedTuple rather than a frozen dataclass: a block's update makes one per touched node.
+    """
 
     hash: bytes
     version: int
@@ -157,13 +159,20 @@ class Entry:
             raise StorageCorruption("a state-tree reference is damaged")
         return cls(data[1:33], int.from_bytes(data[33:], "big"), data[0] == _LEAF)
 
+_MASKS = tuple(bytes([(0xFF << (8 - n)) & 0xFF]) if n else b"" for n in range(8))
+
+
+NODE_KEY_SIZE = 8 + 2 + HASH_SIZE
+
 
 def node_key(version: int, depth: int, path: bytes) -> bytes:
     """Where a node lives: version (8 bytes BE) ‖ depth (2 bytes BE) ‖ the path's first ``depth`` bits, zero-padded."""
-    bits = int.from_bytes(path, "big")
-    shift = DEPTH - depth
-    prefix = (bits >> shift << shift).to_bytes(HASH_SIZE, "big") if depth < DEPTH else path
-    return version.to_bytes(8, "big") + depth.to_bytes(2, "big") + prefix
+    whole, rest = depth >> 3, depth & 7
+    if rest:
+        prefix = path[:whole] + bytes([path[whole] & _MASKS[rest][0]])
+    else:
+        prefix = path[:whole]
+    return version.to_bytes(8, "big") + depth.to_bytes(2, "big") + prefix + bytes(HASH_SIZE - len(prefix))
 
 
 def node_key_version(key: bytes) -> int:

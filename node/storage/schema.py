@@ -21,7 +21,8 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
     i/<index name>/<key>     → secondary indexes kept by the node (RPC queries)
     xn/<tree node key>       → a state-tree node (core/smt.py: version h8 ‖ depth u16 ‖ path prefix 32)
     xr/<h8>                  → the state tree's root entry after block h (empty: the empty tree)
-    xs/<h8><tree node key>   → empty: that node left the tree at version h (pruned once h is old enough)
+    xs/<h8>                  → the tree node keys (42 bytes each, concatenated) that left the tree at
+                               version h: pruned once h is older than the kept versions
     v/last_signed            → the validator's last-signed record (double-sign guard)
 """
 
@@ -135,5 +136,5 @@ def tree_root(version: int) -> bytes:
     return TREE_ROOT_PREFIX + height_bytes(version)
 
 
-def tree_stale(version: int, node_key: bytes) -> bytes:
-    return TREE_STALE_PREFIX + height_bytes(version) + node_key
+def tree_stale(version: int) -> bytes:
+    return TREE_STALE_PREFIX + height_bytes(version)

@@ -56,8 +56,8 @@ def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[by
     update = smt.TreeUpdate(_Nodes(reader), previous, version, changes)
     for key, node in update.writes.items():
         batch.put(schema.tree_node(key), node)
-    for key in update.stale:
-        batch.put(schema.tree_stale(version, key), b"")
+    if update.stale:  # one entry per version, not per node: a block's batch stays about half as long
+        batch.put(schema.tree_stale(version), b"".join(update.stale))
     batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
     _prune(reader, batch, version - max(keep, MIN_VERSIONS_KEPT) + 1)
     return update.root
@@ -73,10 +73,13 @@ def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
             break
         batch.delete(key)
     cut = len(schema.TREE_STALE_PREFIX)
-    for key, _ in reader.iterate(schema.TREE_STALE_PREFIX):
-        if schema.height_from(key[cut:cut + schema.HEIGHT_SIZE]) > lowest_kept:
+    for key, listed in reader.iterate(schema.TREE_STALE_PREFIX):
+        if schema.height_from(key[cut:]) > lowest_kept:
             break
-        batch.delete(schema.tree_node(key[cut + schema.HEIGHT_SIZE:]))
+        if len(listed) % smt.NODE_KEY_SIZE:
+            raise StorageCorruption(f"the state tree's list of nodes replaced at {key[cut:].hex()} is damaged")
+        for at in range(0, len(listed), smt.NODE_KEY_SIZE):
+            batch.delete(schema.tree_node(listed[at:at + smt.NODE_KEY_SIZE]))
         batch.delete(key)
 
 
