@@ -93,3 +93,19 @@ def test_a_damaged_node_of_the_head_tree_fails_the_check(which: int) -> None:
     kv.write(batch)
     with pytest.raises(StorageCorruption, match="damaged"):
         statetree.check(kv, 3, head.state_root)
+
+
+def test_bench_tree_reports_the_cost_per_changed_key(tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    out = tmp_path / "tree.json"
+    result = CliRunner().invoke(main, ["bench", "tree", "--keys", "500", "--changed", "100", "--blocks", "2",
+                                       "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert len(report["blocks"]) == 2
+    assert all(row["update_us_per_key"] > 0 and row["batch_ops"] > 100 for row in report["blocks"])
