@@ -65,9 +65,8 @@ TX_STATUS = obj({
     "hash": HEX, "status": {"type": S, "enum": ["pending", "committed", "failed", "unknown"]},
     "height": _t(N), "index": _t(N), "tx": TX, "receipt": LOCATED_RECEIPT, "inclusion": INCLUSION,
     "receipt_proof": {"oneOf": [RECEIPT_PROOF, {"type": "null"}]},
-    "durable": _t(B), "timed_out": _t(B), "waiting_for_nonce": _t(N), "hint": _t(S),
-}, optional=("height", "index", "tx", "receipt", "inclusion", "receipt_proof", "durable", "timed_out",
-             "waiting_for_nonce", "hint"))
+    "durable": _t(B), "timed_out": _t(B),
+}, optional=("height", "index", "tx", "receipt", "inclusion", "receipt_proof", "durable", "timed_out"))
 RATING = obj({"count": _t(N), "avg_x100": obj({k: _t(N) for k in ("overall", "quality", "accuracy", "delivery",
                                                                   "service")})})
 RATINGS = obj({k: _t(N) for k in ("accuracy", "delivery", "overall", "quality", "service")})

@@ -9,7 +9,6 @@ from core.errors import DecodeError, MarketnodeError, RpcError, RuleError, Stora
 from core.jsonable import Inclusion, to_json, tx_to_json
 from core.merkle import merkle_proof
 from core.types import Tx
-from market.accounts import next_nonce
 from market.context import BlockContext
 from market.engine import apply_tx, check_tx, load_params
 from market.receipts import Receipt
@@ -34,9 +33,7 @@ ACK_MEANING = (
     "nonce taken by another tx, evicted from a full pool, the node's disk lost). Only `committed` (from "
     "`wait=commit` or `tx_get`) is final; until then resend the same signed tx: it can never apply twice (same "
     "hash, same nonce). A resend that this node still holds, or has already committed, is answered -32003 "
-    "`duplicate` (`stale_nonce` once another tx took the nonce): then `tx_get` says which. A tx whose nonce "
-    "is ahead of the sender's next one waits `pending` with `waiting_for_nonce` until the nonces before it "
-    "arrive."
+    "`duplicate` (`stale_nonce` once another tx took the nonce): then `tx_get` says which."
 )
 BUSY_MEANING = (
     "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
@@ -119,7 +116,7 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     if location is None:
         pending = node.mempool.get(tx_hash)
         if pending is not None:
-            return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending), **nonce_hint(node, pending)}
+            return {"hash": tx_hash.hex(), "status": "pending", "tx": tx_to_json(pending)}
         return {"hash": tx_hash.hex(), "status": "unknown"}
     height, index = location
     block = node.cached_block(height)
@@ -140,16 +137,6 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         outcome = receipt_proof(node, height, index, raw_receipt)
         out["receipt_proof"] = None if outcome is None else outcome.to_json()
     return out
-
-
-def nonce_hint(node: Any, tx: Tx) -> dict[str, Any]:
-    """For a pending tx that cannot commit yet: the nonce it waits for, and what to do."""
-    expected = next_nonce(node.store.state_reader(), tx.sender)
-    if tx.nonce <= expected:
-        return {}
-    return {"waiting_for_nonce": expected,
-            "hint": f"this tx has nonce {tx.nonce} but the sender's next committed nonce is {expected}: it waits "
-                    f"until txs with nonces {expected}..{tx.nonce - 1} arrive (send them, or resend them if lost)"}
 
 
 async def wait_for_commit(node: Any, tx: Tx, timeout_s: float) -> dict[str, Any]:
@@ -190,8 +177,7 @@ def register(registry: Registry) -> None:
             if status["status"] == "pending":
                 status["durable"] = durable
             return status
-        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable,
-                **nonce_hint(ctx.node, admitted)}
+        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable}
 
     @registry.method(
         "tx_sendBatch",
@@ -226,8 +212,7 @@ def register(registry: Registry) -> None:
         "tx_get",
         summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
         description="An unknown hash answers `status: \"unknown\"` (not an error): this node has neither "
-                    "committed it nor holds it. A pending tx whose nonce is ahead of the sender's next committed "
-                    "one carries `waiting_for_nonce` (that next nonce) and a `hint`. "
+                    "committed it nor holds it. "
                     "Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
                     "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py), and "
                     "`receipt_proof` proves its outcome: the receipt's canonical bytes (ok, code, events), their "

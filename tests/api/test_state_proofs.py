@@ -209,7 +209,7 @@ async def test_account_show_verify_prints_the_height_and_verified(world: Any) ->
     assert json.loads(crossed.output)["verified"]["height"] == head - 1
 
 
-async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_says_what_it_waits_for(world: Any) -> None:
+async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_is_told_the_nonce_it_needs(world: Any) -> None:
     from core.types import Tx
 
     _, api, _, _ = world
@@ -227,8 +227,6 @@ async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_says_wh
     assert (refused["code"], refused["data"]["code"]) == (-32003, "signature")
     assert (await api.call("tx_estimate", tx=forged.encode().hex()))["code"] == "signature"
     ahead = Tx(api.chain_id, key.public_key, account["nonce"] + 3, "transfer", body, 0).sign(key)
-    sent = await api.call("tx_send", tx=ahead.encode().hex())
-    assert sent["status"] == "pending" and sent["waiting_for_nonce"] == account["nonce"]
-    status = await api.call("tx_get", hash=ahead.hash.hex())
-    assert status["waiting_for_nonce"] == account["nonce"] and str(account["nonce"]) in status["hint"]
+    gap = await api.error("tx_send", tx=ahead.encode().hex())  # never left pending without a word (issue 12)
+    assert (gap["code"], gap["data"]["code"], gap["data"]["next_nonce"]) == (-32005, "nonce_gap", account["nonce"])
     assert (await api.call("tx_get", hash="00" * 32))["status"] == "unknown"
