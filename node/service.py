@@ -143,7 +143,13 @@ class Node:
                                              min_fee=m.min_fee), self.chain_id)
         self.executor = BlockExecutor(self.store, self.chain_id)
         self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes)
-        self.replica = self._make_replica()
+        try:
+            self.replica = self._make_replica()
+        except StorageCorruption as exc:  # the recent blocks it reads were not in the start-up check's walk
+            if remedy(cfg.home) in str(exc):
+                raise
+            self.store.close()
+            raise StorageCorruption(f"{exc}. To fix it: {remedy(cfg.home)}") from exc
         p = cfg.p2p
         self.p2p = P2PHost(
             P2PConfig(chain_id=self.chain_id, listen_host=p.listen_host, listen_port=p.listen_port,
