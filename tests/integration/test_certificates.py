@@ -37,3 +37,30 @@ def test_every_height_has_one_certificate_on_every_node_once_the_next_block_exis
         successor = net.call("validator-0", "chain_getBlock", height=height + 1, full=False)
         assert successor["last_cert"] == certs[0]
         assert certificate_from_json(certs[0]).hash.hex() == successor["header"]["last_cert_hash"]
+
+
+def test_a_light_client_from_the_genesis_file_verifies_proofs_from_two_nodes(net):
+    import json
+
+    from core.encoding import decode
+    from core.types import Tx
+    from market import keys
+    from wallet.client import RpcClient
+    from wallet.light import LightClient, genesis_hash
+
+    document = json.loads((net.entries["validator-0"].home / "genesis.json").read_text())
+    client = LightClient.from_genesis(document, genesis_hash(document))  # the hash an operator publishes
+    alice = net.keys["alice"].public_key
+    balance, absent = keys.balance(alice, "MKT"), keys.order(10**9)
+    first, second = RpcClient(net.url("validator-0")), RpcClient(net.url("validator-2"))
+    verified = client.cross_check(first, second, [balance, absent])
+    assert decode(verified.values[balance]) > 0 and verified.values[absent] is None
+    key = net.keys["carol"]
+    nonce = net.next_nonce(key, "validator-1")
+    broke = Tx(net.chain_id, key.public_key, nonce, "transfer",
+               {"amount": 10**18, "asset": "MKT", "to": alice}, 0).sign(key)
+    assert net.send(broke, "validator-1", wait="commit")["status"] == "failed"
+    after = net.send(net.transfer("bob", "carol", 1, via="validator-1"), "validator-1", wait="commit")  # successor
+    wait_for(lambda: net.height("validator-3") >= after["height"], 30, "validator-3 at the successor block")
+    outcome = client.verify_tx(net.call("validator-3", "tx_get", hash=broke.hash.hex()))
+    assert (outcome["ok"], outcome["code"]) == (False, "insufficient_funds")
