@@ -230,3 +230,35 @@ async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_is_told
     gap = await api.error("tx_send", tx=ahead.encode().hex())  # never left pending without a word (issue 12)
     assert (gap["code"], gap["data"]["code"], gap["data"]["next_nonce"]) == (-32005, "nonce_gap", account["nonce"])
     assert (await api.call("tx_get", hash="00" * 32))["status"] == "unknown"
+
+
+async def test_the_explorer_checks_a_failed_txs_outcome_in_javascript(world: Any) -> None:
+    import asyncio
+    import shutil
+    import subprocess
+
+    from node.web import STATIC_DIR
+
+    if shutil.which("node") is None:
+        pytest.skip("Node.js is not installed")
+    _, api, _, failed = world
+    status = await api.call("tx_get", hash=failed["hash"])
+    keys_hex = [v["public_key"] for v in await api.call("chain_getValidators")]
+    lying = json.loads(json.dumps(status))
+    lying["status"], lying["receipt"]["code"] = "committed", "ok"
+    flipped = json.loads(json.dumps(status))
+    siblings = flipped["receipt_proof"]["state"]["proofs"][0]["proof"]["siblings"]
+    siblings[0] = ("0" if siblings[0][0] != "0" else "1") + siblings[0][1:]
+    script = """
+const { verifyReceiptProof } = await import(process.argv[1] + "/proof.js");
+const [answers, keys] = JSON.parse(process.argv[2]);
+const out = [];
+for (const a of answers) { const r = await verifyReceiptProof(a, keys); out.push([r.verified, r.receipt?.code ?? null]); }
+console.log(JSON.stringify(out));
+"""
+    done = await asyncio.to_thread(subprocess.run, ["node", "--input-type=module", "-e", script, str(STATIC_DIR),
+                                                    json.dumps([[status, lying, flipped], keys_hex])],
+                                   capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [[True, "insufficient_funds"], [False, "insufficient_funds"],
+                                       [False, "insufficient_funds"]]
