@@ -12,6 +12,7 @@ from core.encoding import decode
 from core.errors import ValidationError
 from core.jsonable import to_json
 from core.keys import address_from_pubkey, pubkey_from_address
+from core.stateproof import MAX_PROOF_KEYS
 from market import keys, store
 from market.accounts import account_record, next_nonce
 from market.arbiters import arbiter_record
@@ -85,8 +86,10 @@ def register(registry: Registry) -> None:
         store_ = ctx.node.store
         out = account_json(store_.state_reader(), address, store_.head().timestamp_ms)
         if proof:
-            assets = sorted(set(out["balances"]) | {load_params(store_.state_reader()).native_asset})
-            proved = [keys.nonce(address), keys.account(address)] + [keys.balance(address, a) for a in assets]
+            native = load_params(store_.state_reader()).native_asset
+            assets = [native, *sorted(set(out["balances"]) - {native})]
+            proved = [keys.nonce(address), keys.account(address)]
+            proved += [keys.balance(address, a) for a in assets[:MAX_PROOF_KEYS - len(proved)]]
             out["proof"] = state_proof(ctx.node, proved).to_json()
         return out
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from core.hashing import digest
 from core.merkle import merkle_proof
 from core.stateproof import MAX_KEY_BYTES, MAX_PROOF_KEYS, KeyProof, ReceiptProof, StateProof, receipts_root_key
-from market.receipts import Receipt
 from node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
 from node.rpc.registry import CallContext, Param, Registry, Result
 from node.storage.statetree import VersionPruned
 
 PROOF_PARAM = Param("proof", "boolean", "Also return `proof`: a state proof (as state_getProof) of the keys this "
-                    "answer is read from, at the newest state a header commits to.", required=False, default=False)
+                    "answer is read from, at the newest state a header commits to (the head's parent: the fields "
+                    "above are at the head and may be one block newer). account_get proves the nonce, the "
+                    "profile and the balances of the native asset and up to 61 others.", required=False,
+                    default=False)
 
 STATE_PROOF_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -78,7 +81,8 @@ def receipt_proof(node: Any, height: int, index: int, receipt: bytes) -> Receipt
     if newest is None or newest < height:
         return None
     block = node.cached_block(height)
-    path = merkle_proof([Receipt.decode(r).hash for r in node.store.get_receipts(height)], index)
+    # Stored receipts are their canonical bytes, so each hash is one digest: no decode and re-encode.
+    path = merkle_proof([digest("receipt", r) for r in node.store.get_receipts(height)], index)
     assert path.size == len(block.txs)
     return ReceiptProof(receipt, path, state_proof(node, [receipts_root_key(height)], newest))
 

@@ -262,3 +262,14 @@ console.log(JSON.stringify(out));
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [[True, "insufficient_funds"], [False, "insufficient_funds"],
                                        [False, "insufficient_funds"]]
+
+
+async def test_a_pruned_height_is_not_found_and_says_how_many_heights_are_kept(world: Any) -> None:
+    node, api, _, _ = world  # last in this module: it shrinks the node's window
+    node.store.versions_kept = 2
+    for _ in range(3):
+        await api.send("bob", "transfer", {"to": api.pub("carol"), "asset": "MKT", "amount": 1})
+    error = await api.error("state_getProof", keys=["00"], height=1)
+    assert error["code"] == -32001 and "storage.state_versions" in error["message"]
+    head = (await api.call("node_status"))["height"]
+    assert (await api.call("state_getProof", keys=["00"], height=head - 1))["height"] == head - 1
