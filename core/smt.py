@@ -264,24 +264,27 @@ class TreeUpdate:
         self.writes: dict[bytes, bytes] = {}
         self.stale: list[bytes] = []
         items = [(key_path(k), v) for k, v in changes.items()]
-        self.root_entry = self._place(self._update(root, 0, items) if items else root, 0, EMPTY)
+        self.root_entry = self._place(self._update(root, 0, items) if items else root, 0)
         self.root = self.root_entry.hash if self.root_entry else EMPTY
 
     def _update(self, entry: Entry | None, depth: int, items: list[tuple[bytes, bytes | None]]) -> Any:
         if entry is None:
             return self._build([self._new_leaf(p, v) for p, v in items if v is not None], depth)
         path = items[0][0]
-        raw = load(self._reader, entry, depth, path)
+        key = node_key(entry.version, depth, path)
+        raw = self._reader.get(key)
+        if raw is None:
+            raise StorageCorruption(f"state-tree node of version {entry.version} at depth {depth} is missing")
         node = decode_stored(raw)
         if entry.leaf:
             old_path, old_vhash, old_value = node  # type: ignore[misc]
             leaves = [self._new_leaf(p, v) for p, v in items if v is not None]
             if any(p == old_path for p, _ in items):
-                self.stale.append(node_key(entry.version, depth, path))
+                self.stale.append(key)
             else:
                 leaves.append(_Leaf(old_path, old_vhash, old_value, entry.hash, (entry.version, depth)))
             return self._build(leaves, depth)
-        self.stale.append(node_key(entry.version, depth, path))
+        self.stale.append(key)
         left, right = node
         lefts = [x for x in items if not _bit(x[0], depth)]
         rights = [x for x in items if _bit(x[0], depth)]
@@ -312,11 +315,8 @@ class TreeUpdate:
                 only = self._unplaced(only, depth + 1, path, side=right is not None)
             if isinstance(only, _Leaf):
                 return only
-        bits = int.from_bytes(path, "big")
-        shift = DEPTH - depth - 1
-        base = (bits >> (shift + 1) << (shift + 1))
-        left_entry = self._place(left, depth + 1, (base).to_bytes(HASH_SIZE, "big"))
-        right_entry = self._place(right, depth + 1, (base | (1 << shift)).to_bytes(HASH_SIZE, "big"))
+        left_entry = self._place(left, depth + 1)
+        right_entry = self._place(right, depth + 1)
         h = node_hash(left_entry.hash if left_entry else EMPTY, right_entry.hash if right_entry else EMPTY)
         self.writes[node_key(self.version, depth, path)] = encode_node(left_entry, right_entry)
         return Entry(h, self.version, False)
@@ -329,7 +329,8 @@ class TreeUpdate:
         leaf_path, vhash, value = node  # type: ignore[misc]
         return _Leaf(leaf_path, vhash, value, entry.hash, (entry.version, depth))
 
-    def _place(self, item: Any, depth: int, path: bytes) -> Entry | None:
+    def _place(self, item: Any, depth: int) -> Entry | None:
+        """Store a leaf where its parent ends up (a leaf's key is built from its own path)."""
         if item is None or isinstance(item, Entry):
             return item
         leaf: _Leaf = item
