@@ -101,6 +101,21 @@ class StorageSection:
 
 
 @dataclass(frozen=True)
+class MailboxSection:
+    """Encrypted messages kept and forwarded for accounts (docs/OPERATIONS.md, "Mailboxes")."""
+
+    max_envelope_bytes: int = 8192
+    max_messages_per_mailbox: int = 1000
+    max_bytes_per_mailbox: int = 4 * 1024 * 1024
+    max_per_pair: int = 100
+    sender_per_minute: int = 20
+    retention_s: int = 30 * 24 * 3600
+    max_clock_skew_ms: int = 300_000
+    accept_per_s: int = 200
+    offer_on_connect: int = 500
+
+
+@dataclass(frozen=True)
 class LogSection:
     level: str = "info"
     format: str = "plain"
@@ -121,6 +136,7 @@ class NodeConfig:
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
     storage: StorageSection = field(default_factory=StorageSection)
+    mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
 
     def path(self, name: str) -> Path:
@@ -141,7 +157,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "storage": StorageSection, "log": LogSection}
+             "storage": StorageSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -241,6 +257,9 @@ _COMMENTS = {
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
     "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
+    "max_per_pair": "messages from one sender waiting in one mailbox",
+    "sender_per_minute": "messages one account may send per minute of their sent time",
+    "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",
 }
 
 

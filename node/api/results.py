@@ -176,6 +176,13 @@ HISTORY = page(obj({"seq": _t(N), "event": _t(S, "created, reported, owner, cust
 OPENRPC = obj({"openrpc": _t(S), "info": ANY_MAP, "methods": array(ANY_MAP), "components": ANY_MAP,
                "servers": array(ANY_MAP)}, optional=("servers",))
 
+MESSAGE = obj({"id": HEX, "seq": _t(N), "sender": ADDR, "to": array(ADDR),
+               "about": obj({"kind": _t(S, "listing or order"), "id": _t(N)}), "sent_ms": _t(N),
+               "received_ms": _t(N), "size": _t(N), "direction": _t([S, "null"], "in or out; null without a reader"),
+               "read": _t([B, "null"]), "envelope": _t(S, "the signed envelope's canonical bytes, hex")})
+MESSAGE_LIMITS = obj({"max_envelope_bytes": _t(N), "max_messages_per_mailbox": _t(N), "sender_per_minute": _t(N),
+                      "retention_s": _t(N)})
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "account_get": ACCOUNT, "asset_list": page(ASSET), "arbiter_list": page(ARBITER),
     "admin_addPeer": obj({"dialing": _t(S)}), "admin_banPeer": obj({"banned": HEX}),
@@ -189,6 +196,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "review_list": page(REVIEW), "rpc_authenticate": _t(B), "rpc_discover": OPENRPC,
     "shop_get": SHOP, "shop_list": page(obj(SHOP_SUMMARY)), "state_getProof": STATE_PROOF_SCHEMA,
     "subscribe": _t(S, "subscription id"), "unsubscribe": _t(B),
+    "message_send": obj({"id": HEX, "seq": _t(N), "new": _t(B, "false: this node already held it")}),
+    "message_inbox": obj({"items": array(MESSAGE), "next_after": NULL_I, "last_seq": _t(N), "unread": _t(N)}),
+    "message_get": MESSAGE,
+    "message_stats": obj({"envelopes": _t(N), "accounts": _t(N), "last_seq": _t(N), "limits": MESSAGE_LIMITS,
+                          "refused": {"type": "object", "description": "refusal reason → count",
+                                      "additionalProperties": _t(N)}}),
+    "message_markRead": obj({"marked": _t(N, "ids newly marked read"), "unread": _t(N)}),
     "tx_estimate": ESTIMATE, "tx_get": TX_STATUS, "tx_send": SEND, "tx_sendBatch": array(BATCH_ENTRY),
 }
 

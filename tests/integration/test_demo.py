@@ -134,3 +134,15 @@ def test_a_second_run_tells_the_story_again_for_people_with_blocks_and_urls(net,
     assert "block " in out and " tx " in out and "earns the review reward" in out
     assert "disputes" in out and "rules:" in out and "traces lot" in out
     assert f"web:         {net.url('validator-0')}" in out and "#/order/" in out and "JSON-RPC:" in out
+
+
+def test_the_demo_exchanges_messages_that_each_reader_decrypted_through_its_own_node(net, story):
+    report, _ = story
+    ids = report["ids"]["messages"]
+    assert len(ids) == 3
+    said = [s["text"] for s in report["steps"]]
+    assert any("Yes: every Monday, shipped Tuesday." in text for text in said)
+    alice = net.keys["alice"].address
+    for name in net.validators:  # gossiped to every node, as ciphertext
+        held = {i["id"] for i in net.call(name, "message_inbox", address=alice, limit=100)["items"]}
+        assert set(ids) <= held, name
