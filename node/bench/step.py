@@ -63,7 +63,7 @@ async def watch_blocks(rpc: Rpc, urls: list[str], out: Blocks, stop: asyncio.Eve
         while not stop.is_set():
             try:
                 status = await rpc.call(url, "node_status")
-            except Exception as exc:  # noqa: BLE001 - a node that does not answer is skipped, not fatal
+            except Exception as exc:
                 failures.append(exc)
                 await asyncio.sleep(POLL_S)
                 continue
