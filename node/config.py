@@ -97,6 +97,11 @@ class ConsensusSection:
 
 
 @dataclass(frozen=True)
+class StorageSection:
+    state_versions: int = 100
+
+
+@dataclass(frozen=True)
 class MailboxSection:
     """Encrypted messages kept and forwarded for accounts (docs/OPERATIONS.md, "Mailboxes")."""
 
@@ -131,6 +136,7 @@ class NodeConfig:
     rpc: RpcSection = field(default_factory=RpcSection)
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    storage: StorageSection = field(default_factory=StorageSection)
     mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
 
@@ -152,7 +158,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "mailbox": MailboxSection, "log": LogSection}
+             "storage": StorageSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -202,6 +208,8 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    if cfg.storage.state_versions < 2:
+        raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
@@ -249,6 +257,7 @@ _COMMENTS = {
     "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
+    "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",
     "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",

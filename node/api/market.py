@@ -15,6 +15,7 @@ from market.engine import load_params
 from market.orders import OPEN, TERMINAL
 from market.schema import LISTING_TYPES
 from node.api.accounts import PAGE_RESULT, cursor_param, limit_param
+from node.api.proofs import PROOF_PARAM, state_proof
 from node.api.views import (
     addr,
     certificate_json,
@@ -141,13 +142,16 @@ def _register_listings(registry: Registry) -> None:
         summary="One listing with its stock, rating, sales, seller (name, rating), shop, and provenance links.",
         description="`provenance.record` summarises the linked provenance record; `provenance.certificate` is "
                     "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
-        params=[Param("listing", "integer", "Listing id.", minimum=1)],
+        params=[Param("listing", "integer", "Listing id.", minimum=1), PROOF_PARAM],
         result=Result("listing", "The listing.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def listing_get(ctx: CallContext, listing: int) -> dict[str, Any]:
-        return listing_json(ctx, listing)
+    async def listing_get(ctx: CallContext, listing: int, proof: bool) -> dict[str, Any]:
+        out = listing_json(ctx, listing)
+        if proof:
+            out["proof"] = state_proof(ctx.node, [keys.listing(listing), keys.stock(listing)]).to_json()
+        return out
 
     @registry.method(
         "listing_search",
@@ -213,12 +217,12 @@ def _register_orders(registry: Registry) -> None:
         description="`deadlines.current_ms` is when the current state's window closes; `deadlines.actions` "
                     "lists who may do what (and whether only before it); at or after it `claimable_by` may "
                     "order_claim, which leads to `on_claim`.",
-        params=[Param("order", "integer", "Order id.", minimum=1)],
+        params=[Param("order", "integer", "Order id.", minimum=1), PROOF_PARAM],
         result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def order_get(ctx: CallContext, order: int) -> dict[str, Any]:
+    async def order_get(ctx: CallContext, order: int, proof: bool) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         record = store.load(reader, keys.order(order))
         if record is None:
@@ -231,6 +235,8 @@ def _register_orders(registry: Registry) -> None:
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
+        if proof:
+            out["proof"] = state_proof(ctx.node, [keys.order(order)]).to_json()
         return out
 
     @registry.method(

@@ -152,6 +152,16 @@ def test_tx_page_verifies_the_inclusion_proof_and_certificate_in_the_browser(bro
     assert_no_page_errors(browser)
 
 
+def test_tx_page_checks_the_outcome_proof_in_the_browser(browser, market, url):
+    status = market.one("bob", "transfer", to=market.pubkey("alice"), asset=ASSET, amount=3)
+    market.one("alice", "transfer", to=market.pubkey("bob"), asset=ASSET, amount=1)  # the block that commits it
+    open_page(browser, url, f"/tx/{status['hash']}")
+    browser.call("waitFor", selector='#outcome-proof[data-verified="true"]')
+    checks = browser.text("#outcome-checks")
+    assert "✗" not in checks and checks.count("✓") >= 5, checks
+    assert_no_page_errors(browser)
+
+
 def test_main_pages_fit_a_phone_screen(browser, market, url):
     browser.call("viewport", width=PHONE_WIDTH, height=844)
     try:

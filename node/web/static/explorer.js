@@ -5,7 +5,7 @@ import { follow, live, loadAssets, nativeAsset, rpc, rpcBatch } from "./api.js";
 import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
-import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
+import { addressOf, headerHash, verifyCertificate, verifyInclusion, verifyReceiptProof } from "./proof.js";
 import { listingCard, shopLink } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
 import { FINISHED, orderActions } from "./walletui.js";
@@ -230,6 +230,25 @@ async function txPage(page) {
   }
   if (status.inclusion) await renderInclusion(proofSection, status.inclusion);
   else proofSection.append(notice("No inclusion proof: the tx is not in a block."));
+  if (status.inclusion) await renderOutcome(page.main, status);
+}
+
+// The receipt proof (docs/PROTOCOL.md §7.3): the outcome shown above, checked here against a certified header.
+async function renderOutcome(main, status) {
+  const section = el("section", { "aria-labelledby": "outcome-title", id: "outcome-proof" },
+    el("h2", { id: "outcome-title" }, "Outcome proof"));
+  main.append(section);
+  if (!status.receipt_proof) {
+    section.append(notice("Not provable yet: the next block commits the state after this tx's block."));
+    return;
+  }
+  const set = await validators();
+  const result = await verifyReceiptProof(status, set.map((v) => v.public_key));
+  const steps = el("ol", { class: "checks", id: "outcome-checks" });
+  for (const c of result.checks) steps.append(el("li", { class: c.ok ? "ok" : "bad" }, c.ok ? "✓ " : "✗ ", c.text));
+  if (!result.signaturesChecked) steps.append(el("li", { class: "skip" }, "– The anchor certificate's ed25519 signatures were not checked: this browser has no Ed25519 in WebCrypto."));
+  section.append(steps);
+  section.dataset.verified = String(result.verified);
 }
 
 function receiptSection(receipt) {
