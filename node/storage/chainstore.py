@@ -102,6 +102,7 @@ class ChainStore:
     def __init__(self, kv: KV, versions_kept: int = statetree.DEFAULT_VERSIONS_KEPT) -> None:
         self._kv = kv
         self.versions_kept = versions_kept  # state-tree versions that stay provable (config: storage.state_versions)
+        self._tree_cache = statetree.NodeCache()
         self._check_version()
         self._head = _decoded("head", kv.get(schema.HEAD), Head.decode)
         self.verify_head()
@@ -248,10 +249,11 @@ class ChainStore:
                 batch.delete(key)
             else:
                 batch.put(key, value)
-        root = statetree.stage(self._kv, batch, height, state_changes, self.versions_kept)
+        root = statetree.stage(self._kv, batch, height, state_changes, self.versions_kept, self._tree_cache)
         head = Head(height, block.hash, root, block.header.timestamp_ms)
         batch.put(schema.HEAD, head.encode())
         self._kv.write(batch, sync=True)
+        self._tree_cache.settle()
         self._head, self._state_digest = head, digest
         return head
 

@@ -9,6 +9,7 @@ needs, so the tree on disk holds exactly the last ``keep`` versions.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import islice
 
 from core import smt
 from core.errors import StorageCorruption, StorageError
@@ -19,16 +20,66 @@ DEFAULT_VERSIONS_KEPT = 100
 MIN_VERSIONS_KEPT = 2
 
 
-class _Nodes:
-    """``smt.NodeReader`` over a KV view."""
+class NodeCache:
+    """Tree nodes kept in memory, read-through, at most ``max_nodes`` (oldest dropped first).
 
-    __slots__ = ("_reader",)
+    A block's tree update reads every node on its changed paths, and each of
+    those was a LevelDB get with checksums verified: under ``bench tps`` the
+    gets were 27 % of a validator's CPU and the tree update 46 %, and
+    execution went from ~0.5 ms to 4 ms per tx. Nodes are immutable (keyed by
+    the version that wrote them and their place), so a cached node is never
+    stale; a pruned one is never asked for, since a pruned version's root is
+    refused first. A block's new nodes enter the cache only once its batch is
+    on disk (``settle``).
+    """
 
-    def __init__(self, reader: KVReader) -> None:
-        self._reader = reader
+    def __init__(self, max_nodes: int = 200_000) -> None:
+        self.max_nodes = max_nodes
+        self._nodes: dict[bytes, bytes] = {}
+        self._staged: dict[bytes, bytes] = {}
 
     def get(self, key: bytes) -> bytes | None:
-        return self._reader.get(schema.tree_node(key))
+        return self._nodes.get(key)
+
+    def put(self, key: bytes, node: bytes) -> None:
+        nodes = self._nodes
+        nodes[key] = node
+        if len(nodes) > self.max_nodes:
+            for old in list(islice(nodes, len(nodes) - self.max_nodes)):
+                del nodes[old]
+
+    def stage(self, writes: Mapping[bytes, bytes]) -> None:
+        self._staged = dict(writes)
+
+    def settle(self) -> None:
+        """The staged block's batch was written: its new nodes are now real."""
+        for key, node in self._staged.items():
+            self.put(key, node)
+        self._staged = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+class _Nodes:
+    """``smt.NodeReader`` over a KV view, through ``cache`` when given."""
+
+    __slots__ = ("_cache", "_reader")
+
+    def __init__(self, reader: KVReader, cache: NodeCache | None = None) -> None:
+        self._reader = reader
+        self._cache = cache
+
+    def get(self, key: bytes) -> bytes | None:
+        cache = self._cache
+        if cache is not None:
+            node = cache.get(key)
+            if node is not None:
+                return node
+        node = self._reader.get(schema.tree_node(key))
+        if node is not None and cache is not None:
+            cache.put(key, node)
+        return node
 
 
 class VersionPruned(StorageError):
@@ -50,10 +101,16 @@ def oldest_version(reader: KVReader) -> int | None:
 
 
 def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[bytes, bytes | None],
-          keep: int) -> bytes:
-    """Add version ``version`` (the previous one plus ``changes``) to ``batch``; return its root hash."""
+          keep: int, cache: NodeCache | None = None) -> bytes:
+    """Add version ``version`` (the previous one plus ``changes``) to ``batch``; return its root hash.
+
+    With ``cache``, nodes are read through it and the new ones staged in it: call ``cache.settle()``
+    once ``batch`` is written.
+    """
     previous = None if version == 0 else root_entry(reader, version - 1)
-    update = smt.TreeUpdate(_Nodes(reader), previous, version, changes)
+    update = smt.TreeUpdate(_Nodes(reader, cache), previous, version, changes)
+    if cache is not None:
+        cache.stage(update.writes)
     for key, node in update.writes.items():
         batch.put(schema.tree_node(key), node)
     if update.stale:  # one entry per version, not per node: a block's batch stays about half as long
