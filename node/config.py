@@ -82,6 +82,7 @@ class MempoolSection:
     min_fee: int = 0
     max_pending_ms: int = 2000
     min_commit_tps: int = 500
+    floor_commit_tps: int = 20
     journal_file: str = "mempool.journal"
 
 
@@ -210,6 +211,8 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.format: expected plain or json")
     if cfg.storage.state_versions < 2:
         raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
+    if cfg.mempool.floor_commit_tps < 1:
+        raise ConfigError("mempool.floor_commit_tps: expected at least 1 (the least a measured commit rate counts as)")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
@@ -252,7 +255,8 @@ _COMMENTS = {
     "max_gapped": "txs waiting behind a nonce gap, in all (they are not work; beyond it such txs are refused)",
     "min_fee": "smallest fee this node admits to its mempool",
     "max_pending_ms": "refuse wallet txs (busy, retry_after_ms) beyond this much backlog; 0 = off",
-    "min_commit_tps": "commit rate assumed before one is measured, and its floor",
+    "min_commit_tps": "commit rate assumed before one is measured",
+    "floor_commit_tps": "the least a measured commit rate counts as (at most min_commit_tps)",
     "journal_file": "wallet txs fsync'd here before tx_send answers; empty = off",
     "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",

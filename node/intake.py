@@ -57,7 +57,8 @@ class TxIntake:
         self.account_nonce = account_nonce
         self.refused_nonces = RefusedNonces()
         self.admission = AdmissionControl(AdmissionLimits(max_pending_ms=m.max_pending_ms,
-                                                          min_commit_tps=m.min_commit_tps))
+                                                          min_commit_tps=m.min_commit_tps,
+                                                          floor_commit_tps=m.floor_commit_tps))
         # Live records never exceed the pool's bytes, and a rewrite is due at twice that (plus slack).
         self.journal = (MempoolJournal(cfg.path(m.journal_file), m.max_tx_bytes, mempool.__contains__,
                                        max_file_bytes=2 * m.max_bytes + 1024 * m.max_tx_bytes)

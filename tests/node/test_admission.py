@@ -68,7 +68,7 @@ def test_zero_max_pending_turns_the_bound_off() -> None:
 
 
 def test_the_rate_is_measured_only_over_intervals_the_pool_was_busy() -> None:
-    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate = CommitRate(smoothing_pct=100, initial_tps=1)
     rate.on_commit(0, txs=10, pending_after=0)
     rate.on_commit(60_000, txs=10, pending_after=500)  # after an idle minute: the wallets' pace, skipped
     assert not rate.measured
@@ -77,7 +77,7 @@ def test_the_rate_is_measured_only_over_intervals_the_pool_was_busy() -> None:
 
 
 def test_the_moving_average_weighs_each_block_by_smoothing_pct() -> None:
-    rate = CommitRate(smoothing_pct=50, floor_tps=1)
+    rate = CommitRate(smoothing_pct=50, initial_tps=1)
     rate.on_commit(0, txs=1, pending_after=1)
     rate.on_commit(1000, txs=1000, pending_after=1)
     rate.on_commit(2000, txs=3000, pending_after=1)
@@ -85,10 +85,20 @@ def test_the_moving_average_weighs_each_block_by_smoothing_pct() -> None:
 
 
 def test_a_measured_rate_below_the_floor_counts_as_the_floor() -> None:
-    gate = control(max_pending_ms=1000, floor=200, smoothing_pct=100)
+    gate = control(max_pending_ms=1000, floor=200, smoothing_pct=100, floor_commit_tps=50)
+    assert gate.rate.tps == 200  # assumed before any block
     gate.on_commit(0, txs=1, pending_after=5)
     gate.on_commit(1000, txs=5, pending_after=5)
-    assert gate.rate.measured and gate.rate.tps == 200 and gate.capacity() == 200
+    assert gate.rate.measured and gate.rate.tps == 50 and gate.capacity() == 50
+
+
+def test_a_slow_host_is_measured_below_the_assumed_rate() -> None:
+    """Regression (issue 12): the assumed 500 tx/s was also the floor, so a host committing 150 tx/s held
+    1,000 txs (7 s of work) and accepted txs waited 10-12 s at p50 under bench tps."""
+    gate = control(max_pending_ms=2000, floor=500, smoothing_pct=100)  # the defaults: floor_commit_tps 20
+    gate.on_commit(0, txs=200, pending_after=800)
+    gate.on_commit(1333, txs=200, pending_after=800)  # 150 tx/s
+    assert round(gate.rate.tps) == 150 and gate.capacity() == 300
 
 
 def test_a_faster_node_admits_more() -> None:
@@ -100,7 +110,7 @@ def test_a_faster_node_admits_more() -> None:
 
 
 def test_back_to_back_commits_in_one_millisecond_do_not_divide_by_zero() -> None:
-    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate = CommitRate(smoothing_pct=100, initial_tps=1)
     rate.on_commit(5, txs=1, pending_after=1)
     rate.on_commit(5, txs=7, pending_after=1)
     assert rate.tps == 7000
@@ -114,7 +124,7 @@ def test_bad_limits_are_refused_with_the_setting_named(kw: dict[str, int]) -> No
 
 
 def test_a_block_of_zero_txs_updates_the_interval_start_without_a_sample() -> None:
-    rate = CommitRate(smoothing_pct=100, floor_tps=1)
+    rate = CommitRate(smoothing_pct=100, initial_tps=1)
     rate.on_commit(0, txs=1, pending_after=1)
     rate.on_commit(10, txs=0, pending_after=1)  # e.g. a block applied by sync: not measured
     rate.on_commit(1010, txs=500, pending_after=1)
