@@ -247,6 +247,8 @@ def handle_dispute(tx: TxContext, body: dict[str, Any]) -> None:
     order = _admit(tx, "order_dispute", body["order"])
     require(order["arbiter"] is not None, NO_ARBITER, "the order was placed without an arbiter")
     order["dispute_by"], order["reason_hash"] = tx.sender, body["reason_hash"]
+    if body["evidence"] is not None:  # only when given: orders disputed before evidence existed keep their bytes
+        order["evidence_hash"] = body["evidence"]
     _move_to(tx, body["order"], order, DISPUTED, tx.params.ruling_window_ms)
 
 

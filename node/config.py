@@ -96,6 +96,25 @@ class ConsensusSection:
 
 
 @dataclass(frozen=True)
+class ContentSection:
+    """The content store's limits (node/content, docs/OPERATIONS.md "Content store")."""
+
+    max_image_bytes: int = 2 * 1024 * 1024
+    max_text_bytes: int = 16 * 1024
+    max_image_pixels: int = 25_000_000  # width x height; a larger image is refused as a decompression bomb
+    auth_window_ms: int = 300_000  # an upload's signed time may be this far from the node's clock
+    unreferenced_ttl_s: int = 86_400  # an upload no committed tx references is deleted after this long
+    account_pending_bytes: int = 32 * 1024 * 1024  # unreferenced uploads one account may hold on this node
+    account_pending_blobs: int = 200
+    account_uploads_per_minute: int = 60
+    total_pending_bytes: int = 1024 * 1024 * 1024  # unreferenced uploads of all accounts together
+    fetch_concurrency: int = 4  # blobs fetched from peers at once
+    fetch_timeout_s: int = 20
+    max_wanted: int = 100_000  # referenced blobs waiting to be fetched
+    thumbnail_cache_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class LogSection:
     level: str = "info"
     format: str = "plain"
@@ -115,6 +134,7 @@ class NodeConfig:
     rpc: RpcSection = field(default_factory=RpcSection)
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    content: ContentSection = field(default_factory=ContentSection)
     log: LogSection = field(default_factory=LogSection)
 
     def path(self, name: str) -> Path:
@@ -134,7 +154,8 @@ class NodeConfig:
         return self.path(self.data_dir)
 
 
-_SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection, "log": LogSection}
+_SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
+             "content": ContentSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:

@@ -181,6 +181,9 @@ class Node:
         self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
+        from node.content.service import ContentService
+
+        self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
 
     # ---- setup -------------------------------------------------------------
@@ -262,6 +265,7 @@ class Node:
                 journal = tg.create_task(self.intake.run())
                 watch = tg.create_task(self._stall_watch())
                 want = tg.create_task(self._want_loop())
+                content = tg.create_task(self.content.run())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -274,6 +278,7 @@ class Node:
                 journal.cancel()
                 watch.cancel()
                 want.cancel()
+                content.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -554,6 +559,12 @@ class Node:
             return True
         if topic == "txs":
             return await self._on_gossiped_txs(peer, payload)
+        if topic in self.content.TOPICS:
+            try:
+                return self.content.on_message(peer, topic, payload)
+            except DecodeError as exc:
+                self.p2p.penalize(peer, 5, f"bad {topic} message: {exc}")
+                return False
         self.p2p.penalize(peer, 5, f"unknown topic {topic!r}")
         return False
 
@@ -599,11 +610,14 @@ class Node:
             return serve_blocks(self.store, payload)
         if topic == "txwant":
             return self._serve_want(payload)
+        if topic in self.content.TOPICS:
+            return self.content.serve(payload)
         raise DecodeError(f"unknown request topic {topic!r}")
 
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
         if connected:
             self.syncer.request_now()
+            self.content.fetcher.peer_joined()
             self._offer_pending_txs(peer)
 
     def _offer_pending_txs(self, peer: bytes) -> None:

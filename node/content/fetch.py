@@ -1,0 +1,250 @@
+"""Fetch referenced blobs this node lacks from its peers: a sans-IO plan and the asyncio loop that runs it.
+
+Wire (p2p request/response, canonical msgpack): ``content`` {"hash": 32 bytes}
+→ {"data": bytes or nil}. A ``content_have`` message [hash, ...] says a peer
+now holds blobs; a node wanting one of them asks that peer at once.
+
+The plan (``FetchPlan``) asks one peer at a time per blob, at most
+``concurrency`` blobs at once, each peer once per round; when a round ends
+without the blob it waits ``backoff_s(round)`` (1 s doubling to 5 min) and
+starts again, forever: a node that was offline, or a blob whose only holder is
+down, is fetched when one comes back. Bytes that do not hash right cost the
+peer a penalty. Nothing here runs on the consensus path: commits only add to
+the want list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core import fields as f
+from core.encoding import decode, encode
+from core.errors import DecodeError, MarketnodeError
+from node.content.kinds import ContentRefused
+from node.content.store import ContentStore
+
+log = logging.getLogger("marketnode.content")
+
+TOPIC = "content"
+HAVE_TOPIC = "content_have"
+MAX_HAVE = 256  # hashes in one have message
+BASE_BACKOFF_S = 1.0
+MAX_BACKOFF_S = 300.0
+WRONG_BYTES_PENALTY = 20
+LOOP_S = 0.5
+
+
+def backoff_s(rounds: int) -> float:
+    return min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** max(0, rounds - 1))
+
+
+@dataclass
+class _Want:
+    rounds: int = 0
+    next_try_s: float = 0.0
+    tried: set[bytes] = field(default_factory=set)
+    haves: list[bytes] = field(default_factory=list)
+    asking: bytes | None = None
+
+
+class FetchPlan:
+    """Which blob to ask which peer for next. No I/O, no clock: callers pass ``now_s`` and the peer list."""
+
+    def __init__(self, concurrency: int, rng: random.Random | None = None) -> None:
+        self.concurrency = concurrency
+        self.rng = rng or random.Random()
+        self.wants: dict[bytes, _Want] = {}
+
+    def want(self, blob_hash: bytes) -> None:
+        self.wants.setdefault(blob_hash, _Want())
+
+    def drop(self, blob_hash: bytes) -> None:
+        self.wants.pop(blob_hash, None)
+
+    def in_flight(self) -> int:
+        return sum(1 for w in self.wants.values() if w.asking is not None)
+
+    def on_have(self, blob_hash: bytes, peer: bytes, now_s: float) -> None:
+        want = self.wants.get(blob_hash)
+        if want is not None and peer not in want.haves:
+            want.haves.append(peer)
+            want.tried.discard(peer)
+            want.next_try_s = min(want.next_try_s, now_s)
+
+    def peer_joined(self, now_s: float) -> None:
+        """A new link: every waiting blob is worth one more ask now (the newcomer may hold it)."""
+        for want in self.wants.values():
+            want.next_try_s = min(want.next_try_s, now_s)
+
+    def due(self, now_s: float, peers: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
+        """(blob, peer) requests to start now; each is marked in flight until ``on_result``."""
+        slots = self.concurrency - self.in_flight()
+        out: list[tuple[bytes, bytes]] = []
+        if slots <= 0 or not peers:
+            return out
+        for blob_hash, want in self.wants.items():
+            if len(out) >= slots:
+                break
+            if want.asking is not None or want.next_try_s > now_s:
+                continue
+            fresh = [p for p in want.haves if p in peers and p not in want.tried]
+            if not fresh:
+                fresh = [p for p in peers if p not in want.tried]
+                self.rng.shuffle(fresh)
+            if not fresh:
+                self._end_round(want, now_s)
+                continue
+            want.asking = fresh[0]
+            out.append((blob_hash, fresh[0]))
+        return out
+
+    def on_result(self, blob_hash: bytes, peer: bytes, got: bool, now_s: float, peers: Sequence[bytes]) -> None:
+        """The peer answered (``got``: it sent the right bytes) or failed (missing, error, wrong bytes)."""
+        want = self.wants.get(blob_hash)
+        if want is None:
+            return
+        want.asking = None
+        if got:
+            del self.wants[blob_hash]
+            return
+        want.tried.add(peer)
+        if peer in want.haves:
+            want.haves.remove(peer)
+        if all(p in want.tried for p in peers):
+            self._end_round(want, now_s)
+
+    def _end_round(self, want: _Want, now_s: float) -> None:
+        want.rounds += 1
+        want.tried.clear()
+        want.next_try_s = now_s + backoff_s(want.rounds)
+
+
+class ContentPeers(Protocol):
+    """What the fetcher needs of the p2p host."""
+
+    def peers(self) -> list[Any]: ...
+
+    async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes: ...
+
+    def penalize(self, peer: bytes, points: int, reason: str) -> None: ...
+
+    def broadcast(self, topic: str, payload: bytes, exclude: bytes | None = None) -> None: ...
+
+
+def serve_content(store: ContentStore, payload: bytes) -> bytes:
+    request = f.expect_map(decode(payload, 128), "content request", ("hash",))
+    blob_hash = request["hash"]
+    if not isinstance(blob_hash, bytes) or len(blob_hash) != 32:
+        raise DecodeError("content request: hash is 32 bytes")
+    held = store.get(blob_hash)
+    return encode({"data": None if held is None else held[0]})
+
+
+def parse_content(reply: bytes, max_bytes: int) -> bytes | None:
+    obj = f.expect_map(decode(reply, max_bytes + 64), "content reply", ("data",))
+    data = obj["data"]
+    if data is not None and not isinstance(data, bytes):
+        raise DecodeError("content reply: data is bytes or nil")
+    return data
+
+
+def have_payload(hashes: Sequence[bytes]) -> bytes:
+    return encode(list(hashes[:MAX_HAVE]))
+
+
+def parse_have(payload: bytes) -> list[bytes]:
+    hashes = decode(payload, MAX_HAVE * 40)
+    if not isinstance(hashes, list) or len(hashes) > MAX_HAVE or \
+            not all(isinstance(h, bytes) and len(h) == 32 for h in hashes):
+        raise DecodeError(f"content_have: a list of at most {MAX_HAVE} 32-byte hashes")
+    return hashes
+
+
+class Fetcher:
+    """Runs a FetchPlan against the node's peers, keeping fetched blobs in the store."""
+
+    def __init__(self, store: ContentStore, peers: ContentPeers, concurrency: int, timeout_s: float,
+                 max_wanted: int, now_ms: Any) -> None:
+        self.store = store
+        self.peers = peers
+        self.plan = FetchPlan(concurrency)
+        self.timeout_s = timeout_s
+        self.max_wanted = max_wanted
+        self.now_ms = now_ms
+        self.wake = asyncio.Event()
+        self.fetched = 0
+        self.wrong_bytes = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _peer_keys(self) -> list[bytes]:
+        return [p.node_key for p in self.peers.peers()]
+
+    def reload(self) -> None:
+        """Take the store's want list into the plan (bounded by max_wanted)."""
+        for count, blob_hash in enumerate(self.store.wanted()):
+            if count >= self.max_wanted:
+                break
+            self.plan.want(blob_hash)
+        self.wake.set()
+
+    def on_have(self, peer: bytes, payload: bytes) -> None:
+        for blob_hash in parse_have(payload):
+            self.plan.on_have(blob_hash, peer, time.monotonic())
+        self.wake.set()
+
+    def peer_joined(self) -> None:
+        self.plan.peer_joined(time.monotonic())
+        self.wake.set()
+
+    async def run(self) -> None:
+        self.reload()
+        try:
+            while True:
+                self.wake.clear()
+                for blob_hash, peer in self.plan.due(time.monotonic(), self._peer_keys()):
+                    task = asyncio.ensure_future(self._fetch(blob_hash, peer))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                try:
+                    async with asyncio.timeout(LOOP_S):
+                        await self.wake.wait()
+                except TimeoutError:
+                    pass
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _fetch(self, blob_hash: bytes, peer: bytes) -> None:
+        got = False
+        try:
+            if self.store.get(blob_hash) is not None:  # uploaded here meanwhile
+                got = True
+                return
+            reply = await self.peers.request(peer, TOPIC, encode({"hash": blob_hash}), self.timeout_s)
+            data = parse_content(reply, self.store.limits.kinds.max_blob_bytes)
+            if data is None:
+                return
+            try:
+                self.store.store_fetched(blob_hash, data, self.now_ms())
+            except ContentRefused:
+                got = True  # the right bytes, but not storable here: never asked for again
+                return
+            except ValueError as exc:
+                self.wrong_bytes += 1
+                self.peers.penalize(peer, WRONG_BYTES_PENALTY, f"sent wrong bytes for content: {exc}")
+                return
+            got = True
+            self.fetched += 1
+            log.info("fetched content %s (%d bytes) from %s", blob_hash.hex()[:16], len(data), peer.hex()[:12])
+            self.peers.broadcast(HAVE_TOPIC, have_payload([blob_hash]))
+        except (MarketnodeError, OSError) as exc:
+            log.debug("content %s from %s: %s", blob_hash.hex()[:16], peer.hex()[:12], exc)
+        finally:
+            self.plan.on_result(blob_hash, peer, got, time.monotonic(), self._peer_keys())
+            self.wake.set()
