@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from cli.content_cmds import upload_file, upload_text, with_texts
 from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table, when
 from wallet import builders, kinds
 from wallet.account import TxResult
@@ -98,11 +101,15 @@ def order_ship(session: Session, order_id: int, tracking: str | None, content_ke
 
 @node_command(order, "dispute", signs=True)
 @click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--statement", required=True, help="What went wrong; give it to the arbiter, only its hash goes "
-              "on chain.")
-def order_dispute(session: Session, order_id: int, statement: str) -> None:
+@click.option("--reason", "--statement", "statement", required=True,
+              help="What went wrong (UTF-8, ≤ 16 KiB): stored by the nodes for the arbiter, its hash on chain.")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file backing the statement: a photo (JPEG, PNG, WebP ≤ 2 MiB) or a text.")
+def order_dispute(session: Session, order_id: int, statement: str, evidence: Path | None) -> None:
     """Open a dispute on ORDER (buyer or seller) before its deadline; the arbiter then rules."""
-    session.send("order_dispute", builders.order_dispute(order_id, statement),
+    upload_text(session, statement)
+    evidence_hash = upload_file(session, evidence) if evidence is not None else None
+    session.send("order_dispute", builders.order_dispute(order_id, statement, evidence_hash),
                  lambda r: f"order {order_id}: disputed; the arbiter rules by "
                            f"{when(r.event('order_disputed')['deadline_ms'])}")
 
@@ -111,10 +118,12 @@ def order_dispute(session: Session, order_id: int, statement: str) -> None:
 @click.argument("order_id", metavar="ORDER", type=int)
 @click.option("--buyer-amount", required=True, help="Refund to the buyer, in units of the order's asset; the "
               "seller gets the rest after your fee.")
-@click.option("--ruling", default=None, help="Your written ruling; only its hash goes on chain.")
+@click.option("--ruling", default=None, help="Your written ruling (UTF-8): stored by the nodes, its hash on chain.")
 def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: str | None) -> None:
     """Split a disputed ORDER's escrow (its arbiter only)."""
     found = session.call("order_get", order=order_id)
+    if ruling:
+        upload_text(session, ruling)
     units = session.assets.parse(buyer_amount, found["asset"], "buyer-amount")
     session.send("order_resolve", builders.order_resolve(order_id, units, ruling),
                  lambda r: f"order {order_id}: resolved; {session.amount(units, found['asset'])} back to the buyer")
@@ -123,8 +132,8 @@ def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: st
 @node_command(order, "show")
 @click.argument("order_id", metavar="ORDER", type=int)
 def order_show(session: Session, order_id: int) -> None:
-    """One order: parties, escrow, deadline and who may act, and its timeline."""
-    found = session.call("order_get", order=order_id)
+    """One order: parties, escrow, deadline and who may act, the dispute's texts, and its timeline."""
+    found = with_texts(session, session.call("order_get", order=order_id), ("reason_hash", "ruling_hash"))
 
     def human() -> None:
         deadlines = found.get("deadlines") or {}
@@ -138,6 +147,9 @@ def order_show(session: Session, order_id: int) -> None:
                                        f"{deadlines['claimable_by']} may claim: {deadlines['on_claim']}"),
             ("refund", None if found.get("buyer_amount") is None else session.amount(found["buyer_amount"],
                                                                                     found["asset"])),
+            ("dispute", found.get("reason_text")),
+            ("evidence", None if not found.get("evidence_hash") else f"/content/{found['evidence_hash']}"),
+            ("ruling", found.get("ruling_text")),
         ])
         timeline = found.get("timeline") or []
         if timeline:

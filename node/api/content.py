@@ -12,7 +12,7 @@ from typing import Any
 
 from core.errors import RpcError
 from core.upload import UploadAuth
-from market import keys
+from market.accounts import account_record
 from node.content.kinds import ContentRefused
 from node.content.store import ContentLimited
 from node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, invalid_params
@@ -75,7 +75,7 @@ def register(registry: Registry) -> None:
             auth = UploadAuth(hash, uploader, time_ms, signature)
         except ValueError as exc:
             raise invalid_params(str(exc)) from None
-        if node.store.state_reader().get(keys.account(uploader)) is None:
+        if account_record(node.store.state_reader(), uploader) is None:
             raise RpcError(INVALID_INPUT, "content refused: the uploader is not a registered account (quotas are "
                            "per account: register first)", {"reason": "not_registered"})
         try:

@@ -50,6 +50,7 @@ class _Want:
     next_try_s: float = 0.0
     tried: set[bytes] = field(default_factory=set)
     haves: list[bytes] = field(default_factory=list)
+    liars: set[bytes] = field(default_factory=set)  # sent wrong bytes for this blob: never asked for it again
     asking: bytes | None = None
 
 
@@ -93,9 +94,9 @@ class FetchPlan:
                 break
             if want.asking is not None or want.next_try_s > now_s:
                 continue
-            fresh = [p for p in want.haves if p in peers and p not in want.tried]
+            fresh = [p for p in want.haves if p in peers and p not in want.tried and p not in want.liars]
             if not fresh:
-                fresh = [p for p in peers if p not in want.tried]
+                fresh = [p for p in peers if p not in want.tried and p not in want.liars]
                 self.rng.shuffle(fresh)
             if not fresh:
                 self._end_round(want, now_s)
@@ -104,8 +105,9 @@ class FetchPlan:
             out.append((blob_hash, fresh[0]))
         return out
 
-    def on_result(self, blob_hash: bytes, peer: bytes, got: bool, now_s: float, peers: Sequence[bytes]) -> None:
-        """The peer answered (``got``: it sent the right bytes) or failed (missing, error, wrong bytes)."""
+    def on_result(self, blob_hash: bytes, peer: bytes, got: bool, now_s: float, peers: Sequence[bytes],
+                  lied: bool = False) -> None:
+        """The peer answered (``got``: it sent the right bytes) or failed (missing, error; ``lied``: wrong bytes)."""
         want = self.wants.get(blob_hash)
         if want is None:
             return
@@ -114,9 +116,11 @@ class FetchPlan:
             del self.wants[blob_hash]
             return
         want.tried.add(peer)
+        if lied:
+            want.liars.add(peer)
         if peer in want.haves:
             want.haves.remove(peer)
-        if all(p in want.tried for p in peers):
+        if all(p in want.tried or p in want.liars for p in peers):
             self._end_round(want, now_s)
 
     def _end_round(self, want: _Want, now_s: float) -> None:
@@ -183,7 +187,7 @@ class Fetcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _peer_keys(self) -> list[bytes]:
-        return [p.node_key for p in self.peers.peers()]
+        return [p.pubkey for p in self.peers.peers()]
 
     def reload(self) -> None:
         """Take the store's want list into the plan (bounded by max_wanted)."""
@@ -207,10 +211,10 @@ class Fetcher:
         try:
             while True:
                 self.wake.clear()
-                for blob_hash, peer in self.plan.due(time.monotonic(), self._peer_keys()):
-                    task = asyncio.ensure_future(self._fetch(blob_hash, peer))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                try:
+                    self._start_due()
+                except Exception:  # a bug here must not end replication for the node's lifetime
+                    log.exception("the content fetcher failed to start fetches; retrying")
                 try:
                     async with asyncio.timeout(LOOP_S):
                         await self.wake.wait()
@@ -220,8 +224,14 @@ class Fetcher:
             for task in list(self._tasks):
                 task.cancel()
 
+    def _start_due(self) -> None:
+        for blob_hash, peer in self.plan.due(time.monotonic(), self._peer_keys()):
+            task = asyncio.ensure_future(self._fetch(blob_hash, peer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def _fetch(self, blob_hash: bytes, peer: bytes) -> None:
-        got = False
+        got = lied = False
         try:
             if self.store.get(blob_hash) is not None:  # uploaded here meanwhile
                 got = True
@@ -236,6 +246,7 @@ class Fetcher:
                 got = True  # the right bytes, but not storable here: never asked for again
                 return
             except ValueError as exc:
+                lied = True
                 self.wrong_bytes += 1
                 self.peers.penalize(peer, WRONG_BYTES_PENALTY, f"sent wrong bytes for content: {exc}")
                 return
@@ -245,6 +256,8 @@ class Fetcher:
             self.peers.broadcast(HAVE_TOPIC, have_payload([blob_hash]))
         except (MarketnodeError, OSError) as exc:
             log.debug("content %s from %s: %s", blob_hash.hex()[:16], peer.hex()[:12], exc)
+        except Exception:
+            log.exception("fetching content %s from %s failed", blob_hash.hex()[:16], peer.hex()[:12])
         finally:
-            self.plan.on_result(blob_hash, peer, got, time.monotonic(), self._peer_keys())
+            self.plan.on_result(blob_hash, peer, got, time.monotonic(), self._peer_keys(), lied)
             self.wake.set()
