@@ -2,8 +2,9 @@
 
 import { loadAssets, rpc } from "./api.js";
 import {
-  accountLink, amount, badge, bps, el, fields, formatUnits, heading, link, notice, parseUnits, replace, shortHex, stars, table, time,
+  accountLink, amount, badge, bps, el, fields, formatUnits, heading, link, notice, parseUnits, replace, stars, table, time,
 } from "./format.js";
+import { contentImage, contentText, contentThumb, gallery } from "./content.js";
 import { failure, href, navigate, route } from "./router.js";
 import { buyForm } from "./walletui.js";
 
@@ -69,6 +70,7 @@ function averageOf(rating) {
 export function listingCard(item) {
   const id = item.id;
   return el("li", { class: "card listing-card" },
+    item.cover ? link(`#/listing/${id}`, contentThumb(item.cover, item.title || ""), { class: "card-thumb", tabindex: "-1", "aria-hidden": "true" }) : null,
     el("h3", {}, link(`#/listing/${id}`, item.title || `Listing ${id}`)),
     el("p", { class: "price" }, amount(item.price, item.asset)),
     el("p", { class: "meta" },
@@ -123,7 +125,9 @@ function reviewItem(review) {
     el("p", { class: "meta" }, link(`#/order/${review.order}`, `order #${review.order}`),
       review.listing ? [" · ", link(`#/listing/${review.listing}`, `listing #${review.listing}`)] : null,
       review.reply_hash ? " · the seller replied" : null),
-    el("p", { class: "meta" }, "Text stored off chain, hash ", el("code", { title: review.text_hash }, shortHex(review.text_hash))));
+    review.text_hash ? contentText(review.text_hash, { what: "review text" }) : null,
+    review.photo ? contentImage(review.photo, { alt: "The buyer's photo", className: "content-image review-photo" }) : null,
+    review.reply_hash ? contentText(review.reply_hash, { label: "Seller's reply:", what: "reply" }) : null);
 }
 
 function ratingLine(rating) {
@@ -172,6 +176,7 @@ async function listingPage(page) {
       item.available ? badge("available", "ok") : badge(item.active === false ? "delisted" : "unavailable", "warn"),
       stockBadge(item.stock), item.sales ? badge(`${item.sales} sold`) : null, provenanceBadges(item.provenance)),
     el("p", {}, stars(averageOf(item.rating)), item.rating?.count ? ` from ${item.rating.count} rating(s)` : ""),
+    gallery(item.images, item.title || `Listing ${id}`),
     item.description ? el("p", { class: "description" }, item.description) : null,
     fields([
       ["Listing", `#${id}`],
