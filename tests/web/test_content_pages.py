@@ -3,10 +3,11 @@ its on-chain hash in the page, and a mismatch shown as such (headless Chromium, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
-from browser import Browser, BrowserUnavailable, install
+from browser import Browser, BrowserUnavailable, import_key, install
 from demo_data import REPLY_TEXT, REVIEW_TEXT, RULING, STATEMENT, populate
 from harness import Testnet
 
@@ -110,3 +111,16 @@ def test_content_pages_fit_a_phone_screen(browser, world):
             assert width <= PHONE_WIDTH, f"{route} is {width} px wide at {PHONE_WIDTH} px"
     finally:
         browser.call("viewport", width=1280, height=900)
+
+
+def test_the_browser_wallet_uploads_a_text_signed_in_the_page(browser, world):
+    net, _ = world
+    url = net.url("validator-1")
+    import_key(browser, url, (net.dir / "accounts" / "bob.key").read_text().strip(), "pass phrase")
+    text = "Asked in the browser: does the vase hold water?"
+    hash_hex = browser.call("eval", expr="import('/static/wallet.js').then(async (w) => "
+                                         f"[...await w.putText({json.dumps(text)})].map((b) => b.toString(16).padStart(2, '0')).join(''))")
+    assert hash_hex == hashlib.sha256(text.encode()).hexdigest()
+    info = net.call("validator-1", "content_info", hash=hash_hex)
+    assert info["held"] and info["content_type"] == "text/plain; charset=utf-8"
+    browser.call("eval", expr="localStorage.clear()")

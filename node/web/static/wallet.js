@@ -121,6 +121,29 @@ export async function textHash(value) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 }
 
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+// Store bytes on this node's content store, signed by the unlocked key (docs/PROTOCOL.md §10); resolves with
+// their sha256, the hash a tx references. `kind` is "image" or "text" (the node checks the bytes agree).
+export async function putContent(bytes, kind) {
+  if (!unlocked) throw new Error("unlock the wallet first");
+  const status = await rpc("node_status");
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const timeMs = Date.now();
+  const message = concat(encoder.encode(`marketnode-sig:content-upload:${status.chain_id}:`),
+    canonical({ hash, time_ms: timeMs, uploader: unlocked.publicKey }));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, unlocked.signingKey, message));
+  await rpc("content_put", { hash: toHex(hash), data: base64(bytes), uploader: unlocked.address, time_ms: timeMs, signature: toHex(sig), kind });
+  return hash;
+}
+
+// Upload a text (review, reply, dispute statement, ruling) and return its hash for the tx.
+export const putText = (value) => putContent(encoder.encode(value), "text");
+
 // The tx hash of signed canonical bytes: sha256 under the domain "tx" (docs/PROTOCOL.md).
 export async function txHash(raw) {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", concat(encoder.encode("marketnode:tx:"), raw))));
