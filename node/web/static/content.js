@@ -1,6 +1,7 @@
 // Images and texts the chain references by sha256, fetched from this node and checked in the browser before
 // they are shown: what is displayed is exactly the bytes the on-chain hash names, or a visible warning.
 
+import { rpc } from "./api.js";
 import { el, replace, shortHex } from "./format.js";
 
 const checked = new Map(); // hash -> Promise<{state: "ok"|"missing"|"mismatch"|"error", ...}>
@@ -12,6 +13,9 @@ function toHex(buffer) {
 async function fetchChecked(hash) {
   let response;
   try {
+    // Ask first whether the node holds it (a JSON answer, not a 404 the console would report as an error).
+    const info = await rpc("content_info", { hash });
+    if (!info.held) return { state: "missing", message: info.refused ? `refused: ${info.refused}` : info.wanted ? "being fetched from peers" : "not known here" };
     response = await fetch(`/content/${hash}`);
   } catch (error) {
     return { state: "error", message: String(error) };
@@ -40,7 +44,7 @@ function problem(result, hash, what) {
       `⚠ Mismatch: this node served a ${what} that does not hash to its on-chain hash ${shortHex(hash)}; it is not shown.`);
   }
   if (result.state === "missing") {
-    return el("span", { class: "content-problem muted" }, `The ${what} (hash ${shortHex(hash)}) is not on this node yet; it is fetched from peers.`);
+    return el("span", { class: "content-problem muted" }, `The ${what} (hash ${shortHex(hash)}) is not on this node (${result.message}).`);
   }
   return el("span", { class: "content-problem muted" }, `The ${what} could not be loaded (${result.message}).`);
 }
