@@ -84,6 +84,8 @@ def register(registry: Registry) -> None:
             raise limited(exc) from None
         except ContentRefused as exc:
             raise refused(exc) from None
+        if info.pinned and info.uploader == uploader and info.added_ms >= time_ms - node.cfg.content.auth_window_ms:
+            node.content.announce(info.hash)  # the chain named it before it arrived: peers waiting for it ask here
         return {**info.to_json(), "url": f"/content/{info.hash.hex()}"}
 
     @registry.method(

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.encoding import decode
 from node.content.blobs import FileBlobs
-from node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, serve_content
+from node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from node.content.store import ContentLimits, ContentStore
 
 log = logging.getLogger("marketnode.content")
@@ -76,6 +76,10 @@ class ContentService:
                     pass
         finally:
             fetch.cancel()
+
+    def announce(self, blob_hash: bytes) -> None:
+        """Tell peers this node now holds a blob (after an upload the chain already references)."""
+        self.node.p2p.broadcast(HAVE_TOPIC, have_payload([blob_hash]))
 
     # ---- p2p -----------------------------------------------------------------
 
