@@ -11,10 +11,20 @@ import pytest
 from content_samples import CHAIN_ID, limits
 
 from core.encoding import decode, encode
-from core.errors import P2PError
+from core.errors import DecodeError, P2PError
 from core.upload import content_hash
 from node.content.blobs import MemoryBlobs
-from node.content.fetch import MAX_BACKOFF_S, WRONG_BYTES_PENALTY, Fetcher, FetchPlan, backoff_s
+from node.content.fetch import (
+    MAX_BACKOFF_S,
+    MAX_HAVE,
+    WRONG_BYTES_PENALTY,
+    Fetcher,
+    FetchPlan,
+    backoff_s,
+    have_payload,
+    parse_content,
+    parse_have,
+)
 from node.content.store import ContentStore
 from node.storage.memory import MemoryKV
 
@@ -215,3 +225,25 @@ async def test_a_malformed_reply_stores_nothing_and_does_not_crash_the_fetcher(r
     fetcher = Fetcher(store, peers, 4, 1.0, 100, lambda: 0)
     await run_until(fetcher, lambda: len(peers.asked) >= 1)
     assert store.get(BLOB) is None and store.is_wanted(BLOB)
+
+
+def test_a_have_message_holds_at_most_256_hashes() -> None:
+    hashes = [content_hash(b"%d" % i) for i in range(MAX_HAVE + 1)]
+    assert parse_have(have_payload(hashes)) == hashes[:MAX_HAVE]
+    with pytest.raises(DecodeError):
+        parse_have(encode(hashes))
+    with pytest.raises(DecodeError):
+        parse_have(encode([b"short"]))
+
+
+def test_a_content_reply_is_bounded_by_the_largest_blob() -> None:
+    assert parse_content(encode({"data": b"x" * 1000}), 1000) == b"x" * 1000
+    with pytest.raises(DecodeError):
+        parse_content(encode({"data": b"x" * 2000}), 1000)
+
+
+def test_the_fetcher_tracks_at_most_max_wanted_blobs() -> None:
+    store = wanting(*(content_hash(b"w%d" % i) for i in range(5)))
+    fetcher = Fetcher(store, ScriptedPeers({}), 4, 1.0, 3, lambda: 0)
+    fetcher.reload()
+    assert len(fetcher.plan.wants) == 3

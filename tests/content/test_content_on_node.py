@@ -73,8 +73,12 @@ async def test_a_thumbnail_is_at_most_the_asked_width(world: Any) -> None:
     status, headers, body = await get(api, put["url"] + "?w=320")
     assert status == 200 and headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(body)).size == (320, 160)
-    bad, _, text = await get(api, put["url"] + "?w=5000")
-    assert bad == 400 and b"160, 320, 640" in text
+    for width in ("5000", "319", "321", "-1", "abc"):
+        bad, _, text = await get(api, put["url"] + f"?w={width}")
+        assert bad == 400 and b"160, 320, 640" in text, width
+    for width, size in ((160, (160, 80)), (640, (640, 320))):
+        status, _, body = await get(api, put["url"] + f"?w={width}")
+        assert status == 200 and Image.open(io.BytesIO(body)).size == size
 
 
 async def test_refusals_are_clear_errors(world: Any) -> None:

@@ -64,7 +64,7 @@ def event(result: dict, kind: str) -> dict:
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    testnet = Testnet(tmp_path_factory.mktemp("content-net"), validators=4, timeout_ms=1000)
+    testnet = Testnet(tmp_path_factory.mktemp("content-net"), validators=4, observers=1, timeout_ms=1000)
     testnet.start()
     yield testnet
     testnet.close()
@@ -91,6 +91,7 @@ def test_an_image_put_through_a_is_served_by_d_after_d_restarts_and_after_a_is_k
     net.start(d)
     served = wait_for(lambda: fetch(net, d, blob_hash), 60, "the restarted D to fetch the image")
     assert served == (photo, "image/png")
+    assert wait_for(lambda: fetch(net, "observer-0", blob_hash), 30, "the observer to fetch it") == (photo, "image/png")
 
     net.kill(a)
     assert fetch(net, d, blob_hash) == (photo, "image/png")
