@@ -78,14 +78,15 @@ def register(registry: Registry) -> None:
         if account_record(node.store.state_reader(), uploader) is None:
             raise RpcError(INVALID_INPUT, "content refused: the uploader is not a registered account (quotas are "
                            "per account: register first)", {"reason": "not_registered"})
+        was_wanted = store.is_wanted(hash)  # the chain named it before it arrived: peers are waiting for it
         try:
             info = store.put_upload(raw, auth, time.time_ns() // 1_000_000, kind)
         except ContentLimited as exc:  # a ContentRefused too: caught first
             raise limited(exc) from None
         except ContentRefused as exc:
             raise refused(exc) from None
-        if info.pinned and info.uploader == uploader and info.added_ms >= time_ms - node.cfg.content.auth_window_ms:
-            node.content.announce(info.hash)  # the chain named it before it arrived: peers waiting for it ask here
+        if was_wanted:
+            node.content.announce(info.hash)  # so the peers that want it ask this node now, not after their backoff
         return {**info.to_json(), "url": f"/content/{info.hash.hex()}"}
 
     @registry.method(

@@ -21,6 +21,7 @@ from core.encoding import decode, encode
 from core.types import Tx
 from core.upload import UploadAuth, content_hash
 from market.content_refs import content_refs
+from node.config import ContentSection
 from node.content.blobs import BlobStore
 from node.content.kinds import ContentRefused, KindLimits, classify
 from node.storage.kv import KV, WriteBatch
@@ -57,12 +58,10 @@ class ContentLimits:
     max_wanted: int
 
     @classmethod
-    def from_config(cls, c: object) -> ContentLimits:
-        g = c.__getattribute__
-        return cls(KindLimits(g("max_image_bytes"), g("max_text_bytes"), g("max_image_pixels")),
-                   g("auth_window_ms"), g("unreferenced_ttl_s") * 1000, g("account_pending_bytes"),
-                   g("account_pending_blobs"), g("account_uploads_per_minute"), g("total_pending_bytes"),
-                   g("max_wanted"))
+    def from_config(cls, c: ContentSection) -> ContentLimits:
+        return cls(KindLimits(c.max_image_bytes, c.max_text_bytes, c.max_image_pixels), c.auth_window_ms,
+                   c.unreferenced_ttl_s * 1000, c.account_pending_bytes, c.account_pending_blobs,
+                   c.account_uploads_per_minute, c.total_pending_bytes, c.max_wanted)
 
 
 @dataclass(frozen=True, slots=True)
