@@ -120,8 +120,11 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
                   x cores / validators, measured before the run)
     latency_*     accepted attempt sent -> its block first seen at any node
     longest_block_gap_ms  longest time between two new heights (as first
-                  seen at any node) while some accepted tx was not
+                  seen at any node) while some accepted tx, whose
+                  sender's earlier txs were all accepted too, was not
                   committed; --stall-ms or more exits 1
+    behind_unaccepted  accepted txs stuck behind an earlier nonce of
+                  their sender that was never accepted
     More in docs/BENCHMARKS.md.
     """
     from node.bench.tps import run_tps

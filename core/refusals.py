@@ -1,7 +1,7 @@
 """Which JSON-RPC refusals are temporary, and how long they ask a client to wait: one rule for every client.
 
 A node answers -32005 with ``data.retry_after_ms`` when the same request may
-succeed later (``data.code``: ``busy``, ``rate``, ``full``, ``sender_cap``;
+succeed later (``data.code``: ``busy``, ``rate``, ``full``, ``sender_cap``, ``nonce_gap``;
 docs/RPC.md). Any other refusal will fail again unchanged. The wallet SDK
 and the benchmark's clients both decide with ``retry_after_s``.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 LIMIT_EXCEEDED = -32005
-TEMPORARY = ("busy", "rate", "full", "sender_cap")  # the data.code values a node sends with -32005
+TEMPORARY = ("busy", "rate", "full", "sender_cap", "nonce_gap")  # the data.code values a node sends with -32005
 DEFAULT_RETRY_MS = 500
 
 

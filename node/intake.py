@@ -36,6 +36,9 @@ class PoolView(Protocol):
     def executable_count(self) -> int: ...
 
 
+GAP_RETRY_MS = 250  # a wallet tx whose earlier nonce may be arriving by gossip: about one gossip round
+
+
 def monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
@@ -75,7 +78,7 @@ class TxIntake:
         (node/service.py), so txs whose missing nonce never comes cannot keep
         a node busy for good.
         """
-        return self.admission.decide(len(self.mempool), offered)
+        return self.admission.decide(len(self.mempool), offered, self.clock())
 
     def unblocks(self, raw: bytes) -> bool:
         """True if this wallet tx fills the nonce gap in front of txs the pool holds: admitted even when busy."""
@@ -84,20 +87,28 @@ class TxIntake:
         tx = _peek(raw)
         return tx is not None and self.mempool.unblocks(tx.sender, tx.nonce, self.account_nonce(tx.sender))
 
-    def note_busy(self, raw: bytes) -> None:
+    def note_busy(self, raw: bytes, verdict: Verdict) -> None:
         """A wallet tx was refused as busy: hold its sender's later nonces behind it (node/admission.py)."""
         tx = _peek(raw)
         if tx is not None:
-            self.refused_nonces.refused(tx.sender, tx.nonce, self.clock())
+            now = self.clock()
+            self.refused_nonces.refused(tx.sender, tx.nonce, now, now + verdict.retry_after_ms)
 
-    def held_behind(self, raw: bytes) -> int | None:
-        """The sender's nonce refused as busy that this tx would wait behind, if any."""
-        if not len(self.refused_nonces):
-            return None  # the common case costs no decode
-        tx = _peek(raw)
-        if tx is None:
-            return None
-        return self.refused_nonces.held_behind(tx.sender, tx.nonce, self.account_nonce(tx.sender), self.clock())
+    def gap_hint_ms(self, raw: bytes) -> int:
+        """How long a wallet tx refused for a nonce gap should wait before it is sent again.
+
+        If this node refused the missing nonce as busy, just past the comeback
+        slot it was given (asking sooner is refused again for nothing: a
+        ``bench tps`` run spent a million refusals that way). Otherwise the
+        missing nonce is most likely on its way by gossip from another node:
+        GAP_RETRY_MS, about one gossip round.
+        """
+        now = self.clock()
+        tx = _peek(raw) if len(self.refused_nonces) else None
+        held = (None if tx is None else
+                self.refused_nonces.held_behind(tx.sender, tx.nonce, self.account_nonce(tx.sender), now))
+        slots = self.admission.slots
+        return slots.wait_until(now + GAP_RETRY_MS if held is None else held[1] + 1, now)
 
     def note_admitted(self, tx: Tx) -> None:
         if len(self.refused_nonces):

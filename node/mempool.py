@@ -19,7 +19,8 @@ AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""
 
 REASONS = frozenset(
-    {"decode", "chain_id", "signature", "stale_nonce", "fee", "sender_cap", "duplicate", "full", "too_large"}
+    {"decode", "chain_id", "signature", "stale_nonce", "nonce_gap", "fee", "sender_cap", "duplicate", "full",
+     "too_large"}
 )
 
 
@@ -27,13 +28,16 @@ class MempoolError(ValidationError):
     """A tx the mempool refused; ``reason`` is machine-readable (one of REASONS).
 
     ``duplicate`` is benign (a peer gossiped what we have): p2p should not
-    penalise it. ``full`` and ``sender_cap`` are temporary: retry later.
+    penalise it. ``full``, ``sender_cap`` and ``nonce_gap`` are temporary:
+    retry later. ``next_nonce`` is the nonce the pool would take next from
+    the sender (set with ``stale_nonce`` and ``nonce_gap``).
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, next_nonce: int | None = None) -> None:
         assert reason in REASONS, reason
         super().__init__(message)
         self.reason = reason
+        self.next_nonce = next_nonce
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +113,20 @@ class Mempool:
 
     # -- admission ------------------------------------------------------------
 
-    def add(self, raw: bytes, account_nonce: AccountNonce, check: Callable[[Tx], None] | None = None) -> Tx:
+    def add(self, raw: bytes, account_nonce: AccountNonce, check: Callable[[Tx], None] | None = None,
+            allow_gap: bool = True) -> Tx:
         """Admit the signed tx ``raw`` or raise MempoolError (or whatever ``check`` raises).
 
         Cheap checks run before the signature, so junk costs a dict lookup,
         not an ed25519 verification. ``check`` is the market's stateless or
         state-reading pre-check, run last on a tx that passed everything else.
+
+        ``allow_gap=False`` (wallet txs) refuses a tx whose sender's earlier
+        nonce is neither committed nor here (``nonce_gap``): acknowledging it
+        would promise a tx that cannot commit before another one arrives, which
+        may never happen. Gossiped txs are allowed a gap (the peer that
+        admitted them had the nonces before; they may arrive out of order),
+        within ``max_gapped``.
         """
         limits = self.limits
         if len(raw) > limits.max_tx_bytes:
@@ -137,17 +149,22 @@ class Mempool:
             raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {limits.min_fee}")
         next_nonce = account_nonce(tx.sender)
         if tx.nonce < next_nonce:
-            raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is {next_nonce}")
+            raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "
+                               f"{next_nonce}", next_nonce=next_nonce)
         if pending is not None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
-        gapped = tx.nonce > self._run_end(tx.sender, next_nonce)
+        run_end = self._run_end(tx.sender, next_nonce)
+        gapped = tx.nonce > run_end
+        if gapped and not allow_gap:
+            raise MempoolError("nonce_gap", f"tx nonce {tx.nonce} is ahead of this sender's next nonce here, "
+                               f"{run_end}: send nonce {run_end} first", next_nonce=run_end)
         if gapped and len(self._txs) - self._executable >= limits.max_gapped:
             raise MempoolError("full", f"{limits.max_gapped} txs already wait behind nonce gaps here; send the "
                                "missing nonces first, or retry later")
         full = self._full_error(len(raw))
         # A full pool still takes a tx that can execute next, by evicting txs stuck behind a nonce gap;
         # otherwise gapped txs could fill it for good and refuse the very tx that would unblock them.
-        if full is not None and tx.nonce != self._run_end(tx.sender, next_nonce):
+        if full is not None and tx.nonce != run_end:
             raise full
         if tx_hash not in self._verified:
             if not tx.verify():

@@ -498,8 +498,12 @@ class Node:
         check_tx(reader, tx, load_params(reader))
 
     def submit_tx(self, raw: bytes, gossip: bool = True) -> Tx:
-        """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message."""
-        tx = self.mempool.add(raw, self.app.account_nonce, self._market_check)
+        """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.
+
+        No nonce gaps from wallets (node/mempool.py ``allow_gap``): every tx this node acknowledges can
+        be proposed once it is in.
+        """
+        tx = self.mempool.add(raw, self.app.account_nonce, self._market_check, allow_gap=False)
         if gossip:
             self._gossip_tx(raw)
         self.notify_work()

@@ -37,10 +37,13 @@ ACK_MEANING = (
 BUSY_MEANING = (
     "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
     "commit rate, it refuses new ones with -32005, `data.code` = `busy` and `data.retry_after_ms`: nothing "
-    "was admitted; send the same tx again after that long. After refusing a sender's nonce k as busy, the node "
-    "refuses that sender's later nonces the same way (`data.held_behind` = k) for up to 30 s, rather than "
-    "acknowledge txs that can only wait behind k: send k first. -32005 `full` and `sender_cap` carry "
-    "`retry_after_ms` too."
+    "was admitted; send the same tx again after that long. The hints are comeback slots handed out in order "
+    "at the commit rate, so the crowd refused in one second is spread over the time the node needs to take "
+    "it: coming back earlier than told is refused again. A node never acknowledges a tx it could not propose: "
+    "nonce k+1 while the sender's nonce k is neither committed nor in its pool is refused with -32005 "
+    "`nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (just after k's comeback slot if k was refused "
+    "here as busy, else about one gossip round, as k may be on its way from another node): send k first. "
+    "-32005 `full` and `sender_cap` carry `retry_after_ms` too."
 )
 
 
@@ -63,11 +66,14 @@ def retry_hint_ms(node: Any) -> int:
 
 def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> RpcError:
     """One mapping from a mempool refusal to its JSON-RPC error."""
-    if exc.reason in ("full", "sender_cap"):
+    if exc.reason in ("full", "sender_cap", "nonce_gap"):
         data: dict[str, Any] = {"code": exc.reason}
         if retry_after_ms is not None:
             data["retry_after_ms"] = retry_after_ms
-        return RpcError(LIMIT_EXCEEDED, str(exc), data)
+        if exc.next_nonce is not None:
+            data["next_nonce"] = exc.next_nonce
+        again = f"; retry in {retry_after_ms} ms" if exc.reason == "nonce_gap" and retry_after_ms else ""
+        return RpcError(LIMIT_EXCEEDED, f"{exc}{again}", data)
     if exc.reason in ("decode", "too_large", "chain_id"):
         return RpcError(INVALID_INPUT, str(exc), {"code": exc.reason})
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
@@ -82,20 +88,15 @@ def submit(node: Any, raw: bytes) -> Tx:
     intake = node.intake
     verdict = intake.verdict(1)
     if verdict.busy and not intake.unblocks(raw):
-        intake.note_busy(raw)
+        intake.note_busy(raw, verdict)
         raise busy_error(verdict)
-    held = intake.held_behind(raw)
-    if held is not None:
-        hint = intake.admission.limits.min_retry_after_ms
-        raise RpcError(LIMIT_EXCEEDED, f"node busy: this sender's nonce {held} was refused as busy; a later "
-                       f"nonce would only wait behind it: send nonce {held} first, retry in {hint} ms",
-                       {"code": "busy", "retry_after_ms": hint, "held_behind": held})
     try:
         tx = node.submit_tx(raw)
         intake.note_admitted(tx)
         return tx
     except MempoolError as exc:
-        raise mempool_rpc_error(exc, retry_hint_ms(node)) from None
+        hint = intake.gap_hint_ms(raw) if exc.reason == "nonce_gap" else retry_hint_ms(node)
+        raise mempool_rpc_error(exc, hint) from None
     except RuleError as exc:
         raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
 

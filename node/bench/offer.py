@@ -4,7 +4,8 @@ A node that is over its limits refuses a tx with a JSON-RPC error and says
 when to come back (``data.retry_after_ms``, or -32005 "limit exceeded":
 rate limit, full mempool, per-sender cap). The bench behaves as a well-made
 client: it counts each refusal, waits the hint and resends the same signed
-tx to the same node (resending is always safe: same hash, same nonce). So
+tx to the same node (resending is always safe: same hash, same nonce), and
+it sends each sender's txs in nonce order (``offer_open_loop``). So
 ``accepted`` txs are the ones a node acknowledged, goodput is the commit
 rate of those, and overload shows as refusals rather than as acknowledged
 txs that wait minutes. Any other error (a marketplace rule, a bad encoding)
@@ -17,7 +18,7 @@ import asyncio
 import heapq
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # the CLI imports SPREADS at start-up; aiohttp loads only whe
 
 TICK_S = 0.05
 MAX_CHUNK = 500  # txs per tx_sendBatch call: well under the RPC body limit (1 MiB) and the method's 5,000
+MAX_PER_SENDER = 64  # one sender's txs in one request (the rest follow once these are acknowledged)
 SPREADS = ("nonces", "senders")
 
 
@@ -84,7 +86,7 @@ class Offered:
     refused: int = 0  # refusal answers (a tx refused twice counts twice)
     refused_codes: Counter = field(default_factory=Counter)
     rejected: dict[str, str] = field(default_factory=dict)  # hash -> final error message
-    waiting_retry: int = 0  # refused txs still waiting to be resent when the run ended
+    waiting_retry: int = 0  # offered txs not acknowledged when the run ended (refused, or queued behind one)
 
     def fields(self) -> dict[str, Any]:
         example = next(iter(self.rejected.values()), None)
@@ -95,7 +97,18 @@ class Offered:
 
 async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], hashes: Sequence[str],
                           senders: Sequence[bytes], spread: str, rate: float, deadline: float) -> Offered:
-    """Send ``rate`` tx/s in TICK_S chunks, spread over ``urls`` (see ``route``); resend refusals after their hint.
+    """Offer ``rate`` tx/s in TICK_S chunks, spread over ``urls`` (see ``route``); resend refusals after their hint.
+
+    Each sender's txs go out in nonce order, as a well-made wallet sends
+    them: a tx is sent in the same request as its sender's earlier ones, or
+    once those were acknowledged. While a sender's tx waits out a refusal,
+    its later txs wait with it, client side, and go with it when it is
+    resent (to the node that refused it). A node acknowledges no tx behind a
+    nonce gap (``nonce_gap``), so sending them anyway would only buy
+    refusals: an earlier version of this loop spent a million refusals per
+    run on them, and the CPU they cost (on the nodes and here) was the
+    overload. The offered schedule is still open loop: a tick's txs join
+    their senders' queues on time, whatever the nodes answer.
 
     Returns once every tx was accepted or rejected, or at ``deadline`` (monotonic s).
     """
@@ -103,14 +116,41 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
     targets = route(senders, len(urls), per_tick, spread)
     ticks = math.ceil(len(raws) / per_tick)
     out = Offered()
-    retries: list[tuple[float, int]] = []  # (due, index)
+    queued: dict[bytes, deque[int]] = {}  # sender -> its offered txs not yet acknowledged or sent, nonce order
+    waiting: set[bytes] = set()  # senders with a request in flight or a refusal being waited out
+    retries: list[tuple[float, int, bytes]] = []  # (due, tie-break, sender)
     inflight: set[asyncio.Task] = set()
+    pushes = 0
 
-    async def send(url: str, indices: list[int]) -> None:
+    def dispatch(ready: list[bytes]) -> None:
+        """Send every queued tx of these senders (none of them waiting): one request per node and chunk."""
+        by_node: dict[int, list[int]] = {}
+        for sender in ready:
+            run = queued[sender]
+            if not run:
+                continue
+            take = [run.popleft() for _ in range(min(len(run), MAX_PER_SENDER))]
+            waiting.add(sender)
+            by_node.setdefault(targets[take[0]], []).append(take)  # the whole run goes where its head goes
+        for node, runs in by_node.items():
+            chunk: list[int] = []
+            for run in runs:  # a sender's run never splits over two concurrent requests
+                if chunk and len(chunk) + len(run) > MAX_CHUNK:
+                    inflight.add(asyncio.create_task(send(node, chunk)))
+                    chunk = []
+                chunk += run
+            if chunk:
+                inflight.add(asyncio.create_task(send(node, chunk)))
+
+    async def send(node: int, indices: list[int]) -> None:
+        nonlocal pushes
         sent_at = time.monotonic()
-        reply = await rpc.post(url, "tx_sendBatch", txs=[raws[i].hex() for i in indices])
+        reply = await rpc.post(urls[node], "tx_sendBatch", txs=[raws[i].hex() for i in indices])
         acked_at = time.monotonic()
+        held_back: dict[bytes, list[int]] = {}  # sender -> its txs of this request to resend, in order
+        hints: dict[bytes, float] = {}
         for i, error in zip(indices, tx_errors(reply, len(indices))):
+            sender = senders[i]
             if error is None:
                 out.sent[hashes[i]] = sent_at
                 out.acked[hashes[i]] = acked_at
@@ -122,28 +162,35 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
             out.refused += 1
             code = (error.get("data") or {}).get("code") if isinstance(error.get("data"), dict) else None
             out.refused_codes[f"{error.get('code')}{f' {code}' if code else ''}"] += 1
-            heapq.heappush(retries, (time.monotonic() + hint / 1000, i))
+            held_back.setdefault(sender, []).append(i)  # a later nonce goes back with the first refused one
+            hints.setdefault(sender, hint)
+        done = {senders[i] for i in indices} - held_back.keys()
+        for sender, run in held_back.items():
+            queued[sender].extendleft(reversed(run))
+            pushes += 1
+            heapq.heappush(retries, (acked_at + hints[sender] / 1000, pushes, sender))
+        waiting.difference_update(done)
+        dispatch([s for s in done if queued[s]])
 
     started = time.monotonic()
     tick = 0
-    while tick < ticks or retries or inflight:
+    while tick < ticks or retries or inflight or any(queued.values()):
         now = time.monotonic()
         if now > deadline:
             break
-        due: list[int] = []
+        ready: list[bytes] = []
         if tick < ticks and now >= started + tick * TICK_S:
-            due.extend(range(tick * per_tick, min(len(raws), (tick + 1) * per_tick)))
-            for i in due:
+            for i in range(tick * per_tick, min(len(raws), (tick + 1) * per_tick)):
                 out.first_sent[hashes[i]] = now
+                queued.setdefault(senders[i], deque()).append(i)
+                if senders[i] not in waiting:
+                    ready.append(senders[i])
             tick += 1
         while retries and retries[0][0] <= now:
-            due.append(heapq.heappop(retries)[1])
-        by_node: dict[int, list[int]] = {}
-        for i in due:
-            by_node.setdefault(targets[i], []).append(i)
-        for node, indices in by_node.items():
-            for c in range(0, len(indices), MAX_CHUNK):
-                inflight.add(asyncio.create_task(send(urls[node], indices[c:c + MAX_CHUNK])))
+            sender = heapq.heappop(retries)[2]
+            waiting.discard(sender)
+            ready.append(sender)
+        dispatch(list(dict.fromkeys(ready)))
         wake = min([now + TICK_S] + ([started + tick * TICK_S] if tick < ticks else [])
                    + ([retries[0][0]] if retries else []))
         await asyncio.sleep(max(0.0, wake - time.monotonic()))
@@ -152,5 +199,5 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
             task.result()  # a transport failure ends the run with its own error
     for task in list(inflight):
         task.cancel()
-    out.waiting_retry = len(retries)
+    out.waiting_retry = sum(len(run) for run in queued.values())
     return out

@@ -16,7 +16,7 @@ from typing import Any
 from core.hashing import digest
 from node.bench import machine
 from node.bench.cluster import BenchError, Rpc
-from node.bench.gaps import gap_fields, longest_pending_gap
+from node.bench.gaps import gap_fields, longest_pending_gap, ready_times
 from node.bench.market_setup import BenchNet
 from node.bench.offer import Offered, offer_open_loop
 from node.bench.workload import sign_specs, steady_specs
@@ -68,9 +68,16 @@ async def watch_blocks(rpc: Rpc, urls: list[str], out: Blocks, stop: asyncio.Eve
         await asyncio.sleep(POLL_S)
 
 
-def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: float, end: float) -> dict[str, Any]:
-    """The figures of one step: counts, goodput in the window, latencies of accepted txs, the longest gap."""
+def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: float, end: float,
+              order: list[tuple[bytes, str]] | None = None) -> dict[str, Any]:
+    """The figures of one step: counts, goodput in the window, latencies of accepted txs, the longest gap.
+
+    ``order``: (sender, hash) of the offered txs, each sender's in nonce order; the gap counts a tx as
+    pending once it and its sender's earlier txs were all accepted (node/bench/gaps.py). None: from its own
+    acknowledgement.
+    """
     accepted = offered.acked
+    ready = ready_times(order, accepted) if order is not None else accepted
     committed = [h for h in accepted if h in seen.seen]
     t0 = min(offered.first_sent.values()) if offered.first_sent else 0.0
     warmup = min(2.0, duration_s * 0.1)
@@ -82,7 +89,7 @@ def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: floa
     window_blocks = [n for _, n, t in seen.blocks if window[0] <= t <= window[1]]
     span = max((seen.seen[h] for h in committed), default=t0) - t0
     gap = longest_pending_gap([(h, t * 1000) for h, t in [seen.start] + [(b[0], b[2]) for b in seen.blocks]],
-                              [(accepted[h] * 1000, seen.height_of.get(h)) for h in accepted], end * 1000)
+                              [(ready[h] * 1000, seen.height_of.get(h)) for h in ready], end * 1000)
     return {
         **offered.fields(),
         "committed": len(committed),
@@ -94,6 +101,7 @@ def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: floa
         "latency_p99_ms": round(percentile(latencies, 99), 1),
         "latency_from_first_offer_p99_ms": round(percentile(from_offer, 99), 1),
         **gap_fields(gap),
+        "behind_unaccepted": len(accepted) - len(ready),
         "mean_block_txs": round(sum(window_blocks) / len(window_blocks), 1) if window_blocks else 0,
         "blocks_in_window": len(window_blocks),
     }
@@ -127,7 +135,7 @@ async def run_step(net: BenchNet, rate: float, duration_s: float, spread: str, d
         await watcher
     end = time.monotonic()
     cpu_after = {n: machine.cpu_seconds(p.pid) for n, p in cluster.procs.items()}
-    result = summarise(offered, seen, duration_s, net.sig_bound, end)
+    result = summarise(offered, seen, duration_s, net.sig_bound, end, [(spec[0], h) for spec, h in zip(specs, hashes)])
     result["offered_rate"] = round(rate, 1)
     result["cpu_s_per_node"] = {n: round(cpu_after[n] - cpu_before[n], 2) for n in cpu_after}
     result.update(await check_receipts(rpc, urls[0], [h for h in hashes if h in seen.seen]))

@@ -82,6 +82,15 @@ def test_longest_gap_counts_only_time_with_accepted_work_pending():
     assert longest_pending_gap(blocks, [], end_ms=60_000) is None
 
 
+def test_a_tx_counts_as_pending_only_once_every_earlier_nonce_of_its_sender_was_accepted():
+    from node.bench.gaps import ready_times
+
+    order = [(b"a", "a0"), (b"b", "b0"), (b"a", "a1"), (b"b", "b1"), (b"a", "a2"), (b"b", "b2")]
+    acked = {"a0": 5.0, "a1": 1.0, "a2": 7.0, "b1": 2.0, "b2": 3.0}  # b0 was never accepted
+    # a1 was acknowledged first, but could commit only once a0 was in (5.0); b's txs never could.
+    assert ready_times(order, acked) == {"a0": 5.0, "a1": 5.0, "a2": 7.0}
+
+
 def test_longest_gap_sees_a_stall_that_never_ends():
     from node.bench.gaps import longest_pending_gap
 
@@ -179,6 +188,20 @@ def test_the_load_generator_counts_a_busy_refusal_and_resends_after_the_hint():
     for tx, times in node.attempts.items():
         assert len(times) == 2 and times[1] - times[0] >= 0.08  # resent once, not before the hint
         assert offered.sent[tx] == pytest.approx(times[1], abs=0.05)  # latency counts from the accepted attempt
+
+
+def test_the_load_generator_holds_a_senders_later_txs_while_an_earlier_one_waits_out_a_refusal():
+    """Regression (issue 12): later nonces were sent while the earlier one waited out its hint; a node can only
+    refuse those (nonce_gap), and a run spent a million refusals, and the CPU they cost, on them."""
+    node = RefusingNode({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 80}})
+    offered = _offer(node, count=30)  # 10 per 50 ms tick, all of one sender: ticks at 0, 50, 100 ms
+    first_try = {tx: times[0] for tx, times in node.attempts.items()}
+    start = min(first_try.values())
+    assert offered.fields()["accepted"] == 30
+    # The second tick's txs were due at 50 ms, but waited for the first tick's resend at 80 ms and went with it.
+    assert min(first_try[bytes([i]).hex()] for i in range(10, 20)) - start >= 0.08
+    for i in range(10, 20):
+        assert first_try[bytes([i]).hex()] == pytest.approx(node.attempts[bytes([0]).hex()][1], abs=0.01)
 
 
 def test_the_load_generator_resends_every_tx_of_a_request_refused_whole_and_drops_rule_errors():
