@@ -112,6 +112,8 @@ class ContentSection:
     fetch_timeout_s: int = 20
     max_wanted: int = 100_000  # referenced blobs waiting to be fetched
     thumbnail_cache_bytes: int = 32 * 1024 * 1024
+    max_downloads: int = 64  # GET /content requests served at once, all clients together
+    max_downloads_per_client: int = 8  # ... and from one client address (HTTP 429 beyond)
 
 
 @dataclass(frozen=True)

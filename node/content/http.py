@@ -16,6 +16,7 @@ from aiohttp import web
 
 from node.content.kinds import IMAGE_TYPES, ContentRefused
 from node.content.thumbs import THUMB_WIDTHS, ThumbCache, make_thumbnail
+from node.rpc.clients import ClientSlots, client_key
 
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 HEADERS = {
@@ -33,10 +34,22 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def add_content_routes(app: web.Application, node: Any) -> None:
-    cache = ThumbCache(node.cfg.content.thumbnail_cache_bytes)
+    c = node.cfg.content
+    cache = ThumbCache(c.thumbnail_cache_bytes)
     jobs = asyncio.Semaphore(THUMB_JOBS)
+    slots: ClientSlots = node.content.downloads
 
     async def get_content(request: web.Request) -> web.StreamResponse:
+        client = client_key(request.remote)
+        refused = slots.take(client)
+        if refused is not None:
+            return _error(refused.http_status, f"limit exceeded: {refused.reason}; try again shortly")
+        try:
+            return await serve(request)
+        finally:
+            slots.give_back(client)
+
+    async def serve(request: web.Request) -> web.StreamResponse:
         name = request.match_info["hash"]
         if not _HASH_RE.match(name):
             return _error(400, "a content address is a sha256 in 64 lowercase hex characters")

@@ -16,6 +16,7 @@ from core.encoding import decode
 from node.content.blobs import FileBlobs
 from node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from node.content.store import ContentLimits, ContentStore
+from node.rpc.clients import ClientSlots
 
 log = logging.getLogger("marketnode.content")
 
@@ -33,6 +34,7 @@ class ContentService:
         self.store = ContentStore(node.kv, FileBlobs(node.cfg.data_path / BLOBS_DIR), self.limits, node.chain_id)
         self.fetcher = Fetcher(self.store, node.p2p, c.fetch_concurrency, float(c.fetch_timeout_s), c.max_wanted,
                                now_ms)
+        self.downloads = ClientSlots("content downloads in flight", c.max_downloads, c.max_downloads_per_client)
         self.chain_moved = asyncio.Event()
         node.subscribers.append(lambda executed: self.chain_moved.set())
 

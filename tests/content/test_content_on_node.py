@@ -133,3 +133,32 @@ async def test_an_image_referenced_by_a_committed_listing_is_pinned(world: Any) 
         while not (await api.call("content_info", hash=put["hash"]))["pinned"]:
             await asyncio.sleep(0.05)
     assert node.content.store.account_usage(api.pub("bob")) == (0, 0)
+
+
+async def test_one_client_may_hold_at_most_max_downloads_per_client_requests(world: Any, monkeypatch: Any) -> None:
+    import asyncio
+    import threading
+
+    import node.content.http as content_http
+
+    node, api = world
+    release = threading.Event()
+    real = content_http.make_thumbnail
+
+    def slow(*args: Any) -> Any:  # a render that takes as long as the test wants (the limit is under test)
+        release.wait(10)
+        return real(*args)
+
+    monkeypatch.setattr(content_http, "make_thumbnail", slow)
+    cap = node.cfg.content.max_downloads_per_client
+    put = await api.call("content_put", **params(api.keys["alice"], image("PNG", (700, 350))))
+    held = [asyncio.create_task(get(api, put["url"] + "?w=640")) for _ in range(cap)]
+    try:
+        async with asyncio.timeout(10):
+            while node.content.downloads.held < cap:  # every one of the cap is in flight
+                await asyncio.sleep(0.01)
+        status, _, body = await get(api, put["url"] + "?w=640")
+        assert status == 429 and b"from one client address" in body
+    finally:
+        release.set()
+    assert all(status == 200 for status, _, _ in await asyncio.gather(*held))
