@@ -267,12 +267,17 @@ class Story:
         evidence = self.put("bob", demo_images.mug(cracked=True), "image")
         self.act("bob", "disputes: the mug arrived cracked (statement and photo stored by the nodes, their hashes "
                         "on chain)", "order_dispute", builders.order_dispute(order, statement, evidence))
+        answer = self.put_text("alice", "The mug left intact in 4 cm of padding; the box was dented in transit. "
+                                        "Happy to share the loss.")
+        self.act("alice", "answers the dispute (her statement stored the same way)", "order_respond",
+                 builders.order_respond(order, answer))
         refund = (price - fee) // 2
         ruling = self.put_text("grace", "Shared fault: the packaging was thin and the carrier rough. Half the "
                                         "price after my fee goes back to Bob; Alice keeps the rest.")
         self.act("grace", f"rules: {self.money(refund)} back to bob, the rest to alice after her "
                           f"{self.money(fee)} fee", "order_resolve", builders.order_resolve(order, refund, ruling))
-        self.outcome.ids.update(dispute_statement=statement, dispute_evidence=evidence.hex(), ruling=ruling)
+        self.outcome.ids.update(dispute_statement=statement, dispute_evidence=evidence.hex(), dispute_answer=answer,
+                                ruling=ruling)
         self.outcome.ids.update(dispute_refund=refund, arbiter_fee=fee)
 
     def money_moves(self) -> None:

@@ -29,6 +29,7 @@ def order() -> None:
     marketnode order ship 7 --tracking DHL-123 --key-file testnet/accounts/alice.key
     marketnode order confirm 7 --key-file testnet/accounts/bob.key
     marketnode order dispute 8 --statement "arrived broken" --key-file testnet/accounts/bob.key
+    marketnode order respond 8 --statement "sent intact, see photo" --evidence box.jpg --key-file testnet/accounts/alice.key
     marketnode order resolve 8 --buyer-amount 6.00 --ruling "half each" --key-file testnet/accounts/grace.key
     marketnode order list --buyer mn1...
     marketnode order show 7
@@ -114,6 +115,20 @@ def order_dispute(session: Session, order_id: int, statement: str, evidence: Pat
                            f"{when(r.event('order_disputed')['deadline_ms'])}")
 
 
+@node_command(order, "respond", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--statement", required=True,
+              help="Your answer to the dispute (UTF-8, ≤ 16 KiB): stored by the nodes, its hash on chain.")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file backing your answer: a photo (JPEG, PNG, WebP ≤ 2 MiB) or a text.")
+def order_respond(session: Session, order_id: int, statement: str, evidence: Path | None) -> None:
+    """Answer a dispute on ORDER once (the party that did not open it), before the arbiter's deadline."""
+    upload_text(session, statement)
+    evidence_hash = upload_file(session, evidence) if evidence is not None else None
+    session.send("order_respond", builders.order_respond(order_id, statement, evidence_hash),
+                 lambda r: f"order {order_id}: answered; the arbiter has both statements")
+
+
 @node_command(order, "resolve", signs=True)
 @click.argument("order_id", metavar="ORDER", type=int)
 @click.option("--buyer-amount", required=True, help="Refund to the buyer, in units of the order's asset; the "
@@ -133,7 +148,7 @@ def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: st
 @click.argument("order_id", metavar="ORDER", type=int)
 def order_show(session: Session, order_id: int) -> None:
     """One order: parties, escrow, deadline and who may act, the dispute's texts, and its timeline."""
-    found = with_texts(session, session.call("order_get", order=order_id), ("reason_hash", "ruling_hash"))
+    found = with_texts(session, session.call("order_get", order=order_id), ("reason_hash", "response_hash", "ruling_hash"))
 
     def human() -> None:
         deadlines = found.get("deadlines") or {}
@@ -149,6 +164,9 @@ def order_show(session: Session, order_id: int) -> None:
                                                                                     found["asset"])),
             ("dispute", found.get("reason_text")),
             ("evidence", None if not found.get("evidence_hash") else f"/content/{found['evidence_hash']}"),
+            ("response", found.get("response_text")),
+            ("its evidence", None if not found.get("response_evidence_hash")
+             else f"/content/{found['response_evidence_hash']}"),
             ("ruling", found.get("ruling_text")),
         ])
         timeline = found.get("timeline") or []

@@ -18,6 +18,7 @@ CONTENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "review": (("text_hash", TEXT), ("photo", IMAGE)),
     "review_reply": (("text_hash", TEXT),),
     "order_dispute": (("reason_hash", TEXT), ("evidence", ANY)),
+    "order_respond": (("response_hash", TEXT), ("evidence", ANY)),
     "order_resolve": (("ruling_hash", TEXT),),
 }
 

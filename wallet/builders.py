@@ -106,6 +106,11 @@ def order_dispute(order: int, statement: str, evidence: bytes | None = None) -> 
     return kinds.order_dispute(order=order, reason_hash=text_hash(statement), evidence=evidence)
 
 
+def order_respond(order: int, statement: str, evidence: bytes | None = None) -> dict[str, Any]:
+    """An ``order_respond`` body: the other party's answer to a dispute (stored like the statement)."""
+    return kinds.order_respond(order=order, response_hash=text_hash(statement), evidence=evidence)
+
+
 def order_resolve(order: int, buyer_amount: int, ruling: str | None = None) -> dict[str, Any]:
     """An ``order_resolve`` body: ``buyer_amount`` back to the buyer, the rest (after the fee) to the seller."""
     return kinds.order_resolve(order=order, buyer_amount=buyer_amount,

@@ -177,6 +177,13 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("evidence", "hash", False, "sha256 of an evidence file (an image or a text)"),
         ),
     ),
+    "order_respond": KindSpec(
+        "order_respond", "the party that did not open a dispute answers it once, before the ruling deadline", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("response_hash", "hash", True, "sha256 of the answer to the statement (UTF-8 text)"),
+            FieldSpec("evidence", "hash", False, "sha256 of an evidence file (an image or a text)"),
+        ),
+    ),
     "order_resolve": KindSpec(
         "order_resolve", "the order's arbiter splits the escrow after its fee", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
@@ -707,6 +714,25 @@ def order_dispute(
     return make_body(KINDS["order_dispute"], {
         "order": order,
         "reason_hash": reason_hash,
+        "evidence": evidence,
+    })
+
+
+def order_respond(
+    *,
+    order: int,
+    response_hash: Hash,
+    evidence: Hash | None = None,
+) -> dict[str, Any]:
+    """The party that did not open a dispute answers it once, before the ruling deadline.
+
+    ``order``: order id (from the `order_placed` event)
+    ``response_hash``: sha256 of the answer to the statement (UTF-8 text)
+    ``evidence`` (optional): sha256 of an evidence file (an image or a text)
+    """
+    return make_body(KINDS["order_respond"], {
+        "order": order,
+        "response_hash": response_hash,
         "evidence": evidence,
     })
 

@@ -122,3 +122,11 @@ def test_order_show_prints_the_dispute_statement_and_ruling(node):
         "ruling_hash": sha(ruling).hex(), "evidence_hash": "cd" * 32, "deadlines": {}, "timeline": []}
     out = run(node, "order", "show", "8")
     assert "never arrived" in out and "full refund" in out and f"/content/{'cd' * 32}" in out
+
+
+def test_order_respond_uploads_the_answer_and_its_evidence(node, key, photo):
+    path, data = photo
+    run(node, "order", "respond", "8", "--statement", "sent intact", "--evidence", str(path), "--key-file", str(key))
+    body = node.last_tx().body
+    assert body["response_hash"] == sha(b"sent intact") and body["evidence"] == sha(data)
+    assert node.blobs[sha(b"sent intact").hex()] == b"sent intact"

@@ -148,7 +148,7 @@ def test_the_story_put_its_photos_and_texts_in_every_nodes_content_store(net, st
     dispute = net.call("validator-0", "order_get", order=ids["dispute_order"])
     listing = net.call("validator-0", "listing_get", listing=ids["coffee_listing"])
     texts = {sale["review"]["text_hash"]: ids["review_text"], dispute["reason_hash"]: ids["dispute_statement"],
-             dispute["ruling_hash"]: ids["ruling"]}
+             dispute["response_hash"]: ids["dispute_answer"], dispute["ruling_hash"]: ids["ruling"]}
     assert sale["review"]["photo"] == ids["review_photo"] and dispute["evidence_hash"] == ids["dispute_evidence"]
     assert listing["images"] == ids["listing_images"][:2]
     wanted = [*texts, ids["review_photo"], ids["dispute_evidence"], *ids["listing_images"]]

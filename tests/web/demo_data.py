@@ -100,6 +100,7 @@ class _Caller:
 REVIEW_TEXT = "Lovely vase: the cobalt glaze is deeper than in the photos, and it came double-boxed."
 REPLY_TEXT = "Thank you, Bob! Enjoy it."
 STATEMENT = "The vase arrived in the wrong colour: green, not cobalt blue as listed. Photo attached."
+ANSWER = "I glazed and shipped cobalt; the photo's green may be the lamp. Happy to take it back."
 RULING = "The listing said cobalt; the vase sent is green. Full refund after my fee; the buyer returns the vase."
 
 
@@ -157,6 +158,7 @@ def populate(net: Testnet) -> dict[str, Any]:
     m.one("alice", "order_accept", order=resolved)
     m.one("frank", "order_dispute", order=resolved, reason_hash=m.text("frank", STATEMENT),
           evidence=m.put("frank", demo_images.vase(side=True, glaze=(40, 140, 70)), "image"))
+    m.one("alice", "order_respond", order=resolved, response_hash=m.text("alice", ANSWER))
     m.one("carol", "order_resolve", order=resolved, buyer_amount=59_90 - 100 - 59_90 * 250 // 10_000, ruling_hash=m.text("carol", RULING))
     return {"order_resolved": resolved, "print": print_, "evidence": evidence.hex(), "vase_photos": [h.hex() for h in vase_photos],"shop": shop, "listing": original, "vase": vase, "order_done": done, "order_shipped": shipped,
             "order_placed": placed, "order_disputed": disputed, "record": RECORD_ID, "certificate": cert,

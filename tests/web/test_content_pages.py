@@ -8,7 +8,7 @@ import json
 
 import pytest
 from browser import Browser, BrowserUnavailable, import_key, install
-from demo_data import REPLY_TEXT, REVIEW_TEXT, RULING, STATEMENT, populate
+from demo_data import ANSWER, REPLY_TEXT, REVIEW_TEXT, RULING, STATEMENT, populate
 from harness import Testnet
 
 pytestmark = pytest.mark.integration
@@ -79,6 +79,7 @@ def test_a_dispute_shows_its_statement_evidence_and_ruling(browser, world):
     net, ids = world
     show(browser, net.url("validator-0"), f"/order/{ids['order_resolved']}", '#dispute .content-text[data-content="ok"]')
     browser.wait_text("#dispute", STATEMENT)
+    browser.wait_text("#dispute", ANSWER)
     browser.wait_text("#dispute", RULING)
     browser.call("waitFor", selector='#dispute .evidence [data-content="ok"] img')
     assert browser.call("errors") == []
@@ -124,3 +125,19 @@ def test_the_browser_wallet_uploads_a_text_signed_in_the_page(browser, world):
     info = net.call("validator-1", "content_info", hash=hash_hex)
     assert info["held"] and info["content_type"] == "text/plain; charset=utf-8"
     browser.call("eval", expr="localStorage.clear()")
+
+
+def test_the_seller_answers_a_dispute_from_the_browser_and_the_page_shows_the_answer(browser, world):
+    net, ids = world
+    url = net.url("validator-2")
+    import_key(browser, url, (net.dir / "accounts" / "alice.key").read_text().strip(), "seller passphrase")
+    order = ids["order_disputed"]
+    browser.call("eval", expr=f"location.hash = '#/order/{order}'")
+    browser.call("waitFor", selector=f"#respond-{order}")
+    answer = "Shipped cobalt blue; happy to swap it if the glaze came out green."
+    browser.call("fill", selector=f"#respond-{order}", value=answer)
+    browser.call("click", selector=f"#order-actions form:has(#respond-{order}) button[type=submit]")
+    browser.wait_text("#dispute", answer)
+    assert net.call("validator-0", "order_get", order=order)["response_hash"] == hashlib.sha256(answer.encode()).hexdigest()
+    browser.call("eval", expr="localStorage.clear()")
+    assert browser.call("errors") == []

@@ -378,6 +378,8 @@ function disputeSection(order) {
     el("p", { class: "meta" }, "Opened by ", accountLink(order.dispute_by), order.arbiter ? [" · arbiter ", accountLink(order.arbiter)] : null),
     contentText(order.reason_hash, { label: "Statement:", what: "dispute statement" }),
     order.evidence_hash ? contentImageOrText(order.evidence_hash) : null,
+    order.response_hash ? contentText(order.response_hash, { label: "Answer from the other party:", what: "answer" }) : null,
+    order.response_evidence_hash ? contentImageOrText(order.response_evidence_hash) : null,
     order.ruling_hash ? contentText(order.ruling_hash, { label: "Ruling:", what: "ruling" })
       : el("p", { class: "muted" }, order.status === "disputed" ? "The arbiter has not ruled yet." : "No written ruling."));
 }

@@ -164,6 +164,10 @@ export function orderActions(order) {
     items.push(actionForm({ class: "inline-action" }, [field(`dispute-${id}`, "Why (stored by the nodes for the arbiter; its hash goes on chain)", { required: true })], "Open dispute",
       async (form) => committedLine(await wallet.send("order_dispute", { order: id, reason_hash: await wallet.putText(form.elements[`dispute-${id}`].value) }))));
   }
+  if ((role === "buyer" || role === "seller") && s === "disputed" && before && order.dispute_by !== me.address && !order.response_hash) {
+    items.push(actionForm({ class: "inline-action" }, [field(`respond-${id}`, "Your answer to the dispute (stored by the nodes; its hash goes on chain)", { required: true })], "Answer dispute",
+      async (form) => committedLine(await wallet.send("order_respond", { order: id, response_hash: await wallet.putText(form.elements[`respond-${id}`].value) }))));
+  }
   if (!before && order.deadlines?.claimable_by?.includes(role)) items.push(act(`Claim (order becomes ${order.deadlines.on_claim})`, "order_claim"));
   if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
   if (!items.length) return el("p", { class: "hint" }, `You are the ${role}; nothing for you to do now.`);
