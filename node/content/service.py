@@ -79,6 +79,12 @@ class ContentService:
         finally:
             fetch.cancel()
 
+    def status(self) -> dict[str, int]:
+        """For node_status: what waits to be fetched, what was fetched and refused since start, what is pending."""
+        return {"wanted": len(self.fetcher.plan.wants), "fetched": self.fetcher.fetched,
+                "wrong_bytes_from_peers": self.fetcher.wrong_bytes, "unreferenced_bytes": self.store.pending_bytes,
+                "scanned_height": self.store.scanned_height()}
+
     def announce(self, blob_hash: bytes) -> None:
         """Tell peers this node now holds a blob (after an upload the chain already references)."""
         self.node.p2p.broadcast(HAVE_TOPIC, have_payload([blob_hash]))

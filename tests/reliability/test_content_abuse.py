@@ -170,6 +170,8 @@ def test_a_peer_serving_wrong_bytes_is_penalised_and_the_right_bytes_still_arriv
     for name in net.validators:
         assert net.call(name, "content_info", hash=truth_hash)["wanted"], name  # wrong bytes were not kept
         assert "sent wrong bytes for content" in net.log(name), name
+        content = net.status(name)["content"]
+        assert content["wrong_bytes_from_peers"] >= 1 and content["wanted"] >= 1, (name, content)
     put(net, "validator-2", "alice", truth, "image")  # the honest upload, to one node
     for name in net.validators:
         assert wait_for(lambda n=name: fetch(net, n, f"/content/{truth_hash}"), 30, f"{name} to fetch it") == truth
