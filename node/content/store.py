@@ -237,13 +237,28 @@ class ContentStore:
     def _pin(self, batch: WriteBatch, blob_hash: bytes) -> bool:
         """Make a held blob permanent (out of its uploader's quota); False when it is not held."""
         info = self.info(blob_hash)
-        if info is None or not self.blobs.has(blob_hash):
+        if info is None:
+            return self._adopt(batch, blob_hash)
+        if not self.blobs.has(blob_hash):
             return False
         if info.pinned:
             return True
         pinned = BlobInfo(blob_hash, info.content_type, info.size, info.uploader, info.added_ms, True, None)
         batch.put(index(BLOB, blob_hash), pinned.encode())
         self._drop_pending(batch, info)
+        return True
+
+    def _adopt(self, batch: WriteBatch, blob_hash: bytes) -> bool:
+        """A blob file with no metadata (the database was rebuilt, the files kept): keep it if it checks out."""
+        data = self.blobs.get(blob_hash)  # hashed on read: a wrong file is dropped here
+        if data is None:
+            return False
+        try:
+            content_type = classify(data, self.limits.kinds)
+        except ContentRefused:
+            self.blobs.delete(blob_hash)
+            return False
+        batch.put(index(BLOB, blob_hash), BlobInfo(blob_hash, content_type, len(data), None, 0, True, None).encode())
         return True
 
     def _drop_pending(self, batch: WriteBatch, info: BlobInfo) -> None:

@@ -169,3 +169,13 @@ def test_a_damaged_blob_file_is_never_served_and_is_wanted_again(tmp_path: Path)
     path.write_bytes(b"kept texT")
     assert store.get(info.hash) is None
     assert store.is_wanted(info.hash)
+
+
+def test_a_blob_file_left_without_metadata_is_adopted_when_the_chain_references_it(tmp_path: Path) -> None:
+    data = image("PNG")
+    FileBlobs(tmp_path).put(content_hash(data), data)  # e.g. the database was rebuilt, the files kept
+    store = ContentStore(MemoryKV(), FileBlobs(tmp_path), limits(), CHAIN_ID)
+    wanted = store.scan_block(*block(1, ("review", {"order": 1, "text_hash": content_hash(b"t"),
+                                                  "photo": content_hash(data)})), [True])
+    assert wanted == [content_hash(b"t")]
+    assert store.get(content_hash(data))[0] == data and store.info(content_hash(data)).pinned
