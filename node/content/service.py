@@ -64,13 +64,16 @@ class ContentService:
             next_sweep = loop.time()
             while True:
                 self.chain_moved.clear()
-                while self.scan():
-                    await asyncio.sleep(0)
-                if loop.time() >= next_sweep:
-                    expired = self.store.sweep(self.now_ms())
-                    if expired:
-                        log.info("deleted %d unreferenced uploads past their time", expired)
-                    next_sweep = loop.time() + SWEEP_S
+                try:
+                    while self.scan():
+                        await asyncio.sleep(0)
+                    if loop.time() >= next_sweep:
+                        next_sweep = loop.time() + SWEEP_S
+                        expired = self.store.sweep(self.now_ms())
+                        if expired:
+                            log.info("deleted %d unreferenced uploads past their time", expired)
+                except Exception:  # content is derived from the chain: a failure here must never stop the node
+                    log.exception("the content store could not follow the chain; trying again in %.0f s", SWEEP_S)
                 try:
                     async with asyncio.timeout(SWEEP_S):
                         await self.chain_moved.wait()

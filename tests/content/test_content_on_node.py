@@ -162,3 +162,24 @@ async def test_one_client_may_hold_at_most_max_downloads_per_client_requests(wor
     finally:
         release.set()
     assert all(status == 200 for status, _, _ in await asyncio.gather(*held))
+
+
+async def test_a_failing_content_scan_never_stops_the_chain_and_catches_up(world: Any, monkeypatch: Any) -> None:
+    import asyncio
+
+    node, api = world
+    store = node.content.store
+    real = store.scan_block
+
+    def broken(*args: Any) -> Any:
+        raise OSError("disk said no")
+
+    monkeypatch.setattr(store, "scan_block", broken)
+    before = store.scanned_height()
+    result = await api.send("alice", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1})
+    assert result["status"] == "committed" and store.scanned_height() == before
+    monkeypatch.setattr(store, "scan_block", real)
+    result = await api.send("alice", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1})
+    async with asyncio.timeout(10):
+        while store.scanned_height() < result["height"]:
+            await asyncio.sleep(0.02)
