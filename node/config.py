@@ -254,6 +254,11 @@ _COMMENTS = {
     "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
+    "max_image_pixels": "width x height; more is refused as a decompression bomb",
+    "unreferenced_ttl_s": "an upload no committed tx references is deleted after this",
+    "account_pending_bytes": "unreferenced upload bytes one account may hold here",
+    "total_pending_bytes": "unreferenced upload bytes of all accounts together",
+    "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
 }
 
 
