@@ -158,15 +158,15 @@ class ContentStore:
         if abs(now_ms - auth.time_ms) > self.limits.auth_window_ms:
             raise ContentRefused("stale_time", f"the signed time is {(now_ms - auth.time_ms) // 1000} s from this "
                                  f"node's clock; at most {self.limits.auth_window_ms // 1000} s is accepted")
+        self._check_rate(auth.uploader, now_ms)
+        self._record_upload(auth.uploader, now_ms)  # every signed attempt counts, refused ones too: they cost work
         content_type = classify(data, self.limits.kinds, declared)
         held = self.info(blob_hash)
         if held is not None and self.blobs.has(blob_hash):
-            return held  # already here: storing it again costs nothing and charges no one
-        self._check_rate(auth.uploader, now_ms)
+            return held  # already here: storing it again costs no quota
         pinned = self.is_wanted(blob_hash)  # the chain already names it: kept, and no quota is charged
         if not pinned:
             self._check_quota(auth.uploader, len(data))
-        self._record_upload(auth.uploader, now_ms)
         expires = None if pinned else now_ms + self.limits.unreferenced_ttl_ms
         info = BlobInfo(blob_hash, content_type, len(data), auth.uploader, now_ms, pinned, expires)
         self.blobs.put(blob_hash, data)

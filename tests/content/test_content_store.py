@@ -109,6 +109,16 @@ def test_the_upload_rate_holds_at_its_edge_and_recovers_after_a_minute() -> None
     put(store, b"r3", now=NOW + 60_001)
 
 
+def test_refused_signed_attempts_count_against_the_rate_too() -> None:
+    store = make_store(account_uploads_per_minute=2)
+    for _ in range(2):
+        with pytest.raises(ContentRefused):
+            put(store, b"\xff not text")
+    with pytest.raises(ContentLimited) as limited:
+        put(store, b"fine text")
+    assert limited.value.reason == "rate"
+
+
 def test_a_referenced_upload_is_pinned_out_of_the_quota_and_never_expires() -> None:
     store = make_store(account_pending_blobs=1, unreferenced_ttl_ms=1000)
     photo = image("PNG")
