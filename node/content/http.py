@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from node.content.kinds import IMAGE_TYPES, ContentRefused
-from node.content.thumbs import THUMB_WIDTHS, ThumbCache, make_thumbnail
+from node.content.thumbs import THUMB_WIDTHS, ServedCache, make_thumbnail
 from node.rpc.clients import ClientSlots, client_key
 
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -35,7 +35,7 @@ def _error(status: int, message: str) -> web.Response:
 
 def add_content_routes(app: web.Application, node: Any) -> None:
     c = node.cfg.content
-    cache = ThumbCache(c.thumbnail_cache_bytes)
+    cache = ServedCache(c.thumbnail_cache_bytes)  # originals (checked) and rendered thumbnails
     jobs = asyncio.Semaphore(THUMB_JOBS)
     slots: ClientSlots = node.content.downloads
 
@@ -54,37 +54,43 @@ def add_content_routes(app: web.Application, node: Any) -> None:
         if not _HASH_RE.match(name):
             return _error(400, "a content address is a sha256 in 64 lowercase hex characters")
         blob_hash = bytes.fromhex(name)
-        width_text = request.query.get("w")
-        etag = f'"{name}"' if width_text is None else f'"{name}-w{width_text}"'
-        headers = {**HEADERS, "ETag": etag}
-        if request.headers.get("If-None-Match") == etag and node.content.store.info(blob_hash) is not None:
-            return web.Response(status=304, headers=headers)
-        held = node.content.store.get(blob_hash)
-        if held is None:
-            store = node.content.store
+        store = node.content.store
+        info = store.info(blob_hash)
+        if info is None:
             why = ("it is referenced on chain and being fetched from peers" if store.is_wanted(blob_hash) else
                    f"refused: {store.refused(blob_hash)}" if store.refused(blob_hash) else "no such content")
             return _error(404, f"content {name} is not on this node: {why}")
-        data, info = held
-        content_type = info.content_type
+        width_text = request.query.get("w")
+        width = 0
         if width_text is not None:
             if info.content_type not in IMAGE_TYPES:
                 return _error(400, "thumbnails (?w=) are made of images only")
             if not width_text.isdigit() or int(width_text) not in THUMB_WIDTHS:
                 return _error(400, f"w must be one of {', '.join(map(str, THUMB_WIDTHS))}")
-            key = (blob_hash, int(width_text))
-            thumb = cache.get(key)
-            if thumb is None:
+            width = int(width_text)
+        etag = f'"{name}"' if not width else f'"{name}-w{width}"'
+        headers = {**HEADERS, "ETag": etag}
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        key = (blob_hash, width)  # width 0: the original, as checked when first read
+        item = cache.get(key)
+        if item is None:
+            held = store.get(blob_hash)  # hashed on read: damaged bytes are never served
+            if held is None:
+                return _error(404, f"content {name} is not on this node: its file was damaged; fetching it again")
+            data = held[0]
+            item = (data, info.content_type)
+            if width:
                 try:
                     async with jobs:
-                        thumb = await asyncio.to_thread(make_thumbnail, data, info.content_type, key[1],
-                                                        node.content.limits.kinds)
+                        item = await asyncio.to_thread(make_thumbnail, data, info.content_type, width,
+                                                       node.content.limits.kinds)
                 except ContentRefused as exc:
                     return _error(422, f"no thumbnail: {exc}")
                 except Exception as exc:  # a stored image Pillow cannot render is a clear error, not a crash
                     return _error(422, f"no thumbnail: the image cannot be decoded ({type(exc).__name__}: {exc})")
-                cache.put(key, thumb)
-            data, content_type = thumb
-        return web.Response(body=data, headers={**headers, "Content-Type": content_type})
+            cache.put(key, item)
+        body, content_type = item
+        return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
     app.router.add_get("/content/{hash}", get_content, allow_head=True)

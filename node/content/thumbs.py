@@ -36,8 +36,11 @@ def make_thumbnail(data: bytes, content_type: str, width: int, limits: KindLimit
             return out.getvalue(), "image/jpeg"
 
 
-class ThumbCache:
-    """An LRU of rendered thumbnails, at most ``max_bytes`` in all."""
+class ServedCache:
+    """An LRU of what GET /content served, keyed (hash, width; 0 for the original), at most ``max_bytes``.
+
+    Blobs never change, so a copy checked once can be served again without reading and hashing the file.
+    """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
