@@ -29,6 +29,7 @@ from cli.wallet_common import (
 )
 from wallet import builders, kinds
 from wallet.account import TxResult
+from wallet.content import content_url
 
 LISTING_TYPES = kinds.KINDS["listing_create"].field("type").choices
 
@@ -425,7 +426,7 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("record", (prov.get("record") or {}).get("id")),
             ("certificate", None if cert is None else f"{cert['id']} ({'valid' if cert['valid'] else 'NOT valid'})"),
             ("description", found["description"]),
-            ("images", [f"/content/{h}" for h in found.get("images") or []] or None),
+            ("images", [content_url(session.rpc, bytes.fromhex(h)) for h in found.get("images") or []] or None),
         ])
 
     session.show(found, human)

@@ -10,6 +10,7 @@ from cli.content_cmds import upload_file, upload_text, with_texts
 from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table, when
 from wallet import builders, kinds
 from wallet.account import TxResult
+from wallet.content import content_url
 
 
 @click.group()
@@ -163,10 +164,10 @@ def order_show(session: Session, order_id: int) -> None:
             ("refund", None if found.get("buyer_amount") is None else session.amount(found["buyer_amount"],
                                                                                     found["asset"])),
             ("dispute", found.get("reason_text")),
-            ("evidence", None if not found.get("evidence_hash") else f"/content/{found['evidence_hash']}"),
+            ("evidence", None if not found.get("evidence_hash") else content_url(session.rpc, bytes.fromhex(found["evidence_hash"]))),
             ("response", found.get("response_text")),
             ("its evidence", None if not found.get("response_evidence_hash")
-             else f"/content/{found['response_evidence_hash']}"),
+             else content_url(session.rpc, bytes.fromhex(found["response_evidence_hash"]))),
             ("ruling", found.get("ruling_text")),
         ])
         timeline = found.get("timeline") or []
