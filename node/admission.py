@@ -107,8 +107,10 @@ class AdmissionControl:
         """How many txs may wait at once: what the node commits in ``max_pending_ms``."""
         return max(1, int(self.rate.tps * self.limits.max_pending_ms / 1000))
 
-    def decide(self, pending: int, offered: int = 1, now_ms: int = 0) -> Verdict:
+    def decide(self, pending: int, offered: int = 1, now_ms: int | None = None) -> Verdict:
         """Admit the first ``offered`` txs that fit beside ``pending``; give the rest a comeback slot.
+
+        With ``now_ms`` None nothing is reserved (a status query): the hint is the drain time alone.
 
         The hint is not just "when the excess drains": every client refused in
         the same second would come back together, find the pool full again
@@ -128,7 +130,8 @@ class AdmissionControl:
         if refused == 0:
             return Verdict(admitted, 0, 0, pending, capacity, tps)
         drain_ms = self.drain_ms(pending + admitted + 1 - capacity)  # until the first refused one fits
-        retry = self.slots.take(now_ms, drain_ms, refused, tps)
+        retry = (self.retry_after_ms(pending + admitted + 1 - capacity) if now_ms is None
+                 else self.slots.take(now_ms, drain_ms, refused, tps))
         return Verdict(admitted, refused, retry, pending, capacity, tps)
 
     def drain_ms(self, txs: int) -> int:

@@ -9,6 +9,7 @@ they were acknowledged by another node already, and must still reach this one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -66,7 +67,7 @@ class TxIntake:
     def durable(self) -> bool:
         return self.journal is not None
 
-    def verdict(self, offered: int) -> Verdict:
+    def verdict(self, offered: int, reserve: bool = False) -> Verdict:
         """How many of ``offered`` wallet txs the pool may take now (node/admission.py).
 
         The backlog is every pending tx, those behind a nonce gap included:
@@ -77,8 +78,11 @@ class TxIntake:
         (``[mempool] max_gapped``) and expire after GAPPED_TTL_S
         (node/service.py), so txs whose missing nonce never comes cannot keep
         a node busy for good.
+
+        ``reserve``: the refused txs take comeback slots (node/admission.py ``RetrySlots``); only a
+        refusal that is sent should.
         """
-        return self.admission.decide(len(self.mempool), offered, self.clock())
+        return self.admission.decide(len(self.mempool), offered, self.clock() if reserve else None)
 
     def unblocks(self, raw: bytes) -> bool:
         """True if this wallet tx fills the nonce gap in front of txs the pool holds: admitted even when busy."""
@@ -87,12 +91,27 @@ class TxIntake:
         tx = _peek(raw)
         return tx is not None and self.mempool.unblocks(tx.sender, tx.nonce, self.account_nonce(tx.sender))
 
-    def note_busy(self, raw: bytes, verdict: Verdict) -> None:
-        """A wallet tx was refused as busy: hold its sender's later nonces behind it (node/admission.py)."""
+    def refuse_busy(self, raw: bytes) -> tuple[Verdict, int | None]:
+        """The busy refusal for this wallet tx: (its verdict with a comeback hint, the sender's earlier
+        nonce it waits behind, if any).
+
+        The first refused nonce of a sender takes a comeback slot and is remembered; a later nonce of the
+        same sender, refused while that one waits, is told to come just after it and takes no slot of its
+        own: it cannot be admitted before the earlier one, and a slot per tx of a refused batch of 150
+        pushed everyone's comeback 3 s further per round (tests/reliability/test_busy_retry.py took 3 min).
+        """
         tx = _peek(raw)
+        now = self.clock()
         if tx is not None:
-            now = self.clock()
+            held = self.refused_nonces.held_behind(tx.sender, tx.nonce, self.account_nonce(tx.sender), now)
+            if held is not None:
+                verdict = self.verdict(1)
+                wait = self.admission.slots.wait_until(held[1] + 1, now)
+                return dataclasses.replace(verdict, retry_after_ms=wait), held[0]
+        verdict = self.verdict(1, reserve=True)
+        if tx is not None:
             self.refused_nonces.refused(tx.sender, tx.nonce, now, now + verdict.retry_after_ms)
+        return verdict, None
 
     def gap_hint_ms(self, raw: bytes) -> int:
         """How long a wallet tx refused for a nonce gap should wait before it is sent again.

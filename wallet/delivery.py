@@ -140,7 +140,9 @@ def send_batch(client: Client, raws_hex: Sequence[str], *, policy: DeliveryPolic
                notice: Notice | None = None, sleep: Callable[[float], None] = time.sleep,
                now: Callable[[], float] = time.monotonic) -> list[Any]:
     """``tx_sendBatch`` that waits out busy and rate-limit refusals: entries refused for a temporary
-    reason are sent again, in order, after the node's hint, until ``total_s``. Returns one entry per tx:
+    reason are sent again, in order, after the hint of the first of them, until ``total_s``. (A node
+    hands busy comeback slots out in order, and a later nonce refused behind an earlier one is told to
+    come just after it: waiting for the largest hint would leave the first slots unused.) Returns one entry per tx:
     ``{hash, status, durable}`` or the RpcError of a definite (or outlasting) refusal."""
     clock = _Clock(policy, sleep, now)
     results: list[Any] = [None] * len(raws_hex)
@@ -165,7 +167,8 @@ def send_batch(client: Client, raws_hex: Sequence[str], *, policy: DeliveryPolic
             wait = retry_after_s(exc)
             if wait is not None:
                 retry.append(index)
-                hint = max(hint or 0.0, wait)
+                if hint is None:  # the first refused entry's: the node hands comeback slots out in order
+                    hint = wait
         if not retry or hint is None:
             break
         if notice is not None:

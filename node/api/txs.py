@@ -39,23 +39,29 @@ BUSY_MEANING = (
     "commit rate, it refuses new ones with -32005, `data.code` = `busy` and `data.retry_after_ms`: nothing "
     "was admitted; send the same tx again after that long. The hints are comeback slots handed out in order "
     "at the commit rate, so the crowd refused in one second is spread over the time the node needs to take "
-    "it: coming back earlier than told is refused again. A node never acknowledges a tx it could not propose: "
-    "nonce k+1 while the sender's nonce k is neither committed nor in its pool is refused with -32005 "
-    "`nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (just after k's comeback slot if k was refused "
-    "here as busy, else about one gossip round, as k may be on its way from another node): send k first. "
-    "-32005 `full` and `sender_cap` carry `retry_after_ms` too."
+    "it: coming back earlier than told is refused again. The first refused nonce k of a sender takes a slot; "
+    "its later nonces refused while it waits carry `data.held_behind` = k and a hint just after k's. A node "
+    "never acknowledges a tx it could not propose: nonce k+1 while the sender's nonce k is neither committed "
+    "nor in its pool is refused with -32005 `nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (about "
+    "one gossip round, as k may be on its way from another node; just after k's slot if k was refused here): "
+    "send k first. -32005 `full` and `sender_cap` carry `retry_after_ms` too."
 )
 
 
-def busy_error(verdict: Verdict) -> RpcError:
+def busy_error(verdict: Verdict, held_behind: int | None = None) -> RpcError:
     """-32005 for a tx the overload bound refused: how busy the node is and when to come back."""
     drain_ms = int(verdict.pending * 1000 / verdict.commit_tps)
+    data: dict[str, Any] = {"code": "busy", "retry_after_ms": verdict.retry_after_ms, "pending": verdict.pending,
+                            "capacity": verdict.capacity}
+    behind = ""
+    if held_behind is not None:
+        data["held_behind"] = held_behind
+        behind = f"; this sender's nonce {held_behind} was refused first: send it first"
     return RpcError(
         LIMIT_EXCEEDED,
         f"node busy: {verdict.pending} txs already wait here, about {drain_ms} ms of work at the measured "
-        f"{verdict.commit_tps:.0f} tx/s; retry in {verdict.retry_after_ms} ms",
-        {"code": "busy", "retry_after_ms": verdict.retry_after_ms, "pending": verdict.pending,
-         "capacity": verdict.capacity},
+        f"{verdict.commit_tps:.0f} tx/s{behind}; retry in {verdict.retry_after_ms} ms",
+        data,
     )
 
 
@@ -86,10 +92,8 @@ def submit(node: Any, raw: bytes) -> Tx:
     gap in front of txs it already holds (those can commit only once it is in).
     """
     intake = node.intake
-    verdict = intake.verdict(1)
-    if verdict.busy and not intake.unblocks(raw):
-        intake.note_busy(raw, verdict)
-        raise busy_error(verdict)
+    if intake.verdict(1).busy and not intake.unblocks(raw):
+        raise busy_error(*intake.refuse_busy(raw))
     try:
         tx = node.submit_tx(raw)
         intake.note_admitted(tx)

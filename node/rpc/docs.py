@@ -118,7 +118,9 @@ A -32005 with `data.retry_after_ms` is temporary: the same request can
 succeed after that many milliseconds, and nothing was admitted. `data.code`
 says which limit: `rate` (this client's requests per second), `busy` (the
 node holds more txs than it commits in `mempool.max_pending_ms` at its
-measured rate: see `tx_send`), `full` or `sender_cap` (mempool caps). Any
+measured rate: see `tx_send`), `nonce_gap` (the sender's `data.next_nonce`
+is neither committed nor pending here: send it first), `full` or
+`sender_cap` (mempool caps). Any
 other -32005 (body size, batch length) will fail again unchanged.
 """
 

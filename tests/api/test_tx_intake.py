@@ -93,6 +93,23 @@ async def test_pool_cap_refusals_carry_a_retry_hint_too(tmp_path) -> None:
         assert error["data"]["retry_after_ms"] >= 100
 
 
+async def test_a_refused_batch_of_one_sender_takes_one_comeback_slot_not_one_per_tx(tmp_path) -> None:
+    """Regression (issue 12): each refused tx of a 150-tx batch took a slot, so the queue grew by 3 s per
+    resend while the node could take only the first few; a retrying wallet needed 3 minutes for 600 txs."""
+    cfg, keys = observer_home(tmp_path, max_pending_ms=1000, min_commit_tps=10)  # room for 10, 100 ms per tx
+    async with running_node(cfg, keys) as (_node, api):
+        alice = [transfer(api) for _ in range(60)]
+        bob = transfer(api, "bob")
+        results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in alice])
+        refused = [r["error"] for r in results if "error" in r]
+        assert len(refused) == 50 and refused[0]["data"]["code"] == "busy" and "held_behind" not in refused[0]["data"]
+        first = refused[0]["data"]["retry_after_ms"]
+        assert all(e["data"]["held_behind"] == 10 for e in refused[1:]), refused[1]
+        assert all(first - 50 <= e["data"]["retry_after_ms"] <= first + 50 for e in refused[1:]), (first, refused[-1])
+        other = await api.error("tx_send", tx=bob.encode().hex())  # the next sender's slot: one tx later
+        assert first + 50 <= other["data"]["retry_after_ms"] <= first + 150, (first, other)
+
+
 async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_refused_as_busy(tmp_path) -> None:
     """Acknowledging nonce 4 while nonce 3 was refused would promise a tx that cannot commit before 3 comes."""
     cfg, keys = write_home(tmp_path / "home", faucet=False)

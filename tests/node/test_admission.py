@@ -30,10 +30,11 @@ def test_the_last_tx_that_fits_is_admitted_and_the_next_is_refused() -> None:
 
 def test_a_batch_is_admitted_in_order_up_to_the_bound() -> None:
     gate = control(max_pending_ms=1000, floor=100)  # capacity 100
-    verdict = gate.decide(pending=70, offered=50)
+    verdict = gate.decide(pending=70, offered=50, now_ms=0)
     assert (verdict.admitted, verdict.refused) == (30, 20)
     assert verdict.retry_after_ms == 100  # the first refused one may come back soonest (the minimum) ...
-    assert gate.decide(pending=100, offered=1).retry_after_ms == 300  # ... the next request waits for all 20
+    assert gate.decide(pending=100, offered=1, now_ms=0).retry_after_ms == 300  # ... the next one after all 20
+    assert gate.decide(pending=100, offered=1).retry_after_ms == 100  # a status query reserves nothing
 
 
 def test_a_crowd_refused_at_once_is_told_to_come_back_at_the_commit_rate() -> None:

@@ -57,8 +57,11 @@ def test_a_client_told_busy_and_retrying_gets_every_tx_committed_exactly_once(ne
         send_batch(client, raws, policy=policy, notice=notices.append)
     refused = [a["error"] for a in first_answers if "error" in a]
     assert refused, "the burst was far above the bound, yet nothing was refused"
-    assert all(e["code"] == -32005 and e["data"]["code"] == "busy" and e["data"]["retry_after_ms"] > 0
+    # The first refused tx of a sender is "busy"; its later nonces cannot be acknowledged before it, so they
+    # are refused "nonce_gap" with the nonce to send first: both temporary, with a hint.
+    assert all(e["code"] == -32005 and e["data"]["code"] in ("busy", "nonce_gap") and e["data"]["retry_after_ms"] > 0
                for e in refused), refused[:3]
+    assert any(e["data"]["code"] == "busy" for e in refused), refused[:3]
     assert notices, "the SDK never had to wait for a busy node"
     hints = sorted(e["data"]["retry_after_ms"] for e in refused)
     print(f"\nbusy: {len(refused)} of {len(first_answers)} refused in the burst, retry_after_ms "
