@@ -1,7 +1,8 @@
 """Fetch referenced blobs this node lacks from its peers: a sans-IO plan and the asyncio loop that runs it.
 
-Wire (p2p request/response, canonical msgpack): ``content`` {"hash": 32 bytes}
-→ {"data": bytes or nil}. A ``content_have`` message [hash, ...] says a peer
+Wire (p2p request/response, canonical msgpack): ``content`` {"hash": 32 bytes,
+"offset": uint} → {"data": up to CHUNK_BYTES from offset, "size": the blob's
+length} or {"data": nil, "size": nil} when the peer does not hold it. A ``content_have`` message [hash, ...] says a peer
 now holds blobs; a node wanting one of them asks that peer at once.
 
 The plan (``FetchPlan``) asks one peer at a time per blob, at most
@@ -38,6 +39,7 @@ BASE_BACKOFF_S = 1.0
 MAX_BACKOFF_S = 300.0
 WRONG_BYTES_PENALTY = 20
 LOOP_S = 0.5
+CHUNK_BYTES = 128 * 1024  # one content reply at most: a frame this size holds a link ~0.1 s at 10 Mbit/s
 
 
 def backoff_s(rounds: int) -> float:
@@ -141,21 +143,34 @@ class ContentPeers(Protocol):
     def broadcast(self, topic: str, payload: bytes, exclude: bytes | None = None) -> None: ...
 
 
+def chunk_reply(data: bytes | None, offset: int) -> bytes:
+    """The answer to a ``content`` request for ``offset``: CHUNK_BYTES of ``data`` from there, and its size."""
+    if data is None:
+        return encode({"data": None, "size": None})
+    return encode({"data": data[offset:offset + CHUNK_BYTES], "size": len(data)})
+
+
 def serve_content(store: ContentStore, payload: bytes) -> bytes:
-    request = f.expect_map(decode(payload, 128), "content request", ("hash",))
+    request = f.expect_map(decode(payload, 128), "content request", ("hash", "offset"))
     blob_hash = request["hash"]
     if not isinstance(blob_hash, bytes) or len(blob_hash) != 32:
         raise DecodeError("content request: hash is 32 bytes")
+    offset = f.u64(request, "offset", "content request")
     held = store.get(blob_hash)
-    return encode({"data": None if held is None else held[0]})
+    return chunk_reply(None if held is None else held[0], offset)
 
 
-def parse_content(reply: bytes, max_bytes: int) -> bytes | None:
-    obj = f.expect_map(decode(reply, max_bytes + 64), "content reply", ("data",))
-    data = obj["data"]
-    if data is not None and not isinstance(data, bytes):
-        raise DecodeError("content reply: data is bytes or nil")
-    return data
+def parse_chunk(reply: bytes, max_bytes: int) -> tuple[bytes, int] | None:
+    """(chunk, whole size) from a ``content`` reply, or None when the peer does not hold the blob."""
+    obj = f.expect_map(decode(reply, CHUNK_BYTES + 64), "content reply", ("data", "size"))
+    data, size = obj["data"], obj["size"]
+    if data is None and size is None:
+        return None
+    if not isinstance(data, bytes) or isinstance(size, bool) or not isinstance(size, int):
+        raise DecodeError("content reply: data is bytes and size an integer, or both nil")
+    if not 0 < size <= max_bytes or len(data) > CHUNK_BYTES:
+        raise DecodeError(f"content reply: a blob is 1..{max_bytes} bytes, sent {CHUNK_BYTES} at most at a time")
+    return data, size
 
 
 def have_payload(hashes: Sequence[bytes]) -> bytes:
@@ -230,30 +245,49 @@ class Fetcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _download(self, blob_hash: bytes, peer: bytes) -> bytes | None:
+        """The blob's bytes from ``peer``, CHUNK_BYTES per request (so no reply holds up a vote behind it on
+        the link for long); None when the peer does not hold it. The whole is checked by the caller."""
+        limit = self.store.limits.kinds.max_blob_bytes
+        parts: list[bytes] = []
+        received, size = 0, None
+        while size is None or received < size:
+            payload = encode({"hash": blob_hash, "offset": received})
+            answer = parse_chunk(await self.peers.request(peer, TOPIC, payload, self.timeout_s), limit)
+            if answer is None:
+                if size is None:
+                    return None
+                raise DecodeError("the peer stopped holding the blob halfway")
+            chunk, total = answer
+            if size is not None and total != size:
+                raise DecodeError(f"the blob's size changed from {size} to {total} between chunks")
+            if not chunk or received + len(chunk) > total:
+                raise DecodeError(f"a chunk at offset {received} of {total} bytes is {len(chunk)} bytes")
+            size = total
+            parts.append(chunk)
+            received += len(chunk)
+        return b"".join(parts)
+
     async def _fetch(self, blob_hash: bytes, peer: bytes) -> None:
         got = lied = False
         try:
             if self.store.get(blob_hash) is not None:  # uploaded here meanwhile
                 got = True
                 return
-            reply = await self.peers.request(peer, TOPIC, encode({"hash": blob_hash}), self.timeout_s)
-            data = parse_content(reply, self.store.limits.kinds.max_blob_bytes)
+            data = await self._download(blob_hash, peer)
             if data is None:
                 return
-            try:
-                self.store.store_fetched(blob_hash, data, self.now_ms())
-            except ContentRefused:
-                got = True  # the right bytes, but not storable here: never asked for again
-                return
-            except ValueError as exc:
-                lied = True
-                self.wrong_bytes += 1
-                self.peers.penalize(peer, WRONG_BYTES_PENALTY, f"sent wrong bytes for content: {exc}")
-                return
+            self.store.store_fetched(blob_hash, data, self.now_ms())
             got = True
             self.fetched += 1
             log.info("fetched content %s (%d bytes) from %s", blob_hash.hex()[:16], len(data), peer.hex()[:12])
             self.peers.broadcast(HAVE_TOPIC, have_payload([blob_hash]))
+        except ContentRefused:
+            got = True  # the right bytes, but not storable here: never asked for again
+        except (ValueError, DecodeError) as exc:  # bytes that are not the hash's, or a malformed reply
+            lied = True
+            self.wrong_bytes += 1
+            self.peers.penalize(peer, WRONG_BYTES_PENALTY, f"sent wrong bytes for content: {exc}")
         except (MarketnodeError, OSError) as exc:
             log.debug("content %s from %s: %s", blob_hash.hex()[:16], peer.hex()[:12], exc)
         except Exception:

@@ -15,14 +15,16 @@ from core.errors import DecodeError, P2PError
 from core.upload import content_hash
 from node.content.blobs import MemoryBlobs
 from node.content.fetch import (
+    CHUNK_BYTES,
     MAX_BACKOFF_S,
     MAX_HAVE,
     WRONG_BYTES_PENALTY,
     Fetcher,
     FetchPlan,
     backoff_s,
+    chunk_reply,
     have_payload,
-    parse_content,
+    parse_chunk,
     parse_have,
 )
 from node.content.store import ContentStore
@@ -129,11 +131,11 @@ class ScriptedPeers:
     async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes:
         assert topic == "content"
         self.asked.append(peer)
-        blob_hash = decode(payload)["hash"]
+        request = decode(payload)
         table = self.answers[peer]
-        if blob_hash not in table:
+        if request["hash"] not in table:
             raise P2PError("peer timed out")
-        return encode({"data": table[blob_hash]})
+        return chunk_reply(table[request["hash"]], request["offset"])
 
     def penalize(self, peer: bytes, points: int, reason: str) -> None:
         self.penalties.append((peer, points, reason))
@@ -236,10 +238,41 @@ def test_a_have_message_holds_at_most_256_hashes() -> None:
         parse_have(encode([b"short"]))
 
 
-def test_a_content_reply_is_bounded_by_the_largest_blob() -> None:
-    assert parse_content(encode({"data": b"x" * 1000}), 1000) == b"x" * 1000
+def test_a_content_reply_is_one_chunk_of_a_blob_within_the_limit() -> None:
+    assert parse_chunk(chunk_reply(b"x" * 1000, 0), 1000) == (b"x" * 1000, 1000)
+    assert parse_chunk(chunk_reply(None, 0), 1000) is None
     with pytest.raises(DecodeError):
-        parse_content(encode({"data": b"x" * 2000}), 1000)
+        parse_chunk(chunk_reply(b"x" * 1001, 0), 1000)  # a blob over the limit
+    with pytest.raises(DecodeError):
+        parse_chunk(encode({"data": b"x" * (CHUNK_BYTES + 1), "size": CHUNK_BYTES + 1}), 10 * CHUNK_BYTES)
+    big = bytes(range(256)) * 1200
+    assert parse_chunk(chunk_reply(big, CHUNK_BYTES), len(big)) == (big[CHUNK_BYTES:2 * CHUNK_BYTES], len(big))
+
+
+async def test_a_blob_larger_than_a_chunk_arrives_in_pieces_and_is_checked_whole() -> None:
+    from content_samples import padded_png
+
+    photo = padded_png(3 * CHUNK_BYTES + 5)
+    store = wanting(content_hash(photo))
+    peers = ScriptedPeers({P1: {content_hash(photo): photo}})
+    fetcher = Fetcher(store, peers, 4, 1.0, 100, lambda: 0)
+    await run_until(fetcher, lambda: store.get(content_hash(photo)) is not None)
+    assert store.get(content_hash(photo))[0] == photo and len(peers.asked) == 4 and peers.penalties == []
+
+
+async def test_a_peer_whose_chunks_do_not_add_up_is_penalised() -> None:
+    store = wanting(BLOB)
+
+    class Shifty(ScriptedPeers):
+        async def request(self, peer: bytes, topic: str, payload: bytes, timeout_s: float) -> bytes:
+            offset = decode(payload)["offset"]
+            self.asked.append(peer)
+            return encode({"data": b"x" * CHUNK_BYTES, "size": CHUNK_BYTES * 2 + offset})  # a size that grows
+
+    peers = Shifty({P1: {}})
+    fetcher = Fetcher(store, peers, 4, 1.0, 100, lambda: 0)
+    await run_until(fetcher, lambda: peers.penalties)
+    assert store.get(BLOB) is None and peers.penalties[0][0] == P1
 
 
 def test_the_fetcher_tracks_at_most_max_wanted_blobs() -> None:

@@ -22,10 +22,11 @@ import pytest
 from harness import RpcFailure, Testnet, wait_for
 from PIL import Image
 
-from core.encoding import encode
+from core.encoding import decode
 from core.keys import PrivateKey, address_from_pubkey
 from core.types import Tx
 from core.upload import authorise_upload
+from node.content.fetch import chunk_reply
 from p2p.config import P2PConfig
 from p2p.host import P2PHost
 
@@ -132,7 +133,7 @@ async def _rogue(net: Testnet, wrong: bytes, asked: list[bytes]) -> P2PHost:
 
     async def answer(peer: bytes, topic: str, payload: bytes) -> bytes:
         asked.append(peer)
-        return encode({"data": wrong})
+        return chunk_reply(wrong, decode(payload)["offset"])  # the protocol, spoken right, with wrong bytes
 
     host = P2PHost(P2PConfig(chain_id=net.chain_id, listen_port=0, seeds=seeds, pex=False), PrivateKey.generate(),
                    lambda peer, topic, payload: True, answer)
