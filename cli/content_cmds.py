@@ -15,7 +15,7 @@ import click
 from cli.wallet_common import Session, node_command
 from core.errors import MarketnodeError
 from core.upload import content_hash
-from wallet.content import ContentMismatch, get_content, put_content
+from wallet.content import ContentMismatch, get_content, put_content, strip_metadata
 
 
 @click.group()
@@ -38,11 +38,12 @@ def upload(session: Session, data: bytes, kind: str | None = None) -> bytes:
 
 
 def upload_file(session: Session, path: Path, kind: str | None = None) -> bytes:
+    """Upload a file; an image loses its metadata first (EXIF GPS position and the like: ``strip_metadata``)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise click.BadParameter(f"cannot read {path}: {exc.strerror}") from None
-    return upload(session, data, kind)
+    return upload(session, strip_metadata(data), kind)
 
 
 def upload_text(session: Session, text: str) -> bytes:
@@ -87,12 +88,22 @@ def with_texts(session: Session, obj: dict[str, Any], names: tuple[str, ...]) ->
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(("image", "text")), default=None,
               help="What the file is meant to be (the node checks the bytes).")
-def content_put(session: Session, file: Path, kind: str | None) -> None:
-    """Upload FILE (JPEG, PNG or WebP up to 2 MiB, UTF-8 text up to 16 KiB); prints its sha256."""
+@click.option("--keep-metadata", is_flag=True,
+              help="Upload a JPEG or PNG as it is, EXIF (camera, time, GPS position) and comments included.")
+def content_put(session: Session, file: Path, kind: str | None, keep_metadata: bool) -> None:
+    """Upload FILE (JPEG, PNG or WebP up to 2 MiB, UTF-8 text up to 16 KiB); prints its sha256.
+
+    A JPEG or PNG loses its metadata first (EXIF with the GPS position a phone records, XMP, comments);
+    the pixels are not re-encoded. The hash printed is of the bytes uploaded.
+    """
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise click.BadParameter(f"cannot read {file}: {exc.strerror}") from None
+    if keep_metadata:
+        click.echo("keeping the image's metadata (EXIF may hold where it was taken)", err=True)
+    else:
+        data = strip_metadata(data)
     answer = put_content(session.client, session.wallet.key, session.wallet.chain_id, data, kind)
     session.show(answer, lambda: click.echo(answer["hash"]))
 

@@ -59,3 +59,52 @@ def get_content(rpc_url: str, blob_hash: bytes, timeout_s: float = 10.0) -> byte
         raise ContentMismatch(f"the node served bytes hashing to {content_hash(data).hex()[:16]}…, "
                               f"not {blob_hash.hex()[:16]}…")
     return data
+
+
+_JPEG_DROP = {0xE1, 0xED, 0xFE}  # APP1 (Exif, XMP: camera, time, GPS position), APP13 (IPTC), COM (comments)
+_PNG_DROP = {b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"}
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """The image without its metadata (EXIF with the GPS position a phone writes, XMP, comments), pixels untouched.
+
+    Photos of what arrived are taken at home: the wallet drops these segments
+    (JPEG) or chunks (PNG) before the upload, without re-encoding. Anything
+    it does not understand, it returns unchanged.
+    """
+    if data[:2] == b"\xff\xd8":
+        return _strip_jpeg(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return _strip_png(data)
+    return data
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    out, i = [data[:2]], 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the compressed image follows, to the end
+            break
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if length < 2 or i + 2 + length > len(data):
+            return data
+        if marker not in _JPEG_DROP:
+            out.append(data[i:i + 2 + length])
+        i += 2 + length
+    return b"".join(out) + data[i:]
+
+
+def _strip_png(data: bytes) -> bytes:
+    out, i = [data[:8]], 8
+    while i + 12 <= len(data):
+        length = int.from_bytes(data[i:i + 4], "big")
+        kind = data[i + 4:i + 8]
+        end = i + 12 + length
+        if end > len(data):
+            return data
+        if kind not in _PNG_DROP:
+            out.append(data[i:end])
+        i = end
+        if kind == b"IEND":
+            break
+    return b"".join(out) + data[i:]

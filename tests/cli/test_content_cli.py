@@ -130,3 +130,18 @@ def test_order_respond_uploads_the_answer_and_its_evidence(node, key, photo):
     body = node.last_tx().body
     assert body["response_hash"] == sha(b"sent intact") and body["evidence"] == sha(data)
     assert node.blobs[sha(b"sent intact").hex()] == b"sent intact"
+
+
+def test_content_put_drops_a_photos_gps_metadata_unless_told_to_keep_it(node, key, tmp_path):
+    image = Image.new("RGB", (16, 16), (5, 5, 5))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (52.0, 31.0, 12.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    path = tmp_path / "home.jpg"
+    path.write_bytes(out.getvalue())
+    stripped_hash = run(node, "content", "put", str(path), "--key-file", str(key)).strip()
+    assert b"Exif" not in node.blobs[stripped_hash]
+    kept = CliRunner().invoke(main, ["content", "put", str(path), "--keep-metadata", "--key-file", str(key),
+                                     "--rpc", node.url], catch_exceptions=False)
+    assert kept.exit_code == 0 and node.blobs[kept.stdout.strip().splitlines()[-1]] == out.getvalue()
