@@ -141,3 +141,28 @@ def test_the_seller_answers_a_dispute_from_the_browser_and_the_page_shows_the_an
     assert net.call("validator-0", "order_get", order=order)["response_hash"] == hashlib.sha256(answer.encode()).hexdigest()
     browser.call("eval", expr="localStorage.clear()")
     assert browser.call("errors") == []
+
+
+def test_the_browser_strips_photo_metadata_byte_for_byte_like_the_python_wallet(browser, world):
+    import io
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "wallet"))
+    from test_content_metadata import jpeg_with_gps
+
+    from wallet.content import strip_metadata
+
+    net, _ = world
+    browser.goto(f"{net.url('validator-0')}#/wallet")
+    browser.call("waitFor", selector="#main h1")
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Location", "52.52N 13.40E")
+    png = io.BytesIO()
+    Image.new("RGB", (12, 9), (9, 8, 7)).save(png, "PNG", pnginfo=info)
+    for data in (jpeg_with_gps(), png.getvalue(), b"not an image"):
+        got = browser.call("eval", expr="import('/static/wallet.js').then((w) => [...w.stripMetadata("
+                                        f"new Uint8Array({list(data)}))].map((b) => b.toString(16).padStart(2, '0')).join(''))")
+        assert got == strip_metadata(data).hex()

@@ -198,7 +198,7 @@ function reviewForm(id) {
     const ratings = Object.fromEntries(RATINGS.map((name) => [name, Number(form.elements[name].value)]));
     const text = form.elements[`review-text-${id}`].value;
     const file = form.elements[`review-photo-${id}`].files?.[0];
-    const photo = file ? await wallet.putContent(new Uint8Array(await file.arrayBuffer()), "image") : undefined;
+    const photo = file ? await wallet.putContent(wallet.stripMetadata(new Uint8Array(await file.arrayBuffer())), "image") : undefined;
     const textHash = text ? await wallet.putText(text) : await wallet.textHash(text);
     return committedLine(await wallet.send("review", { order: id, ratings, text_hash: textHash, ...(photo ? { photo } : {}) }));
   });
