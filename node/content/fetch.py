@@ -20,7 +20,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -150,14 +150,12 @@ def chunk_reply(data: bytes | None, offset: int) -> bytes:
     return encode({"data": data[offset:offset + CHUNK_BYTES], "size": len(data)})
 
 
-def serve_content(store: ContentStore, payload: bytes) -> bytes:
+def serve_content(read: Callable[[bytes], bytes | None], payload: bytes) -> bytes:
     request = f.expect_map(decode(payload, 128), "content request", ("hash", "offset"))
     blob_hash = request["hash"]
     if not isinstance(blob_hash, bytes) or len(blob_hash) != 32:
         raise DecodeError("content request: hash is 32 bytes")
-    offset = f.u64(request, "offset", "content request")
-    held = store.get(blob_hash)
-    return chunk_reply(None if held is None else held[0], offset)
+    return chunk_reply(read(blob_hash), f.u64(request, "offset", "content request"))
 
 
 def parse_chunk(reply: bytes, max_bytes: int) -> tuple[bytes, int] | None:

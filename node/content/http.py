@@ -34,8 +34,7 @@ def _error(status: int, message: str) -> web.Response:
 
 
 def add_content_routes(app: web.Application, node: Any) -> None:
-    c = node.cfg.content
-    cache = ServedCache(c.thumbnail_cache_bytes)  # originals (checked) and rendered thumbnails
+    cache: ServedCache = node.content.served
     jobs = asyncio.Semaphore(THUMB_JOBS)
     slots: ClientSlots = node.content.downloads
 
@@ -75,10 +74,9 @@ def add_content_routes(app: web.Application, node: Any) -> None:
         key = (blob_hash, width)  # width 0: the original, as checked when first read
         item = cache.get(key)
         if item is None:
-            held = store.get(blob_hash)  # hashed on read: damaged bytes are never served
-            if held is None:
+            data = node.content.read(blob_hash)  # hashed on first read: damaged bytes are never served
+            if data is None:
                 return _error(404, f"content {name} is not on this node: its file was damaged; fetching it again")
-            data = held[0]
             item = (data, info.content_type)
             if width:
                 try:

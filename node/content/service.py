@@ -16,6 +16,7 @@ from core.encoding import decode
 from node.content.blobs import FileBlobs
 from node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from node.content.store import ContentLimits, ContentStore
+from node.content.thumbs import ServedCache
 from node.rpc.clients import ClientSlots
 
 log = logging.getLogger("marketnode.content")
@@ -34,6 +35,7 @@ class ContentService:
         self.store = ContentStore(node.kv, FileBlobs(node.cfg.data_path / BLOBS_DIR), self.limits, node.chain_id)
         self.fetcher = Fetcher(self.store, node.p2p, c.fetch_concurrency, float(c.fetch_timeout_s), c.max_wanted,
                                now_ms)
+        self.served = ServedCache(c.thumbnail_cache_bytes)  # checked originals and thumbnails, for HTTP and peers
         self.downloads = ClientSlots("content downloads in flight", c.max_downloads, c.max_downloads_per_client)
         self.chain_moved = asyncio.Event()
         node.subscribers.append(lambda executed: self.chain_moved.set())
@@ -94,8 +96,19 @@ class ContentService:
 
     # ---- p2p -----------------------------------------------------------------
 
+    def read(self, blob_hash: bytes) -> bytes | None:
+        """A held blob's bytes, checked against its hash once and then served from memory (bounded)."""
+        cached = self.served.get((blob_hash, 0))
+        if cached is not None and self.store.info(blob_hash) is not None:
+            return cached[0]
+        held = self.store.get(blob_hash)
+        if held is None:
+            return None
+        self.served.put((blob_hash, 0), (held[0], held[1].content_type))
+        return held[0]
+
     def serve(self, payload: bytes) -> bytes:
-        return serve_content(self.store, payload)
+        return serve_content(self.read, payload)
 
     def on_message(self, peer: bytes, topic: str, payload: bytes) -> bool:
         if topic == HAVE_TOPIC:

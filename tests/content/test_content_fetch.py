@@ -280,3 +280,17 @@ def test_the_fetcher_tracks_at_most_max_wanted_blobs() -> None:
     fetcher = Fetcher(store, ScriptedPeers({}), 4, 1.0, 3, lambda: 0)
     fetcher.reload()
     assert len(fetcher.plan.wants) == 3
+
+
+def test_a_node_serves_a_content_request_chunk_by_chunk_and_refuses_a_malformed_one() -> None:
+    from node.content.fetch import serve_content
+
+    data = bytes(range(256)) * 1000
+    read = {content_hash(data): data}.get
+    first = parse_chunk(serve_content(read, encode({"hash": content_hash(data), "offset": 0})), len(data))
+    last = parse_chunk(serve_content(read, encode({"hash": content_hash(data), "offset": 2 * CHUNK_BYTES})), len(data))
+    assert first == (data[:CHUNK_BYTES], len(data)) and last == (data[2 * CHUNK_BYTES:], len(data))
+    assert parse_chunk(serve_content(read, encode({"hash": BLOB, "offset": 0})), len(data)) is None
+    for bad in (encode({"hash": b"short", "offset": 0}), encode({"hash": BLOB}), encode({"hash": BLOB, "offset": -1})):
+        with pytest.raises(DecodeError):
+            serve_content(read, bad)
