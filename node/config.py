@@ -207,6 +207,10 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    upload_bytes = 4 * ((cfg.content.max_image_bytes + 2) // 3) + 4096  # base64 of the largest image, and the call
+    if upload_bytes > cfg.rpc.max_body_bytes:
+        raise ConfigError(f"content.max_image_bytes = {cfg.content.max_image_bytes} needs rpc.max_body_bytes of at least "
+                          f"{upload_bytes} (content_put carries the image in base64); raise it or lower the image limit")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
