@@ -13,7 +13,7 @@ HASH_SIZE = 32
 TAGS = frozenset(
     {
         "tx", "header", "merkle-leaf", "merkle-node", "merkle-empty", "address",
-        "state", "receipt", "evidence", "certificate", "genesis", "handshake",
+        "state", "receipt", "evidence", "certificate", "genesis", "handshake", "message",
     }
 )
 

@@ -7,6 +7,7 @@ Uses nacl SealedBox with the X25519 keys converted from the ed25519 ones.
 
 from __future__ import annotations
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.public
 
@@ -29,3 +30,16 @@ def open_sealed(key: PrivateKey, ciphertext: bytes) -> bytes:
         return box.decrypt(ciphertext)
     except (nacl.exceptions.CryptoError, nacl.exceptions.ValueError, ValueError) as exc:
         raise ValidationError(f"cannot open the sealed box: {exc}") from None
+
+
+def seal_with_ephemeral(recipient: bytes, plaintext: bytes, ephemeral_secret: bytes) -> bytes:
+    """libsodium's sealed box spelled out, with the ephemeral X25519 secret given (docs/PROTOCOL.md §12).
+
+    ``epk ‖ crypto_box(plaintext, nonce = blake2b-24(epk ‖ rpk), rpk, esk)``; the
+    same bytes ``seal`` makes when its random ephemeral key is ``ephemeral_secret``.
+    Only the test vectors use it: a real seal must draw a fresh ephemeral key.
+    """
+    rpk = curve25519_public(recipient)
+    epk = nacl.bindings.crypto_scalarmult_base(ephemeral_secret)
+    nonce = nacl.bindings.crypto_generichash_blake2b_salt_personal(epk + rpk, digest_size=24)
+    return epk + nacl.bindings.crypto_box(plaintext, nonce, rpk, ephemeral_secret)

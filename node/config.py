@@ -117,6 +117,21 @@ class ContentSection:
 
 
 @dataclass(frozen=True)
+class MailboxSection:
+    """Encrypted messages kept and forwarded for accounts (docs/OPERATIONS.md, "Mailboxes")."""
+
+    max_envelope_bytes: int = 8192
+    max_messages_per_mailbox: int = 1000
+    max_bytes_per_mailbox: int = 4 * 1024 * 1024
+    max_per_pair: int = 100
+    sender_per_minute: int = 20
+    retention_s: int = 30 * 24 * 3600
+    max_clock_skew_ms: int = 300_000
+    accept_per_s: int = 200
+    offer_on_connect: int = 500
+
+
+@dataclass(frozen=True)
 class LogSection:
     level: str = "info"
     format: str = "plain"
@@ -137,6 +152,7 @@ class NodeConfig:
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
     content: ContentSection = field(default_factory=ContentSection)
+    mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
 
     def path(self, name: str) -> Path:
@@ -157,7 +173,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "content": ContentSection, "log": LogSection}
+             "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -263,6 +279,9 @@ _COMMENTS = {
     "account_pending_bytes": "unreferenced upload bytes one account may hold here",
     "total_pending_bytes": "unreferenced upload bytes of all accounts together",
     "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
+    "max_per_pair": "messages from one sender waiting in one mailbox",
+    "sender_per_minute": "messages one account may send per minute of their sent time",
+    "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",
 }
 
 

@@ -47,6 +47,7 @@ from node.config import NodeConfig
 from node.datadir import open_checked, remedy
 from node.executor import BlockExecutor, Executed
 from node.intake import TxIntake
+from node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
 from node.mempool import Mempool, MempoolError, MempoolLimits
 from node.storage.chainstore import ChainStore
 from node.sync import Syncer, serve_blocks, serve_status
@@ -154,7 +155,7 @@ class Node:
                       max_handshakes_per_ip=p.max_handshakes_per_ip, max_pending_connections=p.max_pending_connections,
                       idle_timeout_s=float(p.idle_timeout_s),
                       reserved_keys=tuple(self.validators),  # the validator set always reaches itself
-                      max_frame_bytes=p.max_frame_bytes, relay_topics=(), bulk_topics=("txs",),
+                      max_frame_bytes=p.max_frame_bytes, relay_topics=MAIL_TOPICS, bulk_topics=("txs",),
                       rate_msgs_per_s=5000.0, send_queue_max=10_000),
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
         )
@@ -185,6 +186,7 @@ class Node:
 
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
+        self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
 
     # ---- setup -------------------------------------------------------------
 
@@ -266,6 +268,7 @@ class Node:
                 watch = tg.create_task(self._stall_watch())
                 want = tg.create_task(self._want_loop())
                 content = tg.create_task(self.content.run())
+                mail = tg.create_task(self.mailbox.run())
                 self.post(("work",))
                 await stop.wait()
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
@@ -279,6 +282,7 @@ class Node:
                 watch.cancel()
                 want.cancel()
                 content.cancel()
+                mail.cancel()
             clean = True
         finally:
             for handle in self._timers.values():
@@ -288,6 +292,7 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
             self.query_index.close()
+            self.mailbox.close()
             self.intake.close()
             final = self.store.head()
             self.store.close()
@@ -569,6 +574,8 @@ class Node:
             except DecodeError as exc:
                 self.p2p.penalize(peer, 5, f"bad {topic} message: {exc}")
                 return False
+        if topic in MAIL_TOPICS:
+            return self.mailbox.on_gossip(peer, topic, payload)
         self.p2p.penalize(peer, 5, f"unknown topic {topic!r}")
         return False
 
@@ -616,6 +623,8 @@ class Node:
             return self._serve_want(payload)
         if topic in self.content.TOPICS:
             return self.content.serve(payload)
+        if topic == SYNC_TOPIC:
+            return self.mailbox.serve_sync(payload)
         raise DecodeError(f"unknown request topic {topic!r}")
 
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
@@ -623,6 +632,7 @@ class Node:
             self.syncer.request_now()
             self.content.fetcher.peer_joined()
             self._offer_pending_txs(peer)
+            self.mailbox.offer_to(peer)
 
     def _offer_pending_txs(self, peer: bytes) -> None:
         """Send a new peer our pending txs: one admitted while we had no peers would otherwise never spread."""

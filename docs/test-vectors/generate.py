@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from message_vectors import messages_file, sealed_file
+
 from core.encoding import MAX_DEPTH, decode, encode
 from core.errors import DecodeError
 from core.hashing import TAGS, digest, signing_message
@@ -284,7 +286,7 @@ def hashing_file() -> dict[str, Any]:
     samples = [("tx", b""), ("header", b"abc"), ("address", b"mn" + bytes(32)), ("merkle-empty", b"")]
     return {
         "tags": sorted(TAGS),
-        "signing_tags": ["tx", "vote"],
+        "signing_tags": ["message", "message-read", "tx", "vote"],
         "digests": [{"tag": t, "data": d.hex(), "digest": digest(t, d).hex()} for t, d in samples],
         "signing_message": {
             "tag": "tx", "chain_id": CHAIN_ID, "body": "80",
@@ -303,6 +305,8 @@ FILES = {
     "header.json": header_file,
     "merkle.json": merkle_file,
     "upload.json": upload_file,
+    "messages.json": messages_file,
+    "sealed.json": sealed_file,
 }
 
 

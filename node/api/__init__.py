@@ -10,9 +10,9 @@ from node.rpc.registry import Registry
 
 
 def build_registry() -> Registry:
-    from node.api import accounts, admin, chain, content, faucet, market, node_methods, provenance, txs
+    from node.api import accounts, admin, chain, content, faucet, market, messages, node_methods, provenance, txs
 
     registry = Registry()
-    for module in (node_methods, chain, txs, accounts, market, provenance, content, faucet, admin):
+    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, faucet, admin):
         module.register(registry)
     return registry

@@ -12,6 +12,7 @@ does nothing at all while no one is subscribed. Payloads (``result``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.jsonable import address_json
@@ -30,9 +31,15 @@ def block_summary(executed: Executed) -> dict[str, Any]:
             "state_root": executed.head.state_root.hex()}
 
 
-def accounts_touched(sender: bytes, events: Any) -> set[bytes]:
+def accounts_touched(sender: bytes, events: Any, arbiter_of: Callable[[int], bytes | None] | None = None) -> set[bytes]:
+    """The sender and every account an event names; the arbiter of an order a dispute opened (it is not in the
+    event's attrs, and must hear of the dispute to rule on it)."""
     touched = {sender}
     for event in events:
+        if event.kind == "order_disputed" and arbiter_of is not None:
+            arbiter = arbiter_of(event.attrs.get("order"))
+            if arbiter is not None:
+                touched.add(arbiter)
         for name in ACCOUNT_ATTRS:
             value = event.attrs.get(name)
             if isinstance(value, bytes) and len(value) == PUBKEY_SIZE:
@@ -40,7 +47,7 @@ def accounts_touched(sender: bytes, events: Any) -> set[bytes]:
     return touched
 
 
-def publish_block(hub: Any, executed: Executed) -> None:
+def publish_block(hub: Any, executed: Executed, arbiter_of: Callable[[int], bytes | None] | None = None) -> None:
     """Fan one committed block out to every matching subscription."""
     if hub is None or hub.count() == 0:
         return
@@ -53,7 +60,7 @@ def publish_block(hub: Any, executed: Executed) -> None:
                   "message": receipt.message, "fee_paid": receipt.fee_paid,
                   "events": receipt.events}  # converted by the hub only if someone listens
         hub.publish("tx", status, match=tx.hash)
-        hub.publish("account", status, match=sorted(accounts_touched(tx.sender, receipt.events)))
+        hub.publish("account", status, match=sorted(accounts_touched(tx.sender, receipt.events, arbiter_of)))
         for event in receipt.events:
             order_id = event.attrs.get("order")
             if isinstance(order_id, int) and not isinstance(order_id, bool):

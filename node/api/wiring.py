@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from market import keys, store
 from node.api.notify import publish_block
 from node.queries.indexer import QueryIndex
+
+
+def order_arbiter(chain: Any, order_id: Any) -> bytes | None:
+    """The arbiter of a committed order, or None (no such order, none chosen)."""
+    if not isinstance(order_id, int) or isinstance(order_id, bool):
+        return None
+    order = store.load(chain.state_reader(), keys.order(order_id))
+    return None if order is None else order.get("arbiter")
 
 
 def attach_query_services(node: Any) -> QueryIndex:
@@ -17,5 +26,6 @@ def attach_query_services(node: Any) -> QueryIndex:
     index = QueryIndex.open(node.cfg.data_path, node.store)
     node.query_index = index
     node.subscribers.append(lambda executed: index.on_block(node.store, executed.block, executed.receipts))
-    node.subscribers.append(lambda executed: publish_block(getattr(node, "rpc_hub", None), executed))
+    node.subscribers.append(lambda executed: publish_block(getattr(node, "rpc_hub", None), executed,
+                                                           lambda order_id: order_arbiter(node.store, order_id)))
     return index

@@ -93,7 +93,10 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic("newBlocks", "Every committed block header (no filter)."),
     Topic("tx", "Status changes of one transaction: filter {\"hash\": tx hash hex}.", "hash", _hash_key),
     Topic("order", "Events of one order: filter {\"order_id\": integer id}.", "order_id", _order_key),
-    Topic("account", "Activity of one account: filter {\"address\": mn1...}.", "address", _address_key),
+    Topic("account", "Activity of one account (and disputes of orders it arbitrates): filter {\"address\": mn1...}.",
+          "address", _address_key),
+    Topic("messages", "Encrypted messages to or from one account, and its read markers: filter "
+          "{\"address\": mn1...}.", "address", _address_key),
 )
 
 

@@ -166,3 +166,15 @@ def test_the_story_put_its_photos_and_texts_in_every_nodes_content_store(net, st
             assert hashlib.sha256(data).hexdigest() == blob
             if blob in texts:
                 assert data.decode() == texts[blob]
+
+
+def test_the_demo_exchanges_messages_that_each_reader_decrypted_through_its_own_node(net, story):
+    report, _ = story
+    ids = report["ids"]["messages"]
+    assert len(ids) == 3
+    said = [s["text"] for s in report["steps"]]
+    assert any("Yes: every Monday, shipped Tuesday." in text for text in said)
+    alice = net.keys["alice"].address
+    for name in net.validators:  # gossiped to every node, as ciphertext
+        held = {i["id"] for i in net.call(name, "message_inbox", address=alice, limit=100)["items"]}
+        assert set(ids) <= held, name

@@ -68,7 +68,39 @@ def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path)
     return written
 
 
-def shoot(out: Path) -> list[Path]:
+CONVERSATION = (  # (sender, recipients, order id key, text)
+    ("bob", ["alice"], "order_done", "The vase arrived safely and it is even bluer than the photos. Thank you!"),
+    ("alice", ["bob"], "order_done", "So glad you like it. The glaze changes colour in daylight, enjoy!"),
+    ("bob", ["alice"], "order_placed", "Could you ship both prints rolled in one tube?"),
+    ("frank", ["alice"], "order_disputed", "The vase I received is green, not cobalt blue as listed."),
+)
+
+
+def inbox_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path) -> list[Path]:
+    """Alice's inbox (desktop and phone) after a short exchange of encrypted messages."""
+    from core.message import seal_message
+
+    for sender, to, order_key, text in CONVERSATION:
+        envelope = seal_message(net.keys[sender], net.chain_id, [net.keys[n].public_key for n in to],
+                                ("order", ids[order_key]), text, time.time_ns() // 1_000_000)
+        net.call("validator-1", "message_send", envelope=envelope.encode().hex())
+    import_key(browser, url, (net.dir / "accounts" / "alice.key").read_text().strip(), "demo passphrase")
+    browser.call("eval", expr="location.hash = '#/inbox'")
+    written = []
+    for (width, height), suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        browser.call("viewport", width=width, height=height)
+        browser.call("waitFor", selector="#inbox-threads .thread .message-text")
+        time.sleep(SETTLE_S)
+        path = out / f"inbox-{suffix}.png"
+        browser.screenshot(path)
+        written.append(path)
+        print(f"wrote {path}", flush=True)
+    browser.call("viewport", width=DESKTOP[0], height=DESKTOP[1])
+    browser.call("eval", expr="localStorage.clear()")
+    return written
+
+
+def shoot(out: Path, only: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="marketnode-shots-") as tmp:
@@ -78,7 +110,7 @@ def shoot(out: Path) -> list[Path]:
             ids = populate(net)
             url = net.url("validator-0")
             with Browser(install()) as browser:
-                for width, height in (DESKTOP, PHONE):
+                for width, height in (DESKTOP, PHONE) if only is None else ():
                     browser.call("viewport", width=width, height=height)
                     suffix = "phone" if width == PHONE[0] else "desktop"
                     for name, route, ready, on_phone in pages(ids):
@@ -97,7 +129,10 @@ def shoot(out: Path) -> list[Path]:
                         written.append(path)
                         print(f"wrote {path}", flush=True)
                 browser.call("viewport", width=DESKTOP[0], height=DESKTOP[1])
-                written += wallet_pages(browser, net, url, ids, out)
+                if only is None:
+                    written += wallet_pages(browser, net, url, ids, out)
+                if only in (None, "inbox"):
+                    written += inbox_pages(browser, net, url, ids, out)
                 errors = browser.call("errors")
                 if errors:
                     raise SystemExit(f"page errors: {errors}")
@@ -109,7 +144,9 @@ def shoot(out: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "docs" / "screenshots")
-    shoot(parser.parse_args().out)
+    parser.add_argument("--only", choices=["inbox"], default=None, help="Photograph only these pages.")
+    args = parser.parse_args()
+    shoot(args.out, args.only)
 
 
 if __name__ == "__main__":

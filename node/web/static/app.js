@@ -5,6 +5,8 @@ import "./explorer.js";
 import "./provenance.js";
 import "./network.js";
 import "./walletui.js";
+import "./inbox.js";
+import { startNotifications } from "./notify.js";
 import { loadAssets, rpc } from "./api.js";
 import { start } from "./router.js";
 import { onWalletChange, state } from "./wallet.js";
@@ -14,6 +16,7 @@ function showWallet({ status }) {
 }
 onWalletChange(showWallet);
 showWallet(state());
+startNotifications();
 
 rpc("node_status").then((status) => {
   document.getElementById("node-line").textContent = `${status.moniker} · ${status.chain_id}`;

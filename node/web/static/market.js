@@ -192,7 +192,9 @@ async function listingPage(page) {
     ]),
     el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, "Buy"),
       buyForm(item) ?? notice("Not available to buy right now."),
-      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place --listing ${id}`))),
+      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place --listing ${id}`)),
+      el("p", {}, link(href("/inbox", { about: "listing", id }), "Ask the seller a question", { id: "ask-seller" }),
+        " (encrypted to the seller's key)")),
     await reviewsSection({ listing: id }, item.rating));
 }
 

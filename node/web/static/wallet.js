@@ -5,6 +5,7 @@
 import { RpcError, chainParams, rpc } from "./api.js";
 import { canonical, concat } from "./canonical.js";
 import { deliver } from "./delivery.js";
+import { boxKeyFromSeed } from "./messages.js";
 import { addressOf, fromHex, toHex } from "./proof.js";
 
 const STORE_KEY = "marketnode.wallet";
@@ -12,7 +13,7 @@ const PBKDF2_ITERATIONS = 310_000;
 const PKCS8_ED25519_PREFIX = fromHex("302e020100300506032b657004220420"); // followed by the 32-byte seed
 const encoder = new TextEncoder();
 
-let unlocked = null; // {address, publicKey: Uint8Array, signingKey: CryptoKey}
+let unlocked = null; // {address, publicKey: Uint8Array, signingKey: CryptoKey, boxKey: CryptoKey}
 const listeners = new Set();
 
 export function onWalletChange(listener) {
@@ -43,7 +44,8 @@ export async function keyFromSeed(seed) {
   const jwk = await crypto.subtle.exportKey("jwk", extractable); // carries x, the public key
   const publicKey = Uint8Array.from(atob(jwk.x.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   const signingKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
-  return { publicKey, signingKey, address: await addressOf(toHex(publicKey)) };
+  const boxKey = await boxKeyFromSeed(seed); // X25519, to open messages (docs/PROTOCOL.md §11)
+  return { publicKey, signingKey, boxKey, address: await addressOf(toHex(publicKey)) };
 }
 
 async function passphraseKey(passphrase, salt) {
