@@ -47,6 +47,8 @@ def net(tmp_path_factory):
         assert "account_pending_blobs = 200" in text
         path.write_text(text.replace("account_pending_blobs = 200", f"account_pending_blobs = {QUOTA_BLOBS}"))
     testnet.start()
+    for who in ("alice", "bob"):  # uploads are for registered accounts
+        commit(testnet, who, "register", {"name": who.title(), "commitment": bytes(32)})
     yield testnet
     testnet.close()
 
@@ -87,7 +89,6 @@ def fetch(net: Testnet, name: str, path: str) -> bytes | None:
 
 def test_every_refusal_is_a_clear_error_and_the_node_keeps_working(net):
     v0 = "validator-0"
-    commit(net, "alice", "register", {"name": "Alice", "commitment": bytes(32)})
     figures = {}
     cases = {
         "too_large": (padded_png(2 * 1024 * 1024 + 1), "image"),
@@ -117,7 +118,6 @@ def test_every_refusal_is_a_clear_error_and_the_node_keeps_working(net):
     commit(net, "alice", "transfer", {"to": net.keys["bob"].public_key, "asset": "MKT", "amount": 1})
     photo = io.BytesIO()
     Image.new("RGB", (1200, 900), (1, 2, 3)).save(photo, "JPEG")
-    commit(net, "bob", "register", {"name": "Bob", "commitment": bytes(32)})
     blob = put(net, v0, "bob", photo.getvalue(), "image")
     assert fetch(net, v0, blob["url"]) == photo.getvalue()
     started = time.perf_counter()
@@ -161,16 +161,16 @@ def test_a_peer_serving_wrong_bytes_is_penalised_and_the_right_bytes_still_arriv
             await asyncio.to_thread(commit, net, "alice", "listing_create", {
                 "shop": shop_id, "type": "physical", "title": "Red print", "description": "", "category": "art",
                 "tags": [], "price": 5, "asset": "MKT", "stock": 1, "regions": [], "images": [bytes.fromhex(truth_hash)]})
-            async with asyncio.timeout(30):
-                while len(set(asked)) < 4:  # every node asked the rogue (and got wrong bytes)
+            async with asyncio.timeout(30):  # every node asked the rogue, got wrong bytes and penalised it
+                while not all("sent wrong bytes for content" in net.log(n) for n in net.validators):
                     await asyncio.sleep(0.05)
         finally:
             await rogue.stop()
 
     asyncio.run(scenario())
+    assert len(set(asked)) == 4
     for name in net.validators:
         assert net.call(name, "content_info", hash=truth_hash)["wanted"], name  # wrong bytes were not kept
-        assert "sent wrong bytes for content" in net.log(name), name
         content = net.status(name)["content"]
         assert content["wrong_bytes_from_peers"] >= 1 and content["wanted"] >= 1, (name, content)
     put(net, "validator-2", "alice", truth, "image")  # the honest upload, to one node
