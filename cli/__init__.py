@@ -1,1 +1,1 @@
-"""cli: see ../shared/DESIGN.md."""
+"""cli: the ``marketnode`` command, thin over node/ and wallet/ (docs/ARCHITECTURE.md)."""

@@ -248,6 +248,18 @@ def stages_cmd(txs: int, json_path: Path | None) -> None:
     _emit(run_stages(txs), json_path)
 
 
+@bench.command("tree")
+@click.option("--keys", default=100_000, show_default=True, type=click.IntRange(100, 10_000_000))
+@click.option("--changed", default=15_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--blocks", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
+def tree_cmd(keys: int, changed: int, blocks: int, json_path: Path | None) -> None:
+    """State-tree cost per changed key at a state of KEYS entries (bench stages' state is only 100 accounts)."""
+    from node.bench.statetree import run_tree
+
+    _emit(run_tree(keys, min(changed, keys), blocks), json_path)
+
+
 @bench.command("journal")
 @click.option("--txs", default=2000, show_default=True, type=click.IntRange(10, 100_000))
 @click.option("--clients", default=100, show_default=True, type=click.IntRange(1, 10_000))

@@ -29,6 +29,7 @@ from cli.wallet_common import (
 )
 from wallet import builders, kinds
 from wallet.account import TxResult
+from wallet.amounts import AssetBook
 from wallet.content import content_url
 
 LISTING_TYPES = kinds.KINDS["listing_create"].field("type").choices
@@ -100,11 +101,12 @@ def asset_list(session: Session, limit: int, cursor: str | None) -> None:
 @click.argument("asset_id", metavar="ASSET")
 @click.option("--name", required=True)
 @click.option("--decimals", type=click.IntRange(0, 18), default=2, show_default=True)
-@click.option("--max-supply", type=click.IntRange(1), default=None, help="Cap, in the smallest unit.")
-def asset_issue(session: Session, asset_id: str, name: str, decimals: int, max_supply: int | None) -> None:
+@click.option("--max-supply", default=None, help="Cap, in units of the new asset (e.g. 1000000.000 with --decimals 3).")
+def asset_issue(session: Session, asset_id: str, name: str, decimals: int, max_supply: str | None) -> None:
     """Create ASSET (you become its issuer)."""
+    cap = AssetBook({asset_id: decimals}).parse(max_supply, asset_id, "max-supply", low=1) if max_supply else None
     session.send("asset_issue", kinds.asset_issue(asset=asset_id, name=name, decimals=decimals,
-                                                  max_supply=max_supply), lambda r: f"asset {asset_id} created")
+                                                  max_supply=cap), lambda r: f"asset {asset_id} created")
 
 
 @node_command(asset, "mint", signs=True)
@@ -113,7 +115,8 @@ def asset_issue(session: Session, asset_id: str, name: str, decimals: int, max_s
 @click.argument("amount")
 def asset_mint(session: Session, asset_id: str, to: str, amount: str) -> None:
     """Create AMOUNT (in units) of ASSET for TO_ADDRESS."""
-    units = session.assets.parse(amount, asset_id)
+    asset_id = session.assets.resolve(asset_id)
+    units = session.assets.parse(amount, asset_id, low=1)
     session.send("asset_mint", kinds.asset_mint(asset=asset_id, to=to, amount=units),
                  lambda r: f"minted {session.amount(units, asset_id)} to {to}")
 
@@ -127,8 +130,8 @@ def arbiter() -> None:
 
     \b
     marketnode arbiter list
-    marketnode arbiter register --fee-bps 200 --fee-fixed 0 --description "EN/DE, art and crafts" \\
-        --key-file testnet/accounts/grace.key
+    marketnode arbiter register --fee-bps 200 --fee-fixed 0.50 --fee-asset USDX \\
+        --description "EN/DE, art and crafts" --key-file testnet/accounts/grace.key
     marketnode arbiter update --inactive --key-file testnet/accounts/grace.key
     """
 
@@ -137,41 +140,67 @@ def arbiter() -> None:
 @click.option("--all", "include_inactive", is_flag=True, help="Also arbiters that take no new orders.")
 @page_options(50)
 def arbiter_list(session: Session, include_inactive: bool, limit: int, cursor: str | None) -> None:
-    """Arbiters with their fees (fixed part in the order's asset's smallest unit, plus basis points)."""
+    """Arbiters with their fees: a fixed part plus a share of the escrow.
+
+    The chain keeps the fixed part as a count of the order's asset's smallest unit, so it is worth a
+    different amount in each asset: the table shows it in each."""
     page = session.call("arbiter_list", include_inactive=include_inactive, limit=limit, cursor=cursor)
 
     def human() -> None:
         table(page["items"], [
             ("address", lambda a: a["address"]), ("active", lambda a: a["active"]),
-            ("fee", lambda a: f"{a['fee_fixed']} + {a['fee_bps'] / 100:g}%"), ("terms", lambda a: a["description"]),
+            ("fee", lambda a: arbiter_fee_text(session, a["fee_fixed"], a["fee_bps"])),
+            ("terms", lambda a: a["description"]),
         ])
         next_page_hint(page)
 
     session.show(page, human)
 
 
+def arbiter_fee_text(session: Session, fee_fixed: int, fee_bps: int) -> str:
+    """``0.50 USDX / 50 MKT + 2%``: the fixed part as it is worth in each asset, then the share."""
+    fixed = " / ".join(session.amount(fee_fixed, asset) for asset in session.assets.assets()) or str(fee_fixed)
+    return f"{fixed} + {fee_bps / 100:g}%"
+
+
+FEE_FIXED_OPTIONS = (
+    click.option("--fee-fixed", default=None, help="Fixed fee per dispute, in units of --fee-asset, e.g. 0.50."),
+    click.option("--fee-asset", default=None, help="The asset --fee-fixed is written in (default: the native "
+                 "MKT). The chain keeps the count of its smallest unit and charges that count in the order's asset."),
+)
+
+
+def _fee_fixed(session: Session, fee_fixed: str | None, fee_asset: str | None) -> int | None:
+    if fee_fixed is None:
+        return None
+    return session.assets.parse(fee_fixed, session.assets.resolve(fee_asset or "MKT"), "fee-fixed")
+
+
 @node_command(arbiter, "register", signs=True)
-@click.option("--fee-fixed", type=click.IntRange(0), default=0, show_default=True,
-              help="Fixed fee per dispute, in the smallest unit of the order's asset.")
+@FEE_FIXED_OPTIONS[0]
+@FEE_FIXED_OPTIONS[1]
 @click.option("--fee-bps", type=click.IntRange(0, 10_000), required=True, help="Share of the escrow, basis points.")
 @click.option("--description", default="", help="Languages, expertise, terms.")
-def arbiter_register(session: Session, fee_fixed: int, fee_bps: int, description: str) -> None:
+def arbiter_register(session: Session, fee_fixed: str | None, fee_asset: str | None, fee_bps: int,
+                     description: str) -> None:
     """Offer arbitration (your account must be registered)."""
-    session.send("arbiter_register", kinds.arbiter_register(fee_fixed=fee_fixed, fee_bps=fee_bps,
+    units = _fee_fixed(session, fee_fixed, fee_asset) or 0
+    session.send("arbiter_register", kinds.arbiter_register(fee_fixed=units, fee_bps=fee_bps,
                                                             description=description),
-                 lambda r: f"{session.wallet.address} is an arbiter: {fee_fixed} + {fee_bps / 100:g}%")
+                 lambda r: f"{session.wallet.address} is an arbiter: {arbiter_fee_text(session, units, fee_bps)}")
 
 
 @node_command(arbiter, "update", signs=True)
-@click.option("--fee-fixed", type=click.IntRange(0), default=None)
+@FEE_FIXED_OPTIONS[0]
+@FEE_FIXED_OPTIONS[1]
 @click.option("--fee-bps", type=click.IntRange(0, 10_000), default=None)
 @click.option("--description", default=None)
 @click.option("--active/--inactive", default=None, help="Inactive: no new orders may name you.")
-def arbiter_update(session: Session, fee_fixed: int | None, fee_bps: int | None, description: str | None,
-                   active: bool | None) -> None:
+def arbiter_update(session: Session, fee_fixed: str | None, fee_asset: str | None, fee_bps: int | None,
+                   description: str | None, active: bool | None) -> None:
     """Change your terms; options left out stay as they are."""
-    session.send("arbiter_update", kinds.arbiter_update(fee_fixed=fee_fixed, fee_bps=fee_bps,
-                                                        description=description, active=active))
+    session.send("arbiter_update", kinds.arbiter_update(fee_fixed=_fee_fixed(session, fee_fixed, fee_asset),
+                                                        fee_bps=fee_bps, description=description, active=active))
 
 
 # --- shops ---------------------------------------------------------------------------------------
@@ -214,7 +243,7 @@ def shop_create(session: Session, name: str, description: str, region: str, asse
                 arbiters: Sequence[str]) -> None:
     """Open a shop (your account must be registered)."""
     body = kinds.shop_create(name=name, description=description, region=region,
-                             accepted_assets=list(assets), arbiters=list(arbiters))
+                             accepted_assets=[session.assets.resolve(a) for a in assets], arbiters=list(arbiters))
     session.send("shop_create", body, lambda r: f"shop {r.event('shop_created')['shop']} is open")
 
 
@@ -225,7 +254,8 @@ def shop_update(session: Session, shop_id: int, name: str | None, description: s
                 assets: Sequence[str], arbiters: Sequence[str]) -> None:
     """Change SHOP; options left out stay as they are (--asset/--arbiter replace the whole list)."""
     body = kinds.shop_update(shop=shop_id, name=name, description=description, region=region,
-                             accepted_assets=list(assets) or None, arbiters=list(arbiters) or None)
+                             accepted_assets=[session.assets.resolve(a) for a in assets] or None,
+                             arbiters=list(arbiters) or None)
     session.send("shop_update", body, lambda r: f"shop {shop_id} updated")
 
 
@@ -295,6 +325,8 @@ def _listing_body(session: Session, create: bool, values: Mapping[str, Any]) -> 
             body[name] = list(body[name])
         elif create:
             body[name] = []
+    if "asset" in body:
+        body["asset"] = session.assets.resolve(body["asset"])
     if "price" in body:
         asset_id = body.get("asset")
         if asset_id is None:
@@ -381,6 +413,7 @@ def listing_search(session: Session, words: Sequence[str], category: str | None,
                    seller: str | None, type_: str | None, asset: str | None, min_price: str | None,
                    max_price: str | None, in_stock: bool, sort: str | None, limit: int, cursor: str | None) -> None:
     """Find listings by WORDS (prefixes of words in title, description and tags) and filters."""
+    asset = session.assets.resolve(asset) if asset else None
     if (min_price or max_price) and not asset:
         raise click.UsageError("--min-price/--max-price are in units of an asset: add --asset")
     low = session.assets.parse(min_price, asset, "min-price") if min_price and asset else None
@@ -420,6 +453,7 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("listing", found["id"]), ("title", found["title"]), ("type", found["type"]),
             ("price", session.amount(found["price"], found["asset"])), ("stock", found["stock"]),
             ("available", found.get("available")), ("category", found["category"]), ("tags", found["tags"]),
+            ("ships to", ", ".join(found.get("regions") or []) or "anywhere"),
             ("shop", f"{found['shop']} {(found.get('shop_info') or {}).get('name', '')}".strip()),
             ("seller", f"{seller.get('name') or ''} {found['seller']}".strip()),
             ("rating", stars(rating.get("avg_x100", {}).get("overall"), rating.get("count"))),

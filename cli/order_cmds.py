@@ -7,7 +7,19 @@ from pathlib import Path
 import click
 
 from cli.content_cmds import upload_file, upload_text, with_texts
-from cli.wallet_common import Session, fields, next_page_hint, node_command, page_options, short, table, when
+from cli.wallet_common import (
+    Session,
+    fields,
+    head_time_ms,
+    next_page_hint,
+    node_command,
+    own_address,
+    page_options,
+    short,
+    table,
+    when,
+)
+from core.errors import RpcError
 from wallet import builders, kinds
 from wallet.account import TxResult
 from wallet.content import content_url
@@ -24,7 +36,7 @@ def order() -> None:
     after any deadline, the waiting party may `claim` (see `order show`)
 
     \b
-    marketnode order place 1 --quantity 2 --address "1 Main St, Berlin" --arbiter mn1... \\
+    marketnode order place 1 --quantity 2 --address "1 Main St, Berlin, DE" --arbiter mn1... \\
         --key-file testnet/accounts/bob.key
     marketnode order accept 7 --key-file testnet/accounts/alice.key
     marketnode order ship 7 --tracking DHL-123 --key-file testnet/accounts/alice.key
@@ -44,11 +56,22 @@ def order() -> None:
               "current price times quantity, so a price raised in flight is refused.")
 @click.option("--address", "shipping_address", default="", help="Shipping address; sealed so only the seller and "
               "the arbiter can read it.")
+@click.option("--region", default=None, metavar="CODE", help="Where the address is (e.g. DE), checked against "
+              "the listing's 'ships to'; default: the address's last part after a comma.")
 @click.option("--arbiter", default=None, metavar="ADDRESS", help="One of the shop's arbiters (none: no disputes).")
+@click.option("--no-arbiter", is_flag=True, help="Place it without an arbiter, knowing it can never be disputed "
+              "(skips the question).")
 def order_place(session: Session, listing: int, quantity: int, max_total: str | None, shipping_address: str,
-                arbiter: str | None) -> None:
-    """Order QUANTITY of LISTING; the total moves into escrow."""
+                region: str | None, arbiter: str | None, no_arbiter: bool) -> None:
+    """Order QUANTITY of LISTING; the total moves into escrow.
+
+    Physical goods need --address, in a region the listing ships to. Without --arbiter the order can
+    never be disputed: the command asks first (--no-arbiter answers yes).
+    """
     found = session.call("listing_get", listing=listing)
+    check_delivery(found, shipping_address, region)
+    if arbiter is None and not no_arbiter:
+        confirm_no_arbiter(session, found)
     asset = found["asset"]
     limit = session.assets.parse(max_total, asset, "max-total") if max_total else found["price"] * quantity
     body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter)
@@ -59,6 +82,35 @@ def order_place(session: Session, listing: int, quantity: int, max_total: str | 
                 f"the seller must accept by {when(placed['deadline_ms'])}")
 
     session.send("order_place", body, done)
+
+
+def check_delivery(listing: dict, address: str, region: str | None) -> None:
+    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed."""
+    if listing.get("type") != "physical":
+        return
+    if not address.strip():
+        raise click.UsageError(f"listing {listing['id']} is physical goods: give --address so the seller can ship "
+                               "it (sealed: only the seller and the arbiter can read it)")
+    ships_to = [r for r in listing.get("regions") or []]
+    if not ships_to:
+        return  # ships anywhere
+    where = (region or address.rsplit(",", 1)[-1]).strip()
+    if where.lower() not in {r.lower() for r in ships_to}:
+        if region is None and "," not in address:
+            raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only: say where your "
+                                   "address is with --region CODE")
+        raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only, not to {where!r}")
+
+
+def confirm_no_arbiter(session: Session, listing: dict) -> None:
+    """Say what an order without an arbiter gives up, name the shop's arbiters, and ask (stderr, default no)."""
+    arbiters = session.call("shop_get", shop=listing["shop"]).get("arbiters") or []
+    click.echo("warning: no --arbiter: this order can never be disputed; if what arrives is wrong, nobody can "
+               "rule on it", err=True)
+    if arbiters:
+        click.echo(f"the shop's arbiters: {', '.join(arbiters)} (add --arbiter ADDRESS)", err=True)
+    if not click.confirm("place the order without an arbiter?", default=False, err=True):
+        raise click.ClickException("not placed (add --arbiter ADDRESS, or --no-arbiter to go without)")
 
 
 def _simple(name: str, kind: str, doc: str, outcome: str) -> None:
@@ -148,21 +200,20 @@ def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: st
 @node_command(order, "show")
 @click.argument("order_id", metavar="ORDER", type=int)
 def order_show(session: Session, order_id: int) -> None:
-    """One order: parties, escrow, deadline and who may act, the dispute's texts, and its timeline."""
+    """One order: parties, escrow, the next step with its deadline and who may take it, the dispute's texts, and its timeline."""
     found = with_texts(session, session.call("order_get", order=order_id), ("reason_hash", "response_hash", "ruling_hash"))
 
     def human() -> None:
         deadlines = found.get("deadlines") or {}
-        waiting = deadlines.get("waiting_for")
+        listing = _listing_line(session, found)
+        refund = found.get("buyer_amount")
         fields([
-            ("order", found["id"]), ("status", found["status"]), ("listing", found["listing"]),
+            ("order", found["id"]), ("status", found["status"]), ("listing", listing),
             ("quantity", found["quantity"]), ("total", session.amount(found["total"], found["asset"])),
-            ("buyer", found["buyer"]), ("seller", found["seller"]), ("arbiter", found["arbiter"]),
-            ("deadline", when(deadlines.get("current_ms"))),
-            ("waiting for", waiting), ("then", None if not waiting else
-                                       f"{deadlines['claimable_by']} may claim: {deadlines['on_claim']}"),
-            ("refund", None if found.get("buyer_amount") is None else session.amount(found["buyer_amount"],
-                                                                                    found["asset"])),
+            ("buyer", found["buyer"]), ("seller", found["seller"]),
+            ("arbiter", found["arbiter"] or "none (this order cannot be disputed)"),
+            *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
+            ("deadline", _deadline(session, deadlines.get("current_ms"))),
             ("dispute", found.get("reason_text")),
             ("evidence", None if not found.get("evidence_hash") else content_url(session.rpc, bytes.fromhex(found["evidence_hash"]))),
             ("response", found.get("response_text")),
@@ -170,6 +221,9 @@ def order_show(session: Session, order_id: int) -> None:
              else content_url(session.rpc, bytes.fromhex(found["response_evidence_hash"]))),
             ("ruling", found.get("ruling_text")),
         ])
+        click.echo("next step:")
+        for line in next_steps(found):
+            click.echo(f"  {line}")
         timeline = found.get("timeline") or []
         if timeline:
             click.echo("")
@@ -178,6 +232,60 @@ def order_show(session: Session, order_id: int) -> None:
                              ("tx", lambda e: e["tx"][:16])])
 
     session.show(found, human)
+
+
+ACTION_WORDS = {"order_accept": "accept", "order_decline": "decline", "order_cancel": "cancel", "order_ship": "ship",
+                "order_confirm": "confirm receipt", "order_dispute": "dispute", "order_resolve": "rule on the dispute",
+                "order_claim": "claim"}
+CLAIM_WORDS = {"refunded": "the buyer is refunded in full", "completed": "the escrow goes to the seller",
+               "resolved": "the escrow is split as the chain's rule for an unruled dispute says"}
+
+
+def next_steps(found: dict) -> list[str]:
+    """Who may do what next, until when, and the command for it; for a finished order, that nothing is left."""
+    deadlines = found.get("deadlines") or {}
+    if deadlines.get("current_ms") is None:
+        return [f"none: the order is {found['status']}"]
+    order_id = found["id"]
+    lines = []
+    for step in deadlines.get("actions") or []:
+        if step["action"] == "order_dispute" and not found.get("arbiter"):
+            continue  # no arbiter was chosen: nobody could rule
+        command = step["action"].removeprefix("order_")
+        when_ = "before the deadline" if step["timing"] == "before deadline" else "any time"
+        lines.append(f"{step['by']}: {ACTION_WORDS.get(step['action'], command)} ({when_}): "
+                     f"marketnode order {command} {order_id}")
+    if found["status"] == "disputed" and not found.get("response_hash") and found.get("dispute_by"):
+        other = "seller" if found["dispute_by"] == found["buyer"] else "buyer"  # who did not open the dispute
+        lines.append(f"{other}: answer the dispute once (before the deadline): marketnode order respond {order_id}")
+    if deadlines.get("claimable_by"):
+        outcome = CLAIM_WORDS.get(deadlines.get("on_claim"), deadlines.get("on_claim"))
+        lines.append(f"at or after the deadline, {deadlines['claimable_by']} may claim: "
+                     f"marketnode order claim {order_id} ({outcome})")
+    return lines
+
+
+def _listing_line(session: Session, found: dict) -> str:
+    """``3: Oak dining table (shop 1, Alice Antiques)``; just the id when the listing cannot be read."""
+    try:
+        listing = session.call("listing_get", listing=found["listing"])
+        shop = session.call("shop_get", shop=listing["shop"])
+    except RpcError:
+        return str(found["listing"])
+    return f"{found['listing']}: {listing['title']} (shop {listing['shop']}, {shop['name']})"
+
+
+def _deadline(session: Session, deadline_ms: int | None) -> str:
+    if deadline_ms is None:
+        return "-"
+    left = deadline_ms - head_time_ms(session)
+    return f"{when(deadline_ms)} ({'in ' + _span(left) if left > 0 else 'passed ' + _span(-left) + ' ago'})"
+
+
+def _span(ms: int) -> str:
+    minutes = ms // 60_000
+    days, hours, mins = minutes // 1440, minutes // 60 % 24, minutes % 60
+    return f"{days} d {hours} h" if days else f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
 @node_command(order, "address", signs=True)
@@ -197,24 +305,49 @@ def order_address(session: Session, order_id: int) -> None:
 @click.option("--buyer", default=None, metavar="ADDRESS")
 @click.option("--seller", default=None, metavar="ADDRESS")
 @click.option("--status", default=None, help="Only this status: placed, accepted, shipped, disputed, completed, ...")
+@click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Without --buyer/--seller: your orders, for this keystore's address.")
+@click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Without --buyer/--seller: your orders, for this key file's address.")
 @page_options()
-def order_list(session: Session, buyer: str | None, seller: str | None, status: str | None, limit: int,
-               cursor: str | None) -> None:
-    """A buyer's or a seller's orders, newest first."""
-    if (buyer is None) == (seller is None):
-        raise click.UsageError("give exactly one of --buyer, --seller")
+def order_list(session: Session, buyer: str | None, seller: str | None, status: str | None,
+               keystore: Path | None, key_file: Path | None, limit: int, cursor: str | None) -> None:
+    """Orders, newest first: a buyer's or a seller's, by default yours (those you bought, then those you sold)."""
+    if buyer is not None and seller is not None:
+        raise click.UsageError("give one of --buyer, --seller (or neither, for your own orders)")
+    if buyer is None and seller is None:
+        if cursor:
+            raise click.UsageError("--cursor continues a list of one side: give --buyer or --seller with it")
+        me = own_address(keystore, key_file)
+        pages = {side: session.call("order_list", **{side: me}, status=status, limit=limit)
+                 for side in ("buyer", "seller")}
+
+        def both() -> None:
+            for side, page in pages.items():
+                click.echo(f"{'bought' if side == 'buyer' else 'sold'} by {me}:")
+                _order_table(session, page)
+                if page.get("next_cursor"):
+                    click.echo(f"more: --{side} {me} --cursor {page['next_cursor']}")
+                click.echo("")
+
+        session.show({"address": me, **pages}, both)
+        return
     page = session.call("order_list", buyer=buyer, seller=seller, status=status, limit=limit, cursor=cursor)
 
     def human() -> None:
-        table(page["items"], [
-            ("order", lambda o: o["id"]), ("status", lambda o: o["status"]), ("listing", lambda o: o["listing"]),
-            ("qty", lambda o: o["quantity"]), ("total", lambda o: session.amount(o["total"], o["asset"])),
-            ("buyer", lambda o: short(o["buyer"])), ("seller", lambda o: short(o["seller"])),
-            ("deadline", lambda o: when(o.get("deadline_ms"))),
-        ], empty="no orders")
+        _order_table(session, page)
         next_page_hint(page)
 
     session.show(page, human)
+
+
+def _order_table(session: Session, page: dict) -> None:
+    table(page["items"], [
+        ("order", lambda o: o["id"]), ("status", lambda o: o["status"]), ("listing", lambda o: o["listing"]),
+        ("qty", lambda o: o["quantity"]), ("total", lambda o: session.amount(o["total"], o["asset"])),
+        ("buyer", lambda o: short(o["buyer"])), ("seller", lambda o: short(o["seller"])),
+        ("deadline", lambda o: when(o.get("deadline_ms"))),
+    ], empty="no orders")
 
 
 COMMANDS = (order,)

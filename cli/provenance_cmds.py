@@ -60,7 +60,12 @@ def record_create(session: Session, record_id: str, type_: str, attrs: Sequence[
 @click.argument("prop", metavar="PROPERTY")
 @click.argument("value")
 def record_report(session: Session, record_id: str, prop: str, value: str) -> None:
-    """Append PROPERTY=VALUE to RECORD's history (a reporter or the custodian)."""
+    """Report that RECORD's PROPERTY is now VALUE (a reporter or the custodian): two arguments.
+
+    \b
+    marketnode record report lot-42 location "Port of Hamburg" --key-file testnet/accounts/dave.key
+    marketnode record report lot-42 temperature_c 4 --key-file testnet/accounts/dave.key
+    """
     session.send("record_report", kinds.record_report(record=record_id, property=prop, value=_scalar(value)),
                  lambda r: f"record {record_id}: {prop} = {value}")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from core.errors import MarketnodeError
+from node import testnet_ports as ports
 from node import testnet_procs as procs
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("testnet"),
@@ -24,7 +25,9 @@ def testnet() -> None:
     \b
     marketnode testnet init --validators 4 --dir testnet
     marketnode testnet up --dir testnet          # foreground, Ctrl-C stops
-    marketnode testnet start/stop/status --dir testnet
+    marketnode testnet start --dir testnet       # detached; then status, stop
+    marketnode testnet status --dir testnet
+    marketnode testnet stop --dir testnet
     marketnode testnet load --dir testnet --txs 1000
     """
 
@@ -35,8 +38,8 @@ def testnet() -> None:
 @DIR_OPTION
 @click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
               help="Node i listens on p2p base+2i and RPC base+2i+1.")
-@click.option("--chain-id", default="marketnode-testnet", show_default=True)
-def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str) -> None:
+@click.option("--chain-id", default=None, help="Default: marketnode-testnet-<random>, a new one for each testnet.")
+def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str | None) -> None:
     """Write node homes, keys, a genesis with funded demo accounts, and configs."""
     from node.testnet_layout import init_testnet
 
@@ -46,14 +49,28 @@ def init_cmd(validators: int, observers: int, directory: Path, base_port: int, c
         click.echo(f"  {node['name']:<14} {node['role']:<10} rpc {node['rpc']}  p2p {node['p2p']}")
     click.echo(f"demo account keys: {directory / 'accounts'}")
     click.echo(f"next: marketnode testnet up --dir {directory}")
+    click.echo(f"then, for wallet commands in another shell: {_export_line(directory, manifest['nodes'][0]['rpc'])}")
 
 
 def _ensure_init(directory: Path, validators: int, base_port: int) -> None:
     if not (directory / procs.MANIFEST).exists():
-        from node.testnet_layout import init_testnet
+        from node.testnet_layout import init_testnet, planned_ports
 
+        # Refuse before writing anything: a testnet laid out on taken ports could never start.
+        free = ports.free_base_port(validators)
+        _guard(lambda: ports.refuse_busy(planned_ports(validators, base_port), (
+            f"nothing was written. Stop what holds the port, or choose other ports: "
+            f"marketnode testnet up --dir {directory} --base-port {free or 'PORT'}")))
         click.echo(f"no testnet in {directory}: creating one with {validators} validators")
         _guard(lambda: init_testnet(directory, validators, base_port=base_port))
+
+
+def _refuse_taken_ports(directory: Path, entries: list[procs.NodeEntry]) -> None:
+    """Exit non-zero naming each taken port before any node starts (a node that cannot bind just dies)."""
+    _guard(lambda: ports.refuse_busy(procs.ports_of(entries), (
+        f"no node of {directory} was started. Stop what holds the port (another testnet: "
+        f"`marketnode testnet stop --dir THAT_DIR`), or make a new testnet on free ports: "
+        f"marketnode testnet up --dir NEW_DIR --base-port {ports.free_base_port(len(entries)) or 'PORT'}")))
 
 
 BASE_PORT_OPTION = click.option("--base-port", default=26600, show_default=True, type=click.IntRange(1024, 65000),
@@ -74,8 +91,10 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
     running = [e.name for e in entries if procs.read_pid(e)]
     if running:
         raise click.ClickException(f"already running: {', '.join(running)} (use `marketnode testnet stop --dir {directory}`)")
+    _refuse_taken_ports(directory, entries)
     children = {e.name: procs.spawn(e, detached=False) for e in entries}
     stopping = False
+    failed = ""
 
     def _stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -93,10 +112,14 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
             line = "  ".join(f"{s['name'].replace('validator-', 'v').replace('observer-', 'o')}:"
                              f"h={s['height'] if s['height'] is not None else '-'}"
                              f"/p={s['peers'] if s['peers'] is not None else '-'}" for s in statuses)
+            foreign = [f"{s['name']}: {s['foreign']}" for s in statuses if s["foreign"]]
             if dead:
                 line += f"  exited: {','.join(dead)} (see node.log)"
             sys.stdout.write("\r" + line[:200].ljust(120))
             sys.stdout.flush()
+            if ((dead or foreign) and not announced) or len(dead) == len(entries):
+                failed = _why_down(entries, dead, foreign)
+                break
             if not announced and all(s["height"] is not None for s in statuses):
                 announced = True
                 sys.stdout.write("\n")
@@ -118,6 +141,27 @@ def up_cmd(directory: Path, validators: int, base_port: int) -> None:
                 children[entry.name].kill()
             entry.pid_file.unlink(missing_ok=True)
         click.echo("all nodes stopped")
+    if failed:
+        raise click.ClickException(failed)
+
+
+def _why_down(entries: list[procs.NodeEntry], dead: list[str], foreign: list[str]) -> str:
+    """The testnet did not come up: which nodes, and the last line each wrote to its log."""
+    lines = [f"the testnet is not up: {', '.join(dead) or 'no node'} exited"] + [f"  {f}" for f in foreign]
+    for entry in entries:
+        if entry.name in dead:
+            lines.append(f"  {entry.name}: {procs.last_log_line(entry) or '(empty log)'}  [{entry.log_file}]")
+    return "\n".join(lines)
+
+
+RPC_ENV_FILE = "rpc.env"
+
+
+def _export_line(directory: Path, url: str) -> str:
+    """The shell line that points wallet commands at this testnet; also written to DIR/rpc.env."""
+    line = f"export MARKETNODE_RPC={url}"
+    (directory / RPC_ENV_FILE).write_text(line + "\n")
+    return line
 
 
 def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
@@ -129,6 +173,7 @@ def _print_endpoints(entries: list[procs.NodeEntry]) -> None:
 def _print_next_steps(directory: Path, statuses: list[dict]) -> None:
     url = statuses[0]["rpc"]
     click.echo("the testnet is up. Try, in another shell:")
+    click.echo(f"  {_export_line(directory, url)}   # wallet commands then talk to it (also in {directory}/{RPC_ENV_FILE})")
     click.echo(f"  .venv/bin/marketnode demo --dir {directory}            # a whole marketplace story, step by step")
     click.echo(f"  .venv/bin/marketnode testnet load --dir {directory} --txs 1000")
     click.echo(f"  curl -s {url} -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"node_status\"}}'")
@@ -144,6 +189,7 @@ def start_cmd(directory: Path, validators: int, base_port: int, wait: bool) -> N
     """Start every node detached (pid files in each home)."""
     _ensure_init(directory, validators, base_port)
     entries = _guard(lambda: procs.nodes_of(directory))
+    _refuse_taken_ports(directory, [e for e in entries if not procs.read_pid(e)])
     for entry in entries:
         if procs.read_pid(entry):
             click.echo(f"{entry.name}: already running")
@@ -152,6 +198,9 @@ def start_cmd(directory: Path, validators: int, base_port: int, wait: bool) -> N
         click.echo(f"{entry.name}: started, pid {proc.pid}")
     if wait:
         ok = procs.wait_until(lambda: all(procs.node_status(e)["height"] is not None for e in entries), 60)
+        foreign = [f"{s['name']}: {s['foreign']}" for s in map(procs.node_status, entries) if s["foreign"]]
+        if foreign:
+            raise click.ClickException("not our nodes:\n  " + "\n  ".join(foreign))
         if not ok:
             raise click.ClickException(f"not every node answered within 60 s; see {directory}/<node>/node.log")
         click.echo("all nodes answer RPC")
@@ -185,7 +234,8 @@ def status_cmd(directory: Path, as_json: bool) -> None:
     click.echo(f"{'name':<14} {'role':<10} {'pid':>7} {'height':>7} {'peers':>5}  rpc")
     for s in statuses:
         click.echo(f"{s['name']:<14} {s['role']:<10} {s['pid'] or '-':>7} {s['height'] if s['height'] is not None else '-':>7}"
-                   f" {s['peers'] if s['peers'] is not None else '-':>5}  {s['rpc']}")
+                   f" {s['peers'] if s['peers'] is not None else '-':>5}  {s['rpc']}"
+                   + (f"  NOT OURS: {s['foreign']}" if s["foreign"] else ""))
 
 
 @testnet.command("load")

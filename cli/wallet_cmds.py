@@ -1,7 +1,8 @@
-"""`marketnode wallet new|address|balance`, `marketnode register` and `marketnode transfer`."""
+"""`marketnode wallet new|address|export|import|balance|faucet`, `marketnode register` and `marketnode transfer`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,13 +12,15 @@ from cli.wallet_common import (
     Session,
     default_keystore,
     fields,
+    load_signing_key,
     node_command,
+    own_address,
     reported_errors,
     table,
 )
 from core.keys import PrivateKey
 from wallet import builders, kinds
-from wallet.keystore import keystore_address, passphrase_from_env, save_keystore
+from wallet.keystore import passphrase_from_env, save_keystore
 
 
 @click.group()
@@ -67,8 +70,59 @@ def new_cmd(keystore: Path | None, from_key_file: Path | None, force: bool) -> N
 def address_cmd(keystore: Path | None, key_file: Path | None) -> None:
     """Print the address of the keystore (no passphrase needed) or key file."""
     with reported_errors(False):
-        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
+        address = own_address(keystore, key_file)
     click.echo(address)
+
+
+KEYFILE_PASSPHRASE_ENV = "MARKETNODE_KEYFILE_PASSPHRASE"
+
+
+@wallet.command("export")
+@KEYSTORE_OPTION
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The key file to write (mode 0600), for the browser wallet's 'Import a key file'.")
+def export_cmd(keystore: Path | None, out: Path) -> None:
+    """Write your key as a key file the browser wallet can import, after the keystore's passphrase.
+
+    The key file is sealed under a passphrase of its own (asked twice, or $MARKETNODE_KEYFILE_PASSPHRASE),
+    with PBKDF2 and HMAC-SHA256, which browsers have (docs/WALLET.md).
+
+    \b
+    marketnode wallet export --out alice-keyfile.json
+    """
+    from wallet.webkeystore import write_keyfile
+
+    with reported_errors(False):
+        key = load_signing_key(keystore, None)
+        passphrase = os.environ.get(KEYFILE_PASSPHRASE_ENV) or click.prompt(
+            "passphrase for the key file", hide_input=True, confirmation_prompt=True)
+        write_keyfile(out, key, passphrase)
+    click.echo(f"wrote {out} for {key.address} (mode 0600); import it on the web wallet page with its passphrase")
+
+
+@wallet.command("import")
+@click.argument("keyfile", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@KEYSTORE_OPTION
+@click.option("--force", is_flag=True, help="Overwrite an existing keystore (its key is lost unless backed up).")
+def import_cmd(keyfile: Path, keystore: Path | None, force: bool) -> None:
+    """Store the key of KEYFILE (exported by the browser wallet or `wallet export`) in your keystore.
+
+    \b
+    marketnode wallet import marketnode-key.json --keystore alice.json
+    """
+    from wallet.webkeystore import open_keyfile, read_keyfile
+
+    path = keystore or default_keystore()
+    with reported_errors(False):
+        doc = read_keyfile(keyfile)
+        secret = os.environ.get(KEYFILE_PASSPHRASE_ENV) or click.prompt(
+            f"passphrase of the key file for {doc.get('address')}", hide_input=True)
+        key = open_keyfile(doc, secret)
+        passphrase = passphrase_from_env() or click.prompt("new keystore passphrase", hide_input=True,
+                                                           confirmation_prompt=True)
+        save_keystore(path, key, passphrase, overwrite=force)
+    click.echo(f"address:  {key.address}")
+    click.echo(f"keystore: {path}  (mode 0600)")
 
 
 @node_command(wallet, "balance", signs=True)
@@ -110,8 +164,9 @@ def faucet_cmd(session: Session, address: str | None, keystore: Path | None, key
                asset: str | None, amount: str | None) -> None:
     """Testnet only: get funds from the node's faucet for ADDRESS (default: your keystore's address)."""
     if address is None:
-        address = PrivateKey.load(key_file).address if key_file else keystore_address(keystore or default_keystore())
-    units = session.assets.parse(amount, asset or "MKT") if amount else None
+        address = own_address(keystore, key_file)
+    asset = session.assets.resolve(asset) if asset else None
+    units = session.assets.parse(amount, asset or "MKT", low=1) if amount else None
     sent = session.call("dev_faucet", address=address, asset=asset, amount=units, wait="commit")
     session.show(sent, lambda: click.echo(
         f"faucet sent {session.amount(sent['amount'], sent['asset'])} to {address}"
@@ -152,7 +207,8 @@ def transfer_cmd(session: Session, to: str, amount: str, asset: str, memo: str |
     marketnode transfer mn1... 100 MKT --key-file testnet/accounts/alice.key
     marketnode transfer mn1... 12.50 USDX --memo "for the vase"
     """
-    units = session.assets.parse(amount, asset)
+    asset = session.assets.resolve(asset)
+    units = session.assets.parse(amount, asset, low=1)
     body = kinds.transfer(to=to, asset=asset, amount=units, memo=memo)
     session.send("transfer", body, lambda r: f"sent {session.amount(units, asset)} to {to}")
 

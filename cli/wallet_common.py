@@ -23,10 +23,10 @@ import click
 
 from core.errors import MarketnodeError, RpcError, ValidationError
 from core.keys import PrivateKey
-from wallet.account import TxFailedError, TxResult, Wallet
+from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
 from wallet.amounts import AssetBook
-from wallet.client import DEFAULT_URL, RpcClient
-from wallet.keystore import passphrase_from_env, read_keystore, unseal
+from wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
+from wallet.keystore import keystore_address, passphrase_from_env, read_keystore, unseal
 from wallet.proof import InclusionProofError
 
 RPC_ENV = "MARKETNODE_RPC"
@@ -34,6 +34,22 @@ KEYSTORE_ENV = "MARKETNODE_KEYSTORE"
 KEY_FILE_ENV = "MARKETNODE_KEY_FILE"
 DEFAULT_KEYSTORE = Path("~/.marketnode/keystore.json")
 CLIENT_TIMEOUT_S = 75.0
+
+
+LOCAL_TESTNET = Path("testnet")  # where the README's `marketnode testnet up --dir testnet` puts it
+UNREACHABLE_HINT = (
+    "to try: start a local testnet with `marketnode testnet up --dir testnet` (run from this directory, commands "
+    "find it; elsewhere use the `export MARKETNODE_RPC=...` line it prints), or give a running node's URL with "
+    f"--rpc URL or ${RPC_ENV} (`marketnode testnet status --dir DIR` lists a testnet's URLs)")
+
+
+def default_rpc() -> str:
+    """The node a command talks to when neither --rpc nor $MARKETNODE_RPC says: the first node of the
+    testnet in ./testnet when there is one, else a node on the standard RPC port."""
+    try:
+        return str(json.loads((LOCAL_TESTNET / "testnet.json").read_text())["nodes"][0]["rpc"])
+    except (OSError, ValueError, LookupError, TypeError):
+        return DEFAULT_URL
 
 
 def default_keystore() -> Path:
@@ -44,7 +60,7 @@ class Session:
     """One command's view of the node and of the key it signs with."""
 
     def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                 fee: int | None = None, wait: bool = True, dry_run: bool = False) -> None:
+                 fee: str | None = None, wait: bool = True, dry_run: bool = False, check: bool = True) -> None:
         self.rpc = rpc
         self.as_json = as_json
         self.keystore = keystore
@@ -52,6 +68,7 @@ class Session:
         self.fee = fee
         self.wait = wait
         self.dry_run = dry_run
+        self.check = check
         self.client = RpcClient(rpc, timeout_s=CLIENT_TIMEOUT_S)
         self._wallet: Wallet | None = None
         self._assets: AssetBook | None = None
@@ -61,7 +78,8 @@ class Session:
     @property
     def wallet(self) -> Wallet:
         if self._wallet is None:
-            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=self.fee,
+            fee = self.assets.parse(self.fee, self.native_asset, "fee") if self.fee is not None else None
+            self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=fee,
                                   notice=lambda text: click.echo(text, err=True))
         return self._wallet
 
@@ -70,6 +88,12 @@ class Session:
         if self._assets is None:
             self._assets = AssetBook.from_node(self.client)
         return self._assets
+
+    @property
+    def native_asset(self) -> str:
+        """The asset fees are paid in (the genesis' ``params.native_asset``)."""
+        genesis = self.call("chain_getGenesis")["genesis"]
+        return str(genesis.get("params", {}).get("native_asset") or "MKT")
 
     def call(self, method: str, **params: Any) -> Any:
         return self.client.call(method, **{k: v for k, v in params.items() if v is not None})
@@ -88,15 +112,17 @@ class Session:
 
     def send(self, kind: str, body: Mapping[str, Any], done: Callable[[TxResult], str] | None = None,
              extra: Mapping[str, Any] | None = None) -> TxResult | None:
-        """Sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
+        """Check, sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
 
         ``done`` words the success for people; ``extra`` is added to the JSON output.
-        With --dry-run, ask the node whether the tx would pass now (tx_estimate) and send nothing.
+        First the node tries the tx on its current state (tx_estimate) and a market rule's refusal
+        stops it before it is sent, fee unpaid (unless --no-check).
+        With --dry-run, only that check runs and nothing is sent.
         """
         if self.dry_run:
             self._estimate(kind, body)
             return None
-        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none")
+        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none", check=self.check)
         data = {**tx_result_json(result), **(extra or {})}
         line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
         if result.status == "pending":  # --no-wait: an acknowledgement, not a receipt
@@ -121,6 +147,14 @@ def tx_result_json(result: TxResult) -> dict[str, Any]:
             "code": result.code, "message": result.message, "events": result.events, "durable": result.durable}
 
 
+def own_address(keystore: Path | None, key_file: Path | None) -> str:
+    """Your address, from --key-file (or $MARKETNODE_KEY_FILE) or the keystore, without asking a passphrase."""
+    key_file = key_file or (Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else None)
+    if key_file is not None:
+        return PrivateKey.load(key_file).address
+    return keystore_address(keystore or default_keystore())
+
+
 def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:
     """The key from a plain hex seed file (--key-file) or the encrypted keystore (passphrase prompted)."""
     key_file = key_file or (Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else None)
@@ -136,19 +170,23 @@ def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey
 
 # --- decorators ---------------------------------------------------------------------------------
 
-RPC_OPTION = click.option("--rpc", envvar=RPC_ENV, default=DEFAULT_URL, show_default=True, metavar="URL",
-                          help=f"The node's JSON-RPC URL (env {RPC_ENV}).")
+RPC_OPTION = click.option("--rpc", envvar=RPC_ENV, default=None, metavar="URL",
+                          help=f"The node's JSON-RPC URL (env {RPC_ENV}; default: the first node of the testnet in "
+                               f"./testnet if there is one, else {DEFAULT_URL}).")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 SIGNER_OPTIONS = (
     click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help=f"Encrypted keystore to sign with (default: ${KEYSTORE_ENV} or {DEFAULT_KEYSTORE})."),
     click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
                  help=f"Plain hex seed file instead, e.g. a testnet's accounts/alice.key (env {KEY_FILE_ENV})."),
-    click.option("--fee", type=click.IntRange(0), default=None, help="Tx fee in MKT (default: the chain's minimum)."),
+    click.option("--fee", default=None, metavar="AMOUNT",
+                 help="Tx fee in units of the native asset, MKT (default: the chain's minimum)."),
     click.option("--wait/--no-wait", default=True, show_default=True, help="Wait until the tx is in a block."),
     click.option("--dry-run", is_flag=True, help="Only ask the node whether the tx would pass now (tx_estimate)."),
+    click.option("--check/--no-check", default=True, show_default=True,
+                 help="Try the tx on the node's current state first and send nothing if a market rule refuses it."),
 )
-SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run")
+SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run", "check")
 
 
 def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:
@@ -157,9 +195,9 @@ def node_command(group: click.Group | None, name: str, signs: bool = False, **se
 
     def decorate(fn: Callable[..., None]) -> click.Command:
         @functools.wraps(fn)
-        def command(rpc: str, as_json: bool, **args: Any) -> None:
+        def command(rpc: str | None, as_json: bool, **args: Any) -> None:
             signer = {name: args.pop(name) for name in SIGNER_PARAMS} if signs else {}
-            session = Session(rpc, as_json, **signer)
+            session = Session(rpc or default_rpc(), as_json, **signer)
             with reported_errors(as_json):
                 fn(session, **args)
 
@@ -179,6 +217,9 @@ def reported_errors(as_json: bool) -> Iterator[None]:
     """Turn the node's and the market's refusals into a message and exit status 1."""
     try:
         yield
+    except TxRefusedError as exc:
+        _fail(as_json, str(exc), {"code": exc.code, "sent": False},
+              "nothing was sent and no fee was paid (the node's current state refuses it; --no-check sends anyway)")
     except TxFailedError as exc:
         _fail(as_json, str(exc), {"code": exc.code, "tx": tx_result_json(exc.result)},
               f"tx {exc.result.hash} (the fee was paid; nothing else changed)")
@@ -189,6 +230,8 @@ def reported_errors(as_json: bool) -> Iterator[None]:
         _fail(as_json, f"the proof does not hold: {exc}", {})
     except ValidationError as exc:
         raise click.UsageError(str(exc)) from None
+    except NodeUnreachableError as exc:
+        _fail(as_json, str(exc), {"hint": UNREACHABLE_HINT}, UNREACHABLE_HINT)
     except MarketnodeError as exc:
         _fail(as_json, str(exc), {})
 
@@ -263,6 +306,8 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
         return ", ".join(_cell(v) for v in value) or "-"
+    if isinstance(value, Mapping):  # attributes, properties: read as key=value, never a Python dict
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items()) or "-"
     return str(value)
 
 

@@ -1,7 +1,7 @@
 """market: the marketplace rules, a pure deterministic state machine (docs/MARKET.md).
 
-The node drives ``engine`` (init_genesis, check_tx, apply_tx, apply_block,
-next_state_root) over a ``state.State``; ``dispatch`` maps each tx kind to a
+The node drives ``engine`` (init_genesis, check_tx, apply_tx, apply_block)
+over a ``state.State``; ``dispatch`` maps each tx kind to a
 handler in its domain module (accounts, assets, kyc, arbiters, shops,
 listings, orders, reviews/rewards, provenance, certificates). ``schema``
 describes every body, ``codes`` every error, ``keys`` every state key.

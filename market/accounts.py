@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 
 from market import keys, store
-from market.assets import require_asset
+from market.assets import in_units, require_asset
 from market.codes import ALREADY_EXISTS, INSUFFICIENT_FUNDS, NOT_REGISTERED, SELF_DEALING, fail, require
 from market.context import TxContext
 from market.state import State
@@ -47,7 +47,8 @@ def move(state: State, source: bytes, target: bytes, asset: str, amount: int) ->
         return
     have = balance(state, source, asset)
     if have < amount:
-        fail(INSUFFICIENT_FUNDS, f"balance of {asset} is {have}, needs {amount}")
+        fail(INSUFFICIENT_FUNDS, f"balance of {asset} is {in_units(state, asset, have)}, "
+                                 f"needs {in_units(state, asset, amount)}")
     store.save_int(state, keys.balance(source, asset), have - amount)
     store.save_int(state, keys.balance(target, asset), balance(state, target, asset) + amount)
 

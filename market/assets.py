@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.encoding import INT_MAX
+from core.units import format_units
 from market import keys, roles, store
 from market.codes import ALREADY_EXISTS, AMOUNT_OVERFLOW, NOT_AUTHORIZED, NOT_FOUND, fail, require
 from market.context import TxContext
@@ -16,6 +17,12 @@ def require_asset(state: State, asset: str) -> dict[str, Any]:
     if record is None:
         fail(NOT_FOUND, f"no asset {asset}")
     return record
+
+
+def in_units(state: State, asset: str, amount: int) -> str:
+    """``amount`` of ``asset`` as a person reads it (``23.71 USDX``), for rule messages."""
+    record = store.load(state, keys.asset(asset))
+    return format_units(amount, record["decimals"] if record else 0, asset)
 
 
 def create_asset(state: State, asset: str, name: str, decimals: int, issuer: bytes | None,
@@ -37,7 +44,7 @@ def handle_mint(tx: TxContext, body: dict[str, Any]) -> None:
     record = require_asset(tx.state, asset)
     require(record["issuer"] == tx.sender, NOT_AUTHORIZED, f"only the issuer of {asset} may mint it")
     cap = INT_MAX if record["max_supply"] is None else record["max_supply"]
-    require(record["supply"] + amount <= cap, AMOUNT_OVERFLOW, f"minting would exceed the cap of {cap}")
+    require(record["supply"] + amount <= cap, AMOUNT_OVERFLOW, f"minting would exceed the cap of {in_units(tx.state, asset, cap)}")
     record["supply"] += amount
     store.save(tx.state, keys.asset(asset), record)
     target = keys.balance(body["to"], asset)

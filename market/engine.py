@@ -1,22 +1,23 @@
-"""The application boundary the node drives (like ABCI): genesis, check, apply, state root.
+"""The application boundary the node drives (like ABCI): genesis, check, apply.
 
 Ordering contract: for each committed block the node calls ``apply_block`` on
-a fresh ``StateOverlay`` over its database, then ``next_state_root`` over the
-overlay's ``changes()``, then writes both in one batch. Signatures are
+a fresh ``StateOverlay`` over its database, then stores the overlay's
+``changes()`` and the state tree over them (core/smt.py, whose root is the
+next header's ``state_root``) in one batch. Signatures are
 verified by the caller, once, before any of these see a tx.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from core.encoding import decode, encode
+from core.encoding import decode
 from core.errors import RuleError
-from core.hashing import digest
+from core.merkle import merkle_root
 from core.types import Tx
 from market import keys, roles, store
 from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
-from market.assets import create_asset
+from market.assets import create_asset, in_units
 from market.codes import (
     BAD_NONCE,
     CANNOT_PAY_FEE,
@@ -77,9 +78,12 @@ def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: boo
     expected = next_nonce(state, tx.sender)
     nonce_ok = tx.nonce == expected if exact_nonce else tx.nonce >= expected
     require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
-    require(tx.fee >= params.min_fee, FEE_TOO_LOW, f"fee {tx.fee} below the minimum {params.min_fee}")
-    have = balance(state, tx.sender, params.native_asset)
-    require(have >= tx.fee, CANNOT_PAY_FEE, f"fee {tx.fee} but the balance is {have}")
+    native = params.native_asset
+    require(tx.fee >= params.min_fee, FEE_TOO_LOW,
+            f"fee {in_units(state, native, tx.fee)} below the minimum {in_units(state, native, params.min_fee)}")
+    have = balance(state, tx.sender, native)
+    require(have >= tx.fee, CANNOT_PAY_FEE,
+            f"fee {in_units(state, native, tx.fee)} but the balance is {in_units(state, native, have)}")
 
 
 def check_tx(state: State, tx: Tx, params: Params) -> None:
@@ -143,14 +147,13 @@ def _execute(call: TxContext, tx: Tx) -> None:
 
 
 def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:
-    """Apply the block's txs in order; one receipt per tx, same order."""
-    return [apply_tx(state, ctx, tx) for tx in txs]
+    """Apply the block's txs in order; one receipt per tx, same order.
 
-
-def next_state_root(prev_root: bytes, height: int, changes: Mapping[bytes, bytes | None]) -> bytes:
-    """Chain the block's change set onto the previous root.
-
-    ``digest("state", prev_root ‖ height as 8 bytes BE ‖ encode(sorted [[key, value or nil], ...]))``
+    Then store the Merkle root of the receipt hashes under
+    ``keys.receipts_root(height)``: the next header's state root commits to
+    it, so a wallet can check a tx's outcome (status, code, events) and not
+    only its inclusion.
     """
-    change_list = [[key, changes[key]] for key in sorted(changes)]
-    return digest("state", prev_root + height.to_bytes(8, "big") + encode(change_list))
+    receipts = [apply_tx(state, ctx, tx) for tx in txs]
+    store.save(state, keys.receipts_root(ctx.height), merkle_root([r.hash for r in receipts]))
+    return receipts

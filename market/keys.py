@@ -9,6 +9,7 @@ is the information. The layout is documented in docs/MARKET.md.
 from __future__ import annotations
 
 from core.encoding import encode
+from core.stateproof import receipts_root_key
 
 INDEX_VALUE = encode(None)
 
@@ -29,6 +30,11 @@ def text(value: str) -> bytes:
 
 def _tail(prefix: bytes, last: int | None) -> bytes:
     return prefix if last is None else prefix + u64(last)
+
+
+def receipts_root(height: int) -> bytes:
+    """The Merkle root of block ``height``'s receipt hashes, so the state root commits every tx's outcome."""
+    return receipts_root_key(height)
 
 
 def counter(name: str) -> bytes:

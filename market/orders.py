@@ -15,6 +15,7 @@ from core.encoding import INT_MAX
 from market import keys, store
 from market.accounts import ESCROW, TREASURY, move, require_registered
 from market.arbiters import arbiter_fee, arbiter_record
+from market.assets import in_units
 from market.codes import (
     ALREADY_EXISTS,
     AMOUNT_OVERFLOW,
@@ -177,7 +178,8 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
     require_registered(state, buyer)
     total = listing["price"] * quantity
     require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity exceeds 2^64-1")
-    require(total <= body["max_total"], PRICE_CHANGED, f"total {total} exceeds max_total {body['max_total']}")
+    require(total <= body["max_total"], PRICE_CHANGED, f"total {in_units(state, listing['asset'], total)} exceeds max_total "
+            f"{in_units(state, listing['asset'], body['max_total'])}")
     if total > tx.params.order_kyc_threshold:
         require_kyc(state, buyer, tx.params.order_kyc_level, tx.now_ms, "an order of this value")
     fee = _arbiter_fee(tx, body["arbiter"], shop, listing["seller"], total)
@@ -277,7 +279,9 @@ def handle_resolve(tx: TxContext, body: dict[str, Any]) -> None:
     order = _admit(tx, "order_resolve", body["order"])
     fee = order["arbiter_fee"]
     left = order["total"] - fee
-    require(body["buyer_amount"] <= left, BAD_SPLIT, f"at most {left} is left after the arbiter fee of {fee}")
+    asset = order["asset"]
+    require(body["buyer_amount"] <= left, BAD_SPLIT, f"at most {in_units(tx.state, asset, left)} is left after the "
+                                                     f"arbiter fee of {in_units(tx.state, asset, fee)}")
     _split(tx, order, body["buyer_amount"], fee)
     order["ruling_hash"] = body["ruling_hash"]
     _move_to(tx, body["order"], order, RESOLVED)

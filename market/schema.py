@@ -93,7 +93,8 @@ KINDS: dict[str, KindSpec] = {
     for spec in (
         _kind("register", "sender registers a display name once; private data only as a salted hash",
               Field("name", NAME, "display name"),
-              Field("commitment", HASH, "sha256(salt ‖ private data), computed by the wallet"),
+              Field("commitment", HASH, "sha256(salt ‖ canonical msgpack of the private data map, text → text), "
+                    "salt 16 random bytes the account keeps (wallet/builders.commitment)"),
               _opt("inviter", ACCOUNT, "registered account that referred the sender")),
         _kind("transfer", "sender moves an amount of an asset to another account",
               Field("to", ACCOUNT, "recipient"),

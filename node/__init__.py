@@ -1,1 +1,1 @@
-"""node: see ../shared/DESIGN.md."""
+"""node: the composition root that wires storage, mempool, consensus, p2p and RPC (docs/ARCHITECTURE.md)."""

@@ -93,6 +93,12 @@ class ConsensusSection:
     max_clock_skew_ms: int = 5000
     rotate_every: int = 100
     propose_delay_ms: int = 20
+    block_budget_ms: int = 300
+
+
+@dataclass(frozen=True)
+class StorageSection:
+    state_versions: int = 100
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class NodeConfig:
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
     content: ContentSection = field(default_factory=ContentSection)
+    storage: StorageSection = field(default_factory=StorageSection)
     mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
 
@@ -173,7 +180,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
+             "storage": StorageSection, "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -227,6 +234,8 @@ def load_config(home: Path) -> NodeConfig:
     if upload_bytes > cfg.rpc.max_body_bytes:
         raise ConfigError(f"content.max_image_bytes = {cfg.content.max_image_bytes} needs rpc.max_body_bytes of at least "
                           f"{upload_bytes} (content_put carries the image in base64); raise it or lower the image limit")
+    if cfg.storage.state_versions < 2:
+        raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
@@ -279,6 +288,7 @@ _COMMENTS = {
     "account_pending_bytes": "unreferenced upload bytes one account may hold here",
     "total_pending_bytes": "unreferenced upload bytes of all accounts together",
     "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
+    "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",
     "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",

@@ -1,8 +1,9 @@
 """Execute committed blocks against the market rules and store each in one batch.
 
 The order is fixed: market rules run over a write-buffering overlay of the
-stored state, the change set yields the next state root, and the block, its
-certificate, receipts, tx index and state land in one synced LevelDB batch.
+stored state, the change set updates the state tree (whose root is the next
+state root), and the block, its certificate, receipts, tx index, state and
+tree nodes land in one synced LevelDB batch.
 A crash before the batch leaves the previous head; after it, the new one.
 
 A block's header carries the state root after its parent, signed by a
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from core.errors import StorageCorruption, StorageError
 from core.types import Block, Certificate
 from market.context import BlockContext
-from market.engine import apply_block, next_state_root
+from market.engine import apply_block
 from market.receipts import Receipt
 from market.state import StateOverlay
 from node.storage.chainstore import ChainStore, Head
@@ -61,7 +62,6 @@ class BlockExecutor:
                            proposer=header.proposer)
         receipts = apply_block(overlay, ctx, block.txs)
         changes = overlay.changes()
-        root = next_state_root(head.state_root, header.height, changes)
-        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes, root,
+        new_head = self.store.commit_block(block, certificate, [r.encode() for r in receipts], changes,
                                            prior=overlay.base_values())
         return Executed(block, certificate, receipts, new_head)

@@ -39,7 +39,7 @@ from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCor
 from core.keys import PrivateKey
 from core.textfile import read_text
 from core.types import Block, Certificate, Tx
-from market.engine import check_tx, init_genesis, load_params, next_state_root
+from market.engine import check_tx, init_genesis, load_params
 from market.genesis import Genesis
 from market.state import StateOverlay
 from node.chain_app import ChainApplication
@@ -56,7 +56,6 @@ from p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
 
-GENESIS_PARENT_ROOT = bytes(32)
 TX_GOSSIP_FLUSH_S = 0.005
 MAX_GOSSIP_BATCH = 2000
 MAX_GOSSIP_BYTES = 1024 * 1024  # per tx-gossip message
@@ -138,13 +137,20 @@ class Node:
         cfg.data_path.mkdir(parents=True, exist_ok=True)
         self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
                                               recover=not self.is_validator)
+        self.store.versions_kept = cfg.storage.state_versions
         m = cfg.mempool
         self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
                                              max_per_sender=m.max_per_sender, max_gapped=m.max_gapped,
                                              min_fee=m.min_fee), self.chain_id)
         self.executor = BlockExecutor(self.store, self.chain_id)
-        self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes)
-        self.replica = self._make_replica()
+        self.app = ChainApplication(self.store, self.mempool, m.max_tx_bytes, cfg.consensus.block_budget_ms)
+        try:
+            self.replica = self._make_replica()
+        except StorageCorruption as exc:  # the recent blocks it reads were not in the start-up check's walk
+            if remedy(cfg.home) in str(exc):
+                raise
+            self.store.close()
+            raise StorageCorruption(f"{exc}. To fix it: {remedy(cfg.home)}") from exc
         p = cfg.p2p
         self.p2p = P2PHost(
             P2PConfig(chain_id=self.chain_id, listen_host=p.listen_host, listen_port=p.listen_port,
@@ -202,9 +208,7 @@ class Node:
             return
         overlay = StateOverlay(store.state_reader())
         init_genesis(overlay, self.genesis)
-        changes = overlay.changes()
-        root = next_state_root(GENESIS_PARENT_ROOT, 0, changes)
-        store.init_genesis(genesis_hash, changes, root, self.genesis.genesis_time_ms)
+        store.init_genesis(genesis_hash, overlay.changes(), self.genesis.genesis_time_ms)
         log.info("wrote genesis %s for chain %s", genesis_hash.hex()[:16], self.chain_id)
 
     def _replica_head(self) -> ReplicaHead:
@@ -472,15 +476,18 @@ class Node:
         self.mempool.recheck(self.app.account_nonce)
         for index, receipt in enumerate(executed.receipts):
             self.waiters.resolve(block.txs[index].hash, (block.height, index, receipt))
+        executed_at = time.perf_counter()
         for subscriber in self.subscribers:
             try:
                 subscriber(executed)
             except Exception:
                 log.exception("a block subscriber failed")
-        elapsed_ms = (time.perf_counter() - started) * 1000
+        done = time.perf_counter()
+        self.app.budget.on_commit(len(block.txs), (done - started) * 1000)
         self._last_commit_mono = time.monotonic()
-        log.info("committed block %d: %d txs, view %d, %.1f ms to execute", block.height, len(block.txs),
-                 block.header.view, elapsed_ms)
+        log.info("committed block %d: %d txs, view %d, %.1f ms to execute, %.1f ms for subscribers (index, "
+                 "notifications)", block.height, len(block.txs), block.header.view,
+                 (executed_at - started) * 1000, (done - executed_at) * 1000)
         if self.mempool.has_proposable():
             self.notify_work()
         return executed

@@ -9,21 +9,40 @@ testnet only); ``DIR/<name>/faucet.key`` is the funded account that node's
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 from core.errors import ConfigError
 from core.keys import PrivateKey
 from node.config import NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
+from node.testnet_ports import Port
 from node.testnet_procs import MANIFEST
 
 DEMO_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 DEMO_BALANCE = 1_000_000_000_000
-CHAIN_ID = "marketnode-testnet"
+CHAIN_ID_PREFIX = "marketnode-testnet"
+
+
+def new_chain_id() -> str:
+    """A chain id of its own for each new testnet, so two testnets' nodes, txs and signatures never mix."""
+    return f"{CHAIN_ID_PREFIX}-{secrets.token_hex(4)}"
+
+
+def node_names(validators: int, observers: int = 0) -> list[str]:
+    return [f"validator-{i}" for i in range(validators)] + [f"observer-{i}" for i in range(observers)]
+
+
+def planned_ports(validators: int, base_port: int, observers: int = 0, host: str = "127.0.0.1") -> list[Port]:
+    """The ports ``init_testnet`` gives its nodes: node i gets p2p base+2i and RPC base+2i+1."""
+    return [Port(name, kind, host, base_port + 2 * i + offset)
+            for i, name in enumerate(node_names(validators, observers)) for offset, kind in ((0, "p2p"), (1, "rpc"))]
 
 
 def init_testnet(directory: Path, validators: int, observers: int = 0, base_port: int = 26600,
-                 chain_id: str = CHAIN_ID, host: str = "127.0.0.1") -> dict:
-    """Write every node home and the shared genesis; refuse to overwrite a testnet."""
+                 chain_id: str | None = None, host: str = "127.0.0.1") -> dict:
+    """Write every node home and the shared genesis; refuse to overwrite a testnet.
+
+    Without ``chain_id`` the testnet gets a fresh one (``new_chain_id``)."""
     from node.api.faucet import FAUCET_KEY_FILE
     from node.genesis_setup import write_dev_genesis  # market-aware part
 
@@ -34,10 +53,13 @@ def init_testnet(directory: Path, validators: int, observers: int = 0, base_port
         raise ConfigError("a testnet needs at least one validator")
     if not 1 <= base_port <= 65535 - 2 * (validators + observers):
         raise ConfigError(f"base port {base_port} leaves no room for {validators + observers} nodes")
+    chain_id = chain_id or new_chain_id()
     directory.mkdir(parents=True, exist_ok=True)
-    names = [f"validator-{i}" for i in range(validators)] + [f"observer-{i}" for i in range(observers)]
+    names = node_names(validators, observers)
     keys = {name: PrivateKey.generate() for name in names}
-    ports = {name: (base_port + 2 * i, base_port + 2 * i + 1) for i, name in enumerate(names)}
+    ports: dict[str, tuple[int, int]] = {}
+    for port in planned_ports(validators, base_port, observers, host):
+        ports[port.node] = (*ports.get(port.node, ()), port.port)  # type: ignore[assignment]
     seeds = tuple(f"{keys[n].public_key.hex()}@{host}:{ports[n][0]}" for n in names[:validators])
 
     accounts = {}

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
+from core.errors import ConfigError, MarketnodeError
 from node.config import NodeConfig, load_config
+from node.testnet_ports import Port
 
 MANIFEST = "testnet.json"
 
@@ -32,6 +33,7 @@ class NodeEntry:
     name: str
     role: str  # "validator" | "observer"
     home: Path
+    chain_id: str | None = None  # the testnet's, from its manifest: a node answering another chain is not ours
 
     def config(self) -> NodeConfig:
         return load_config(self.home)
@@ -57,7 +59,38 @@ def read_manifest(directory: Path) -> dict:
 
 def nodes_of(directory: Path) -> list[NodeEntry]:
     manifest = read_manifest(directory)
-    return [NodeEntry(n["name"], n["role"], Path(directory) / n["home"]) for n in manifest["nodes"]]
+    return [NodeEntry(n["name"], n["role"], Path(directory) / n["home"], manifest.get("chain_id"))
+            for n in manifest["nodes"]]
+
+
+def ports_of(entries: list[NodeEntry]) -> list[Port]:
+    """Every port the nodes will listen on, from their configs."""
+    ports = []
+    for entry in entries:
+        cfg = entry.config()
+        ports.append(Port(entry.name, "p2p", cfg.p2p.listen_host or "0.0.0.0", cfg.p2p.listen_port))
+        ports.append(Port(entry.name, "rpc", cfg.rpc.listen_host or "0.0.0.0", cfg.rpc.listen_port))
+    return ports
+
+
+def node_id(entry: NodeEntry) -> str | None:
+    """The node key's public key as hex (what its node_status calls ``node_id``), None if unreadable."""
+    from core.keys import PrivateKey
+
+    try:
+        return PrivateKey.load(entry.home / "node_key").public_key.hex()
+    except (OSError, ValueError, MarketnodeError):
+        return None
+
+
+def identity_mismatch(entry: NodeEntry, status: dict) -> str:
+    """Why a node_status answer on ``entry``'s port is not from ``entry`` ('' when it is)."""
+    if entry.chain_id is not None and status.get("chain_id") != entry.chain_id:
+        return f"chain {status.get('chain_id')!r} answers on its port, not {entry.chain_id!r}"
+    expected = node_id(entry)
+    if expected is not None and status.get("node_id") != expected:
+        return f"another node ({status.get('moniker')}) answers on its port"
+    return ""
 
 
 def rpc_url(cfg: NodeConfig) -> str:
@@ -150,15 +183,32 @@ def node_status(entry: NodeEntry) -> dict:
     status = {
         "name": entry.name, "role": entry.role, "pid": pid, "home": str(entry.home),
         "rpc": url, "p2p": p2p_address(cfg), "height": None, "peers": None, "running": pid is not None,
+        "foreign": None,
     }
     if pid is not None:
         try:
             result = rpc_call(url, "node_status", timeout_s=1.0)
-            status["height"] = result.get("height")
-            status["peers"] = result.get("peers")
         except (OSError, urllib.error.URLError, ValueError):
-            pass
+            return status
+        mismatch = identity_mismatch(entry, result) if isinstance(result, dict) else "not a node_status answer"
+        if mismatch:  # somebody else's node holds the port: never report its height as ours
+            status["foreign"] = mismatch
+            return status
+        status["height"] = result.get("height")
+        status["peers"] = result.get("peers")
     return status
+
+
+def last_log_line(entry: NodeEntry) -> str:
+    """The last non-empty line of a node's log (where a failed bind says why), '' if none."""
+    try:
+        with open(entry.log_file, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 4096))
+            tail = log.read().decode(errors="replace")
+    except OSError:
+        return ""
+    lines = [line for line in tail.splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.1) -> bool:

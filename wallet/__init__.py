@@ -1,4 +1,4 @@
-"""wallet: the Python SDK for talking to marketnode (see ../shared/DESIGN.md).
+"""wallet: the Python SDK for talking to marketnode (docs/WALLET.md, docs/ARCHITECTURE.md).
 
 keystore (encrypted key files) · client (sync and async JSON-RPC clients) ·
 account (``Wallet``: a key, its nonce and an RPC client; send, estimate,

@@ -38,6 +38,16 @@ class TxFailedError(MarketnodeError):
         self.code = result.code
 
 
+class TxRefusedError(MarketnodeError):
+    """The node's state says the tx would fail (``tx_estimate``): it was not sent, no fee was paid."""
+
+    def __init__(self, kind: str, verdict: Mapping[str, Any]) -> None:
+        self.kind = kind
+        self.code = str(verdict.get("code") or "error")
+        self.rule_message = str(verdict.get("message") or "")
+        super().__init__(f"{kind} would fail: {self.code}: {self.rule_message}")
+
+
 class TxTimeoutError(MarketnodeError):
     """The node accepted the tx, but it was not committed within the wait."""
 
@@ -131,8 +141,20 @@ class Wallet:
         """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
         return self.client.call("tx_estimate", tx=self.sign(kind, body).encode().hex())
 
-    def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: float = WAIT_S) -> TxResult:
+    def check(self, kind: str, body: Mapping[str, Any]) -> None:
+        """Raise TxRefusedError (nothing sent) when the node's current state says the tx would fail."""
+        verdict = self.estimate(kind, body)
+        if not verdict.get("ok"):
+            raise TxRefusedError(kind, verdict)
+
+    def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: float = WAIT_S,
+             check: bool = False) -> TxResult:
         """Sign and submit; with ``wait="commit"`` return the committed result.
+
+        With ``check=True`` the tx is first tried on the node's current state
+        (``tx_estimate``) and not sent at all when a market rule would refuse
+        it: TxRefusedError, no fee paid. (Leave it off when pipelining txs
+        whose rules depend on earlier ones still in flight.)
 
         A busy or rate-limited node is asked again after the wait it names,
         and a tx the node lost (killed before it spread) is sent again, until
@@ -145,6 +167,8 @@ class Wallet:
         """
         if wait not in ("none", "commit"):
             raise ValueError(f"wait must be 'none' or 'commit', not {wait!r}")
+        if check:
+            self.check(kind, body)
         tx = self.sign(kind, body)
         wait_s = min(int(timeout_s) or 1, max(1, int(self.client.timeout_s) - 5))
         policy = DeliveryPolicy(total_s=timeout_s, wait_per_call_s=min(DeliveryPolicy.wait_per_call_s, wait_s),

@@ -10,15 +10,15 @@ import re
 from typing import Any
 
 from core.errors import RpcError, ValidationError
+from core.units import format_units
 
+U64_MAX = 2**64 - 1  # every amount on chain is a u64 in the smallest unit
 _AMOUNT_RE = re.compile(r"\A(\d+)(?:\.(\d*))?\Z")
 
 
 def format_amount(amount: int, decimals: int, asset: str | None = None) -> str:
     """``format_amount(1250, 2, "USDX") == "12.50 USDX"``."""
-    whole, frac = divmod(int(amount), 10**decimals) if decimals else (int(amount), 0)
-    text = f"{whole:,}" + (f".{frac:0{decimals}d}" if decimals else "")
-    return f"{text} {asset}" if asset else text
+    return format_units(amount, decimals, asset)
 
 
 def parse_amount(text: str, decimals: int, what: str = "amount") -> int:
@@ -48,16 +48,30 @@ class AssetBook:
             return 0
         return self._decimals.get(asset, 0)
 
+    def resolve(self, asset: str) -> str:
+        """The chain's spelling of an asset a person typed in any case (``usdx`` -> ``USDX``)."""
+        for name in self._decimals or {}:
+            if name.lower() == asset.strip().lower():
+                return name
+        return asset.strip()
+
     def known(self, asset: str) -> bool:
         return self._decimals is None or asset in self._decimals
 
     def format(self, amount: int, asset: str) -> str:
         return format_amount(amount, self.decimals(asset), asset)
 
-    def parse(self, text: str, asset: str, what: str = "amount") -> int:
+    def parse(self, text: str, asset: str, what: str = "amount", low: int = 0) -> int:
+        """``text`` in units of ``asset`` as the integer the chain keeps; refused (in units) below ``low``
+        smallest units or above what a u64 holds."""
         if not self.known(asset):
             raise ValidationError(f"{what}: the chain has no asset {asset!r} (assets: {', '.join(self.assets())})")
-        return parse_amount(text, self.decimals(asset), f"{what} in {asset}")
+        units = parse_amount(text, self.decimals(asset), f"{what} in {asset}")
+        if units < low:
+            raise ValidationError(f"{what}: {text} {asset} is too little: at least {self.format(low, asset)}")
+        if units > U64_MAX:
+            raise ValidationError(f"{what}: {text} {asset} is too much: at most {self.format(U64_MAX, asset)}")
+        return units
 
     def assets(self) -> list[str]:
         return sorted(self._decimals or {})

@@ -16,7 +16,7 @@ KINDS: dict[str, KindSpec] = {
     "register": KindSpec(
         "register", "sender registers a display name once; private data only as a salted hash", (
             FieldSpec("name", "str", True, "display name"),
-            FieldSpec("commitment", "hash", True, "sha256(salt ‖ private data), computed by the wallet"),
+            FieldSpec("commitment", "hash", True, "sha256(salt ‖ canonical msgpack of the private data map, text → text), salt 16 random bytes the account keeps (wallet/builders.commitment)"),
             FieldSpec("inviter", "account", False, "registered account that referred the sender"),
         ),
     ),
@@ -277,7 +277,7 @@ def register(
     """Sender registers a display name once; private data only as a salted hash.
 
     ``name``: display name
-    ``commitment``: sha256(salt ‖ private data), computed by the wallet
+    ``commitment``: sha256(salt ‖ canonical msgpack of the private data map, text → text), salt 16 random bytes the account keeps (wallet/builders.commitment)
     ``inviter`` (optional): registered account that referred the sender
     """
     return make_body(KINDS["register"], {

@@ -17,6 +17,7 @@ from typing import Any
 
 from message_vectors import messages_file, sealed_file
 
+from core import smt
 from core.encoding import MAX_DEPTH, decode, encode
 from core.errors import DecodeError
 from core.hashing import TAGS, digest, signing_message
@@ -182,6 +183,35 @@ def merkle_file() -> dict[str, Any]:
     }
 
 
+def state_file() -> dict[str, Any]:
+    """A five-key state: paths, leaves, root, and proofs of two values and of two absences (both kinds)."""
+    state = {b"b/alice/MKT": b"\x64", b"b/bob/MKT": b"\x05", b"n/alice": b"\x02", b"o/7": b"shipped",
+             b"c/1": b"cert"}
+    nodes: dict[bytes, bytes] = {}
+    update = smt.TreeUpdate(nodes, None, 0, state)
+    nodes.update(update.writes)
+
+    def proof_case(key_bytes: bytes) -> dict[str, Any]:
+        proof, _ = smt.prove(nodes, update.root_entry, key_bytes)
+        value = state.get(key_bytes)
+        kind = "value" if value is not None else ("absent, empty slot" if proof.leaf is None else "absent, other leaf")
+        return {"key": key_bytes.hex(), "value": None if value is None else value.hex(), "kind": kind,
+                "path": smt.key_path(key_bytes).hex(), "proof": proof.to_json()}
+
+    absent = [b"x/%d" % i for i in range(200)]
+    empty_slot = next(k for k in absent if smt.prove(nodes, update.root_entry, k)[0].leaf is None)
+    other_leaf = next(k for k in absent if smt.prove(nodes, update.root_entry, k)[0].leaf is not None)
+    return {
+        "note": "state tree of docs/PROTOCOL.md §7.2; keys and values are hex bytes",
+        "empty_root": smt.EMPTY.hex(),
+        "entries": [{"key": k.hex(), "value": v.hex(), "path": smt.key_path(k).hex(),
+                     "value_hash": smt.value_hash(v).hex(), "leaf": smt.leaf_hash(smt.key_path(k), smt.value_hash(v)).hex()}
+                    for k, v in sorted(state.items())],
+        "root": update.root.hex(),
+        "proofs": [proof_case(b"o/7"), proof_case(b"c/1"), proof_case(empty_slot), proof_case(other_leaf)],
+    }
+
+
 def addresses_file() -> dict[str, Any]:
     valid = []
     for n in (0, 1, 2, 3, 4, 0xFF):
@@ -305,6 +335,7 @@ FILES = {
     "header.json": header_file,
     "merkle.json": merkle_file,
     "upload.json": upload_file,
+    "state.json": state_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,
 }

@@ -10,9 +10,23 @@ from node.rpc.registry import Registry
 
 
 def build_registry() -> Registry:
-    from node.api import accounts, admin, chain, content, faucet, market, messages, node_methods, provenance, txs
+    from node.api import (
+        accounts,
+        admin,
+        chain,
+        content,
+        faucet,
+        market,
+        messages,
+        node_methods,
+        proofs,
+        provenance,
+        results,
+        txs,
+    )
 
     registry = Registry()
-    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, faucet, admin):
+    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin):
         module.register(registry)
+    results.apply(registry)
     return registry

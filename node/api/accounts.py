@@ -12,11 +12,14 @@ from core.encoding import decode
 from core.errors import ValidationError
 from core.jsonable import to_json
 from core.keys import address_from_pubkey, pubkey_from_address
+from core.stateproof import MAX_PROOF_KEYS
 from market import keys, store
 from market.accounts import account_record, next_nonce
 from market.arbiters import arbiter_record
+from market.engine import load_params
 from market.genesis import ROLES
 from market.roles import has_role
+from node.api.proofs import PROOF_PARAM, state_proof
 from node.api.views import PAGE_DEFAULT, PAGE_MAX, addr, arbiter_json, kyc_json, page_json, rating_json
 from node.rpc.errors import invalid_params
 from node.rpc.registry import CallContext, Param, Registry, Result
@@ -74,14 +77,21 @@ def register(registry: Registry) -> None:
         description="`kyc.level` is the level valid at the head's block time (0 once expired); "
                     "`seller_rating.avg_x100` holds averages times 100 as integers, each review weighted by "
                     "its order's total (docs/MARKET.md).",
-        params=[Param("address", "address", "The account (mn1...).")],
+        params=[Param("address", "address", "The account (mn1...)."), PROOF_PARAM],
         result=Result("account", "{address, public_key, nonce, balances, registered, profile, roles, kyc, arbiter, "
                       "seller_rating}", {"type": "object"}),
         tags=("accounts",),
     )
-    async def account_get(ctx: CallContext, address: bytes) -> dict[str, Any]:
+    async def account_get(ctx: CallContext, address: bytes, proof: bool) -> dict[str, Any]:
         store_ = ctx.node.store
-        return account_json(store_.state_reader(), address, store_.head().timestamp_ms)
+        out = account_json(store_.state_reader(), address, store_.head().timestamp_ms)
+        if proof:
+            native = load_params(store_.state_reader()).native_asset
+            assets = [native, *sorted(set(out["balances"]) - {native})]
+            proved = [keys.nonce(address), keys.account(address)]
+            proved += [keys.balance(address, a) for a in assets[:MAX_PROOF_KEYS - len(proved)]]
+            out["proof"] = state_proof(ctx.node, proved).to_json()
+        return out
 
     @registry.method(
         "asset_list",

@@ -21,6 +21,7 @@ def block_json(node: Any, height: int, full: bool = True) -> dict[str, Any]:
         "hash": block.hash.hex(),
         "header": header_to_json(block.header),
         "certificate": certificate_to_json(cert) if cert else None,
+        "last_cert": certificate_to_json(block.last_cert) if block.last_cert else None,
         "tx_count": len(block.txs),
         "evidence": [to_json(e.to_obj()) for e in block.evidence],
     }

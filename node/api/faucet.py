@@ -20,6 +20,7 @@ from core.keys import PrivateKey, address_from_pubkey
 from core.types import Tx
 from market import keys, store
 from market.accounts import balance, next_nonce
+from market.assets import in_units
 from market.engine import load_params
 from node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
 from node.mempool import MempoolError
@@ -42,7 +43,7 @@ class Faucet:
         self.key = key
         self.interval_s = interval_s
         self._next_nonce = 0
-        self._served: dict[bytes, float] = {}
+        self._served: dict[tuple[bytes, str], float] = {}  # (address, asset) -> when: one grant per asset
         self._recent: deque[float] = deque()
         self._by_client: dict[str, deque[float]] = {}
 
@@ -62,7 +63,7 @@ class Faucet:
         node.faucet = faucet = cls(PrivateKey.load(path))
         return faucet
 
-    def check_rate(self, address: bytes, now_s: float, client: str = "?") -> None:
+    def check_rate(self, address: bytes, now_s: float, client: str = "?", asset: str = "") -> None:
         _forget_before(self._recent, now_s - 60.0)
         if len(self._recent) >= FAUCET_MAX_PER_MINUTE:
             wait = int(60.0 - (now_s - self._recent[0])) + 1
@@ -74,18 +75,19 @@ class Faucet:
                 wait = int(60.0 - (now_s - mine[0])) + 1
                 raise limit_exceeded(f"this client was served {FAUCET_MAX_PER_CLIENT_PER_MINUTE} times in the last "
                                      f"minute; try again in {wait} s", retry_after_s=wait)
-        last = self._served.get(address)
+        last = self._served.get((address, asset))
         if last is not None and now_s - last < self.interval_s:
             wait = int(self.interval_s - (now_s - last)) + 1
-            raise limit_exceeded(f"this address was funded recently; try again in {wait} s", retry_after_s=wait)
+            raise limit_exceeded(f"this address was given {asset or 'funds'} recently; try again in {wait} s",
+                                 retry_after_s=wait)
 
-    def served(self, address: bytes, now_s: float, client: str = "?") -> None:
+    def served(self, address: bytes, now_s: float, client: str = "?", asset: str = "") -> None:
         if len(self._served) >= MAX_REMEMBERED:
             cutoff = now_s - self.interval_s
             self._served = {a: t for a, t in self._served.items() if t > cutoff}
         if len(self._by_client) >= MAX_REMEMBERED:
             self._by_client = {c: times for c, times in self._by_client.items() if times and times[-1] > now_s - 60.0}
-        self._served[address] = now_s
+        self._served[(address, asset)] = now_s
         self._recent.append(now_s)
         self._by_client.setdefault(client, deque()).append(now_s)
 
@@ -121,7 +123,7 @@ def _check_funds(node: Any, faucet: Faucet, asset: str, amount: int) -> None:
         raise RpcError(TRANSACTION_REJECTED, f"no asset {asset}", {"code": "not_found"})
     have = balance(reader, faucet.key.public_key, asset)
     if have < amount:
-        raise RpcError(TRANSACTION_REJECTED, f"the faucet holds only {have} {asset}; ask for less",
+        raise RpcError(TRANSACTION_REJECTED, f"the faucet holds only {in_units(reader, asset, have)}; ask for less",
                        {"code": "insufficient_funds"})
 
 
@@ -130,7 +132,7 @@ def register(registry: Registry) -> None:
         "dev_faucet",
         summary="Testnet only: send funds from the node's faucet account to an address (a real on-chain transfer).",
         description="Disabled unless the node's config sets rpc.enable_faucet (-32601 otherwise). Each address is "
-                    f"served at most once per {int(FAUCET_INTERVAL_S)} s, each client (IP address) at most "
+                    f"served each asset at most once per {int(FAUCET_INTERVAL_S)} s, each client (IP address) at most "
                     f"{FAUCET_MAX_PER_CLIENT_PER_MINUTE} times a minute, and the faucet serves at most "
                     f"{FAUCET_MAX_PER_MINUTE} a minute in all (-32005 with data.retry_after_s).",
         params=[Param("address", "address", "Who receives the funds."),
@@ -149,8 +151,8 @@ def register(registry: Registry) -> None:
         node = ctx.node
         faucet = Faucet.of(node)
         now_s = time.monotonic()
-        faucet.check_rate(address, now_s, ctx.client)
         asset = asset or load_params(node.store.state_reader()).native_asset
+        faucet.check_rate(address, now_s, ctx.client, asset)
         _check_funds(node, faucet, asset, amount)
         try:
             tx = faucet.send(node, address, asset, amount)
@@ -158,7 +160,7 @@ def register(registry: Registry) -> None:
             raise mempool_rpc_error(exc) from None
         except RuleError as exc:
             raise RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.code}) from None
-        faucet.served(address, now_s, ctx.client)
+        faucet.served(address, now_s, ctx.client, asset)
         durable = await node.intake.record([tx])  # acknowledged like tx_send: on disk first (docs/RPC.md)
         out = {"hash": tx.hash.hex(), "status": "pending", "durable": durable,
                "from": address_from_pubkey(faucet.key.public_key), "to": address_from_pubkey(address),

@@ -15,6 +15,7 @@ from market.engine import load_params
 from market.orders import OPEN, TERMINAL
 from market.schema import LISTING_TYPES
 from node.api.accounts import PAGE_RESULT, cursor_param, limit_param
+from node.api.proofs import PROOF_PARAM, state_proof
 from node.api.views import (
     addr,
     certificate_json,
@@ -141,22 +142,27 @@ def _register_listings(registry: Registry) -> None:
         summary="One listing with its stock, rating, sales, seller (name, rating), shop, and provenance links.",
         description="`provenance.record` summarises the linked provenance record; `provenance.certificate` is "
                     "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
-        params=[Param("listing", "integer", "Listing id.", minimum=1)],
+        params=[Param("listing", "integer", "Listing id.", minimum=1), PROOF_PARAM],
         result=Result("listing", "The listing.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def listing_get(ctx: CallContext, listing: int) -> dict[str, Any]:
-        return listing_json(ctx, listing)
+    async def listing_get(ctx: CallContext, listing: int, proof: bool) -> dict[str, Any]:
+        out = listing_json(ctx, listing)
+        if proof:
+            out["proof"] = state_proof(ctx.node, [keys.listing(listing), keys.stock(listing)]).to_json()
+        return out
 
     @registry.method(
         "listing_search",
         summary="Search active listings: free text over title, description and tags, filters, sorts, pages.",
         description="Every word of `q` must appear in the title, description or tags; the last word also "
-                    "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"). Sorts: "
-                    "newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance (bm25, default "
+                    "matches as a prefix, for type-ahead (`brass lam` finds \"Vintage brass lamp\"), and each word "
+                    "also in its simple singular or plural form (`cups` finds \"cup\", `berry` finds \"berries\"). "
+                    "Sorts: newest, price_asc, price_desc, rating (value-weighted average overall rating), relevance "
+                    "(bm25, a title word counting most, then a tag, then the description; default "
                     "when `q` is given; ranks the 2,000 newest matches, pages up to 1,000 deep). Only active "
-                    "listings of open shops. `sales` counts orders placed. Served from the query index.",
+                    "listings of open shops. `sales` counts units ordered. Served from the query index.",
         params=[
             Param("q", "string", "Free text.", required=False, max_length=200),
             Param("category", "string", "Category label.", required=False, max_length=32),
@@ -214,12 +220,12 @@ def _register_orders(registry: Registry) -> None:
         description="`deadlines.current_ms` is when the current state's window closes; `deadlines.actions` "
                     "lists who may do what (and whether only before it); at or after it `claimable_by` may "
                     "order_claim, which leads to `on_claim`.",
-        params=[Param("order", "integer", "Order id.", minimum=1)],
+        params=[Param("order", "integer", "Order id.", minimum=1), PROOF_PARAM],
         result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def order_get(ctx: CallContext, order: int) -> dict[str, Any]:
+    async def order_get(ctx: CallContext, order: int, proof: bool) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         record = store.load(reader, keys.order(order))
         if record is None:
@@ -232,6 +238,8 @@ def _register_orders(registry: Registry) -> None:
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
+        if proof:
+            out["proof"] = state_proof(ctx.node, [keys.order(order)]).to_json()
         return out
 
     @registry.method(

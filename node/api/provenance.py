@@ -11,6 +11,7 @@ from typing import Any
 
 from core.jsonable import to_json
 from market import keys, store
+from node.api.proofs import PROOF_PARAM, state_proof
 from node.api.views import PAGE_MAX, addr, certificate_json, page_json, query_conn, record_entry_json
 from node.queries import search
 from node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
@@ -93,17 +94,20 @@ def register(registry: Registry) -> None:
         "cert_get",
         summary="A certificate: fingerprint, issuer (and whether it is accredited), owner, ownership chain, "
                 "linked record, revocation.",
-        params=[Param("certificate", "integer", "Certificate id.", minimum=1)],
+        params=[Param("certificate", "integer", "Certificate id.", minimum=1), PROOF_PARAM],
         result=Result("certificate", "The certificate.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND,),
         tags=("provenance",),
     )
-    async def cert_get(ctx: CallContext, certificate: int) -> dict[str, Any]:
+    async def cert_get(ctx: CallContext, certificate: int, proof: bool) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         cert = store.load(reader, keys.certificate(certificate))
         if cert is None:
             raise not_found(f"certificate {certificate}")
-        return certificate_json(reader, certificate, cert)
+        out = certificate_json(reader, certificate, cert)
+        if proof:
+            out["proof"] = state_proof(ctx.node, [keys.certificate(certificate)]).to_json()
+        return out
 
     @registry.method(
         "cert_verify",

@@ -14,11 +14,11 @@ from market.engine import apply_tx, check_tx, load_params
 from market.receipts import Receipt
 from market.state import StateOverlay
 from node.admission import Verdict
+from node.api.proofs import receipt_proof
 from node.mempool import MempoolError
 from node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
-    RESOURCE_NOT_FOUND,
     TRANSACTION_REJECTED,
 )
 from node.rpc.registry import CallContext, Param, Registry, Result
@@ -31,8 +31,9 @@ ACK_MEANING = (
     "of this node re-admits it; `durable: false` means it was not (journal off, or the disk refused) and a "
     "crash before gossip reaches a peer loses it. Neither is final: a pending tx can still be dropped (its "
     "nonce taken by another tx, evicted from a full pool, the node's disk lost). Only `committed` (from "
-    "`wait=commit` or `tx_get`) is final; until then resend the same signed tx, which is always safe (same "
-    "hash, same nonce)."
+    "`wait=commit` or `tx_get`) is final; until then resend the same signed tx: it can never apply twice (same "
+    "hash, same nonce). A resend that this node still holds, or has already committed, is answered -32003 "
+    "`duplicate` (`stale_nonce` once another tx took the nonce): then `tx_get` says which."
 )
 BUSY_MEANING = (
     "When this node already holds more txs than it can commit within `mempool.max_pending_ms` at its measured "
@@ -81,7 +82,8 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
         again = f"; retry in {retry_after_ms} ms" if exc.reason == "nonce_gap" and retry_after_ms else ""
         return RpcError(LIMIT_EXCEEDED, f"{exc}{again}", data)
     if exc.reason in ("decode", "too_large", "chain_id"):
-        return RpcError(INVALID_INPUT, str(exc), {"code": exc.reason})
+        # "wrong_chain" as tx_estimate and receipts name the same fault (market/codes.py)
+        return RpcError(INVALID_INPUT, str(exc), {"code": "wrong_chain" if exc.reason == "chain_id" else exc.reason})
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
 
 
@@ -122,7 +124,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         return {"hash": tx_hash.hex(), "status": "unknown"}
     height, index = location
     block = node.cached_block(height)
-    receipt = Receipt.decode(store.get_receipt(height, index))
+    raw_receipt = store.get_receipt(height, index)
+    receipt = Receipt.decode(raw_receipt)
     out: dict[str, Any] = {
         "hash": tx_hash.hex(),
         "status": "committed" if receipt.ok else "failed",
@@ -135,6 +138,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
         cert = store.get_certificate(height)
         proof = merkle_proof([tx.hash for tx in block.txs], index)
         out["inclusion"] = Inclusion(tx_hash, proof, block.header, cert).to_json()
+        outcome = receipt_proof(node, height, index, raw_receipt)
+        out["receipt_proof"] = None if outcome is None else outcome.to_json()
     return out
 
 
@@ -210,12 +215,18 @@ def register(registry: Registry) -> None:
     @registry.method(
         "tx_get",
         summary="A tx's status (pending, committed, failed, unknown), receipt, events and inclusion proof.",
-        description="Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
-                    "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py).",
+        description="An unknown hash answers `status: \"unknown\"` (not an error): this node has neither "
+                    "committed it nor holds it. "
+                    "Once committed, `inclusion` holds a Merkle proof of the tx against the block header and "
+                    "the block's commit certificate, so a wallet can verify it alone (wallet/proof.py), and "
+                    "`receipt_proof` proves its outcome: the receipt's canonical bytes (ok, code, events), their "
+                    "Merkle path to the block's receipts root, and a state proof of that root (key "
+                    "`rcpt/<u64 height>`). `receipt_proof` is null until the next block commits the state after "
+                    "the tx's block (wallet/light.py verifies both).",
         params=[Param("hash", "hash", "The tx hash."),
                 Param("proof", "boolean", "Include the inclusion proof (default true).", required=False, default=True)],
         result=Result("tx", "Status and, when committed, receipt and inclusion proof.", {"type": "object"}),
-        errors=(RESOURCE_NOT_FOUND,),
+        errors=(),
         tags=("tx",),
     )
     async def tx_get(ctx: CallContext, hash: bytes, proof: bool) -> dict[str, Any]:
@@ -239,7 +250,7 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
     except DecodeError as exc:
         raise RpcError(INVALID_INPUT, f"tx does not decode: {exc}") from None
     if not tx.verify():
-        return {"ok": False, "code": "bad_signature", "message": "the signature does not verify"}
+        return {"ok": False, "code": "signature", "message": "the signature does not verify"}
     reader = node.store.state_reader()
     try:
         check_tx(reader, tx, load_params(reader))

@@ -50,7 +50,7 @@ class BlockChanges:
     reviews: set[int] = field(default_factory=set)
     certificates: set[int] = field(default_factory=set)
     timeline: list[tuple[Any, ...]] = field(default_factory=list)
-    purchases: list[tuple[bytes, int]] = field(default_factory=list)
+    purchases: list[tuple[bytes, int, int]] = field(default_factory=list)  # (buyer, listing, order)
 
 
 def gather(block: Block, receipts: Iterable[Receipt]) -> BlockChanges:
@@ -74,7 +74,7 @@ def gather(block: Block, receipts: Iterable[Receipt]) -> BlockChanges:
                 changes.timeline.append((attrs["order"], header.height, index, kind[len("order_"):],
                                          header.timestamp_ms, attrs.get("deadline_ms", 0), tx.sender, tx.hash))
                 if kind == "order_placed":
-                    changes.purchases.append((attrs["buyer"], attrs["listing"]))
+                    changes.purchases.append((attrs["buyer"], attrs["listing"], attrs["order"]))
                     changes.listings.add(attrs["listing"])
             elif kind == "reviewed":
                 changes.reviews.add(attrs["order"])
@@ -110,8 +110,9 @@ class Indexer:
         for listing_id in sorted(changes.listings):
             self._listing(reader, listing_id, listing_id in changes.listing_text)
         # after the listing rows exist: a listing may be created and bought in the same block
-        for buyer, listing_id in changes.purchases:
-            self._purchase(buyer, listing_id, height)
+        for buyer, listing_id, order_id in changes.purchases:
+            order = store.load(reader, keys.order(order_id))
+            self._purchase(buyer, listing_id, height, int(order["quantity"]) if order else 1)
         for cert_id in sorted(changes.certificates):
             self._certificate(reader, cert_id)
 
@@ -176,9 +177,10 @@ class Indexer:
         )
         return order["listing"]
 
-    def _purchase(self, buyer: bytes, listing_id: int, height: int) -> None:
+    def _purchase(self, buyer: bytes, listing_id: int, height: int, quantity: int) -> None:
         conn = self.conn
-        conn.execute("UPDATE listings SET sales = sales + 1 WHERE id = ?", (listing_id,))
+        # "N sold" counts units: an order for three mugs sells three
+        conn.execute("UPDATE listings SET sales = sales + ? WHERE id = ?", (quantity, listing_id))
         seen = conn.execute("SELECT 1 FROM purchases WHERE buyer = ? AND listing = ?", (buyer, listing_id)).fetchone()
         if seen is not None:
             return

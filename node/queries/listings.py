@@ -46,8 +46,9 @@ LISTING_COLUMNS = ("l.id, l.shop, l.seller, l.type, l.category, l.title, l.tags,
                    "l.active, l.created_ms, l.rating_count, l.rating_milli, l.sales")
 TEXT_COLUMNS = "{title description tags}"
 FTS_JOIN = "listings_fts AS f CROSS JOIN listings AS l ON l.id = f.rowid"
-# Relevance: bm25 over the text columns only, so filters (facet tokens in the query) never move a rank.
-BM25 = "bm25(listings_fts, 1.0, 1.0, 1.0, 0.0)"
+# Relevance: bm25 over the text columns only, so filters (facet tokens in the query) never move a rank; a word
+# in the title counts most, then in a tag, then in the description.
+BM25 = "bm25(listings_fts, 3.0, 1.0, 2.0, 0.0)"
 
 
 @dataclass(frozen=True)
@@ -157,19 +158,66 @@ def words_of(text: str | None) -> tuple[str, ...]:
     return tuple(_WORD_RE.findall(text.lower())[:MAX_QUERY_WORDS]) if text else ()
 
 
+def word_forms(word: str) -> list[str]:
+    """``word`` and its simple English singular or plural forms: cups/cup, berries/berry, boxes/box, glass/glasses.
+
+    Deliberately simple (no stemmer: a stemmed index breaks type-ahead, "cerami" would not find
+    "ceramics"); only ASCII letters are inflected. ``word`` comes first.
+    """
+    forms = [word]
+    if not (word.isascii() and word.isalpha()) or len(word) < 3:
+        return forms
+    sibilant = ("s", "x", "z", "ch", "sh")
+    if len(word) > 4 and word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    elif len(word) > 3 and word.endswith("es"):
+        forms += [word[:-1]] + ([word[:-2]] if word[:-2].endswith(sibilant) else [])
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        forms.append(word[:-1])
+    elif word.endswith("y") and word[-2] not in "aeiou":
+        forms.append(word[:-1] + "ies")
+    else:
+        forms.append(word + ("es" if word.endswith(sibilant) else "s"))
+    return forms
+
+
+def _any(phrases: list[str]) -> str:
+    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
+
+
+def _exact_group(word: str, known: set[str] | None = None) -> str:
+    """A word that must match as a whole word, in any of its forms (only those in ``known``, when given)."""
+    forms = word_forms(word)
+    return _any([f'"{form}"' for form in forms[:1] + [f for f in forms[1:] if known is None or f in known]])
+
+
+def _last_group(word: str, terms: list[str] | None, known: set[str] | None = None) -> str:
+    """The last word: a prefix (or the indexed ``terms`` it stands for), or another form of it as a whole word."""
+    others = [f'"{form}"' for form in word_forms(word)[1:]
+              if not form.startswith(word) and (known is None or form in known)]  # the prefix has the longer ones
+    if len(word) < 2:
+        head = [f'"{word}"']
+    elif terms is None:
+        head = [f'"{word}"*']
+    else:
+        head = [f'"{term}"' for term in terms]
+    return _any(head + others)
+
+
 def fts_query(text: str) -> str | None:
-    """Free text → an FTS5 query: every word must match, the last also as a prefix (type-ahead).
+    """Free text → an FTS5 query: every word must match in one of its forms, the last also as a prefix.
 
     Words are quoted, so FTS5 operators in the input are never interpreted.
     Only the last word is a prefix: a prefix of every word would merge the
-    doclists of every longer word sharing it, for each word. This is what a
-    search means; plans may ask FTS5 an equivalent, cheaper question.
+    doclists of every longer word sharing it, for each word. Each word may
+    also match in a simple singular or plural form (word_forms). This is
+    what a search means; plans may ask FTS5 an equivalent, cheaper question.
     """
     words = words_of(text)
     if not words:
         return None
     *exact, last = words
-    return " ".join([f'"{w}"' for w in exact] + [f'"{last}"*' if len(last) >= 2 else f'"{last}"'])
+    return " AND ".join([_exact_group(w) for w in exact] + [_last_group(last, None)])
 
 
 def search_listings(conn: sqlite3.Connection, *, text: str | None = None, category: str | None = None,
@@ -302,15 +350,22 @@ def _text_match(conn: sqlite3.Connection, words: tuple[str, ...], ranked: bool) 
     ranked: bm25 weighs an OR of words otherwise than the prefix phrase.
     """
     *exact, last = words
-    phrases = [f'"{w}"' for w in exact]
-    terms = _prefix_terms(conn, last) if len(last) >= 2 else [last]
-    if terms is not None and len(terms) == 1:
-        phrases.append(f'"{terms[0]}"')
-    elif terms is None or ranked:
-        phrases.append(f'"{last}"*')
-    else:
-        phrases.append("(" + " OR ".join(f'"{t}"' for t in terms) + ")")
+    terms = _prefix_terms(conn, last) if len(last) >= 2 else None
+    if terms is not None and len(terms) > 1 and ranked:
+        terms = None
+    known = _indexed_forms(conn, words)
+    phrases = [_exact_group(w, known) for w in exact] + [_last_group(last, terms, known)]
     return f"{TEXT_COLUMNS}: ({' AND '.join(phrases)})"
+
+
+def _indexed_forms(conn: sqlite3.Connection, words: tuple[str, ...]) -> set[str]:
+    """Which other forms of the words the index holds: a form no listing has is left out of the OR (same rows,
+    same bm25, and FTS5 merges one doclist fewer)."""
+    forms = sorted({form for word in words for form in word_forms(word)[1:]})
+    if not forms:
+        return set()
+    marks = ", ".join("?" * len(forms))
+    return {row[0] for row in conn.execute(f"SELECT term FROM listings_terms WHERE term IN ({marks})", forms)}
 
 
 def _match(q: ListingQuery, text: str, cover: list[str] | None = None) -> str:

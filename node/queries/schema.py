@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: listings.sales counts units, not orders
 
 U64_OFFSET = 2**63
 MAX_SQL_INT = 2**63 - 1

@@ -98,11 +98,18 @@ by hand._
 ## Encoding
 
 - Bytes (hashes, signatures, raw txs) are lowercase hex **without** `0x`.
-- Accounts are `mn1...` addresses (bech32-like, with a checksum).
+- Account params, and the account fields of answers that this reference
+  names (`address`, `owner`, `seller`, `buyer`, ...), are `mn1...` addresses:
+  base32 (RFC 4648 alphabet, lower case, no padding) of the key and a 4-byte
+  checksum (docs/PROTOCOL.md §3) — not bech32. Inside tx bodies, receipts,
+  events and decoded state values an account is its raw 32-byte public key
+  and so appears as 64 hex digits.
 - Integers are JSON integers and may exceed 2^53 (amounts are u64 in the
   smallest unit): JavaScript clients need a big-integer-aware JSON parser.
   There are no floats.
-- A tx is sent as `raw`: the hex of its canonical encoding (docs/PROTOCOL.md).
+- A tx is sent in the `tx` param (`txs` for tx_sendBatch, `tx` for
+  tx_estimate): the hex of its canonical signed encoding (docs/PROTOCOL.md §5).
+  Answers show a tx as an object whose `raw` field is that same hex.
 
 ## Errors
 
@@ -110,8 +117,22 @@ by hand._
 |---|---|
 {errors}
 
-Application errors (-32000..-32099) follow EIP-1474. -32003 carries
-`data.code`, the marketplace rule that refused the tx. -32603 carries only
+Application errors (-32000..-32099) follow EIP-1474. -32000 and -32003 carry
+`data.code`:
+
+| code | `data.code` | meaning |
+|---|---|---|
+| -32000 | `decode` | the tx bytes are not a canonical signed tx |
+| -32000 | `too_large` | the tx is over `mempool.max_tx_bytes` |
+| -32000 | `wrong_chain` | the tx names another chain id (tx_estimate and receipts use the same code) |
+| -32003 | `signature` | the signature does not verify (tx_estimate answers `ok: false, code: "signature"`) |
+| -32003 | `stale_nonce` | the nonce is below the sender's next nonce: used already (by this tx, if it committed) |
+| -32003 | `duplicate` | this node already holds or has committed this very tx: `tx_get` says which |
+| -32003 | `fee` | the fee is below this node's `mempool.min_fee` |
+| -32003 | any code of docs/MARKET.md | a marketplace rule (e.g. `fee_too_low`, `cannot_pay_fee`, `bad_body`) refused it at admission |
+
+Resending a signed tx is safe in that it can never apply twice, but it is not
+silent: a resend of a committed tx gets -32003 `duplicate`. -32603 carries only
 `data.incident`, an id to find the details in the node's log.
 
 A -32005 with `data.retry_after_ms` is temporary: the same request can
@@ -186,9 +207,44 @@ def _method_section(method: dict[str, Any]) -> list[str]:
     result = method["result"]
     result_type = _schema_text(result["schema"]) if result.get("schema") else "see description"
     lines += [f"**Result** `{result['name']}` ({result_type}): {result['description']}".rstrip(), ""]
+    lines += _result_fields(result.get("schema") or {})
     if method.get("errors"):
         codes = ", ".join(f"{e['code']}" for e in method["errors"])
         lines += [f"**Errors**: {codes}", ""]
+    return lines
+
+
+def _result_fields(schema: dict[str, Any]) -> list[str]:
+    """One line per field of an object result (or of an array's items, or a page's items): name, type, nesting."""
+    if schema.get("type") == "array":
+        schema = schema.get("items") or {}
+    props = schema.get("properties") or {}
+    if set(props) == {"items", "next_cursor"}:
+        inner = props["items"].get("items") or {}
+        if inner.get("properties"):
+            return ["Fields of each item (and `next_cursor`):", "", *_field_lines(inner, ""), ""]
+    if not props:
+        return []
+    return ["Fields:", "", *_field_lines(schema, ""), ""]
+
+
+def _field_lines(schema: dict[str, Any], indent: str, depth: int = 0) -> list[str]:
+    required = set(schema.get("required") or ())
+    lines = []
+    for name, sub in (schema.get("properties") or {}).items():
+        options = sub.get("oneOf")
+        shown = next((o for o in options if o.get("type") != "null"), {}) if options else sub
+        kind = shown.get("type", "any")
+        kind = " or ".join(kind) if isinstance(kind, list) else kind
+        if options:
+            kind += " or null"
+        if kind == "array" and (shown.get("items") or {}).get("properties"):
+            kind, shown = "array of objects", shown["items"]
+        note = "" if name in required else " (optional)"
+        desc = shown.get("description") or sub.get("description") or ""
+        lines.append(f"{indent}- `{name}` {kind}{note}" + (f": {desc}" if desc else ""))
+        if shown.get("properties") and depth < 1:
+            lines += _field_lines(shown, indent + "  ", depth + 1)
     return lines
 
 

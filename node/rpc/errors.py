@@ -45,10 +45,10 @@ ERROR_MESSAGES: dict[int, str] = {
     METHOD_NOT_FOUND: "method not found",
     INVALID_PARAMS: "invalid params",
     INTERNAL_ERROR: "internal error",
-    INVALID_INPUT: "invalid input: well-formed but refused (bad encoding, signature, size, chain id)",
+    INVALID_INPUT: "invalid input: well-formed JSON but refused (bytes that do not decode, too large, another chain)",
     RESOURCE_NOT_FOUND: "resource not found",
     UNAUTHORIZED: "unauthorized: admin method without a valid admin token",
-    TRANSACTION_REJECTED: "transaction rejected by a marketplace rule; data.code names the rule",
+    TRANSACTION_REJECTED: "transaction rejected (signature, nonce, duplicate or a marketplace rule); data.code says which",
     LIMIT_EXCEEDED: "limit exceeded (body size, batch length, rate, connections, subscriptions) or node busy",
     INDEX_UNAVAILABLE: "query index unavailable: it stopped behind the chain (node_health says why and where); "
                        "methods reading state alone still answer",

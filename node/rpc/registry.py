@@ -382,6 +382,12 @@ class Registry:
 
         return register
 
+    def replace(self, method: Method) -> None:
+        """Swap a registered method's declaration (same name), e.g. to give it its result schema."""
+        if method.name not in self._methods:
+            raise ValueError(f"method {method.name} is not registered")
+        self._methods[method.name] = method
+
     def get(self, name: str) -> Method | None:
         return self._methods.get(name)
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
 from core import fields as f
+from core import smt
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
 from core.errors import DecodeError, StorageCorruption, StorageError
 from core.hashing import HASH_SIZE
 from core.types import Block, Certificate, Evidence
-from node.storage import integrity, schema
+from node.storage import integrity, schema, statetree
 from node.storage.kv import KV, KVReader, WriteBatch
 
 T = TypeVar("T")
@@ -98,8 +99,10 @@ class ChainStore:
     before it serves.
     """
 
-    def __init__(self, kv: KV) -> None:
+    def __init__(self, kv: KV, versions_kept: int = statetree.DEFAULT_VERSIONS_KEPT) -> None:
         self._kv = kv
+        self.versions_kept = versions_kept  # state-tree versions that stay provable (config: storage.state_versions)
+        self._tree_cache = statetree.NodeCache()
         self._check_version()
         self._head = _decoded("head", kv.get(schema.HEAD), Head.decode)
         self.verify_head()
@@ -155,10 +158,9 @@ class ChainStore:
         return self._kv.get(schema.GENESIS)
 
     def init_genesis(
-        self, genesis_hash: bytes, state_changes: Mapping[bytes, bytes | None], state_root: bytes,
-        timestamp_ms: int = 0,
+        self, genesis_hash: bytes, state_changes: Mapping[bytes, bytes | None], timestamp_ms: int = 0,
     ) -> None:
-        """Write the genesis state and a height-0 head, atomically.
+        """Write the genesis state, its tree (version 0) and a height-0 head, atomically.
 
         Idempotent for the same genesis (a restart re-runs it); refuses a
         different one, because that would be another chain's data.
@@ -171,10 +173,11 @@ class ChainStore:
                 f"this database holds the chain with genesis {stored.hex()}, not {genesis_hash.hex()}; "
                 "use an empty data directory for another chain"
             )
-        head = Head(0, genesis_hash, state_root, timestamp_ms)
         batch = WriteBatch()
         batch.put(schema.GENESIS, genesis_hash)
         digest = self._put_state(batch, state_changes)
+        head = Head(0, genesis_hash, statetree.stage(self._kv, batch, 0, state_changes, self.versions_kept),
+                    timestamp_ms)
         batch.put(schema.HEAD, head.encode())
         self._kv.write(batch, sync=True)
         self._head, self._state_digest = head, digest
@@ -209,13 +212,14 @@ class ChainStore:
         certificate: Certificate,
         receipts: list[bytes],
         state_changes: Mapping[bytes, bytes | None],
-        state_root: bytes,
         extra: Mapping[bytes, bytes | None] | None = None,
         prior: Mapping[bytes, bytes | None] | None = None,
     ) -> Head:
         """Store a committed block and everything it changed in ONE synced batch; return the new head.
 
-        ``state_changes`` maps market keys to new values (None deletes);
+        ``state_changes`` maps market keys to new values (None deletes); the
+        state tree takes them as version ``block.height`` and its root becomes
+        the head's ``state_root`` (the one block h+1's header must carry);
         ``extra`` holds secondary-index entries built by ``schema.index``;
         ``prior`` the stored values of state keys that execution already read
         (saves a read each when the state digest is updated).
@@ -228,6 +232,9 @@ class ChainStore:
         batch.put(schema.block(height), block.encode())
         batch.put(schema.block_hash(block.hash), schema.height_bytes(height))
         batch.put(schema.certificate(height), certificate.encode())
+        canonical = self._committed_parent_certificate(block)
+        if canonical is not None:
+            batch.put(schema.certificate(height - 1), canonical)
         for index, receipt in enumerate(receipts):
             batch.put(schema.receipt(height, index), receipt)
         for index, tx in enumerate(block.txs):
@@ -242,11 +249,28 @@ class ChainStore:
                 batch.delete(key)
             else:
                 batch.put(key, value)
-        head = Head(height, block.hash, state_root, block.header.timestamp_ms)
+        root = statetree.stage(self._kv, batch, height, state_changes, self.versions_kept, self._tree_cache)
+        head = Head(height, block.hash, root, block.header.timestamp_ms)
         batch.put(schema.HEAD, head.encode())
         self._kv.write(batch, sync=True)
+        self._tree_cache.settle()
         self._head, self._state_digest = head, digest
         return head
+
+    def _committed_parent_certificate(self, block: Block) -> bytes | None:
+        """The parent's certificate as ``block`` commits it, to replace the quorum this node happened to see.
+
+        Each node first stores the 2f+1 COMMITs it gathered itself, which
+        differ between nodes; once the next header's ``last_cert_hash``
+        fixes one certificate, every node serves that one (for sync, RPC and
+        proofs). None when the block carries no certificate of the head.
+        """
+        cert, head = block.last_cert, self._head
+        if cert is None or head is None or head.height == 0:
+            return None
+        if cert.height != head.height or cert.block_hash != head.block_hash:
+            return None
+        return cert.encode()
 
     def _check_extends(self, block: Block, certificate: Certificate) -> None:
         if certificate.block_hash != block.hash or certificate.height != block.height:
@@ -325,6 +349,10 @@ class ChainStore:
         resume = None if start is None else base + start
         for key, value in self._kv.iterate(base + prefix, resume, reverse):
             yield key[len(base):], value
+
+    def state_proof(self, version: int, key: bytes, view: KVReader | None = None) -> tuple[smt.Proof, bytes | None]:
+        """Proof of market ``key`` in the state after block ``version`` (VersionPruned if no longer kept)."""
+        return statetree.prove(self._kv if view is None else view, version, key)
 
     def state_reader(self, view: KVReader | None = None) -> StateReader:
         """Market state as of the live store, or of ``view`` (a ``kv.snapshot()``)."""

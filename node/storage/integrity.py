@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from core.errors import DecodeError, StorageCorruption
 from core.types import Block, Certificate
-from node.storage import schema
+from node.storage import schema, statetree
 from node.storage.kv import KVReader, WriteBatch
 
 if TYPE_CHECKING:
@@ -129,6 +129,9 @@ def verify_chain(store: ChainStore, *, full: bool = False, progress: Progress | 
     walk = _BlockWalk(store, done, head.height, progress)
     walk.run()
     entries = _check_state(kv, store.state_digest())
+    leaves = statetree.check(kv, head.height, head.state_root)
+    if leaves != entries:
+        raise StorageCorruption(f"the state holds {entries} entries but its tree {leaves}: the tree is damaged")
     if done != head.height:
         batch = WriteBatch()
         batch.put(schema.VERIFIED, schema.height_bytes(head.height))

@@ -12,12 +12,17 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
     m/verified               → h8: the chain up to here passed the start-up check (integrity.py)
     b/<h8>                   → block (Block.encode)
     bh/<block hash>          → h8
-    c/<h8>                   → commit certificate of that block (Certificate.encode)
+    c/<h8>                   → commit certificate of that block (Certificate.encode): the quorum this node
+                               gathered, replaced by the one block h+1 commits to once that is stored
     r/<h8><index u32>        → receipt of tx ``index`` (opaque canonical bytes from market/)
     t/<tx hash>              → h8 ‖ index u32: where the tx was committed
     e/<evidence hash>        → evidence (Evidence.encode) carried by a committed block
     s/<market key>           → market state value (market/keys.py builds the tail)
     i/<index name>/<key>     → secondary indexes kept by the node (RPC queries)
+    xn/<tree node key>       → a state-tree node (core/smt.py: version h8 ‖ depth u16 ‖ path prefix 32)
+    xr/<h8>                  → the state tree's root entry after block h (empty: the empty tree)
+    xs/<h8>                  → the tree node keys (42 bytes each, concatenated) that left the tree at
+                               version h: pruned once h is older than the kept versions
     v/last_signed            → the validator's last-signed record (double-sign guard)
 """
 
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from core.errors import StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the state tree (xn/, xr/, xs/); state roots of version 1 are a different function
 HEIGHT_SIZE = 8
 INDEX_SIZE = 4
 
@@ -44,6 +49,9 @@ TX_PREFIX = b"t/"
 EVIDENCE_PREFIX = b"e/"
 STATE_PREFIX = b"s/"
 INDEX_PREFIX = b"i/"
+TREE_NODE_PREFIX = b"xn/"
+TREE_ROOT_PREFIX = b"xr/"
+TREE_STALE_PREFIX = b"xs/"
 
 
 def height_bytes(height: int) -> bytes:
@@ -118,3 +126,15 @@ def index(name: str, key: bytes) -> bytes:
 
 def index_prefix(name: str) -> bytes:
     return INDEX_PREFIX + name.encode() + b"/"
+
+
+def tree_node(node_key: bytes) -> bytes:
+    return TREE_NODE_PREFIX + node_key
+
+
+def tree_root(version: int) -> bytes:
+    return TREE_ROOT_PREFIX + height_bytes(version)
+
+
+def tree_stale(version: int) -> bytes:
+    return TREE_STALE_PREFIX + height_bytes(version)

@@ -103,3 +103,14 @@ def test_faucet_caps_each_client_address_per_minute_at_the_edge() -> None:
         raise AssertionError("one client emptied the faucet with fresh addresses")
     faucet.check_rate(b"\xff" * 32, 110.0, "192.0.2.10")  # another client is still served
     faucet.check_rate(b"\xff" * 32, 160.0, "192.0.2.9")  # and this one again a minute later
+
+
+async def test_faucet_grants_each_asset_once_per_interval_not_one_asset_per_address(tmp_path) -> None:
+    cfg, keys = write_home(tmp_path / "home", faucet=True)
+    async with running_node(cfg, keys) as (_, api):
+        to = fresh_address()
+        native = await api.call("dev_faucet", address=to, wait="commit")
+        stable = await api.call("dev_faucet", address=to, asset="USDX", amount=123, wait="commit")
+        assert native["status"] == stable["status"] == "committed"
+        again = await api.error("dev_faucet", address=to, asset="USDX")
+        assert again["code"] == -32005 and "USDX recently" in again["message"]

@@ -77,12 +77,7 @@ async def test_index_catches_up_after_falling_behind_and_rebuilds_when_lost_or_c
 async def test_a_listing_created_and_bought_in_one_block_counts_the_sale(tmp_path) -> None:
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     async with running_node(cfg, keys) as (_, api):
-        for name in ("alice", "bob"):
-            await api.send(name, "register", {"name": name, "commitment": h(name)})
-        shop = {"name": "S", "description": "", "region": "DE", "accepted_assets": ["MKT"], "arbiters": []}
-        await api.send("alice", "shop_create", shop)
-        listing = {"shop": 1, "type": "physical", "title": "Kettle", "description": "", "category": "kitchen",
-                   "tags": [], "price": 10, "asset": "MKT", "stock": 2, "regions": [], "images": []}
+        listing = await kettle_shop(api, stock=2, create=False)
         create = api.sign("alice", "listing_create", listing)
         buy = api.sign("bob", "order_place", {"listing": 1, "quantity": 1, "max_total": 10, "address_seller": b""})
         results = await api.call("tx_sendBatch", txs=[create.encode().hex(), buy.encode().hex()])
@@ -95,3 +90,27 @@ async def test_a_listing_created_and_bought_in_one_block_counts_the_sale(tmp_pat
         assert created["status"] == bought["status"] == "committed" and created["height"] == bought["height"]
         item = (await api.call("listing_search", q="kettle"))["items"][0]
         assert item["sales"] == 1 and item["stock"] == 1
+
+
+async def test_sales_count_units_not_orders(tmp_path) -> None:
+    """Issue 15.9: an order for three kettles sells three, so "N sold" is what a shopper reads it as."""
+    cfg, keys = write_home(tmp_path / "home", faucet=False)
+    async with running_node(cfg, keys) as (_, api):
+        await kettle_shop(api, stock=9, create=True)
+        await api.send("bob", "order_place", {"listing": 1, "quantity": 3, "max_total": 30, "address_seller": b""})
+        await api.send("bob", "order_place", {"listing": 1, "quantity": 1, "max_total": 10, "address_seller": b""})
+        item = (await api.call("listing_search", q="kettle"))["items"][0]
+        assert item["sales"] == 4 and (await api.call("listing_get", listing=1))["sales"] == 4
+
+
+async def kettle_shop(api: ApiClient, stock: int, create: bool) -> dict[str, Any]:
+    """alice's shop 1 and its kettle listing's body (created on chain when ``create``), bob registered to buy."""
+    for name in ("alice", "bob"):
+        await api.send(name, "register", {"name": name, "commitment": h(name)})
+    shop = {"name": "S", "description": "", "region": "DE", "accepted_assets": ["MKT"], "arbiters": []}
+    await api.send("alice", "shop_create", shop)
+    listing = {"shop": 1, "type": "physical", "title": "Kettle", "description": "", "category": "kitchen",
+               "tags": [], "price": 10, "asset": "MKT", "stock": stock, "regions": [], "images": []}
+    if create:
+        await api.send("alice", "listing_create", listing)
+    return listing

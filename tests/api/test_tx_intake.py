@@ -97,7 +97,7 @@ async def test_a_refused_batch_of_one_sender_takes_one_comeback_slot_not_one_per
     """Regression (issue 12): each refused tx of a 150-tx batch took a slot, so the queue grew by 3 s per
     resend while the node could take only the first few; a retrying wallet needed 3 minutes for 600 txs."""
     cfg, keys = observer_home(tmp_path, max_pending_ms=1000, min_commit_tps=10)  # room for 10, 100 ms per tx
-    async with running_node(cfg, keys) as (_node, api):
+    async with running_node(cfg, keys) as (node, api):
         alice = [transfer(api) for _ in range(60)]
         bob = transfer(api, "bob")
         results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in alice])
@@ -106,8 +106,11 @@ async def test_a_refused_batch_of_one_sender_takes_one_comeback_slot_not_one_per
         first = refused[0]["data"]["retry_after_ms"]
         assert all(e["data"]["held_behind"] == 10 for e in refused[1:]), refused[1]
         assert all(first - 50 <= e["data"]["retry_after_ms"] <= first + 50 for e in refused[1:]), (first, refused[-1])
-        other = await api.error("tx_send", tx=bob.encode().hex())  # the next sender's slot: one tx later
-        assert first + 50 <= other["data"]["retry_after_ms"] <= first + 150, (first, other)
+        # One slot was taken for the whole run (one tx's share, 100 ms), not fifty: time passing only
+        # shortens what is left of the queue, so this holds however slow the host.
+        assert node.intake.admission.slots.horizon_ms - node.intake.clock() <= first + 100 + 5
+        other = await api.error("tx_send", tx=bob.encode().hex())  # the next sender's slot: after that one
+        assert other["data"]["code"] == "busy" and "held_behind" not in other["data"]
 
 
 async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_refused_as_busy(tmp_path) -> None:

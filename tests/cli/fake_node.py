@@ -47,6 +47,7 @@ class FakeNode:
                                       "registered": False, "profile": None, "roles": [], "kyc": {"level": 0}},
             "tx_send": self.commit,
             "content_put": self.content_put,
+            "tx_estimate": lambda p: {"ok": True, "code": "ok", "message": "", "fee": 0, "events": []},
         }
         self.blobs: dict[str, bytes] = {}  # what GET /content/<hash> serves (a test may plant wrong bytes)
         self.url = ""

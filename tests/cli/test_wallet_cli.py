@@ -76,7 +76,7 @@ def test_every_command_answers_help_and_the_node_commands_take_rpc_and_json():
         result = run(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
         if path[0] in (*MARKET_GROUPS, "register", "transfer") and not isinstance(command, click.Group) \
-                and path[-1] not in ("new", "address"):
+                and path[-1] not in ("new", "address", "export", "import"):  # keys on disk only: no node
             assert "--rpc URL" in result.output and "--json" in result.output, path
 
 
@@ -141,7 +141,8 @@ def test_transfer_signs_the_amount_in_the_smallest_unit_at_the_accounts_nonce(no
 
 
 def test_order_place_seals_the_address_to_seller_and_arbiter(node, alice_key):
-    node.methods["listing_get"] = lambda p: {"id": 7, "asset": "USDX", "price": 1250, "seller": GRACE.address}
+    node.methods["listing_get"] = lambda p: {"id": 7, "type": "physical", "asset": "USDX", "price": 1250,
+                                             "seller": GRACE.address, "regions": []}
     node.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 2500,
                                                                      "deadline_ms": 1_700_000_000_000}}]
     result, tx = signed(node, "order", "place", "7", "--quantity", "2", "--address", "1 Main St",
@@ -172,6 +173,24 @@ def test_an_unreachable_node_is_one_clear_line_and_status_1(alice_key):
     result = run("wallet", "balance", "--key-file", str(alice_key), "--rpc", "http://127.0.0.1:9/")
     assert result.exit_code == 1
     assert "cannot reach the node at http://127.0.0.1:9/" in result.output
+    assert "marketnode testnet up --dir testnet" in result.output and "--rpc URL" in result.output
+
+
+def test_without_rpc_a_command_finds_the_testnet_in_this_directory(node, alice_key, tmp_path, monkeypatch):
+    (tmp_path / "testnet").mkdir()
+    (tmp_path / "testnet" / "testnet.json").write_text(json.dumps({"nodes": [{"name": "validator-0",
+                                                                              "rpc": node.url}]}))
+    monkeypatch.chdir(tmp_path)
+    result = run("wallet", "balance", "--key-file", str(alice_key), env={"MARKETNODE_RPC": None})
+    assert result.exit_code == 0, result.output
+    assert ("account_get", {"address": ALICE.address}) in node.calls
+
+
+def test_testnet_init_prints_and_writes_the_export_line(tmp_path):
+    result = run("testnet", "init", "--validators", "1", "--dir", str(tmp_path / "tn"), "--base-port", "23400")
+    assert result.exit_code == 0, result.output
+    line = "export MARKETNODE_RPC=http://127.0.0.1:23401/"
+    assert line in result.output and (tmp_path / "tn" / "rpc.env").read_text().strip() == line
 
 
 def test_a_refused_tx_prints_the_nodes_message_and_code(node, alice_key):
@@ -215,7 +234,7 @@ def test_a_missing_query_result_is_the_nodes_not_found(node):
         (("transfer", BOB.address, "1", "NOPE"), "no asset 'NOPE'"),
         (("review", "write", "3"), "give --rating N"),
         (("listing", "search", "tea", "--max-price", "3"), "add --asset"),
-        (("order", "list"), "exactly one of --buyer, --seller"),
+        (("order", "list", "--buyer", BOB.address, "--seller", BOB.address), "give one of --buyer, --seller"),
         (("cert", "verify"), "give a CERTIFICATE id"),
         (("record", "create", "lot", "--type", "x", "--attr", "novalue"), "expected KEY=VALUE"),
     ],
@@ -288,3 +307,137 @@ def test_dry_run_asks_the_node_and_sends_nothing(node, alice_key):
     assert fails.exit_code == 1 and "order_confirm would fail: bad_transition: order 5 is completed" in fails.output
     assert not [m for m, _ in node.calls if m == "tx_send"]
     assert FakeNode.sent_tx(dict(node.calls)["tx_estimate"]).body == {"order": 5}
+
+
+# --- amounts in units of the asset (issue 15.6) and asset names in any case (15.9) -----------------
+
+
+def test_a_zero_or_oversized_transfer_is_refused_in_units_before_signing(node, alice_key):
+    zero = run("transfer", BOB.address, "0", "USDX", "--key-file", str(alice_key), "--rpc", node.url)
+    assert zero.exit_code == 2 and "at least 0.01 USDX" in zero.output, zero.output
+    huge = run("transfer", BOB.address, "200000000000000000", "USDX", "--key-file", str(alice_key), "--rpc", node.url)
+    assert huge.exit_code == 2 and "at most 184,467,440,737,095,516.15 USDX" in huge.output, huge.output
+    assert "18446744073709551615" not in zero.output + huge.output
+    assert not [m for m, _ in node.calls if m in ("tx_send", "tx_estimate")]
+
+
+def test_asset_names_are_case_insensitive_on_input(node, alice_key):
+    _, tx = signed(node, "transfer", BOB.address, "1.25", "usdx", "--key-file", str(alice_key))
+    assert tx.body["asset"] == "USDX" and tx.body["amount"] == 125
+
+
+def test_arbiter_fixed_fee_is_typed_and_shown_in_units(node, alice_key):
+    _, tx = signed(node, "arbiter", "register", "--fee-fixed", "0.50", "--fee-asset", "usdx", "--fee-bps", "200",
+                   "--key-file", str(alice_key))
+    assert tx.body["fee_fixed"] == 50
+    node.methods["arbiter_list"] = lambda p: {"items": [{"address": GRACE.address, "active": True, "fee_fixed": 50,
+                                                         "fee_bps": 200, "description": "x"}], "next_cursor": None}
+    listed = run("arbiter", "list", "--rpc", node.url)
+    assert "50 MKT / 0.50 USDX + 2%" in listed.output, listed.output
+
+
+def test_the_fee_option_is_in_units_of_the_native_asset(node, alice_key):
+    _, tx = signed(node, "transfer", BOB.address, "1", "MKT", "--fee", "3", "--key-file", str(alice_key))
+    assert tx.fee == 3
+    bad = run("transfer", BOB.address, "1", "MKT", "--fee", "0.5", "--key-file", str(alice_key), "--rpc", node.url)
+    assert bad.exit_code == 2 and "more than 0 decimals" in bad.output
+
+
+# --- physical orders: an address in a region the listing ships to; no arbiter only when meant (15.7) ---
+
+PHYSICAL = {"id": 7, "type": "physical", "asset": "USDX", "price": 1250, "seller": GRACE.address, "shop": 2,
+            "regions": ["DE", "FR"]}
+
+
+@pytest.fixture
+def shop_node(node):
+    node.methods["listing_get"] = lambda p: dict(PHYSICAL)
+    node.methods["shop_get"] = lambda p: {"id": 2, "name": "Grace's", "arbiters": [BOB.address]}
+    node.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 1250,
+                                                                     "deadline_ms": 1_700_000_000_000}}]
+    return node
+
+
+def place(node, key, *args, input=None):
+    return run("order", "place", "7", *args, "--key-file", str(key), "--rpc", node.url, input=input)
+
+
+def test_a_physical_order_without_an_address_is_refused_before_signing(shop_node, alice_key):
+    result = place(shop_node, alice_key, "--arbiter", BOB.address)
+    assert result.exit_code == 2 and "physical goods: give --address" in result.output
+    assert not [m for m, _ in shop_node.calls if m in ("tx_send", "tx_estimate")]
+
+
+def test_the_address_region_must_be_one_the_listing_ships_to(shop_node, alice_key):
+    outside = place(shop_node, alice_key, "--address", "5 Elm St, Boston, US", "--arbiter", BOB.address)
+    assert outside.exit_code == 2 and "ships to DE, FR only, not to 'US'" in outside.output
+    unknown = place(shop_node, alice_key, "--address", "5 Elm St Boston", "--arbiter", BOB.address)
+    assert unknown.exit_code == 2 and "--region CODE" in unknown.output
+    assert not [m for m, _ in shop_node.calls if m == "tx_send"]
+    inside = place(shop_node, alice_key, "--address", "Hauptstr. 1 Berlin", "--region", "de", "--arbiter", BOB.address)
+    assert inside.exit_code == 0, inside.output
+
+
+def test_no_arbiter_warns_names_the_shops_arbiters_and_asks(shop_node, alice_key):
+    declined = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", input="n\n")
+    assert declined.exit_code == 1 and "can never be disputed" in declined.output and BOB.address in declined.output
+    assert not [m for m, _ in shop_node.calls if m == "tx_send"]
+    accepted = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", input="y\n")
+    assert accepted.exit_code == 0 and shop_node.last_tx().body.get("arbiter") is None
+    flagged = place(shop_node, alice_key, "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert flagged.exit_code == 0 and "place the order without an arbiter?" not in flagged.output
+
+
+# --- the smaller items (15.9) ---------------------------------------------------------------------------
+
+
+def test_order_list_without_buyer_or_seller_lists_your_own_orders(node, alice_key):
+    node.methods["order_list"] = lambda p: {"items": [{"id": 3 if "buyer" in p else 4, "status": "placed",
+                                                        "listing": 1, "quantity": 2, "total": 250, "asset": "USDX",
+                                                        "buyer": ALICE.address, "seller": BOB.address}],
+                                            "next_cursor": None}
+    result = run("order", "list", "--key-file", str(alice_key), "--rpc", node.url)
+    assert result.exit_code == 0, result.output
+    asked = [p for m, p in node.calls if m == "order_list"]
+    assert asked[0]["buyer"] == ALICE.address and asked[1]["seller"] == ALICE.address
+    assert f"bought by {ALICE.address}" in result.output and f"sold by {ALICE.address}" in result.output
+
+
+def test_record_show_prints_attributes_as_key_value_not_a_python_dict(node):
+    node.methods["record_get"] = lambda p: {"id": "lot-1", "type": "coffee", "attributes": {"origin": "Huila",
+                                                                                           "kg": 60},
+                                            "producer": ALICE.address, "owner": ALICE.address, "custodian": None,
+                                            "reporters": [], "final": False, "proposals": [], "certificates": []}
+    result = run("record", "show", "lot-1", "--rpc", node.url)
+    assert result.exit_code == 0 and "origin=Huila, kg=60" in result.output and "{" not in result.output
+
+
+def test_record_report_help_shows_two_arguments():
+    result = run("record", "report", "--help")
+    assert "PROPERTY=VALUE" not in result.output and "RECORD PROPERTY VALUE" in result.output
+
+
+def test_listing_show_says_where_it_ships(node):
+    base = {"id": 1, "title": "Mug", "type": "physical", "price": 1800, "asset": "USDX", "stock": 3,
+            "available": True, "category": "kitchen", "tags": [], "shop": 2, "seller": ALICE.address,
+            "description": "a mug"}
+    node.methods["listing_get"] = lambda p: {**base, "regions": ["DE", "AT"]}
+    assert "ships to:" in (out := run("listing", "show", "1", "--rpc", node.url).output) and "DE, AT" in out, out
+    node.methods["listing_get"] = lambda p: {**base, "regions": []}
+    assert "anywhere" in run("listing", "show", "1", "--rpc", node.url).output
+
+
+def test_wallet_export_writes_a_key_file_that_wallet_import_reads_back(tmp_path, alice_key):
+    env = {"MARKETNODE_PASSPHRASE": "keystore pw", "MARKETNODE_KEYFILE_PASSPHRASE": "keyfile pw"}
+    made = run("wallet", "new", "--from-key-file", str(alice_key), "--keystore", str(tmp_path / "ks.json"), env=env)
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "alice-keyfile.json"
+    exported = run("wallet", "export", "--keystore", str(tmp_path / "ks.json"), "--out", str(out), env=env)
+    assert exported.exit_code == 0, exported.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and json.loads(out.read_text())["address"] == ALICE.address
+    assert ALICE.seed.hex() not in out.read_text()
+    imported = run("wallet", "import", str(out), "--keystore", str(tmp_path / "back.json"), env=env)
+    assert imported.exit_code == 0 and ALICE.address in imported.output, imported.output
+    wrong = run("wallet", "import", str(out), "--keystore", str(tmp_path / "x.json"),
+                env={**env, "MARKETNODE_KEYFILE_PASSPHRASE": "nope"})
+    assert wrong.exit_code == 1 and "wrong passphrase" in wrong.output

@@ -178,3 +178,26 @@ def test_upload_authorisation_vector():
     signed = auth.sign(key, case["chain_id"])
     assert signed.sig.hex() == case["signature"] and signed.verify(case["chain_id"])
     assert not signed.verify("another-chain")
+
+
+def test_state_tree_vectors():
+    from core import smt
+
+    vectors = load("state.json")
+    assert smt.root_of({}).hex() == vectors["empty_root"]
+    state = {}
+    for entry in vectors["entries"]:
+        k, v = h(entry["key"]), h(entry["value"])
+        assert digest("smt-key", k).hex() == entry["path"]
+        assert digest("smt-value", v).hex() == entry["value_hash"]
+        assert digest("smt-leaf", h(entry["path"]) + h(entry["value_hash"])).hex() == entry["leaf"]
+        state[k] = v
+    assert smt.root_of(state).hex() == vectors["root"]
+    kinds = set()
+    for case in vectors["proofs"]:
+        proof = smt.Proof.from_json(case["proof"])
+        value = None if case["value"] is None else h(case["value"])
+        assert smt.verify_proof(h(vectors["root"]), h(case["key"]), value, proof)
+        assert not smt.verify_proof(h(vectors["root"]), h(case["key"]), b"other", proof)
+        kinds.add(case["kind"])
+    assert kinds == {"value", "absent, empty slot", "absent, other leaf"}

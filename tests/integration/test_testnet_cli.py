@@ -78,3 +78,23 @@ def test_testnet_up_creates_a_testnet_runs_it_and_stops_on_ctrl_c(tmp_path):
     assert "creating one with 4 validators" in out and "marketnode demo" in out and "all nodes stopped" in out
     status = json.loads(marketnode("testnet", "status", "--dir", str(directory), "--json").stdout)
     assert len(status["nodes"]) == 4 and all(n["pid"] is None for n in status["nodes"])
+
+
+def test_testnet_up_beside_a_running_testnet_on_the_same_ports_exits_naming_the_port(tmp_path):
+    """Issue 15.1: a second testnet on the first one's ports is refused within 30 s, naming the port,
+    both as a new directory and as an existing one laid out on those ports."""
+    first, second = str(tmp_path / "t1"), str(tmp_path / "t2")
+    port = free_base_port(2)
+    assert marketnode("testnet", "init", "--validators", "2", "--dir", first, "--base-port", str(port)).returncode == 0
+    assert marketnode("testnet", "init", "--validators", "2", "--dir", second, "--base-port", str(port)).returncode == 0
+    try:
+        start = marketnode("testnet", "start", "--dir", first)
+        assert start.returncode == 0, start.stdout + start.stderr
+        for directory in (second, str(tmp_path / "t3")):
+            up = marketnode("testnet", "up", "--dir", directory, "--base-port", str(port), timeout=30)
+            assert up.returncode != 0, up.stdout
+            assert f"port {port} is already in use" in up.stderr and "a marketnode node of chain" in up.stderr
+        status = json.loads(marketnode("testnet", "status", "--dir", second, "--json").stdout)
+        assert all(n["pid"] is None and n["height"] is None for n in status["nodes"])
+    finally:
+        marketnode("testnet", "stop", "--dir", first)

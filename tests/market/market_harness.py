@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
+from core import smt
 from core.keys import PrivateKey
 from core.types import Tx
 from market import keys, store
 from market.accounts import balance
 from market.context import BlockContext
-from market.engine import apply_block, init_genesis, next_state_root
+from market.engine import apply_block, init_genesis
 from market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
 from market.params import Params
 from market.receipts import Receipt
@@ -47,7 +49,7 @@ def make_genesis(**params: Any) -> Genesis:
 
 
 class Chain:
-    """Executes txs the way the node does: an overlay per block, a chained state root."""
+    """Executes txs the way the node does: an overlay per block, the state tree's root."""
 
     def __init__(self, genesis: Genesis | None = None) -> None:
         self.genesis = genesis or make_genesis()
@@ -56,7 +58,9 @@ class Chain:
         self.keys = {n: key_of(n) for n in NAMES}
         self.now_ms = GENESIS_MS
         self.height = 0
-        self.root = self.genesis.hash
+        self._tree_nodes: dict[bytes, bytes] = {}
+        self._tree: smt.Entry | None = None
+        self._grow_tree(self.state.items())
         self.blocks: list[tuple[BlockContext, list[Tx]]] = []
         self.receipts: list[list[Receipt]] = []  # per block, as the node's query index reads them
 
@@ -77,12 +81,18 @@ class Chain:
         for tx, receipt in zip(txs, receipts):
             assert receipt.ok or receipt.code in errors_of(tx.kind), f"{tx.kind} failed with undeclared {receipt.code}"
         changes = overlay.changes()
-        self.root = next_state_root(self.root, self.height, changes)
+        self._grow_tree(changes)
         self.state.apply(changes)
         self.blocks.append((ctx, list(txs)))
         self.receipts.append(receipts)
         self.now_ms += 1_000
         return receipts
+
+    def _grow_tree(self, changes: Mapping[bytes, bytes | None]) -> None:
+        """The state tree after this block, as the node's store keeps it (root = the next header's state_root)."""
+        update = smt.TreeUpdate(self._tree_nodes, self._tree, self.height, changes)
+        self._tree_nodes.update(update.writes)
+        self._tree, self.root = update.root_entry, update.root
 
     def send(self, who: str, kind: str, **body: Any) -> Receipt:
         return self.block([self.tx(who, kind, **body)])[0]
@@ -99,7 +109,8 @@ class Chain:
         after = self.state.items()
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         sender = self.acct(who)
-        fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT")}
+        fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT"),
+                    keys.receipts_root(self.height)}
         assert changed <= fee_keys, f"a failed tx changed {sorted(changed - fee_keys)}"
         return receipt
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 from market_harness import CHAIN_ID, Chain
 
+from core import smt
+from core.encoding import encode
 from core.errors import RuleError
+from core.merkle import merkle_root
 from core.types import Tx
 from market import codes, keys
 from market.context import BlockContext
-from market.engine import apply_tx, check_tx, load_params, next_state_root
+from market.engine import apply_tx, check_tx, load_params
 from market.state import MemoryState
 
 
@@ -38,7 +41,9 @@ def test_refused_up_front_changes_nothing_and_pays_no_fee(chain: Chain, change: 
     before = chain.state.items()
     [receipt] = chain.block([tx])
     assert (receipt.ok, receipt.code, receipt.fee_paid) == (False, code, 0)
-    assert chain.state.items() == before
+    after = chain.state.items()
+    assert after.pop(keys.receipts_root(chain.height)) == encode(merkle_root([receipt.hash]))  # only the outcome
+    assert after == before
 
 
 def test_unknown_kind_and_bad_body_consume_nonce_and_fee(chain: Chain) -> None:
@@ -90,13 +95,19 @@ def test_check_tx_admits_future_nonces_and_rejects_bad_ones(chain: Chain) -> Non
                  params)
 
 
-def test_state_root_chains_sorted_changes() -> None:
-    changes = {b"b": b"\x01", b"a": None}
-    root = next_state_root(bytes(32), 7, changes)
-    assert root == next_state_root(bytes(32), 7, dict(reversed(list(changes.items()))))
-    assert root != next_state_root(bytes(32), 8, changes)
-    assert root != next_state_root(bytes(32), 7, {b"b": b"\x01"})
-    assert len(root) == 32
+def test_each_block_stores_the_merkle_root_of_its_receipts(chain: Chain) -> None:
+    receipts = chain.block([chain.tx("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1),
+                            chain.tx("alice", "transfer", nonce=99, to=chain.acct("bob"), asset="MKT", amount=1)])
+    stored = chain.state.get(keys.receipts_root(chain.height))
+    assert stored == encode(merkle_root([r.hash for r in receipts]))
+    assert [r.ok for r in receipts] == [True, False]
+
+
+def test_the_state_root_is_the_tree_root_of_the_whole_state() -> None:
+    chain = Chain()
+    assert chain.root == smt.root_of(chain.state.items())
+    chain.ok("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1)
+    assert chain.root == smt.root_of(chain.state.items())
 
 
 def test_same_blocks_on_a_fresh_state_give_the_same_root(chain: Chain) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from storage_samples import GENESIS_HASH, GENESIS_ROOT, block, certificate, receipts_for, state_root, tx
+from storage_samples import GENESIS_HASH, block, certificate, receipts_for, tx
 
 from node.storage.chainstore import ChainStore
 from node.storage.level import LevelKV
@@ -19,7 +19,7 @@ TXS_PER_BLOCK = 3
 
 def main(path: str) -> None:
     store = ChainStore(LevelKV(path))
-    store.init_genesis(GENESIS_HASH, {b"last": (0).to_bytes(8, "big")}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {b"last": (0).to_bytes(8, "big")})
     while True:
         head = store.head()
         assert head is not None
@@ -28,7 +28,7 @@ def main(path: str) -> None:
         b = block(height, head.block_hash, txs, head.state_root)
         changes: dict[bytes, bytes | None] = {b"last": height.to_bytes(8, "big")}
         changes.update({b"tx/" + t.hash: height.to_bytes(8, "big") for t in txs})
-        store.commit_block(b, certificate(b), receipts_for(b), changes, state_root(height))
+        store.commit_block(b, certificate(b), receipts_for(b), changes)
         print(height, flush=True)
 
 

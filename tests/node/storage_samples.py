@@ -58,14 +58,14 @@ TXS = 3
 
 def write_chain(kv: KV, blocks: int = BLOCKS) -> ChainStore:
     store = ChainStore(kv)
-    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"})
     for height in range(1, blocks + 1):
         head = store.head()
         assert head is not None
         txs = tuple(tx(height * TXS + i) for i in range(TXS))
         b = block(height, head.block_hash, txs, head.state_root)
         changes: dict[bytes, bytes | None] = {b"bal/%d" % height: b"1035", b"last": height.to_bytes(8, "big")}
-        store.commit_block(b, certificate(b), receipts_for(b), changes, state_root(height))
+        store.commit_block(b, certificate(b), receipts_for(b), changes)
     return store
 
 

@@ -13,7 +13,6 @@ import pytest
 from storage_samples import (
     CHAIN_ID,
     GENESIS_HASH,
-    GENESIS_ROOT,
     VALIDATOR_KEYS,
     block,
     certificate,
@@ -22,10 +21,11 @@ from storage_samples import (
     tx,
 )
 
+from core import smt
 from core.errors import StorageError
 from core.hashing import digest
 from core.keys import PrivateKey
-from core.types import PREPARE, Block, Evidence, Vote
+from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Vote
 from node.storage import schema
 from node.storage.chainstore import ChainStore, Head
 from node.storage.kv import KV, WriteBatch
@@ -43,7 +43,7 @@ def kv(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KV]:
 @pytest.fixture
 def store(kv: KV) -> ChainStore:
     s = ChainStore(kv)
-    s.init_genesis(GENESIS_HASH, {b"acct/a": b"100", b"acct/b": b"5"}, GENESIS_ROOT, timestamp_ms=42)
+    s.init_genesis(GENESIS_HASH, {b"acct/a": b"100", b"acct/b": b"5"}, timestamp_ms=42)
     return s
 
 
@@ -52,7 +52,7 @@ def commit_next(store: ChainStore, ntxs: int = 2, changes: dict[bytes, bytes | N
     assert head is not None
     height = head.height + 1
     b = block(height, head.block_hash, tuple(tx(height * 10 + i) for i in range(ntxs)), head.state_root)
-    store.commit_block(b, certificate(b), receipts_for(b), changes or {}, state_root(height))
+    store.commit_block(b, certificate(b), receipts_for(b), changes or {})
     return b
 
 
@@ -63,23 +63,23 @@ def test_an_empty_store_has_no_head_and_no_genesis() -> None:
 
 
 def test_genesis_sets_a_height_zero_head_and_the_state(store: ChainStore) -> None:
-    assert store.head() == Head(0, GENESIS_HASH, GENESIS_ROOT, 42)
+    assert store.head() == Head(0, GENESIS_HASH, smt.root_of({b"acct/a": b"100", b"acct/b": b"5"}), 42)
     assert store.genesis_hash() == GENESIS_HASH
     assert store.state_reader().get(b"acct/a") == b"100"
 
 
 def test_genesis_again_is_a_no_op_and_another_genesis_is_refused(store: ChainStore) -> None:
     commit_next(store)
-    store.init_genesis(GENESIS_HASH, {b"acct/a": b"0"}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {b"acct/a": b"0"})
     assert store.state_reader().get(b"acct/a") == b"100"
     assert store.head().height == 1  # type: ignore[union-attr]
     with pytest.raises(StorageError, match="another chain"):
-        store.init_genesis(digest("genesis", b"other"), {}, GENESIS_ROOT)
+        store.init_genesis(digest("genesis", b"other"), {})
 
 
 def test_a_committed_block_is_readable_every_way(store: ChainStore) -> None:
     b = commit_next(store, ntxs=3, changes={b"acct/a": b"90", b"acct/b": None, b"acct/c": b"10"})
-    assert store.head() == Head(1, b.hash, state_root(1), b.header.timestamp_ms)
+    assert store.head() == Head(1, b.hash, smt.root_of({b"acct/a": b"90", b"acct/c": b"10"}), b.header.timestamp_ms)
     assert store.get_block(1) == b
     assert store.get_block_bytes(1) == b.encode()
     assert store.get_block_by_hash(b.hash) == b
@@ -126,7 +126,7 @@ def test_evidence_in_a_block_is_stored_by_hash(store: ChainStore) -> None:
         chain_id=CHAIN_ID, height=1, view=0, timestamp_ms=1, parent_hash=head.block_hash,
         proposer=k.public_key, state_root=head.state_root, txs=(), last_cert=None, evidence=(evidence,),
     )
-    store.commit_block(b, certificate(b), [], {}, state_root(1))
+    store.commit_block(b, certificate(b), [], {})
     assert store.get_evidence(evidence.hash) == evidence
     assert list(store.iter_evidence()) == [evidence]
 
@@ -160,7 +160,7 @@ def test_secondary_indexes_go_through_extra(store: ChainStore) -> None:
     assert head is not None
     b = block(1, head.block_hash)
     extra: dict[bytes, bytes | None] = {schema.index("by_seller", b"s1/0001"): b"", schema.index("by_seller", b"s1/0002"): b""}
-    store.commit_block(b, certificate(b), [], {}, state_root(1), extra)
+    store.commit_block(b, certificate(b), [], {}, extra)
     assert [k for k, _ in store.iterate_index("by_seller", prefix=b"s1/")] == [b"s1/0001", b"s1/0002"]
 
 
@@ -169,7 +169,7 @@ def test_extra_outside_the_index_prefix_is_refused_and_nothing_is_written(store:
     assert head is not None
     b = block(1, head.block_hash)
     with pytest.raises(StorageError, match="secondary-index"):
-        store.commit_block(b, certificate(b), [], {b"acct/a": b"0"}, state_root(1), {schema.HEAD: b"x"})
+        store.commit_block(b, certificate(b), [], {b"acct/a": b"0"}, {schema.HEAD: b"x"})
     assert store.head() == head
     assert store.get_block(1) is None
     assert store.state_reader().get(b"acct/a") == b"100"
@@ -180,14 +180,14 @@ def test_a_block_that_does_not_follow_the_head_is_refused(store: ChainStore, hei
     first = commit_next(store)
     b = block(1 + height_delta, first.hash)
     with pytest.raises(StorageError, match="does not follow"):
-        store.commit_block(b, certificate(b), [], {}, state_root(9))
+        store.commit_block(b, certificate(b), [], {})
 
 
 def test_a_block_on_another_parent_is_refused(store: ChainStore) -> None:
     commit_next(store)
     b = block(2, digest("header", b"fork"))
     with pytest.raises(StorageError, match="does not extend"):
-        store.commit_block(b, certificate(b), [], {}, state_root(2))
+        store.commit_block(b, certificate(b), [], {})
 
 
 def test_a_certificate_for_another_block_is_refused(store: ChainStore) -> None:
@@ -195,14 +195,14 @@ def test_a_certificate_for_another_block_is_refused(store: ChainStore) -> None:
     assert head is not None
     b, other = block(1, head.block_hash), block(1, head.block_hash, (tx(1),))
     with pytest.raises(StorageError, match="certificate"):
-        store.commit_block(b, certificate(other), [], {}, state_root(1))
+        store.commit_block(b, certificate(other), [], {})
 
 
 def test_a_block_before_genesis_is_refused() -> None:
     store = ChainStore(MemoryKV())
     b = block(1, GENESIS_HASH)
     with pytest.raises(StorageError, match="init_genesis"):
-        store.commit_block(b, certificate(b), [], {}, state_root(1))
+        store.commit_block(b, certificate(b), [], {})
 
 
 class WatchedKV:
@@ -245,13 +245,14 @@ def test_commits_and_last_signed_are_written_with_sync(store: ChainStore) -> Non
 
 def test_head_and_last_signed_survive_a_reopen(tmp_path: Path) -> None:
     store = ChainStore(LevelKV(tmp_path / "db"))
-    store.init_genesis(GENESIS_HASH, {}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {})
     for _ in range(3):
         last = commit_next(store)
     store.save_last_signed(b"h=3 v=0 commit")
+    head = store.head()
     store.close()
     reopened = ChainStore(LevelKV(tmp_path / "db"))
-    assert reopened.head() == Head(3, last.hash, state_root(3), last.header.timestamp_ms)
+    assert reopened.head() == head == Head(3, last.hash, smt.root_of({}), last.header.timestamp_ms)
     assert reopened.load_last_signed() == b"h=3 v=0 commit"
     assert reopened.get_block(3) == last
     reopened.close()
@@ -260,7 +261,7 @@ def test_head_and_last_signed_survive_a_reopen(tmp_path: Path) -> None:
 def test_a_head_whose_block_is_missing_fails_verification_on_open() -> None:
     kv = MemoryKV()
     store = ChainStore(kv)
-    store.init_genesis(GENESIS_HASH, {}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {})
     commit_next(store)
     batch = WriteBatch()
     batch.delete(schema.block(1))
@@ -272,7 +273,7 @@ def test_a_head_whose_block_is_missing_fails_verification_on_open() -> None:
 def test_a_head_whose_block_hash_differs_fails_verification_on_open() -> None:
     kv = MemoryKV()
     store = ChainStore(kv)
-    store.init_genesis(GENESIS_HASH, {}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {})
     first = commit_next(store)
     batch = WriteBatch()
     batch.put(schema.HEAD, Head(1, digest("header", b"other"), first.header.state_root, 0).encode())
@@ -336,6 +337,7 @@ def test_schema_prefixes_never_contain_one_another() -> None:
         schema.BLOCK_PREFIX, schema.BLOCK_HASH_PREFIX, schema.CERTIFICATE_PREFIX, schema.RECEIPT_PREFIX,
         schema.TX_PREFIX, schema.EVIDENCE_PREFIX, schema.STATE_PREFIX, schema.INDEX_PREFIX,
         schema.VERSION, schema.HEAD, schema.GENESIS, schema.LAST_SIGNED,
+        schema.TREE_NODE_PREFIX, schema.TREE_ROOT_PREFIX, schema.TREE_STALE_PREFIX,
     ]
     for a in prefixes:
         for b in prefixes:
@@ -347,3 +349,29 @@ def test_heights_sort_numerically_as_keys() -> None:
     assert sorted(schema.block(h) for h in reversed(heights)) == [schema.block(h) for h in heights]
     with pytest.raises(StorageError):
         schema.height_bytes(2**64)
+
+
+def test_a_certificate_is_replaced_by_the_one_the_next_block_commits_to(store: ChainStore) -> None:
+    first = commit_next(store)
+    own = certificate(first, signers=3)
+    assert store.get_certificate(1) == own
+    committed = Certificate.from_votes(
+        Vote(CHAIN_ID, COMMIT, 1, 0, first.hash, k.public_key).sign(k) for k in VALIDATOR_KEYS[1:4])
+    assert committed != own
+    second = Block.build(chain_id=CHAIN_ID, height=2, view=0, timestamp_ms=first.header.timestamp_ms + 1,
+                         parent_hash=first.hash, proposer=VALIDATOR_KEYS[2].public_key,
+                         state_root=state_root(1), txs=(), last_cert=committed)
+    store.commit_block(second, certificate(second), [], {})
+    assert store.get_certificate(1) == committed
+    assert store.get_certificate_bytes(1) == committed.encode()
+    assert store.get_certificate(2) == certificate(second)  # the head keeps its own until a successor exists
+
+
+def test_a_last_cert_for_another_block_does_not_replace_the_stored_one(store: ChainStore) -> None:
+    first = commit_next(store)
+    stranger = block(1, digest("header", b"elsewhere"))
+    second = Block.build(chain_id=CHAIN_ID, height=2, view=0, timestamp_ms=first.header.timestamp_ms + 1,
+                         parent_hash=first.hash, proposer=VALIDATOR_KEYS[2].public_key,
+                         state_root=state_root(1), txs=(), last_cert=certificate(stranger))
+    store.commit_block(second, certificate(second), [], {})
+    assert store.get_certificate(1) == certificate(first)

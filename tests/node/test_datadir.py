@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storage_samples import GENESIS_HASH, GENESIS_ROOT, only_file, overwrite_middle, write_chain
+from storage_samples import GENESIS_HASH, only_file, overwrite_middle, write_chain
 
 from consensus.records import LastSigned
 from core.errors import StorageCorruption, StorageError
@@ -20,7 +20,7 @@ RECORD = LastSigned(7, 0, COMMIT, b"\x01" * 32).encode()
 
 
 def genesis(store: ChainStore) -> None:
-    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"}, GENESIS_ROOT)
+    store.init_genesis(GENESIS_HASH, {b"bal/genesis": b"1035"})
 
 
 def test_a_damaged_store_is_refused_with_the_reset_command_for_this_home(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from core.errors import StorageCorruption
 from core.keys import PrivateKey
 from core.types import COMMIT, Block, Certificate, Tx, Vote
-from market.engine import init_genesis, next_state_root
+from market.engine import init_genesis
 from market.state import StateOverlay
 from node.executor import BlockExecutor
 from node.genesis_setup import dev_genesis
@@ -25,8 +25,7 @@ def genesis_store() -> ChainStore:
     store = ChainStore(MemoryKV())
     overlay = StateOverlay(store.state_reader())
     init_genesis(overlay, genesis)
-    changes = overlay.changes()
-    store.init_genesis(genesis.hash, changes, next_state_root(bytes(32), 0, changes), 0)
+    store.init_genesis(genesis.hash, overlay.changes(), 0)
     return store
 
 

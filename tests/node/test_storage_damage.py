@@ -20,7 +20,6 @@ from storage_samples import (
     certificate,
     only_file,
     overwrite_middle,
-    state_root,
     write_chain,
 )
 
@@ -181,7 +180,7 @@ def test_the_state_digest_follows_deletes_and_overwrites(store: ChainStore) -> N
     head = store.head()
     assert head is not None
     b = block(BLOCKS + 1, head.block_hash, (), head.state_root)
-    store.commit_block(b, certificate(b), [], {b"bal/3": None, b"bal/4": b"7", b"bal/new": b"1"}, state_root(BLOCKS + 1))
+    store.commit_block(b, certificate(b), [], {b"bal/3": None, b"bal/4": b"7", b"bal/new": b"1"})
     assert verify_chain(store).state_entries == BLOCKS + 2
 
 
@@ -213,7 +212,7 @@ def test_evidence_carried_by_a_block_and_lost_is_found(store: ChainStore) -> Non
     assert head is not None
     b = Block.build(chain_id=CHAIN_ID, height=head.height + 1, view=0, timestamp_ms=1, parent_hash=head.block_hash,
                     proposer=key.public_key, state_root=head.state_root, txs=(), last_cert=None, evidence=(evidence,))
-    store.commit_block(b, certificate(b), [], {}, state_root(b.height))
+    store.commit_block(b, certificate(b), [], {})
     verify_chain(store)
     delete_keys(store.kv, [schema.evidence(evidence.hash)])
     with pytest.raises(StorageCorruption, match=f"evidence {evidence.hash.hex()} carried by block {b.height}"):

@@ -1,6 +1,6 @@
 // Drives Debian's Chromium through playwright-core for the Python tests: one JSON command per
 // stdin line, one JSON answer per stdout line. Needs NODE_PATH to hold playwright-core.
-// Commands: goto, waitText, waitFor, fill, click, press, text, eval, viewport, screenshot, errors, close.
+// Commands: goto, waitText, settle, waitFor, setFiles, fill, click, press, text, eval, viewport, screenshot, errors, close.
 import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,7 +32,16 @@ const ops = {
   waitText: ({ selector, text, timeout_ms = 20000 }) => page.waitForFunction(
     ([sel, want]) => [...document.querySelectorAll(sel)].some((e) => e.textContent.includes(want)),
     [selector, text], { timeout: timeout_ms, polling: 100 }).then(() => null),
+  // Wait until the page is settled: no RPC request on the wire and no "Loading…" for `quiet_polls` polls
+  // in a row (names and badges arrive after the page itself). The real wait a screenshot needs.
+  settle: ({ quiet_polls = 3, timeout_ms = 20000 }) => page.waitForFunction((need) => {
+    const idle = (globalThis.marketnodeRpcInFlight?.() ?? 0) === 0 && !document.querySelector(".loading")
+      && document.readyState === "complete";
+    globalThis.__quiet = idle ? (globalThis.__quiet ?? 0) + 1 : 0;
+    return globalThis.__quiet >= need;
+  }, quiet_polls, { timeout: timeout_ms, polling: 100 }).then(() => null),
   waitFor: ({ selector, timeout_ms = 20000 }) => page.waitForSelector(selector, { timeout: timeout_ms }).then(() => null),
+  setFiles: ({ selector, path }) => page.setInputFiles(selector, path).then(() => null),
   fill: ({ selector, value }) => page.fill(selector, value).then(() => null),
   click: ({ selector }) => page.click(selector).then(() => null),
   press: ({ selector, key }) => page.press(selector, key).then(() => null),

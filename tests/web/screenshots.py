@@ -3,6 +3,10 @@
 Run: ``.venv/bin/python tests/web/screenshots.py [--out docs/screenshots]``. Starts a
 4-validator testnet in a temporary directory, tells the demo story
 (demo_data.populate), photographs each page, and stops the testnet.
+
+This is the way to take them: a plain ``chromium --headless --screenshot URL`` shoots before the
+app's first RPC answer and captures "Loading…". Each page here is shot only once its marker element
+is there and the page has settled (driver.mjs ``settle``: no RPC request in flight, nothing loading).
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from harness import Testnet  # noqa: E402
 
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
-SETTLE_S = 1.0  # account names and badges arrive just after the page
 VIEWPORT_ONLY = {"review-text-photo": "#reviews-title"}
 
 
@@ -59,12 +62,35 @@ def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path)
                                ("order-actions", f"/order/{ids['order_shipped']}", "#order-actions")):
         browser.call("eval", expr=f"location.hash = '#{route}'")  # same page: the key stays unlocked
         browser.call("waitFor", selector=ready)
-        time.sleep(SETTLE_S)
+        browser.call("settle")
         path = out / f"{name}-desktop.png"
         browser.screenshot(path)
         written.append(path)
         print(f"wrote {path}", flush=True)
     browser.call("eval", expr="localStorage.clear()")
+    return written
+
+
+# The pages also shot in Chinese (issue 15.13), as <name>-zh-CN-desktop.png.
+CHINESE = ("marketplace-home", "listing")
+
+
+def shoot_language(browser: Browser, url: str, ids: dict, out: Path, lang: str) -> list[Path]:
+    """The CHINESE pages at desktop width in ``lang``, chosen as a user would (remembered in localStorage)."""
+    written = []
+    browser.goto(f"{url}#/")
+    browser.call("eval", expr=f"localStorage.setItem('marketnode.lang', '{lang}')")
+    for name, route, ready, _ in pages(ids):
+        if name not in CHINESE:
+            continue
+        browser.goto(f"{url}?lang={lang}#{route}")  # another query string: a new document, read in `lang`
+        browser.call("waitFor", selector=ready)
+        browser.call("settle")
+        path = out / f"{name}-{lang}-desktop.png"
+        browser.screenshot(path)
+        written.append(path)
+        print(f"wrote {path}", flush=True)
+    browser.call("eval", expr="localStorage.removeItem('marketnode.lang')")
     return written
 
 
@@ -90,7 +116,7 @@ def inbox_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path) 
     for (width, height), suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
         browser.call("viewport", width=width, height=height)
         browser.call("waitFor", selector="#inbox-threads .thread .message-text")
-        time.sleep(SETTLE_S)
+        browser.call("settle")
         path = out / f"inbox-{suffix}.png"
         browser.screenshot(path)
         written.append(path)
@@ -118,7 +144,7 @@ def shoot(out: Path, only: str | None = None) -> list[Path]:
                             continue
                         browser.goto(f"{url}#{route}")
                         browser.call("waitFor", selector=ready)
-                        time.sleep(SETTLE_S)
+                        browser.call("settle")
                         browser.call("eval", expr="document.activeElement?.blur()")
                         path = out / f"{name}-{suffix}.png"
                         if name in VIEWPORT_ONLY:  # the part of a long page this shot is about, scrolled into view
@@ -133,6 +159,8 @@ def shoot(out: Path, only: str | None = None) -> list[Path]:
                     written += wallet_pages(browser, net, url, ids, out)
                 if only in (None, "inbox"):
                     written += inbox_pages(browser, net, url, ids, out)
+                if only in (None, "zh-CN"):
+                    written += shoot_language(browser, url, ids, out, "zh-CN")
                 errors = browser.call("errors")
                 if errors:
                     raise SystemExit(f"page errors: {errors}")
@@ -144,7 +172,8 @@ def shoot(out: Path, only: str | None = None) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE.parents[1] / "docs" / "screenshots")
-    parser.add_argument("--only", choices=["inbox"], default=None, help="Photograph only these pages.")
+    parser.add_argument("--only", choices=["inbox", "zh-CN"], default=None,
+                        help=f"Photograph only these pages (zh-CN: {', '.join(CHINESE)} in Chinese).")
     args = parser.parse_args()
     shoot(args.out, args.only)
 

@@ -152,6 +152,16 @@ def test_tx_page_verifies_the_inclusion_proof_and_certificate_in_the_browser(bro
     assert_no_page_errors(browser)
 
 
+def test_tx_page_checks_the_outcome_proof_in_the_browser(browser, market, url):
+    status = market.one("bob", "transfer", to=market.pubkey("alice"), asset=ASSET, amount=3)
+    market.one("alice", "transfer", to=market.pubkey("bob"), asset=ASSET, amount=1)  # the block that commits it
+    open_page(browser, url, f"/tx/{status['hash']}")
+    browser.call("waitFor", selector='#outcome-proof[data-verified="true"]')
+    checks = browser.text("#outcome-checks")
+    assert "✗" not in checks and checks.count("✓") >= 5, checks
+    assert_no_page_errors(browser)
+
+
 def test_main_pages_fit_a_phone_screen(browser, market, url):
     browser.call("viewport", width=PHONE_WIDTH, height=844)
     try:
@@ -216,6 +226,7 @@ def test_browser_wallet_buys_confirms_and_reviews_with_keys_that_stay_in_the_bro
     # same document from here on: the unlocked key lives only in this page's memory
     browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
     browser.wait_text("#main h1", "Linen tea towel")
+    browser.call("click", selector="#buy-address-agreed")  # physical goods: the address is agreed
     browser.call("click", selector="#buy-form button[type=submit]")
     browser.wait_text("#order-status", "placed")
     order = int(browser.call("eval", expr="location.hash.split('/').pop()"))
@@ -265,4 +276,98 @@ def test_certificate_verification_by_fingerprint(browser, market, url):
     browser.wait_text("#cert-result .cert-list", "Alice")
     open_page(browser, url, f"/cert/{secrets.token_hex(32)}")
     browser.wait_text("#cert-result", "Nobody has certified this fingerprint")
+    assert_no_page_errors(browser)
+
+
+
+# --- what a first user hits (issue 15) -----------------------------------------------------------------
+
+
+def test_web_wallet_checks_the_order_first_and_sends_nothing_the_rules_refuse(browser, market, net, url):
+    listing = market.listing(market.shop, "Last two linen napkins", 4_00, stock=2, regions=["DE", "FR"])
+    import_key(browser, url, (net.dir / "accounts" / "bob.key").read_text().strip(), "first user pass")
+    bob = address_from_pubkey(market.pubkey("bob"))
+    browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+    browser.wait_text("#main h1", "Last two linen napkins")
+    browser.wait_text("#main", "marketnode order place")
+    market.one("carol", "order_place", listing=listing, quantity=2, max_total=10**12, arbiter=None,
+               address_seller=b"sealed")  # sold out on chain while bob's page still offers it
+    before = net.call("validator-0", "account_get", address=bob)["nonce"]
+    browser.call("fill", selector="#buy-quantity", value="2")
+    browser.call("click", selector="#buy-address-agreed")
+    browser.call("eval", expr="document.querySelector('#buy-region').value = 'DE'")
+    browser.call("click", selector="#buy-form button[type=submit]")
+    browser.wait_text("#buy-form", "would fail: out_of_stock")
+    browser.wait_text("#buy-form", "nothing was sent")
+    assert net.call("validator-0", "account_get", address=bob)["nonce"] == before
+    assert_no_page_errors(browser)
+
+
+def test_buy_form_needs_a_region_the_listing_ships_to(browser, market, net, url):
+    listing = market.listing(market.shop, "Heavy oak bench", 90_00, regions=["FR"])
+    import_key(browser, url, (net.dir / "accounts" / "bob.key").read_text().strip(), "first user pass")
+    browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+    browser.wait_text("#main", "ships to FR only")
+    browser.call("click", selector="#buy-address-agreed")
+    browser.call("eval", expr="const s = document.querySelector('#buy-region'); s.required = false; s.value = '';")
+    browser.call("click", selector="#buy-form button[type=submit]")
+    browser.wait_text("#buy-form", "This listing ships to FR only.")
+    assert_no_page_errors(browser)
+
+
+def test_a_cli_key_file_imports_into_the_browser_wallet(browser, market, net, url, tmp_path):
+    from core.keys import PrivateKey
+    from wallet.webkeystore import seal_keyfile
+
+    key = PrivateKey.load(net.dir / "accounts" / "dave.key")
+    path = tmp_path / "dave-keyfile.json"
+    path.write_text(json.dumps(seal_keyfile(key, "from the command line")))
+    browser.goto(f"{url}?wallet=clear#/wallet")
+    browser.call("eval", expr="localStorage.clear()")
+    browser.goto(f"{url}?wallet=keyfile#/wallet")
+    browser.call("setFiles", selector="#keyfile", path=str(path))
+    browser.call("fill", selector="#keyfile-pass", value="from the command line")
+    browser.call("fill", selector="#keyfile-new-pass", value="browser passphrase")
+    browser.call("click", selector="#wallet-import-file button[type=submit]")
+    browser.wait_text("#main h1", "unlocked")
+    browser.wait_text("#main", key.address)
+    assert key.seed.hex() not in browser.call("eval", expr="localStorage.getItem('marketnode.wallet')")
+    browser.call("eval", expr="localStorage.clear()")
+    assert_no_page_errors(browser)
+
+
+def test_a_finished_order_names_its_listing_and_shop_and_offers_no_actions(browser, market, url):
+    listing = market.listing(market.shop, "Blue glazed bowl", 12_00)
+    order = market.place("bob", listing)
+    market.one("bob", "order_cancel", order=order)
+    browser.call("eval", expr="localStorage.clear()")
+    open_page(browser, url, f"/order/{order}")
+    browser.wait_text("#order-status", "cancelled")
+    browser.wait_text("#main", "Blue glazed bowl")
+    browser.wait_text("#main", "E2E shop")
+    browser.wait_text("#main", "no fee charged (no dispute)")
+    browser.call("settle")
+    main = browser.text("#main")
+    assert "Your actions" not in main and "Set up a wallet" not in main
+    open_page(browser, url, "/search?q=glazed+bowls")  # a plural finds the singular
+    browser.wait_text("#main .cards", "Blue glazed bowl")
+    browser.wait_text("#main .cards", "E2E shop")
+    assert_no_page_errors(browser)
+
+
+@pytest.mark.parametrize(("lang", "home", "ships_to"), [("en", "Marketplace", "Ships to"), ("zh-CN", "市场", "配送至")])
+def test_market_home_and_a_listing_speak_the_chosen_language(browser, market, url, lang, home, ships_to):
+    listing = market.listing(market.shop, "Lacquered tea tray", 30_00, regions=["DE"])
+    browser.goto(f"{url}#/")
+    browser.call("eval", expr=f"localStorage.setItem('marketnode.lang', {json.dumps(lang)})")
+    try:
+        browser.goto(f"{url}?lang={lang}#/")  # a new document: the language is read when the app loads
+        browser.wait_text("#main h1", home)
+        assert browser.call("eval", expr="document.documentElement.lang") == lang
+        assert browser.call("eval", expr="document.querySelector('#lang').value") == lang
+        browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+        browser.wait_text("#main", ships_to)
+        browser.wait_text("#main .price", "30.00")
+    finally:
+        browser.call("eval", expr="localStorage.removeItem('marketnode.lang')")
     assert_no_page_errors(browser)

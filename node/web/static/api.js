@@ -60,14 +60,24 @@ function stringify(value) {
 
 let nextId = 1;
 
+// How many RPC requests are on the wire now: a page is settled (e.g. for a screenshot, tests/web/driver.mjs
+// `settle`) when none is and nothing says "Loading…".
+let inFlight = 0;
+globalThis.marketnodeRpcInFlight = () => inFlight;
+
+async function post(body) {
+  inFlight += 1;
+  try {
+    const response = await fetch("/", { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    return parseJson(await response.text());
+  } finally {
+    inFlight -= 1;
+  }
+}
+
 export async function rpc(method, params = {}) {
   const id = nextId++;
-  const response = await fetch("/", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: stringify({ jsonrpc: "2.0", id, method, params: dropNulls(params) }),
-  });
-  const reply = parseJson(await response.text());
+  const reply = await post(stringify({ jsonrpc: "2.0", id, method, params: dropNulls(params) }));
   if (reply.error) throw new RpcError(reply.error, method);
   return reply.result;
 }
@@ -77,8 +87,7 @@ export async function rpcBatch(calls) {
   const base = nextId;
   nextId += calls.length;
   const body = calls.map(([method, params], i) => ({ jsonrpc: "2.0", id: base + i, method, params: dropNulls(params || {}) }));
-  const response = await fetch("/", { method: "POST", headers: { "Content-Type": "application/json" }, body: stringify(body) });
-  const replies = parseJson(await response.text());
+  const replies = await post(stringify(body));
   // A refused batch (rate limit, size) is one error object for all of it.
   const whole = Array.isArray(replies) ? null : replies.error;
   const byId = new Map((Array.isArray(replies) ? replies : []).map((r) => [r.id, r]));

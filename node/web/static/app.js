@@ -8,11 +8,21 @@ import "./walletui.js";
 import "./inbox.js";
 import { startNotifications } from "./notify.js";
 import { loadAssets, rpc } from "./api.js";
+import { el } from "./format.js";
+import { LANGUAGES, locale, setLocale, t } from "./i18n.js";
 import { start } from "./router.js";
 import { onWalletChange, state } from "./wallet.js";
 
+// The page's own words (index.html marks them data-i18n) in the chosen language, and the switch between them.
+document.documentElement.lang = locale();
+for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.textContent);
+const switcher = el("select", { id: "lang", "aria-label": "Language / 语言" },
+  LANGUAGES.map(([code, name]) => el("option", { value: code, selected: code === locale() }, name)));
+switcher.addEventListener("change", () => { setLocale(switcher.value); location.reload(); });
+document.getElementById("lang-switch").append(switcher);
+
 function showWallet({ status }) {
-  document.getElementById("wallet-state").textContent = status === "unlocked" ? " (unlocked)" : status === "locked" ? " (locked)" : "";
+  document.getElementById("wallet-state").textContent = status === "unlocked" ? ` (${t("unlocked")})` : status === "locked" ? ` (${t("locked")})` : "";
 }
 onWalletChange(showWallet);
 showWallet(state());
@@ -21,7 +31,7 @@ startNotifications();
 rpc("node_status").then((status) => {
   document.getElementById("node-line").textContent = `${status.moniker} · ${status.chain_id}`;
 }).catch(() => {
-  document.getElementById("node-line").textContent = "node not answering";
+  document.getElementById("node-line").textContent = t("node not answering");
 });
 
 loadAssets().finally(start); // asset decimals first, so every page shows amounts in units

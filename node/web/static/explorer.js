@@ -6,10 +6,10 @@ import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
 import { contentImage, contentText, loadContent } from "./content.js";
-import { addressOf, headerHash, verifyCertificate, verifyInclusion } from "./proof.js";
-import { listingCard } from "./market.js";
+import { addressOf, headerHash, verifyCertificate, verifyInclusion, verifyReceiptProof } from "./proof.js";
+import { listingCard, shopLink } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
-import { orderActions } from "./walletui.js";
+import { FINISHED, orderActions } from "./walletui.js";
 
 const LATEST = 10;
 
@@ -231,6 +231,25 @@ async function txPage(page) {
   }
   if (status.inclusion) await renderInclusion(proofSection, status.inclusion);
   else proofSection.append(notice("No inclusion proof: the tx is not in a block."));
+  if (status.inclusion) await renderOutcome(page.main, status);
+}
+
+// The receipt proof (docs/PROTOCOL.md §7.3): the outcome shown above, checked here against a certified header.
+async function renderOutcome(main, status) {
+  const section = el("section", { "aria-labelledby": "outcome-title", id: "outcome-proof" },
+    el("h2", { id: "outcome-title" }, "Outcome proof"));
+  main.append(section);
+  if (!status.receipt_proof) {
+    section.append(notice("Not provable yet: the next block commits the state after this tx's block."));
+    return;
+  }
+  const set = await validators();
+  const result = await verifyReceiptProof(status, set.map((v) => v.public_key));
+  const steps = el("ol", { class: "checks", id: "outcome-checks" });
+  for (const c of result.checks) steps.append(el("li", { class: c.ok ? "ok" : "bad" }, c.ok ? "✓ " : "✗ ", c.text));
+  if (!result.signaturesChecked) steps.append(el("li", { class: "skip" }, "– The anchor certificate's ed25519 signatures were not checked: this browser has no Ed25519 in WebCrypto."));
+  section.append(steps);
+  section.dataset.verified = String(result.verified);
 }
 
 function receiptSection(receipt) {
@@ -338,7 +357,20 @@ async function accountPage(page) {
 
 // --- order ---------------------------------------------------------------------------------------
 
-const CLOSED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+const CLOSED = FINISHED;
+
+function actionsSection(actions) {
+  if (!actions) return null;
+  return el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Your actions"), actions);
+}
+
+// The arbiter's fee is charged only when the order was disputed: say so rather than show it as paid.
+function arbiterFeeLine(order) {
+  const disputed = Boolean(order.dispute_by) || order.status === "disputed" || order.status === "resolved";
+  if (disputed) return ["fee ", amount(order.arbiter_fee, order.asset)];
+  if (CLOSED.has(order.status)) return "no fee charged (no dispute)";
+  return ["fee ", amount(order.arbiter_fee, order.asset), " if disputed"];
+}
 const NEXT_STEPS = { placed: ["accepted", "shipped", "completed"], accepted: ["shipped", "completed"], shipped: ["completed"], disputed: ["resolved"] };
 const ALTERNATIVE = { placed: "declined or cancelled", accepted: "disputed or declined", shipped: "disputed" };
 
@@ -404,23 +436,26 @@ async function orderPage(page) {
     if (key === lastKey) return;
     lastKey = key;
     const released = CLOSED.has(order.status);
+    const listing = await rpc("listing_get", { listing: order.listing }).catch(() => null);
+    if (!page.current) return;
     replace(page.main,
       el("p", { class: "crumbs" }, link("#/explorer", "Explorer"), " › order"),
       heading(`Order #${id} `, el("span", { id: "order-status" }, orderBadge(order.status)), " ", indicator),
       fields([
-        ["Listing", link(`#/listing/${order.listing}`, `#${order.listing}`)],
-        ["Shop", order.shop ? link(`#/shop/${order.shop}`, `#${order.shop}`) : "—"],
+        ["Listing", link(`#/listing/${order.listing}`, listing?.title || `listing ${order.listing}`)],
+        ["Shop", order.shop ? shopLink(order.shop) : "—"],
         ["Buyer", accountLink(order.buyer)],
         ["Seller", accountLink(order.seller)],
         ["Quantity", String(order.quantity)],
         [released ? "Escrow (released)" : "In escrow", amount(order.total, order.asset)],
-        ["Arbiter", order.arbiter ? [accountLink(order.arbiter), " · fee ", amount(order.arbiter_fee, order.asset)] : "none (no disputes possible)"],
+        ["Arbiter", order.arbiter ? [accountLink(order.arbiter), " · ", arbiterFeeLine(order)] : "none (no disputes possible)"],
         order.buyer_amount !== null && order.buyer_amount !== undefined ? ["Refunded to buyer", amount(order.buyer_amount, order.asset)] : null,
         order.review ? ["Review", [stars(order.review.ratings?.overall), " · ", time(order.review.time_ms)]] : null,
       ]),
       disputeSection(order),
       el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)),
-      el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Your actions"), orderActions(order)));
+      // A finished order leaves nothing to do (but its buyer's review): then no "Your actions" at all.
+      actionsSection(orderActions(order)));
   }
   const feed = follow("order", { order_id: id }, draw, 2000);
   page.onLeave(feed.stop);

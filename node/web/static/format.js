@@ -1,8 +1,11 @@
 // Formatting and DOM helpers shared by every page: amounts in units, times in the viewer's locale,
 // safe element building (text is never parsed as HTML).
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const relativeTime = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+import { locale, t } from "./i18n.js";
+
+// In the chosen language (i18n.js), not only the browser's.
+const dateTime = new Intl.DateTimeFormat(locale(), { dateStyle: "medium", timeStyle: "medium" });
+const relativeTime = new Intl.RelativeTimeFormat(locale(), { numeric: "auto" });
 
 // el("a", {href: "#/x", class: "btn"}, "text", child, ...) -> HTMLElement
 export function el(tag, attrs = {}, ...children) {
@@ -78,6 +81,10 @@ export function setAssets(list) {
   for (const item of list) assetInfo.set(item.asset ?? item.id, { decimals: Number(item.decimals ?? 0), name: item.name });
 }
 
+export function knownAssets() {
+  return [...assetInfo.keys()].sort();
+}
+
 export function decimalsOf(asset) {
   return assetInfo.get(asset)?.decimals ?? 0;
 }
@@ -89,13 +96,13 @@ export function formatUnits(value, decimals) {
   const negative = units < 0n;
   if (negative) units = -units;
   const scale = 10n ** BigInt(decimals);
-  const whole = new Intl.NumberFormat(undefined).format(units / scale);
+  const whole = new Intl.NumberFormat(locale()).format(units / scale);
   let text = whole;
   if (decimals > 0) {
     // Up to 6 decimals are always shown in full (59.90 USDX); beyond that trailing zeros go.
     let fraction = (units % scale).toString().padStart(decimals, "0");
     if (decimals > 6) fraction = fraction.replace(/0+$/, "");
-    const separator = new Intl.NumberFormat(undefined).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
+    const separator = new Intl.NumberFormat(locale()).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
     if (fraction) text += separator + fraction;
   }
   return (negative ? "-" : "") + text;
@@ -169,9 +176,9 @@ export function notice(text, kind = "info") {
 }
 
 export function stars(value) {
-  if (value === undefined || value === null) return el("span", { class: "muted" }, "no ratings");
+  if (value === undefined || value === null) return el("span", { class: "muted" }, t("no ratings"));
   const n = Number(value);
   const rounded = Math.round(n);
-  return el("span", { class: "stars", "aria-label": `${n.toFixed(1)} of 5 stars` },
+  return el("span", { class: "stars", "aria-label": t("{n} of 5 stars", { n: n.toFixed(1) }) },
     "★".repeat(rounded) + "☆".repeat(Math.max(0, 5 - rounded)), ` ${n.toFixed(1)}`);
 }

@@ -2,16 +2,17 @@
 
 import { loadAssets, rpc } from "./api.js";
 import {
-  accountLink, amount, badge, bps, el, fields, formatUnits, heading, link, notice, parseUnits, replace, stars, table, time,
+  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, knownAssets, link, notice, parseUnits, replace, stars, table, time,
 } from "./format.js";
 import { contentImage, contentText, contentThumb, gallery } from "./content.js";
+import { t } from "./i18n.js";
 import { failure, href, navigate, route } from "./router.js";
 import { buyForm } from "./walletui.js";
 
 const PAGE_SIZE = 12;
-const SORTS = [["", "Best match / newest"], ["newest", "Newest first"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"], ["rating", "Best rated"]];
-const REASONS = { also_bought: "Buyers of the same items also bought this", popular_in_category: "Popular in a category you buy in", popular: "Popular now" };
-const TYPES = [["", "Any type"], ["physical", "Physical goods"], ["digital", "Digital goods"], ["service", "Services"]];
+const SORTS = () => [["", t("Best match / newest")], ["newest", t("Newest first")], ["price_asc", t("Price: low to high")], ["price_desc", t("Price: high to low")], ["rating", t("Best rated")]];
+const REASONS = { also_bought: "Buyers of the same items also bought this", popular_in_category: "Popular in a category you buy in", popular: "Popular now" }; // t() at use
+const TYPES = () => [["", t("Any type")], ["physical", t("Physical goods")], ["digital", t("Digital goods")], ["service", t("Services")]];
 
 
 function input(name, label, value, attrs = {}) {
@@ -26,21 +27,21 @@ function select(name, label, options, value) {
 }
 
 function searchForm(query) {
-  const form = el("form", { class: "search-form", role: "search", "aria-label": "Search listings" },
-    el("div", { class: "field grow" }, el("label", { for: "f-q" }, "Search listings"),
-      el("input", { id: "f-q", name: "q", type: "search", value: query.get("q") ?? "", placeholder: "title, description or tag", autocomplete: "off" })),
+  const form = el("form", { class: "search-form", role: "search", "aria-label": t("Search listings") },
+    el("div", { class: "field grow" }, el("label", { for: "f-q" }, t("Search listings")),
+      el("input", { id: "f-q", name: "q", type: "search", value: query.get("q") ?? "", placeholder: t("title, description or tag"), autocomplete: "off" })),
     el("details", { class: "filters", open: ["category", "type", "asset", "min", "max", "in_stock"].some((k) => query.get(k)) || undefined },
-      el("summary", {}, "Filters"),
+      el("summary", {}, t("Filters")),
       el("div", { class: "filter-grid" },
-        input("category", "Category", query.get("category"), { placeholder: "e.g. art" }),
-        select("type", "Type", TYPES, query.get("type") ?? ""),
-        input("asset", "Asset", query.get("asset"), { placeholder: "e.g. USDX", autocapitalize: "characters" }),
-        input("min", "Min price", query.get("min"), { inputmode: "decimal" }),
-        input("max", "Max price", query.get("max"), { inputmode: "decimal" }),
+        input("category", t("Category"), query.get("category"), { placeholder: t("e.g. art") }),
+        select("type", t("Type"), TYPES(), query.get("type") ?? ""),
+        input("asset", t("Asset"), query.get("asset"), { placeholder: t("e.g. USDX"), autocapitalize: "characters" }),
+        input("min", t("Min price"), query.get("min"), { inputmode: "decimal" }),
+        input("max", t("Max price"), query.get("max"), { inputmode: "decimal" }),
         el("div", { class: "field check" }, el("input", { id: "f-in_stock", type: "checkbox", name: "in_stock", value: "1", checked: query.get("in_stock") === "1" }),
-          el("label", { for: "f-in_stock" }, "In stock only")))),
-    select("sort", "Sort by", SORTS, query.get("sort") ?? ""),
-    el("button", { type: "submit", class: "primary" }, "Search"));
+          el("label", { for: "f-in_stock" }, t("In stock only"))))),
+    select("sort", t("Sort by"), SORTS(), query.get("sort") ?? ""),
+    el("button", { type: "submit", class: "primary" }, t("Search")));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = Object.fromEntries(new FormData(form));
@@ -71,50 +72,64 @@ export function listingCard(item) {
   const id = item.id;
   return el("li", { class: "card listing-card" },
     item.cover ? link(`#/listing/${id}`, contentThumb(item.cover, item.title || ""), { class: "card-thumb", tabindex: "-1", "aria-hidden": "true" }) : null,
-    el("h3", {}, link(`#/listing/${id}`, item.title || `Listing ${id}`)),
+    el("h3", {}, link(`#/listing/${id}`, item.title || t("Listing {id}", { id }))),
     el("p", { class: "price" }, amount(item.price, item.asset)),
     el("p", { class: "meta" },
       item.category ? badge(item.category) : null,
       item.type ? badge(item.type, "type") : null,
-      item.certificate ? badge("certified", "ok") : null,
-      item.record ? badge("provenance", "ok") : null,
+      item.certificate ? badge(t("certified"), "ok") : null,
+      item.record ? badge(t("provenance"), "ok") : null,
       stockBadge(item.stock)),
     el("p", { class: "meta" }, stars(averageOf(item.rating)), item.rating?.count ? ` (${item.rating.count})` : "",
-      item.sales ? ` · ${item.sales} sold` : "", item.shop ? [" · ", link(`#/shop/${item.shop}`, `shop ${item.shop}`)] : null),
-    item.reason ? el("p", { class: "meta" }, REASONS[item.reason] ?? item.reason) : null);
+      item.sales ? ` · ${t("{n} sold", { n: item.sales })}` : "", item.shop ? [" · ", shopLink(item.shop)] : null),
+    item.reason ? el("p", { class: "meta" }, REASONS[item.reason] ? t(REASONS[item.reason]) : item.reason) : null);
+}
+
+// Shop names by id, asked once per page load: cards and order pages name the shop, not "shop 2".
+const shopNames = new Map();
+export function shopName(id) {
+  if (!shopNames.has(id)) shopNames.set(id, rpc("shop_get", { shop: id }).then((shop) => shop.name).catch(() => null));
+  return shopNames.get(id);
+}
+
+// A link to a shop that shows its name once known (`shop 2` until then).
+export function shopLink(id) {
+  const node = link(`#/shop/${id}`, `shop ${id}`);
+  shopName(id).then((name) => { if (name) node.textContent = name; });
+  return node;
 }
 
 function stockBadge(stock) {
   if (stock === undefined || stock === null) return null;
-  return Number(stock) > 0 ? badge(`${stock} in stock`, "stock") : badge("sold out", "warn");
+  return Number(stock) > 0 ? badge(t("{n} in stock", { n: stock }), "stock") : badge(t("sold out"), "warn");
 }
 
 async function searchPage(page) {
   await loadAssets();
   const results = el("section", { "aria-labelledby": "results-title", "aria-live": "polite" });
-  replace(page.main, heading("Marketplace"), searchForm(page.query), results,
-    el("p", {}, link("#/shops", "Browse all shops"), " · ", link("#/arbiters", "Arbiters and their fees")));
+  replace(page.main, heading(t("Marketplace")), searchForm(page.query), results,
+    el("p", {}, link("#/shops", t("Browse all shops")), " · ", link("#/arbiters", t("Arbiters and their fees"))));
   const params = searchParams(page.query);
   if ((page.query.get("min") || page.query.get("max")) && !params.asset) {
-    results.before(notice("A price range needs an asset (prices are compared in that asset's units); it was ignored.", "warn"));
+    results.before(notice(t("A price range needs an asset (prices are compared in that asset's units); it was ignored."), "warn"));
   }
   let answer;
   try {
     answer = await rpc("listing_search", params);
   } catch (error) {
-    replace(results, el("h2", { id: "results-title" }, "Listings"), failure(error));
+    replace(results, el("h2", { id: "results-title" }, t("Listings")), failure(error));
     return;
   }
   if (!page.current) return;
   const items = answer.items ?? [];
-  const what = params.q ? `Results for “${params.q}”` : "Listings";
+  const what = params.q ? t("Results for “{q}”", { q: params.q }) : t("Listings");
   const next = answer.next_cursor;
   replace(results,
     el("h2", { id: "results-title" }, what, " ", el("span", { class: "muted count" }, `(${items.length}${next ? "+" : ""})`)),
-    items.length ? el("ul", { class: "cards" }, items.map(listingCard)) : notice("No listings match. Try fewer filters or other words."),
+    items.length ? el("ul", { class: "cards" }, items.map(listingCard)) : notice(t("No listings match. Try fewer filters or other words.")),
     el("nav", { class: "pager", "aria-label": "Result pages" },
-      page.query.get("cursor") ? link(href("/search", { ...Object.fromEntries(page.query), cursor: undefined }), "« First page", { class: "btn" }) : null,
-      next ? link(href("/search", { ...Object.fromEntries(page.query), cursor: next }), "Next page »", { class: "btn", rel: "next" }) : null));
+      page.query.get("cursor") ? link(href("/search", { ...Object.fromEntries(page.query), cursor: undefined }), t("« First page"), { class: "btn" }) : null,
+      next ? link(href("/search", { ...Object.fromEntries(page.query), cursor: next }), t("Next page »"), { class: "btn", rel: "next" }) : null));
 }
 
 function reviewItem(review) {
@@ -132,10 +147,10 @@ function reviewItem(review) {
 
 function ratingLine(rating) {
   const average = averageOf(rating);
-  return average === null ? "No ratings yet." : [stars(average), ` from ${rating.count} rating(s)`];
+  return average === null ? t("No ratings yet.") : [stars(average), " ", t("from {n} rating(s)", { n: rating.count })];
 }
 
-async function reviewsSection(params, rating, title = "Ratings and reviews") {
+async function reviewsSection(params, rating, title = t("Ratings and reviews")) {
   const section = el("section", { "aria-labelledby": "reviews-title" }, el("h2", { id: "reviews-title" }, title));
   if (rating) {
     section.append(el("p", {}, ratingLine(rating)));
@@ -145,7 +160,7 @@ async function reviewsSection(params, rating, title = "Ratings and reviews") {
   try {
     const answer = await rpc("review_list", { ...params, limit: 20 });
     const items = answer.items ?? [];
-    section.append(items.length ? el("ul", { class: "cards reviews" }, items.map(reviewItem)) : notice("No reviews yet."));
+    section.append(items.length ? el("ul", { class: "cards reviews" }, items.map(reviewItem)) : notice(t("No reviews yet.")));
   } catch (error) {
     section.append(failure(error));
   }
@@ -169,32 +184,32 @@ async function listingPage(page) {
   const shop = item.shop_info;
   const seller = item.seller_profile || {};
   replace(page.main,
-    el("p", { class: "crumbs" }, link("#/", "Marketplace"), " › ", item.category ? link(href("/search", { category: item.category }), item.category) : "listing"),
-    heading(item.title || `Listing ${id}`),
-    el("p", { class: "price big" }, amount(item.price, item.asset), el("span", { class: "muted" }, " per unit")),
+    el("p", { class: "crumbs" }, link("#/", t("Marketplace")), " › ", item.category ? link(href("/search", { category: item.category }), item.category) : t("listing")),
+    heading(item.title || t("Listing {id}", { id })),
+    el("p", { class: "price big" }, amount(item.price, item.asset), el("span", { class: "muted" }, " ", t("per unit"))),
     el("p", { class: "badges" },
-      item.available ? badge("available", "ok") : badge(item.active === false ? "delisted" : "unavailable", "warn"),
-      stockBadge(item.stock), item.sales ? badge(`${item.sales} sold`) : null, provenanceBadges(item.provenance)),
-    el("p", {}, stars(averageOf(item.rating)), item.rating?.count ? ` from ${item.rating.count} rating(s)` : ""),
-    gallery(item.images, item.title || `Listing ${id}`),
+      item.available ? badge(t("available"), "ok") : badge(t(item.active === false ? "delisted" : "unavailable"), "warn"),
+      stockBadge(item.stock), item.sales ? badge(t("{n} sold", { n: item.sales })) : null, provenanceBadges(item.provenance)),
+    el("p", {}, stars(averageOf(item.rating)), item.rating?.count ? [" ", t("from {n} rating(s)", { n: item.rating.count })] : ""),
+    gallery(item.images, item.title || t("Listing {id}", { id })),
     item.description ? el("p", { class: "description" }, item.description) : null,
     fields([
-      ["Listing", `#${id}`],
-      ["Seller", [accountLink(item.seller, seller.name), " ", seller.rating?.count ? stars(averageOf(seller.rating)) : null]],
-      ["Shop", shop ? [link(`#/shop/${shop.id}`, shop.name), shop.open ? "" : [" ", badge("closed", "warn")], ` · ${shop.region}`] : "—"],
-      ["Type", item.type],
-      ["Category", item.category],
-      ["Tags", (item.tags || []).map((t) => link(href("/search", { q: t }), badge(t)))],
-      ["Ships to", item.regions?.length ? item.regions.join(", ") : "anywhere"],
-      ["Stock", String(item.stock ?? "—")],
-      ["Listed", time(item.created_ms)],
-      shop ? ["Arbiters", shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : "none (no disputes possible)"] : null,
+      [t("Listing"), `#${id}`],
+      [t("Seller"), [accountLink(item.seller, seller.name), " ", seller.rating?.count ? stars(averageOf(seller.rating)) : null]],
+      [t("Shop"), shop ? [link(`#/shop/${shop.id}`, shop.name), shop.open ? "" : [" ", badge(t("closed"), "warn")], ` · ${shop.region}`] : "—"],
+      [t("Type"), item.type],
+      [t("Category"), item.category],
+      [t("Tags"), (item.tags || []).map((t) => link(href("/search", { q: t }), badge(t)))],
+      [t("Ships to"), item.regions?.length ? item.regions.join(", ") : t("anywhere")],
+      [t("Stock"), String(item.stock ?? "—")],
+      [t("Listed"), time(item.created_ms)],
+      shop ? [t("Arbiters"), shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : t("none (no disputes possible)")] : null,
     ]),
-    el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, "Buy"),
-      buyForm(item) ?? notice("Not available to buy right now."),
-      el("p", { class: "hint" }, "Or from the command line: ", el("code", {}, `marketnode order place --listing ${id}`)),
-      el("p", {}, link(href("/inbox", { about: "listing", id }), "Ask the seller a question", { id: "ask-seller" }),
-        " (encrypted to the seller's key)")),
+    el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, t("Buy")),
+      buyForm(item) ?? notice(t("Not available to buy right now.")),
+      el("p", { class: "hint" }, t("Or from the command line: "), el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`)),
+      el("p", {}, link(href("/inbox", { about: "listing", id }), t("Ask the seller a question"), { id: "ask-seller" }),
+        " ", t("(encrypted to the seller's key)"))),
     await reviewsSection({ listing: id }, item.rating));
 }
 
@@ -240,6 +255,14 @@ async function shopsPage(page) {
       answer.next_cursor ? link(href("/shops", { ...Object.fromEntries(page.query), cursor: answer.next_cursor }), "Next page »", { class: "btn", rel: "next" }) : null));
 }
 
+// The chain keeps an arbiter's fixed fee as a count of the order's asset's smallest unit: show what it is
+// in each asset ("1.00 USDX / 100 MKT"), never the bare count.
+function fixedFee(units) {
+  const assets = knownAssets();
+  if (!assets.length) return formatUnits(units, 0);
+  return assets.map((asset) => `${formatUnits(units, decimalsOf(asset))} ${asset}`).join(" / ");
+}
+
 async function arbitersPage(page) {
   const answer = await rpc("arbiter_list", { limit: 100, include_inactive: true });
   if (!page.current) return;
@@ -247,7 +270,7 @@ async function arbitersPage(page) {
   replace(page.main, heading("Arbiters"),
     el("p", {}, "A buyer may name one of the shop's arbiters when ordering. If the order is disputed, the arbiter splits the escrow after its fee: a fixed part, in the disputed order's asset, plus a share of the escrow."),
     items.length ? table(["Arbiter", "Fixed fee", "Share of escrow", "Status", "Since", "Terms"], items.map((a) => [
-      accountLink(a.address), `${formatUnits(a.fee_fixed ?? 0, 0)} smallest units`, bps(a.fee_bps ?? 0),
+      accountLink(a.address), fixedFee(a.fee_fixed ?? 0), bps(a.fee_bps ?? 0),
       a.active === false ? badge("inactive", "warn") : badge("active", "ok"), time(a.since_ms), a.description || "—",
     ]), "Registered arbiters and their fees") : notice("No arbiters are registered yet."));
 }

@@ -145,3 +145,112 @@ export async function verifyCertificate(cert, validatorKeys) {
   const distinct = new Set(signers.filter((s) => s.valid !== false).map((s) => s.validator)).size;
   return { supported, signers, quorum, quorumMet: distinct >= quorum && signers.every((s) => s.valid !== false) };
 }
+
+// --- state and receipt proofs (docs/PROTOCOL.md §7.2-7.3) -------------------------------------
+
+const bitOf = (path, depth) => (path[depth >> 3] >> (7 - (depth & 7))) & 1;
+const EMPTY = new Uint8Array(32);
+
+// §7.2: does `proof` show that key (hex) holds value (hex; null = absent) under rootHex?
+export async function verifyStateProof(rootHex, keyHex, valueHex, proof) {
+  const path = await digest("smt-key", fromHex(keyHex));
+  const siblings = (proof.siblings || []).map(fromHex);
+  const depth = siblings.length;
+  if (depth > 256) return false;
+  let hash;
+  if (valueHex !== null) {
+    const valueHash = await digest("smt-value", fromHex(valueHex));
+    if (!proof.leaf || proof.leaf.path !== toHex(path) || proof.leaf.value_hash !== toHex(valueHash)) return false;
+    hash = await digest("smt-leaf", concat(path, valueHash));
+  } else if (proof.leaf === null) {
+    hash = EMPTY;
+  } else {
+    const other = fromHex(proof.leaf.path);
+    if (toHex(other) === toHex(path)) return false;
+    for (let d = 0; d < depth; d++) if (bitOf(other, d) !== bitOf(path, d)) return false;
+    hash = await digest("smt-leaf", concat(other, fromHex(proof.leaf.value_hash)));
+  }
+  for (let d = depth - 1; d >= 0; d--) {
+    hash = bitOf(path, d) ? await digest("smt-node", concat(siblings[d], hash)) : await digest("smt-node", concat(hash, siblings[d]));
+  }
+  return toHex(hash) === rootHex;
+}
+
+// A reader for the canonical msgpack of §1 (enough for receipts): bytes come back as hex.
+export function decodeCanonical(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  const take = (n) => { if (at + n > bytes.length) throw new Error("truncated"); const s = bytes.subarray(at, at + n); at += n; return s; };
+  const uint = (n) => { let v = 0n; for (const b of take(n)) v = (v << 8n) | BigInt(b); return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v; };
+  const text = (n) => new TextDecoder().decode(take(n));
+  const many = (n, f) => Array.from({ length: n }, f);
+  const value = () => {
+    const t = take(1)[0];
+    if (t <= 0x7f) return t;
+    if (t >= 0xe0) return t - 0x100;
+    if ((t & 0xf0) === 0x80) return map(t & 0x0f);
+    if ((t & 0xf0) === 0x90) return many(t & 0x0f, value);
+    if ((t & 0xe0) === 0xa0) return text(t & 0x1f);
+    switch (t) {
+      case 0xc0: return null;
+      case 0xc2: return false;
+      case 0xc3: return true;
+      case 0xc4: return toHex(take(uint(1)));
+      case 0xc5: return toHex(take(uint(2)));
+      case 0xc6: return toHex(take(uint(4)));
+      case 0xcc: return uint(1);
+      case 0xcd: return uint(2);
+      case 0xce: return uint(4);
+      case 0xcf: return uint(8);
+      case 0xd0: { const v = view.getInt8(at); at += 1; return v; }
+      case 0xd1: { const v = view.getInt16(at); at += 2; return v; }
+      case 0xd2: { const v = view.getInt32(at); at += 4; return v; }
+      case 0xd3: { const v = view.getBigInt64(at); at += 8; return v; }
+      case 0xd9: return text(uint(1));
+      case 0xda: return text(uint(2));
+      case 0xdb: return text(uint(4));
+      case 0xdc: return many(uint(2), value);
+      case 0xdd: return many(uint(4), value);
+      case 0xde: return map(uint(2));
+      case 0xdf: return map(uint(4));
+      default: throw new Error(`unsupported msgpack byte ${t}`);
+    }
+  };
+  const map = (n) => Object.fromEntries(many(n, () => [value(), value()]));
+  const out = value();
+  if (at !== bytes.length) throw new Error("trailing bytes");
+  return out;
+}
+
+// A tx_get answer's outcome, checked here: the receipt's path to its block's receipts root, that root
+// proven in the state (key rcpt/<u64 height>) under a header certified by the validators. Returns the
+// checks, each {ok, text}, and the proven receipt ({ok, code, ...}) or null.
+export async function verifyReceiptProof(status, validatorKeys) {
+  const checks = [];
+  const add = (ok, text) => { checks.push({ ok, text }); return ok; };
+  const rp = status.receipt_proof;
+  const height = status.inclusion.header.height;
+  const key = toHex(concat(encoder.encode("rcpt/"), fromHex(BigInt(height).toString(16).padStart(16, "0"))));
+  const entry = (rp.state.proofs || []).find((p) => p.key === key);
+  let receipt = null;
+  try { receipt = decodeCanonical(fromHex(rp.receipt)); } catch { receipt = null; }
+  add(receipt !== null && receipt.tx_hash === status.hash, receipt && receipt.tx_hash === status.hash
+    ? `The proven receipt is this tx's: ${receipt.ok ? "ok" : `failed with ${receipt.code}`}.` : "The proven receipt is not this tx's (or does not decode).");
+  const rootBytes = entry && entry.value && entry.value.length === 68 && entry.value.startsWith("c420") ? entry.value.slice(4) : null;
+  const receiptHash = toHex(await digest("receipt", fromHex(rp.receipt)));
+  const pathOk = rootBytes !== null && rp.path.index === status.inclusion.proof.index
+    && await verifyInclusion(rootBytes, receiptHash, rp.path, status.inclusion.header.tx_count);
+  add(pathOk, pathOk ? "Its Merkle path leads to the block's receipts root." : "Its Merkle path does NOT lead to the block's receipts root.");
+  const anchor = rp.state.header;
+  const stateOk = entry !== undefined && anchor.height === rp.state.height + 1 && rp.state.height >= height
+    && await verifyStateProof(anchor.state_root, key, entry.value, entry.proof);
+  add(stateOk, stateOk ? `That root is in the state after block #${rp.state.height}, proven against header #${anchor.height}'s state root.`
+    : "The receipts root is NOT proven against the anchor header's state root.");
+  const hashOk = (await headerHash(anchor)) === rp.state.certificate.block_hash;
+  add(hashOk, hashOk ? "The anchor header is the block its certificate signs." : "The anchor header does not hash to the certified block.");
+  const cert = await verifyCertificate(rp.state.certificate, validatorKeys);
+  if (cert.supported) add(cert.quorumMet, cert.quorumMet ? `A quorum (${cert.quorum}) of validators signed the anchor block.` : "The anchor certificate lacks a quorum.");
+  const agrees = receipt !== null && (status.status === "committed") === (receipt.ok === true) && status.receipt?.code === receipt.code;
+  add(agrees, agrees ? "The status shown matches the proven receipt." : "The status shown does NOT match the proven receipt.");
+  return { checks, receipt, verified: checks.every((c) => c.ok), signaturesChecked: cert.supported };
+}

@@ -3,6 +3,7 @@
 // (subscriptions, timers) that run when the viewer leaves it.
 
 import { el, heading, notice, replace } from "./format.js";
+import { t } from "./i18n.js";
 
 const routes = [];
 let cleanups = [];
@@ -61,11 +62,11 @@ export async function render() {
   }
   const match = routes.map((r) => ({ r, m: path.match(r.regex) })).find(({ m }) => m);
   if (!match) {
-    replace(main, heading("Page not found"), el("p", {}, "No page at ", el("code", {}, path), ". ", el("a", { href: "#/" }, "Go to the marketplace")));
+    replace(main, heading(t("Page not found")), el("p", {}, t("No page at "), el("code", {}, path), ". ", el("a", { href: "#/" }, t("Go to the marketplace"))));
     return;
   }
   const params = Object.fromEntries(match.r.names.map((name, i) => [name, decodeURIComponent(match.m[i + 1])]));
-  replace(main, el("p", { class: "loading", role: "status" }, "Loading…"));
+  replace(main, el("p", { class: "loading", role: "status" }, t("Loading…")));
   const page = {
     params,
     query,
@@ -76,7 +77,7 @@ export async function render() {
   try {
     await match.r.render(page);
   } catch (error) {
-    if (seq === renderSeq) replace(main, heading("Something went wrong"), failure(error));
+    if (seq === renderSeq) replace(main, heading(t("Something went wrong")), failure(error));
     console.error(error);
   }
   if (moveFocus && seq === renderSeq && !main.contains(document.activeElement)) main.querySelector("h1")?.focus({ preventScroll: true });

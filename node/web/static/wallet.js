@@ -187,14 +187,28 @@ export async function txHash(raw) {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", concat(encoder.encode("marketnode:tx:"), raw))));
 }
 
-// Build, sign and send one tx from the unlocked key; resolves with its committed status. A busy node is
-// asked again after its hint and a lost tx sent again (delivery.js); `notice` hears each wait.
-export async function send(kind, body, notice = () => {}) {
+// A market rule would refuse the tx on the node's current state (tx_estimate): it was not sent, no fee paid.
+export class TxRefused extends Error {
+  constructor(kind, verdict) {
+    super(`${kind} would fail: ${verdict.code}: ${verdict.message} (nothing was sent, no fee paid)`);
+    this.code = verdict.code;
+  }
+}
+
+// Build, sign and send one tx from the unlocked key; resolves with its committed status. First the node
+// tries it on its current state (tx_estimate) and a refusal throws TxRefused before anything is sent,
+// unless `check` is false. A busy node is asked again after its hint and a lost tx sent again
+// (delivery.js); `notice` hears each wait.
+export async function send(kind, body, notice = () => {}, { check = true } = {}) {
   if (!unlocked) throw new Error("unlock the wallet first");
   const [status, account] = await Promise.all([rpc("node_status"), rpc("account_get", { address: unlocked.address })]);
   const fee = (await chainParams())?.min_fee ?? 0;
   const unsigned = { body, chain_id: status.chain_id, fee, kind, nonce: account.nonce, sender: unlocked.publicKey };
   const raw = await signTx(unsigned, unlocked.signingKey);
+  if (check) {
+    const verdict = await rpc("tx_estimate", { tx: toHex(raw) });
+    if (!verdict.ok) throw new TxRefused(kind, verdict);
+  }
   const result = await deliver(rpc, toHex(raw), await txHash(raw), { notice });
   if (result.status === "failed") throw new RpcError({ code: -32003, message: `${result.receipt?.code}: ${result.receipt?.message}` }, "tx_send");
   return result;

@@ -5,6 +5,8 @@ import { rpc } from "./api.js";
 import { accountLink, amount, badge, displayName, el, fields, heading, link, parseUnits, replace, shortAddress } from "./format.js";
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
+import { deliveryProblem } from "./buyrules.js";
+import { openKeyfile, sealKeyfile } from "./keyfile.js";
 import * as wallet from "./wallet.js";
 
 function field(id, label, attrs = {}) {
@@ -55,6 +57,25 @@ async function walletPage(page) {
         if (!/^[0-9a-f]{64}$/.test(seed)) throw new Error("the seed is 64 hex characters");
         await wallet.save(fromHex(seed), form.elements["import-pass"].value);
         render();
+      }),
+      el("h2", {}, "Import a key file"),
+      el("p", {}, "A key file from ", el("code", {}, "marketnode wallet export --out FILE"), " (your command-line keystore) or from another browser."),
+      actionForm({ id: "wallet-import-file" }, [
+        field("keyfile", "Key file", { type: "file", accept: ".json,application/json", required: true }),
+        field("keyfile-pass", "The key file's passphrase", { type: "password", autocomplete: "off", required: true }),
+        field("keyfile-new-pass", "Passphrase for this browser (8+ characters)", { type: "password", autocomplete: "new-password", required: true }),
+      ], "Import key file", async (form) => {
+        const file = form.elements.keyfile.files?.[0];
+        if (!file) throw new Error("choose the key file");
+        if (file.size > 4096) throw new Error("that is not a key file (too large)");
+        let doc;
+        try { doc = JSON.parse(await file.text()); } catch { throw new Error("that is not a key file (not JSON)"); }
+        const { seed, address } = await openKeyfile(doc, form.elements["keyfile-pass"].value);
+        const key = await wallet.keyFromSeed(seed);
+        if (key.address !== address) throw new Error("the key file's address does not match its key");
+        await wallet.save(seed, form.elements["keyfile-new-pass"].value);
+        seed.fill(0);
+        render();
       }));
   } else if (now.status === "locked") {
     body.push(el("p", {}, "Key for ", accountLink(now.address), " is stored here, locked."),
@@ -91,7 +112,23 @@ async function unlockedView(address) {
   parts.push(el("h2", {}, "Back up the key"),
     el("p", {}, "Whoever has the seed controls the account. Write it down somewhere safe; this browser's copy goes if its storage is cleared."),
     actionForm({ id: "wallet-backup" }, [field("backup-pass", "Passphrase", { type: "password", autocomplete: "current-password", required: true })],
-      "Show seed", async (form) => el("code", { class: "wrap", id: "backup-seed" }, await wallet.revealSeed(form.elements["backup-pass"].value))));
+      "Show seed", async (form) => el("code", { class: "wrap", id: "backup-seed" }, await wallet.revealSeed(form.elements["backup-pass"].value))),
+    el("p", {}, "Or save it as a key file, sealed under a passphrase of its own, for another browser or the command line (",
+      el("code", {}, "marketnode wallet import FILE"), ")."),
+    actionForm({ id: "wallet-export" }, [
+      field("export-pass", "Wallet passphrase", { type: "password", autocomplete: "current-password", required: true }),
+      field("export-file-pass", "Passphrase for the key file (8+ characters)", { type: "password", autocomplete: "new-password", required: true }),
+    ], "Save key file", async (form) => {
+      const filePass = form.elements["export-file-pass"].value;
+      if (filePass.length < 8) throw new Error("choose a key file passphrase of at least 8 characters");
+      const seed = fromHex(await wallet.revealSeed(form.elements["export-pass"].value));
+      const doc = await sealKeyfile(seed, address, filePass);
+      seed.fill(0);
+      const blob = new Blob([JSON.stringify(doc, null, 2) + "\n"], { type: "application/json" });
+      const save = el("a", { href: URL.createObjectURL(blob), download: `marketnode-key-${address.slice(0, 10)}.json`, id: "export-link" }, "Download the key file");
+      save.click();
+      return ["Key file ready: ", save];
+    }));
   parts.push(el("h2", {}, "Testnet funds"), actionForm({ id: "wallet-faucet" }, [], "Ask the faucet", async () => {
     const result = await rpc("dev_faucet", { address, wait: "commit" });
     showBalances(await rpc("account_get", { address }));
@@ -116,13 +153,29 @@ export function buyForm(listing) {
   const arbiters = listing.shop_info?.arbiters ?? [];
   const select = el("select", { id: "buy-arbiter", name: "arbiter" },
     arbiters.map((a) => arbiterOption(a)), el("option", { value: "" }, "no arbiter (no disputes)"));
+  const physical = listing.type === "physical";
+  const regions = listing.regions ?? [];
+  const delivery = !physical ? [] : [
+    regions.length ? el("div", { class: "field" }, el("label", { for: "buy-region" }, `Your region (ships to ${regions.join(", ")} only)`),
+      el("select", { id: "buy-region", name: "region", required: true }, el("option", { value: "" }, "choose…"), regions.map((r) => el("option", { value: r }, r)))) : null,
+    el("div", { class: "field" }, el("label", {},
+      el("input", { type: "checkbox", id: "buy-address-agreed", name: "addressAgreed", required: true }),
+      " I have agreed the shipping address with the seller (the browser cannot seal an address yet; the command line can: ",
+      el("code", {}, "--address"), ")")),
+  ];
   return actionForm({ id: "buy-form", "aria-label": "Buy" }, [
     field("buy-quantity", "Quantity", { type: "number", min: 1, max: String(listing.stock), value: "1", required: true }),
     el("div", { class: "field" }, el("label", { for: "buy-arbiter" }, "Arbiter for disputes"), select),
-    el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt. Agree the shipping address with the seller (sealed addresses are not sent from the browser yet)."),
+    ...delivery,
+    el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt."),
   ], "Buy now", async (form) => {
     const quantity = BigInt(form.elements["buy-quantity"].value || "1");
     const arbiter = form.elements.arbiter.value;
+    const problem = deliveryProblem(listing, { region: form.elements.region?.value, addressAgreed: form.elements.addressAgreed?.checked });
+    if (problem) throw new Error(problem);
+    if (!arbiter && !confirm("No arbiter: this order can never be disputed, and nobody can rule if what arrives is wrong. Place it anyway?")) {
+      return "Not placed: choose an arbiter for disputes.";
+    }
     const result = await wallet.send("order_place", {
       listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
       arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
@@ -140,9 +193,13 @@ function arbiterOption(address) {
 
 const RATINGS = ["overall", "quality", "accuracy", "delivery", "service"];
 
-// What the unlocked account may do to this order now, as buttons and small forms.
+export const FINISHED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+
+// What the unlocked account may do to this order now; null when nobody could do anything to it any more.
 export function orderActions(order) {
   const me = wallet.current();
+  const reviewable = order.status === "completed" && !order.review;
+  if (FINISHED.has(order.status) && !reviewable && (!me || ![order.buyer, order.seller, order.arbiter].includes(me.address))) return null;
   if (!me) return unlockHint("act on your orders");
   const role = me.address === order.buyer ? "buyer" : me.address === order.seller ? "seller" : me.address === order.arbiter ? "arbiter" : null;
   if (!role) return null;
