@@ -214,12 +214,7 @@ def order_show(session: Session, order_id: int) -> None:
             ("arbiter", found["arbiter"] or "none (this order cannot be disputed)"),
             *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
             ("deadline", _deadline(session, deadlines.get("current_ms"))),
-            ("dispute", found.get("reason_text")),
-            ("evidence", None if not found.get("evidence_hash") else content_url(session.rpc, bytes.fromhex(found["evidence_hash"]))),
-            ("response", found.get("response_text")),
-            ("its evidence", None if not found.get("response_evidence_hash")
-             else content_url(session.rpc, bytes.fromhex(found["response_evidence_hash"]))),
-            ("ruling", found.get("ruling_text")),
+            *_dispute_lines(session, found),
         ])
         click.echo("next step:")
         for line in next_steps(found):
@@ -273,6 +268,17 @@ def _listing_line(session: Session, found: dict) -> str:
     except RpcError:
         return str(found["listing"])
     return f"{found['listing']}: {listing['title']} (shop {listing['shop']}, {shop['name']})"
+
+
+def _dispute_lines(session: Session, found: dict) -> list[tuple[str, str]]:
+    """The dispute's statement, response, ruling and evidence links: only those the order has."""
+    def link(name: str) -> str | None:
+        return content_url(session.rpc, bytes.fromhex(found[name])) if found.get(name) else None
+
+    lines = [("dispute", found.get("reason_text")), ("evidence", link("evidence_hash")),
+             ("response", found.get("response_text")), ("its evidence", link("response_evidence_hash")),
+             ("ruling", found.get("ruling_text"))]
+    return [(label, value) for label, value in lines if value is not None]
 
 
 def _deadline(session: Session, deadline_ms: int | None) -> str:

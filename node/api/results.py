@@ -110,7 +110,7 @@ LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description":
                "available": _t(B),
                "provenance": obj({"record": {"oneOf": [RECORD_SUMMARY, {"type": "null"}]},
                                   "certificate": {"oneOf": [CERT, {"type": "null"}]}}),
-               "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason"))
+               "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason", "cover"))
 SHOP_SUMMARY = {"id": _t(N), "owner": ADDR, "name": _t(S), "region": _t(S), "open": _t(B), "created_ms": _t(N)}
 SHOP = obj({**SHOP_SUMMARY, "description": _t(S), "accepted_assets": array(_t(S)), "arbiters": array(ADDR),
             "listing_count": _t(N)})
@@ -150,7 +150,9 @@ INTAKE = obj({"busy": _t(B), "capacity": _t(N), "commit_tps": _t(N), "measured":
 NODE_STATUS = obj({"chain_id": _t(S), "node_id": HEX, "moniker": _t(S), "height": _t(N), "head_hash": HEX,
                    "state_root": HEX, "head_time_ms": _t(N), "view": _t(N), "primary": HEX,
                    "is_validator": _t(B), "peers": _t(N), "syncing": _t(B), "sync_target": _t(N),
-                   "mempool_size": _t(N), "uptime_s": _t(N), "intake": INTAKE})
+                   "mempool_size": _t(N), "uptime_s": _t(N), "intake": INTAKE,
+                   "content": obj({k: _t(N) for k in ("wanted", "fetched", "wrong_bytes_from_peers",
+                                                      "unreferenced_bytes", "scanned_height")})})
 NODE_HEALTH = obj({"ok": _t(B), "reasons": array(_t(S)), "height": _t(N),
                    "query_index": obj({"ok": _t(B), "height": _t(N), "reason": NULL_S, "retry_at": NULL_I})})
 PEER = obj({"pubkey": HEX, "address_mn": ADDR, "address": NULL_S, "direction": _t(S, "in or out"),
