@@ -8,8 +8,8 @@ needs, so the tree on disk holds exactly the last ``keep`` versions.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
-from itertools import islice
 
 from core import smt
 from core.errors import StorageCorruption, StorageError
@@ -35,7 +35,7 @@ class NodeCache:
 
     def __init__(self, max_nodes: int = 200_000) -> None:
         self.max_nodes = max_nodes
-        self._nodes: dict[bytes, bytes] = {}
+        self._nodes: OrderedDict[bytes, bytes] = OrderedDict()  # O(1) eviction of the oldest
         self._staged: dict[bytes, bytes] = {}
 
     def get(self, key: bytes) -> bytes | None:
@@ -44,9 +44,8 @@ class NodeCache:
     def put(self, key: bytes, node: bytes) -> None:
         nodes = self._nodes
         nodes[key] = node
-        if len(nodes) > self.max_nodes:
-            for old in list(islice(nodes, len(nodes) - self.max_nodes)):
-                del nodes[old]
+        while len(nodes) > self.max_nodes:  # not a dict sliced from the front: that rescans the deleted
+            nodes.popitem(last=False)       # slots on every put (block 213 of a bench took 11 s to execute)
 
     def stage(self, writes: Mapping[bytes, bytes]) -> None:
         self._staged = dict(writes)
