@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cli import demo_images
 from cli.demo_messages import exchange
 from cli.wallet_common import DAY_MS
 from wallet import builders, kinds
 from wallet.account import TxResult, Wallet
 from wallet.amounts import AssetBook
+from wallet.content import put_content
 
 ASSET = "USDX"
 CAST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace")
@@ -74,6 +76,15 @@ class Story:
         result = self.cast[actor].send(kind, body)
         self._step(actor, text, result)
         return result
+
+    def put(self, actor: str, data: bytes, kind: str) -> bytes:
+        """Upload ``data`` to the actor's node, signed by the actor (the content store, docs/RPC.md content_put)."""
+        wallet = self.cast[actor]
+        return bytes.fromhex(put_content(wallet.client, wallet.key, wallet.chain_id, data, kind)["hash"])
+
+    def put_text(self, actor: str, text: str) -> str:
+        self.put(actor, text.encode("utf-8"), "text")
+        return text
 
     def tell(self, actor: str, text: str) -> None:
         self._step(actor, text, None)
@@ -158,18 +169,23 @@ class Story:
                                name="Alice's Roastery", description="Single-origin coffee, roasted weekly",
                                region="DE", accepted_assets=[ASSET], arbiters=[self.addr("grace")]))
         shop_id = int(created.event("shop_created")["shop"])
+        coffee_photos = [self.put("alice", demo_images.coffee_bag(), "image"),
+                         self.put("alice", demo_images.coffee_beans(), "image")]
+        mug_photos = [self.put("alice", demo_images.mug(), "image")]
+        self.tell("alice", "uploads three product photos to her node; the listings carry their sha256 hashes")
+        self.outcome.ids["listing_images"] = [h.hex() for h in coffee_photos + mug_photos]
         coffee_price = self.assets.parse("12.50", ASSET)
         coffee = self.act("alice", f"lists Huila coffee, 250 g at {self.money(coffee_price)}, linked to its lot "
                                    "and certificate", "listing_create", kinds.listing_create(
             shop=shop_id, type="physical", title="Huila single-origin coffee, 250 g",
             description="Washed Caturra, notes of panela and orange", category="coffee",
             tags=["huila", "single-origin", "washed"], price=coffee_price, asset=ASSET, stock=40,
-            regions=["DE", "AT"], images=[], record=record_id, certificate=cert_id))
+            regions=["DE", "AT"], images=coffee_photos, record=record_id, certificate=cert_id))
         mug_price = self.assets.parse("18.00", ASSET)
         mug = self.act("alice", f"lists a hand-thrown mug at {self.money(mug_price)}", "listing_create",
                        kinds.listing_create(shop=shop_id, type="physical", title="Hand-thrown coffee mug",
                                             description="Stoneware, 300 ml", category="ceramics", tags=["mug"],
-                                            price=mug_price, asset=ASSET, stock=5, regions=[], images=[]))
+                                            price=mug_price, asset=ASSET, stock=5, regions=[], images=mug_photos))
         coffee_id = int(coffee.event("listing_created")["listing"])
         mug_id = int(mug.event("listing_created")["listing"])
         self.outcome.ids.update(shop=shop_id, coffee_listing=coffee_id, mug_listing=mug_id)
@@ -226,11 +242,18 @@ class Story:
         referral = _reward(confirmed, "referral")
         if referral is not None:
             self.tell("carol", f"earns the referral reward: {self.money(referral['amount'], referral['asset'])}")
-        reviewed = self.act("bob", "reviews: 5 stars", "review", builders.review(order, 5, "Fresh, fragrant, fast."))
+        text = self.put_text("bob", "Fresh, fragrant, fast. Notes of orange, just as described; well packed.")
+        photo = self.put("bob", demo_images.review_photo(), "image")
+        self.outcome.ids.update(review_text=text, review_photo=photo.hex())
+        reviewed = self.act("bob", "reviews: 5 stars, with a text and a photo (both stored by every node)",
+                            "review", builders.review(order, 5, text, photo))
         reward = _reward(reviewed, "review")
         if reward is not None:
             self.tell("bob", f"earns the review reward: {self.money(reward['amount'], reward['asset'])}")
             self.outcome.ids["review_reward"] = reward["amount"]
+        reply = self.put_text("alice", "Thank you, Bob! The next lot is a natural process from Nariño.")
+        self.act("alice", "replies to the review", "review_reply",
+                 kinds.review_reply(order=order, text_hash=builders.text_hash(reply)))
 
     def dispute(self, mug: int) -> None:
         price = self.cast["bob"].client.call("listing_get", listing=mug)["price"]
@@ -242,12 +265,22 @@ class Story:
         self.outcome.ids["dispute_order"] = order
         self.act("alice", f"accepts order {order}", "order_accept", kinds.order_accept(order=order))
         self.act("alice", f"ships order {order}", "order_ship", builders.order_ship(order, tracking="DHL 0034 9999"))
-        self.act("bob", "disputes: the mug arrived cracked (statement hashed on chain)", "order_dispute",
-                 builders.order_dispute(order, "The mug arrived with a crack through the handle."))
+        statement = self.put_text("bob", "The mug arrived with a crack through the handle. The box was dented "
+                                         "on one corner; photo attached.")
+        evidence = self.put("bob", demo_images.mug(cracked=True), "image")
+        self.act("bob", "disputes: the mug arrived cracked (statement and photo stored by the nodes, their hashes "
+                        "on chain)", "order_dispute", builders.order_dispute(order, statement, evidence))
+        answer = self.put_text("alice", "The mug left intact in 4 cm of padding; the box was dented in transit. "
+                                        "Happy to share the loss.")
+        self.act("alice", "answers the dispute (her statement stored the same way)", "order_respond",
+                 builders.order_respond(order, answer))
         refund = (price - fee) // 2
+        ruling = self.put_text("grace", "Shared fault: the packaging was thin and the carrier rough. Half the "
+                                        "price after my fee goes back to Bob; Alice keeps the rest.")
         self.act("grace", f"rules: {self.money(refund)} back to bob, the rest to alice after her "
-                          f"{self.money(fee)} fee", "order_resolve",
-                 builders.order_resolve(order, refund, "Shared fault: packaging thin, carrier rough."))
+                          f"{self.money(fee)} fee", "order_resolve", builders.order_resolve(order, refund, ruling))
+        self.outcome.ids.update(dispute_statement=statement, dispute_evidence=evidence.hex(), dispute_answer=answer,
+                                ruling=ruling)
         self.outcome.ids.update(dispute_refund=refund, arbiter_fee=fee)
 
     def money_moves(self) -> None:

@@ -8,10 +8,12 @@ prints a table (or JSON with --json). Amounts are typed and shown in units.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 
+from cli.content_cmds import image_refs, upload_file, upload_text, with_texts
 from cli.wallet_common import (
     DAY_MS,
     Session,
@@ -28,6 +30,7 @@ from cli.wallet_common import (
 from wallet import builders, kinds
 from wallet.account import TxResult
 from wallet.amounts import AssetBook
+from wallet.content import content_url
 
 LISTING_TYPES = kinds.KINDS["listing_create"].field("type").choices
 
@@ -315,6 +318,8 @@ def listing() -> None:
 def _listing_body(session: Session, create: bool, values: Mapping[str, Any]) -> dict[str, Any]:
     """The listing fields from options: prices parsed in the listing's asset, empty lists left out on update."""
     body = {name: value for name, value in values.items() if value not in (None, ())}
+    if "images" in body:  # files are uploaded to the node's content store first; hashes are used as given
+        body["images"] = [h.hex() for h in image_refs(session, body["images"])]
     for name in ("tags", "regions", "images"):
         if name in body:
             body[name] = list(body[name])
@@ -341,7 +346,9 @@ def _listing_options(create: bool) -> Any:
             click.option("--asset", required=create, default=None, help="Asset of the price; the shop must accept it."),
             click.option("--stock", type=click.IntRange(0), required=create, default=None),
             click.option("--region", "regions", multiple=True, help="Region shipped to (repeat; none: anywhere)."),
-            click.option("--image", "images", multiple=True, metavar="SHA256", help="Image content hash (hex)."),
+            click.option("--image", "images", multiple=True, metavar="FILE|SHA256",
+                         help="Image file to upload (JPEG, PNG, WebP ≤ 2 MiB), or the hash of one already "
+                              "uploaded (repeat, up to 10; the first is the cover)."),
             click.option("--record", default=None, help="Provenance record of the item."),
             click.option("--certificate", type=int, default=None, help="Certificate id of the item."),
         ]
@@ -453,6 +460,7 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("record", (prov.get("record") or {}).get("id")),
             ("certificate", None if cert is None else f"{cert['id']} ({'valid' if cert['valid'] else 'NOT valid'})"),
             ("description", found["description"]),
+            ("images", [content_url(session.rpc, bytes.fromhex(h)) for h in found.get("images") or []] or None),
         ])
 
     session.show(found, human)
@@ -481,14 +489,20 @@ def review() -> None:
 @click.option("--accuracy", type=click.IntRange(1, 5), default=None)
 @click.option("--delivery", type=click.IntRange(1, 5), default=None)
 @click.option("--service", type=click.IntRange(1, 5), default=None)
-@click.option("--text", default="", help="The review text; only its hash goes on chain.")
-def review_write(session: Session, order: int, rating: int | None, text: str, **aspects: int | None) -> None:
+@click.option("--text", default="", help="The review text (UTF-8, ≤ 16 KiB): stored by the nodes, its hash on chain.")
+@click.option("--photo", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A photo of what you received (JPEG, PNG, WebP ≤ 2 MiB).")
+def review_write(session: Session, order: int, rating: int | None, text: str, photo: Path | None,
+                 **aspects: int | None) -> None:
     """Rate ORDER (completed, yours); use --rating for all aspects or set each one."""
     scores = {name: aspects[name] or rating for name in builders.RATINGS}
     missing = [name for name, score in scores.items() if score is None]
     if missing:
         raise click.UsageError(f"give --rating N, or every one of --{' --'.join(missing)}")
-    session.send("review", builders.review(order, scores, text), lambda r: _reward_line(session, r))
+    if text:
+        upload_text(session, text)
+    photo_hash = upload_file(session, photo, "image") if photo is not None else None
+    session.send("review", builders.review(order, scores, text, photo_hash), lambda r: _reward_line(session, r))
 
 
 def _reward_line(session: Session, result: TxResult) -> str:
@@ -503,9 +517,10 @@ def _reward_line(session: Session, result: TxResult) -> str:
 
 @node_command(review, "reply", signs=True)
 @click.argument("order", type=int)
-@click.option("--text", required=True, help="The reply; only its hash goes on chain.")
+@click.option("--text", required=True, help="The reply (UTF-8): stored by the nodes, its hash on chain.")
 def review_reply(session: Session, order: int, text: str) -> None:
     """Reply once, as the seller, to the review of ORDER."""
+    upload_text(session, text)
     session.send("review_reply", kinds.review_reply(order=order, text_hash=builders.text_hash(text)))
 
 
@@ -518,13 +533,19 @@ def review_list(session: Session, listing: int | None, seller: str | None, limit
     if (listing is None) == (seller is None):
         raise click.UsageError("give exactly one of --listing, --seller")
     page = session.call("review_list", listing=listing, seller=seller, limit=limit, cursor=cursor)
+    page = {**page, "items": [with_texts(session, r, ("text_hash", "reply_hash")) for r in page["items"]]}
 
     def human() -> None:
         table(page["items"], [
             ("order", lambda r: r["order"]), ("listing", lambda r: r["listing"]),
             ("overall", lambda r: r["ratings"]["overall"]), ("reviewer", lambda r: short(r["reviewer"])),
             ("when", lambda r: when(r["time_ms"])), ("replied", lambda r: r["reply_hash"] is not None),
+            ("photo", lambda r: (r.get("photo") or "")[:16] or None),
         ], empty="no reviews")
+        for r in page["items"]:
+            click.echo(f"\norder {r['order']}: {r['text_text'] or '(no text)'}")
+            if r.get("reply_text"):
+                click.echo(f"  seller replied: {r['reply_text']}")
         next_page_hint(page)
 
     session.show(page, human)

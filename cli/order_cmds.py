@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from cli.content_cmds import upload_file, upload_text, with_texts
 from cli.wallet_common import (
     Session,
     fields,
@@ -21,6 +22,7 @@ from cli.wallet_common import (
 from core.errors import RpcError
 from wallet import builders, kinds
 from wallet.account import TxResult
+from wallet.content import content_url
 
 
 @click.group()
@@ -40,6 +42,7 @@ def order() -> None:
     marketnode order ship 7 --tracking DHL-123 --key-file testnet/accounts/alice.key
     marketnode order confirm 7 --key-file testnet/accounts/bob.key
     marketnode order dispute 8 --statement "arrived broken" --key-file testnet/accounts/bob.key
+    marketnode order respond 8 --statement "sent intact, see photo" --evidence box.jpg --key-file testnet/accounts/alice.key
     marketnode order resolve 8 --buyer-amount 6.00 --ruling "half each" --key-file testnet/accounts/grace.key
     marketnode order list --buyer mn1...
     marketnode order show 7
@@ -152,23 +155,43 @@ def order_ship(session: Session, order_id: int, tracking: str | None, content_ke
 
 @node_command(order, "dispute", signs=True)
 @click.argument("order_id", metavar="ORDER", type=int)
-@click.option("--statement", required=True, help="What went wrong; give it to the arbiter, only its hash goes "
-              "on chain.")
-def order_dispute(session: Session, order_id: int, statement: str) -> None:
+@click.option("--reason", "--statement", "statement", required=True,
+              help="What went wrong (UTF-8, ≤ 16 KiB): stored by the nodes for the arbiter, its hash on chain.")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file backing the statement: a photo (JPEG, PNG, WebP ≤ 2 MiB) or a text.")
+def order_dispute(session: Session, order_id: int, statement: str, evidence: Path | None) -> None:
     """Open a dispute on ORDER (buyer or seller) before its deadline; the arbiter then rules."""
-    session.send("order_dispute", builders.order_dispute(order_id, statement),
+    upload_text(session, statement)
+    evidence_hash = upload_file(session, evidence) if evidence is not None else None
+    session.send("order_dispute", builders.order_dispute(order_id, statement, evidence_hash),
                  lambda r: f"order {order_id}: disputed; the arbiter rules by "
                            f"{when(r.event('order_disputed')['deadline_ms'])}")
+
+
+@node_command(order, "respond", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--statement", required=True,
+              help="Your answer to the dispute (UTF-8, ≤ 16 KiB): stored by the nodes, its hash on chain.")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A file backing your answer: a photo (JPEG, PNG, WebP ≤ 2 MiB) or a text.")
+def order_respond(session: Session, order_id: int, statement: str, evidence: Path | None) -> None:
+    """Answer a dispute on ORDER once (the party that did not open it), before the arbiter's deadline."""
+    upload_text(session, statement)
+    evidence_hash = upload_file(session, evidence) if evidence is not None else None
+    session.send("order_respond", builders.order_respond(order_id, statement, evidence_hash),
+                 lambda r: f"order {order_id}: answered; the arbiter has both statements")
 
 
 @node_command(order, "resolve", signs=True)
 @click.argument("order_id", metavar="ORDER", type=int)
 @click.option("--buyer-amount", required=True, help="Refund to the buyer, in units of the order's asset; the "
               "seller gets the rest after your fee.")
-@click.option("--ruling", default=None, help="Your written ruling; only its hash goes on chain.")
+@click.option("--ruling", default=None, help="Your written ruling (UTF-8): stored by the nodes, its hash on chain.")
 def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: str | None) -> None:
     """Split a disputed ORDER's escrow (its arbiter only)."""
     found = session.call("order_get", order=order_id)
+    if ruling:
+        upload_text(session, ruling)
     units = session.assets.parse(buyer_amount, found["asset"], "buyer-amount")
     session.send("order_resolve", builders.order_resolve(order_id, units, ruling),
                  lambda r: f"order {order_id}: resolved; {session.amount(units, found['asset'])} back to the buyer")
@@ -177,8 +200,8 @@ def order_resolve(session: Session, order_id: int, buyer_amount: str, ruling: st
 @node_command(order, "show")
 @click.argument("order_id", metavar="ORDER", type=int)
 def order_show(session: Session, order_id: int) -> None:
-    """One order: parties, escrow, the next step with its deadline and who may take it, and its timeline."""
-    found = session.call("order_get", order=order_id)
+    """One order: parties, escrow, the next step with its deadline and who may take it, the dispute's texts, and its timeline."""
+    found = with_texts(session, session.call("order_get", order=order_id), ("reason_hash", "response_hash", "ruling_hash"))
 
     def human() -> None:
         deadlines = found.get("deadlines") or {}
@@ -191,6 +214,7 @@ def order_show(session: Session, order_id: int) -> None:
             ("arbiter", found["arbiter"] or "none (this order cannot be disputed)"),
             *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
             ("deadline", _deadline(session, deadlines.get("current_ms"))),
+            *_dispute_lines(session, found),
         ])
         click.echo("next step:")
         for line in next_steps(found):
@@ -226,6 +250,9 @@ def next_steps(found: dict) -> list[str]:
         when_ = "before the deadline" if step["timing"] == "before deadline" else "any time"
         lines.append(f"{step['by']}: {ACTION_WORDS.get(step['action'], command)} ({when_}): "
                      f"marketnode order {command} {order_id}")
+    if found["status"] == "disputed" and not found.get("response_hash") and found.get("dispute_by"):
+        other = "seller" if found["dispute_by"] == found["buyer"] else "buyer"  # who did not open the dispute
+        lines.append(f"{other}: answer the dispute once (before the deadline): marketnode order respond {order_id}")
     if deadlines.get("claimable_by"):
         outcome = CLAIM_WORDS.get(deadlines.get("on_claim"), deadlines.get("on_claim"))
         lines.append(f"at or after the deadline, {deadlines['claimable_by']} may claim: "
@@ -241,6 +268,17 @@ def _listing_line(session: Session, found: dict) -> str:
     except RpcError:
         return str(found["listing"])
     return f"{found['listing']}: {listing['title']} (shop {listing['shop']}, {shop['name']})"
+
+
+def _dispute_lines(session: Session, found: dict) -> list[tuple[str, str]]:
+    """The dispute's statement, response, ruling and evidence links: only those the order has."""
+    def link(name: str) -> str | None:
+        return content_url(session.rpc, bytes.fromhex(found[name])) if found.get(name) else None
+
+    lines = [("dispute", found.get("reason_text")), ("evidence", link("evidence_hash")),
+             ("response", found.get("response_text")), ("its evidence", link("response_evidence_hash")),
+             ("ruling", found.get("ruling_text"))]
+    return [(label, value) for label, value in lines if value is not None]
 
 
 def _deadline(session: Session, deadline_ms: int | None) -> str:

@@ -17,6 +17,7 @@ from market.accounts import ESCROW, TREASURY, move, require_registered
 from market.arbiters import arbiter_fee, arbiter_record
 from market.assets import in_units
 from market.codes import (
+    ALREADY_EXISTS,
     AMOUNT_OVERFLOW,
     ARBITER_NOT_ACCEPTED,
     BAD_SPLIT,
@@ -249,7 +250,29 @@ def handle_dispute(tx: TxContext, body: dict[str, Any]) -> None:
     order = _admit(tx, "order_dispute", body["order"])
     require(order["arbiter"] is not None, NO_ARBITER, "the order was placed without an arbiter")
     order["dispute_by"], order["reason_hash"] = tx.sender, body["reason_hash"]
+    if body["evidence"] is not None:  # only when given: orders disputed before evidence existed keep their bytes
+        order["evidence_hash"] = body["evidence"]
     _move_to(tx, body["order"], order, DISPUTED, tx.params.ruling_window_ms)
+
+
+def handle_respond(tx: TxContext, body: dict[str, Any]) -> None:
+    """The party that did not open the dispute answers its statement once, before the ruling deadline.
+
+    Not a transition (the order stays disputed): the arbiter then has both statements to rule on.
+    """
+    order = order_record(tx.state, body["order"])
+    require(order["status"] == DISPUTED, BAD_TRANSITION, f"only a disputed order takes a response, not a "
+            f"{order['status']} one")
+    other = order["seller"] if order["dispute_by"] == order["buyer"] else order["buyer"]
+    require(tx.sender == other, NOT_AUTHORIZED, "only the party that did not open the dispute may respond")
+    require(tx.now_ms < order["deadline_ms"], WINDOW_CLOSED, f"the ruling window closed at {order['deadline_ms']}")
+    require(order.get("response_hash") is None, ALREADY_EXISTS, "the dispute was already answered")
+    order["response_hash"] = body["response_hash"]
+    if body["evidence"] is not None:
+        order["response_evidence_hash"] = body["evidence"]
+    order["updated_ms"] = tx.now_ms
+    store.save(tx.state, keys.order(body["order"]), order)
+    tx.emit("dispute_answered", order=body["order"], by=tx.sender)
 
 
 def handle_resolve(tx: TxContext, body: dict[str, Any]) -> None:
@@ -280,5 +303,6 @@ def handle_claim(tx: TxContext, body: dict[str, Any]) -> None:
 HANDLERS = {
     "order_place": handle_place, "order_accept": handle_accept, "order_decline": handle_decline,
     "order_cancel": handle_cancel, "order_ship": handle_ship, "order_confirm": handle_confirm,
-    "order_dispute": handle_dispute, "order_resolve": handle_resolve, "order_claim": handle_claim,
+    "order_dispute": handle_dispute, "order_respond": handle_respond, "order_resolve": handle_resolve,
+    "order_claim": handle_claim,
 }

@@ -65,6 +65,8 @@ def handle_review(tx: TxContext, body: dict[str, Any]) -> None:
     review = {"listing": order["listing"], "ratings": body["ratings"], "reply_hash": None,
               "reviewer": tx.sender, "seller": order["seller"], "text_hash": body["text_hash"], "time_ms": tx.now_ms,
               "weight": weight}
+    if body["photo"] is not None:  # only when given: reviews stored before photos existed keep their bytes
+        review["photo"] = body["photo"]
     store.save(state, keys.review(order_id), review)
     store.index_add(state, keys.reviews_by_listing(order["listing"], order_id))
     _add_rating(state, keys.seller_rating(order["seller"]), body["ratings"], weight)

@@ -103,6 +103,27 @@ class StorageSection:
 
 
 @dataclass(frozen=True)
+class ContentSection:
+    """The content store's limits (node/content, docs/OPERATIONS.md "Content store")."""
+
+    max_image_bytes: int = 2 * 1024 * 1024
+    max_text_bytes: int = 16 * 1024
+    max_image_pixels: int = 25_000_000  # width x height; a larger image is refused as a decompression bomb
+    auth_window_ms: int = 300_000  # an upload's signed time may be this far from the node's clock
+    unreferenced_ttl_s: int = 86_400  # an upload no committed tx references is deleted after this long
+    account_pending_bytes: int = 32 * 1024 * 1024  # unreferenced uploads one account may hold on this node
+    account_pending_blobs: int = 200
+    account_uploads_per_minute: int = 60
+    total_pending_bytes: int = 1024 * 1024 * 1024  # unreferenced uploads of all accounts together
+    fetch_concurrency: int = 4  # blobs fetched from peers at once
+    fetch_timeout_s: int = 20
+    max_wanted: int = 100_000  # referenced blobs waiting to be fetched
+    thumbnail_cache_bytes: int = 32 * 1024 * 1024
+    max_downloads: int = 64  # GET /content requests served at once, all clients together
+    max_downloads_per_client: int = 8  # ... and from one client address (HTTP 429 beyond)
+
+
+@dataclass(frozen=True)
 class MailboxSection:
     """Encrypted messages kept and forwarded for accounts (docs/OPERATIONS.md, "Mailboxes")."""
 
@@ -137,6 +158,7 @@ class NodeConfig:
     rpc: RpcSection = field(default_factory=RpcSection)
     mempool: MempoolSection = field(default_factory=MempoolSection)
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
+    content: ContentSection = field(default_factory=ContentSection)
     storage: StorageSection = field(default_factory=StorageSection)
     mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
@@ -159,7 +181,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "storage": StorageSection, "mailbox": MailboxSection, "log": LogSection}
+             "storage": StorageSection, "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -209,6 +231,10 @@ def load_config(home: Path) -> NodeConfig:
         raise ConfigError("log.level: expected debug, info, warning or error")
     if cfg.log.format not in ("plain", "json"):
         raise ConfigError("log.format: expected plain or json")
+    upload_bytes = 4 * ((cfg.content.max_image_bytes + 2) // 3) + 4096  # base64 of the largest image, and the call
+    if upload_bytes > cfg.rpc.max_body_bytes:
+        raise ConfigError(f"content.max_image_bytes = {cfg.content.max_image_bytes} needs rpc.max_body_bytes of at least "
+                          f"{upload_bytes} (content_put carries the image in base64); raise it or lower the image limit")
     if cfg.storage.state_versions < 2:
         raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
     if cfg.mempool.floor_commit_tps < 1:
@@ -261,6 +287,11 @@ _COMMENTS = {
     "allowed_hosts": "Host names browsers may use besides IP literals and localhost (DNS rebinding); \"*\" = any",
     "allowed_origins": "web origins besides the node's own pages that may call the RPC; \"*\" = any",
     "format": "plain or json",
+    "max_image_pixels": "width x height; more is refused as a decompression bomb",
+    "unreferenced_ttl_s": "an upload no committed tx references is deleted after this",
+    "account_pending_bytes": "unreferenced upload bytes one account may hold here",
+    "total_pending_bytes": "unreferenced upload bytes of all accounts together",
+    "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
     "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",

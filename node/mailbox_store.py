@@ -33,8 +33,16 @@ MINUTE_MS = 60_000
 _MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL, _MARKER, _PEER = b"m", b"i", b"r", b"e", b"s", b"a", b"k", b"p"
 
 
+U64_MAX = 2**64 - 1
+
+
 def _u64(n: int) -> bytes:
     return n.to_bytes(8, "big")
+
+
+def _first_after(seq: int) -> bytes | None:
+    """The key suffix of the first seq above ``seq``; None when none can exist (``seq`` is the largest u64 or more)."""
+    return None if seq >= U64_MAX else _u64(seq + 1)
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,10 @@ class MailboxStore:
 
     def inbox(self, reader: bytes, after_seq: int = 0) -> Iterator[StoredMessage]:
         """A reader's messages (received and sent) with seq > ``after_seq``, oldest first."""
-        prefix = _INBOX + reader
-        for _, message_id in self.kv.iterate(prefix, prefix + _u64(after_seq + 1)):
+        prefix, start = _INBOX + reader, _first_after(after_seq)
+        if start is None:
+            return
+        for _, message_id in self.kv.iterate(prefix, prefix + start):
             found = self.get(message_id)
             if found is not None:
                 yield found
@@ -102,7 +112,10 @@ class MailboxStore:
         """Up to ``limit`` messages (about ``max_bytes`` at most) that arrived after ``after_seq``, in order."""
         out: list[StoredMessage] = []
         size = 0
-        for _, message_id in self.kv.iterate(_ARRIVAL, _ARRIVAL + _u64(after_seq + 1)):
+        start = _first_after(after_seq)
+        if start is None:
+            return out
+        for _, message_id in self.kv.iterate(_ARRIVAL, _ARRIVAL + start):
             message = self.get(message_id)
             if message is None:
                 continue

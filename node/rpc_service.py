@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.api import build_registry
+from node.content.http import add_content_routes
 from node.rpc.access import AccessPolicy
 from node.rpc.server import RpcLimits, RpcServer
 from node.web import add_web_routes
@@ -16,6 +17,7 @@ async def start_rpc(node: Any) -> RpcServer:
                        limits=RpcLimits.from_config(r), admin_token=r.admin_token or None,
                        access=AccessPolicy.from_config(r))
     add_web_routes(server.app)  # the web pages (GET / and /static/...) share the RPC port
+    add_content_routes(server.app, node)  # GET /content/<sha256>: the blobs txs reference
     node.rpc_hub = server.hub
     await server.start()
     return server

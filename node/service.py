@@ -188,6 +188,9 @@ class Node:
         self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
+        from node.content.service import ContentService
+
+        self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
         self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
 
@@ -268,6 +271,7 @@ class Node:
                 journal = tg.create_task(self.intake.run())
                 watch = tg.create_task(self._stall_watch())
                 want = tg.create_task(self._want_loop())
+                content = tg.create_task(self.content.run())
                 mail = tg.create_task(self.mailbox.run())
                 self.post(("work",))
                 await stop.wait()
@@ -281,6 +285,7 @@ class Node:
                 journal.cancel()
                 watch.cancel()
                 want.cancel()
+                content.cancel()
                 mail.cancel()
             clean = True
         finally:
@@ -570,6 +575,12 @@ class Node:
             return True
         if topic == "txs":
             return await self._on_gossiped_txs(peer, payload)
+        if topic in self.content.TOPICS:
+            try:
+                return self.content.on_message(peer, topic, payload)
+            except DecodeError as exc:
+                self.p2p.penalize(peer, 5, f"bad {topic} message: {exc}")
+                return False
         if topic in MAIL_TOPICS:
             return self.mailbox.on_gossip(peer, topic, payload)
         self.p2p.penalize(peer, 5, f"unknown topic {topic!r}")
@@ -617,6 +628,8 @@ class Node:
             return serve_blocks(self.store, payload)
         if topic == "txwant":
             return self._serve_want(payload)
+        if topic in self.content.TOPICS:
+            return self.content.serve(payload)
         if topic == SYNC_TOPIC:
             return self.mailbox.serve_sync(payload)
         raise DecodeError(f"unknown request topic {topic!r}")
@@ -624,6 +637,7 @@ class Node:
     async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
         if connected:
             self.syncer.request_now()
+            self.content.fetcher.peer_joined()
             self._offer_pending_txs(peer)
             self.mailbox.offer_to(peer)
 

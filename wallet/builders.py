@@ -100,9 +100,15 @@ def order_ship(order: int, tracking: str | None = None, content_key: bytes | Non
     return kinds.order_ship(order=order, tracking_hash=text_hash(tracking) if tracking else None, delivery=delivery)
 
 
-def order_dispute(order: int, statement: str) -> dict[str, Any]:
-    """An ``order_dispute`` body; the statement itself goes to the arbiter off chain, its hash on chain."""
-    return kinds.order_dispute(order=order, reason_hash=text_hash(statement))
+def order_dispute(order: int, statement: str, evidence: bytes | None = None) -> dict[str, Any]:
+    """An ``order_dispute`` body; the statement (and ``evidence``, a content hash) are stored by the nodes'
+    content store (wallet/content.py), their hashes on chain."""
+    return kinds.order_dispute(order=order, reason_hash=text_hash(statement), evidence=evidence)
+
+
+def order_respond(order: int, statement: str, evidence: bytes | None = None) -> dict[str, Any]:
+    """An ``order_respond`` body: the other party's answer to a dispute (stored like the statement)."""
+    return kinds.order_respond(order=order, response_hash=text_hash(statement), evidence=evidence)
 
 
 def order_resolve(order: int, buyer_amount: int, ruling: str | None = None) -> dict[str, Any]:
@@ -111,7 +117,8 @@ def order_resolve(order: int, buyer_amount: int, ruling: str | None = None) -> d
                                ruling_hash=text_hash(ruling) if ruling else None)
 
 
-def review(order: int, ratings: Mapping[str, int] | int, text: str = "") -> dict[str, Any]:
-    """A ``review`` body; ``ratings`` is one 1..5 score for every aspect or a map of all five."""
+def review(order: int, ratings: Mapping[str, int] | int, text: str = "", photo: bytes | None = None) -> dict[str, Any]:
+    """A ``review`` body; ``ratings`` is one 1..5 score for every aspect or a map of all five; ``photo`` is
+    the content hash of an uploaded image (wallet/content.py)."""
     scores = dict.fromkeys(RATINGS, ratings) if isinstance(ratings, int) else dict(ratings)
-    return kinds.review(order=order, ratings=scores, text_hash=text_hash(text))
+    return kinds.review(order=order, ratings=scores, text_hash=text_hash(text), photo=photo)

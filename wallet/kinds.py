@@ -173,14 +173,22 @@ KINDS: dict[str, KindSpec] = {
     "order_dispute": KindSpec(
         "order_dispute", "buyer or seller opens a dispute before the current deadline", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
-            FieldSpec("reason_hash", "hash", True, "hash of the statement given to the arbiter"),
+            FieldSpec("reason_hash", "hash", True, "sha256 of the statement given to the arbiter (UTF-8 text)"),
+            FieldSpec("evidence", "hash", False, "sha256 of an evidence file (an image or a text)"),
+        ),
+    ),
+    "order_respond": KindSpec(
+        "order_respond", "the party that did not open a dispute answers it once, before the ruling deadline", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("response_hash", "hash", True, "sha256 of the answer to the statement (UTF-8 text)"),
+            FieldSpec("evidence", "hash", False, "sha256 of an evidence file (an image or a text)"),
         ),
     ),
     "order_resolve": KindSpec(
         "order_resolve", "the order's arbiter splits the escrow after its fee", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
             FieldSpec("buyer_amount", "uint", True, "refund to the buyer; the seller gets the rest after the fee"),
-            FieldSpec("ruling_hash", "hash", False, "hash of the written ruling"),
+            FieldSpec("ruling_hash", "hash", False, "sha256 of the written ruling (UTF-8 text)"),
         ),
     ),
     "order_claim": KindSpec(
@@ -192,13 +200,14 @@ KINDS: dict[str, KindSpec] = {
         "review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
             FieldSpec("ratings", "struct", True, "each 1..5", members=("overall", "quality", "accuracy", "delivery", "service")),
-            FieldSpec("text_hash", "hash", True, "hash of the review text (stored off chain)"),
+            FieldSpec("text_hash", "hash", True, "sha256 of the review text (UTF-8, served by every node's content store)"),
+            FieldSpec("photo", "hash", False, "sha256 of a photo of the item received (JPEG, PNG or WebP)"),
         ),
     ),
     "review_reply": KindSpec(
         "review_reply", "the seller replies once to a review", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
-            FieldSpec("text_hash", "hash", True, "hash of the reply text"),
+            FieldSpec("text_hash", "hash", True, "sha256 of the reply text (UTF-8)"),
         ),
     ),
     "record_create": KindSpec(
@@ -694,15 +703,37 @@ def order_dispute(
     *,
     order: int,
     reason_hash: Hash,
+    evidence: Hash | None = None,
 ) -> dict[str, Any]:
     """Buyer or seller opens a dispute before the current deadline.
 
     ``order``: order id (from the `order_placed` event)
-    ``reason_hash``: hash of the statement given to the arbiter
+    ``reason_hash``: sha256 of the statement given to the arbiter (UTF-8 text)
+    ``evidence`` (optional): sha256 of an evidence file (an image or a text)
     """
     return make_body(KINDS["order_dispute"], {
         "order": order,
         "reason_hash": reason_hash,
+        "evidence": evidence,
+    })
+
+
+def order_respond(
+    *,
+    order: int,
+    response_hash: Hash,
+    evidence: Hash | None = None,
+) -> dict[str, Any]:
+    """The party that did not open a dispute answers it once, before the ruling deadline.
+
+    ``order``: order id (from the `order_placed` event)
+    ``response_hash``: sha256 of the answer to the statement (UTF-8 text)
+    ``evidence`` (optional): sha256 of an evidence file (an image or a text)
+    """
+    return make_body(KINDS["order_respond"], {
+        "order": order,
+        "response_hash": response_hash,
+        "evidence": evidence,
     })
 
 
@@ -716,7 +747,7 @@ def order_resolve(
 
     ``order``: order id (from the `order_placed` event)
     ``buyer_amount``: refund to the buyer; the seller gets the rest after the fee
-    ``ruling_hash`` (optional): hash of the written ruling
+    ``ruling_hash`` (optional): sha256 of the written ruling (UTF-8 text)
     """
     return make_body(KINDS["order_resolve"], {
         "order": order,
@@ -743,17 +774,20 @@ def review(
     order: int,
     ratings: Mapping[str, int],
     text_hash: Hash,
+    photo: Hash | None = None,
 ) -> dict[str, Any]:
     """The buyer of a completed order rates it once, weighted by its total, and may earn the reward.
 
     ``order``: order id (from the `order_placed` event)
     ``ratings``: each 1..5
-    ``text_hash``: hash of the review text (stored off chain)
+    ``text_hash``: sha256 of the review text (UTF-8, served by every node's content store)
+    ``photo`` (optional): sha256 of a photo of the item received (JPEG, PNG or WebP)
     """
     return make_body(KINDS["review"], {
         "order": order,
         "ratings": ratings,
         "text_hash": text_hash,
+        "photo": photo,
     })
 
 
@@ -765,7 +799,7 @@ def review_reply(
     """The seller replies once to a review.
 
     ``order``: order id (from the `order_placed` event)
-    ``text_hash``: hash of the reply text
+    ``text_hash``: sha256 of the reply text (UTF-8)
     """
     return make_body(KINDS["review_reply"], {
         "order": order,

@@ -24,6 +24,7 @@ from core.hashing import TAGS, digest, signing_message
 from core.keys import PrivateKey, address_from_pubkey
 from core.merkle import EMPTY_ROOT, leaf_hash, merkle_proof, merkle_root
 from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
+from core.upload import authorise_upload
 
 HERE = Path(__file__).resolve().parent
 CHAIN_ID = "marketnode-testnet-1"
@@ -300,6 +301,17 @@ def _assert_refused(data: bytes) -> None:
     raise AssertionError(f"{data.hex()} decoded but is listed as invalid")
 
 
+def upload_file() -> dict[str, Any]:
+    """A content upload authorisation (docs/PROTOCOL.md §10)."""
+    data = b"Great lamp, arrived well packed."
+    auth = authorise_upload(key(3), CHAIN_ID, data, 1_767_225_600_000)
+    return {
+        "chain_id": CHAIN_ID, "seed": seed(3).hex(), "data": data.hex(), "content_hash": auth.hash.hex(),
+        "fields": as_json(auth.unsigned_obj()), "unsigned_canonical": encode(auth.unsigned_obj()).hex(),
+        "signing_message": auth.signing_bytes(CHAIN_ID).hex(), "signature": auth.sig.hex(),
+    }
+
+
 def hashing_file() -> dict[str, Any]:
     samples = [("tx", b""), ("header", b"abc"), ("address", b"mn" + bytes(32)), ("merkle-empty", b"")]
     return {
@@ -322,6 +334,7 @@ FILES = {
     "certificate.json": certificate_file,
     "header.json": header_file,
     "merkle.json": merkle_file,
+    "upload.json": upload_file,
     "state.json": state_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,

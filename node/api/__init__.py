@@ -14,6 +14,7 @@ def build_registry() -> Registry:
         accounts,
         admin,
         chain,
+        content,
         faucet,
         market,
         messages,
@@ -25,7 +26,7 @@ def build_registry() -> Registry:
     )
 
     registry = Registry()
-    for module in (node_methods, chain, txs, accounts, market, provenance, messages, proofs, faucet, admin):
+    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin):
         module.register(registry)
     results.apply(registry)
     return registry

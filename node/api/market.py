@@ -177,7 +177,8 @@ def _register_listings(registry: Registry) -> None:
             limit_param(), cursor_param(),
         ],
         result=Result("page", "{items: [{id, shop, seller, type, category, title, tags, asset, price, stock, active, "
-                      "created_ms, sales, rating: {count, overall_avg_x100}}], next_cursor}", PAGE_RESULT),
+                      "created_ms, sales, rating: {count, overall_avg_x100}, cover: first image's sha256 or null}], "
+                      "next_cursor}", PAGE_RESULT),
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
@@ -191,7 +192,8 @@ def _register_listings(registry: Registry) -> None:
         page = _paged(lambda: search.search_listings(
             query_conn(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
             max_price=max_price, asset=asset, in_stock=in_stock, sort=sort, limit=limit, cursor=cursor))
-        return _page(page, listing_summary_json)
+        reader = ctx.node.store.state_reader()
+        return _page(page, lambda row: _with_cover(reader, listing_summary_json(row)))
 
     @registry.method(
         "listing_recommend",
@@ -207,7 +209,8 @@ def _register_listings(registry: Registry) -> None:
     )
     async def listing_recommend(ctx: CallContext, address: bytes, limit: int) -> dict[str, Any]:
         rows = search.recommend(query_conn(ctx), address, limit)
-        return page_json([listing_summary_json(r) for r in rows], None)
+        reader = ctx.node.store.state_reader()
+        return page_json([_with_cover(reader, listing_summary_json(r)) for r in rows], None)
 
 
 def _register_orders(registry: Registry) -> None:
@@ -264,7 +267,7 @@ def _register_orders(registry: Registry) -> None:
         params=[Param("listing", "integer", "Reviews of this listing.", required=False, minimum=1),
                 Param("seller", "address", "Reviews of this seller's orders.", required=False),
                 limit_param(), cursor_param()],
-        result=Result("page", "{items: [{order, listing, seller, reviewer, ratings, text_hash, reply_hash, time_ms}], "
+        result=Result("page", "{items: [{order, listing, seller, reviewer, ratings, text_hash, reply_hash, photo?, time_ms}], "
                       "next_cursor}", PAGE_RESULT),
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
@@ -276,6 +279,13 @@ def _register_orders(registry: Registry) -> None:
                                                   cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _review_json(reader, row["order_id"]))
+
+
+def _with_cover(reader: Any, item: dict[str, Any]) -> dict[str, Any]:
+    """A search card's ``cover``: the listing's first image hash (from state, the index keeps no images), or None."""
+    listing = store.load(reader, keys.listing(item["id"]))
+    images = listing["images"] if listing else []
+    return {**item, "cover": images[0].hex() if images else None}
 
 
 def _review_json(reader: Any, order_id: int) -> dict[str, Any] | None:

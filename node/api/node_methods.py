@@ -17,12 +17,13 @@ def register(registry: Registry) -> None:
         description="`intake` is {busy, capacity, commit_tps, measured, max_pending_ms, durable}: whether "
                     "`tx_send` now refuses as busy, how many txs may wait (what the node commits in "
                     "`max_pending_ms` at `commit_tps`, measured or the configured floor) and whether "
-                    "acknowledgements are journaled.",
+                    "acknowledgements are journaled. `content` is {wanted, fetched, wrong_bytes_from_peers, "
+                    "unreferenced_bytes, scanned_height}: the content store's fetching and retention (docs/OPERATIONS.md).",
         result=Result("status", "The node's status.", {"type": "object"}),
         tags=("node",),
     )
     async def node_status(ctx: CallContext) -> dict[str, Any]:
-        return {**ctx.node.status(), "intake": ctx.node.intake.status()}
+        return {**ctx.node.status(), "intake": ctx.node.intake.status(), "content": ctx.node.content.status()}
 
     @registry.method(
         "node_peers",

@@ -76,13 +76,15 @@ CERT = obj({"id": _t(N), "fingerprint": HEX, "issuer": ADDR, "issuer_accredited"
             "ownership_chain": array(obj({"from": NULL_ADDR, "to": ADDR, "time_ms": _t(N)})),
             "proof": STATE_PROOF_SCHEMA}, optional=("proof",))
 REVIEW = obj({"order": _t(N), "listing": _t(N), "seller": ADDR, "reviewer": ADDR, "ratings": RATINGS,
-              "text_hash": HEX, "reply_hash": NULL_S, "time_ms": _t(N), "weight": _t(N)}, optional=("weight",))
+              "text_hash": HEX, "reply_hash": NULL_S, "photo": _t(S, "the photo's sha256, hex (content store)"),
+              "time_ms": _t(N), "weight": _t(N)}, optional=("weight", "photo"))
 ORDER_FIELDS = {"id": _t(N), "listing": _t(N), "shop": _t(N), "buyer": ADDR, "seller": ADDR, "arbiter": NULL_ADDR,
                 "status": _t(S), "quantity": _t(N), "asset": _t(S), "total": _t(N), "placed_ms": _t(N),
                 "updated_ms": _t(N), "deadline_ms": NULL_I}
 ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": NULL_I, "buyer_amount": NULL_I,
              "address_seller": NULL_S, "address_arbiter": NULL_S, "tracking_hash": NULL_S, "delivery": NULL_S,
              "dispute_by": _t([S, "null"], "who may still dispute"), "reason_hash": NULL_S, "ruling_hash": NULL_S,
+             "evidence_hash": NULL_S, "response_hash": NULL_S, "response_evidence_hash": NULL_S,
              "timeline": array(obj({"status": _t(S), "height": _t(N), "time_ms": _t(N), "deadline_ms": NULL_I,
                                     "by": ADDR, "tx": HEX})),
              "deadlines": obj({"current_ms": NULL_I, "actions": array(ANY_MAP), "claimable_by": NULL_S,
@@ -90,12 +92,14 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
                                                                       ("accept", "ship", "confirm", "ruling")})}),
              "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA},
             optional=("proof", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
-                      "reason_hash", "ruling_hash", "tracking_hash", "address_seller"))
+                      "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
+                      "response_hash", "response_evidence_hash"))
 LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S), "category": _t(S),
                        "title": _t(S), "tags": array(_t(S)), "asset": _t(S), "price": _t(N), "stock": _t(N),
                        "active": _t(B), "created_ms": _t(N), "sales": _t(N),
-                       "rating": obj({"count": _t(N), "overall_avg_x100": NULL_I}), "reason": _t(S)},
-                      optional=("sales", "rating", "reason"))
+                       "rating": obj({"count": _t(N), "overall_avg_x100": NULL_I}), "reason": _t(S),
+                       "cover": _t([S, "null"], "the first image's sha256, hex, or null")},
+                      optional=("sales", "rating", "reason", "cover"))
 RECORD_SUMMARY = obj({"id": _t(S), "type": _t(S), "owner": ADDR, "custodian": ADDR, "producer": ADDR,
                       "final": _t(B), "history_len": _t(N)})
 LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description": _t(S), "images": array(_t(S)),
@@ -106,7 +110,7 @@ LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description":
                "available": _t(B),
                "provenance": obj({"record": {"oneOf": [RECORD_SUMMARY, {"type": "null"}]},
                                   "certificate": {"oneOf": [CERT, {"type": "null"}]}}),
-               "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason"))
+               "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason", "cover"))
 SHOP_SUMMARY = {"id": _t(N), "owner": ADDR, "name": _t(S), "region": _t(S), "open": _t(B), "created_ms": _t(N)}
 SHOP = obj({**SHOP_SUMMARY, "description": _t(S), "accepted_assets": array(_t(S)), "arbiters": array(ADDR),
             "listing_count": _t(N)})
@@ -146,7 +150,9 @@ INTAKE = obj({"busy": _t(B), "capacity": _t(N), "commit_tps": _t(N), "measured":
 NODE_STATUS = obj({"chain_id": _t(S), "node_id": HEX, "moniker": _t(S), "height": _t(N), "head_hash": HEX,
                    "state_root": HEX, "head_time_ms": _t(N), "view": _t(N), "primary": HEX,
                    "is_validator": _t(B), "peers": _t(N), "syncing": _t(B), "sync_target": _t(N),
-                   "mempool_size": _t(N), "uptime_s": _t(N), "intake": INTAKE})
+                   "mempool_size": _t(N), "uptime_s": _t(N), "intake": INTAKE,
+                   "content": obj({k: _t(N) for k in ("wanted", "fetched", "wrong_bytes_from_peers",
+                                                      "unreferenced_bytes", "scanned_height")})})
 NODE_HEALTH = obj({"ok": _t(B), "reasons": array(_t(S)), "height": _t(N),
                    "query_index": obj({"ok": _t(B), "height": _t(N), "reason": NULL_S, "retry_at": NULL_I})})
 PEER = obj({"pubkey": HEX, "address_mn": ADDR, "address": NULL_S, "direction": _t(S, "in or out"),
@@ -176,6 +182,8 @@ HISTORY = page(obj({"seq": _t(N), "event": _t(S, "created, reported, owner, cust
 OPENRPC = obj({"openrpc": _t(S), "info": ANY_MAP, "methods": array(ANY_MAP), "components": ANY_MAP,
                "servers": array(ANY_MAP)}, optional=("servers",))
 
+BLOB = obj({"hash": HEX, "content_type": _t(S), "size": _t(N), "pinned": _t(B, "a committed tx references it"),
+            "expires_ms": NULL_I})
 MESSAGE = obj({"id": HEX, "seq": _t(N), "sender": ADDR, "to": array(ADDR),
                "about": obj({"kind": _t(S, "listing or order"), "id": _t(N)}), "sent_ms": _t(N),
                "received_ms": _t(N), "size": _t(N), "direction": _t([S, "null"], "in or out; null without a reader"),
@@ -202,6 +210,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "message_stats": obj({"envelopes": _t(N), "accounts": _t(N), "last_seq": _t(N), "limits": MESSAGE_LIMITS,
                           "refused": {"type": "object", "description": "refusal reason → count",
                                       "additionalProperties": _t(N)}}),
+    "content_put": obj({**BLOB["properties"], "url": _t(S, "/content/<hash>")}),
+    "content_info": obj({**BLOB["properties"], "held": _t(B), "wanted": _t(B, "this node is fetching it from peers"),
+                         "refused": _t([S, "null"], "why peers' bytes for it were refused, or null")},
+                        optional=("content_type", "size", "pinned", "expires_ms")),
     "message_markRead": obj({"marked": _t(N, "ids newly marked read"), "unread": _t(N)}),
     "tx_estimate": ESTIMATE, "tx_get": TX_STATUS, "tx_send": SEND, "tx_sendBatch": array(BATCH_ENTRY),
 }

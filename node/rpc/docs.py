@@ -63,6 +63,25 @@ by hand._
   count by IP address (an IPv6 client by its /64). docs/OPERATIONS.md lists them.
 - The node listens on 127.0.0.1 unless configured otherwise.
 
+## Content
+
+- `GET /content/<sha256 hex>` (and HEAD) on the RPC port serves a blob the
+  node holds: an image (`image/jpeg`, `image/png`, `image/webp`) or a text
+  (`text/plain; charset=utf-8`), typed from its bytes. Headers: `ETag` (the
+  quoted hash), `Cache-Control: public, max-age=31536000, immutable`,
+  `X-Content-Type-Options: nosniff`, `Content-Security-Policy: default-src
+  'none'; sandbox`; `If-None-Match` with the ETag gets 304.
+- `?w=160`, `?w=320` or `?w=640` gives an image's thumbnail at most that wide
+  (PNG stays PNG, the rest become JPEG); another width, or a text, is HTTP
+  400; an image over `content.max_image_pixels` is HTTP 422 (a decompression
+  bomb is never decoded).
+- HTTP 400 for an address that is not 64 lowercase hex characters; HTTP 404
+  with a reason (not here; referenced on chain and being fetched from peers;
+  refused) when the node does not hold it.
+- Uploads go through `content_put` (below), signed by the uploader's account
+  key (docs/PROTOCOL.md §10). Every client checks what it fetched against the
+  hash before showing it.
+
 ## Requests
 
 - Params by name (an object) or by position (an array, in the order listed

@@ -24,7 +24,7 @@ CONTENT_TYPES = {
 }
 # Everything is local: no CDN, no inline scripts; the pages talk only to this node.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; "
                                "style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",

@@ -240,6 +240,7 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
         await api.send("bob", "review", {"order": bulk, "ratings": ratings, "text_hash": h("great")})
         ok("review", *(f"ratings.{name}" for name in ratings))
         await refused("alice", "review_reply", {"order": INT_MAX, "text_hash": h("x")}, "order")
+        await refused("alice", "order_respond", {"order": INT_MAX, "response_hash": h("x")}, "order")
 
         record = {"record": "max-1", "type": "thing", "attributes": {"weight": INT_MAX}}
         await api.send("frank", "record_create", record)

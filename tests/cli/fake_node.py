@@ -7,6 +7,7 @@ recorded, so a test can decode the signed tx the CLI sent.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from core.jsonable import from_hex
+from core.keys import pubkey_from_address
 from core.types import Tx
+from core.upload import UploadAuth, content_hash
 
 CHAIN_ID = "marketnode-testnet"
 GENESIS = {"params": {"min_fee": 0, "native_asset": "MKT"},
@@ -43,8 +46,10 @@ class FakeNode:
             "account_get": lambda p: {"address": p["address"], "nonce": 4, "balances": {"MKT": 5, "USDX": 1250},
                                       "registered": False, "profile": None, "roles": [], "kyc": {"level": 0}},
             "tx_send": self.commit,
+            "content_put": self.content_put,
             "tx_estimate": lambda p: {"ok": True, "code": "ok", "message": "", "fee": 0, "events": []},
         }
+        self.blobs: dict[str, bytes] = {}  # what GET /content/<hash> serves (a test may plant wrong bytes)
         self.url = ""
 
     def commit(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +59,17 @@ class FakeNode:
         return {"hash": tx.hash.hex(), "status": "committed", "height": self.height, "index": 0,
                 "receipt": {"ok": True, "code": "ok", "message": "", "events": self.events.get(tx.kind, []),
                             "fee_paid": 0}}
+
+    def content_put(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Check the upload's hash and signature like a node would, and keep the bytes."""
+        data = base64.b64decode(params["data"])
+        auth = UploadAuth(bytes.fromhex(params["hash"]), pubkey_from_address(params["uploader"]), params["time_ms"],
+                          bytes.fromhex(params["signature"]))
+        if content_hash(data) != auth.hash or not auth.verify(CHAIN_ID):
+            raise Refuse(-32000, "content refused: wrong hash or signature", {"reason": "bad_signature"})
+        self.blobs[auth.hash.hex()] = data
+        return {"hash": auth.hash.hex(), "content_type": "application/octet-stream", "size": len(data),
+                "pinned": False, "expires_ms": None, "url": f"/content/{auth.hash.hex()}"}
 
     @staticmethod
     def sent_tx(params: dict[str, Any]) -> Tx:
@@ -92,6 +108,13 @@ class FakeNode:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                data = node.blobs.get(self.path.removeprefix("/content/"))
+                self.send_response(200 if data is not None else 404)
+                self.send_header("Content-Length", str(len(data or b"")))
+                self.end_headers()
+                self.wfile.write(data or b"")
 
             def log_message(self, *args: Any) -> None:
                 pass

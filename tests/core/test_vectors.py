@@ -6,6 +6,7 @@ so any change to an encoding, hash or signature shows up here as a failure.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from core.hashing import TAGS, digest, signing_message
 from core.keys import PrivateKey, address_from_pubkey, pubkey_from_address, verify
 from core.merkle import EMPTY_ROOT, MerkleProof, leaf_hash, merkle_proof, merkle_root, verify_proof
 from core.types import Block, Certificate, Evidence, Header, Tx, Vote, quorum_size
+from core.upload import UploadAuth
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "test-vectors"
 
@@ -162,6 +164,20 @@ def test_merkle_vectors():
         proof = MerkleProof(proof_case["index"], proof_case["size"], tuple(h(p) for p in proof_case["path"]))
         assert merkle_proof(items, proof.index) == proof
         assert verify_proof(h(case["root"]), items[proof.index], proof)
+
+
+def test_upload_authorisation_vector():
+    case = load("upload.json")
+    key = PrivateKey(h(case["seed"]))
+    data = h(case["data"])
+    assert hashlib.sha256(data).hexdigest() == case["content_hash"]
+    auth = UploadAuth(h(case["content_hash"]), key.public_key, case["fields"]["time_ms"])
+    assert from_json(case["fields"]) == auth.unsigned_obj()
+    assert encode(auth.unsigned_obj()).hex() == case["unsigned_canonical"]
+    assert auth.signing_bytes(case["chain_id"]).hex() == case["signing_message"]
+    signed = auth.sign(key, case["chain_id"])
+    assert signed.sig.hex() == case["signature"] and signed.verify(case["chain_id"])
+    assert not signed.verify("another-chain")
 
 
 def test_state_tree_vectors():

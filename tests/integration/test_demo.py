@@ -136,6 +136,38 @@ def test_a_second_run_tells_the_story_again_for_people_with_blocks_and_urls(net,
     assert f"web:         {net.url('validator-0')}" in out and "#/order/" in out and "JSON-RPC:" in out
 
 
+def test_the_story_put_its_photos_and_texts_in_every_nodes_content_store(net, story):
+    """Listing photos, the review's text and photo, the dispute's statement and evidence, and the ruling are
+    referenced on chain and served, byte-identical to their hashes, by every node (whichever took the upload)."""
+    import hashlib
+    import urllib.request
+
+    report, _ = story
+    ids = report["ids"]
+    sale = net.call("validator-0", "order_get", order=ids["sale_order"])
+    dispute = net.call("validator-0", "order_get", order=ids["dispute_order"])
+    listing = net.call("validator-0", "listing_get", listing=ids["coffee_listing"])
+    texts = {sale["review"]["text_hash"]: ids["review_text"], dispute["reason_hash"]: ids["dispute_statement"],
+             dispute["response_hash"]: ids["dispute_answer"], dispute["ruling_hash"]: ids["ruling"]}
+    assert sale["review"]["photo"] == ids["review_photo"] and dispute["evidence_hash"] == ids["dispute_evidence"]
+    assert listing["images"] == ids["listing_images"][:2]
+    wanted = [*texts, ids["review_photo"], ids["dispute_evidence"], *ids["listing_images"]]
+
+    def served(name: str, blob: str) -> bytes | None:
+        try:
+            with urllib.request.urlopen(f"{net.url(name).rstrip('/')}/content/{blob}", timeout=5) as response:
+                return response.read()
+        except OSError:
+            return None
+
+    for name in net.validators:
+        for blob in wanted:
+            data = wait_for(lambda n=name, b=blob: served(n, b), 30, f"{name} to serve {blob[:12]}")
+            assert hashlib.sha256(data).hexdigest() == blob
+            if blob in texts:
+                assert data.decode() == texts[blob]
+
+
 def test_the_demo_exchanges_messages_that_each_reader_decrypted_through_its_own_node(net, story):
     report, _ = story
     ids = report["ids"]["messages"]

@@ -212,6 +212,37 @@ def test_dispute_rejections(market: tuple[Chain, int]) -> None:
     chain.fails(codes.NO_ARBITER, "bob", "order_dispute", order=plain, reason_hash=bytes(32))
 
 
+def test_the_other_party_answers_a_dispute_once_with_optional_evidence(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    order = chain.shipped(listing)
+    chain.ok("bob", "order_dispute", order=order, reason_hash=b"\x01" * 32, evidence=b"\x03" * 32)
+    chain.ok("alice", "order_respond", order=order, response_hash=b"\x02" * 32, evidence=b"\x04" * 32)
+    record = chain.order(order)
+    assert record["status"] == "disputed" and record["evidence_hash"] == b"\x03" * 32
+    assert record["response_hash"] == b"\x02" * 32 and record["response_evidence_hash"] == b"\x04" * 32
+    chain.fails(codes.ALREADY_EXISTS, "alice", "order_respond", order=order, response_hash=b"\x05" * 32)
+    chain.ok("arb", "order_resolve", order=order, buyer_amount=0)
+
+
+def test_respond_rejections(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    chain.fails(codes.NOT_FOUND, "alice", "order_respond", order=99, response_hash=bytes(32))
+    order = chain.shipped(listing)
+    chain.fails(codes.BAD_TRANSITION, "alice", "order_respond", order=order, response_hash=bytes(32))
+    chain.ok("alice", "order_dispute", order=order, reason_hash=bytes(32))  # the seller opened it: the buyer answers
+    chain.fails(codes.NOT_AUTHORIZED, "alice", "order_respond", order=order, response_hash=bytes(32))
+    chain.fails(codes.NOT_AUTHORIZED, "carol", "order_respond", order=order, response_hash=bytes(32))
+    chain.advance(P.ruling_window_ms)
+    chain.fails(codes.WINDOW_CLOSED, "bob", "order_respond", order=order, response_hash=bytes(32))
+
+
+def test_a_dispute_without_evidence_stores_no_evidence_field(market: tuple[Chain, int]) -> None:
+    chain, listing = market
+    order = chain.shipped(listing)
+    chain.ok("bob", "order_dispute", order=order, reason_hash=bytes(32))
+    assert "evidence_hash" not in chain.order(order)
+
+
 def test_resolve_rejections(market: tuple[Chain, int]) -> None:
     chain, listing = market
     order = chain.shipped(listing)

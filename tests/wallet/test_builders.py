@@ -110,6 +110,7 @@ def test_every_builder_makes_a_body_the_market_executes():
     second = place()
     s.ok("alice", "order_accept", kinds.order_accept(order=second))
     s.ok("bob", "order_dispute", builders.order_dispute(second, "never arrived"))
+    s.ok("alice", "order_respond", builders.order_respond(second, "tracking shows it delivered"))
     s.ok("arb", "order_resolve", builders.order_resolve(second, 60, "split"))
 
     s.ok("bob", "order_cancel", kinds.order_cancel(order=place()))

@@ -12,8 +12,10 @@ from typing import Any
 
 from harness import Testnet, wait_for
 
+from cli import demo_images
 from core.keys import address_from_pubkey
 from core.types import Tx
+from wallet.content import put_content
 
 ASSET = "USDX"  # 2 decimals in the dev genesis
 FINGERPRINT = hashlib.sha256(b"marketnode demo: reference image of 'Harbour at dawn'").digest()
@@ -52,6 +54,14 @@ class Market:
     def one(self, who: str, kind: str, **body: Any) -> dict:
         return self.commit(self.tx(who, kind, **body))[0]
 
+    def put(self, who: str, data: bytes, kind: str | None = None) -> bytes:
+        """Upload ``data`` to the node as ``who`` (content_put); its sha256, for a tx to reference."""
+        answer = put_content(_Caller(self.net, self.via), self.net.keys[who], self.net.chain_id, data, kind)
+        return bytes.fromhex(answer["hash"])
+
+    def text(self, who: str, text: str) -> bytes:
+        return self.put(who, text.encode("utf-8"), "text")
+
     def pubkey(self, who: str) -> bytes:
         return self.net.keys[who].public_key
 
@@ -77,6 +87,23 @@ class Market:
         return self.event_attr(status, "order_placed", "order")
 
 
+class _Caller:
+    """The harness's JSON-RPC call in the shape wallet.content expects."""
+
+    def __init__(self, net: Testnet, via: str) -> None:
+        self.net, self.via, self.url = net, via, net.url(via)
+
+    def call(self, method: str, /, **params: Any) -> Any:
+        return self.net.call(self.via, method, **params)
+
+
+REVIEW_TEXT = "Lovely vase: the cobalt glaze is deeper than in the photos, and it came double-boxed."
+REPLY_TEXT = "Thank you, Bob! Enjoy it."
+STATEMENT = "The vase arrived in the wrong colour: green, not cobalt blue as listed. Photo attached."
+ANSWER = "I glazed and shipped cobalt; the photo's green may be the lamp. Happy to take it back."
+RULING = "The listing said cobalt; the vase sent is green. Full refund after my fee; the buyer returns the vase."
+
+
 def populate(net: Testnet) -> dict[str, Any]:
     """The demo story; returns the ids the pages can be pointed at."""
     m = Market(net)
@@ -99,11 +126,14 @@ def populate(net: Testnet) -> dict[str, Any]:
     cert = m.event_attr(cert_status, "certificate_issued", "certificate")
     original = m.listing(shop, "Harbour at dawn (original oil painting)", 45_000_00, stock=1, tags=["painting", "oil"],
                          description="Original oil on canvas, 60x80 cm, signed. Provenance traced and certified.",
-                         record=RECORD_ID, certificate=cert, regions=["DE", "AT", "CH"])
+                         record=RECORD_ID, certificate=cert, regions=["DE", "AT", "CH"],
+                         images=[m.put("alice", demo_images.painting(), "image")])
+    vase_photos = [m.put("alice", demo_images.vase(), "image"), m.put("alice", demo_images.vase(side=True), "image")]
     vase = m.listing(shop, "Blue glazed vase", 59_90, tags=["ceramics", "vase"], category="ceramics",
-                     description="Hand-thrown stoneware, cobalt glaze, 24 cm.")
+                     description="Hand-thrown stoneware, cobalt glaze, 24 cm.", images=vase_photos)
     print_ = m.listing(shop, "Risograph print: Elbe bridges", 24_00, stock=30, tags=["print", "riso"],
-                       description="Two-colour risograph, A3, edition of 50.")
+                       description="Two-colour risograph, A3, edition of 50.",
+                       images=[m.put("alice", demo_images.riso_print(), "image")])
     m.listing(shop, "Set of two espresso cups", 32_50, category="ceramics", tags=["ceramics", "cups"], stock=8)
     m.listing(shop, "Portrait commission (digital)", 150_00, type="service", category="commissions", stock=3,
               tags=["portrait", "digital"], description="A digital portrait from your photo, delivered as PNG.")
@@ -112,16 +142,25 @@ def populate(net: Testnet) -> dict[str, Any]:
     m.one("alice", "order_accept", order=done)
     m.one("alice", "order_ship", order=done, tracking_hash=hashlib.sha256(b"DHL 123").digest(), delivery=None)
     m.one("bob", "order_confirm", order=done)
-    m.one("bob", "review", order=done, text_hash=hashlib.sha256(b"Lovely vase").digest(),
+    m.one("bob", "review", order=done, text_hash=m.text("bob", REVIEW_TEXT),
+          photo=m.put("bob", demo_images.vase(side=True), "image"),
           ratings={"overall": 5, "quality": 5, "accuracy": 4, "delivery": 5, "service": 5})
+    m.one("alice", "review_reply", order=done, text_hash=m.text("alice", REPLY_TEXT))
     shipped = m.place("dave", vase)
     m.one("alice", "order_accept", order=shipped)
     m.one("alice", "order_ship", order=shipped, tracking_hash=None, delivery=None)
     placed = m.place("bob", print_, quantity=2)
     disputed = m.place("frank", vase)
     m.one("alice", "order_accept", order=disputed)
-    m.one("frank", "order_dispute", order=disputed, reason_hash=hashlib.sha256(b"wrong colour").digest())
-    return {"shop": shop, "listing": original, "vase": vase, "order_done": done, "order_shipped": shipped,
+    evidence = m.put("frank", demo_images.vase(glaze=(40, 140, 70)), "image")
+    m.one("frank", "order_dispute", order=disputed, reason_hash=m.text("frank", STATEMENT), evidence=evidence)
+    resolved = m.place("frank", vase)
+    m.one("alice", "order_accept", order=resolved)
+    m.one("frank", "order_dispute", order=resolved, reason_hash=m.text("frank", STATEMENT),
+          evidence=m.put("frank", demo_images.vase(side=True, glaze=(40, 140, 70)), "image"))
+    m.one("alice", "order_respond", order=resolved, response_hash=m.text("alice", ANSWER))
+    m.one("carol", "order_resolve", order=resolved, buyer_amount=59_90 - 100 - 59_90 * 250 // 10_000, ruling_hash=m.text("carol", RULING))
+    return {"order_resolved": resolved, "print": print_, "evidence": evidence.hex(), "vase_photos": [h.hex() for h in vase_photos],"shop": shop, "listing": original, "vase": vase, "order_done": done, "order_shipped": shipped,
             "order_placed": placed, "order_disputed": disputed, "record": RECORD_ID, "certificate": cert,
             "fingerprint": FINGERPRINT.hex(), "tx": cert_status["hash"], "height": cert_status["height"],
             "seller": address_from_pubkey(m.pubkey("alice")), "buyer": address_from_pubkey(m.pubkey("bob"))}

@@ -26,12 +26,13 @@ from harness import Testnet  # noqa: E402
 
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+VIEWPORT_ONLY = {"review-text-photo": "#reviews-title"}
 
 
 def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
     """(file name, route, selector that means 'loaded', also at phone width)."""
     return [
-        ("marketplace-search", "/search?q=ceramics", "#main .cards", True),
+        ("marketplace-search", "/search?q=ceramics", '#main .card-thumb [data-content="ok"] img', True),
         ("marketplace-home", "/", "#main .cards", False),
         ("listing", f"/listing/{ids['listing']}", "#reviews-title", True),
         ("order-timeline", f"/order/{ids['order_shipped']}", "#escrow-timeline", True),
@@ -43,7 +44,10 @@ def pages(ids: dict) -> list[tuple[str, str, str, bool]]:
         ("record", f"/record/{ids['record']}", "#record-timeline", False),
         ("certificate", f"/cert/{ids['fingerprint']}", "#cert-result .cert-list", True),
         ("arbiters", "/arbiters", "#main table", False),
-        ("shop", f"/shop/{ids['shop']}", "#shop-listings + ul", False),
+        ("shop", f"/shop/{ids['shop']}", '#shop-listings + ul .card-thumb [data-content="ok"] img', True),
+        ("listing-gallery", f"/listing/{ids['vase']}", '#main .gallery-main [data-content="ok"] img', True),
+        ("review-text-photo", f"/listing/{ids['vase']}", '#main .review-photo[data-content="ok"] img', True),
+        ("dispute", f"/order/{ids['order_resolved']}", '#dispute .evidence [data-content="ok"] img', True),
         ("account", f"/account/{ids['buyer']}", "#acct-rec + *", False),
     ]
 
@@ -143,7 +147,11 @@ def shoot(out: Path, only: str | None = None) -> list[Path]:
                         browser.call("settle")
                         browser.call("eval", expr="document.activeElement?.blur()")
                         path = out / f"{name}-{suffix}.png"
-                        browser.screenshot(path)
+                        if name in VIEWPORT_ONLY:  # the part of a long page this shot is about, scrolled into view
+                            browser.call("eval", expr=f"document.querySelector({VIEWPORT_ONLY[name]!r}).scrollIntoView()")
+                            browser.call("screenshot", path=str(path), full_page=False)
+                        else:
+                            browser.screenshot(path)
                         written.append(path)
                         print(f"wrote {path}", flush=True)
                 browser.call("viewport", width=DESKTOP[0], height=DESKTOP[1])

@@ -5,6 +5,7 @@ import { follow, live, loadAssets, nativeAsset, rpc, rpcBatch } from "./api.js";
 import {
   accountLink, ago, amount, badge, bps, el, fields, hashLink, heading, link, notice, replace, shortHex, stars, table, time,
 } from "./format.js";
+import { contentImage, contentText, loadContent } from "./content.js";
 import { addressOf, headerHash, verifyCertificate, verifyInclusion, verifyReceiptProof } from "./proof.js";
 import { listingCard, shopLink } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
@@ -402,6 +403,26 @@ function timeline(order) {
   return el("ol", { class: "timeline", id: "escrow-timeline", "aria-label": "Escrow timeline" }, items);
 }
 
+// The dispute's statement, evidence and ruling, each checked against its on-chain hash.
+function disputeSection(order) {
+  if (!order.reason_hash) return null;
+  return el("section", { id: "dispute", "aria-labelledby": "dispute-title" }, el("h2", { id: "dispute-title" }, "Dispute"),
+    el("p", { class: "meta" }, "Opened by ", accountLink(order.dispute_by), order.arbiter ? [" · arbiter ", accountLink(order.arbiter)] : null),
+    contentText(order.reason_hash, { label: "Statement:", what: "dispute statement" }),
+    order.evidence_hash ? contentImageOrText(order.evidence_hash) : null,
+    order.response_hash ? contentText(order.response_hash, { label: "Answer from the other party:", what: "answer" }) : null,
+    order.response_evidence_hash ? contentImageOrText(order.response_evidence_hash) : null,
+    order.ruling_hash ? contentText(order.ruling_hash, { label: "Ruling:", what: "ruling" })
+      : el("p", { class: "muted" }, order.status === "disputed" ? "The arbiter has not ruled yet." : "No written ruling."));
+}
+
+function contentImageOrText(hash) {
+  const slot = el("div", { class: "evidence" }, el("strong", {}, "Evidence:"));
+  loadContent(hash).then((result) => slot.append(result.state === "ok" && !result.type.startsWith("image/")
+    ? contentText(hash, { what: "evidence" }) : contentImage(hash, { alt: "Evidence attached to the dispute" })));
+  return slot;
+}
+
 async function orderPage(page) {
   await loadAssets();
   const id = Number(page.params.id);
@@ -431,6 +452,7 @@ async function orderPage(page) {
         order.buyer_amount !== null && order.buyer_amount !== undefined ? ["Refunded to buyer", amount(order.buyer_amount, order.asset)] : null,
         order.review ? ["Review", [stars(order.review.ratings?.overall), " · ", time(order.review.time_ms)]] : null,
       ]),
+      disputeSection(order),
       el("section", { "aria-labelledby": "timeline-title" }, el("h2", { id: "timeline-title" }, "Escrow timeline"), timeline(order)),
       // A finished order leaves nothing to do (but its buyer's review): then no "Your actions" at all.
       actionsSection(orderActions(order)));

@@ -2,8 +2,9 @@
 
 import { loadAssets, rpc } from "./api.js";
 import {
-  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, knownAssets, link, notice, parseUnits, replace, shortHex, stars, table, time,
+  accountLink, amount, badge, bps, decimalsOf, el, fields, formatUnits, heading, knownAssets, link, notice, parseUnits, replace, stars, table, time,
 } from "./format.js";
+import { contentImage, contentText, contentThumb, gallery } from "./content.js";
 import { t } from "./i18n.js";
 import { failure, href, navigate, route } from "./router.js";
 import { buyForm } from "./walletui.js";
@@ -70,6 +71,7 @@ function averageOf(rating) {
 export function listingCard(item) {
   const id = item.id;
   return el("li", { class: "card listing-card" },
+    item.cover ? link(`#/listing/${id}`, contentThumb(item.cover, item.title || ""), { class: "card-thumb", tabindex: "-1", "aria-hidden": "true" }) : null,
     el("h3", {}, link(`#/listing/${id}`, item.title || t("Listing {id}", { id }))),
     el("p", { class: "price" }, amount(item.price, item.asset)),
     el("p", { class: "meta" },
@@ -138,7 +140,9 @@ function reviewItem(review) {
     el("p", { class: "meta" }, link(`#/order/${review.order}`, `order #${review.order}`),
       review.listing ? [" · ", link(`#/listing/${review.listing}`, `listing #${review.listing}`)] : null,
       review.reply_hash ? " · the seller replied" : null),
-    el("p", { class: "meta" }, "Text stored off chain, hash ", el("code", { title: review.text_hash }, shortHex(review.text_hash))));
+    review.text_hash ? contentText(review.text_hash, { what: "review text" }) : null,
+    review.photo ? contentImage(review.photo, { alt: "The buyer's photo", className: "content-image review-photo" }) : null,
+    review.reply_hash ? contentText(review.reply_hash, { label: "Seller's reply:", what: "reply" }) : null);
 }
 
 function ratingLine(rating) {
@@ -187,6 +191,7 @@ async function listingPage(page) {
       item.available ? badge(t("available"), "ok") : badge(t(item.active === false ? "delisted" : "unavailable"), "warn"),
       stockBadge(item.stock), item.sales ? badge(t("{n} sold", { n: item.sales })) : null, provenanceBadges(item.provenance)),
     el("p", {}, stars(averageOf(item.rating)), item.rating?.count ? [" ", t("from {n} rating(s)", { n: item.rating.count })] : ""),
+    gallery(item.images, item.title || t("Listing {id}", { id })),
     item.description ? el("p", { class: "description" }, item.description) : null,
     fields([
       [t("Listing"), `#${id}`],

@@ -123,6 +123,65 @@ export async function textHash(value) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 }
 
+function base64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+// Store bytes on this node's content store, signed by the unlocked key (docs/PROTOCOL.md §10); resolves with
+// their sha256, the hash a tx references. `kind` is "image" or "text" (the node checks the bytes agree).
+export async function putContent(bytes, kind) {
+  if (!unlocked) throw new Error("unlock the wallet first");
+  const status = await rpc("node_status");
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const timeMs = Date.now();
+  const message = concat(encoder.encode(`marketnode-sig:content-upload:${status.chain_id}:`),
+    canonical({ hash, time_ms: timeMs, uploader: unlocked.publicKey }));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, unlocked.signingKey, message));
+  await rpc("content_put", { hash: toHex(hash), data: base64(bytes), uploader: unlocked.address, time_ms: timeMs, signature: toHex(sig), kind });
+  return hash;
+}
+
+// A photo without its metadata (EXIF with a phone's GPS position, XMP, comments), pixels untouched: the same
+// segments and chunks wallet/content.py strip_metadata drops. Anything else comes back unchanged.
+export function stripMetadata(bytes) {
+  const at = (i) => (bytes[i] << 8) | bytes[i + 1];
+  const parts = [];
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    parts.push(bytes.subarray(0, 2));
+    let i = 2;
+    while (i + 4 <= bytes.length && bytes[i] === 0xff && bytes[i + 1] !== 0xda) {
+      const length = at(i + 2);
+      if (length < 2 || i + 2 + length > bytes.length) return bytes;
+      if (![0xe1, 0xed, 0xfe].includes(bytes[i + 1])) parts.push(bytes.subarray(i, i + 2 + length));
+      i += 2 + length;
+    }
+    parts.push(bytes.subarray(i));
+    return concat(...parts);
+  }
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (png.every((b, k) => bytes[k] === b)) {
+    parts.push(bytes.subarray(0, 8));
+    let i = 8;
+    while (i + 12 <= bytes.length) {
+      const length = ((bytes[i] << 24) >>> 0) + (bytes[i + 1] << 16) + (bytes[i + 2] << 8) + bytes[i + 3];
+      const kind = String.fromCharCode(...bytes.subarray(i + 4, i + 8));
+      const end = i + 12 + length;
+      if (end > bytes.length) return bytes;
+      if (!["eXIf", "tEXt", "zTXt", "iTXt", "tIME"].includes(kind)) parts.push(bytes.subarray(i, end));
+      i = end;
+      if (kind === "IEND") break;
+    }
+    parts.push(bytes.subarray(i));
+    return concat(...parts);
+  }
+  return bytes;
+}
+
+// Upload a text (review, reply, dispute statement, ruling) and return its hash for the tx.
+export const putText = (value) => putContent(encoder.encode(value), "text");
+
 // The tx hash of signed canonical bytes: sha256 under the domain "tx" (docs/PROTOCOL.md).
 export async function txHash(raw) {
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", concat(encoder.encode("marketnode:tx:"), raw))));

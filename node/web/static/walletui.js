@@ -218,8 +218,12 @@ export function orderActions(order) {
   if (role === "arbiter" && s === "disputed" && before) items.push(resolveForm(order));
   if (role === "buyer" && s === "shipped") items.push(act("Confirm receipt (release escrow)", "order_confirm"));
   if ((role === "buyer" || role === "seller") && ["accepted", "shipped"].includes(s) && before && order.arbiter) {
-    items.push(actionForm({ class: "inline-action" }, [field(`dispute-${id}`, "Why (kept off chain; its hash goes on chain)", { required: true })], "Open dispute",
-      async (form) => committedLine(await wallet.send("order_dispute", { order: id, reason_hash: await wallet.textHash(form.elements[`dispute-${id}`].value) }))));
+    items.push(actionForm({ class: "inline-action" }, [field(`dispute-${id}`, "Why (stored by the nodes for the arbiter; its hash goes on chain)", { required: true })], "Open dispute",
+      async (form) => committedLine(await wallet.send("order_dispute", { order: id, reason_hash: await wallet.putText(form.elements[`dispute-${id}`].value) }))));
+  }
+  if ((role === "buyer" || role === "seller") && s === "disputed" && before && order.dispute_by !== me.address && !order.response_hash) {
+    items.push(actionForm({ class: "inline-action" }, [field(`respond-${id}`, "Your answer to the dispute (stored by the nodes; its hash goes on chain)", { required: true })], "Answer dispute",
+      async (form) => committedLine(await wallet.send("order_respond", { order: id, response_hash: await wallet.putText(form.elements[`respond-${id}`].value) }))));
   }
   if (!before && order.deadlines?.claimable_by?.includes(role)) items.push(act(`Claim (order becomes ${order.deadlines.on_claim})`, "order_claim"));
   if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
@@ -231,10 +235,13 @@ function resolveForm(order) {
   const input = `resolve-${order.id}`;
   return actionForm({ class: "resolve-form", "aria-label": "Rule on the dispute" }, [
     field(input, `Refund to the buyer, in ${order.asset} (the seller gets the rest after your fee)`, { inputmode: "decimal", required: true }),
+    field(`ruling-${order.id}`, "Your written ruling (optional; stored by every node, its hash on chain)"),
   ], "Rule", async (form) => {
     const buyerAmount = parseUnits(form.elements[input].value, order.asset);
     if (buyerAmount === undefined) throw new Error("enter an amount such as 12.50");
-    return committedLine(await wallet.send("order_resolve", { order: order.id, buyer_amount: buyerAmount }));
+    const ruling = form.elements[`ruling-${order.id}`].value;
+    const body = { order: order.id, buyer_amount: buyerAmount, ...(ruling ? { ruling_hash: await wallet.putText(ruling) } : {}) };
+    return committedLine(await wallet.send("order_resolve", body));
   });
 }
 
@@ -242,9 +249,15 @@ function reviewForm(id) {
   const selects = RATINGS.map((name) => el("div", { class: "field" }, el("label", { for: `rate-${name}` }, name),
     el("select", { id: `rate-${name}`, name }, [5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} ★`)))));
   return actionForm({ class: "review-form", "aria-label": "Review" }, [el("div", { class: "filter-grid" }, selects),
-    field(`review-text-${id}`, "Your review (kept off chain; its hash goes on chain)")], "Post review", async (form) => {
+    field(`review-text-${id}`, "Your review (stored by every node; its hash goes on chain)"),
+    el("div", { class: "field" }, el("label", { for: `review-photo-${id}` }, "A photo of what you received (optional; JPEG, PNG or WebP up to 2 MiB)"),
+      el("input", { id: `review-photo-${id}`, name: `review-photo-${id}`, type: "file", accept: "image/jpeg,image/png,image/webp" }))], "Post review", async (form) => {
     const ratings = Object.fromEntries(RATINGS.map((name) => [name, Number(form.elements[name].value)]));
-    return committedLine(await wallet.send("review", { order: id, ratings, text_hash: await wallet.textHash(form.elements[`review-text-${id}`].value) }));
+    const text = form.elements[`review-text-${id}`].value;
+    const file = form.elements[`review-photo-${id}`].files?.[0];
+    const photo = file ? await wallet.putContent(wallet.stripMetadata(new Uint8Array(await file.arrayBuffer())), "image") : undefined;
+    const textHash = text ? await wallet.putText(text) : await wallet.textHash(text);
+    return committedLine(await wallet.send("review", { order: id, ratings, text_hash: textHash, ...(photo ? { photo } : {}) }));
   });
 }
 
