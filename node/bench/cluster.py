@@ -13,7 +13,8 @@ from typing import Any
 import aiohttp
 
 from node import testnet_procs as procs
-from node.testnet_layout import init_testnet
+from node.testnet_layout import init_testnet, planned_ports
+from node.testnet_ports import busy_ports, free_base_port, holder
 
 
 class BenchError(Exception):
@@ -25,6 +26,12 @@ class Cluster:
 
     def __init__(self, validators: int, observers: int = 0, base_port: int = 24600,
                  directory: Path | None = None, keep: bool = False) -> None:
+        busy = busy_ports(planned_ports(validators, base_port, observers))
+        if busy:  # another testnet there would answer in our nodes' place (a setup refused on another chain)
+            raise BenchError("\n".join(f"port {p.port} is already in use: {p}" + (f", held by {who}" if (who := holder(p))
+                                                                               else "") for p in busy)
+                             + f"\nstop whatever holds it, or pass another --base-port (a free one: "
+                             f"{free_base_port(len(planned_ports(validators, 0, observers)))})")
         self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="marketnode-bench-"))
         self.keep = keep or directory is not None
         self.manifest = init_testnet(self.dir, validators, observers, base_port)

@@ -380,3 +380,23 @@ def test_bench_load_curve_offers_four_multiples_of_the_measured_capacity(tmp_pat
         assert step["committed"] == step["accepted"] == step["submitted"] > 0 and step["p99_ms"] > 0
         assert step["ratio"] == pytest.approx(step["goodput"] / report["sig_bound_tps"], abs=0.001)
     assert report["peak_goodput"] == max(s["goodput"] for s in steps) > 0
+
+
+def test_a_bench_cluster_refuses_ports_another_network_holds():
+    """Regression: with a helper's testnet on the bench's default ports, bench tps talked to that chain
+    and failed its setup with "balance of MKT is 0"; it must name the port instead, before starting."""
+    import socket
+
+    from node.bench.cluster import BenchError, Cluster
+    from node.testnet_layout import planned_ports
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        base = port - planned_ports(1, 0)[0].port  # the cluster's first port lands on the taken one
+        with pytest.raises(BenchError, match=rf"(?s)port {port} is already in use.*another --base-port"):
+            Cluster(1, 0, base)
+    finally:
+        taken.close()
