@@ -509,13 +509,13 @@ class Node:
         reader = self.store.state_reader()
         check_tx(reader, tx, load_params(reader))
 
-    def submit_tx(self, raw: bytes, gossip: bool = True) -> Tx:
+    def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.
 
-        No nonce gaps from wallets (node/mempool.py ``allow_gap``): every tx this node acknowledges can
-        be proposed once it is in.
+        ``allow_gap=False`` refuses a tx behind a nonce gap (node/mempool.py): the RPC path asks for that
+        when the node is loaded (node/intake.py ``gaps_allowed``).
         """
-        tx = self.mempool.add(raw, self.app.account_nonce, self._market_check, allow_gap=False)
+        tx = self.mempool.add(raw, self.app.account_nonce, self._market_check, allow_gap=allow_gap)
         if gossip:
             self._gossip_tx(raw)
         self.notify_work()

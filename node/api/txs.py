@@ -41,9 +41,10 @@ BUSY_MEANING = (
     "was admitted; send the same tx again after that long. The hints are comeback slots handed out in order "
     "at the commit rate, so the crowd refused in one second is spread over the time the node needs to take "
     "it: coming back earlier than told is refused again. The first refused nonce k of a sender takes a slot; "
-    "its later nonces refused while it waits carry `data.held_behind` = k and a hint just after k's. A node "
-    "never acknowledges a tx it could not propose: nonce k+1 while the sender's nonce k is neither committed "
-    "nor in its pool is refused with -32005 `nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (about "
+    "its later nonces refused while it waits carry `data.held_behind` = k and a hint just after k's. A loaded node "
+    "(pool at half its bound or more, or holding back the sender's refused nonce k) acknowledges no tx it "
+    "could not propose: nonce k+1 while the sender's nonce k is neither committed nor in its pool is refused "
+    "with -32005 `nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (about "
     "one gossip round, as k may be on its way from another node; just after k's slot if k was refused here): "
     "send k first. -32005 `full` and `sender_cap` carry `retry_after_ms` too."
 )
@@ -97,7 +98,7 @@ def submit(node: Any, raw: bytes) -> Tx:
     if intake.verdict(1).busy and not intake.unblocks(raw):
         raise busy_error(*intake.refuse_busy(raw))
     try:
-        tx = node.submit_tx(raw)
+        tx = node.submit_tx(raw, allow_gap=intake.gaps_allowed(raw))
         intake.note_admitted(tx)
         return tx
     except MempoolError as exc:
