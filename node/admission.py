@@ -28,7 +28,7 @@ class AdmissionLimits:
 
     max_pending_ms: int = 2000
     min_commit_tps: int = 500
-    floor_commit_tps: int = 20
+    floor_commit_tps: int = 200
     smoothing_pct: int = 30
     min_retry_after_ms: int = 100
     max_retry_after_ms: int = 30_000

@@ -82,7 +82,7 @@ class MempoolSection:
     min_fee: int = 0
     max_pending_ms: int = 2000
     min_commit_tps: int = 500
-    floor_commit_tps: int = 20
+    floor_commit_tps: int = 200
     journal_file: str = "mempool.journal"
 
 

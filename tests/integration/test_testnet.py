@@ -33,7 +33,7 @@ def send_transfers(net: Testnet, count: int, via: list[str]) -> list:
     for i in range(0, count, 100):
         chunk = txs[i:i + 100]
         results = net.send_batch(chunk, via[(i // 100) % len(via)])
-        assert all("error" not in r for r in results), results
+        assert all("error" not in r for r in results), [r for r in results if "error" in r][:2]
     return txs
 
 

@@ -95,7 +95,7 @@ def test_a_measured_rate_below_the_floor_counts_as_the_floor() -> None:
 def test_a_slow_host_is_measured_below_the_assumed_rate() -> None:
     """Regression (issue 12): the assumed 500 tx/s was also the floor, so a host committing 150 tx/s held
     1,000 txs (7 s of work) and accepted txs waited 10-12 s at p50 under bench tps."""
-    gate = control(max_pending_ms=2000, floor=500, smoothing_pct=100)  # the defaults: floor_commit_tps 20
+    gate = control(max_pending_ms=2000, floor=500, smoothing_pct=100, floor_commit_tps=20)
     gate.on_commit(0, txs=200, pending_after=800)
     gate.on_commit(1333, txs=200, pending_after=800)  # 150 tx/s
     assert round(gate.rate.tps) == 150 and gate.capacity() == 300
