@@ -189,3 +189,16 @@ def test_a_blob_file_left_without_metadata_is_adopted_when_the_chain_references_
                                                   "photo": content_hash(data)})), [True])
     assert wanted == [content_hash(b"t")]
     assert store.get(content_hash(data))[0] == data and store.info(content_hash(data)).pinned
+
+
+def test_the_scanned_height_is_kept_in_memory_and_saved_only_with_pins_or_every_hundred_blocks():
+    """Regression: saving it after every block made that derived marker the last record of the chain's
+    LevelDB log, so a torn last write no longer hit a block (tests/reliability/test_disk_damage.py)."""
+    from node.content.store import SCAN_KEY, SCAN_SAVE_EVERY
+
+    store = make_store()
+    writes_before = store.kv.get(SCAN_KEY)
+    store.scan_block(1, [], [])
+    assert store.scanned_height() == 1 and store.kv.get(SCAN_KEY) == writes_before  # nothing saved
+    store.scan_block(SCAN_SAVE_EVERY, [], [])
+    assert store.kv.get(SCAN_KEY) is not None and store.scanned_height() == SCAN_SAVE_EVERY
