@@ -198,6 +198,11 @@ class Mempool:
             return MempoolError("full", f"the mempool holds {self._bytes} of {limits.max_bytes} bytes; retry later")
         return None
 
+    def waiting_for(self, tx: Tx, account_nonce: AccountNonce) -> int | None:
+        """The sender's missing nonce a pending ``tx`` waits behind, or None if it can be proposed now."""
+        run_end = self._run_end(tx.sender, account_nonce(tx.sender))
+        return run_end if tx.nonce > run_end else None
+
     def _run_end(self, sender: bytes, next_nonce: int) -> int:
         """The first nonce after the sender's executable run of pending txs (starting at ``next_nonce``)."""
         pending = self._by_sender.get(sender, {})

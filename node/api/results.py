@@ -160,8 +160,8 @@ PEER = obj({"pubkey": HEX, "address_mn": ADDR, "address": NULL_S, "direction": _
             "bytes_out": _t(N), "dropped_out": _t(N), "dropped_in": _t(N), "reserved": _t(B), "ip": NULL_S})
 ESTIMATE = obj({"ok": _t(B), "code": _t(S), "message": _t(S), "fee": _t(N), "events": array(EVENT)},
                optional=("fee", "events"))
-SEND = obj({**TX_STATUS["properties"]}, optional=tuple(k for k in TX_STATUS["properties"] if k not in
-                                                        ("hash", "status")))
+SEND = obj({**TX_STATUS["properties"], "waiting_for_nonce": _t(N)},
+           optional=(*(k for k in TX_STATUS["properties"] if k not in ("hash", "status")), "waiting_for_nonce"))
 BATCH_ENTRY = {"oneOf": [obj({"hash": HEX, "status": _t(S), "durable": _t(B)}, optional=("durable",)),
                          obj({"error": obj({"code": _t(N), "message": _t(S), "data": ANY_MAP}, optional=("data",))})]}
 FAUCET = obj({**SEND["properties"], "from": ADDR, "to": ADDR, "asset": _t(S), "amount": _t(N)},

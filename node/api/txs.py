@@ -46,7 +46,8 @@ BUSY_MEANING = (
     "could not propose: nonce k+1 while the sender's nonce k is neither committed nor in its pool is refused "
     "with -32005 `nonce_gap`, `data.next_nonce` = k and a `retry_after_ms` (about "
     "one gossip round, as k may be on its way from another node; just after k's slot if k was refused here): "
-    "send k first. -32005 `full` and `sender_cap` carry `retry_after_ms` too."
+    "send k first. A lightly loaded node takes such a tx and `tx_send` answers `waiting_for_nonce` = k. "
+    "-32005 `full` and `sender_cap` carry `retry_after_ms` too."
 )
 
 
@@ -182,7 +183,11 @@ def register(registry: Registry) -> None:
             if status["status"] == "pending":
                 status["durable"] = durable
             return status
-        return {"hash": admitted.hash.hex(), "status": "pending", "durable": durable}
+        out: dict[str, Any] = {"hash": admitted.hash.hex(), "status": "pending", "durable": durable}
+        missing = ctx.node.mempool.waiting_for(admitted, ctx.node.app.account_nonce)
+        if missing is not None:  # admitted behind a nonce gap: say which nonce it waits for
+            out["waiting_for_nonce"] = missing
+        return out
 
     @registry.method(
         "tx_sendBatch",
