@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -39,9 +40,12 @@ def init_cmd(home: Path, chain_id: str, p2p_port: int, rpc_port: int) -> None:
 @HOME_OPTION
 @click.option("--log-format", type=click.Choice(["plain", "json"]), default=None, help="Overrides log.format.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default=None)
+@click.option("--sync", "sync_mode", type=click.Choice(["replay", "snapshot"]), default=None,
+              help="Overrides sync.mode: how a node still at its genesis joins (snapshot: from peers' state).")
 @click.option("--byzantine", default=None, hidden=True,
               help="TEST ONLY: misbehave as a Byzantine validator (equivocate, conflicting votes, garbage).")
-def run_cmd(home: Path, log_format: str | None, log_level: str | None, byzantine: str | None) -> None:
+def run_cmd(home: Path, log_format: str | None, log_level: str | None, sync_mode: str | None,
+            byzantine: str | None) -> None:
     """Run the node in HOME until SIGINT or SIGTERM, then shut down cleanly."""
     from node.config import load_config, tighten_config_mode
     from node.logsetup import setup_logging
@@ -51,6 +55,8 @@ def run_cmd(home: Path, log_format: str | None, log_level: str | None, byzantine
         cfg = load_config(home)
     except MarketnodeError as exc:
         raise click.ClickException(str(exc)) from None
+    if sync_mode is not None:
+        cfg = dataclasses.replace(cfg, sync=dataclasses.replace(cfg.sync, mode=sync_mode))
     setup_logging(log_level or cfg.log.level, log_format or cfg.log.format, cfg.moniker)
     loose = tighten_config_mode(cfg.home)
     if loose is not None:

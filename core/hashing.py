@@ -14,7 +14,7 @@ TAGS = frozenset(
     {
         "tx", "header", "merkle-leaf", "merkle-node", "merkle-empty", "address",
         "state", "receipt", "evidence", "certificate", "genesis", "handshake", "message",
-        "smt-key", "smt-value", "smt-leaf", "smt-node",
+        "smt-key", "smt-value", "smt-leaf", "smt-node", "snapshot-chunk", "snapshot-manifest",
     }
 )
 

@@ -103,6 +103,21 @@ class StorageSection:
 
 
 @dataclass(frozen=True)
+class SyncSection:
+    """How a fresh node joins, and the snapshots a node offers (node/snapshot, docs/OPERATIONS.md "State sync")."""
+
+    mode: str = "replay"  # "snapshot": restore the state from peers' snapshots, then follow blocks
+    snapshot_interval: int = 10  # offer the state after every K-th block; 0 = offer none
+    snapshots_kept: int = 2
+    chunk_bytes: int = 1024 * 1024  # the size a served chunk is cut to
+    max_chunk_bytes: int = 4 * 1024 * 1024  # a fetched chunk larger than this is refused
+    max_chunks: int = 4096  # a manifest naming more chunks is refused
+    max_chunk_attempts: int = 5  # fetches of one chunk before a snapshot is given up
+    request_timeout_s: int = 10
+    discovery_s: int = 10  # no snapshot offered this long after a peer answered: replay from the genesis
+
+
+@dataclass(frozen=True)
 class ContentSection:
     """The content store's limits (node/content, docs/OPERATIONS.md "Content store")."""
 
@@ -160,6 +175,7 @@ class NodeConfig:
     consensus: ConsensusSection = field(default_factory=ConsensusSection)
     content: ContentSection = field(default_factory=ContentSection)
     storage: StorageSection = field(default_factory=StorageSection)
+    sync: SyncSection = field(default_factory=SyncSection)
     mailbox: MailboxSection = field(default_factory=MailboxSection)
     log: LogSection = field(default_factory=LogSection)
 
@@ -181,7 +197,7 @@ class NodeConfig:
 
 
 _SECTIONS = {"p2p": P2PSection, "rpc": RpcSection, "mempool": MempoolSection, "consensus": ConsensusSection,
-             "storage": StorageSection, "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
+             "storage": StorageSection, "sync": SyncSection, "content": ContentSection, "mailbox": MailboxSection, "log": LogSection}
 
 
 def _build_section(cls: type, raw: dict[str, Any], where: str) -> Any:
@@ -237,11 +253,22 @@ def load_config(home: Path) -> NodeConfig:
                           f"{upload_bytes} (content_put carries the image in base64); raise it or lower the image limit")
     if cfg.storage.state_versions < 2:
         raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
+    _check_sync(cfg.sync)
     if cfg.mempool.floor_commit_tps < 1:
         raise ConfigError("mempool.floor_commit_tps: expected at least 1 (the least a measured commit rate counts as)")
     if cfg.mempool.min_commit_tps < 1:
         raise ConfigError("mempool.min_commit_tps: expected at least 1 (the commit rate assumed before one is measured)")
     return cfg
+
+
+def _check_sync(sync: SyncSection) -> None:
+    if sync.mode not in ("replay", "snapshot"):
+        raise ConfigError(f"sync.mode: expected \"replay\" or \"snapshot\", got {sync.mode!r}")
+    for name in ("chunk_bytes", "max_chunk_bytes", "max_chunks", "max_chunk_attempts", "request_timeout_s"):
+        if getattr(sync, name) < 1:
+            raise ConfigError(f"sync.{name}: expected at least 1")
+    if sync.snapshot_interval < 0 or sync.snapshots_kept < 0 or sync.discovery_s < 0:
+        raise ConfigError("sync.snapshot_interval, snapshots_kept and discovery_s: expected 0 or more")
 
 
 @dataclass(frozen=True)
@@ -293,6 +320,10 @@ _COMMENTS = {
     "total_pending_bytes": "unreferenced upload bytes of all accounts together",
     "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
     "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
+    "mode": '"replay" (every block since the genesis) or "snapshot" (a fresh node restores peers\' state)',
+    "snapshot_interval": "offer the state after every K-th block to joining nodes; 0 = none",
+    "max_chunk_bytes": "a snapshot chunk from a peer above this is refused (and the peer penalised)",
+    "discovery_s": "with no snapshot offered this long, a snapshot-mode node replays from the genesis",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",
     "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",

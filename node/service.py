@@ -49,6 +49,10 @@ from node.executor import BlockExecutor, Executed
 from node.intake import TxIntake
 from node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
 from node.mempool import Mempool, MempoolError, MempoolLimits
+from node.snapshot.client import StateSyncClient
+from node.snapshot.fetch import Anchor
+from node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
+from node.snapshot.offers import SnapshotOffers
 from node.storage.chainstore import ChainStore
 from node.sync import Syncer, serve_blocks, serve_status
 from p2p.config import P2PConfig
@@ -170,9 +174,11 @@ class Node:
 
             self.misbehaviour = Misbehaviour(byzantine, self.key, self.validators, self.p2p)
         self.syncer = Syncer(self.p2p, self.store, self._deliver_synced, p.max_frame_bytes)
+        s = cfg.sync  # state sync: the snapshots this node offers, and whether it joins from one (node/snapshot)
+        self.snapshots = SnapshotOffers(self.kv, s.snapshot_interval, s.snapshots_kept, s.chunk_bytes)
         self.inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.waiters = _Waiters()
-        self.subscribers: list[Any] = []  # callables(Executed) for RPC subscriptions and indexes
+        self.subscribers: list[Any] = [lambda e: self.snapshots.on_commit(e.head.height, e.head.state_root)]
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._work_queued = False
         self._gossip_buffer: list[bytes] = []
@@ -266,7 +272,7 @@ class Node:
         try:
             async with asyncio.TaskGroup() as tg:
                 driver = tg.create_task(self._drive())
-                syncer = tg.create_task(self.syncer.run())
+                syncer = tg.create_task(self._follow())
                 regossip = tg.create_task(self._regossip_loop())
                 journal = tg.create_task(self.intake.run())
                 watch = tg.create_task(self._stall_watch())
@@ -296,6 +302,7 @@ class Node:
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
             self.query_index.close()
+            self.snapshots.close()
             self.mailbox.close()
             self.intake.close()
             final = self.store.head()
@@ -417,6 +424,17 @@ class Node:
         elif kind == "work":
             self._work_queued = False
             actions = self.replica.on_work(now)
+        elif kind == "restore":
+            _, anchor, state, fut = item
+            try:
+                self._restore(anchor, state)
+            except Exception as exc:
+                if not fut.done():
+                    fut.set_exception(exc)
+                return
+            if not fut.done():
+                fut.set_result(None)
+            return
         elif kind == "synced":
             _, batch, fut = item
             applied = 0
@@ -497,6 +515,37 @@ class Node:
         self.store.save_evidence(evidence)
         log.warning("equivocation by validator %s at height %d recorded", evidence.first.validator.hex()[:12],
                     evidence.first.height)
+
+    async def _follow(self) -> None:
+        """Join from a snapshot when so configured and still at the genesis; then follow blocks."""
+        head = self.store.head()
+        if self.cfg.sync.mode == "snapshot" and head is not None and head.height == 0:
+            self.syncer.syncing = True  # wallets are told the node is catching up (node/intake.py)
+            client = StateSyncClient(self.p2p, self.chain_id, self.validators, self.cfg.sync,
+                                     self.cfg.p2p.max_frame_bytes, self._post_restore)
+            try:
+                await client.run()
+            except (MarketnodeError, OSError) as exc:  # a failed join must not stop the node: replay instead
+                log.error("state sync failed (%s); replaying blocks from the genesis instead", exc)
+        await self.syncer.run()
+
+    async def _post_restore(self, anchor: Anchor, state: dict[bytes, bytes]) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.post(("restore", anchor, state, fut))
+        await fut
+
+    def _restore(self, anchor: Anchor, state: dict[bytes, bytes]) -> None:
+        """Install a verified snapshot as the head (driver task only), and restart consensus from it."""
+        head = self.store.restore_snapshot(anchor.block, anchor.certificate, state, anchor.state_root)
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        self.replica = self._make_replica()
+        self._block_cache.clear()
+        self.mempool.recheck(self.app.account_nonce)
+        self.query_index.catch_up(self.store)  # rebuilt from the restored state (node/queries/indexer.py)
+        log.info("restored the state after block %d from a snapshot (root %s…); blocks below it are not kept",
+                 head.height, head.state_root.hex()[:16])
 
     async def _deliver_synced(self, batch: list[tuple[Block, Certificate]]) -> int:
         fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -626,6 +675,8 @@ class Node:
             return serve_status(self.store)
         if topic == "blocks":
             return serve_blocks(self.store, payload)
+        if topic in SNAPSHOT_TOPICS:
+            return self.snapshots.serve(topic, payload, self.store.head().height)  # type: ignore[union-attr]
         if topic == "txwant":
             return self._serve_want(payload)
         if topic in self.content.TOPICS:

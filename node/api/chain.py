@@ -14,6 +14,10 @@ def block_json(node: Any, height: int, full: bool = True) -> dict[str, Any]:
     store = node.store
     block = store.get_block(height)
     if block is None:
+        base = store.base_height()
+        if 0 < height < base:
+            raise not_found(f"block at height {height}: this node joined from a snapshot of height {base} and "
+                            "keeps no earlier blocks; ask a node that replayed the chain")
         raise not_found(f"block at height {height}")
     cert = store.get_certificate(height)
     out: dict[str, Any] = {

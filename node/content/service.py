@@ -44,7 +44,7 @@ class ContentService:
         """Scan committed blocks past the last scanned height (a bounded slice); how many were scanned."""
         chain = self.node.store
         head = chain.head()
-        start = self.store.scanned_height() + 1
+        start = max(self.store.scanned_height(), chain.base_height()) + 1  # none below a restored snapshot
         done = 0
         for height in range(start, min(head.height, start + SCAN_YIELD_EVERY - 1) + 1):
             block = chain.get_block(height)

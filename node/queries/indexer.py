@@ -116,6 +116,25 @@ class Indexer:
         for cert_id in sorted(changes.certificates):
             self._certificate(reader, cert_id)
 
+    def rebuild(self, reader: Any) -> None:
+        """Every row the state itself can give, into an empty index (after a snapshot restore): shops, orders,
+        reviews, listings, certificates. Order timelines and co-purchase counts come from events, so they
+        start at the snapshot."""
+        def ids(prefix: bytes) -> list[int]:
+            return [int.from_bytes(k[len(prefix):], "big") for k, _ in reader.iterate(prefix)
+                    if len(k) == len(prefix) + 8]
+
+        for shop_id in ids(keys.shop(0)[:-8]):
+            self._shop(reader, shop_id)
+        for order_id in ids(keys.ORDER_PREFIX):
+            self._order(reader, order_id)
+        for order_id in ids(keys.review(0)[:-8]):
+            self._review(reader, order_id)
+        for listing_id in ids(keys.LISTING_PREFIX):
+            self._listing(reader, listing_id, True)
+        for cert_id in ids(keys.certificate(0)[:-8]):
+            self._certificate(reader, cert_id)
+
     # -- one row each ---------------------------------------------------------
 
     def _shop(self, reader: Any, shop_id: int) -> bool:
@@ -311,6 +330,11 @@ class QueryIndex:
         """Index every committed block above ``height``; return how many (on a failure: ``fault`` is set)."""
         head = chain.head()
         target = head.height if head else 0
+        base = chain.base_height()
+        if self.height < base:  # the chain was restored from a snapshot: no blocks below it to index
+            if not self._index_blocks(lambda: self.indexer.rebuild(chain.state_reader()), base, target):
+                return 0
+            log.info("query index rebuilt from the state restored at height %d", base)
         start = self.height
         if target <= start:
             return 0

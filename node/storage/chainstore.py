@@ -257,6 +257,53 @@ class ChainStore:
         self._head, self._state_digest = head, digest
         return head
 
+    def restore_snapshot(self, block: Block, certificate: Certificate, state: Mapping[bytes, bytes],
+                         state_root: bytes) -> Head:
+        """Make ``block`` the head with ``state`` as the state after it, in ONE synced batch (state sync).
+
+        Only over a store still at its genesis. ``state_root`` is the root
+        block h+1's certified header gives; the state is refused, and nothing
+        written, unless its tree hashes to it. Blocks below ``block`` stay
+        absent: ``base_height`` says where the stored chain begins.
+        """
+        head = self._head
+        if head is None or head.height != 0:
+            raise StorageError("a snapshot is restored only into a store at its genesis (height 0)")
+        if (certificate.height, certificate.block_hash) != (block.height, block.hash) or block.height < 1:
+            raise StorageError(f"the certificate is not for block {block.height}")
+        height = block.height
+        batch = WriteBatch()
+        root = statetree.install(self._kv, batch, height, state)
+        if root != state_root:
+            raise StorageError(f"the snapshot's state hashes to {root.hex()[:16]}…, not to the certified state root "
+                               f"{state_root.hex()[:16]}… of block {height + 1}'s header")
+        for key, _ in self._kv.iterate(schema.STATE_PREFIX):
+            batch.delete(key)
+        digest = 0
+        for key, value in state.items():
+            batch.put(schema.state(key), value)
+            digest += integrity.entry_hash(key, value)
+        batch.put(schema.STATE_DIGEST, integrity.digest_bytes(digest))
+        batch.put(schema.block(height), block.encode())
+        batch.put(schema.block_hash(block.hash), schema.height_bytes(height))
+        batch.put(schema.certificate(height), certificate.encode())
+        batch.put(schema.BASE, schema.height_bytes(height))
+        batch.put(schema.VERIFIED, schema.height_bytes(height))
+        head = Head(height, block.hash, root, block.header.timestamp_ms)
+        batch.put(schema.HEAD, head.encode())
+        self._kv.write(batch, sync=True)
+        self._tree_cache = statetree.NodeCache(self._tree_cache.max_nodes)
+        self._head, self._state_digest = head, integrity.digest_from(integrity.digest_bytes(digest))
+        return head
+
+    def base_height(self) -> int:
+        """The height of the snapshot this store was restored from; 0 for a chain kept from its genesis.
+
+        Blocks ``base``..head are stored (block ``base`` without receipts or tx index), none below.
+        """
+        stored = self._kv.get(schema.BASE)
+        return 0 if stored is None else schema.height_from(stored)
+
     def _committed_parent_certificate(self, block: Block) -> bytes | None:
         """The parent's certificate as ``block`` commits it, to replace the quorum this node happened to see.
 

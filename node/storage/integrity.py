@@ -7,7 +7,8 @@ non-paranoid open; a restored backup of one file) — such a store serves
 missing blocks and empty balances with a head that matches the network. So
 before a node serves, ``verify_chain`` walks the stored chain against itself:
 
-- heights contiguous from 1 to the head, nothing stored above it;
+- heights contiguous from 1 (or from the snapshot it was restored from,
+  ``m/base``) to the head, nothing stored above it;
 - every block decodes, sits at its own height, names the previous block's
   hash as its parent, and the hash index points back at it;
 - its commit certificate is stored and is for that block;
@@ -125,7 +126,8 @@ def verify_chain(store: ChainStore, *, full: bool = False, progress: Progress | 
     if head is None:
         return ChainCheck(1, 0, 0, 0, 0)
     verified = kv.get(schema.VERIFIED)
-    done = 0 if full or verified is None else min(schema.height_from(verified), head.height)
+    base = store.base_height()  # a store restored from a snapshot holds no blocks below it
+    done = base if full or verified is None else max(base, min(schema.height_from(verified), head.height))
     walk = _BlockWalk(store, done, head.height, progress)
     walk.run()
     entries = _check_state(kv, store.state_digest())

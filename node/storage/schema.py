@@ -10,6 +10,7 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
     m/genesis                → genesis hash (32 bytes)
     m/state_digest           → sum of every state entry's hash mod 2**256 (32 bytes; integrity.py)
     m/verified               → h8: the chain up to here passed the start-up check (integrity.py)
+    m/base                   → h8: the snapshot this store was restored from (state sync); no blocks below
     b/<h8>                   → block (Block.encode)
     bh/<block hash>          → h8
     c/<h8>                   → commit certificate of that block (Certificate.encode): the quorum this node
@@ -39,6 +40,7 @@ HEAD = b"m/head"
 GENESIS = b"m/genesis"
 STATE_DIGEST = b"m/state_digest"
 VERIFIED = b"m/verified"
+BASE = b"m/base"
 LAST_SIGNED = b"v/last_signed"
 
 BLOCK_PREFIX = b"b/"

@@ -119,6 +119,23 @@ def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[by
     return update.root
 
 
+def install(reader: KVReader, batch: WriteBatch, version: int, items: Mapping[bytes, bytes]) -> bytes:
+    """Replace the whole tree by one version holding exactly ``items`` (a restored snapshot); return its root.
+
+    Every stored node, root and stale list goes; the new tree is built as one
+    update over an empty tree, so all its nodes carry ``version`` (the root
+    depends on the items alone, never on how they were written).
+    """
+    for prefix in (schema.TREE_NODE_PREFIX, schema.TREE_ROOT_PREFIX, schema.TREE_STALE_PREFIX):
+        for key, _ in reader.iterate(prefix):
+            batch.delete(key)
+    update = smt.TreeUpdate(_Nodes(reader), None, version, items)
+    for key, node in update.writes.items():
+        batch.put(schema.tree_node(key), node)
+    batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
+    return update.root
+
+
 def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
     """Drop the roots below ``lowest_kept`` and every node that left the tree at or before it."""
     if lowest_kept <= 0:
