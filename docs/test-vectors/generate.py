@@ -212,6 +212,25 @@ def state_file() -> dict[str, Any]:
     }
 
 
+def snapshot_file() -> dict[str, Any]:
+    """The five-key state of state.json as a state-sync snapshot after block 7, cut at 40 bytes a chunk."""
+    from node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
+
+    state = {b"b/alice/MKT": b"\x64", b"b/bob/MKT": b"\x05", b"n/alice": b"\x02", b"o/7": b"shipped",
+             b"c/1": b"cert"}
+    chunk_bytes = 40
+    chunks = [encode_chunk(pairs) for pairs in cut_chunks(sorted(state.items()), chunk_bytes)]
+    manifest = Manifest(7, smt.root_of(state), len(state), tuple(chunk_hash(c) for c in chunks))
+    return {
+        "note": "state sync of docs/PROTOCOL.md §7.4; keys and values are hex bytes, in key order",
+        "chunk_bytes": chunk_bytes,
+        "entries": [{"key": k.hex(), "value": v.hex()} for k, v in sorted(state.items())],
+        "chunks": [{"canonical": c.hex(), "hash": chunk_hash(c).hex()} for c in chunks],
+        "manifest": {"height": manifest.height, "state_root": manifest.state_root.hex(),
+                     "canonical": manifest.encode().hex(), "hash": manifest.hash.hex()},
+    }
+
+
 def addresses_file() -> dict[str, Any]:
     valid = []
     for n in (0, 1, 2, 3, 4, 0xFF):
@@ -336,6 +355,7 @@ FILES = {
     "merkle.json": merkle_file,
     "upload.json": upload_file,
     "state.json": state_file,
+    "snapshot.json": snapshot_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,
 }

@@ -201,3 +201,27 @@ def test_state_tree_vectors():
         assert not smt.verify_proof(h(vectors["root"]), h(case["key"]), b"other", proof)
         kinds.add(case["kind"])
     assert kinds == {"value", "absent, empty slot", "absent, other leaf"}
+
+
+def test_snapshot_vectors():
+    """PROTOCOL.md §7.4 spelled out: chunks are canonical [[key, value], ...] in key order, the manifest a map."""
+    from core import smt
+    from node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
+
+    vectors = load("snapshot.json")
+    state = {h(e["key"]): h(e["value"]) for e in vectors["entries"]}
+    chunks = [h(c["canonical"]) for c in vectors["chunks"]]
+    assert len(chunks) > 1
+    pairs = [tuple(p) for c in chunks for p in decode(c)]
+    assert pairs == sorted(state.items())
+    for case, data in zip(vectors["chunks"], chunks):
+        assert digest("snapshot-chunk", data).hex() == case["hash"]
+    m = vectors["manifest"]
+    assert m["state_root"] == smt.root_of(state).hex()
+    spelled = encode({"chunks": [h(c["hash"]) for c in vectors["chunks"]], "entries": len(state), "format": 1,
+                      "height": m["height"], "state_root": h(m["state_root"])})
+    assert spelled.hex() == m["canonical"]
+    assert digest("snapshot-manifest", spelled).hex() == m["hash"]
+    built = [encode_chunk(p) for p in cut_chunks(sorted(state.items()), vectors["chunk_bytes"])]
+    assert built == chunks and chunk_hash(built[0]).hex() == vectors["chunks"][0]["hash"]
+    assert Manifest.decode(spelled, len(chunks)).hash.hex() == m["hash"]
