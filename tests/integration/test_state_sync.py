@@ -1,0 +1,73 @@
+"""Issue 16 item 6: a fresh observer joins a running testnet from a snapshot, then follows new blocks.
+
+Validators offer the state after every 2nd block. The observer starts with
+``--sync snapshot``: it restores the state from their chunks, verified
+against a certified state root, keeps no block below the snapshot (RPC says
+so clearly), rebuilds its query index from the restored state, and then
+executes new blocks to the same state roots as the validators.
+"""
+
+from __future__ import annotations
+
+import pytest
+from harness import RpcFailure, Testnet, wait_for
+
+from core.keys import address_from_pubkey
+from core.types import Tx
+from node.bench.workload import register_body, shop_body
+
+pytestmark = pytest.mark.integration
+
+BLOCKS = 6
+
+
+def test_a_fresh_observer_joins_from_a_snapshot_and_follows_new_blocks(tmp_path):
+    net = Testnet(tmp_path, validators=4, observers=1, timeout_ms=1000)
+    for entry in net.entries.values():
+        path = entry.home / "config.toml"
+        path.write_text(path.read_text().replace("snapshot_interval = 10", "snapshot_interval = 2"))
+    observer = next(n for n in net.names if n not in net.validators)
+    try:
+        net.start(*net.validators)
+        alice = net.keys["alice"]
+        for kind, body in (("register", register_body("alice-sync")), ("shop_create", shop_body("sync shop"))):
+            tx = Tx(net.chain_id, alice.public_key, net.next_nonce(alice, "validator-0"), kind, body, 0).sign(alice)
+            reply = net.send(tx, "validator-0", wait="commit")
+            assert reply["status"] == "committed", reply
+        for _ in range(BLOCKS):  # one tx per block
+            reply = net.send(net.transfer("bob", "carol", 1, via="validator-1"), via="validator-1", wait="commit")
+            assert reply["status"] == "committed", reply
+        top = net.height("validator-0")
+        assert top >= BLOCKS + 2
+
+        net.start(observer, extra=("--sync", "snapshot"))
+        wait_for(lambda: net.height(observer) >= top, 60, f"{observer} at height {top}")
+        log = net.log(observer)
+        assert "restored the state after block" in log, log[-3000:]
+        base = int(log.split("restored the state after block ")[1].split()[0])
+        assert 2 <= base < top and base % 2 == 0
+        with pytest.raises(RpcFailure, match=f"snapshot of height {base}"):
+            net.call(observer, "chain_getBlock", height=1)
+        assert net.call(observer, "chain_getBlock", height=base + 1)["height"] == base + 1
+
+        for _ in range(3):  # the observer now follows new blocks as they commit
+            reply = net.send(net.transfer("carol", "bob", 1, via="validator-2"), via="validator-2", wait="commit")
+            assert reply["status"] == "committed", reply
+        after = reply["height"]
+        wait_for(lambda: net.height(observer) >= after and net.height("validator-0") >= after, 30,
+                 f"{observer} at height {after}")
+        for height in range(base + 1, after + 1):
+            mine = net.call(observer, "chain_getBlock", height=height, full=False)
+            theirs = net.call("validator-0", "chain_getBlock", height=height, full=False)
+            assert (mine["hash"], mine["header"]["state_root"]) == (theirs["hash"], theirs["header"]["state_root"])
+        wait_for(lambda: net.status(observer)["state_root"] == net.status("validator-0")["state_root"]
+                 and net.height(observer) == net.height("validator-0"), 30, "the same head state root")
+        owner = address_from_pubkey(alice.public_key)
+        assert net.call(observer, "account_get", address=owner) == net.call("validator-0", "account_get", address=owner)
+        shops = net.call(observer, "shop_list", owner=owner)["items"]  # the index, rebuilt from the restored state
+        assert [s["name"] for s in shops] == ["sync shop"]
+        assert shops == net.call("validator-0", "shop_list", owner=owner)["items"]
+        assert net.call(observer, "node_health")["query_index"]["ok"]
+        assert "Traceback" not in net.log(observer), net.log(observer)[-3000:]
+    finally:
+        net.close()
