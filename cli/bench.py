@@ -203,13 +203,18 @@ def scale_cmd(duration: float, rate: int, base_port: int, json_path: Path | None
 
 @bench.command("sync")
 @click.option("--txs", default=100_000, show_default=True, type=click.IntRange(100))
+@click.option("--mode", "modes", type=click.Choice(["replay", "snapshot"]), multiple=True,
+              help="How the fresh observer joins (repeat for both, on the same chain); default replay.")
+@click.option("--snapshot-interval", default=10, show_default=True, type=click.IntRange(1),
+              help="Validators offer their state every K blocks (sync.snapshot_interval).")
 @click.option("--base-port", default=24600, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
-def sync_cmd(txs: int, base_port: int, json_path: Path | None) -> None:
-    """A fresh observer catching up TXS committed txs: tx/s and the ratio to one node's signature bound."""
+def sync_cmd(txs: int, modes: tuple[str, ...], snapshot_interval: int, base_port: int, json_path: Path | None) -> None:
+    """A fresh observer catching up TXS committed txs: join time; for replay, tx/s and the ratio to the bound."""
     from node.bench.modes import run, sync_async
 
-    _emit(run(sync_async(txs, click.echo, base_port)), json_path)
+    _emit(run(sync_async(txs, click.echo, base_port, tuple(dict.fromkeys(modes)) or ("replay",), snapshot_interval)),
+          json_path)
 
 
 @bench.command("query")

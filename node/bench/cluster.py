@@ -83,6 +83,16 @@ class Cluster:
     def pid(self, name: str) -> int:
         return self.procs[name].pid
 
+    def stop(self, name: str) -> None:
+        """Stop one node (SIGTERM, then SIGKILL after 20 s)."""
+        proc = self.procs.pop(name)
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
     def close(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:

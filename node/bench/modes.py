@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ import aiohttp
 
 from node.bench import machine
 from node.bench.bulk import bulk_submit
-from node.bench.cluster import Cluster, Rpc
+from node.bench.cluster import BenchError, Cluster, Rpc
 from node.bench.step import percentile
 from node.bench.tps import run_tps_async
 from node.bench.workload import (
@@ -54,11 +55,29 @@ async def _session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300))
 
 
-async def sync_async(txs: int, echo: Echo, base_port: int) -> dict[str, Any]:
+SYNC_MODES = ("replay", "snapshot")
+RESTORED = re.compile(r"restored height (\d+) \((\d+) entries, (\d+) bytes\) in ([0-9.]+) s")
+
+
+async def sync_async(txs: int, echo: Echo, base_port: int, modes: tuple[str, ...] = ("replay",),
+                     snapshot_interval: int = 10) -> dict[str, Any]:
+    """Commit ``txs`` transfers, then time a fresh observer per mode from spawn to the chain's height.
+
+    ``snapshot`` joins by state sync (validators offer the state every
+    ``snapshot_interval`` blocks); ``replay`` executes every block. Both
+    observers join the same chain, one after the other, the first stopped
+    before the second starts.
+    """
     _, per_core = machine.signature_bound_tps(1)
     bound = per_core * machine.cores()
-    cluster = Cluster(4, 1, base_port)
+    cluster = Cluster(4, len(modes), base_port)
     cluster.tune_for_one_client()
+    cluster.tune(snapshot_interval=snapshot_interval)
+    observers = [e for e in cluster.entries if e.role == "observer"]
+    for entry, mode in zip(observers, modes):
+        path = entry.home / "config.toml"
+        path.write_text(path.read_text().replace('mode = "replay"', f'mode = "{mode}"', 1))
+    runs: dict[str, dict[str, Any]] = {}
     try:
         cluster.start([e.name for e in cluster.entries if e.role == "validator"])
         async with await _session() as session:
@@ -68,20 +87,40 @@ async def sync_async(txs: int, echo: Echo, base_port: int) -> dict[str, Any]:
             echo(f"committing {txs} transfers for the observer to catch up on ...")
             await bulk_submit(rpc, cluster.live_urls, sign_specs(_transfers(chain_id, actors, txs), machine.cores()),
                               echo, "load")
-            target = (await rpc.call(cluster.urls[0], "node_status"))["height"]
-            echo(f"chain at height {target}; starting a fresh observer ...")
-            observer = next(e for e in cluster.entries if e.role == "observer")
-            started = time.monotonic()  # from process spawn: includes ~1 s of interpreter start
-            cluster.start([observer.name])
-            url = cluster.urls[-1]
-            while (await rpc.call(url, "node_status"))["height"] < target:
-                await asyncio.sleep(0.05)
-            seconds = time.monotonic() - started
+            status = await rpc.call(cluster.urls[0], "node_status")
+            target = status["height"]
+            for entry, mode in zip(observers, modes):
+                echo(f"chain at height {target}; starting a fresh observer ({mode}) ...")
+                url = cluster.urls[cluster.entries.index(entry)]
+                started = time.monotonic()  # from process spawn: includes ~1 s of interpreter start
+                cluster.start([entry.name])
+                while (await rpc.call(url, "node_status"))["height"] < target:
+                    await asyncio.sleep(0.05)
+                seconds = time.monotonic() - started
+                final = await rpc.call(url, "node_status")
+                if final["state_root"] != (await rpc.call(cluster.urls[0], "node_status"))["state_root"]:
+                    raise BenchError(f"the {mode} observer reached height {target} with another state root")
+                runs[mode] = _sync_run(entry, mode, txs, target, seconds, bound)
+                echo(f"  {mode}: {runs[mode]}")
+                cluster.stop(entry.name)
     finally:
         cluster.close()
-    rate = txs / seconds
-    return {"mode": "sync", "txs": txs, "blocks": target, "seconds": round(seconds, 2), "tx_per_s": round(rate, 1),
-            "sig_bound_one_node": round(bound, 1), "ratio": round(rate / bound, 3), **_stamp()}
+    return {"mode": "sync", "txs": txs, "blocks": target, "snapshot_interval": snapshot_interval, "runs": runs,
+            **_stamp()}
+
+
+def _sync_run(entry: Any, mode: str, txs: int, target: int, seconds: float, bound: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"seconds": round(seconds, 2)}
+    if mode == "replay":
+        rate = txs / seconds
+        return {**out, "tx_per_s": round(rate, 1), "sig_bound_one_node": round(bound, 1),
+                "ratio": round(rate / bound, 3)}
+    found = RESTORED.search(entry.log_file.read_text(errors="replace"))
+    if found is None:
+        raise BenchError(f"the snapshot observer caught up without restoring a snapshot (see {entry.log_file})")
+    height, entries, size, restore_s = found.groups()
+    return {**out, "snapshot_height": int(height), "state_entries": int(entries), "snapshot_bytes": int(size),
+            "fetch_and_restore_s": float(restore_s), "blocks_replayed_after": target - int(height)}
 
 
 async def memory_async(milestones: list[int], echo: Echo, base_port: int) -> dict[str, Any]:

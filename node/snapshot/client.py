@@ -57,8 +57,9 @@ class StateSyncClient:
     """Restore the state from peers' snapshots: ``run`` returns True once restored, False to replay instead."""
 
     def __init__(self, p2p: Any, chain_id: str, validators: Sequence[bytes], cfg: SyncSection,
-                 max_frame_bytes: int, restore: Restore) -> None:
+                 max_frame_bytes: int, restore: Restore, wake: asyncio.Event | None = None) -> None:
         self.p2p = p2p
+        self.wake = wake or asyncio.Event()  # set when a peer connects: ask again at once
         self.chain_id = chain_id
         self.validators = tuple(validators)
         self.cfg = cfg
@@ -88,7 +89,9 @@ class StateSyncClient:
                 log.warning("state sync: no usable snapshot offered within %d s; replaying blocks from the genesis",
                             self.cfg.discovery_s)
                 return False
-            await asyncio.sleep(RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), RETRY_S)
+            self.wake.clear()
 
     async def _ask_offers(self) -> tuple[dict[bytes, list[Offer]], bool]:
         peers = [p.pubkey for p in self.p2p.peers()]
