@@ -64,6 +64,9 @@ def state_proof(node: Any, keys: Sequence[bytes], height: int | None = None) -> 
                              f"the newest provable height is {newest}", "height")
     header_block = node.cached_block(height + 1)
     certificate = store.get_certificate(height + 1)
+    if header_block is None or certificate is None:  # below the snapshot a node was restored from
+        raise not_found(f"block {height + 1}, whose header commits the state after block {height}: this node "
+                        f"holds blocks from height {store.base_height()} on")
     try:
         entries = []
         for key in keys:

@@ -9,12 +9,16 @@ executes new blocks to the same state roots as the validators.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from harness import RpcFailure, Testnet, wait_for
 
 from core.keys import address_from_pubkey
 from core.types import Tx
+from market import keys
 from node.bench.workload import register_body, shop_body
+from wallet.light import LightClient, genesis_hash
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +72,13 @@ def test_a_fresh_observer_joins_from_a_snapshot_and_follows_new_blocks(tmp_path)
         assert [s["name"] for s in shops] == ["sync shop"]
         assert shops == net.call("validator-0", "shop_list", owner=owner)["items"]
         assert net.call(observer, "node_health")["query_index"]["ok"]
+        with pytest.raises(RpcFailure, match=f"from height {base} on"):
+            net.call(observer, "state_getProof", keys=[], height=1)
+        document = json.loads((net.entries[observer].home / "genesis.json").read_text())
+        light = LightClient.from_genesis(document, genesis_hash(document))
+        balance = keys.balance(alice.public_key, "MKT")
+        proven = light.verify_state(net.call(observer, "state_getProof", keys=[balance.hex()]), [balance])
+        assert proven.height == net.height(observer) - 1 and proven.values[balance] is not None
         assert "Traceback" not in net.log(observer), net.log(observer)[-3000:]
     finally:
         net.close()
