@@ -522,7 +522,8 @@ class Node:
         if self.cfg.sync.mode == "snapshot" and head is not None and head.height == 0:
             self.syncer.syncing = True  # wallets are told the node is catching up (node/intake.py)
             client = StateSyncClient(self.p2p, self.chain_id, self.validators, self.cfg.sync,
-                                     self.cfg.p2p.max_frame_bytes, self._post_restore, self.syncer.wake)
+                                     self.cfg.p2p.max_frame_bytes, self._post_restore, self.syncer.wake,
+                                     fresh=lambda: self.store.head().height == 0)  # type: ignore[union-attr]
             try:
                 await client.run()
             except (MarketnodeError, OSError) as exc:  # a failed join must not stop the node: replay instead

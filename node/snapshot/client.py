@@ -57,7 +57,8 @@ class StateSyncClient:
     """Restore the state from peers' snapshots: ``run`` returns True once restored, False to replay instead."""
 
     def __init__(self, p2p: Any, chain_id: str, validators: Sequence[bytes], cfg: SyncSection,
-                 max_frame_bytes: int, restore: Restore, wake: asyncio.Event | None = None) -> None:
+                 max_frame_bytes: int, restore: Restore, wake: asyncio.Event | None = None,
+                 fresh: Callable[[], bool] = lambda: True) -> None:
         self.p2p = p2p
         self.wake = wake or asyncio.Event()  # set when a peer connects: ask again at once
         self.chain_id = chain_id
@@ -65,12 +66,16 @@ class StateSyncClient:
         self.cfg = cfg
         self.max_frame_bytes = max_frame_bytes
         self.restore = restore
+        self.fresh = fresh  # False once a block committed meanwhile (consensus runs): block sync takes over
         self.limits = Limits(cfg.max_chunk_bytes, cfg.max_chunks, cfg.max_chunk_attempts)
         self.refused: set[bytes] = set()
 
     async def run(self) -> bool:
         first_answer: float | None = None
         while True:
+            if not self.fresh():
+                log.info("state sync: the node committed a block meanwhile; following blocks instead")
+                return False
             offers, answered = await self._ask_offers()
             if answered and first_answer is None:
                 first_answer = time.monotonic()
@@ -136,6 +141,8 @@ class StateSyncClient:
         try:
             await self.restore(anchor, state)
         except StorageError as exc:  # its state does not hash to the certified root: everyone who offered it lied
+            if not self.fresh():
+                raise SnapshotError("the node committed a block meanwhile") from None
             for peer in peers:
                 self.p2p.penalize(peer, BAD_STATE_POINTS, f"snapshot {offer.height} does not rebuild its state root")
             raise SnapshotError(str(exc)) from None

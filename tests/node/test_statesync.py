@@ -435,3 +435,18 @@ def test_sync_settings_are_checked_on_load(tmp_path, text, message):
         load_config(tmp_path)
     (tmp_path / CONFIG_FILE).write_text("[sync]\nmode = 'snapshot'\nmax_chunk_bytes = 1\nmax_chunks = 1\n")
     assert load_config(tmp_path).sync.max_chunk_bytes == 1  # the edge itself is allowed
+
+
+async def test_a_block_committed_meanwhile_ends_state_sync_without_blaming_anyone():
+    store, offers = source(9)
+    p2p = FakeP2P({p: Peer(store, offers) for p in PEERS})
+    joined = fresh()
+
+    async def restore(anchor, state):  # consensus committed block 1 before the restore reached the store
+        commit(joined, 1)
+        joined.restore_snapshot(anchor.block, anchor.certificate, state, anchor.state_root)
+
+    client = StateSyncClient(p2p, CHAIN_ID, VALIDATORS, SyncSection(mode="snapshot"), 1 << 24, restore,
+                             fresh=lambda: joined.head().height == 0)
+    assert not await client.run()
+    assert p2p.penalties == [] and joined.head().height == 1
