@@ -106,7 +106,7 @@ async def sync_async(txs: int, echo: Echo, base_port: int, modes: tuple[str, ...
     finally:
         cluster.close()
     return {"mode": "sync", "txs": txs, "blocks": target, "snapshot_interval": snapshot_interval, "runs": runs,
-            **_stamp()}
+            **runs.get("replay", {}), **_stamp()}  # replay's fields also at the top, as before --mode existed
 
 
 def _sync_run(entry: Any, mode: str, txs: int, target: int, seconds: float, bound: float) -> dict[str, Any]:

@@ -41,6 +41,15 @@ def test_bench_sync_measures_a_fresh_observer(tmp_path):
     assert report["txs"] == 300 and report["tx_per_s"] > 0 and report["blocks"] >= 1
 
 
+def test_bench_sync_measures_a_snapshot_join_and_a_replay_on_one_chain(tmp_path):
+    report = run_bench(tmp_path, "sync", "--txs", "300", "--mode", "snapshot", "--mode", "replay",
+                       "--snapshot-interval", "1")
+    snapshot, replay = report["runs"]["snapshot"], report["runs"]["replay"]
+    assert 1 <= snapshot["snapshot_height"] < report["blocks"] and snapshot["state_entries"] > 100
+    assert snapshot["blocks_replayed_after"] == report["blocks"] - snapshot["snapshot_height"]
+    assert snapshot["seconds"] > 0 and replay["tx_per_s"] > 0 and report["tx_per_s"] == replay["tx_per_s"]
+
+
 def test_bench_memory_samples_rss(tmp_path):
     report = run_bench(tmp_path, "memory", "--milestones", "200,400")
     assert [s["txs"] for s in report["samples"]] == [0, 200, 400]
