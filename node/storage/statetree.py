@@ -119,6 +119,27 @@ def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[by
     return update.root
 
 
+def install(reader: KVReader, batch: WriteBatch, version: int, items: Mapping[bytes, bytes]) -> bytes:
+    """Add a tree for ``version`` holding exactly ``items`` (a whole state), with no earlier version; its root.
+
+    For a store that has the state but not its tree at that height: one
+    migrated from an older layout, or restored from a snapshot. Any tree
+    nodes already stored are the caller's to clear first.
+    """
+    update = smt.TreeUpdate(_Nodes(reader), None, version, items)
+    for key, node in update.writes.items():
+        batch.put(schema.tree_node(key), node)
+    batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
+    return update.root
+
+
+def clear(reader: KVReader, batch: WriteBatch) -> None:
+    """Delete every stored tree node, root and stale list (before ``install`` rebuilds one)."""
+    for prefix in (schema.TREE_NODE_PREFIX, schema.TREE_ROOT_PREFIX, schema.TREE_STALE_PREFIX):
+        for key, _ in reader.iterate(prefix):
+            batch.delete(key)
+
+
 def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
     """Drop the roots below ``lowest_kept`` and every node that left the tree at or before it."""
     if lowest_kept <= 0:
@@ -153,30 +174,7 @@ def check(reader: KVReader, version: int, root: bytes) -> int:
     Raises StorageCorruption unless every node is stored, every hash matches
     its children and the top hash is ``root`` (the head's state root).
     """
-    nodes = _Nodes(reader)
-    leaves = 0
-
-    def walk(entry: smt.Entry, depth: int, path: int) -> bytes:
-        nonlocal leaves
-        prefix = (path << (smt.DEPTH - depth)).to_bytes(32, "big") if depth else bytes(32)
-        node = smt.decode_stored(smt.load(nodes, entry, depth, prefix))
-        if entry.leaf:
-            leaf_path, vhash, value = node  # type: ignore[misc]
-            if smt.value_hash(value) != vhash:
-                raise StorageCorruption(f"a state-tree leaf of version {entry.version} holds a damaged value")
-            found = smt.leaf_hash(leaf_path, vhash)
-            leaves += 1
-        else:
-            left, right = node
-            assert not isinstance(left, bytes) and not isinstance(right, bytes)
-            found = smt.node_hash(walk(left, depth + 1, path << 1) if left else smt.EMPTY,
-                                  walk(right, depth + 1, path << 1 | 1) if right else smt.EMPTY)
-        if found != entry.hash:
-            raise StorageCorruption(f"the state-tree node of version {entry.version} at depth {depth} is damaged")
-        return found
-
     entry = root_entry(reader, version)
-    top = smt.EMPTY if entry is None else walk(entry, 0, 0)
-    if top != root:
+    if (smt.EMPTY if entry is None else entry.hash) != root:
         raise StorageCorruption(f"the state tree of version {version} does not hash to the head's state root")
-    return leaves
+    return smt.check(_Nodes(reader), entry)
