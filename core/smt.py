@@ -30,12 +30,13 @@ their replaced nodes are pruned. Pure: no I/O beyond the reader it is given.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from core.errors import StorageCorruption, ValidationError
-from core.hashing import HASH_SIZE, digest
+from core.hashing import HASH_SIZE, digest, hasher
 
 EMPTY = bytes(HASH_SIZE)
 DEPTH = 256
@@ -50,12 +51,15 @@ def value_hash(value: bytes) -> bytes:
     return digest("smt-value", value)
 
 
+_leaf_digest, _node_digest = hasher("smt-leaf"), hasher("smt-node")
+
+
 def leaf_hash(path: bytes, vhash: bytes) -> bytes:
-    return digest("smt-leaf", path + vhash)
+    return _leaf_digest(path + vhash)
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
-    return digest("smt-node", left + right)
+    return _node_digest(left + right)
 
 
 def _bit(path: bytes, depth: int) -> int:
@@ -231,21 +235,23 @@ def encode_page(slots: list[bytes | None]) -> bytes:
 
 def decode_page(data: bytes) -> list[bytes | None]:
     """The 16 slots of a stored page, each an encoded Entry (sliced, not decoded) or None."""
-    if data[:1] != b"P" or len(data) < 3:
-        raise StorageCorruption("a state-tree page is damaged")
     bitmap = int.from_bytes(data[1:3], "big")
+    if data[:1] != b"P" or bitmap == 0 or len(data) != 3 + ENTRY_SIZE * bitmap.bit_count():
+        raise StorageCorruption("a state-tree page is damaged")
     slots: list[bytes | None] = [None] * FAN
     at = 3
-    for i in range(FAN):
-        if bitmap >> (FAN - 1 - i) & 1:
-            ref = data[at:at + ENTRY_SIZE]
-            if len(ref) != ENTRY_SIZE or ref[0] not in (_LEAF, _NODE):
-                raise StorageCorruption("a state-tree page is damaged")
-            slots[i] = ref
-            at += ENTRY_SIZE
-    if at != len(data) or bitmap == 0:
-        raise StorageCorruption("a state-tree page is damaged")
+    for i in _set_bits(bitmap):
+        ref = data[at:at + ENTRY_SIZE]
+        if ref[0] > _NODE:
+            raise StorageCorruption("a state-tree page is damaged")
+        slots[i] = ref
+        at += ENTRY_SIZE
     return slots
+
+
+@functools.lru_cache(maxsize=1 << FAN)
+def _set_bits(bitmap: int) -> tuple[int, ...]:
+    return tuple(i for i in range(FAN) if bitmap >> (FAN - 1 - i) & 1)
 
 
 # One level of a page's binary reduction: None (no key), (hash, True) (one key: a leaf, lifted), (hash, False).
@@ -261,11 +267,11 @@ def page_levels(slots: list[bytes | None]) -> list[list[_Half]]:
         for i in range(0, len(level), 2):
             a, b = level[i], level[i + 1]
             if a is None:
-                up.append(b if b is None or b[1] else (node_hash(EMPTY, b[0]), False))
+                up.append(b if b is None or b[1] else (_node_digest(EMPTY + b[0]), False))
             elif b is None:
-                up.append(a if a[1] else (node_hash(a[0], EMPTY), False))
+                up.append(a if a[1] else (_node_digest(a[0] + EMPTY), False))
             else:
-                up.append((node_hash(a[0], b[0]), False))
+                up.append((_node_digest(a[0] + b[0]), False))
         level = up
         levels.append(level)
     return levels
@@ -470,7 +476,7 @@ class TreeUpdate:
                 entry = Entry.decode(only)
                 leaf_path, vhash, value = decode_leaf(load(self._reader, entry, below, _with_slot(path, depth, present[0])))
                 return _Leaf(leaf_path, vhash, value, entry.hash, (entry.version, below))
-        refs = [self._place(item, below) for item in slots]
+        refs = [self._place(item, below) if isinstance(item, _Leaf) else item for item in slots]
         h = page_hash(refs)
         self.writes[node_key(self.version, depth, path)] = encode_page(refs)
         return Entry(h, self.version, False).encode()
