@@ -18,6 +18,7 @@ from node.storage.kv import KVReader, WriteBatch
 
 DEFAULT_VERSIONS_KEPT = 100
 MIN_VERSIONS_KEPT = 2
+PRUNE_MIN_NODES = 4096  # nodes a block may prune beyond twice its own writes (_prune)
 
 
 class NodeCache:
@@ -115,7 +116,7 @@ def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[by
     if update.stale:  # one entry per version, not per node: a block's batch stays about half as long
         batch.put(schema.tree_stale(version), b"".join(update.stale))
     batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
-    _prune(reader, batch, version - max(keep, MIN_VERSIONS_KEPT) + 1)
+    _prune(reader, batch, version - max(keep, MIN_VERSIONS_KEPT) + 1, max(PRUNE_MIN_NODES, 2 * len(update.writes)))
     return update.root
 
 
@@ -140,8 +141,17 @@ def clear(reader: KVReader, batch: WriteBatch) -> None:
             batch.delete(key)
 
 
-def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
-    """Drop the roots below ``lowest_kept`` and every node that left the tree at or before it."""
+def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int, budget: int) -> None:
+    """Drop the roots below ``lowest_kept``, and up to ``budget`` of the nodes that left the tree at or before it.
+
+    A version's replaced nodes are only read by older versions, so deleting
+    them late is safe (they only take disk); the roots go first, which is
+    what makes an older version unprovable. Without the budget one block
+    paid for another's size: when the large blocks of a burst left the kept
+    window 100 blocks later, each ordinary block deleted thousands of nodes
+    and took several times as long to commit. Left-over nodes stay in their
+    version's list (rewritten shorter) for the next blocks.
+    """
     if lowest_kept <= 0:
         return
     cut = len(schema.TREE_ROOT_PREFIX)
@@ -150,14 +160,21 @@ def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
             break
         batch.delete(key)
     cut = len(schema.TREE_STALE_PREFIX)
+    size = smt.NODE_KEY_SIZE
     for key, listed in reader.iterate(schema.TREE_STALE_PREFIX):
-        if schema.height_from(key[cut:]) > lowest_kept:
+        if schema.height_from(key[cut:]) > lowest_kept or budget <= 0:
             break
-        if len(listed) % smt.NODE_KEY_SIZE:
+        if len(listed) % size:
             raise StorageCorruption(f"the state tree's list of nodes replaced at {key[cut:].hex()} is damaged")
-        for at in range(0, len(listed), smt.NODE_KEY_SIZE):
-            batch.delete(schema.tree_node(listed[at:at + smt.NODE_KEY_SIZE]))
-        batch.delete(key)
+        count = len(listed) // size
+        take = min(count, budget)
+        for at in range(0, take * size, size):
+            batch.delete(schema.tree_node(listed[at:at + size]))
+        budget -= take
+        if take < count:
+            batch.put(key, listed[take * size:])
+        else:
+            batch.delete(key)
 
 
 def prove(reader: KVReader, version: int, key: bytes) -> tuple[smt.Proof, bytes | None]:

@@ -157,3 +157,30 @@ def test_a_schema_2_store_whose_state_does_not_match_its_root_is_refused_and_lef
     with pytest.raises(StorageCorruption, match="does not hash to its header's state root"):
         ChainStore(kv)
     assert kv.get(schema.VERSION) == (2).to_bytes(4, "big")
+
+
+def test_pruning_a_large_old_block_is_spread_over_later_blocks_and_finishes() -> None:
+    """One block deletes at most max(PRUNE_MIN_NODES, 2 x its own writes) replaced nodes; the rest follow."""
+    kv = MemoryKV()
+    keep, wide = 3, 6000  # version 1 replaces ~6,600 nodes of version 0: more than one block may prune
+    versions: list[dict[bytes, bytes]] = []
+    state: dict[bytes, bytes] = {}
+
+    def commit(version: int, changes: dict[bytes, bytes]) -> int:
+        batch = WriteBatch()
+        statetree.stage(kv, batch, version, changes, keep)
+        kv.write(batch)
+        state.update(changes)
+        versions.append(dict(state))
+        return sum(1 for _, value in batch.ops if value is None)
+
+    commit(0, {b"k/%d" % i: b"0" for i in range(wide)})
+    commit(1, {b"k/%d" % i: b"1" for i in range(wide)})  # replaces every node of version 0
+    deletes = [commit(v, {b"small": b"%d" % v}) for v in range(2, 12)]
+    assert max(deletes) <= statetree.PRUNE_MIN_NODES + 2  # and the roots and lists it drops
+    assert deletes[1] >= statetree.PRUNE_MIN_NODES  # version 3 prunes what version 1 replaced ...
+    assert deletes[2] > 2  # ... and version 4 the rest of it
+    stored = {key[len(schema.TREE_NODE_PREFIX):] for key, _ in kv.iterate(schema.TREE_NODE_PREFIX)}
+    assert stored == reachable(kv, 9) | reachable(kv, 10) | reachable(kv, 11)
+    for version in (9, 10, 11):
+        assert statetree.check(kv, version, smt.root_of(versions[version])) == len(versions[version])
