@@ -165,3 +165,34 @@ def test_the_literal_check_tells_shown_texts_from_code():
         "Height", "active", "Found {} items", "order", "Owner", "e.g. art", "wrong passphrase", "Popular now"]
     assert [lit.text for lit in literals(NOT_SHOWN) if reads_as_text(lit)] == []
     assert [lit.text for lit in literals(NOT_SHOWN) if is_key(lit)] == ["Height"]
+
+
+FORMAT_SCRIPT = """
+class FakeNode {
+  constructor(tag) { this.tag = tag; this.attrs = {}; this.children = []; this.dataset = {}; }
+  setAttribute(name, value) { this.attrs[name] = value; }
+  append(...children) { this.children.push(...children); }
+  addEventListener() {}
+  get textContent() { return this.children.map((c) => (c instanceof FakeNode ? c.textContent : String(c))).join(""); }
+}
+globalThis.Node = FakeNode;
+globalThis.document = { createElement: (tag) => new FakeNode(tag), documentElement: {} };
+const i18n = await import(process.argv[1] + "/i18n.js");
+i18n.setLocale(process.argv[2]);  // before format.js is loaded, as on a page (a switch reloads it)
+const f = await import(process.argv[1] + "/format.js");
+console.log(JSON.stringify({ time: f.time(Date.UTC(2026, 11, 2, 6, 40, 0)).textContent, units: f.formatUnits(123456789n, 2),
+  duration: f.formatDuration(90061), ago: f.ago(Date.UTC(2026, 11, 2, 3), Date.UTC(2026, 11, 2, 6)),
+  stars: f.stars(4.25).textContent, hint: f.amount(5n, "X").attrs.title }));
+"""
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", {"time": "Dec 2, 2026, 6:40:00 AM", "units": "1,234,567.89", "duration": "1 day 1 hr", "ago": "3 hours ago",
+            "stars": "★★★★☆ 4.3", "hint": "5 smallest units"}),
+    ("zh-CN", {"time": "2026年12月2日 06:40:00", "units": "1,234,567.89", "duration": "1天 1小时", "ago": "3小时前",
+               "stars": "★★★★☆ 4.3", "hint": "5 个最小单位"}),
+])
+def test_dates_amounts_and_durations_follow_the_chosen_language(lang, expected):
+    out = subprocess.run(["node", "--input-type=module", "-e", FORMAT_SCRIPT, str(STATIC_DIR), lang],
+                         capture_output=True, text=True, timeout=30, check=True, env={"LANG": "C", "TZ": "UTC"})
+    assert json.loads(out.stdout) == expected

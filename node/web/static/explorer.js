@@ -278,6 +278,7 @@ function accountFromKey(publicKeyHex) {
 function eventValue(key, value, attrs) {
   if (typeof value === "string" && value.startsWith("mn1")) return accountLink(value);
   if (ACCOUNT_ATTRS.has(key) && typeof value === "string" && /^[0-9a-f]{64}$/.test(value)) return accountFromKey(value);
+  if (key === "role" && typeof value === "string") return roleLabel(value);
   if (key === "order") return link(`#/order/${value}`, `#${value}`);
   if (key === "listing") return link(`#/listing/${value}`, `#${value}`);
   if (key === "shop") return link(`#/shop/${value}`, `#${value}`);
