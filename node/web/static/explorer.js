@@ -377,7 +377,9 @@ function arbiterFeeLine(order) {
   return [t("fee"), " ", amount(order.arbiter_fee, order.asset), " ", t("if disputed")];
 }
 const NEXT_STEPS = { placed: ["accepted", "shipped", "completed"], accepted: ["shipped", "completed"], shipped: ["completed"], disputed: ["resolved"] };
-const ALTERNATIVE = { placed: t("declined or cancelled"), accepted: t("disputed or declined"), shipped: t("disputed") };
+const ALTERNATIVE = {
+  placed: t("It may also be declined or cancelled."), accepted: t("It may also be disputed or declined."), shipped: t("It may also be disputed."),
+};
 
 function orderBadge(status) {
   return badge(orderStatus(status), { completed: "ok", resolved: "ok", disputed: "warn", declined: "warn", cancelled: "warn", refunded: "warn" }[status] ?? "");
@@ -400,7 +402,7 @@ function timeline(order) {
       current && deadlines.current_ms ? el("p", { class: "deadline" },
         t("Waiting for {what} until", { what: WAITING[order.status] ?? t("the next step") }), " ", time(deadlines.current_ms), ` (${ago(deadlines.current_ms)}). `,
         t("After that {who} may claim: the order becomes {next}.", { who: parties(deadlines.claimable_by), next: orderStatus(deadlines.on_claim) }),
-        ALTERNATIVE[order.status] ? [" ", t("It may also be {what}.", { what: ALTERNATIVE[order.status] })] : "") : null);
+        ALTERNATIVE[order.status] ? [" ", ALTERNATIVE[order.status]] : "") : null);
   });
   for (const step of NEXT_STEPS[order.status] || []) {
     items.push(el("li", { class: "todo", dataset: { step } }, el("span", { class: "dot", "aria-hidden": "true" }), el("strong", {}, orderStatus(step)), " ", el("span", { class: "muted" }, t("not yet"))));

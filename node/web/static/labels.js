@@ -15,6 +15,12 @@ const ROLE = {
 };
 const LISTING_TYPE = { physical: t("physical"), digital: t("digital"), service: t("service") };
 const RATING = { overall: t("overall"), quality: t("quality"), accuracy: t("accuracy"), delivery: t("delivery"), service: t("service") };
+// A provenance record's history events (market/provenance.py): made, reported on, handed to a new owner,
+// custodian or reporter, finalized.
+const RECORD_EVENT = {
+  created: t("created"), reported: t("reported"), owner: t("new owner"), custodian: t("new custodian"), reporter: t("new reporter"),
+  finalized: t("finalized"),
+};
 const WHO = { buyer: t("the buyer"), seller: t("the seller"), arbiter: t("the arbiter") };
 
 const from = (table) => (word) => table[word] ?? String(word ?? "");
@@ -24,6 +30,7 @@ export const txStatus = from(TX_STATUS);
 export const role = from(ROLE);
 export const listingType = from(LISTING_TYPE);
 export const ratingName = from(RATING);
+export const recordEvent = (word) => RECORD_EVENT[word] ?? String(word ?? t("event")).replaceAll("_", " ");
 
 // "buyer or seller" (a deadline's claimable_by) -> "the buyer or the seller", in the chosen language.
 export function parties(words) {

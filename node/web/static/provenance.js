@@ -5,12 +5,12 @@ import { accountLink, badge, el, fields, heading, link, notice, replace, time } 
 import { eventDetails } from "./explorer.js";
 import { failure, navigate, route } from "./router.js";
 import { t } from "./i18n.js";
-import { role as roleLabel } from "./labels.js";
+import { recordEvent, role as roleLabel } from "./labels.js";
 
 function historyEntry(entry) {
   const { seq, event, by, time_ms: timeMs, ...details } = entry;
   return el("li", { class: "done", dataset: { seq } }, el("span", { class: "dot", "aria-hidden": "true" }),
-    el("strong", {}, String(event || t("event")).replaceAll("_", " ")), " ", time(timeMs), " · ", t("by"), " ", accountLink(by),
+    el("strong", {}, recordEvent(event)), " ", time(timeMs), " · ", t("by"), " ", accountLink(by),
     Object.keys(details).length ? eventDetails(details) : null);
 }
 
