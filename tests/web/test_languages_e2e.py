@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Chinese punctuation in the expected texts is the point)
+# ruff: noqa: RUF001, F811  (Chinese punctuation in the expected texts is the point; the fixtures are imported)
 """Issue 15.13 in headless Chromium on a real testnet full of demo data: every page, and the main flows (search,
 explore, buy, wallet, inbox), in English and in Chinese (zh-CN), chosen as a user would (remembered in
 localStorage). In zh-CN the page shows its Chinese texts and leaks no English one: no text node or label attribute
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from browser import Browser, BrowserUnavailable, install
-from demo_data import ASSET, Market, populate
-from harness import Testnet
+from browser import Browser
+from demo_data import ASSET, Market
+from test_content_pages import browser, world  # noqa: F401  (the same fixtures: Chromium, a testnet with the demo story)
 
 from core.keys import pubkey_from_address
 
@@ -52,26 +52,6 @@ LEAKS_JS = """
   return found;
 })(%s)
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        node_modules = install()
-    except BrowserUnavailable as exc:
-        pytest.skip(f"no headless Chromium for the web e2e test: {exc}")
-    with Browser(node_modules) as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    net = Testnet(tmp_path_factory.mktemp("langweb"), validators=4, timeout_ms=1000)
-    net.start()
-    try:
-        yield net, populate(net)
-    finally:
-        net.close()
 
 
 def speak(b: Browser, url: str, lang: str, route: str, ready: str, forget_wallet: bool = False) -> None:
