@@ -10,7 +10,7 @@ import { addressOf, headerHash, verifyCertificate, verifyInclusion, verifyReceip
 import { listingCard, shopLink } from "./market.js";
 import { failure, navigate, render, route } from "./router.js";
 import { FINISHED, orderActions } from "./walletui.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 import { orderStatus, parties, role as roleLabel, txStatus } from "./labels.js";
 
 const LATEST = 10;
@@ -400,7 +400,7 @@ function timeline(order) {
       el("span", { class: "meta" }, entry.height ? link(`#/block/${entry.height}`, t("block #{height}", { height: entry.height })) : null,
         entry.tx ? [" · ", link(`#/tx/${entry.tx}`, t("tx"))] : null, entry.by ? [" · ", t("by"), " ", accountLink(entry.by)] : null),
       current && deadlines.current_ms ? el("p", { class: "deadline" },
-        t("Waiting for {what} until", { what: WAITING[order.status] ?? t("the next step") }), " ", time(deadlines.current_ms), ` (${ago(deadlines.current_ms)}). `,
+        tn("Waiting for {what} until {time} ({when}).", { what: WAITING[order.status] ?? t("the next step"), time: time(deadlines.current_ms), when: ago(deadlines.current_ms) }), " ",
         t("After that {who} may claim: the order becomes {next}.", { who: parties(deadlines.claimable_by), next: orderStatus(deadlines.on_claim) }),
         ALTERNATIVE[order.status] ? [" ", ALTERNATIVE[order.status]] : "") : null);
   });

@@ -412,7 +412,7 @@ export const EN = {
   "block #{height}": "block #{height}",
   "tx": "tx",
   "by": "by",
-  "Waiting for {what} until": "Waiting for {what} until",
+  "Waiting for {what} until {time} ({when}).": "Waiting for {what} until {time} ({when}).",
   "the next step": "the next step",
   "After that {who} may claim: the order becomes {next}.": "After that {who} may claim: the order becomes {next}.",
   "not yet": "not yet",

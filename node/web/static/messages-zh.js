@@ -411,7 +411,7 @@ export const ZH_CN = {
   "block #{height}": "区块 #{height}",
   "tx": "交易",
   "by": "操作人",
-  "Waiting for {what} until": "等待{what}，截止",
+  "Waiting for {what} until {time} ({when}).": "等待{what}，截止 {time}（{when}）。",
   "the next step": "下一步",
   "After that {who} may claim: the order becomes {next}.": "此后{who}可以申领：订单将变为{next}。",
   "not yet": "尚未发生",
