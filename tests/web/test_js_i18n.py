@@ -70,7 +70,8 @@ def keys_used() -> dict[str, str]:
         for lit in literals((STATIC_DIR / name).read_text()):
             if is_key(lit):
                 used.setdefault(lit.text, f"{name}:{lit.line}")
-    for text in re.findall(r"data-i18n>([^<]+)<", (STATIC_DIR / "index.html").read_text()):
+    page = (STATIC_DIR / "index.html").read_text()
+    for text in re.findall(r"data-i18n>([^<]+)<", page) + re.findall(r'aria-label="([^"]+)" data-i18n-label', page):
         used.setdefault(text, "index.html")
     return used
 
@@ -114,7 +115,11 @@ class _Texts(HTMLParser):
         self.untagged: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        marked = "data-i18n" in dict(attrs) or tag == "noscript" or any(m for _, m in self.stack)
+        named = dict(attrs)
+        for name in ("aria-label", "title", "alt", "placeholder"):  # words in an attribute: translated by app.js
+            if re.search(r"[A-Za-z]{2,}", named.get(name) or "") and "data-i18n-label" not in named:
+                self.untagged.append(f"{tag} {name}={named[name]}")
+        marked = "data-i18n" in named or tag == "noscript" or any(m for _, m in self.stack)
         if tag not in ("img", "meta", "link", "br"):
             self.stack.append((tag, marked))
 

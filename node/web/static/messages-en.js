@@ -14,6 +14,7 @@ export const EN = {
   "connecting…": "connecting…",
   "served by this node, no third parties": "served by this node, no third parties",
   "network": "network",
+  "Main": "Main",
   // app.js
   "unlocked": "unlocked",
   "locked": "locked",
@@ -493,6 +494,8 @@ export const EN = {
   "Fingerprint": "Fingerprint",
   "Nobody has certified this fingerprint.": "Nobody has certified this fingerprint.",
   // network.js
+  "inbound": "inbound",
+  "outbound": "outbound",
   "in": "in",
   "out": "out",
   "observer / wallet node": "observer / wallet node",

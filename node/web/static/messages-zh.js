@@ -13,6 +13,7 @@ export const ZH_CN = {
   "connecting…": "连接中…",
   "served by this node, no third parties": "由本节点提供，无第三方",
   "network": "网络",
+  "Main": "主导航",
   // app.js
   "unlocked": "已解锁",
   "locked": "已锁定",
@@ -492,6 +493,8 @@ export const ZH_CN = {
   "Fingerprint": "指纹",
   "Nobody has certified this fingerprint.": "没有人认证过这个指纹。",
   // network.js
+  "inbound": "入站",
+  "outbound": "出站",
   "in": "入站",
   "out": "出站",
   "observer / wallet node": "观察节点 / 钱包节点",

@@ -6,7 +6,7 @@ import { liveIndicator } from "./explorer.js";
 import { failure, route } from "./router.js";
 import { t } from "./i18n.js";
 
-const DIRECTIONS = { in: t("in"), out: t("out") }; // node_peers: who opened the connection
+const DIRECTIONS = { inbound: t("inbound"), outbound: t("outbound"), in: t("in"), out: t("out") }; // node_peers: who dialled
 
 function peerRows(peers, validators) {
   const names = new Map((validators || []).map((v) => [v.public_key, v.name]));
