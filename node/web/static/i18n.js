@@ -55,8 +55,3 @@ export function tn(text, vars = {}) {
     return typeof value === "object" && value !== null ? value : String(value);
   });
 }
-
-// For tests and the screenshot tool: every English text that has no translation in `lang`.
-export function untranslated(lang, texts) {
-  return texts.filter((text) => !(text in CATALOGS[lang]));
-}
