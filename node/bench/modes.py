@@ -120,7 +120,30 @@ def _sync_run(entry: Any, mode: str, txs: int, target: int, seconds: float, boun
         raise BenchError(f"the snapshot observer caught up without restoring a snapshot (see {entry.log_file})")
     height, entries, size, restore_s = found.groups()
     return {**out, "snapshot_height": int(height), "state_entries": int(entries), "snapshot_bytes": int(size),
-            "fetch_and_restore_s": float(restore_s), "blocks_replayed_after": target - int(height)}
+            "fetch_and_restore_s": float(restore_s), "blocks_replayed_after": target - int(height),
+            "phases_s": _phases(entry.log_file.read_text(errors="replace"))}
+
+
+PHASES = (("node up", " up: chain "), ("snapshot chosen", "state sync: snapshot of height"),
+          ("restored", "restored the state after block"), ("caught up", "sync: caught up at height"))
+
+
+def _phases(log: str) -> dict[str, float]:
+    """Seconds from the node's first log line to the first line of each phase (plain log format)."""
+    def stamp(line: str) -> float | None:
+        try:
+            return time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
+        except ValueError:
+            return None
+
+    lines = log.splitlines()
+    first = next((t for t in map(stamp, lines) if t is not None), None)
+    out: dict[str, float] = {}
+    for name, marker in PHASES:
+        at = next((stamp(line) for line in lines if marker in line), None)
+        if first is not None and at is not None:
+            out[name] = round(at - first, 3)
+    return out
 
 
 async def memory_async(milestones: list[int], echo: Echo, base_port: int) -> dict[str, Any]:
