@@ -10,11 +10,12 @@ executes new blocks to the same state roots as the validators.
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from harness import RpcFailure, Testnet, wait_for
 
-from core.keys import address_from_pubkey
+from core.keys import PrivateKey, address_from_pubkey
 from core.types import Tx
 from market import keys
 from node.bench.workload import register_body, shop_body
@@ -80,5 +81,36 @@ def test_a_fresh_observer_joins_from_a_snapshot_and_follows_new_blocks(tmp_path)
         proven = light.verify_state(net.call(observer, "state_getProof", keys=[balance.hex()]), [balance])
         assert proven.height == net.height(observer) - 1 and proven.values[balance] is not None
         assert "Traceback" not in net.log(observer), net.log(observer)[-3000:]
+    finally:
+        net.close()
+
+
+def test_a_validator_rejoins_from_a_snapshot_and_votes_in_the_quorum(tmp_path):
+    """A wiped validator joins by snapshot; with another validator down, no block commits without its vote."""
+    net = Testnet(tmp_path, validators=4, timeout_ms=1000)
+    for entry in net.entries.values():
+        path = entry.home / "config.toml"
+        path.write_text(path.read_text().replace("snapshot_interval = 10", "snapshot_interval = 2"))
+    try:
+        net.start(*net.validators)
+        for _ in range(BLOCKS):
+            reply = net.send(net.transfer("bob", "carol", 1, via="validator-0"), via="validator-0", wait="commit")
+            assert reply["status"] == "committed", reply
+        net.stop("validator-3")
+        shutil.rmtree(net.entries["validator-3"].config().data_path)
+        net.start("validator-3", extra=("--sync", "snapshot"))
+        top = net.height("validator-0")
+        wait_for(lambda: net.height("validator-3") >= top, 60, f"validator-3 at height {top}")
+        assert "restored the state after block" in net.log("validator-3")
+        net.stop("validator-2")  # now validators 0, 1 and 3 are the only quorum
+        reply = net.send(net.transfer("carol", "bob", 1, via="validator-1"), via="validator-1", wait="commit")
+        assert reply["status"] == "committed", reply
+        wait_for(lambda: net.height("validator-3") >= reply["height"], 30, "validator-3 at the new block")
+        block = net.call("validator-3", "chain_getBlock", height=reply["height"], full=False)
+        assert block["hash"] == net.call("validator-0", "chain_getBlock", height=reply["height"], full=False)["hash"]
+        signers = {v for v, _ in net.call("validator-0", "chain_getBlock", height=reply["height"])["certificate"]
+                   ["signatures"]}
+        assert PrivateKey.load(net.entries["validator-3"].config().key_path).public_key.hex() in signers
+        assert "Traceback" not in net.log("validator-3")
     finally:
         net.close()
