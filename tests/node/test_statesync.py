@@ -355,6 +355,8 @@ def test_blocks_below_a_restored_snapshot_answer_a_clear_error():
     with pytest.raises(RpcError, match="snapshot of height 8"):
         block_json(node, 3)
     assert block_json(node, 8)["height"] == 8  # the anchor block itself is kept
+    assert parse_blocks(serve_blocks(joined, encode({"from": 1, "max": 5})), 1 << 24) == []  # a replayer asks another
+    assert [b.height for b, _ in parse_blocks(serve_blocks(joined, encode({"from": 8, "max": 5})), 1 << 24)] == [8]
 
 
 # -- the asyncio client over a fake p2p ------------------------------------------
