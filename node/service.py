@@ -678,7 +678,10 @@ class Node:
         if topic == "blocks":
             return serve_blocks(self.store, payload)
         if topic in SNAPSHOT_TOPICS:
-            return self.snapshots.serve(topic, payload, self.store.head().height)  # type: ignore[union-attr]
+            height = self.store.head().height  # type: ignore[union-attr]
+            if topic != "snapshot_chunk":  # a manifest is one walk of the state: not on the event loop
+                await asyncio.to_thread(self.snapshots.prepare, height)
+            return self.snapshots.serve(topic, payload, height)
         if topic == "txwant":
             return self._serve_want(payload)
         if topic in self.content.TOPICS:

@@ -6,7 +6,9 @@ snapshot: a frozen view of the whole state after that block, cheap to take
 (LevelDB pins its files). It keeps the last ``kept`` views and offers one
 once the next block exists, because only header h+1 certifies the state
 root of block h. The manifest is built on the first request for it (one
-walk of the state); chunks are re-read from the view by their first key.
+walk of the state, in a worker thread: ``prepare``); chunks are re-read
+from the view by their first key. Releasing a view waits for a manifest
+being built from it.
 
 Wire (canonical msgpack on the p2p request channel, docs/P2P.md "State sync"):
 ``snapshots`` {} → {"snapshots": [{"height", "manifest"}]} newest first;
@@ -17,6 +19,7 @@ Wire (canonical msgpack on the p2p request channel, docs/P2P.md "State sync"):
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -39,11 +42,21 @@ class SnapshotGone(DecodeError):
 
 @dataclass
 class _Kept:
+    """One kept view. ``lock`` guards building its manifest (possibly in a worker thread) against its release."""
+
     height: int
     state_root: bytes
     view: KVSnapshot
     manifest: Manifest | None = None
     starts: list[tuple[bytes, int]] = field(default_factory=list)  # (first key, entries) of each chunk
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    released: bool = False
+
+    def release(self) -> None:
+        with self.lock:  # waits for a manifest being built from this view
+            if not self.released:
+                self.released = True
+                self.view.close()
 
 
 class SnapshotOffers:
@@ -62,11 +75,18 @@ class SnapshotOffers:
             return
         self._views.append(_Kept(height, state_root, self.kv.snapshot()))
         while len(self._views) > self.kept:
-            self._views.popleft().view.close()
+            self._views.popleft().release()
 
     def close(self) -> None:
         while self._views:
-            self._views.popleft().view.close()
+            self._views.popleft().release()
+
+    def prepare(self, head_height: int) -> None:
+        """Build the manifests still missing; safe in a worker thread (the node runs it in one, so the walk
+        of the state does not hold up the event loop)."""
+        for kept in list(self._views):
+            if kept.height < head_height:
+                self._manifest(kept)
 
     # -- what is offered -----------------------------------------------------
 
@@ -81,15 +101,22 @@ class SnapshotOffers:
         raise SnapshotGone(f"no snapshot of height {height} is kept here")
 
     def _manifest(self, kept: _Kept) -> Manifest:
-        if kept.manifest is None:
-            hashes, entries = [], 0
-            for pairs in cut_chunks(StateReader(kept.view).iterate(), self.chunk_bytes):
-                kept.starts.append((pairs[0][0], len(pairs)))
-                hashes.append(chunk_hash(encode_chunk(pairs)))
-                entries += len(pairs)
-            kept.manifest = Manifest(kept.height, kept.state_root, entries, tuple(hashes))
-            log.info("snapshot of height %d: %d entries in %d chunks", kept.height, entries, len(hashes))
-        return kept.manifest
+        with kept.lock:
+            if kept.released:
+                raise SnapshotGone(f"the snapshot of height {kept.height} was just released")
+            if kept.manifest is None:
+                self._build(kept)
+            assert kept.manifest is not None
+            return kept.manifest
+
+    def _build(self, kept: _Kept) -> None:
+        hashes, entries = [], 0
+        for pairs in cut_chunks(StateReader(kept.view).iterate(), self.chunk_bytes):
+            kept.starts.append((pairs[0][0], len(pairs)))
+            hashes.append(chunk_hash(encode_chunk(pairs)))
+            entries += len(pairs)
+        kept.manifest = Manifest(kept.height, kept.state_root, entries, tuple(hashes))
+        log.info("snapshot of height %d: %d entries in %d chunks", kept.height, entries, len(hashes))
 
     def chunk(self, height: int, index: int, head_height: int) -> bytes:
         kept = self._find(height, head_height)

@@ -174,6 +174,24 @@ def test_a_snapshot_is_offered_only_once_its_successor_block_exists_and_only_the
         offers.serve("snapshot_chunk", encode({"height": 8, "index": 10**6}), 12)
 
 
+def test_manifests_prepared_in_a_worker_thread_are_the_ones_served_and_a_released_view_is_gone():
+    import threading
+
+    store, offers = source(9)
+    worker = threading.Thread(target=offers.prepare, args=(9,))
+    worker.start()
+    worker.join()
+    prepared = offers.offers(9)
+    assert [h for h, _ in prepared] == [8, 4]
+    for height in range(10, 12):
+        commit(store, height)  # the live state moves on; the prepared manifests stay those of their views
+    assert Manifest.decode(offers.serve("snapshot_manifest", encode({"height": 8}), 9), 1000).hash == prepared[0][1]
+    offers.close()
+    offers.close()  # releasing twice is harmless
+    with pytest.raises(SnapshotGone):
+        offers.serve("snapshot_manifest", encode({"height": 8}), 9)
+
+
 def test_served_chunks_hold_the_state_after_their_block_not_the_live_one():
     store, offers = source(9)
     expected = state_of(store)
