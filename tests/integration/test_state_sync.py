@@ -81,6 +81,15 @@ def test_a_fresh_observer_joins_from_a_snapshot_and_follows_new_blocks(tmp_path)
         proven = light.verify_state(net.call(observer, "state_getProof", keys=[balance.hex()]), [balance])
         assert proven.height == net.height(observer) - 1 and proven.values[balance] is not None
         assert "Traceback" not in net.log(observer), net.log(observer)[-3000:]
+
+        net.stop(observer)  # a restart resumes from its own head: the start-up check walks from the snapshot on
+        net.start(observer)
+        reply = net.send(net.transfer("bob", "carol", 1, via="validator-3"), via="validator-3", wait="commit")
+        wait_for(lambda: net.height(observer) >= reply["height"], 30, f"{observer} after its restart")
+        assert net.call(observer, "chain_getBlock", height=reply["height"])["hash"] == \
+            net.call("validator-0", "chain_getBlock", height=reply["height"])["hash"]
+        with pytest.raises(RpcFailure, match=f"snapshot of height {base}"):
+            net.call(observer, "chain_getBlock", height=1)
     finally:
         net.close()
 
