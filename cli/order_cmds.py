@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -23,6 +24,8 @@ from core.errors import RpcError
 from wallet import builders, kinds
 from wallet.account import TxResult
 from wallet.content import content_url
+
+REGION_CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # the chain's region pattern (market/fields.py REGION)
 
 
 @click.group()
@@ -61,20 +64,27 @@ def order() -> None:
 @click.option("--arbiter", default=None, metavar="ADDRESS", help="One of the shop's arbiters (none: no disputes).")
 @click.option("--no-arbiter", is_flag=True, help="Place it without an arbiter, knowing it can never be disputed "
               "(skips the question).")
+@click.option("--variant", default=None, metavar="SKU", help="Which variant (see `listing show`; required when "
+              "the listing has variants).")
+@click.option("--shipping", default=None, metavar="SERVICE", help="Which shipping option (see `listing show`; "
+              "required when the listing has any); its price is added once.")
 def order_place(session: Session, listing: int, quantity: int, max_total: str | None, shipping_address: str,
-                region: str | None, arbiter: str | None, no_arbiter: bool) -> None:
+                region: str | None, arbiter: str | None, no_arbiter: bool, variant: str | None,
+                shipping: str | None) -> None:
     """Order QUANTITY of LISTING; the total moves into escrow.
 
     Physical goods need --address, in a region the listing ships to. Without --arbiter the order can
     never be disputed: the command asks first (--no-arbiter answers yes).
     """
     found = session.call("listing_get", listing=listing)
-    check_delivery(found, shipping_address, region)
+    where = check_delivery(found, shipping_address, region)
     if arbiter is None and not no_arbiter:
         confirm_no_arbiter(session, found)
     asset = found["asset"]
-    limit = session.assets.parse(max_total, asset, "max-total") if max_total else found["price"] * quantity
-    body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter)
+    expected = expected_total(found, quantity, variant, shipping)
+    limit = session.assets.parse(max_total, asset, "max-total") if max_total else expected
+    body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter,
+                                variant=variant, shipping=shipping, region=region or where)
 
     def done(result: TxResult) -> str:
         placed = result.event("order_placed")
@@ -84,22 +94,56 @@ def order_place(session: Session, listing: int, quantity: int, max_total: str | 
     session.send("order_place", body, done)
 
 
-def check_delivery(listing: dict, address: str, region: str | None) -> None:
-    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed."""
+def check_delivery(listing: dict, address: str, region: str | None) -> str | None:
+    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed.
+
+    Returns the region code to declare on chain (upper case), or None when there is nothing to check.
+    """
     if listing.get("type") != "physical":
-        return
+        return region.upper() if region else None
     if not address.strip():
         raise click.UsageError(f"listing {listing['id']} is physical goods: give --address so the seller can ship "
                                "it (sealed: only the seller and the arbiter can read it)")
     ships_to = [r for r in listing.get("regions") or []]
-    if not ships_to:
-        return  # ships anywhere
+    if not ships_to and not listing.get("shipping"):
+        return region.upper() if region else None  # ships anywhere
     where = (region or address.rsplit(",", 1)[-1]).strip()
-    if where.lower() not in {r.lower() for r in ships_to}:
+    if ships_to and not any(where.upper() == r.upper() or where.upper().startswith(r.upper() + "-")
+                            for r in ships_to):
         if region is None and "," not in address:
             raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only: say where your "
                                    "address is with --region CODE")
         raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only, not to {where!r}")
+    if not REGION_CODE.fullmatch(where.upper()):
+        if listing.get("shipping"):
+            raise click.UsageError(f"listing {listing['id']} ships by region: say where your address is with "
+                                   "--region CODE (e.g. DE or US-CA)")
+        return None
+    return where.upper()
+
+
+def expected_total(listing: dict, quantity: int, variant: str | None, shipping: str | None) -> int:
+    """What the order should cost now: the variant's unit price times quantity plus the shipping option's price.
+
+    An unknown variant or option is refused here, naming the ones there are.
+    """
+    unit = listing["price"]
+    variants = listing.get("variants") or []
+    if variants or variant:
+        match = [v for v in variants if v["sku"] == variant]
+        if not match:
+            raise click.UsageError(f"listing {listing['id']}: choose --variant from "
+                                   f"{', '.join(v['sku'] for v in variants) or 'none (it has no variants)'}")
+        unit += match[0]["price_delta"]
+    options = listing.get("shipping") or []
+    extra = 0
+    if options or shipping:
+        match = [o for o in options if o["service"] == shipping]
+        if not match:
+            raise click.UsageError(f"listing {listing['id']}: choose --shipping from "
+                                   f"{', '.join(repr(o['service']) for o in options) or 'none (it has none)'}")
+        extra = match[0]["price"]
+    return unit * quantity + extra
 
 
 def confirm_no_arbiter(session: Session, listing: dict) -> None:

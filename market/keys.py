@@ -109,6 +109,14 @@ def stock(listing_id: int) -> bytes:
     return STOCK_PREFIX + u64(listing_id)
 
 
+VARIANT_STOCK_PREFIX = b"vstock/"
+
+
+def variant_stock(listing_id: int, sku: str) -> bytes:
+    """Units left of one variant; the listing's ``stock`` key holds the sum over its variants."""
+    return VARIANT_STOCK_PREFIX + u64(listing_id) + text(sku)
+
+
 def listings_by_shop(shop_id: int, listing_id: int | None = None) -> bytes:
     return _tail(b"ix/lst-shop/" + u64(shop_id), listing_id)
 

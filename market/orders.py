@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.encoding import INT_MAX
-from market import keys, store
+from market import keys, store, terms
 from market.accounts import ESCROW, TREASURY, move, require_registered
 from market.arbiters import arbiter_fee, arbiter_record
 from market.assets import in_units
@@ -27,7 +27,6 @@ from market.codes import (
     NO_ARBITER,
     NOT_AUTHORIZED,
     NOT_FOUND,
-    OUT_OF_STOCK,
     PRICE_CHANGED,
     SELF_DEALING,
     SHOP_CLOSED,
@@ -139,8 +138,7 @@ def _refund(tx: TxContext, order: dict[str, Any]) -> None:
 
 
 def _restock(tx: TxContext, order: dict[str, Any]) -> None:
-    stock_key = keys.stock(order["listing"])
-    store.save_int(tx.state, stock_key, store.load_int(tx.state, stock_key) + order["quantity"])
+    terms.restock(tx.state, order["listing"], order.get("variant"), order["quantity"])
 
 
 def _release(tx: TxContext, order: dict[str, Any]) -> None:
@@ -176,18 +174,17 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
     shop = shop_record(state, listing["shop"])
     require(shop["open"], SHOP_CLOSED, f"shop {listing['shop']} is closed")
     require_registered(state, buyer)
-    total = listing["price"] * quantity
-    require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity exceeds 2^64-1")
+    quote = terms.quote(listing, body)
+    shipping_price = quote.shipping["price"] if quote.shipping else 0
+    total = quote.unit_price * quantity + shipping_price
+    require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity + shipping exceeds 2^64-1")
     require(total <= body["max_total"], PRICE_CHANGED, f"total {in_units(state, listing['asset'], total)} exceeds max_total "
             f"{in_units(state, listing['asset'], body['max_total'])}")
     if total > tx.params.order_kyc_threshold:
         require_kyc(state, buyer, tx.params.order_kyc_level, tx.now_ms, "an order of this value")
     fee = _arbiter_fee(tx, body["arbiter"], shop, listing["seller"], total)
-    stock_key = keys.stock(listing_id)
-    stock = store.load_int(state, stock_key)
-    require(stock >= quantity, OUT_OF_STOCK, f"only {stock} in stock")
+    terms.reserve(state, listing_id, quote.variant, quantity)
     move(state, buyer, ESCROW, listing["asset"], total)
-    store.save_int(state, stock_key, stock - quantity)
     order_id = store.next_id(state, "order")
     order = {
         "listing": listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
@@ -197,6 +194,10 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
         "tracking_hash": None, "delivery": None, "dispute_by": None, "reason_hash": None,
         "ruling_hash": None, "buyer_amount": None,
     }
+    if quote.variant is not None:  # only when chosen: plain orders keep the bytes they always had
+        order.update(variant=quote.variant, unit_price=quote.unit_price)
+    if quote.shipping is not None:
+        order["shipping"] = quote.shipping
     store.index_add(state, keys.orders_by_buyer(buyer, order_id))
     store.index_add(state, keys.orders_by_seller(listing["seller"], order_id))
     _move_to(tx, order_id, order, PLACED, tx.params.accept_window_ms,

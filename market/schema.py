@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from market import codes as c
+from market import terms
 from market.codes import BAD_BODY, UNKNOWN_KIND, fail
 from market.fields import (
     ACCOUNT,
@@ -19,6 +20,7 @@ from market.fields import (
     DESCRIPTION,
     HASH,
     ID,
+    INT_DELTA,
     LABEL,
     NAME,
     RECORD_ID,
@@ -29,6 +31,7 @@ from market.fields import (
     MapOf,
     OneOf,
     Raw,
+    Records,
     Scalar,
     Struct,
     Text,
@@ -38,8 +41,12 @@ from market.fields import (
 LISTING_TYPES = ("physical", "digital", "service")
 RECORD_ROLES = ("owner", "custodian", "reporter")
 RATINGS = ("overall", "quality", "accuracy", "delivery", "service")
-MAX_STOCK = 1_000_000_000
+MAX_STOCK = terms.MAX_STOCK
 MAX_SEALED = 1024
+MAX_DAYS = 365
+SKU = Text(32, 1, r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+SERVICE = Text(64, 1)
+CHOICE = Text(32, 1)
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,19 @@ _LISTING_FIELDS = (
 _LISTING_LINKS = (
     ("record", RECORD_ID, "provenance record of the item"),
     ("certificate", ID, "authenticity certificate of the item"),
+)
+_LISTING_TERMS = (
+    ("options", Records(Struct((("name", CHOICE), ("values", ListOf(CHOICE, 16)))), 3, key="name"),
+     "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+    ("variants", Records(Struct((("sku", SKU), ("choice", ListOf(CHOICE, 3, distinct=False)),
+                                 ("price_delta", INT_DELTA), ("stock", UInt(0, MAX_STOCK)))), 64, key="sku"),
+     "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` "
+     "(≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+    ("shipping", Records(Struct((("service", SERVICE), ("regions", ListOf(REGION, 32)), ("price", UInt()),
+                                 ("min_days", UInt(0, MAX_DAYS)), ("max_days", UInt(0, MAX_DAYS)))), 16,
+                         key="service"),
+     "shipping options: service, regions served (empty: wherever the listing ships), price per order, "
+     "delivery window in days; with any, an order must choose one"),
 )
 
 KINDS: dict[str, KindSpec] = {
@@ -134,9 +154,9 @@ KINDS: dict[str, KindSpec] = {
               SHOP,
               Field("type", OneOf(LISTING_TYPES), "what is sold; `digital` orders ship an encrypted content key"),
               *(Field(n, k, d) for n, k, d in _LISTING_FIELDS),
-              *(_opt(n, k, d) for n, k, d in _LISTING_LINKS)),
+              *(_opt(n, k, d) for n, k, d in _LISTING_LINKS + _LISTING_TERMS)),
         _kind("listing_update", "the seller changes the listing; absent fields are unchanged",
-              LISTING, *(_opt(n, k, d) for n, k, d in _LISTING_FIELDS + _LISTING_LINKS)),
+              LISTING, *(_opt(n, k, d) for n, k, d in _LISTING_FIELDS + _LISTING_LINKS + _LISTING_TERMS)),
         _kind("listing_delist", "the seller withdraws the listing; open orders continue", LISTING),
         _kind("order_place", "a registered buyer orders; the total moves into escrow and stock is reserved",
               LISTING,
@@ -144,7 +164,12 @@ KINDS: dict[str, KindSpec] = {
               Field("max_total", AMOUNT, "refuse if price * quantity exceeds this (price changed in flight)"),
               _opt("arbiter", ACCOUNT, "an active arbiter the shop accepts (none: no disputes possible)"),
               Field("address_seller", Raw(MAX_SEALED), "shipping address sealed to the seller (may be empty)"),
-              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter")),
+              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter"),
+              _opt("variant", SKU, "the variant's `sku` (required when the listing has variants)"),
+              _opt("shipping", SERVICE, "the shipping option's `service` (required when the listing has any); "
+                   "its price is added to the total once"),
+              _opt("region", REGION, "where the sealed address is, checked against the listing's and the shipping "
+                   "option's regions (required with `shipping`)")),
         _kind("order_accept", "the seller accepts a placed order before the accept deadline", ORDER),
         _kind("order_decline", "the seller declines a placed or accepted order: full refund",
               ORDER, _opt("reason", Text(256), "why")),
@@ -220,12 +245,13 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "shop_create": (c.NOT_REGISTERED, c.KYC_REQUIRED, c.NOT_FOUND),
     "shop_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
     "shop_close": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
-    "listing_create": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
-    "listing_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
+    "listing_create": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED, c.BAD_TERMS),
+    "listing_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED,
+                       c.BAD_TERMS),
     "listing_delist": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE),
     "order_place": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.SHOP_CLOSED, c.NOT_REGISTERED,
                     c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED, c.OUT_OF_STOCK,
-                    c.INSUFFICIENT_FUNDS),
+                    c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED),
     "order_accept": (*_ORDER, c.WINDOW_CLOSED),
     "order_decline": _ORDER,
     "order_cancel": _ORDER,

@@ -109,6 +109,9 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("images", "list:hash", True, "sha256 content hashes of the images"),
             FieldSpec("record", "str", False, "provenance record of the item"),
             FieldSpec("certificate", "uint", False, "authenticity certificate of the item"),
+            FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+            FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+            FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
         ),
     ),
     "listing_update": KindSpec(
@@ -125,6 +128,9 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("images", "list:hash", False, "sha256 content hashes of the images"),
             FieldSpec("record", "str", False, "provenance record of the item"),
             FieldSpec("certificate", "uint", False, "authenticity certificate of the item"),
+            FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+            FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+            FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
         ),
     ),
     "listing_delist": KindSpec(
@@ -140,6 +146,9 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("arbiter", "account", False, "an active arbiter the shop accepts (none: no disputes possible)"),
             FieldSpec("address_seller", "bytes", True, "shipping address sealed to the seller (may be empty)"),
             FieldSpec("address_arbiter", "bytes", False, "shipping address sealed to the arbiter"),
+            FieldSpec("variant", "str", False, "the variant's `sku` (required when the listing has variants)"),
+            FieldSpec("shipping", "str", False, "the shipping option's `service` (required when the listing has any); its price is added to the total once"),
+            FieldSpec("region", "str", False, "where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)"),
         ),
     ),
     "order_accept": KindSpec(
@@ -504,6 +513,9 @@ def listing_create(
     images: Sequence[Hash],
     record: str | None = None,
     certificate: int | None = None,
+    options: Sequence[Mapping[str, int]] | None = None,
+    variants: Sequence[Mapping[str, int]] | None = None,
+    shipping: Sequence[Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The shop owner lists goods.
 
@@ -520,6 +532,9 @@ def listing_create(
     ``images``: sha256 content hashes of the images
     ``record`` (optional): provenance record of the item
     ``certificate`` (optional): authenticity certificate of the item
+    ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
+    ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
+    ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
     """
     return make_body(KINDS["listing_create"], {
         "shop": shop,
@@ -535,6 +550,9 @@ def listing_create(
         "images": images,
         "record": record,
         "certificate": certificate,
+        "options": options,
+        "variants": variants,
+        "shipping": shipping,
     })
 
 
@@ -552,6 +570,9 @@ def listing_update(
     images: Sequence[Hash] | None = None,
     record: str | None = None,
     certificate: int | None = None,
+    options: Sequence[Mapping[str, int]] | None = None,
+    variants: Sequence[Mapping[str, int]] | None = None,
+    shipping: Sequence[Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """The seller changes the listing; absent fields are unchanged.
 
@@ -567,6 +588,9 @@ def listing_update(
     ``images`` (optional): sha256 content hashes of the images
     ``record`` (optional): provenance record of the item
     ``certificate`` (optional): authenticity certificate of the item
+    ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
+    ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
+    ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
     """
     return make_body(KINDS["listing_update"], {
         "listing": listing,
@@ -581,6 +605,9 @@ def listing_update(
         "images": images,
         "record": record,
         "certificate": certificate,
+        "options": options,
+        "variants": variants,
+        "shipping": shipping,
     })
 
 
@@ -605,6 +632,9 @@ def order_place(
     address_seller: bytes,
     arbiter: Account | None = None,
     address_arbiter: bytes | None = None,
+    variant: str | None = None,
+    shipping: str | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """A registered buyer orders; the total moves into escrow and stock is reserved.
 
@@ -614,6 +644,9 @@ def order_place(
     ``address_seller``: shipping address sealed to the seller (may be empty)
     ``arbiter`` (optional): an active arbiter the shop accepts (none: no disputes possible)
     ``address_arbiter`` (optional): shipping address sealed to the arbiter
+    ``variant`` (optional): the variant's `sku` (required when the listing has variants)
+    ``shipping`` (optional): the shipping option's `service` (required when the listing has any); its price is added to the total once
+    ``region`` (optional): where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)
     """
     return make_body(KINDS["order_place"], {
         "listing": listing,
@@ -622,6 +655,9 @@ def order_place(
         "arbiter": arbiter,
         "address_seller": address_seller,
         "address_arbiter": address_arbiter,
+        "variant": variant,
+        "shipping": shipping,
+        "region": region,
     })
 
 

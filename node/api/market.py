@@ -61,6 +61,9 @@ def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
     out["id"] = listing_id
     out["seller"] = addr(listing["seller"])
     out["stock"] = store.load_int(reader, keys.stock(listing_id))
+    out["options"], out["shipping"] = out.get("options") or [], out.get("shipping") or []
+    out["variants"] = [{**v, "stock": store.load_int(reader, keys.variant_stock(listing_id, v["sku"]))}
+                       for v in out.get("variants") or []]
     out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
     out["sales"] = search.listing_sales(query_conn(ctx), listing_id)
     seller_record = store.load(reader, keys.account(listing["seller"]))
@@ -139,7 +142,8 @@ def _register_shops(registry: Registry) -> None:
 def _register_listings(registry: Registry) -> None:
     @registry.method(
         "listing_get",
-        summary="One listing with its stock, rating, sales, seller (name, rating), shop, and provenance links.",
+        summary="One listing with its stock, variants (each with its stock), shipping options, rating, sales, "
+                "seller (name, rating), shop, and provenance links.",
         description="`provenance.record` summarises the linked provenance record; `provenance.certificate` is "
                     "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
         params=[Param("listing", "integer", "Listing id.", minimum=1), PROOF_PARAM],

@@ -90,8 +90,11 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
              "deadlines": obj({"current_ms": NULL_I, "actions": array(ANY_MAP), "claimable_by": NULL_S,
                                "on_claim": NULL_S, "windows_ms": obj({k: _t(N) for k in
                                                                       ("accept", "ship", "confirm", "ruling")})}),
-             "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA},
-            optional=("proof", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
+             "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
+             "variant": _t(S, "sku"), "unit_price": _t(N),
+             "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
+                              "max_days": _t(N)})},
+            optional=("proof", "variant", "unit_price", "shipping", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))
 LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S), "category": _t(S),
@@ -102,12 +105,17 @@ LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S)
                       optional=("sales", "rating", "reason", "cover"))
 RECORD_SUMMARY = obj({"id": _t(S), "type": _t(S), "owner": ADDR, "custodian": ADDR, "producer": ADDR,
                       "final": _t(B), "history_len": _t(N)})
+SHIPPING_OPTION = obj({"service": _t(S), "regions": array(_t(S)), "price": _t(N), "min_days": _t(N),
+                       "max_days": _t(N)})
 LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description": _t(S), "images": array(_t(S)),
                "regions": array(_t(S)), "record": NULL_S, "certificate": NULL_I,
                "seller_profile": obj({"address": ADDR, "name": NULL_S, "rating": RATING}),
                "shop_info": obj({"id": _t(N), "name": _t(S), "region": _t(S), "open": _t(B),
                                  "arbiters": array(ADDR)}),
-               "available": _t(B),
+               "available": _t(B), "options": array(obj({"name": _t(S), "values": array(_t(S))})),
+               "variants": array(obj({"sku": _t(S), "choice": array(_t(S)),
+                                      "price_delta": _t(N, "signed, |x| < 2^53"), "stock": _t(N)})),
+               "shipping": array(SHIPPING_OPTION),
                "provenance": obj({"record": {"oneOf": [RECORD_SUMMARY, {"type": "null"}]},
                                   "certificate": {"oneOf": [CERT, {"type": "null"}]}}),
                "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason", "cover"))

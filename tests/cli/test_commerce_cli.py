@@ -1,0 +1,80 @@
+"""Listing terms, refunds, returns and coupons from the CLI: what it signs, checked against a scripted node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fake_node import FakeNode
+
+from cli.main import main
+from core.keys import PrivateKey
+
+ALICE = PrivateKey(bytes([1]) * 32)
+GRACE = PrivateKey(bytes([3]) * 32)
+TEE = {"id": 7, "type": "physical", "asset": "USDX", "price": 1250, "seller": GRACE.address, "shop": 2,
+       "regions": ["DE", "US"], "options": [{"name": "size", "values": ["S", "L"]}],
+       "variants": [{"sku": "TEE-S", "choice": ["S"], "price_delta": -250, "stock": 3},
+                    {"sku": "TEE-L", "choice": ["L"], "price_delta": 0, "stock": 1}],
+       "shipping": [{"service": "DHL", "regions": ["DE"], "price": 700, "min_days": 2, "max_days": 4}]}
+
+
+@pytest.fixture
+def node():
+    with FakeNode.running() as fake:
+        fake.methods["listing_get"] = lambda p: dict(TEE)
+        fake.events["order_place"] = [{"kind": "order_placed", "attrs": {"order": 9, "total": 1700,
+                                                                         "deadline_ms": 1_700_000_000_000}}]
+        fake.events["listing_create"] = [{"kind": "listing_created", "attrs": {"listing": 7}}]
+        yield fake
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    path = tmp_path / "alice.key"
+    ALICE.save(path)
+    return path
+
+
+def run(node: FakeNode, key: Path, *args: str):
+    return CliRunner().invoke(main, [*args, "--key-file", str(key), "--rpc", node.url], catch_exceptions=False)
+
+
+def test_listing_create_signs_options_variants_and_shipping_in_the_smallest_unit(node, key):
+    result = run(node, key, "listing", "create", "--shop", "2", "--title", "Tee", "--price", "12.50", "--asset",
+                 "USDX", "--category", "clothes", "--option", "size=S,L", "--variant", "TEE-S=S:-2.50:3",
+                 "--variant", "TEE-L=L:+0:1", "--shipping", "DHL=DE:7.00:2-4", "--shipping", "post=*:0:5-9")
+    assert result.exit_code == 0, result.output
+    body = node.last_tx().body
+    assert body["options"] == [{"name": "size", "values": ["S", "L"]}]
+    assert body["variants"] == [{"sku": "TEE-S", "choice": ["S"], "price_delta": -250, "stock": 3},
+                                {"sku": "TEE-L", "choice": ["L"], "price_delta": 0, "stock": 1}]
+    assert body["stock"] == 4  # the variants' sum
+    assert body["shipping"][0] == {"service": "DHL", "regions": ["DE"], "price": 700, "min_days": 2, "max_days": 4}
+    assert body["shipping"][1]["regions"] == []
+
+
+def test_a_malformed_variant_is_a_usage_error_before_signing(node, key):
+    result = run(node, key, "listing", "create", "--shop", "2", "--title", "Tee", "--price", "12.50", "--asset",
+                 "USDX", "--category", "clothes", "--option", "size=S", "--variant", "TEE-S=S:3")
+    assert result.exit_code == 2 and "SKU=CHOICE/CHOICE:PRICE_CHANGE:STOCK" in result.output
+    assert not [m for m, _ in node.calls if m == "tx_send"]
+
+
+def test_order_place_names_variant_and_shipping_and_declares_the_region(node, key):
+    result = run(node, key, "order", "place", "7", "--quantity", "2", "--variant", "TEE-S", "--shipping", "DHL",
+                 "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert result.exit_code == 0, result.output
+    body = node.last_tx().body
+    assert (body["variant"], body["shipping"], body["region"]) == ("TEE-S", "DHL", "DE")
+    assert body["max_total"] == 1000 * 2 + 700
+
+
+def test_order_place_without_a_variant_names_the_choices(node, key):
+    result = run(node, key, "order", "place", "7", "--shipping", "DHL", "--address", "Hauptstr. 1, Berlin, DE",
+                 "--no-arbiter")
+    assert result.exit_code == 2 and "choose --variant from TEE-S, TEE-L" in result.output
+    result = run(node, key, "order", "place", "7", "--variant", "TEE-L", "--address", "Hauptstr. 1, Berlin, DE",
+                 "--no-arbiter")
+    assert result.exit_code == 2 and "choose --shipping from 'DHL'" in result.output
