@@ -259,6 +259,7 @@ def order_show(session: Session, order_id: int) -> None:
             *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
             ("deadline", _deadline(session, deadlines.get("current_ms"))),
             *_dispute_lines(session, found),
+            *_offer_line(session, found),
         ])
         click.echo("next step:")
         for line in next_steps(found):
@@ -275,7 +276,8 @@ def order_show(session: Session, order_id: int) -> None:
 
 ACTION_WORDS = {"order_accept": "accept", "order_decline": "decline", "order_cancel": "cancel", "order_ship": "ship",
                 "order_confirm": "confirm receipt", "order_dispute": "dispute", "order_resolve": "rule on the dispute",
-                "order_claim": "claim"}
+                "order_claim": "claim", "order_refund_offer": "offer a refund (--amount)",
+                "order_refund_accept": "accept the other side's refund offer (--amount)"}
 CLAIM_WORDS = {"refunded": "the buyer is refunded in full", "completed": "the escrow goes to the seller",
                "resolved": "the escrow is split as the chain's rule for an unruled dispute says"}
 
@@ -290,7 +292,7 @@ def next_steps(found: dict) -> list[str]:
     for step in deadlines.get("actions") or []:
         if step["action"] == "order_dispute" and not found.get("arbiter"):
             continue  # no arbiter was chosen: nobody could rule
-        command = step["action"].removeprefix("order_")
+        command = step["action"].removeprefix("order_").replace("_", "-")
         when_ = "before the deadline" if step["timing"] == "before deadline" else "any time"
         lines.append(f"{step['by']}: {ACTION_WORDS.get(step['action'], command)} ({when_}): "
                      f"marketnode order {command} {order_id}")
@@ -323,6 +325,16 @@ def _dispute_lines(session: Session, found: dict) -> list[tuple[str, str]]:
              ("response", found.get("response_text")), ("its evidence", link("response_evidence_hash")),
              ("ruling", found.get("ruling_text"))]
     return [(label, value) for label, value in lines if value is not None]
+
+
+def _offer_line(session: Session, found: dict) -> list[tuple[str, str]]:
+    """An open refund offer (one made in the order's current state), or nothing."""
+    offer = found.get("refund_offer")
+    if not offer or offer["status"] != found["status"]:
+        return []
+    side = "buyer" if offer["by"] == found["buyer"] else "seller"
+    return [("refund offer", f"{session.amount(offer['buyer_amount'], found['asset'])} back to the buyer, by the "
+                             f"{side}")]
 
 
 def _deadline(session: Session, deadline_ms: int | None) -> str:

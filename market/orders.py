@@ -25,6 +25,7 @@ from market.codes import (
     DELIVERY_REQUIRED,
     LISTING_INACTIVE,
     NO_ARBITER,
+    NO_OFFER,
     NOT_AUTHORIZED,
     NOT_FOUND,
     PRICE_CHANGED,
@@ -45,8 +46,9 @@ from market.state import State
 
 PLACED, ACCEPTED, SHIPPED, DISPUTED = "placed", "accepted", "shipped", "disputed"
 COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED = "completed", "declined", "cancelled", "refunded", "resolved"
+SETTLED = "settled"  # buyer and seller agreed a split (a mutual refund), no arbiter
 OPEN = (PLACED, ACCEPTED, SHIPPED, DISPUTED)
-TERMINAL = (COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED)
+TERMINAL = (COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED, SETTLED)
 
 BUYER, SELLER, PARTY, ARBITER = "buyer", "seller", "buyer or seller", "arbiter"
 BEFORE, ANY_TIME, AFTER = "before deadline", "any time", "at or after deadline"
@@ -70,6 +72,10 @@ TRANSITIONS: dict[str, Transition] = {
     "order_dispute": Transition({ACCEPTED: BUYER, SHIPPED: PARTY}, BEFORE),
     "order_resolve": Transition({DISPUTED: ARBITER}, BEFORE),
     "order_claim": Transition({PLACED: BUYER, ACCEPTED: BUYER, SHIPPED: SELLER, DISPUTED: PARTY}, AFTER),
+    # A mutual refund: one side offers (the state does not change), the other accepts the same amount.
+    # Any time while open: the accepting side gives up what a claim would give it, by its own signature.
+    "order_refund_offer": Transition({ACCEPTED: PARTY, SHIPPED: PARTY, DISPUTED: PARTY}, ANY_TIME),
+    "order_refund_accept": Transition({ACCEPTED: PARTY, SHIPPED: PARTY, DISPUTED: PARTY}, ANY_TIME),
 }
 CLAIMANT = TRANSITIONS["order_claim"].actors
 # Where a claim leads. A disputed order the arbiter left unruled is split by
@@ -288,6 +294,41 @@ def handle_resolve(tx: TxContext, body: dict[str, Any]) -> None:
     _move_to(tx, body["order"], order, RESOLVED)
 
 
+def handle_refund_offer(tx: TxContext, body: dict[str, Any]) -> None:
+    """Offer to settle for ``buyer_amount`` back to the buyer; replaces the sender's or the other side's offer."""
+    order = _admit(tx, "order_refund_offer", body["order"])
+    asset = order["asset"]
+    require(body["buyer_amount"] <= order["total"], BAD_SPLIT,
+            f"at most the escrow of {in_units(tx.state, asset, order['total'])} can go back")
+    order["refund_offer"] = {"by": tx.sender, "buyer_amount": body["buyer_amount"], "status": order["status"],
+                             "time_ms": tx.now_ms}
+    order["updated_ms"] = tx.now_ms
+    store.save(tx.state, keys.order(body["order"]), order)
+    tx.emit("refund_offered", order=body["order"], by=tx.sender, buyer_amount=body["buyer_amount"])
+
+
+def handle_refund_accept(tx: TxContext, body: dict[str, Any]) -> None:
+    """Accept the other side's offer: ``buyer_amount`` to the buyer, the rest to the seller less the platform fee.
+
+    The amount is repeated so a changed offer cannot be accepted by mistake. No arbiter fee: nobody ruled.
+    """
+    order = _admit(tx, "order_refund_accept", body["order"])
+    offer = order.get("refund_offer")
+    require(offer is not None and offer["by"] != tx.sender and offer["status"] == order["status"]
+            and offer["buyer_amount"] == body["buyer_amount"], NO_OFFER,
+            "accept an open offer of the other side, in this state, for its exact amount")
+    asset, buyer_amount = order["asset"], body["buyer_amount"]
+    if order["shipped_ms"] is None:
+        _restock(tx, order)
+    seller_part = order["total"] - buyer_amount
+    platform_fee = tx.params.platform_fee(seller_part)
+    move(tx.state, ESCROW, order["buyer"], asset, buyer_amount)
+    move(tx.state, ESCROW, TREASURY, asset, platform_fee)
+    move(tx.state, ESCROW, order["seller"], asset, seller_part - platform_fee)
+    order["buyer_amount"] = buyer_amount
+    _move_to(tx, body["order"], order, SETTLED, buyer_amount=buyer_amount)
+
+
 def handle_claim(tx: TxContext, body: dict[str, Any]) -> None:
     order = _admit(tx, "order_claim", body["order"])
     outcome = CLAIM_OUTCOME[order["status"]]
@@ -305,5 +346,6 @@ HANDLERS = {
     "order_place": handle_place, "order_accept": handle_accept, "order_decline": handle_decline,
     "order_cancel": handle_cancel, "order_ship": handle_ship, "order_confirm": handle_confirm,
     "order_dispute": handle_dispute, "order_respond": handle_respond, "order_resolve": handle_resolve,
-    "order_claim": handle_claim,
+    "order_claim": handle_claim, "order_refund_offer": handle_refund_offer,
+    "order_refund_accept": handle_refund_accept,
 }

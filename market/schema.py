@@ -190,6 +190,12 @@ KINDS: dict[str, KindSpec] = {
               Field("buyer_amount", UInt(), "refund to the buyer; the seller gets the rest after the fee"),
               _opt("ruling_hash", HASH, "sha256 of the written ruling (UTF-8 text)")),
         _kind("order_claim", "after a deadline, the waiting party settles the order (see the state table)", ORDER),
+        _kind("order_refund_offer", "buyer or seller offers to settle an accepted, shipped or disputed order by "
+              "returning an amount to the buyer; the state does not change",
+              ORDER, Field("buyer_amount", UInt(), "what goes back to the buyer (≤ total); the seller gets the rest "
+                           "less the platform fee")),
+        _kind("order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled",
+              ORDER, Field("buyer_amount", UInt(), "the offer's amount, repeated")),
         _kind("review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward",
               ORDER,
               Field("ratings", Struct(tuple((r, UInt(1, 5)) for r in RATINGS)), "each 1..5"),
@@ -261,6 +267,8 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "order_respond": (*_ORDER, c.WINDOW_CLOSED, c.ALREADY_EXISTS),
     "order_resolve": (*_ORDER, c.WINDOW_CLOSED, c.BAD_SPLIT),
     "order_claim": (*_ORDER, c.TOO_EARLY),
+    "order_refund_offer": (*_ORDER, c.BAD_SPLIT),
+    "order_refund_accept": (*_ORDER, c.NO_OFFER),
     "review": (*_ORDER, c.ALREADY_REVIEWED),
     "review_reply": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.ALREADY_REVIEWED),
     "record_create": (c.ALREADY_EXISTS,),

@@ -205,6 +205,18 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
         ),
     ),
+    "order_refund_offer": KindSpec(
+        "order_refund_offer", "buyer or seller offers to settle an accepted, shipped or disputed order by returning an amount to the buyer; the state does not change", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("buyer_amount", "uint", True, "what goes back to the buyer (≤ total); the seller gets the rest less the platform fee"),
+        ),
+    ),
+    "order_refund_accept": KindSpec(
+        "order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("buyer_amount", "uint", True, "the offer's amount, repeated"),
+        ),
+    ),
     "review": KindSpec(
         "review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
@@ -802,6 +814,38 @@ def order_claim(
     """
     return make_body(KINDS["order_claim"], {
         "order": order,
+    })
+
+
+def order_refund_offer(
+    *,
+    order: int,
+    buyer_amount: int,
+) -> dict[str, Any]:
+    """Buyer or seller offers to settle an accepted, shipped or disputed order by returning an amount to the buyer; the state does not change.
+
+    ``order``: order id (from the `order_placed` event)
+    ``buyer_amount``: what goes back to the buyer (≤ total); the seller gets the rest less the platform fee
+    """
+    return make_body(KINDS["order_refund_offer"], {
+        "order": order,
+        "buyer_amount": buyer_amount,
+    })
+
+
+def order_refund_accept(
+    *,
+    order: int,
+    buyer_amount: int,
+) -> dict[str, Any]:
+    """The other party accepts the open offer: escrow splits, the order is settled.
+
+    ``order``: order id (from the `order_placed` event)
+    ``buyer_amount``: the offer's amount, repeated
+    """
+    return make_body(KINDS["order_refund_accept"], {
+        "order": order,
+        "buyer_amount": buyer_amount,
     })
 
 

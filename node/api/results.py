@@ -92,9 +92,11 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
                                                                       ("accept", "ship", "confirm", "ruling")})}),
              "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
              "variant": _t(S, "sku"), "unit_price": _t(N),
+             "refund_offer": obj({"by": ADDR, "buyer_amount": _t(N), "status": _t(S, "the state it was made in"),
+                                  "time_ms": _t(N)}),
              "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
                               "max_days": _t(N)})},
-            optional=("proof", "variant", "unit_price", "shipping", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
+            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))
 LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S), "category": _t(S),

@@ -78,3 +78,14 @@ def test_order_place_without_a_variant_names_the_choices(node, key):
     result = run(node, key, "order", "place", "7", "--variant", "TEE-L", "--address", "Hauptstr. 1, Berlin, DE",
                  "--no-arbiter")
     assert result.exit_code == 2 and "choose --shipping from 'DHL'" in result.output
+
+
+def test_refund_offer_and_accept_sign_the_amount_in_the_smallest_unit(node, key):
+    node.methods["order_get"] = lambda p: {"id": 9, "asset": "USDX"}
+    result = run(node, key, "order", "refund-offer", "9", "--amount", "4.50")
+    assert result.exit_code == 0, result.output
+    assert node.last_tx().kind == "order_refund_offer" and node.last_tx().body == {"order": 9, "buyer_amount": 450}
+    assert "marketnode order refund-accept 9 --amount 4.50" in result.output
+    result = run(node, key, "order", "refund-accept", "9", "--amount", "4.50")
+    assert result.exit_code == 0, result.output
+    assert node.last_tx().kind == "order_refund_accept" and node.last_tx().body == {"order": 9, "buyer_amount": 450}

@@ -37,14 +37,16 @@ order_op = st.tuples(st.sampled_from(ORDER_ACTIONS), party, order_id)
 step_op = st.tuples(st.just("step"), st.integers(0, 5), order_id)  # a natural next move of an order
 NEXT = {  # six choices each, weighted towards the happy path
     "placed": ("order_accept",) * 4 + ("order_cancel", "order_decline"),
-    "accepted": ("order_ship",) * 4 + ("order_dispute", "order_decline"),
-    "shipped": ("order_confirm",) * 3 + ("order_dispute",) * 2 + ("order_claim",),
-    "disputed": ("order_resolve",) * 4 + ("order_claim",) * 2,
+    "accepted": ("order_ship",) * 3 + ("order_dispute", "order_decline", "order_refund_offer"),
+    "shipped": ("order_confirm",) * 3 + ("order_dispute", "order_refund_offer", "order_claim"),
+    "disputed": ("order_resolve",) * 3 + ("order_claim",) * 2 + ("order_refund_offer",),
 }
 op = st.one_of(
     *[step_op] * 6,
     st.tuples(st.just("order_place"), st.sampled_from(["bob", "bob", "carol", "alice"]),
-              st.sampled_from([1, 1, 2, 3]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"])),
+              st.sampled_from([1, 1, 2, 3, 3, 4]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"])),
+    st.tuples(st.just("order_refund_offer"), party, order_id, st.integers(0, 12_000)),
+    st.tuples(st.just("order_refund_accept"), party, order_id),
     *[order_op] * 2,
     st.tuples(st.just("order_resolve"), party, order_id, st.integers(0, 300)),
     st.tuples(st.just("transfer"), person, person, st.sampled_from(["USD", "MKT", "EUR"]), st.integers(1, 2_000)),
@@ -56,6 +58,7 @@ op = st.one_of(
 block = st.tuples(st.lists(op, min_size=1, max_size=6), st.sampled_from([0] * 6 + [60_000, 3_600_000, DAY_MS, 3 * DAY_MS, 8 * DAY_MS, 15 * DAY_MS]))
 
 
+REFUND_ACTIONS = ("order_refund_offer", "order_refund_accept")
 PROPER = {"order_accept": "seller", "order_decline": "seller", "order_ship": "seller", "order_cancel": "buyer",
           "order_confirm": "buyer", "order_dispute": "buyer", "order_resolve": "arbiter", "review": "buyer"}
 
@@ -65,6 +68,9 @@ def _actor(chain: Chain, state: State, kind: str, role: str, oid: int) -> str:
     order = store.load(state, keys.order(oid))
     if order is None:
         return "alice"
+    if role == "proper" and kind == "order_refund_accept":  # the side that did not make the offer
+        offer_by = (order.get("refund_offer") or {}).get("by")
+        role = "seller" if offer_by == order["buyer"] else "buyer"
     if role == "proper":
         role = PROPER.get(kind) or CLAIMANT.get(order["status"], "buyer")
         role = "buyer" if role == "buyer or seller" else role
@@ -79,18 +85,27 @@ def _body(chain: Chain, state: State, action: tuple[Any, ...]) -> tuple[str, str
     placed = store.load_int(state, keys.counter("order"))
     if kind == "step" and placed:
         oid = 1 + args[0] % placed
-        status = store.load(state, keys.order(oid))["status"]
+        order = store.load(state, keys.order(oid))
+        status, offer = order["status"], order.get("refund_offer") or {}
         kind = NEXT.get(status, ("review",) * 6)[who]
+        if offer.get("status") == status and who % 2 == 0:  # an open offer: the other side takes it, mostly
+            kind = "order_refund_accept"
         who, args = "proper", [args[0], 50]
-    if kind in (*ORDER_ACTIONS, "order_resolve", "review", "step") and not placed:
+    if kind in (*ORDER_ACTIONS, *REFUND_ACTIONS, "order_resolve", "review", "step") and not placed:
         kind, who, args = "order_place", "bob", [1 + args[0] % 2, 1, "arb"]  # nothing to act on yet
-    if kind in (*ORDER_ACTIONS, "order_resolve", "review"):
+    if kind in (*ORDER_ACTIONS, *REFUND_ACTIONS, "order_resolve", "review"):
         args[0] = 1 + args[0] % placed
         who = _actor(chain, state, kind, who, args[0])
     if kind == "order_place":
         listing, quantity, arbiter = args
+        terms = dict(variant=("TEE-S", "TEE-L")[quantity % 2], shipping="post", region="DE") if listing == 3 else {}
         return who, kind, dict(listing=listing, quantity=quantity, max_total=10**6, address_seller=b"a",
-                               arbiter=chain.acct(arbiter) if arbiter else None)
+                               arbiter=chain.acct(arbiter) if arbiter else None, **terms)
+    if kind == "order_refund_offer":
+        return who, kind, dict(order=args[0], buyer_amount=args[1])
+    if kind == "order_refund_accept":
+        offer = store.load(state, keys.order(args[0])).get("refund_offer") or {}
+        return who, kind, dict(order=args[0], buyer_amount=offer.get("buyer_amount", 0))
     if kind in ORDER_ACTIONS:
         extra = {"reason_hash": bytes(32)} if kind == "order_dispute" else {}
         return who, kind, dict(order=args[0], **extra)
@@ -115,6 +130,10 @@ def _setup() -> Chain:
     chain.ok("bob", "register", name="Bob", commitment=bytes(32), inviter=chain.acct("carol"))  # referrals too
     for seller in ("alice", "carol"):  # prices above reward_min_total, so orders earn rewards
         chain.listing(seller, chain.shop(seller), stock=3, price=10_000 if seller == "alice" else 7_000)
+    chain.listing("carol", 2, stock=5, price=5_000, options=[{"name": "size", "values": ["S", "L"]}],
+                  variants=[{"sku": "TEE-S", "choice": ["S"], "price_delta": -1_000, "stock": 2},
+                            {"sku": "TEE-L", "choice": ["L"], "price_delta": 500, "stock": 3}],
+                  shipping=[{"service": "post", "regions": ["DE"], "price": 450, "min_days": 1, "max_days": 3}])
     return chain
 
 
@@ -154,6 +173,12 @@ def _check_invariants(chain: Chain, terminal_seen: dict[int, str]) -> None:
 
     for _, raw in state.iterate(keys.STOCK_PREFIX):
         assert decode(raw) >= 0, "negative stock"
+    for key, _ in state.iterate(keys.LISTING_PREFIX):
+        variants = store.load(state, key).get("variants") or []
+        if variants:
+            listing_id = int.from_bytes(key[-8:], "big")
+            held_units = sum(store.load_int(state, keys.variant_stock(listing_id, v["sku"])) for v in variants)
+            assert held_units == store.load_int(state, keys.stock(listing_id)), "stock is not the variants' sum"
 
     params = chain.genesis.params
     share = params.review_reward_fee_bps + params.referral_reward_fee_bps
