@@ -1,16 +1,28 @@
-"""`marketnode order refund-offer/refund-accept ...`: settling an order by agreement, without an arbiter.
+"""After-sales from the CLI: mutual refunds, returns, and the shop's after-sales deposit.
 
-Kept apart from order_cmds.py (placing and the main path); the commands join
-the same ``order`` group.
+\b
+marketnode order refund-offer 7 --amount 4.00          either side offers an amount back
+marketnode order refund-accept 7 --amount 4.00         the other side accepts it: escrow splits
+marketnode shop deposit 1 --asset USDX --amount 50     the seller funds refunds of returns
+marketnode order return 7 --reason "too small"         the buyer asks, within the return window
+marketnode order return-answer 7 --accept              the seller (or --refuse: the arbiter rules)
+marketnode order return-ship 7 --tracking DHL-9        the buyer ships it back
+marketnode order return-receive 7                      the seller has it: the refund is paid
+
+Kept apart from order_cmds.py and market_cmds.py; the commands join their
+``order`` and ``shop`` groups.
 """
 
 from __future__ import annotations
 
 import click
 
+from cli.content_cmds import upload_text
+from cli.market_cmds import shop
 from cli.order_cmds import order
-from cli.wallet_common import Session, node_command
-from wallet import kinds
+from cli.wallet_common import Session, node_command, when
+from wallet import aftersales, kinds
+from wallet.account import TxResult
 
 
 def _units(session: Session, order_id: int, amount: str, what: str) -> tuple[int, str]:
@@ -41,6 +53,103 @@ def refund_accept(session: Session, order_id: int, amount: str) -> None:
     units, asset = _units(session, order_id, amount, "amount")
     session.send("order_refund_accept", kinds.order_refund_accept(order=order_id, buyer_amount=units),
                  lambda r: f"order {order_id}: settled; {session.amount(units, asset)} back to the buyer")
+
+
+# --- the after-sales deposit ------------------------------------------------------------------------
+
+
+def _deposit_command(name: str, kind: str, doc: str) -> None:
+    @node_command(shop, name, signs=True, help=doc)
+    @click.argument("shop_id", metavar="SHOP", type=int)
+    @click.option("--asset", required=True, help="An asset the shop accepts.")
+    @click.option("--amount", required=True, help="In units of --asset.")
+    def command(session: Session, shop_id: int, asset: str, amount: str) -> None:
+        asset_id = session.assets.resolve(asset)
+        units = session.assets.parse(amount, asset_id, "amount", low=1)
+        body = getattr(kinds, kind)(shop=shop_id, asset=asset_id, amount=units)
+        session.send(kind, body, lambda r: f"shop {shop_id}: {name} {session.amount(units, asset_id)}")
+
+
+_deposit_command("deposit", "aftersales_deposit", "Add to SHOP's after-sales deposit (owner): it pays refunds of "
+                 "returns; without enough, a refund is owed and the deposit cannot be withdrawn.")
+_deposit_command("withdraw", "aftersales_withdraw", "Take free after-sales deposit of SHOP back (owner), unless the "
+                 "shop owes buyers refunds.")
+
+
+# --- returns ------------------------------------------------------------------------------------
+
+
+@node_command(order, "return", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--reason", required=True, help="Why (UTF-8, ≤ 16 KiB): stored by the nodes, its hash on chain.")
+def return_request(session: Session, order_id: int, reason: str) -> None:
+    """Ask to return a completed ORDER (buyer), within the listing's return window."""
+    upload_text(session, reason)
+    session.send("return_request", aftersales.return_request(order_id, reason),
+                 lambda r: f"order {order_id}: return requested; the seller answers by "
+                           f"{when(r.event('return_requested')['deadline_ms'])}")
+
+
+@node_command(order, "return-answer", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--accept/--refuse", required=True, help="Accept the return, or refuse it (the order's arbiter then "
+              "rules; without one it is rejected).")
+def return_answer(session: Session, order_id: int, accept: bool) -> None:
+    """Answer a requested return of ORDER (seller), before its deadline."""
+    session.send("return_answer", kinds.return_answer(order=order_id, accept=accept),
+                 lambda r: f"order {order_id}: return {_outcome(r)[0]}")
+
+
+@node_command(order, "return-resolve", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--accept/--reject", required=True, help="Let the return go ahead, or reject it.")
+@click.option("--ruling", default=None, help="Your written ruling (UTF-8): stored by the nodes, its hash on chain.")
+def return_resolve(session: Session, order_id: int, accept: bool, ruling: str | None) -> None:
+    """Rule on a refused return of ORDER (the order's arbiter)."""
+    if ruling:
+        upload_text(session, ruling)
+    session.send("return_resolve", aftersales.return_resolve(order_id, accept, ruling),
+                 lambda r: f"order {order_id}: return {'goes ahead' if accept else 'rejected'}")
+
+
+@node_command(order, "return-ship", signs=True)
+@click.argument("order_id", metavar="ORDER", type=int)
+@click.option("--tracking", required=True, help="Carrier's tracking reference; only its hash goes on chain.")
+def return_ship(session: Session, order_id: int, tracking: str) -> None:
+    """Ship the goods of an accepted return of ORDER back (buyer), before its deadline."""
+    session.send("return_ship", aftersales.return_ship(order_id, tracking),
+                 lambda r: f"order {order_id}: shipped back; the seller confirms receipt by "
+                           f"{when(r.event('return_returning')['deadline_ms'])}")
+
+
+def _outcome(result: TxResult) -> tuple[str, int]:
+    """The return's state after the tx (from its last return event) and what is still owed."""
+    for event in reversed(result.events):
+        if event.get("kind", "").startswith("return_"):
+            attrs = event.get("attrs", {})
+            return event["kind"].removeprefix("return_"), attrs.get("owed", 0)
+    return "updated", 0
+
+
+def _return_simple(name: str, kind: str, doc: str) -> None:
+    @node_command(order, name, signs=True, help=doc)
+    @click.argument("order_id", metavar="ORDER", type=int)
+    def command(session: Session, order_id: int) -> None:
+        asset = session.call("order_get", order=order_id)["asset"]
+
+        def done(result: TxResult) -> str:
+            status, owed = _outcome(result)
+            line = f"order {order_id}: return {status}"
+            return f"{line}; still owed: {session.amount(owed, asset)}" if owed else line
+
+        session.send(kind, getattr(kinds, kind)(order=order_id), done)
+
+
+_return_simple("return-receive", "return_receive", "Confirm the goods of ORDER's return came back (seller): the "
+               "refund is paid from the shop's deposit (a shortfall is owed).")
+_return_simple("return-collect", "return_collect", "Collect a refund of ORDER's return the deposit could not pay, "
+               "after the shop topped it up (buyer).")
+_return_simple("return-claim", "return_claim", "Settle ORDER's return after its deadline (see `order show`).")
 
 
 COMMANDS: tuple[click.Command, ...] = ()

@@ -333,6 +333,8 @@ def _listing_body(session: Session, create: bool, values: Mapping[str, Any]) -> 
         asset_id = session.call("listing_get", listing=body["listing"])["asset"]
     if "price" in body:
         body["price"] = session.assets.parse(body["price"], asset_id, "price")
+    if "return_days" in body:
+        body["return_window_ms"] = body.pop("return_days") * terms_opts.DAY_MS
     if "options" in body:
         body["options"] = terms_opts.parse_options(body["options"])
     if "variants" in body:
@@ -362,6 +364,8 @@ def _listing_options(create: bool) -> Any:
             click.option("--option", "options", multiple=True, help=terms_opts.OPTION_HELP),
             click.option("--variant", "variants", multiple=True, help=terms_opts.VARIANT_HELP),
             click.option("--shipping", "shipping", multiple=True, help=terms_opts.SHIPPING_HELP),
+            click.option("--return-days", type=click.IntRange(0, 36_500), default=None,
+                         help="Days after completion the buyer may ask to return it (0: no returns)."),
             click.option("--record", default=None, help="Provenance record of the item."),
             click.option("--certificate", type=int, default=None, help="Certificate id of the item."),
         ]
@@ -467,6 +471,8 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("price", session.amount(found["price"], found["asset"])), ("stock", found["stock"]),
             ("available", found.get("available")), ("category", found["category"]), ("tags", found["tags"]),
             ("ships to", ", ".join(found.get("regions") or []) or "anywhere"),
+            ("returns", f"within {found['return_window_ms'] // terms_opts.DAY_MS} days of completion"
+             if found.get("return_window_ms") else "none"),
             ("shop", f"{found['shop']} {(found.get('shop_info') or {}).get('name', '')}".strip()),
             ("seller", f"{seller.get('name') or ''} {found['seller']}".strip()),
             ("rating", stars(rating.get("avg_x100", {}).get("overall"), rating.get("count"))),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from cli.aftersales_view import return_lines, return_steps
 from cli.content_cmds import upload_file, upload_text, with_texts
 from cli.wallet_common import (
     Session,
@@ -260,9 +261,10 @@ def order_show(session: Session, order_id: int) -> None:
             ("deadline", _deadline(session, deadlines.get("current_ms"))),
             *_dispute_lines(session, found),
             *_offer_line(session, found),
+            *return_lines(session, found),
         ])
         click.echo("next step:")
-        for line in next_steps(found):
+        for line in next_steps(found) + return_steps(found):
             click.echo(f"  {line}")
         timeline = found.get("timeline") or []
         if timeline:

@@ -18,6 +18,8 @@ import click
 
 from wallet.amounts import AssetBook
 
+DAY_MS = 24 * 60 * 60 * 1000
+
 OPTION_HELP = 'An option and its values, e.g. "size=S,M,L" (repeat; replaces all options on update).'
 VARIANT_HELP = ('A variant: "SKU=S/red:-0.20:5" = one value per option (/), price change in units (+/-), stock '
                 "(repeat; replaces all variants on update; --stock must be their sum, or leave it out).")

@@ -40,6 +40,7 @@ def handle_create(tx: TxContext, body: dict[str, Any]) -> None:
     shop = owned_open_shop(tx, body["shop"])
     record = {name: body[name] for name in DESCRIPTIVE}
     record.update({name: body[name] or [] for name in TERMS})
+    record["return_window_ms"] = body["return_window_ms"] or 0
     record.update(shop=body["shop"], seller=tx.sender, type=body["type"], active=True, created_ms=tx.now_ms)
     _check(tx, shop, record)
     variants = body["variants"] or []
@@ -72,7 +73,7 @@ def handle_update(tx: TxContext, body: dict[str, Any]) -> None:
     shop = owned_open_shop(tx, record["shop"])
     old_category = record["category"]
     old_variants = record.get("variants") or []
-    record.update({name: body[name] for name in DESCRIPTIVE + TERMS if body[name] is not None})
+    record.update({name: body[name] for name in DESCRIPTIVE + TERMS + ("return_window_ms",) if body[name] is not None})
     _check(tx, shop, record)
     variants = body["variants"]
     if variants is None:  # the current variants with their current stock, checked against the new terms

@@ -153,6 +153,8 @@ def _release(tx: TxContext, order: dict[str, Any]) -> None:
     move(tx.state, ESCROW, TREASURY, order["asset"], platform_fee)
     move(tx.state, ESCROW, order["seller"], order["asset"], order["total"] - platform_fee)
     on_purchase_completed(tx, order)
+    if order.get("return_window_ms"):  # after-sales (market/returns.py): the buyer may ask to return it until then
+        order["return_until_ms"] = tx.now_ms + order["return_window_ms"]
 
 
 def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) -> None:
@@ -204,6 +206,8 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
         order.update(variant=quote.variant, unit_price=quote.unit_price)
     if quote.shipping is not None:
         order["shipping"] = quote.shipping
+    if listing.get("return_window_ms"):  # the terms at the time of sale bind, not later edits
+        order["return_window_ms"] = listing["return_window_ms"]
     store.index_add(state, keys.orders_by_buyer(buyer, order_id))
     store.index_add(state, keys.orders_by_seller(listing["seller"], order_id))
     _move_to(tx, order_id, order, PLACED, tx.params.accept_window_ms,

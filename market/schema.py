@@ -37,6 +37,7 @@ from market.fields import (
     Text,
     UInt,
 )
+from market.params import MAX_WINDOW_MS
 
 LISTING_TYPES = ("physical", "digital", "service")
 RECORD_ROLES = ("owner", "custodian", "reporter")
@@ -106,6 +107,8 @@ _LISTING_TERMS = (
                          key="service"),
      "shipping options: service, regions served (empty: wherever the listing ships), price per order, "
      "delivery window in days; with any, an order must choose one"),
+    ("return_window_ms", UInt(0, MAX_WINDOW_MS), "how long after completion the buyer may ask to return the "
+     "goods (0 or absent: no returns); fixed into each order when placed"),
 )
 
 KINDS: dict[str, KindSpec] = {
@@ -196,6 +199,26 @@ KINDS: dict[str, KindSpec] = {
                            "less the platform fee")),
         _kind("order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled",
               ORDER, Field("buyer_amount", UInt(), "the offer's amount, repeated")),
+        _kind("aftersales_deposit", "the shop's owner adds to the shop's after-sales deposit, which pays returns",
+              SHOP, Field("asset", ASSET, "an asset the shop accepts"), Field("amount", AMOUNT, "amount to add")),
+        _kind("aftersales_withdraw", "the shop's owner takes free deposit back, unless the shop owes buyers",
+              SHOP, Field("asset", ASSET, "asset"), Field("amount", AMOUNT, "amount to take back")),
+        _kind("return_request", "the buyer of a completed order asks to return it within the return window",
+              ORDER, Field("reason_hash", HASH, "sha256 of the reason (UTF-8 text, served by the content store)")),
+        _kind("return_answer", "the seller accepts a requested return, or refuses it (then the order's arbiter "
+              "rules; without one the return is rejected)",
+              ORDER, Field("accept", Flag(), "true: the buyer ships the goods back")),
+        _kind("return_resolve", "the order's arbiter rules on a refused return",
+              ORDER, Field("accept", Flag(), "true: the return goes ahead; false: rejected"),
+              _opt("ruling_hash", HASH, "sha256 of the written ruling (UTF-8 text)")),
+        _kind("return_ship", "the buyer ships the goods of an accepted return back",
+              ORDER, Field("tracking_hash", Raw(64, 1), "hash of the carrier's tracking reference")),
+        _kind("return_receive", "the seller confirms the goods came back: the refund is paid from the deposit",
+              ORDER),
+        _kind("return_collect", "the buyer collects a refund the deposit could not pay, once it is topped up",
+              ORDER),
+        _kind("return_claim", "after a return's deadline, the waiting party settles it (see the return table)",
+              ORDER),
         _kind("review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward",
               ORDER,
               Field("ratings", Struct(tuple((r, UInt(1, 5)) for r in RATINGS)), "each 1..5"),
@@ -269,6 +292,16 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "order_claim": (*_ORDER, c.TOO_EARLY),
     "order_refund_offer": (*_ORDER, c.BAD_SPLIT),
     "order_refund_accept": (*_ORDER, c.NO_OFFER),
+    "aftersales_deposit": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED,
+                           c.INSUFFICIENT_FUNDS),
+    "aftersales_withdraw": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.OWES_BUYERS, c.INSUFFICIENT_FUNDS),
+    "return_request": (*_ORDER, c.NO_RETURNS, c.WINDOW_CLOSED, c.ALREADY_EXISTS),
+    "return_answer": (*_ORDER, c.WINDOW_CLOSED),
+    "return_resolve": (*_ORDER, c.WINDOW_CLOSED),
+    "return_ship": (*_ORDER, c.WINDOW_CLOSED),
+    "return_receive": _ORDER,
+    "return_collect": (*_ORDER, c.INSUFFICIENT_FUNDS),
+    "return_claim": (*_ORDER, c.TOO_EARLY),
     "review": (*_ORDER, c.ALREADY_REVIEWED),
     "review_reply": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.ALREADY_REVIEWED),
     "record_create": (c.ALREADY_EXISTS,),

@@ -112,6 +112,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
             FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
             FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
+            FieldSpec("return_window_ms", "uint", False, "how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed"),
         ),
     ),
     "listing_update": KindSpec(
@@ -131,6 +132,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
             FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
             FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
+            FieldSpec("return_window_ms", "uint", False, "how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed"),
         ),
     ),
     "listing_delist": KindSpec(
@@ -215,6 +217,60 @@ KINDS: dict[str, KindSpec] = {
         "order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
             FieldSpec("buyer_amount", "uint", True, "the offer's amount, repeated"),
+        ),
+    ),
+    "aftersales_deposit": KindSpec(
+        "aftersales_deposit", "the shop's owner adds to the shop's after-sales deposit, which pays returns", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("asset", "str", True, "an asset the shop accepts"),
+            FieldSpec("amount", "uint", True, "amount to add"),
+        ),
+    ),
+    "aftersales_withdraw": KindSpec(
+        "aftersales_withdraw", "the shop's owner takes free deposit back, unless the shop owes buyers", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("asset", "str", True, "asset"),
+            FieldSpec("amount", "uint", True, "amount to take back"),
+        ),
+    ),
+    "return_request": KindSpec(
+        "return_request", "the buyer of a completed order asks to return it within the return window", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("reason_hash", "hash", True, "sha256 of the reason (UTF-8 text, served by the content store)"),
+        ),
+    ),
+    "return_answer": KindSpec(
+        "return_answer", "the seller accepts a requested return, or refuses it (then the order's arbiter rules; without one the return is rejected)", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("accept", "bool", True, "true: the buyer ships the goods back"),
+        ),
+    ),
+    "return_resolve": KindSpec(
+        "return_resolve", "the order's arbiter rules on a refused return", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("accept", "bool", True, "true: the return goes ahead; false: rejected"),
+            FieldSpec("ruling_hash", "hash", False, "sha256 of the written ruling (UTF-8 text)"),
+        ),
+    ),
+    "return_ship": KindSpec(
+        "return_ship", "the buyer ships the goods of an accepted return back", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("tracking_hash", "bytes", True, "hash of the carrier's tracking reference"),
+        ),
+    ),
+    "return_receive": KindSpec(
+        "return_receive", "the seller confirms the goods came back: the refund is paid from the deposit", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+        ),
+    ),
+    "return_collect": KindSpec(
+        "return_collect", "the buyer collects a refund the deposit could not pay, once it is topped up", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+        ),
+    ),
+    "return_claim": KindSpec(
+        "return_claim", "after a return's deadline, the waiting party settles it (see the return table)", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
         ),
     ),
     "review": KindSpec(
@@ -528,6 +584,7 @@ def listing_create(
     options: Sequence[Mapping[str, int]] | None = None,
     variants: Sequence[Mapping[str, int]] | None = None,
     shipping: Sequence[Mapping[str, int]] | None = None,
+    return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The shop owner lists goods.
 
@@ -547,6 +604,7 @@ def listing_create(
     ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
     ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
     ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
+    ``return_window_ms`` (optional): how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed
     """
     return make_body(KINDS["listing_create"], {
         "shop": shop,
@@ -565,6 +623,7 @@ def listing_create(
         "options": options,
         "variants": variants,
         "shipping": shipping,
+        "return_window_ms": return_window_ms,
     })
 
 
@@ -585,6 +644,7 @@ def listing_update(
     options: Sequence[Mapping[str, int]] | None = None,
     variants: Sequence[Mapping[str, int]] | None = None,
     shipping: Sequence[Mapping[str, int]] | None = None,
+    return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The seller changes the listing; absent fields are unchanged.
 
@@ -603,6 +663,7 @@ def listing_update(
     ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
     ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
     ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
+    ``return_window_ms`` (optional): how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed
     """
     return make_body(KINDS["listing_update"], {
         "listing": listing,
@@ -620,6 +681,7 @@ def listing_update(
         "options": options,
         "variants": variants,
         "shipping": shipping,
+        "return_window_ms": return_window_ms,
     })
 
 
@@ -846,6 +908,150 @@ def order_refund_accept(
     return make_body(KINDS["order_refund_accept"], {
         "order": order,
         "buyer_amount": buyer_amount,
+    })
+
+
+def aftersales_deposit(
+    *,
+    shop: int,
+    asset: str,
+    amount: int,
+) -> dict[str, Any]:
+    """The shop's owner adds to the shop's after-sales deposit, which pays returns.
+
+    ``shop``: shop id
+    ``asset``: an asset the shop accepts
+    ``amount``: amount to add
+    """
+    return make_body(KINDS["aftersales_deposit"], {
+        "shop": shop,
+        "asset": asset,
+        "amount": amount,
+    })
+
+
+def aftersales_withdraw(
+    *,
+    shop: int,
+    asset: str,
+    amount: int,
+) -> dict[str, Any]:
+    """The shop's owner takes free deposit back, unless the shop owes buyers.
+
+    ``shop``: shop id
+    ``asset``: asset
+    ``amount``: amount to take back
+    """
+    return make_body(KINDS["aftersales_withdraw"], {
+        "shop": shop,
+        "asset": asset,
+        "amount": amount,
+    })
+
+
+def return_request(
+    *,
+    order: int,
+    reason_hash: Hash,
+) -> dict[str, Any]:
+    """The buyer of a completed order asks to return it within the return window.
+
+    ``order``: order id (from the `order_placed` event)
+    ``reason_hash``: sha256 of the reason (UTF-8 text, served by the content store)
+    """
+    return make_body(KINDS["return_request"], {
+        "order": order,
+        "reason_hash": reason_hash,
+    })
+
+
+def return_answer(
+    *,
+    order: int,
+    accept: bool,
+) -> dict[str, Any]:
+    """The seller accepts a requested return, or refuses it (then the order's arbiter rules; without one the return is rejected).
+
+    ``order``: order id (from the `order_placed` event)
+    ``accept``: true: the buyer ships the goods back
+    """
+    return make_body(KINDS["return_answer"], {
+        "order": order,
+        "accept": accept,
+    })
+
+
+def return_resolve(
+    *,
+    order: int,
+    accept: bool,
+    ruling_hash: Hash | None = None,
+) -> dict[str, Any]:
+    """The order's arbiter rules on a refused return.
+
+    ``order``: order id (from the `order_placed` event)
+    ``accept``: true: the return goes ahead; false: rejected
+    ``ruling_hash`` (optional): sha256 of the written ruling (UTF-8 text)
+    """
+    return make_body(KINDS["return_resolve"], {
+        "order": order,
+        "accept": accept,
+        "ruling_hash": ruling_hash,
+    })
+
+
+def return_ship(
+    *,
+    order: int,
+    tracking_hash: bytes,
+) -> dict[str, Any]:
+    """The buyer ships the goods of an accepted return back.
+
+    ``order``: order id (from the `order_placed` event)
+    ``tracking_hash``: hash of the carrier's tracking reference
+    """
+    return make_body(KINDS["return_ship"], {
+        "order": order,
+        "tracking_hash": tracking_hash,
+    })
+
+
+def return_receive(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """The seller confirms the goods came back: the refund is paid from the deposit.
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_receive"], {
+        "order": order,
+    })
+
+
+def return_collect(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """The buyer collects a refund the deposit could not pay, once it is topped up.
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_collect"], {
+        "order": order,
+    })
+
+
+def return_claim(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """After a return's deadline, the waiting party settles it (see the return table).
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_claim"], {
+        "order": order,
     })
 
 

@@ -81,6 +81,13 @@ REVIEW = obj({"order": _t(N), "listing": _t(N), "seller": ADDR, "reviewer": ADDR
 ORDER_FIELDS = {"id": _t(N), "listing": _t(N), "shop": _t(N), "buyer": ADDR, "seller": ADDR, "arbiter": NULL_ADDR,
                 "status": _t(S), "quantity": _t(N), "asset": _t(S), "total": _t(N), "placed_ms": _t(N),
                 "updated_ms": _t(N), "deadline_ms": NULL_I}
+RETURN = obj({"shop": _t(N), "buyer": ADDR, "seller": ADDR, "arbiter": NULL_ADDR, "asset": _t(S),
+              "status": _t(S), "refund": _t(N, "the goods' price: total less shipping"),
+              "held": _t(N, "reserved from the deposit"), "paid": _t(N), "owed": _t(N), "reason_hash": HEX,
+              "tracking_hash": NULL_S, "ruling_hash": NULL_S, "requested_ms": _t(N), "updated_ms": _t(N),
+              "deadline_ms": _t(N, "0 in owed and terminal states"),
+              "deadlines": obj({"current_ms": NULL_I, "actions": array(ANY_MAP), "claimable_by": NULL_S,
+                                "on_claim": NULL_S})})
 ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": NULL_I, "buyer_amount": NULL_I,
              "address_seller": NULL_S, "address_arbiter": NULL_S, "tracking_hash": NULL_S, "delivery": NULL_S,
              "dispute_by": _t([S, "null"], "who may still dispute"), "reason_hash": NULL_S, "ruling_hash": NULL_S,
@@ -92,11 +99,14 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
                                                                       ("accept", "ship", "confirm", "ruling")})}),
              "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
              "variant": _t(S, "sku"), "unit_price": _t(N),
+             "return": {"oneOf": [RETURN, {"type": "null"}]},
              "refund_offer": obj({"by": ADDR, "buyer_amount": _t(N), "status": _t(S, "the state it was made in"),
                                   "time_ms": _t(N)}),
              "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
-                              "max_days": _t(N)})},
-            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
+                              "max_days": _t(N)}),
+             "return_window_ms": _t(N), "return_until_ms": _t(N)},
+            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "return_window_ms",
+                      "return_until_ms", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))
 LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S), "category": _t(S),
@@ -114,7 +124,7 @@ LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description":
                "seller_profile": obj({"address": ADDR, "name": NULL_S, "rating": RATING}),
                "shop_info": obj({"id": _t(N), "name": _t(S), "region": _t(S), "open": _t(B),
                                  "arbiters": array(ADDR)}),
-               "available": _t(B), "options": array(obj({"name": _t(S), "values": array(_t(S))})),
+               "available": _t(B), "return_window_ms": _t(N, "0: no returns"), "options": array(obj({"name": _t(S), "values": array(_t(S))})),
                "variants": array(obj({"sku": _t(S), "choice": array(_t(S)),
                                       "price_delta": _t(N, "signed, |x| < 2^53"), "stock": _t(N)})),
                "shipping": array(SHIPPING_OPTION),
@@ -123,7 +133,9 @@ LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description":
                "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason", "cover"))
 SHOP_SUMMARY = {"id": _t(N), "owner": ADDR, "name": _t(S), "region": _t(S), "open": _t(B), "created_ms": _t(N)}
 SHOP = obj({**SHOP_SUMMARY, "description": _t(S), "accepted_assets": array(_t(S)), "arbiters": array(ADDR),
-            "listing_count": _t(N)})
+            "listing_count": _t(N),
+            "aftersales": {"type": "object", "description": "accepted asset → {free, owed}",
+                           "additionalProperties": obj({"free": _t(N), "owed": _t(N)})}})
 ARBITER = obj({"address": ADDR, "active": _t(B), "fee_fixed": _t(N), "fee_bps": _t(N), "description": _t(S),
                "since_ms": _t(N)})
 KYC = obj({"level": _t(N), "attested_level": _t(N), "expires_ms": NULL_I, "attester": NULL_ADDR, "expired": _t(B),

@@ -89,3 +89,36 @@ def test_refund_offer_and_accept_sign_the_amount_in_the_smallest_unit(node, key)
     result = run(node, key, "order", "refund-accept", "9", "--amount", "4.50")
     assert result.exit_code == 0, result.output
     assert node.last_tx().kind == "order_refund_accept" and node.last_tx().body == {"order": 9, "buyer_amount": 450}
+
+
+def test_return_commands_sign_hashes_of_their_texts(node, key):
+    import hashlib
+
+    node.methods["order_get"] = lambda p: {"id": 9, "asset": "USDX"}
+    node.events["return_request"] = [{"kind": "return_requested", "attrs": {"deadline_ms": 1_700_000_000_000}}]
+    node.events["return_ship"] = [{"kind": "return_returning", "attrs": {"deadline_ms": 1_700_000_000_000}}]
+    node.events["return_receive"] = [{"kind": "return_owed", "attrs": {"owed": 250}}]
+    assert run(node, key, "order", "return", "9", "--reason", "too small").exit_code == 0
+    assert node.last_tx().body == {"order": 9, "reason_hash": hashlib.sha256(b"too small").digest()}
+    assert ("content_put" in [m for m, _ in node.calls])  # the reason is stored for the seller to read
+    assert run(node, key, "order", "return-answer", "9", "--refuse").exit_code == 0
+    assert node.last_tx().body == {"order": 9, "accept": False}
+    assert run(node, key, "order", "return-ship", "9", "--tracking", "DHL-9").exit_code == 0
+    assert node.last_tx().body["tracking_hash"] == hashlib.sha256(b"DHL-9").digest()
+    result = run(node, key, "order", "return-receive", "9")
+    assert result.exit_code == 0 and "still owed: 2.50 USDX" in result.output
+
+
+def test_shop_deposit_and_withdraw_in_units(node, key):
+    assert run(node, key, "shop", "deposit", "2", "--asset", "usdx", "--amount", "50").exit_code == 0
+    assert node.last_tx().kind == "aftersales_deposit"
+    assert node.last_tx().body == {"shop": 2, "asset": "USDX", "amount": 5000}
+    assert run(node, key, "shop", "withdraw", "2", "--asset", "USDX", "--amount", "0.01").exit_code == 0
+    assert node.last_tx().body == {"shop": 2, "asset": "USDX", "amount": 1}
+
+
+def test_listing_return_days_become_a_window_in_ms(node, key):
+    result = run(node, key, "listing", "create", "--shop", "2", "--title", "Mug", "--price", "5", "--asset", "USDX",
+                 "--category", "kitchen", "--stock", "3", "--return-days", "14")
+    assert result.exit_code == 0, result.output
+    assert node.last_tx().body["return_window_ms"] == 14 * 24 * 3600 * 1000
