@@ -8,6 +8,8 @@ marketnode order return 7 --reason "too small"         the buyer asks, within th
 marketnode order return-answer 7 --accept              the seller (or --refuse: the arbiter rules)
 marketnode order return-ship 7 --tracking DHL-9        the buyer ships it back
 marketnode order return-receive 7                      the seller has it: the refund is paid
+marketnode shop coupon-issue 1 SPRING-10 --percent 10 --uses 100 --days 30
+marketnode order place 3 --coupon SPRING-10 ...        applied to the goods, not the shipping
 
 Kept apart from order_cmds.py and market_cmds.py; the commands join their
 ``order`` and ``shop`` groups.
@@ -20,9 +22,11 @@ import click
 from cli.content_cmds import upload_text
 from cli.market_cmds import shop
 from cli.order_cmds import order
-from cli.wallet_common import Session, node_command, when
+from cli.terms_opts import DAY_MS
+from cli.wallet_common import Session, fields, head_time_ms, node_command, when
 from wallet import aftersales, kinds
 from wallet.account import TxResult
+from wallet.amounts import parse_amount
 
 
 def _units(session: Session, order_id: int, amount: str, what: str) -> tuple[int, str]:
@@ -150,6 +154,64 @@ _return_simple("return-receive", "return_receive", "Confirm the goods of ORDER's
 _return_simple("return-collect", "return_collect", "Collect a refund of ORDER's return the deposit could not pay, "
                "after the shop topped it up (buyer).")
 _return_simple("return-claim", "return_claim", "Settle ORDER's return after its deadline (see `order show`).")
+
+
+# --- coupons ------------------------------------------------------------------------------------
+
+
+@node_command(shop, "coupon-issue", signs=True)
+@click.argument("shop_id", metavar="SHOP", type=int)
+@click.argument("code")
+@click.option("--percent", default=None, help="Percent off the goods, e.g. 10 or 12.5 (the discount is rounded "
+              "down to a whole smallest unit; shipping is never discounted).")
+@click.option("--amount", default=None, help="A fixed amount off the goods, in units of --asset.")
+@click.option("--asset", default=None, help="The fixed amount's asset (only listings priced in it).")
+@click.option("--uses", type=click.IntRange(1, 1_000_000), required=True, help="How many orders may use it.")
+@click.option("--days", type=click.IntRange(1, 36_500), required=True, help="Valid for this many days of chain time.")
+def coupon_issue(session: Session, shop_id: int, code: str, percent: str | None, amount: str | None,
+                 asset: str | None, uses: int, days: int) -> None:
+    """Issue coupon CODE (upper-case letters, digits, '-') for SHOP (owner): --percent or --amount with --asset."""
+    if (percent is None) == (amount is None):
+        raise click.UsageError("give either --percent or --amount (with --asset)")
+    if (amount is None) != (asset is None):
+        raise click.UsageError("--amount needs --asset, and --percent takes none")
+    bps = parse_amount(percent, 2, "--percent") if percent is not None else None
+    if bps is not None and not 1 <= bps <= 10_000:
+        raise click.UsageError("--percent must be more than 0 and at most 100")
+    asset_id = session.assets.resolve(asset) if asset else None
+    units = session.assets.parse(amount, asset_id, "--amount", low=1) if amount and asset_id else None
+    expires = head_time_ms(session) + days * DAY_MS
+    body = kinds.coupon_issue(shop=shop_id, coupon=code.upper(), percent_bps=bps, amount=units, asset=asset_id,
+                              max_uses=uses, expires_ms=expires)
+    session.send("coupon_issue", body, lambda r: f"coupon {code.upper()} of shop {shop_id}: {uses} uses until "
+                                                 f"{when(expires)}")
+
+
+@node_command(shop, "coupon-revoke", signs=True)
+@click.argument("shop_id", metavar="SHOP", type=int)
+@click.argument("code")
+def coupon_revoke(session: Session, shop_id: int, code: str) -> None:
+    """Withdraw coupon CODE of SHOP for good (owner)."""
+    session.send("coupon_revoke", kinds.coupon_revoke(shop=shop_id, coupon=code.upper()),
+                 lambda r: f"coupon {code.upper()} of shop {shop_id} revoked")
+
+
+@node_command(shop, "coupon-show")
+@click.argument("shop_id", metavar="SHOP", type=int)
+@click.argument("code")
+def coupon_show(session: Session, shop_id: int, code: str) -> None:
+    """Coupon CODE of SHOP: what it takes off, uses left, expiry, and whether it is valid now."""
+    found = session.call("coupon_get", shop=shop_id, coupon=code.upper())
+
+    def human() -> None:
+        bps = found["percent_bps"]
+        off = (f"{bps // 100}.{bps % 100:02d}% of the goods" if bps is not None
+               else f"{session.amount(found['amount'], found['asset'])} off the goods")
+        fields([("coupon", found["coupon"]), ("shop", found["shop"]), ("takes", off),
+                ("uses", f"{found['used']} of {found['max_uses']}"), ("expires", when(found["expires_ms"])),
+                ("valid now", found["valid"])])
+
+    session.show(found, human)
 
 
 COMMANDS: tuple[click.Command, ...] = ()

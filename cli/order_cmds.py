@@ -69,9 +69,11 @@ def order() -> None:
               "the listing has variants).")
 @click.option("--shipping", default=None, metavar="SERVICE", help="Which shipping option (see `listing show`; "
               "required when the listing has any); its price is added once.")
+@click.option("--coupon", default=None, metavar="CODE", help="A coupon of the listing's shop (off the goods, "
+              "not the shipping).")
 def order_place(session: Session, listing: int, quantity: int, max_total: str | None, shipping_address: str,
                 region: str | None, arbiter: str | None, no_arbiter: bool, variant: str | None,
-                shipping: str | None) -> None:
+                shipping: str | None, coupon: str | None) -> None:
     """Order QUANTITY of LISTING; the total moves into escrow.
 
     Physical goods need --address, in a region the listing ships to. Without --arbiter the order can
@@ -82,10 +84,12 @@ def order_place(session: Session, listing: int, quantity: int, max_total: str | 
     if arbiter is None and not no_arbiter:
         confirm_no_arbiter(session, found)
     asset = found["asset"]
-    expected = expected_total(found, quantity, variant, shipping)
+    code = coupon.upper() if coupon else None
+    found_coupon = session.call("coupon_get", shop=found["shop"], coupon=code) if code else None
+    expected = expected_total(found, quantity, variant, shipping, found_coupon)
     limit = session.assets.parse(max_total, asset, "max-total") if max_total else expected
     body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter,
-                                variant=variant, shipping=shipping, region=region or where)
+                                variant=variant, shipping=shipping, region=region or where, coupon=code)
 
     def done(result: TxResult) -> str:
         placed = result.event("order_placed")
@@ -123,10 +127,11 @@ def check_delivery(listing: dict, address: str, region: str | None) -> str | Non
     return where.upper()
 
 
-def expected_total(listing: dict, quantity: int, variant: str | None, shipping: str | None) -> int:
-    """What the order should cost now: the variant's unit price times quantity plus the shipping option's price.
+def expected_total(listing: dict, quantity: int, variant: str | None, shipping: str | None,
+                   coupon: dict | None = None) -> int:
+    """What the order should cost now: the variant's unit price times quantity, less the coupon, plus shipping.
 
-    An unknown variant or option is refused here, naming the ones there are.
+    An unknown variant or option, or a coupon not valid now, is refused here, naming what there is.
     """
     unit = listing["price"]
     variants = listing.get("variants") or []
@@ -144,7 +149,18 @@ def expected_total(listing: dict, quantity: int, variant: str | None, shipping: 
             raise click.UsageError(f"listing {listing['id']}: choose --shipping from "
                                    f"{', '.join(repr(o['service']) for o in options) or 'none (it has none)'}")
         extra = match[0]["price"]
-    return unit * quantity + extra
+    goods = unit * quantity
+    if coupon is not None:
+        if not coupon["valid"]:
+            raise click.UsageError(f"coupon {coupon['coupon']} is revoked, expired or used up")
+        if coupon["percent_bps"] is not None:
+            goods -= goods * coupon["percent_bps"] // 10_000  # the chain's rounding: the discount rounds down
+        elif coupon["asset"] != listing["asset"]:
+            raise click.UsageError(f"coupon {coupon['coupon']} is in {coupon['asset']}, the listing in "
+                                   f"{listing['asset']}")
+        else:
+            goods -= min(coupon["amount"], goods)
+    return goods + extra
 
 
 def confirm_no_arbiter(session: Session, listing: dict) -> None:

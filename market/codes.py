@@ -51,6 +51,8 @@ NO_SUCH_SHIPPING = "no_such_shipping"
 REGION_NOT_SERVED = "region_not_served"
 NO_OFFER = "no_offer"
 NO_RETURNS = "no_returns"
+BAD_COUPON = "bad_coupon"
+COUPON_INVALID = "coupon_invalid"
 OWES_BUYERS = "owes_buyers"
 
 DESCRIPTIONS: dict[str, str] = {
@@ -91,6 +93,8 @@ DESCRIPTIONS: dict[str, str] = {
     NO_SUCH_SHIPPING: "the order names no shipping option of a listing that has them, an unknown one, or one of "
                       "a listing without",
     REGION_NOT_SERVED: "the buyer's declared region is not one the listing (or the chosen shipping option) ships to",
+    BAD_COUPON: "a coupon must be either percent_bps or a fixed amount with its asset, and expire in the future",
+    COUPON_INVALID: "the coupon is unknown to the listing's shop, revoked, expired, used up, or in another asset",
     NO_RETURNS: "the order's listing declared no return window (`return_window_ms` 0) when it was ordered",
     OWES_BUYERS: "the shop still owes buyers refunds for returns; its deposit cannot be withdrawn until they collect",
     NO_OFFER: "no refund offer from the other party is open on the order in its current state, or its amount "

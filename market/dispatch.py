@@ -10,6 +10,7 @@ from market import (
     arbiters,
     assets,
     certificates,
+    coupons,
     kyc,
     listings,
     orders,
@@ -26,7 +27,7 @@ Handler = Callable[[TxContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
     **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
-    **returns.HANDLERS,
+    **returns.HANDLERS, **coupons.HANDLERS,
 }
 
 assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

@@ -221,3 +221,7 @@ def order_return(order_id: int) -> bytes:
 
 def returns_by_status(status: str, order_id: int | None = None) -> bytes:
     return _tail(b"ix/ret-status/" + text(status), order_id)
+
+
+def coupon(shop_id: int, code: str) -> bytes:
+    return b"coupon/" + u64(shop_id) + text(code)

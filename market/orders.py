@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.encoding import INT_MAX
-from market import keys, store, terms
+from market import coupons, keys, store, terms
 from market.accounts import ESCROW, TREASURY, move, require_registered
 from market.arbiters import arbiter_fee, arbiter_record
 from market.assets import in_units
@@ -184,8 +184,10 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
     require_registered(state, buyer)
     quote = terms.quote(listing, body)
     shipping_price = quote.shipping["price"] if quote.shipping else 0
-    total = quote.unit_price * quantity + shipping_price
-    require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity + shipping exceeds 2^64-1")
+    goods = quote.unit_price * quantity
+    require(goods + shipping_price <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity + shipping exceeds 2^64-1")
+    coupon = None if body["coupon"] is None else coupons.discount(tx, listing, body["coupon"], goods)
+    total = goods - (coupon["discount"] if coupon else 0) + shipping_price
     require(total <= body["max_total"], PRICE_CHANGED, f"total {in_units(state, listing['asset'], total)} exceeds max_total "
             f"{in_units(state, listing['asset'], body['max_total'])}")
     if total > tx.params.order_kyc_threshold:
@@ -206,6 +208,8 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
         order.update(variant=quote.variant, unit_price=quote.unit_price)
     if quote.shipping is not None:
         order["shipping"] = quote.shipping
+    if coupon is not None:
+        order["coupon"] = coupon
     if listing.get("return_window_ms"):  # the terms at the time of sale bind, not later edits
         order["return_window_ms"] = listing["return_window_ms"]
     store.index_add(state, keys.orders_by_buyer(buyer, order_id))

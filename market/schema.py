@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from market import codes as c
-from market import terms
+from market import coupons, terms
 from market.codes import BAD_BODY, UNKNOWN_KIND, fail
 from market.fields import (
     ACCOUNT,
@@ -48,6 +48,8 @@ MAX_DAYS = 365
 SKU = Text(32, 1, r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 SERVICE = Text(64, 1)
 CHOICE = Text(32, 1)
+COUPON_CODE = Text(16, 1, r"[A-Z0-9][A-Z0-9-]{0,15}")
+MAX_TIME_MS = 2**53 - 1  # a block time JavaScript holds exactly
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ KINDS: dict[str, KindSpec] = {
               _opt("shipping", SERVICE, "the shipping option's `service` (required when the listing has any); "
                    "its price is added to the total once"),
               _opt("region", REGION, "where the sealed address is, checked against the listing's and the shipping "
-                   "option's regions (required with `shipping`)")),
+                   "option's regions (required with `shipping`)"),
+              _opt("coupon", COUPON_CODE, "a coupon of the listing's shop, applied to the goods (not shipping)")),
         _kind("order_accept", "the seller accepts a placed order before the accept deadline", ORDER),
         _kind("order_decline", "the seller declines a placed or accepted order: full refund",
               ORDER, _opt("reason", Text(256), "why")),
@@ -199,6 +202,15 @@ KINDS: dict[str, KindSpec] = {
                            "less the platform fee")),
         _kind("order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled",
               ORDER, Field("buyer_amount", UInt(), "the offer's amount, repeated")),
+        _kind("coupon_issue", "the shop's owner issues a discount code: percent off or a fixed amount off the goods",
+              SHOP, Field("coupon", COUPON_CODE, "the code buyers type, e.g. `SPRING-10`"),
+              _opt("percent_bps", UInt(1, 10_000), "share off the goods in basis points (rounded down)"),
+              _opt("amount", AMOUNT, "fixed amount off the goods, in `asset`"),
+              _opt("asset", ASSET, "the fixed amount's asset (an accepted one; only listings priced in it)"),
+              Field("max_uses", UInt(1, coupons.MAX_USES), "how many orders may use it"),
+              Field("expires_ms", UInt(1, MAX_TIME_MS), "block time from which it is refused")),
+        _kind("coupon_revoke", "the shop's owner withdraws a coupon for good", SHOP,
+              Field("coupon", COUPON_CODE, "the coupon's code")),
         _kind("aftersales_deposit", "the shop's owner adds to the shop's after-sales deposit, which pays returns",
               SHOP, Field("asset", ASSET, "an asset the shop accepts"), Field("amount", AMOUNT, "amount to add")),
         _kind("aftersales_withdraw", "the shop's owner takes free deposit back, unless the shop owes buyers",
@@ -280,7 +292,8 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "listing_delist": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE),
     "order_place": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.SHOP_CLOSED, c.NOT_REGISTERED,
                     c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED, c.OUT_OF_STOCK,
-                    c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED),
+                    c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED,
+                    c.COUPON_INVALID),
     "order_accept": (*_ORDER, c.WINDOW_CLOSED),
     "order_decline": _ORDER,
     "order_cancel": _ORDER,
@@ -292,6 +305,9 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "order_claim": (*_ORDER, c.TOO_EARLY),
     "order_refund_offer": (*_ORDER, c.BAD_SPLIT),
     "order_refund_accept": (*_ORDER, c.NO_OFFER),
+    "coupon_issue": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.BAD_COUPON, c.ASSET_NOT_ACCEPTED,
+                     c.ALREADY_EXISTS),
+    "coupon_revoke": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.COUPON_INVALID),
     "aftersales_deposit": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED,
                            c.INSUFFICIENT_FUNDS),
     "aftersales_withdraw": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.OWES_BUYERS, c.INSUFFICIENT_FUNDS),

@@ -151,6 +151,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("variant", "str", False, "the variant's `sku` (required when the listing has variants)"),
             FieldSpec("shipping", "str", False, "the shipping option's `service` (required when the listing has any); its price is added to the total once"),
             FieldSpec("region", "str", False, "where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)"),
+            FieldSpec("coupon", "str", False, "a coupon of the listing's shop, applied to the goods (not shipping)"),
         ),
     ),
     "order_accept": KindSpec(
@@ -217,6 +218,23 @@ KINDS: dict[str, KindSpec] = {
         "order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
             FieldSpec("buyer_amount", "uint", True, "the offer's amount, repeated"),
+        ),
+    ),
+    "coupon_issue": KindSpec(
+        "coupon_issue", "the shop's owner issues a discount code: percent off or a fixed amount off the goods", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("coupon", "str", True, "the code buyers type, e.g. `SPRING-10`"),
+            FieldSpec("percent_bps", "uint", False, "share off the goods in basis points (rounded down)"),
+            FieldSpec("amount", "uint", False, "fixed amount off the goods, in `asset`"),
+            FieldSpec("asset", "str", False, "the fixed amount's asset (an accepted one; only listings priced in it)"),
+            FieldSpec("max_uses", "uint", True, "how many orders may use it"),
+            FieldSpec("expires_ms", "uint", True, "block time from which it is refused"),
+        ),
+    ),
+    "coupon_revoke": KindSpec(
+        "coupon_revoke", "the shop's owner withdraws a coupon for good", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("coupon", "str", True, "the coupon's code"),
         ),
     ),
     "aftersales_deposit": KindSpec(
@@ -709,6 +727,7 @@ def order_place(
     variant: str | None = None,
     shipping: str | None = None,
     region: str | None = None,
+    coupon: str | None = None,
 ) -> dict[str, Any]:
     """A registered buyer orders; the total moves into escrow and stock is reserved.
 
@@ -721,6 +740,7 @@ def order_place(
     ``variant`` (optional): the variant's `sku` (required when the listing has variants)
     ``shipping`` (optional): the shipping option's `service` (required when the listing has any); its price is added to the total once
     ``region`` (optional): where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)
+    ``coupon`` (optional): a coupon of the listing's shop, applied to the goods (not shipping)
     """
     return make_body(KINDS["order_place"], {
         "listing": listing,
@@ -732,6 +752,7 @@ def order_place(
         "variant": variant,
         "shipping": shipping,
         "region": region,
+        "coupon": coupon,
     })
 
 
@@ -908,6 +929,53 @@ def order_refund_accept(
     return make_body(KINDS["order_refund_accept"], {
         "order": order,
         "buyer_amount": buyer_amount,
+    })
+
+
+def coupon_issue(
+    *,
+    shop: int,
+    coupon: str,
+    max_uses: int,
+    expires_ms: int,
+    percent_bps: int | None = None,
+    amount: int | None = None,
+    asset: str | None = None,
+) -> dict[str, Any]:
+    """The shop's owner issues a discount code: percent off or a fixed amount off the goods.
+
+    ``shop``: shop id
+    ``coupon``: the code buyers type, e.g. `SPRING-10`
+    ``max_uses``: how many orders may use it
+    ``expires_ms``: block time from which it is refused
+    ``percent_bps`` (optional): share off the goods in basis points (rounded down)
+    ``amount`` (optional): fixed amount off the goods, in `asset`
+    ``asset`` (optional): the fixed amount's asset (an accepted one; only listings priced in it)
+    """
+    return make_body(KINDS["coupon_issue"], {
+        "shop": shop,
+        "coupon": coupon,
+        "percent_bps": percent_bps,
+        "amount": amount,
+        "asset": asset,
+        "max_uses": max_uses,
+        "expires_ms": expires_ms,
+    })
+
+
+def coupon_revoke(
+    *,
+    shop: int,
+    coupon: str,
+) -> dict[str, Any]:
+    """The shop's owner withdraws a coupon for good.
+
+    ``shop``: shop id
+    ``coupon``: the coupon's code
+    """
+    return make_body(KINDS["coupon_revoke"], {
+        "shop": shop,
+        "coupon": coupon,
     })
 
 

@@ -1,4 +1,4 @@
-"""After-sales views for RPC: a shop's deposit and an order's return, with what waits on whom."""
+"""After-sales views for RPC: a shop's deposit, an order's return with what waits on whom, and coupons."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from core.jsonable import to_json
 from market import keys, store
 from market.returns import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from node.api.views import addr
+from node.rpc.errors import RESOURCE_NOT_FOUND, not_found
+from node.rpc.registry import CallContext, Param, Registry, Result
 
 
 def aftersales_json(reader: Any, shop_id: int, assets: list[str]) -> dict[str, Any]:
@@ -31,3 +33,26 @@ def return_json(reader: Any, order_id: int) -> dict[str, Any] | None:
         "claimable_by": CLAIMANT.get(status), "on_claim": CLAIM_OUTCOME.get(status),
     }
     return out
+
+
+def register(registry: Registry) -> None:
+    @registry.method(
+        "coupon_get",
+        summary="One coupon of a shop: percent or fixed amount off the goods, uses left, expiry, and whether an "
+                "order placed now could use it.",
+        description="`valid` is judged at the head block's time; a fixed coupon applies only to listings priced "
+                    "in its `asset`. The discount of a percent coupon is `goods * percent_bps // 10000` (rounded "
+                    "down); shipping is never discounted.",
+        params=[Param("shop", "integer", "Shop id.", minimum=1),
+                Param("coupon", "string", "The code.", max_length=16)],
+        result=Result("coupon", "The coupon.", {"type": "object"}),
+        errors=(RESOURCE_NOT_FOUND,),
+        tags=("market",),
+    )
+    async def coupon_get(ctx: CallContext, shop: int, coupon: str) -> dict[str, Any]:
+        record = store.load(ctx.node.store.state_reader(), keys.coupon(shop, coupon))
+        if record is None:
+            raise not_found(f"coupon {coupon} of shop {shop}")
+        head_ms = ctx.node.store.head().timestamp_ms
+        valid = not record["revoked"] and head_ms < record["expires_ms"] and record["used"] < record["max_uses"]
+        return {"shop": shop, "coupon": coupon, **record, "valid": valid}

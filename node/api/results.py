@@ -99,13 +99,14 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
                                                                       ("accept", "ship", "confirm", "ruling")})}),
              "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
              "variant": _t(S, "sku"), "unit_price": _t(N),
+             "coupon": obj({"code": _t(S), "discount": _t(N)}),
              "return": {"oneOf": [RETURN, {"type": "null"}]},
              "refund_offer": obj({"by": ADDR, "buyer_amount": _t(N), "status": _t(S, "the state it was made in"),
                                   "time_ms": _t(N)}),
              "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
                               "max_days": _t(N)}),
              "return_window_ms": _t(N), "return_until_ms": _t(N)},
-            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "return_window_ms",
+            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "coupon", "return_window_ms",
                       "return_until_ms", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))
@@ -237,6 +238,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                          "refused": _t([S, "null"], "why peers' bytes for it were refused, or null")},
                         optional=("content_type", "size", "pinned", "expires_ms")),
     "message_markRead": obj({"marked": _t(N, "ids newly marked read"), "unread": _t(N)}),
+    "coupon_get": obj({"shop": _t(N), "coupon": _t(S), "percent_bps": NULL_I, "amount": NULL_I, "asset": NULL_S,
+                       "max_uses": _t(N), "used": _t(N), "expires_ms": _t(N), "revoked": _t(B), "issued_ms": _t(N),
+                       "valid": _t(B, "usable by an order placed now")}),
     "tx_estimate": ESTIMATE, "tx_get": TX_STATUS, "tx_send": SEND, "tx_sendBatch": array(BATCH_ENTRY),
 }
 

@@ -122,3 +122,24 @@ def test_listing_return_days_become_a_window_in_ms(node, key):
                  "--category", "kitchen", "--stock", "3", "--return-days", "14")
     assert result.exit_code == 0, result.output
     assert node.last_tx().body["return_window_ms"] == 14 * 24 * 3600 * 1000
+
+
+def test_coupon_issue_in_basis_points_and_order_place_expects_the_discounted_total(node, key):
+    assert run(node, key, "shop", "coupon-issue", "2", "spring-10", "--percent", "12.5", "--uses", "3",
+               "--days", "2").exit_code == 0
+    body = node.last_tx().body
+    assert (body["coupon"], body["percent_bps"], body["max_uses"]) == ("SPRING-10", 1250, 3)
+    assert body["expires_ms"] == 1_700_000_000_000 + 2 * 86_400_000
+    node.methods["coupon_get"] = lambda p: {"shop": 2, "coupon": p["coupon"], "percent_bps": 1250, "amount": None,
+                                            "asset": None, "max_uses": 3, "used": 0, "expires_ms": 2**50,
+                                            "revoked": False, "issued_ms": 0, "valid": True}
+    result = run(node, key, "order", "place", "7", "--variant", "TEE-S", "--shipping", "DHL", "--coupon", "spring-10",
+                 "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert result.exit_code == 0, result.output
+    body = node.last_tx().body
+    assert body["coupon"] == "SPRING-10" and body["max_total"] == 1000 - 1000 * 1250 // 10_000 + 700
+
+
+def test_coupon_issue_needs_one_kind_of_discount(node, key):
+    result = run(node, key, "shop", "coupon-issue", "2", "X", "--uses", "1", "--days", "1")
+    assert result.exit_code == 2 and "either --percent or --amount" in result.output

@@ -47,7 +47,8 @@ NEXT = {  # six choices each, weighted towards the happy path
 op = st.one_of(
     *[step_op] * 6,
     st.tuples(st.just("order_place"), st.sampled_from(["bob", "bob", "carol", "alice"]),
-              st.sampled_from([1, 1, 2, 3, 3, 4]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"])),
+              st.sampled_from([1, 1, 2, 3, 3, 4]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"]),
+              st.sampled_from([None, None, "SAVE15", "FIVE", "USED"])),
     st.tuples(st.just("order_refund_offer"), party, order_id, st.integers(0, 12_000)),
     *[st.tuples(st.just("return_step"), st.integers(0, 5), order_id)] * 2,
     st.tuples(st.just("aftersales"), st.sampled_from(["aftersales_deposit", "aftersales_withdraw"]),
@@ -104,10 +105,11 @@ def _body(chain: Chain, state: State, action: tuple[Any, ...]) -> tuple[str, str
         args[0] = 1 + args[0] % placed
         who = _actor(chain, state, kind, who, args[0])
     if kind == "order_place":
-        listing, quantity, arbiter = args
+        listing, quantity, arbiter, *coupon = args
         terms = dict(variant=("TEE-S", "TEE-L")[quantity % 2], shipping="post", region="DE") if listing == 3 else {}
         return who, kind, dict(listing=listing, quantity=quantity, max_total=10**6, address_seller=b"a",
-                               arbiter=chain.acct(arbiter) if arbiter else None, **terms)
+                               arbiter=chain.acct(arbiter) if arbiter else None, coupon=(coupon or [None])[0],
+                               **terms)
     if kind == "return_step":
         return _return_step(chain, state, who, args[0], placed)
     if kind == "aftersales":
@@ -183,6 +185,10 @@ def _setup() -> Chain:
     chain.ok("carol", "listing_update", listing=2, return_window_ms=20 * DAY_MS)
     chain.ok("alice", "aftersales_deposit", shop=1, asset="USD", amount=6_000)  # less than one refund
     chain.ok("carol", "aftersales_deposit", shop=2, asset="USD", amount=3_000)
+    far = chain.now_ms + 30 * DAY_MS
+    chain.ok("alice", "coupon_issue", shop=1, coupon="SAVE15", percent_bps=1_500, max_uses=4, expires_ms=far)
+    chain.ok("carol", "coupon_issue", shop=2, coupon="FIVE", amount=5_001, asset="USD", max_uses=3, expires_ms=far)
+    chain.ok("carol", "coupon_issue", shop=2, coupon="USED", percent_bps=10_000, max_uses=1, expires_ms=far)
     return chain
 
 
@@ -220,6 +226,9 @@ def _check_invariants(chain: Chain, terminal_seen: dict[int, str]) -> None:
     for asset in ("USD", "MKT"):
         assert chain.balance(ESCROW, asset) == escrow[asset], f"escrow of {asset} != open orders"
     _check_aftersales(chain)
+    for key, raw in state.iterate(b"coupon/"):
+        coupon = decode(raw)
+        assert 0 <= coupon["used"] <= coupon["max_uses"], f"coupon {key!r} used beyond its limit"
 
     for _, raw in state.iterate(keys.STOCK_PREFIX):
         assert decode(raw) >= 0, "negative stock"

@@ -12,9 +12,9 @@ def commerce_story(s: Any, shop_id: int) -> None:
     a = s.addr
     listing = s.ok("alice", "listing_create", kinds.listing_create(
         shop=shop_id, type="physical", title="Tee", description="", category="clothes", tags=[], price=100,
-        asset="USD", stock=3, regions=["DE"], images=[], options=[{"name": "size", "values": ["S", "M"]}],
+        asset="USD", stock=4, regions=["DE"], images=[], options=[{"name": "size", "values": ["S", "M"]}],
         variants=[{"sku": "TEE-S", "choice": ["S"], "price_delta": -10, "stock": 1},
-                  {"sku": "TEE-M", "choice": ["M"], "price_delta": 0, "stock": 2}],
+                  {"sku": "TEE-M", "choice": ["M"], "price_delta": 0, "stock": 3}],
         shipping=[{"service": "post", "regions": ["DE"], "price": 5, "min_days": 1, "max_days": 3}],
         return_window_ms=30 * 86_400_000))["listing_created"]["listing"]
     s.ok("alice", "aftersales_deposit", kinds.aftersales_deposit(shop=shop_id, asset="USD", amount=200))
@@ -26,6 +26,13 @@ def commerce_story(s: Any, shop_id: int) -> None:
         s.ok("alice", "order_accept", kinds.order_accept(order=order))
         s.ok("alice", "order_ship", builders.order_ship(order, tracking="DHL1"))
         return order
+
+    s.ok("alice", "coupon_issue", kinds.coupon_issue(shop=shop_id, coupon="HALF", percent_bps=5_000, max_uses=1,
+                                                     expires_ms=2**50))
+    body = builders.order_place(listing, 1, 55, a("alice"), "1 Main St", arbiter=a("arb"), variant="TEE-M",
+                                shipping="post", region="DE", coupon="HALF")
+    assert s.ok("bob", "order_place", body)["order_placed"]["total"] == 50 + 5  # half the goods, all the shipping
+    s.ok("alice", "coupon_revoke", kinds.coupon_revoke(shop=shop_id, coupon="HALF"))
 
     settled = shipped("TEE-S")
     s.ok("alice", "order_refund_offer", kinds.order_refund_offer(order=settled, buyer_amount=20))
