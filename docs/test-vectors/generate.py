@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from commerce_vectors import commerce_file
 from message_vectors import messages_file, sealed_file
 
 from core import smt
@@ -338,6 +339,7 @@ FILES = {
     "state.json": state_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,
+    "commerce.json": commerce_file,
 }
 
 
