@@ -1,4 +1,4 @@
-"""The demo's commerce act: a variant sale with shipping and a coupon, a return, and a mutual refund.
+"""The demo's commerce act: a variant sale with shipping and a coupon, a return, a mutual refund, a cart.
 
 Told through the same Story (cli/demo_story.py) by alice (seller) and bob
 (buyer). The act records how it moved their balances (``ids["commerce_moves"]``)
@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from cli.wallet_common import DAY_MS
-from wallet import aftersales, builders, kinds
+from wallet import builders, commerce, kinds
 
 ASSET = "USDX"
 PARTIES = ("alice", "bob")
 
 
-def commerce(story: Any) -> None:
+def commerce_act(story: Any) -> None:
     """List a T-shirt with sizes, colours and shipping, sell one with a coupon, take it back, settle another."""
     before = {name: dict(story.cast[name].account()["balances"]) for name in PARTIES}
     shop = story.outcome.ids["shop"]
@@ -60,10 +60,10 @@ def commerce(story: Any) -> None:
     story.act("bob", f"confirms order {sale}", "order_confirm", kinds.order_confirm(order=sale))
     reason = story.put_text("bob", "Both shirts are a size too small for me.")
     story.act("bob", "asks to return them within the 14 days (the reason stored by the nodes)", "return_request",
-              aftersales.return_request(sale, reason))
+              commerce.return_request(sale, reason))
     story.act("alice", "accepts the return", "return_answer", kinds.return_answer(order=sale, accept=True))
     story.act("bob", "ships them back (tracking hashed on chain)", "return_ship",
-              aftersales.return_ship(sale, "DHL 0034 7002"))
+              commerce.return_ship(sale, "DHL 0034 7002"))
     received = story.act("alice", "confirms they came back: the refund (goods, not shipping) is paid from the "
                                   "deposit", "return_receive", kinds.return_receive(order=sale))
     refund = int(received.events[-1]["attrs"]["refund"])
@@ -83,8 +83,21 @@ def commerce(story: Any) -> None:
               kinds.order_refund_offer(order=settled, buyer_amount=back))
     story.act("alice", "accepts: the escrow splits without an arbiter", "order_refund_accept",
               kinds.order_refund_accept(order=settled, buyer_amount=back))
+    mug = story.outcome.ids["mug_listing"]
+    mug_price = int(story.cast["bob"].client.call("listing_get", listing=mug)["price"])
+    cart_total = price + mug_price + story.assets.parse("4.90", ASSET)
+    placed = story.act("bob", f"puts a TEE-S-BLK and a mug in one cart: one order, {story.money(cart_total)} in one "
+                              "escrow, DHL Paket paid once", "order_cart",
+                       commerce.order_cart([(tee, 1, "TEE-S-BLK"), (mug, 1, None)], cart_total, story.addr("alice"),
+                                           "Bob Example, 1 Main St, Berlin, DE", arbiter=story.addr("grace"),
+                                           shipping="DHL Paket", region="DE"))
+    cart = int(placed.event("order_placed")["order"])
+    story.act("alice", f"accepts cart order {cart}", "order_accept", kinds.order_accept(order=cart))
+    story.act("alice", "ships both in one parcel", "order_ship", builders.order_ship(cart, tracking="DHL 0034 7003"))
+    story.act("bob", f"confirms cart order {cart}: one release for both", "order_confirm",
+              kinds.order_confirm(order=cart))
     story.outcome.ids.update(tee_listing=tee, coupon=code, variant_order=sale, return_refund=refund,
-                             settled_order=settled, settled_refund=back)
+                             settled_order=settled, settled_refund=back, cart_order=cart)
     after = {name: dict(story.cast[name].account()["balances"]) for name in PARTIES}
     story.outcome.ids["commerce_moves"] = {
         name: {asset: after[name].get(asset, 0) - before[name].get(asset, 0)

@@ -133,14 +133,7 @@ def expected_total(listing: dict, quantity: int, variant: str | None, shipping: 
 
     An unknown variant or option, or a coupon not valid now, is refused here, naming what there is.
     """
-    unit = listing["price"]
-    variants = listing.get("variants") or []
-    if variants or variant:
-        match = [v for v in variants if v["sku"] == variant]
-        if not match:
-            raise click.UsageError(f"listing {listing['id']}: choose --variant from "
-                                   f"{', '.join(v['sku'] for v in variants) or 'none (it has no variants)'}")
-        unit += match[0]["price_delta"]
+    unit = unit_price(listing, variant)
     options = listing.get("shipping") or []
     extra = 0
     if options or shipping:
@@ -151,16 +144,32 @@ def expected_total(listing: dict, quantity: int, variant: str | None, shipping: 
         extra = match[0]["price"]
     goods = unit * quantity
     if coupon is not None:
-        if not coupon["valid"]:
-            raise click.UsageError(f"coupon {coupon['coupon']} is revoked, expired or used up")
-        if coupon["percent_bps"] is not None:
-            goods -= goods * coupon["percent_bps"] // 10_000  # the chain's rounding: the discount rounds down
-        elif coupon["asset"] != listing["asset"]:
-            raise click.UsageError(f"coupon {coupon['coupon']} is in {coupon['asset']}, the listing in "
-                                   f"{listing['asset']}")
-        else:
-            goods -= min(coupon["amount"], goods)
+        goods = discounted(goods, coupon, listing["asset"])
     return goods + extra
+
+
+def unit_price(listing: dict, variant: str | None) -> int:
+    """The listing's unit price for ``variant`` (its price plus the variant's change); a usage error naming the
+    variants there are when it has some and ``variant`` is not one (or it has none and one is named)."""
+    variants = listing.get("variants") or []
+    if not variants and not variant:
+        return int(listing["price"])
+    match = [v for v in variants if v["sku"] == variant]
+    if not match:
+        raise click.UsageError(f"listing {listing['id']}: choose --variant from "
+                               f"{', '.join(v['sku'] for v in variants) or 'none (it has no variants)'}")
+    return int(listing["price"]) + int(match[0]["price_delta"])
+
+
+def discounted(goods: int, coupon: dict, asset: str) -> int:
+    """The goods' price after ``coupon`` (as coupon_get shows it), by the chain's rule: the discount rounds down."""
+    if not coupon["valid"]:
+        raise click.UsageError(f"coupon {coupon['coupon']} is revoked, expired or used up")
+    if coupon["percent_bps"] is not None:
+        return goods - goods * coupon["percent_bps"] // 10_000
+    if coupon["asset"] != asset:
+        raise click.UsageError(f"coupon {coupon['coupon']} is in {coupon['asset']}, the listing in {asset}")
+    return goods - min(coupon["amount"], goods)
 
 
 def confirm_no_arbiter(session: Session, listing: dict) -> None:

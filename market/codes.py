@@ -52,6 +52,7 @@ REGION_NOT_SERVED = "region_not_served"
 NO_OFFER = "no_offer"
 NO_RETURNS = "no_returns"
 BAD_COUPON = "bad_coupon"
+MIXED_CART = "mixed_cart"
 COUPON_INVALID = "coupon_invalid"
 OWES_BUYERS = "owes_buyers"
 
@@ -93,6 +94,7 @@ DESCRIPTIONS: dict[str, str] = {
     NO_SUCH_SHIPPING: "the order names no shipping option of a listing that has them, an unknown one, or one of "
                       "a listing without",
     REGION_NOT_SERVED: "the buyer's declared region is not one the listing (or the chosen shipping option) ships to",
+    MIXED_CART: "a cart's listings are not all of one shop, one asset and one type (place separate orders)",
     BAD_COUPON: "a coupon must be either percent_bps or a fixed amount with its asset, and expire in the future",
     COUPON_INVALID: "the coupon is unknown to the listing's shop, revoked, expired, used up, or in another asset",
     NO_RETURNS: "the order's listing declared no return window (`return_window_ms` 0) when it was ordered",

@@ -9,6 +9,7 @@ from market import (
     accounts,
     arbiters,
     assets,
+    carts,
     certificates,
     coupons,
     kyc,
@@ -27,7 +28,7 @@ Handler = Callable[[TxContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
     **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
-    **returns.HANDLERS, **coupons.HANDLERS,
+    **returns.HANDLERS, **coupons.HANDLERS, **carts.HANDLERS,
 }
 
 assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

@@ -144,7 +144,8 @@ def _refund(tx: TxContext, order: dict[str, Any]) -> None:
 
 
 def _restock(tx: TxContext, order: dict[str, Any]) -> None:
-    terms.restock(tx.state, order["listing"], order.get("variant"), order["quantity"])
+    for item in order.get("items") or [order]:  # a cart puts back each of its lines
+        terms.restock(tx.state, item["listing"], item.get("variant"), item["quantity"])
 
 
 def _release(tx: TxContext, order: dict[str, Any]) -> None:
@@ -173,18 +174,43 @@ def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) ->
 
 # handlers --------------------------------------------------------------------
 
-def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
-    state, buyer = tx.state, tx.sender
-    listing_id, quantity = body["listing"], body["quantity"]
-    listing = listing_record(state, listing_id)
+@dataclass(frozen=True)
+class Line:
+    """One listing (and quantity) of an order; a plain order has one, a cart (market/carts.py) several."""
+
+    listing_id: int
+    listing: dict[str, Any]
+    quantity: int
+    quote: terms.Quote
+
+
+def open_listing(tx: TxContext, listing_id: int) -> dict[str, Any]:
+    """The listing, if it can be bought now by the sender: active and not the sender's own."""
+    listing = listing_record(tx.state, listing_id)
     require(listing["active"], LISTING_INACTIVE, f"listing {listing_id} is delisted")
-    require(listing["seller"] != buyer, SELF_DEALING, "a seller cannot buy its own listing")
-    shop = shop_record(state, listing["shop"])
+    require(listing["seller"] != tx.sender, SELF_DEALING, "a seller cannot buy its own listing")
+    return listing
+
+
+def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
+    listing = open_listing(tx, body["listing"])
+    shop = shop_record(tx.state, listing["shop"])
     require(shop["open"], SHOP_CLOSED, f"shop {listing['shop']} is closed")
-    require_registered(state, buyer)
+    require_registered(tx.state, tx.sender)
     quote = terms.quote(listing, body)
-    shipping_price = quote.shipping["price"] if quote.shipping else 0
-    goods = quote.unit_price * quantity
+    place(tx, body, shop, [Line(body["listing"], listing, body["quantity"], quote)], quote.shipping)
+
+
+def place(tx: TxContext, body: dict[str, Any], shop: dict[str, Any], lines: list[Line],
+          shipping: dict[str, Any] | None, cart: bool = False) -> None:
+    """Price the lines (goods, coupon, shipping once), reserve their stock and move the total into escrow.
+
+    The first line names the order's listing; a cart also records every line under ``items``.
+    """
+    state, buyer = tx.state, tx.sender
+    listing = lines[0].listing
+    shipping_price = shipping["price"] if shipping else 0
+    goods = sum(line.quote.unit_price * line.quantity for line in lines)
     require(goods + shipping_price <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity + shipping exceeds 2^64-1")
     coupon = None if body["coupon"] is None else coupons.discount(tx, listing, body["coupon"], goods)
     total = goods - (coupon["discount"] if coupon else 0) + shipping_price
@@ -193,29 +219,35 @@ def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
     if total > tx.params.order_kyc_threshold:
         require_kyc(state, buyer, tx.params.order_kyc_level, tx.now_ms, "an order of this value")
     fee = _arbiter_fee(tx, body["arbiter"], shop, listing["seller"], total)
-    terms.reserve(state, listing_id, quote.variant, quantity)
+    for line in lines:
+        terms.reserve(state, line.listing_id, line.quote.variant, line.quantity)
     move(state, buyer, ESCROW, listing["asset"], total)
     order_id = store.next_id(state, "order")
     order = {
-        "listing": listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
-        "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee, "quantity": quantity,
+        "listing": lines[0].listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
+        "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee,
+        "quantity": sum(line.quantity for line in lines),
         "asset": listing["asset"], "total": total, "status": PLACED, "placed_ms": tx.now_ms, "shipped_ms": None,
         "address_seller": body["address_seller"], "address_arbiter": body["address_arbiter"],
         "tracking_hash": None, "delivery": None, "dispute_by": None, "reason_hash": None,
         "ruling_hash": None, "buyer_amount": None,
     }
-    if quote.variant is not None:  # only when chosen: plain orders keep the bytes they always had
-        order.update(variant=quote.variant, unit_price=quote.unit_price)
-    if quote.shipping is not None:
-        order["shipping"] = quote.shipping
+    if cart:
+        order["items"] = [{"listing": line.listing_id, "quantity": line.quantity, "variant": line.quote.variant,
+                           "unit_price": line.quote.unit_price} for line in lines]
+    elif lines[0].quote.variant is not None:  # only when chosen: plain orders keep the bytes they always had
+        order.update(variant=lines[0].quote.variant, unit_price=lines[0].quote.unit_price)
+    if shipping is not None:
+        order["shipping"] = shipping
     if coupon is not None:
         order["coupon"] = coupon
-    if listing.get("return_window_ms"):  # the terms at the time of sale bind, not later edits
-        order["return_window_ms"] = listing["return_window_ms"]
+    window = min(line.listing.get("return_window_ms") or 0 for line in lines)
+    if window:  # the terms at the time of sale bind, not later edits; a cart takes returns if every line does
+        order["return_window_ms"] = window
     store.index_add(state, keys.orders_by_buyer(buyer, order_id))
     store.index_add(state, keys.orders_by_seller(listing["seller"], order_id))
     _move_to(tx, order_id, order, PLACED, tx.params.accept_window_ms,
-             listing=listing_id, asset=listing["asset"], total=total)
+             listing=lines[0].listing_id, asset=listing["asset"], total=total)
 
 
 def _arbiter_fee(tx: TxContext, arbiter: bytes | None, shop: dict[str, Any], seller: bytes, total: int) -> int:

@@ -44,6 +44,7 @@ RECORD_ROLES = ("owner", "custodian", "reporter")
 RATINGS = ("overall", "quality", "accuracy", "delivery", "service")
 MAX_STOCK = terms.MAX_STOCK
 MAX_SEALED = 1024
+MAX_CART_LINES = 20
 MAX_DAYS = 365
 SKU = Text(32, 1, r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 SERVICE = Text(64, 1)
@@ -176,6 +177,21 @@ KINDS: dict[str, KindSpec] = {
               _opt("region", REGION, "where the sealed address is, checked against the listing's and the shipping "
                    "option's regions (required with `shipping`)"),
               _opt("coupon", COUPON_CODE, "a coupon of the listing's shop, applied to the goods (not shipping)")),
+        _kind("order_cart", "a registered buyer orders several listings of one shop at once: one order, one escrow "
+              "(the lines ship, confirm and settle together)",
+              Field("items", ListOf(Struct((("listing", ID), ("quantity", UInt(1, MAX_STOCK)),
+                                            ("variant", Text(32, 0, r"([A-Za-z0-9][A-Za-z0-9._-]{0,31})?")))),
+                                    MAX_CART_LINES, distinct=False),
+                    f"1..{MAX_CART_LINES} lines `{{listing, quantity, variant}}` (`variant` \"\" when the listing has "
+                    "none), each listing and variant once, all of one shop, asset and type"),
+              Field("max_total", AMOUNT, "refuse if the cart's total exceeds this"),
+              _opt("arbiter", ACCOUNT, "an active arbiter the shop accepts (none: no disputes possible)"),
+              Field("address_seller", Raw(MAX_SEALED), "shipping address sealed to the seller (may be empty)"),
+              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter"),
+              _opt("shipping", SERVICE, "one service every line with shipping options offers; the highest of their "
+                   "prices is paid once"),
+              _opt("region", REGION, "where the sealed address is, checked against every line"),
+              _opt("coupon", COUPON_CODE, "a coupon of the shop, applied to all the goods")),
         _kind("order_accept", "the seller accepts a placed order before the accept deadline", ORDER),
         _kind("order_decline", "the seller declines a placed or accepted order: full refund",
               ORDER, _opt("reason", Text(256), "why")),
@@ -294,6 +310,10 @@ ERRORS: dict[str, tuple[str, ...]] = {
                     c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED, c.OUT_OF_STOCK,
                     c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED,
                     c.COUPON_INVALID),
+    "order_cart": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.MIXED_CART, c.SHOP_CLOSED,
+                   c.NOT_REGISTERED, c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED,
+                   c.OUT_OF_STOCK, c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED,
+                   c.COUPON_INVALID),
     "order_accept": (*_ORDER, c.WINDOW_CLOSED),
     "order_decline": _ORDER,
     "order_cancel": _ORDER,

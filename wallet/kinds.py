@@ -154,6 +154,18 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("coupon", "str", False, "a coupon of the listing's shop, applied to the goods (not shipping)"),
         ),
     ),
+    "order_cart": KindSpec(
+        "order_cart", "a registered buyer orders several listings of one shop at once: one order, one escrow (the lines ship, confirm and settle together)", (
+            FieldSpec("items", "list:struct", True, "1..20 lines `{listing, quantity, variant}` (`variant` \"\" when the listing has none), each listing and variant once, all of one shop, asset and type"),
+            FieldSpec("max_total", "uint", True, "refuse if the cart's total exceeds this"),
+            FieldSpec("arbiter", "account", False, "an active arbiter the shop accepts (none: no disputes possible)"),
+            FieldSpec("address_seller", "bytes", True, "shipping address sealed to the seller (may be empty)"),
+            FieldSpec("address_arbiter", "bytes", False, "shipping address sealed to the arbiter"),
+            FieldSpec("shipping", "str", False, "one service every line with shipping options offers; the highest of their prices is paid once"),
+            FieldSpec("region", "str", False, "where the sealed address is, checked against every line"),
+            FieldSpec("coupon", "str", False, "a coupon of the shop, applied to all the goods"),
+        ),
+    ),
     "order_accept": KindSpec(
         "order_accept", "the seller accepts a placed order before the accept deadline", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
@@ -750,6 +762,40 @@ def order_place(
         "address_seller": address_seller,
         "address_arbiter": address_arbiter,
         "variant": variant,
+        "shipping": shipping,
+        "region": region,
+        "coupon": coupon,
+    })
+
+
+def order_cart(
+    *,
+    items: Sequence[Mapping[str, int]],
+    max_total: int,
+    address_seller: bytes,
+    arbiter: Account | None = None,
+    address_arbiter: bytes | None = None,
+    shipping: str | None = None,
+    region: str | None = None,
+    coupon: str | None = None,
+) -> dict[str, Any]:
+    """A registered buyer orders several listings of one shop at once: one order, one escrow (the lines ship, confirm and settle together).
+
+    ``items``: 1..20 lines `{listing, quantity, variant}` (`variant` "" when the listing has none), each listing and variant once, all of one shop, asset and type
+    ``max_total``: refuse if the cart's total exceeds this
+    ``address_seller``: shipping address sealed to the seller (may be empty)
+    ``arbiter`` (optional): an active arbiter the shop accepts (none: no disputes possible)
+    ``address_arbiter`` (optional): shipping address sealed to the arbiter
+    ``shipping`` (optional): one service every line with shipping options offers; the highest of their prices is paid once
+    ``region`` (optional): where the sealed address is, checked against every line
+    ``coupon`` (optional): a coupon of the shop, applied to all the goods
+    """
+    return make_body(KINDS["order_cart"], {
+        "items": items,
+        "max_total": max_total,
+        "arbiter": arbiter,
+        "address_seller": address_seller,
+        "address_arbiter": address_arbiter,
         "shipping": shipping,
         "region": region,
         "coupon": coupon,

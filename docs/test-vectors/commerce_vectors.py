@@ -34,6 +34,7 @@ def _json(value: Any) -> Any:
     return value
 
 
+# Append new cases at the end: a case's nonce is its index, and PROTOCOL.md §13 works through "refund offer".
 CASES: list[tuple[str, int, str, dict[str, Any]]] = [
     ("listing with options, variants, shipping and a return window", SELLER, "listing_create", {
         "shop": 1, "type": "physical", "title": "Linen shirt", "description": "", "category": "clothes",
@@ -47,6 +48,9 @@ CASES: list[tuple[str, int, str, dict[str, Any]]] = [
     ("order naming a variant, a shipping option, a region and a coupon", BUYER, "order_place", {
         "listing": 3, "quantity": 2, "max_total": 9_999, "address_seller": b"\x00" * 48, "variant": "LIN-M-B",
         "shipping": "DHL Paket", "region": "DE", "coupon": "SPRING-10"}),
+    ("cart of two lines of one shop", BUYER, "order_cart", {
+        "items": [{"listing": 3, "quantity": 1, "variant": "LIN-S-W"}, {"listing": 4, "quantity": 2, "variant": ""}],
+        "max_total": 20_000, "address_seller": b"\x01" * 48, "shipping": "DHL Paket", "region": "DE"}),
     ("refund offer", SELLER, "order_refund_offer", {"order": 7, "buyer_amount": 1_500}),
     ("refund accept", BUYER, "order_refund_accept", {"order": 7, "buyer_amount": 1_500}),
     ("after-sales deposit", SELLER, "aftersales_deposit", {"shop": 1, "asset": "USDX", "amount": 20_000}),

@@ -99,6 +99,7 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
                                                                       ("accept", "ship", "confirm", "ruling")})}),
              "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
              "variant": _t(S, "sku"), "unit_price": _t(N),
+             "items": array(obj({"listing": _t(N), "quantity": _t(N), "variant": NULL_S, "unit_price": _t(N)})),
              "coupon": obj({"code": _t(S), "discount": _t(N)}),
              "return": {"oneOf": [RETURN, {"type": "null"}]},
              "refund_offer": obj({"by": ADDR, "buyer_amount": _t(N), "status": _t(S, "the state it was made in"),
@@ -106,7 +107,7 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
              "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
                               "max_days": _t(N)}),
              "return_window_ms": _t(N), "return_until_ms": _t(N)},
-            optional=("proof", "variant", "unit_price", "shipping", "refund_offer", "coupon", "return_window_ms",
+            optional=("proof", "variant", "unit_price", "items", "shipping", "refund_offer", "coupon", "return_window_ms",
                       "return_until_ms", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))

@@ -143,3 +143,25 @@ def test_coupon_issue_in_basis_points_and_order_place_expects_the_discounted_tot
 def test_coupon_issue_needs_one_kind_of_discount(node, key):
     result = run(node, key, "shop", "coupon-issue", "2", "X", "--uses", "1", "--days", "1")
     assert result.exit_code == 2 and "either --percent or --amount" in result.output
+
+
+def test_cart_signs_every_line_and_expects_goods_plus_the_dearest_shipping_once(node, key):
+    mug = {"id": 8, "type": "physical", "asset": "USDX", "price": 300, "seller": GRACE.address, "shop": 2,
+           "regions": [], "shipping": [{"service": "DHL", "regions": [], "price": 900, "min_days": 1, "max_days": 5}]}
+    node.methods["listing_get"] = lambda p: dict(TEE) if p["listing"] == 7 else dict(mug)
+    node.events["order_cart"] = [{"kind": "order_placed", "attrs": {"order": 11, "total": 1, "deadline_ms": 0}}]
+    result = run(node, key, "order", "cart", "--item", "7:2:TEE-L", "--item", "8", "--shipping", "DHL",
+                 "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert result.exit_code == 0, result.output
+    body = node.last_tx().body
+    assert body["items"] == [{"listing": 7, "quantity": 2, "variant": "TEE-L"},
+                             {"listing": 8, "quantity": 1, "variant": ""}]
+    assert body["max_total"] == 2 * 1250 + 300 + 900 and body["region"] == "DE" and body["shipping"] == "DHL"
+
+
+def test_a_cart_across_shops_is_refused_before_signing(node, key):
+    node.methods["listing_get"] = lambda p: {**TEE, "id": p["listing"], "shop": p["listing"]}
+    result = run(node, key, "order", "cart", "--item", "7:1:TEE-L", "--item", "9:1:TEE-L", "--shipping", "DHL",
+                 "--address", "Hauptstr. 1, Berlin, DE", "--no-arbiter")
+    assert result.exit_code == 2 and "separate cart" in result.output
+    assert not [m for m, _ in node.calls if m == "tx_send"]

@@ -1,7 +1,7 @@
-"""Issue 17 items 1-5 through the CLI against a real 4-validator testnet: every command a user types.
+"""Issue 17 items 1-6 through the CLI against a real 4-validator testnet: every command a user types.
 
 Variants and shipping options on a listing, an order naming both with a coupon,
-a return refunded from the after-sales deposit, and a mutual refund; each step
+a return refunded from the after-sales deposit, a mutual refund, and a cart; each step
 is a `marketnode ...` command (click's CliRunner) signed with the testnet's
 key files, and what the chain then holds is read back from another node.
 """
@@ -79,6 +79,18 @@ def test_variants_shipping_coupon_return_and_mutual_refund_through_the_cli(net):
     cli(net, "bob", "order", "refund-accept", str(second), "--amount", "3.00")
     shown = cli(net, None, "order", "show", str(second), via="validator-2")
     assert (shown["status"], shown["buyer_amount"], shown["total"]) == ("settled", 300, 1900 + 800)
+    mug = event(cli(net, "alice", "listing", "create", "--shop", str(shop), "--title", "Mug", "--price", "6.00",
+                    "--asset", "USDX", "--category", "kitchen", "--stock", "4"), "listing_created")["listing"]
+    cart = event(cli(net, "bob", "order", "cart", "--item", f"{listing}:1:TEE-M", "--item", f"{mug}:2",
+                     "--shipping", "DHL", "--address", "Bob, 1 Main St, Berlin, DE", "--arbiter", grace,
+                     via="validator-3"), "order_placed")["order"]
+    cli(net, "alice", "order", "accept", str(cart))
+    cli(net, "alice", "order", "ship", str(cart))
+    cli(net, "bob", "order", "confirm", str(cart))
+    shown = cli(net, None, "order", "show", str(cart), via="validator-1")
+    assert shown["status"] == "completed" and shown["total"] == 2000 + 2 * 600 + 400
+    assert [(i["listing"], i["quantity"]) for i in shown["items"]] == [(listing, 1), (mug, 2)]
+    assert cli(net, None, "listing", "show", str(mug))["stock"] == 2
     shop_now = cli(net, None, "shop", "show", str(shop), via="validator-1")
     assert shop_now["aftersales"]["USDX"] == {"free": 10_000 - 3500, "owed": 0}
     coupon = cli(net, None, "shop", "coupon-show", str(shop), "TEE-5")

@@ -194,13 +194,20 @@ def test_the_commerce_act_sold_a_variant_with_shipping_and_a_coupon_took_it_back
     settled = net.call("validator-2", "order_get", order=ids["settled_order"])
     assert settled["status"] == "settled" and settled["buyer_amount"] == ids["settled_refund"]
     listing = net.call("validator-3", "listing_get", listing=ids["tee_listing"])
-    assert {v["sku"]: v["stock"] for v in listing["variants"]} == {"TEE-S-BLK": 3, "TEE-M-BLK": 2, "TEE-L-NAT": 1}
-    assert listing["stock"] == 6  # the variants' sum; the returned shirts did not go back on sale by themselves
+    assert {v["sku"]: v["stock"] for v in listing["variants"]} == {"TEE-S-BLK": 2, "TEE-M-BLK": 2, "TEE-L-NAT": 1}
+    assert listing["stock"] == 5  # the variants' sum; the returned shirts did not go back on sale by themselves
     shop = net.call("validator-0", "shop_get", shop=ids["shop"])
     assert shop["aftersales"]["USDX"]["free"] == 5000 - ids["return_refund"] and shop["aftersales"]["USDX"]["owed"] == 0
     # alice: +the variant sale less platform fee, -the refund from her deposit, -the deposit, +the settled part
     fee = DEV_PARAMS.platform_fee
     moves = ids["commerce_moves"]
     kept = settled["total"] - ids["settled_refund"]
-    assert moves["alice"]["USDX"] == sale["total"] - fee(sale["total"]) - 5000 + kept - fee(kept)
-    assert moves["bob"]["USDX"] == -sale["total"] + ids["return_refund"] - settled["total"] + ids["settled_refund"]
+    cart = net.call("validator-3", "order_get", order=ids["cart_order"])
+    assert cart["status"] == "completed" and [i["listing"] for i in cart["items"]] == [ids["tee_listing"],
+                                                                                     ids["mug_listing"]]
+    assert [e["status"] for e in cart["timeline"]] == ["placed", "accepted", "shipped", "completed"]
+    assert cart["total"] == sum(i["unit_price"] * i["quantity"] for i in cart["items"]) + cart["shipping"]["price"]
+    assert moves["alice"]["USDX"] == (sale["total"] - fee(sale["total"]) - 5000 + kept - fee(kept)
+                                      + cart["total"] - fee(cart["total"]))
+    assert moves["bob"]["USDX"] == (-sale["total"] + ids["return_refund"] - settled["total"] + ids["settled_refund"]
+                                    - cart["total"])

@@ -43,7 +43,7 @@ def test_commerce_vector(case):
 
 def test_every_commerce_kind_has_a_vector_and_protocol_md_shows_the_worked_one():
     kinds = {from_json(c["fields"])["kind"] for c in CASES}
-    assert kinds >= {"order_refund_offer", "order_refund_accept", "aftersales_deposit", "aftersales_withdraw",
+    assert kinds >= {"order_cart", "order_refund_offer", "order_refund_accept", "aftersales_deposit", "aftersales_withdraw",
                      "return_request", "return_answer", "return_resolve", "return_ship", "return_receive",
                      "return_collect", "return_claim", "coupon_issue", "coupon_revoke"}
     refund = next(c for c in CASES if c["name"] == "refund offer")

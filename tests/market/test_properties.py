@@ -49,6 +49,8 @@ op = st.one_of(
     st.tuples(st.just("order_place"), st.sampled_from(["bob", "bob", "carol", "alice"]),
               st.sampled_from([1, 1, 2, 3, 3, 4]), st.integers(1, 3), st.sampled_from(["arb", "arb", None, "bob"]),
               st.sampled_from([None, None, "SAVE15", "FIVE", "USED"])),
+    st.tuples(st.just("order_cart"), st.sampled_from(["bob", "bob", "alice", "carol"]), st.integers(1, 2),
+              st.sampled_from(["TEE-S", "TEE-L"]), st.sampled_from([None, None, "FIVE"])),
     st.tuples(st.just("order_refund_offer"), party, order_id, st.integers(0, 12_000)),
     *[st.tuples(st.just("return_step"), st.integers(0, 5), order_id)] * 2,
     st.tuples(st.just("aftersales"), st.sampled_from(["aftersales_deposit", "aftersales_withdraw"]),
@@ -110,6 +112,11 @@ def _body(chain: Chain, state: State, action: tuple[Any, ...]) -> tuple[str, str
         return who, kind, dict(listing=listing, quantity=quantity, max_total=10**6, address_seller=b"a",
                                arbiter=chain.acct(arbiter) if arbiter else None, coupon=(coupon or [None])[0],
                                **terms)
+    if kind == "order_cart":  # carol's plain listing and her tee in one order
+        quantity, variant, coupon = args
+        items = [{"listing": 2, "quantity": quantity, "variant": ""}, {"listing": 3, "quantity": 1, "variant": variant}]
+        return who, kind, dict(items=items, max_total=10**6, address_seller=b"a", arbiter=chain.acct("arb"),
+                               shipping="post", region="DE", coupon=coupon)
     if kind == "return_step":
         return _return_step(chain, state, who, args[0], placed)
     if kind == "aftersales":

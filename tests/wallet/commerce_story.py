@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wallet import aftersales, builders, kinds
+from wallet import builders, commerce, kinds
 
 
 def commerce_story(s: Any, shop_id: int) -> None:
@@ -34,25 +34,29 @@ def commerce_story(s: Any, shop_id: int) -> None:
     assert s.ok("bob", "order_place", body)["order_placed"]["total"] == 50 + 5  # half the goods, all the shipping
     s.ok("alice", "coupon_revoke", kinds.coupon_revoke(shop=shop_id, coupon="HALF"))
 
+    cart = commerce.order_cart([(listing, 1, "TEE-M"), (listing, 1, "TEE-S")], 10**6, a("alice"), "1 Main St",
+                               arbiter=a("arb"), shipping="post", region="DE")
+    s.ok("bob", "order_cancel", kinds.order_cancel(order=s.ok("bob", "order_cart", cart)["order_placed"]["order"]))
+
     settled = shipped("TEE-S")
     s.ok("alice", "order_refund_offer", kinds.order_refund_offer(order=settled, buyer_amount=20))
     s.ok("bob", "order_refund_accept", kinds.order_refund_accept(order=settled, buyer_amount=20))
 
     returned = shipped("TEE-M")
     s.ok("bob", "order_confirm", kinds.order_confirm(order=returned))
-    s.ok("bob", "return_request", aftersales.return_request(returned, "too small"))
+    s.ok("bob", "return_request", commerce.return_request(returned, "too small"))
     s.ok("alice", "return_answer", kinds.return_answer(order=returned, accept=False))
-    s.ok("arb", "return_resolve", aftersales.return_resolve(returned, True, "it is too small"))
-    s.ok("bob", "return_ship", aftersales.return_ship(returned, "DHL2"))
+    s.ok("arb", "return_resolve", commerce.return_resolve(returned, True, "it is too small"))
+    s.ok("bob", "return_ship", commerce.return_ship(returned, "DHL2"))
     s.ok("alice", "aftersales_withdraw", kinds.aftersales_withdraw(shop=shop_id, asset="USD", amount=100))
     s.ok("alice", "return_receive", kinds.return_receive(order=returned))  # the hold paid it all
 
     owed = shipped("TEE-M")
     s.ok("bob", "order_confirm", kinds.order_confirm(order=owed))
-    s.ok("bob", "return_request", aftersales.return_request(owed, "wrong colour"))  # nothing free to hold
+    s.ok("bob", "return_request", commerce.return_request(owed, "wrong colour"))  # nothing free to hold
     s.chain.advance(s.chain.genesis.params.return_answer_window_ms)
     s.ok("bob", "return_claim", kinds.return_claim(order=owed))
-    s.ok("bob", "return_ship", aftersales.return_ship(owed, "DHL3"))
+    s.ok("bob", "return_ship", commerce.return_ship(owed, "DHL3"))
     s.ok("alice", "return_receive", kinds.return_receive(order=owed))
     s.ok("alice", "aftersales_deposit", kinds.aftersales_deposit(shop=shop_id, asset="USD", amount=100))
     s.ok("bob", "return_collect", kinds.return_collect(order=owed))

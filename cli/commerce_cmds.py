@@ -10,6 +10,7 @@ marketnode order return-ship 7 --tracking DHL-9        the buyer ships it back
 marketnode order return-receive 7                      the seller has it: the refund is paid
 marketnode shop coupon-issue 1 SPRING-10 --percent 10 --uses 100 --days 30
 marketnode order place 3 --coupon SPRING-10 ...        applied to the goods, not the shipping
+marketnode order cart --item 3:2:TEE-M --item 5 --shipping DHL --address "..., DE"   one shop, one escrow
 
 Kept apart from order_cmds.py and market_cmds.py; the commands join their
 ``order`` and ``shop`` groups.
@@ -21,10 +22,10 @@ import click
 
 from cli.content_cmds import upload_text
 from cli.market_cmds import shop
-from cli.order_cmds import order
+from cli.order_cmds import check_delivery, confirm_no_arbiter, discounted, order, unit_price
 from cli.terms_opts import DAY_MS
 from cli.wallet_common import Session, fields, head_time_ms, node_command, when
-from wallet import aftersales, kinds
+from wallet import commerce, kinds
 from wallet.account import TxResult
 from wallet.amounts import parse_amount
 
@@ -89,7 +90,7 @@ _deposit_command("withdraw", "aftersales_withdraw", "Take free after-sales depos
 def return_request(session: Session, order_id: int, reason: str) -> None:
     """Ask to return a completed ORDER (buyer), within the listing's return window."""
     upload_text(session, reason)
-    session.send("return_request", aftersales.return_request(order_id, reason),
+    session.send("return_request", commerce.return_request(order_id, reason),
                  lambda r: f"order {order_id}: return requested; the seller answers by "
                            f"{when(r.event('return_requested')['deadline_ms'])}")
 
@@ -112,7 +113,7 @@ def return_resolve(session: Session, order_id: int, accept: bool, ruling: str | 
     """Rule on a refused return of ORDER (the order's arbiter)."""
     if ruling:
         upload_text(session, ruling)
-    session.send("return_resolve", aftersales.return_resolve(order_id, accept, ruling),
+    session.send("return_resolve", commerce.return_resolve(order_id, accept, ruling),
                  lambda r: f"order {order_id}: return {'goes ahead' if accept else 'rejected'}")
 
 
@@ -121,7 +122,7 @@ def return_resolve(session: Session, order_id: int, accept: bool, ruling: str | 
 @click.option("--tracking", required=True, help="Carrier's tracking reference; only its hash goes on chain.")
 def return_ship(session: Session, order_id: int, tracking: str) -> None:
     """Ship the goods of an accepted return of ORDER back (buyer), before its deadline."""
-    session.send("return_ship", aftersales.return_ship(order_id, tracking),
+    session.send("return_ship", commerce.return_ship(order_id, tracking),
                  lambda r: f"order {order_id}: shipped back; the seller confirms receipt by "
                            f"{when(r.event('return_returning')['deadline_ms'])}")
 
@@ -154,6 +155,74 @@ _return_simple("return-receive", "return_receive", "Confirm the goods of ORDER's
 _return_simple("return-collect", "return_collect", "Collect a refund of ORDER's return the deposit could not pay, "
                "after the shop topped it up (buyer).")
 _return_simple("return-claim", "return_claim", "Settle ORDER's return after its deadline (see `order show`).")
+
+
+# --- carts --------------------------------------------------------------------------------------
+
+
+def _item(text: str) -> tuple[int, int, str | None]:
+    listing, _, rest = text.partition(":")
+    quantity, _, sku = rest.partition(":")
+    if not listing.isdigit() or (quantity and not quantity.isdigit()):
+        raise click.BadParameter(f"--item {text!r}: expected LISTING[:QUANTITY[:SKU]], e.g. 3:2:TEE-M")
+    return int(listing), int(quantity or 1), sku or None
+
+
+@node_command(order, "cart", signs=True)
+@click.option("--item", "items", multiple=True, required=True, metavar="LISTING[:QTY[:SKU]]",
+              help="A line of the cart (repeat, up to 20; all of one shop), e.g. 3:2:TEE-M.")
+@click.option("--address", "shipping_address", default="", help="Shipping address, sealed to the seller and arbiter.")
+@click.option("--region", default=None, metavar="CODE", help="Where the address is (e.g. DE); checked against "
+              "every line. Default: the address's last part after a comma.")
+@click.option("--shipping", default=None, metavar="SERVICE", help="One service every line with shipping options "
+              "offers; the highest of their prices is paid once.")
+@click.option("--coupon", default=None, metavar="CODE", help="A coupon of the shop, off all the goods.")
+@click.option("--arbiter", default=None, metavar="ADDRESS", help="One of the shop's arbiters (none: no disputes).")
+@click.option("--no-arbiter", is_flag=True, help="Place it without an arbiter, knowing it can never be disputed.")
+@click.option("--max-total", default=None, help="Refuse if the total (in units) is above this; default: what it "
+              "costs now.")
+def order_cart(session: Session, items: tuple[str, ...], shipping_address: str, region: str | None,
+               shipping: str | None, coupon: str | None, arbiter: str | None, no_arbiter: bool,
+               max_total: str | None) -> None:
+    """Order several listings of one shop in one order: one escrow, shipped and confirmed together.
+
+    Orders in several shops are several carts: run this once per shop.
+    """
+    lines = [_item(text) for text in items]
+    listings = [session.call("listing_get", listing=listing) for listing, _, _ in lines]
+    first = listings[0]
+    for found in listings[1:]:
+        if (found["shop"], found["asset"], found["type"]) != (first["shop"], first["asset"], first["type"]):
+            raise click.UsageError(f"listing {found['id']} is not of listing {first['id']}'s shop, asset and type: "
+                                   "place a separate cart for it")
+    wheres = [check_delivery(found, shipping_address, region) for found in listings]
+    if arbiter is None and not no_arbiter:
+        confirm_no_arbiter(session, first)
+    goods = sum(unit_price(found, sku) * quantity for found, (_, quantity, sku) in zip(listings, lines))
+    code = coupon.upper() if coupon else None
+    if code:
+        goods = discounted(goods, session.call("coupon_get", shop=first["shop"], coupon=code), first["asset"])
+    prices = [option["price"] for found in listings for option in found.get("shipping") or []
+              if option["service"] == shipping]
+    for found in listings:
+        services = [option["service"] for option in found.get("shipping") or []]
+        if services and shipping not in services:
+            raise click.UsageError(f"listing {found['id']} ships by {', '.join(map(repr, services))}: choose "
+                                   "--shipping that every line with shipping options offers")
+    if shipping and not prices:
+        raise click.UsageError(f"no listing in the cart ships by {shipping!r}")
+    total = goods + max(prices, default=0)
+    limit = session.assets.parse(max_total, first["asset"], "max-total") if max_total else total
+    body = commerce.order_cart(lines, limit, first["seller"], shipping_address, arbiter=arbiter, shipping=shipping,
+                               region=region.upper() if region else next((w for w in wheres if w), None),
+                               coupon=code)
+
+    def done(result: TxResult) -> str:
+        placed = result.event("order_placed")
+        return (f"order {placed['order']} placed: {len(lines)} lines, {session.amount(placed['total'], first['asset'])}"
+                f" in escrow; the seller must accept by {when(placed['deadline_ms'])}")
+
+    session.send("order_cart", body, done)
 
 
 # --- coupons ------------------------------------------------------------------------------------
