@@ -1,0 +1,39 @@
+# ruff: noqa: F811  (the fixtures imported from test_pages_e2e are redefined as test parameters by design)
+"""Issue 17.6's "My orders" page in headless Chromium on a real testnet: the wallet owner's orders as seller
+and as buyer with what each waits on, and the sales of the owner's shop, in English and in Chinese."""
+
+from __future__ import annotations
+
+import pytest
+from browser import import_key
+from harness import Testnet
+from test_pages_e2e import browser, market, net  # noqa: F401  (the same fixtures: a testnet, a shop, Chromium)
+
+pytestmark = pytest.mark.integration
+
+
+def seed(net: Testnet, name: str) -> str:
+    return (net.dir / "accounts" / f"{name}.key").read_text().strip()
+
+
+def test_my_orders_says_what_waits_on_whom_and_sums_the_shops_sales(browser, market, net):
+    url = net.url("validator-2")
+    listing = market.listing(market.shop, "Linen tote", 9_00, category="bags")
+    waiting = market.place("bob", listing)
+    sold = market.place("bob", listing)
+    for kind in ("order_accept", "order_ship"):
+        market.one("alice", kind, order=sold, **({"tracking_hash": None, "delivery": None} if kind == "order_ship" else {}))
+    import_key(browser, url, seed(net, "alice"), "seller passphrase")
+    browser.call("eval", expr="location.hash = '#/my-orders'")
+    browser.wait_text("#main h1", "My orders")
+    browser.wait_text("#main", f"#{waiting}")
+    browser.wait_text("#main", "you: accept or decline")  # the placed order waits on alice, its seller
+    browser.wait_text("#main", "the buyer: confirm receipt or dispute")  # the shipped one on bob
+    browser.wait_text("#main", "My shops' sales")
+    browser.wait_text("#main", "E2E shop")
+    browser.call("eval", expr="localStorage.setItem('marketnode.lang', 'zh-CN'); location.reload()")
+    browser.wait_text("#main h1", "我的订单")
+    browser.wait_text("#main", "你: 接受或拒绝")  # locked after the reload: reading needs the address only
+    browser.wait_text("#main", "我的店铺销售")
+    browser.call("eval", expr="localStorage.setItem('marketnode.lang', 'en')")
+    assert browser.call("errors") == []
