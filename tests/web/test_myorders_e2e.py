@@ -37,3 +37,28 @@ def test_my_orders_says_what_waits_on_whom_and_sums_the_shops_sales(browser, mar
     browser.wait_text("#main", "我的店铺销售")
     browser.call("eval", expr="localStorage.setItem('marketnode.lang', 'en')")
     assert browser.call("errors") == []
+
+
+def test_the_browser_shows_a_listings_variants_and_shipping_and_buys_one_variant(browser, market, net):
+    url = net.url("validator-1")
+    listing = market.listing(market.shop, "Striped scarf", 30_00, category="clothing", regions=["DE"], stock=3,
+                             options=[{"name": "colour", "values": ["red", "blue"]}],
+                             variants=[{"sku": "SC-RED", "choice": ["red"], "price_delta": 0, "stock": 1},
+                                       {"sku": "SC-BLUE", "choice": ["blue"], "price_delta": 2_50, "stock": 2}],
+                             shipping=[{"service": "DHL", "regions": ["DE"], "price": 4_90, "min_days": 1,
+                                        "max_days": 3}], return_window_ms=14 * 86_400_000)
+    import_key(browser, url, seed(net, "bob"), "buyer passphrase")
+    browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
+    browser.wait_text("#listing-terms", "SC-BLUE")
+    browser.wait_text("#listing-terms", "Returns within 14 days")
+    browser.call("eval", expr="document.querySelector('#buy-variant').value = 'SC-BLUE';"
+                              "document.querySelector('#buy-shipping').value = 'DHL';"
+                              "document.querySelector('#buy-region').value = 'DE'")
+    browser.call("click", selector="#buy-address-agreed")
+    browser.call("click", selector="#buy-form button[type=submit]")
+    browser.wait_text("#order-status", "placed")
+    order = int(browser.call("eval", expr="location.hash.split('/').pop()"))
+    placed = net.call("validator-0", "order_get", order=order)
+    assert (placed["variant"], placed["shipping"]["service"], placed["shipping"]["region"]) == ("SC-BLUE", "DHL", "DE")
+    assert placed["total"] == 32_50 + 4_90
+    assert browser.call("errors") == []

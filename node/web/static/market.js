@@ -7,6 +7,7 @@ import {
 import { contentImage, contentText, contentThumb, gallery } from "./content.js";
 import { t } from "./i18n.js";
 import { failure, href, navigate, route } from "./router.js";
+import { termsSection } from "./listingterms.js";
 import { buyForm } from "./walletui.js";
 
 const PAGE_SIZE = 12;
@@ -205,6 +206,7 @@ async function listingPage(page) {
       [t("Listed"), time(item.created_ms)],
       shop ? [t("Arbiters"), shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : t("none (no disputes possible)")] : null,
     ]),
+    termsSection(item),
     el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, t("Buy")),
       buyForm(item) ?? notice(t("Not available to buy right now.")),
       el("p", { class: "hint" }, t("Or from the command line: "), el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`)),

@@ -6,6 +6,7 @@ import { accountLink, amount, badge, displayName, el, fields, heading, link, par
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 import { deliveryProblem } from "./buyrules.js";
+import { termsFields, termsOrder } from "./listingterms.js";
 import { openKeyfile, sealKeyfile } from "./keyfile.js";
 import * as wallet from "./wallet.js";
 
@@ -167,6 +168,7 @@ export function buyForm(listing) {
     field("buy-quantity", "Quantity", { type: "number", min: 1, max: String(listing.stock), value: "1", required: true }),
     el("div", { class: "field" }, el("label", { for: "buy-arbiter" }, "Arbiter for disputes"), select),
     ...delivery,
+    ...termsFields(listing),
     el("p", { class: "hint" }, "The total moves into escrow until you confirm receipt."),
   ], "Buy now", async (form) => {
     const quantity = BigInt(form.elements["buy-quantity"].value || "1");
@@ -179,6 +181,7 @@ export function buyForm(listing) {
     const result = await wallet.send("order_place", {
       listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
       arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
+      ...termsOrder(listing, form, quantity),
     });
     const placed = result.receipt.events.find((e) => e.kind === "order_placed");
     navigate(`#/order/${placed.attrs.order}`);

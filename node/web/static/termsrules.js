@@ -1,0 +1,38 @@
+// A listing's terms in the web wallet: the unit price of a variant, which shipping options serve a region,
+// and the total an order will move into escrow. Pure functions, no DOM (tests/web/test_js_terms.py); the
+// same rules as market/terms.py and the command line's `order place`.
+
+// Does a list of declared regions cover `region`? Empty: anywhere; "US" covers "US-CA".
+export function shipsTo(declared, region) {
+  const code = String(region ?? "").toUpperCase();
+  return !declared?.length || declared.some((d) => code === d || code.startsWith(`${d}-`));
+}
+
+// The variant's unit price (price + price_delta) as a BigInt, or null when `sku` is not one of its variants.
+export function unitPrice(listing, sku) {
+  const variants = listing.variants ?? [];
+  if (!variants.length) return sku ? null : BigInt(listing.price);
+  const variant = variants.find((v) => v.sku === sku);
+  return variant ? BigInt(listing.price) + BigInt(variant.price_delta) : null;
+}
+
+// The shipping options that serve `region` (all of them when no region is given yet).
+export function optionsFor(listing, region) {
+  return (listing.shipping ?? []).filter((o) => !region || (shipsTo(listing.regions, region) && shipsTo(o.regions, region)));
+}
+
+// { total, problem }: what the order costs (BigInt), or why the rules would refuse it.
+export function orderTotal(listing, { sku, service, region, quantity }) {
+  const unit = unitPrice(listing, sku);
+  if (unit === null) return { total: null, problem: "Choose one of the listing's variants." };
+  let shipping = 0n;
+  if ((listing.shipping ?? []).length) {
+    const option = listing.shipping.find((o) => o.service === service);
+    if (!option) return { total: null, problem: "Choose a shipping option." };
+    if (!region || !shipsTo(option.regions, region) || !shipsTo(listing.regions, region)) {
+      return { total: null, problem: "That shipping option does not serve your region." };
+    }
+    shipping = BigInt(option.price);
+  }
+  return { total: unit * BigInt(quantity) + shipping, problem: null };
+}
