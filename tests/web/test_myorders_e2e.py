@@ -33,7 +33,7 @@ def test_my_orders_says_what_waits_on_whom_and_sums_the_shops_sales(browser, mar
     browser.wait_text("#main", "E2E shop")
     browser.call("eval", expr="localStorage.setItem('marketnode.lang', 'zh-CN'); location.reload()")
     browser.wait_text("#main h1", "我的订单")
-    browser.wait_text("#main", "你: 接受或拒绝")  # locked after the reload: reading needs the address only
+    browser.wait_text("#main", "你\uff1a接受或拒绝")  # locked after the reload: reading needs the address only
     browser.wait_text("#main", "我的店铺销售")
     browser.call("eval", expr="localStorage.setItem('marketnode.lang', 'en')")
     assert browser.call("errors") == []

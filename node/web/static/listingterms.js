@@ -6,6 +6,10 @@ import { t } from "./i18n.js";
 import { optionsFor, orderTotal } from "./termsrules.js";
 
 const DAY_MS = 86_400_000;
+const PROBLEMS = {
+  variant: () => t("Choose one of the listing's variants."), shipping: () => t("Choose a shipping option."),
+  region: () => t("That shipping option does not serve your region."),
+};
 
 // The terms beyond one price, or null for a plain listing.
 export function termsSection(listing) {
@@ -52,6 +56,6 @@ export function termsOrder(listing, form, quantity) {
   const service = form.elements.shipping?.value || undefined;
   const region = form.elements.region?.value ? form.elements.region.value.toUpperCase() : undefined;
   const { total, problem } = orderTotal(listing, { sku, service, region, quantity });
-  if (problem) throw new Error(t(problem));
+  if (problem) throw new Error(PROBLEMS[problem]());
   return { variant: sku, shipping: service, region, max_total: total };
 }

@@ -1,14 +1,14 @@
 // Who an order waits on, for the "My orders" page: the market's order table (docs/MARKET.md) from one
 // party's side. No DOM (tested under Node.js); the page turns the answer into words with t().
 //
-// waitingOn(order, role, nowMs) -> { who: "you" | "buyer" | "seller" | "arbiter" | null, action, claim }
+// waitingOn(order, role, nowMs) -> { who: "you" | "buyer" | "seller" | "arbiter" | "either" | null, action, claim }
 //   who     the party that may act now (before the deadline the state's actor, from it the claimant)
 //   action  what that party does next ("accept", "ship", "confirm", "rule", "claim"), null when finished
 //   claim   true when the deadline has passed and `who` may claim
 
 const ACTOR = { placed: "seller", accepted: "seller", shipped: "buyer", disputed: "arbiter" };
 const ACTION = { placed: "accept", accepted: "ship", shipped: "confirm", disputed: "rule" };
-const CLAIMANT = { placed: "buyer", accepted: "buyer", shipped: "seller", disputed: "buyer or seller" };
+const CLAIMANT = { placed: "buyer", accepted: "buyer", shipped: "seller", disputed: "either" }; // either: buyer or seller
 
 export const OPEN = Object.keys(ACTOR);
 
@@ -17,7 +17,7 @@ export function waitingOn(order, role, nowMs) {
   if (!(status in ACTOR)) return { who: null, action: null, claim: false };
   const late = order.deadline_ms !== null && order.deadline_ms !== undefined && nowMs >= Number(order.deadline_ms);
   const party = late ? CLAIMANT[status] : ACTOR[status];
-  const mine = party === role || (party === "buyer or seller" && (role === "buyer" || role === "seller"));
+  const mine = party === role || (party === "either" && (role === "buyer" || role === "seller"));
   return { who: mine ? "you" : party, action: late ? "claim" : ACTION[status], claim: late };
 }
 

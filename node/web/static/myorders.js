@@ -4,6 +4,7 @@
 import { rpcBatch } from "./api.js";
 import { amount, el, heading, link, notice, replace, table, time } from "./format.js";
 import { t } from "./i18n.js";
+import { orderStatus, parties, role as roleLabel } from "./labels.js";
 import { salesByShop, waitingOn } from "./myorders-rules.js";
 import { failure, route } from "./router.js";
 import * as wallet from "./wallet.js";
@@ -14,18 +15,17 @@ const ACTION_TEXT = {
   accept: () => t("accept or decline"), ship: () => t("ship"), confirm: () => t("confirm receipt or dispute"),
   rule: () => t("rule on the dispute"), claim: () => t("claim (the deadline passed)"),
 };
-const WHO_TEXT = { you: () => t("you"), buyer: () => t("the buyer"), seller: () => t("the seller"),
-  arbiter: () => t("the arbiter"), "buyer or seller": () => t("buyer or seller") };
+const who = (party) => (party === "you" ? t("you") : parties(party === "either" ? ["buyer", "seller"] : party));
 
 function waitingCell(order, role, nowMs) {
   const wait = waitingOn(order, role, nowMs);
-  if (!wait.who) return el("span", { class: "muted" }, t("nothing: {status}", { status: t(order.status) }));
-  const text = `${WHO_TEXT[wait.who]()}: ${ACTION_TEXT[wait.action]()}`;
+  if (!wait.who) return el("span", { class: "muted" }, t("nothing: {status}", { status: orderStatus(order.status) }));
+  const text = t("{who}: {action}", { who: who(wait.who), action: ACTION_TEXT[wait.action]() });
   return wait.who === "you" ? el("strong", {}, text) : text;
 }
 
 function orderRows(orders, role, nowMs) {
-  return orders.map((o) => [link(`#/order/${o.id}`, `#${o.id}`), t(o.status), amount(o.total, o.asset),
+  return orders.map((o) => [link(`#/order/${o.id}`, `#${o.id}`), orderStatus(o.status), amount(o.total, o.asset),
     waitingCell(o, role, nowMs), time(o.deadline_ms)]);
 }
 
@@ -49,7 +49,7 @@ async function myOrdersPage(page) {
     .filter(([o, role]) => waitingOn(o, role, nowMs).who === "you");
   sections.push(el("h2", {}, t("Waiting on you")), mine.length
     ? table([t("Order"), t("Role"), t("Next step"), t("Deadline")], mine.map(([o, role]) => [
-      link(`#/order/${o.id}`, `#${o.id}`), t(role), waitingCell(o, role, nowMs), time(o.deadline_ms)]))
+      link(`#/order/${o.id}`, `#${o.id}`), roleLabel(role), waitingCell(o, role, nowMs), time(o.deadline_ms)]))
     : notice(t("Nothing waits on you.")));
   const headers = [t("Order"), t("Status"), t("Total"), t("Waiting on"), t("Deadline")];
   for (const [title, answer, role] of [[t("As buyer"), bought, "buyer"], [t("As seller"), sold, "seller"]]) {

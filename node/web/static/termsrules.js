@@ -21,16 +21,17 @@ export function optionsFor(listing, region) {
   return (listing.shipping ?? []).filter((o) => !region || (shipsTo(listing.regions, region) && shipsTo(o.regions, region)));
 }
 
-// { total, problem }: what the order costs (BigInt), or why the rules would refuse it.
+// { total, problem }: what the order costs (BigInt), or why the rules would refuse it ("variant", "shipping",
+// "region"; listingterms.js says it in words).
 export function orderTotal(listing, { sku, service, region, quantity }) {
   const unit = unitPrice(listing, sku);
-  if (unit === null) return { total: null, problem: "Choose one of the listing's variants." };
+  if (unit === null) return { total: null, problem: "variant" };
   let shipping = 0n;
   if ((listing.shipping ?? []).length) {
     const option = listing.shipping.find((o) => o.service === service);
-    if (!option) return { total: null, problem: "Choose a shipping option." };
+    if (!option) return { total: null, problem: "shipping" };
     if (!region || !shipsTo(option.regions, region) || !shipsTo(listing.regions, region)) {
-      return { total: null, problem: "That shipping option does not serve your region." };
+      return { total: null, problem: "region" };
     }
     shipping = BigInt(option.price);
   }
