@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from browser import import_key
-from harness import Testnet
+from harness import Testnet, wait_for
 from test_pages_e2e import browser, market, net  # noqa: F401  (the same fixtures: a testnet, a shop, Chromium)
 
 pytestmark = pytest.mark.integration
@@ -14,6 +14,12 @@ pytestmark = pytest.mark.integration
 
 def seed(net: Testnet, name: str) -> str:
     return (net.dir / "accounts" / f"{name}.key").read_text().strip()
+
+
+def submit(browser, form: str, field: str, value: str) -> None:
+    """Fill and submit in one step: the live order page may re-render (a new block) between two driver calls."""
+    browser.call("eval", expr=f"document.querySelector({field!r}).value = {value!r}; "
+                              f"document.querySelector({form!r}).requestSubmit()")
 
 
 def test_my_orders_says_what_waits_on_whom_and_sums_the_shops_sales(browser, market, net):
@@ -61,4 +67,31 @@ def test_the_browser_shows_a_listings_variants_and_shipping_and_buys_one_variant
     placed = net.call("validator-0", "order_get", order=order)
     assert (placed["variant"], placed["shipping"]["service"], placed["shipping"]["region"]) == ("SC-BLUE", "DHL", "DE")
     assert placed["total"] == 32_50 + 4_90
+    assert browser.call("errors") == []
+
+
+def test_the_browser_offers_a_refund_and_asks_to_return_a_completed_order(browser, market, net):
+    url = net.url("validator-3")
+    listing = market.listing(market.shop, "Clay bowl", 12_00, category="kitchen", return_window_ms=30 * 86_400_000)
+    settle, back = market.place("bob", listing), market.place("bob", listing)
+    for order in (settle, back):
+        market.one("alice", "order_accept", order=order)
+        market.one("alice", "order_ship", order=order, tracking_hash=None, delivery=None)
+    market.one("bob", "order_confirm", order=back)
+    import_key(browser, url, seed(net, "bob"), "buyer passphrase")
+    browser.call("eval", expr=f"location.hash = '#/order/{settle}'")
+    browser.wait_text("#order-actions", "Offer refund")
+    submit(browser, f"#refund-offer-{settle}", f"#refund-{settle}", "2.50")
+    # the live order page re-renders on each new block, so the chain, not the form's status line, is the witness
+    offer = wait_for(lambda: net.call("validator-0", "order_get", order=settle).get("refund_offer"), 30,
+                     "the browser's refund offer on chain")
+    assert offer["buyer_amount"] == 2_50 and offer["by"] == net.keys["bob"].address
+    market.one("alice", "order_refund_accept", order=settle, buyer_amount=2_50)
+    assert net.call("validator-0", "order_get", order=settle)["status"] == "settled"
+    browser.call("eval", expr=f"location.hash = '#/order/{back}'")
+    browser.wait_text("#order-actions", "Ask to return it")
+    submit(browser, f"#return-request-{back}", f"#return-reason-{back}", "It leaks.")
+    requested = wait_for(lambda: net.call("validator-0", "order_get", order=back).get("return"), 30,
+                         "the browser's return request on chain")
+    assert requested["status"] == "requested" and requested["refund"] == 12_00
     assert browser.call("errors") == []

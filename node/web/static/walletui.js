@@ -7,6 +7,7 @@ import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 import { deliveryProblem } from "./buyrules.js";
 import { termsFields, termsOrder } from "./listingterms.js";
+import { commerceActions } from "./commerceactions.js";
 import { openKeyfile, sealKeyfile } from "./keyfile.js";
 import * as wallet from "./wallet.js";
 import { t, tn } from "./i18n.js";
@@ -234,6 +235,7 @@ export function orderActions(order) {
   }
   if (!before && order.deadlines?.claimable_by?.includes(role)) items.push(act(t("Claim (order becomes {next})", { next: orderStatus(order.deadlines.on_claim) }), "order_claim"));
   if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
+  items.push(...commerceActions(order, role, me.address, { actionForm, field, committedLine }));
   if (!items.length) return el("p", { class: "hint" }, t("You are the {role}; nothing for you to do now.", { role: roleLabel(role) }));
   return el("div", { class: "actions", id: "order-actions" }, el("p", {}, t("You are the {role}.", { role: roleLabel(role) })), items);
 }
