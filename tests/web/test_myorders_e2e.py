@@ -45,7 +45,7 @@ def test_my_orders_says_what_waits_on_whom_and_sums_the_shops_sales(browser, mar
     assert browser.call("errors") == []
 
 
-def test_the_browser_shows_a_listings_variants_and_shipping_and_buys_one_variant(browser, market, net):
+def test_the_browser_shows_a_listings_variants_and_shipping_and_buys_one_variant_with_a_coupon(browser, market, net):
     url = net.url("validator-1")
     listing = market.listing(market.shop, "Striped scarf", 30_00, category="clothing", regions=["DE"], stock=3,
                              options=[{"name": "colour", "values": ["red", "blue"]}],
@@ -53,20 +53,23 @@ def test_the_browser_shows_a_listings_variants_and_shipping_and_buys_one_variant
                                        {"sku": "SC-BLUE", "choice": ["blue"], "price_delta": 2_50, "stock": 2}],
                              shipping=[{"service": "DHL", "regions": ["DE"], "price": 4_90, "min_days": 1,
                                         "max_days": 3}], return_window_ms=14 * 86_400_000)
+    market.one("alice", "coupon_issue", shop=market.shop, coupon="SCARF10", percent_bps=1_000, max_uses=1,
+               expires_ms=2**50)
     import_key(browser, url, seed(net, "bob"), "buyer passphrase")
     browser.call("eval", expr=f"location.hash = '#/listing/{listing}'")
     browser.wait_text("#listing-terms", "SC-BLUE")
     browser.wait_text("#listing-terms", "Returns within 14 days")
     browser.call("eval", expr="document.querySelector('#buy-variant').value = 'SC-BLUE';"
                               "document.querySelector('#buy-shipping').value = 'DHL';"
-                              "document.querySelector('#buy-region').value = 'DE'")
+                              "document.querySelector('#buy-region').value = 'DE';"
+                              "document.querySelector('#buy-coupon').value = 'scarf10'")
     browser.call("click", selector="#buy-address-agreed")
     browser.call("click", selector="#buy-form button[type=submit]")
     browser.wait_text("#order-status", "placed")
     order = int(browser.call("eval", expr="location.hash.split('/').pop()"))
     placed = net.call("validator-0", "order_get", order=order)
     assert (placed["variant"], placed["shipping"]["service"], placed["shipping"]["region"]) == ("SC-BLUE", "DHL", "DE")
-    assert placed["total"] == 32_50 + 4_90
+    assert placed["coupon"] == {"code": "SCARF10", "discount": 3_25} and placed["total"] == 32_50 - 3_25 + 4_90
     assert browser.call("errors") == []
 
 

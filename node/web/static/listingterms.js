@@ -3,12 +3,15 @@
 
 import { amount, el, table } from "./format.js";
 import { t } from "./i18n.js";
-import { optionsFor, orderTotal } from "./termsrules.js";
+import { rpc } from "./api.js";
+import { discounted, optionsFor, orderTotal } from "./termsrules.js";
 
 const DAY_MS = 86_400_000;
 const PROBLEMS = {
   variant: () => t("Choose one of the listing's variants."), shipping: () => t("Choose a shipping option."),
   region: () => t("That shipping option does not serve your region."),
+  coupon: () => t("That coupon is revoked, expired or used up."),
+  "coupon-asset": () => t("That coupon is for listings in another asset."),
 };
 
 // The terms beyond one price, or null for a plain listing.
@@ -47,15 +50,24 @@ export function termsFields(listing) {
       el("select", { id: "buy-shipping", name: "shipping", required: true }, el("option", { value: "" }, t("choose…")),
         optionsFor(listing).map((o) => el("option", { value: o.service }, `${o.service} (${o.regions.join(", ") || t("anywhere")})`)))));
   }
+  parts.push(el("div", { class: "field" }, el("label", { for: "buy-coupon" }, t("Coupon code (optional)")),
+    el("input", { id: "buy-coupon", name: "coupon", autocomplete: "off", pattern: "[A-Za-z0-9][A-Za-z0-9\\-]{0,15}" })));
   return parts;
 }
 
 // The order_place fields the terms add, with max_total; throws the reason when the rules would refuse it.
-export function termsOrder(listing, form, quantity) {
+export async function termsOrder(listing, form, quantity) {
   const sku = form.elements.variant?.value || undefined;
   const service = form.elements.shipping?.value || undefined;
   const region = form.elements.region?.value ? form.elements.region.value.toUpperCase() : undefined;
-  const { total, problem } = orderTotal(listing, { sku, service, region, quantity });
-  if (problem) throw new Error(PROBLEMS[problem]());
-  return { variant: sku, shipping: service, region, max_total: total };
+  const code = form.elements.coupon?.value ? form.elements.coupon.value.trim().toUpperCase() : undefined;
+  const quote = orderTotal(listing, { sku, service, region, quantity });
+  if (quote.problem) throw new Error(PROBLEMS[quote.problem]());
+  let total = quote.total;
+  if (code) {
+    const after = discounted(quote.goods, await rpc("coupon_get", { shop: listing.shop, coupon: code }), listing.asset);
+    if (after.problem) throw new Error(PROBLEMS[after.problem]());
+    total = quote.total - quote.goods + after.goods;
+  }
+  return { variant: sku, shipping: service, region, coupon: code, max_total: total };
 }

@@ -630,4 +630,7 @@ export const EN = {
   "owed": "owed",
   "rejected": "rejected",
   "requested": "requested",
+  "Coupon code (optional)": "Coupon code (optional)",
+  "That coupon is for listings in another asset.": "That coupon is for listings in another asset.",
+  "That coupon is revoked, expired or used up.": "That coupon is revoked, expired or used up.",
 };

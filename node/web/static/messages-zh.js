@@ -629,4 +629,7 @@ export const ZH_CN = {
   "owed": "欠付中",
   "rejected": "已驳回",
   "requested": "已申请",
+  "Coupon code (optional)": "优惠码（可选）",
+  "That coupon is for listings in another asset.": "该优惠券只适用于以其他资产计价的商品。",
+  "That coupon is revoked, expired or used up.": "该优惠券已撤销、过期或用完。",
 };

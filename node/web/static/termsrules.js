@@ -35,5 +35,18 @@ export function orderTotal(listing, { sku, service, region, quantity }) {
     }
     shipping = BigInt(option.price);
   }
-  return { total: unit * BigInt(quantity) + shipping, problem: null };
+  return { total: unit * BigInt(quantity) + shipping, goods: unit * BigInt(quantity), problem: null };
+}
+
+// The goods' price after a coupon as coupon_get shows it, by the chain's rule (market/coupons.py): a percent
+// coupon's discount rounds down; a fixed one takes at most the goods and only in its own asset. Returns
+// { goods, problem } with problem "coupon" (not valid now) or "coupon-asset".
+export function discounted(goods, coupon, asset) {
+  if (!coupon.valid) return { goods: null, problem: "coupon" };
+  if (coupon.percent_bps !== null && coupon.percent_bps !== undefined) {
+    return { goods: goods - (goods * BigInt(coupon.percent_bps)) / 10000n, problem: null };
+  }
+  if (coupon.asset !== asset) return { goods: null, problem: "coupon-asset" };
+  const off = BigInt(coupon.amount) < goods ? BigInt(coupon.amount) : goods;
+  return { goods: goods - off, problem: null };
 }

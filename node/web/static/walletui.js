@@ -186,7 +186,7 @@ export function buyForm(listing) {
     const result = await wallet.send("order_place", {
       listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
       arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
-      ...termsOrder(listing, form, quantity),
+      ...(await termsOrder(listing, form, quantity)),
     });
     const placed = result.receipt.events.find((e) => e.kind === "order_placed");
     navigate(`#/order/${placed.attrs.order}`);
