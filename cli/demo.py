@@ -37,7 +37,10 @@ def demo(ctx: click.Context, directory: Path, validators: int, rpc: str | None, 
 
     A seller opens a shop and lists goods; a buyer finds them by search,
     orders, the seller ships, the buyer confirms, reviews and earns a reward;
-    a second order is disputed and split by an arbiter; the coffee lot is
+    a second order is disputed and split by an arbiter; a T-shirt in sizes
+    and colours sells with a shipping option and a coupon, comes back as a
+    return, another is settled by a mutual refund, and a cart holds two
+    listings in one escrow; the coffee lot is
     traced from its producer through a carrier to the buyer, with its
     certificate. Each step prints its tx hash and block height.
 

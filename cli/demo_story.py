@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli import demo_images
+from cli.demo_commerce import commerce_act
 from cli.demo_messages import exchange
 from cli.wallet_common import DAY_MS
 from wallet import builders, kinds
@@ -119,6 +120,8 @@ class Story:
         self.dispute(mug)
         self.note("Act 5b: messages, encrypted end to end (nodes store and forward, cannot read)")
         exchange(self)
+        self.note("Act 5c: variants, shipping, a coupon, a return, a mutual refund and a cart")
+        commerce_act(self)
         self.note("Act 6: what the chain now says")
         self.trace(record_id)
         self.outcome.balances_after = self.balances()

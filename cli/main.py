@@ -47,11 +47,14 @@ def _register() -> None:
 def _register_wallet_commands() -> None:
     """wallet, register, transfer and every marketplace action (thin over wallet/)."""
     from cli import account_cmds, content_cmds, market_cmds, message_cmds, order_cmds, provenance_cmds, wallet_cmds
+    from cli.commerce_cmds import COMMANDS as COMMERCE  # also adds to the order and shop groups
     from cli.demo import demo
 
     for module in (wallet_cmds, account_cmds, market_cmds, order_cmds, provenance_cmds, content_cmds, message_cmds):
         for command in module.COMMANDS:
             main.add_command(command)
+    for command in COMMERCE:
+        main.add_command(command)
     main.add_command(demo)
 
 

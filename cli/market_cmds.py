@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from cli import terms_opts
 from cli.content_cmds import image_refs, upload_file, upload_text, with_texts
 from cli.wallet_common import (
     DAY_MS,
@@ -327,11 +328,21 @@ def _listing_body(session: Session, create: bool, values: Mapping[str, Any]) -> 
             body[name] = []
     if "asset" in body:
         body["asset"] = session.assets.resolve(body["asset"])
+    asset_id = body.get("asset")
+    if asset_id is None and any(n in body for n in ("price", "variants", "shipping")):
+        asset_id = session.call("listing_get", listing=body["listing"])["asset"]
     if "price" in body:
-        asset_id = body.get("asset")
-        if asset_id is None:
-            asset_id = session.call("listing_get", listing=body["listing"])["asset"]
         body["price"] = session.assets.parse(body["price"], asset_id, "price")
+    if "return_days" in body:
+        body["return_window_ms"] = body.pop("return_days") * terms_opts.DAY_MS
+    if "options" in body:
+        body["options"] = terms_opts.parse_options(body["options"])
+    if "variants" in body:
+        body["variants"] = terms_opts.parse_variants(body["variants"], session.assets, asset_id)
+        if create and "stock" not in body:
+            body["stock"] = sum(v["stock"] for v in body["variants"])
+    if "shipping" in body:
+        body["shipping"] = terms_opts.parse_shipping(body["shipping"], session.assets, asset_id)
     return builders.tx_body("listing_create" if create else "listing_update", **body)
 
 
@@ -344,11 +355,17 @@ def _listing_options(create: bool) -> Any:
             click.option("--tag", "tags", multiple=True, help="Search tag (repeat for more)."),
             click.option("--price", required=create, default=None, help="Unit price in units of --asset, e.g. 12.50."),
             click.option("--asset", required=create, default=None, help="Asset of the price; the shop must accept it."),
-            click.option("--stock", type=click.IntRange(0), required=create, default=None),
+            click.option("--stock", type=click.IntRange(0), default=None,
+                         help="Units available (with --variant: their sum, which is the default)."),
             click.option("--region", "regions", multiple=True, help="Region shipped to (repeat; none: anywhere)."),
             click.option("--image", "images", multiple=True, metavar="FILE|SHA256",
                          help="Image file to upload (JPEG, PNG, WebP ≤ 2 MiB), or the hash of one already "
                               "uploaded (repeat, up to 10; the first is the cover)."),
+            click.option("--option", "options", multiple=True, help=terms_opts.OPTION_HELP),
+            click.option("--variant", "variants", multiple=True, help=terms_opts.VARIANT_HELP),
+            click.option("--shipping", "shipping", multiple=True, help=terms_opts.SHIPPING_HELP),
+            click.option("--return-days", type=click.IntRange(0, 36_500), default=None,
+                         help="Days after completion the buyer may ask to return it (0: no returns)."),
             click.option("--record", default=None, help="Provenance record of the item."),
             click.option("--certificate", type=int, default=None, help="Certificate id of the item."),
         ]
@@ -454,6 +471,8 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("price", session.amount(found["price"], found["asset"])), ("stock", found["stock"]),
             ("available", found.get("available")), ("category", found["category"]), ("tags", found["tags"]),
             ("ships to", ", ".join(found.get("regions") or []) or "anywhere"),
+            ("returns", f"within {found['return_window_ms'] // terms_opts.DAY_MS} days of completion"
+             if found.get("return_window_ms") else "none"),
             ("shop", f"{found['shop']} {(found.get('shop_info') or {}).get('name', '')}".strip()),
             ("seller", f"{seller.get('name') or ''} {found['seller']}".strip()),
             ("rating", stars(rating.get("avg_x100", {}).get("overall"), rating.get("count"))),
@@ -461,6 +480,11 @@ def listing_show(session: Session, listing_id: int) -> None:
             ("certificate", None if cert is None else f"{cert['id']} ({'valid' if cert['valid'] else 'NOT valid'})"),
             ("description", found["description"]),
             ("images", [content_url(session.rpc, bytes.fromhex(h)) for h in found.get("images") or []] or None),
+            ("options", [f"{o['name']}: {', '.join(o['values'])}" for o in found.get("options") or []] or None),
+            ("variants", [terms_opts.describe_variant(v, session.amount, found["asset"], found["price"])
+                          for v in found.get("variants") or []] or None),
+            ("shipping", [terms_opts.describe_shipping(o, session.amount, found["asset"])
+                          for o in found.get("shipping") or []] or None),
         ])
 
     session.show(found, human)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
+from cli.aftersales_view import return_lines, return_steps
 from cli.content_cmds import upload_file, upload_text, with_texts
 from cli.wallet_common import (
     Session,
@@ -23,6 +25,8 @@ from core.errors import RpcError
 from wallet import builders, kinds
 from wallet.account import TxResult
 from wallet.content import content_url
+
+REGION_CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # the chain's region pattern (market/fields.py REGION)
 
 
 @click.group()
@@ -61,20 +65,31 @@ def order() -> None:
 @click.option("--arbiter", default=None, metavar="ADDRESS", help="One of the shop's arbiters (none: no disputes).")
 @click.option("--no-arbiter", is_flag=True, help="Place it without an arbiter, knowing it can never be disputed "
               "(skips the question).")
+@click.option("--variant", default=None, metavar="SKU", help="Which variant (see `listing show`; required when "
+              "the listing has variants).")
+@click.option("--shipping", default=None, metavar="SERVICE", help="Which shipping option (see `listing show`; "
+              "required when the listing has any); its price is added once.")
+@click.option("--coupon", default=None, metavar="CODE", help="A coupon of the listing's shop (off the goods, "
+              "not the shipping).")
 def order_place(session: Session, listing: int, quantity: int, max_total: str | None, shipping_address: str,
-                region: str | None, arbiter: str | None, no_arbiter: bool) -> None:
+                region: str | None, arbiter: str | None, no_arbiter: bool, variant: str | None,
+                shipping: str | None, coupon: str | None) -> None:
     """Order QUANTITY of LISTING; the total moves into escrow.
 
     Physical goods need --address, in a region the listing ships to. Without --arbiter the order can
     never be disputed: the command asks first (--no-arbiter answers yes).
     """
     found = session.call("listing_get", listing=listing)
-    check_delivery(found, shipping_address, region)
+    where = check_delivery(found, shipping_address, region)
     if arbiter is None and not no_arbiter:
         confirm_no_arbiter(session, found)
     asset = found["asset"]
-    limit = session.assets.parse(max_total, asset, "max-total") if max_total else found["price"] * quantity
-    body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter)
+    code = coupon.upper() if coupon else None
+    found_coupon = session.call("coupon_get", shop=found["shop"], coupon=code) if code else None
+    expected = expected_total(found, quantity, variant, shipping, found_coupon)
+    limit = session.assets.parse(max_total, asset, "max-total") if max_total else expected
+    body = builders.order_place(listing, quantity, limit, found["seller"], shipping_address, arbiter=arbiter,
+                                variant=variant, shipping=shipping, region=region or where, coupon=code)
 
     def done(result: TxResult) -> str:
         placed = result.event("order_placed")
@@ -84,22 +99,77 @@ def order_place(session: Session, listing: int, quantity: int, max_total: str | 
     session.send("order_place", body, done)
 
 
-def check_delivery(listing: dict, address: str, region: str | None) -> None:
-    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed."""
+def check_delivery(listing: dict, address: str, region: str | None) -> str | None:
+    """A physical listing needs an address the seller can ship to: refuse (usage error) before anything is signed.
+
+    Returns the region code to declare on chain (upper case), or None when there is nothing to check.
+    """
     if listing.get("type") != "physical":
-        return
+        return region.upper() if region else None
     if not address.strip():
         raise click.UsageError(f"listing {listing['id']} is physical goods: give --address so the seller can ship "
                                "it (sealed: only the seller and the arbiter can read it)")
     ships_to = [r for r in listing.get("regions") or []]
-    if not ships_to:
-        return  # ships anywhere
+    if not ships_to and not listing.get("shipping"):
+        return region.upper() if region else None  # ships anywhere
     where = (region or address.rsplit(",", 1)[-1]).strip()
-    if where.lower() not in {r.lower() for r in ships_to}:
+    if ships_to and not any(where.upper() == r.upper() or where.upper().startswith(r.upper() + "-")
+                            for r in ships_to):
         if region is None and "," not in address:
             raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only: say where your "
                                    "address is with --region CODE")
         raise click.UsageError(f"listing {listing['id']} ships to {', '.join(ships_to)} only, not to {where!r}")
+    if not REGION_CODE.fullmatch(where.upper()):
+        if listing.get("shipping"):
+            raise click.UsageError(f"listing {listing['id']} ships by region: say where your address is with "
+                                   "--region CODE (e.g. DE or US-CA)")
+        return None
+    return where.upper()
+
+
+def expected_total(listing: dict, quantity: int, variant: str | None, shipping: str | None,
+                   coupon: dict | None = None) -> int:
+    """What the order should cost now: the variant's unit price times quantity, less the coupon, plus shipping.
+
+    An unknown variant or option, or a coupon not valid now, is refused here, naming what there is.
+    """
+    unit = unit_price(listing, variant)
+    options = listing.get("shipping") or []
+    extra = 0
+    if options or shipping:
+        match = [o for o in options if o["service"] == shipping]
+        if not match:
+            raise click.UsageError(f"listing {listing['id']}: choose --shipping from "
+                                   f"{', '.join(repr(o['service']) for o in options) or 'none (it has none)'}")
+        extra = match[0]["price"]
+    goods = unit * quantity
+    if coupon is not None:
+        goods = discounted(goods, coupon, listing["asset"])
+    return goods + extra
+
+
+def unit_price(listing: dict, variant: str | None) -> int:
+    """The listing's unit price for ``variant`` (its price plus the variant's change); a usage error naming the
+    variants there are when it has some and ``variant`` is not one (or it has none and one is named)."""
+    variants = listing.get("variants") or []
+    if not variants and not variant:
+        return int(listing["price"])
+    match = [v for v in variants if v["sku"] == variant]
+    if not match:
+        raise click.UsageError(f"listing {listing['id']}: choose --variant from "
+                               f"{', '.join(v['sku'] for v in variants) or 'none (it has no variants)'}")
+    return int(listing["price"]) + int(match[0]["price_delta"])
+
+
+def discounted(goods: int, coupon: dict, asset: str) -> int:
+    """The goods' price after ``coupon`` (as coupon_get shows it), by the chain's rule: the discount rounds down."""
+    if not coupon["valid"]:
+        raise click.UsageError(f"coupon {coupon['coupon']} is revoked, expired or used up")
+    if coupon["percent_bps"] is not None:
+        return goods - goods * coupon["percent_bps"] // 10_000
+    if coupon["asset"] != asset:
+        raise click.UsageError(f"coupon {coupon['coupon']} is in {coupon['asset']}, the listing in {asset}")
+    return goods - min(coupon["amount"], goods)
 
 
 def confirm_no_arbiter(session: Session, listing: dict) -> None:
@@ -215,9 +285,11 @@ def order_show(session: Session, order_id: int) -> None:
             *([("refund", session.amount(refund, found["asset"]))] if refund is not None else []),
             ("deadline", _deadline(session, deadlines.get("current_ms"))),
             *_dispute_lines(session, found),
+            *_offer_line(session, found),
+            *return_lines(session, found),
         ])
         click.echo("next step:")
-        for line in next_steps(found):
+        for line in next_steps(found) + return_steps(found):
             click.echo(f"  {line}")
         timeline = found.get("timeline") or []
         if timeline:
@@ -231,7 +303,8 @@ def order_show(session: Session, order_id: int) -> None:
 
 ACTION_WORDS = {"order_accept": "accept", "order_decline": "decline", "order_cancel": "cancel", "order_ship": "ship",
                 "order_confirm": "confirm receipt", "order_dispute": "dispute", "order_resolve": "rule on the dispute",
-                "order_claim": "claim"}
+                "order_claim": "claim", "order_refund_offer": "offer a refund (--amount)",
+                "order_refund_accept": "accept the other side's refund offer (--amount)"}
 CLAIM_WORDS = {"refunded": "the buyer is refunded in full", "completed": "the escrow goes to the seller",
                "resolved": "the escrow is split as the chain's rule for an unruled dispute says"}
 
@@ -246,7 +319,7 @@ def next_steps(found: dict) -> list[str]:
     for step in deadlines.get("actions") or []:
         if step["action"] == "order_dispute" and not found.get("arbiter"):
             continue  # no arbiter was chosen: nobody could rule
-        command = step["action"].removeprefix("order_")
+        command = step["action"].removeprefix("order_").replace("_", "-")
         when_ = "before the deadline" if step["timing"] == "before deadline" else "any time"
         lines.append(f"{step['by']}: {ACTION_WORDS.get(step['action'], command)} ({when_}): "
                      f"marketnode order {command} {order_id}")
@@ -279,6 +352,16 @@ def _dispute_lines(session: Session, found: dict) -> list[tuple[str, str]]:
              ("response", found.get("response_text")), ("its evidence", link("response_evidence_hash")),
              ("ruling", found.get("ruling_text"))]
     return [(label, value) for label, value in lines if value is not None]
+
+
+def _offer_line(session: Session, found: dict) -> list[tuple[str, str]]:
+    """An open refund offer (one made in the order's current state), or nothing."""
+    offer = found.get("refund_offer")
+    if not offer or offer["status"] != found["status"]:
+        return []
+    side = "buyer" if offer["by"] == found["buyer"] else "seller"
+    return [("refund offer", f"{session.amount(offer['buyer_amount'], found['asset'])} back to the buyer, by the "
+                             f"{side}")]
 
 
 def _deadline(session: Session, deadline_ms: int | None) -> str:

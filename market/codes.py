@@ -45,6 +45,16 @@ ALREADY_REVIEWED = "already_reviewed"
 RECORD_FINAL = "record_final"
 PROPOSAL_STALE = "proposal_stale"
 REVOKED = "revoked"
+BAD_TERMS = "bad_terms"
+NO_SUCH_VARIANT = "no_such_variant"
+NO_SUCH_SHIPPING = "no_such_shipping"
+REGION_NOT_SERVED = "region_not_served"
+NO_OFFER = "no_offer"
+NO_RETURNS = "no_returns"
+BAD_COUPON = "bad_coupon"
+MIXED_CART = "mixed_cart"
+COUPON_INVALID = "coupon_invalid"
+OWES_BUYERS = "owes_buyers"
 
 DESCRIPTIONS: dict[str, str] = {
     OK: "the tx succeeded",
@@ -78,6 +88,19 @@ DESCRIPTIONS: dict[str, str] = {
     RECORD_FINAL: "the provenance record was finalized",
     PROPOSAL_STALE: "the proposer no longer holds the role it offered",
     REVOKED: "the certificate was revoked",
+    BAD_TERMS: "a listing's options, variants or shipping options contradict each other or its price and stock",
+    NO_SUCH_VARIANT: "the order names no variant of a listing that has variants, an unknown one, or one of a "
+                     "listing without variants",
+    NO_SUCH_SHIPPING: "the order names no shipping option of a listing that has them, an unknown one, or one of "
+                      "a listing without",
+    REGION_NOT_SERVED: "the buyer's declared region is not one the listing (or the chosen shipping option) ships to",
+    MIXED_CART: "a cart's listings are not all of one shop, one asset and one type (place separate orders)",
+    BAD_COUPON: "a coupon must be either percent_bps or a fixed amount with its asset, and expire in the future",
+    COUPON_INVALID: "the coupon is unknown to the listing's shop, revoked, expired, used up, or in another asset",
+    NO_RETURNS: "the order's listing declared no return window (`return_window_ms` 0) when it was ordered",
+    OWES_BUYERS: "the shop still owes buyers refunds for returns; its deposit cannot be withdrawn until they collect",
+    NO_OFFER: "no refund offer from the other party is open on the order in its current state, or its amount "
+              "differs",
 }
 
 

@@ -9,11 +9,14 @@ from market import (
     accounts,
     arbiters,
     assets,
+    carts,
     certificates,
+    coupons,
     kyc,
     listings,
     orders,
     provenance,
+    returns,
     reviews,
     shops,
 )
@@ -25,6 +28,7 @@ Handler = Callable[[TxContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
     **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
+    **returns.HANDLERS, **coupons.HANDLERS, **carts.HANDLERS,
 }
 
 assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from market import returns
 from market.codes import DESCRIPTIONS
 from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from market.schema import markdown
@@ -18,13 +19,20 @@ BEGIN, END = "<!-- BEGIN GENERATED (python -m market.docs) -->", "<!-- END GENER
 
 
 def render() -> str:
-    """The generated part: transition table, tx kinds with fields, error codes."""
+    """The generated part: order and return transition tables, tx kinds with fields, error codes."""
     lines = ["## Order transitions (from `market/orders.py`)", "",
              "| action | from state | who | when |", "|---|---|---|---|"]
     for action, rule in TRANSITIONS.items():
         lines += [f"| `{action}` | {state} | {actor} | {rule.timing} |" for state, actor in rule.actors.items()]
     lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
     lines += [f"| {state} | {CLAIMANT[state]} | {CLAIM_OUTCOME[state]} |" for state in CLAIMANT]
+    lines += ["", "## Return transitions (from `market/returns.py`)", "",
+              "| action | from state | who | when |", "|---|---|---|---|"]
+    for action, rule in returns.TRANSITIONS.items():
+        lines += [f"| `{action}` | {state} | {actor} | {rule.timing} |" for state, actor in rule.actors.items()]
+    lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
+    lines += [f"| {state} | {returns.CLAIMANT[state]} | {returns.CLAIM_OUTCOME[state]} |" for state in returns.CLAIMANT]
+    lines += ["", "A refund claimed from `returning` ends `owed` instead of `refunded` when the hold fell short."]
     lines += ["", "## Transaction kinds (from `market/schema.py`)", "", markdown(),
               "## Error codes (from `market/codes.py`)", "", "| code | meaning |", "|---|---|"]
     lines += [f"| `{code}` | {text} |" for code, text in DESCRIPTIONS.items()]

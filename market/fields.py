@@ -102,22 +102,47 @@ class OneOf(FieldType):
 
 
 @dataclass(frozen=True)
+class Int(UInt):
+    """A signed integer in [low, high] (a price modifier); bounds keep it exact in JSON and JavaScript."""
+
+    def describe(self) -> str:
+        return f"signed int {self.low}..{self.high}"
+
+
+@dataclass(frozen=True)
 class ListOf(FieldType):
-    """A list of distinct items of one type."""
+    """A list of items of one type, distinct unless ``distinct`` is False (a tuple of choices)."""
 
     item: FieldType
     max_items: int
+    distinct: bool = True
 
     def check(self, value: Any, where: str) -> list[Any]:
         if not isinstance(value, (list, tuple)) or len(value) > self.max_items:  # a tuple encodes as a list
             fail(BAD_BODY, f"{where}: expected a list of at most {self.max_items} items")
         items = [self.item.check(v, f"{where}[{i}]") for i, v in enumerate(value)]
-        if len(set(items)) != len(items):
+        if self.distinct and len(set(self._identity(items))) != len(items):
             fail(BAD_BODY, f"{where}: items must be distinct")
         return items
 
+    def _identity(self, items: list[Any]) -> list[Any]:
+        return items
+
     def describe(self) -> str:
-        return f"list (≤{self.max_items}, distinct) of {self.item.describe()}"
+        return f"list (≤{self.max_items}{', distinct' if self.distinct else ''}) of {self.item.describe()}"
+
+
+@dataclass(frozen=True)
+class Records(ListOf):
+    """A list of structs (options, variants, shipping options) told apart by one member, ``key``."""
+
+    key: str = "name"
+
+    def _identity(self, items: list[Any]) -> list[Any]:
+        return [item[self.key] for item in items]
+
+    def describe(self) -> str:
+        return f"list (≤{self.max_items}, distinct `{self.key}`) of {self.item.describe()}"
 
 
 @dataclass(frozen=True)
@@ -203,3 +228,4 @@ REGION = Text(8, 2, r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
 DESCRIPTION = Text(2000)
 RECORD_ID = Text(64, 1, r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 BPS = UInt(0, 10_000)
+INT_DELTA = Int(-(2**53 - 1), 2**53 - 1)  # a price modifier: exact as a JavaScript number

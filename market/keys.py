@@ -109,6 +109,14 @@ def stock(listing_id: int) -> bytes:
     return STOCK_PREFIX + u64(listing_id)
 
 
+VARIANT_STOCK_PREFIX = b"vstock/"
+
+
+def variant_stock(listing_id: int, sku: str) -> bytes:
+    """Units left of one variant; the listing's ``stock`` key holds the sum over its variants."""
+    return VARIANT_STOCK_PREFIX + u64(listing_id) + text(sku)
+
+
 def listings_by_shop(shop_id: int, listing_id: int | None = None) -> bytes:
     return _tail(b"ix/lst-shop/" + u64(shop_id), listing_id)
 
@@ -191,3 +199,29 @@ def certs_by_fingerprint(fingerprint: bytes, cert_id: int | None = None) -> byte
 
 def certs_by_owner(owner: bytes, cert_id: int | None = None) -> bytes:
     return _tail(b"ix/cert-owner/" + owner, cert_id)
+
+
+# after-sales: deposits, returns
+def aftersales_deposit(shop_id: int, asset_id: str) -> bytes:
+    """What a shop's after-sales deposit holds free for refunds, in one asset (held in the AFTERSALES account)."""
+    return b"as-dep/" + u64(shop_id) + text(asset_id)
+
+
+def aftersales_owed(shop_id: int, asset_id: str) -> bytes:
+    """What a shop still owes buyers for returns its deposit could not pay."""
+    return b"as-owed/" + u64(shop_id) + text(asset_id)
+
+
+RETURN_PREFIX = b"ret/"
+
+
+def order_return(order_id: int) -> bytes:
+    return RETURN_PREFIX + u64(order_id)
+
+
+def returns_by_status(status: str, order_id: int | None = None) -> bytes:
+    return _tail(b"ix/ret-status/" + text(status), order_id)
+
+
+def coupon(shop_id: int, code: str) -> bytes:
+    return b"coupon/" + u64(shop_id) + text(code)

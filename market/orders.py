@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.encoding import INT_MAX
-from market import keys, store
+from market import coupons, keys, store, terms
 from market.accounts import ESCROW, TREASURY, move, require_registered
 from market.arbiters import arbiter_fee, arbiter_record
 from market.assets import in_units
@@ -25,9 +25,9 @@ from market.codes import (
     DELIVERY_REQUIRED,
     LISTING_INACTIVE,
     NO_ARBITER,
+    NO_OFFER,
     NOT_AUTHORIZED,
     NOT_FOUND,
-    OUT_OF_STOCK,
     PRICE_CHANGED,
     SELF_DEALING,
     SHOP_CLOSED,
@@ -46,8 +46,9 @@ from market.state import State
 
 PLACED, ACCEPTED, SHIPPED, DISPUTED = "placed", "accepted", "shipped", "disputed"
 COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED = "completed", "declined", "cancelled", "refunded", "resolved"
+SETTLED = "settled"  # buyer and seller agreed a split (a mutual refund), no arbiter
 OPEN = (PLACED, ACCEPTED, SHIPPED, DISPUTED)
-TERMINAL = (COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED)
+TERMINAL = (COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED, SETTLED)
 
 BUYER, SELLER, PARTY, ARBITER = "buyer", "seller", "buyer or seller", "arbiter"
 BEFORE, ANY_TIME, AFTER = "before deadline", "any time", "at or after deadline"
@@ -71,6 +72,10 @@ TRANSITIONS: dict[str, Transition] = {
     "order_dispute": Transition({ACCEPTED: BUYER, SHIPPED: PARTY}, BEFORE),
     "order_resolve": Transition({DISPUTED: ARBITER}, BEFORE),
     "order_claim": Transition({PLACED: BUYER, ACCEPTED: BUYER, SHIPPED: SELLER, DISPUTED: PARTY}, AFTER),
+    # A mutual refund: one side offers (the state does not change), the other accepts the same amount.
+    # Any time while open: the accepting side gives up what a claim would give it, by its own signature.
+    "order_refund_offer": Transition({ACCEPTED: PARTY, SHIPPED: PARTY, DISPUTED: PARTY}, ANY_TIME),
+    "order_refund_accept": Transition({ACCEPTED: PARTY, SHIPPED: PARTY, DISPUTED: PARTY}, ANY_TIME),
 }
 CLAIMANT = TRANSITIONS["order_claim"].actors
 # Where a claim leads. A disputed order the arbiter left unruled is split by
@@ -139,8 +144,8 @@ def _refund(tx: TxContext, order: dict[str, Any]) -> None:
 
 
 def _restock(tx: TxContext, order: dict[str, Any]) -> None:
-    stock_key = keys.stock(order["listing"])
-    store.save_int(tx.state, stock_key, store.load_int(tx.state, stock_key) + order["quantity"])
+    for item in order.get("items") or [order]:  # a cart puts back each of its lines
+        terms.restock(tx.state, item["listing"], item.get("variant"), item["quantity"])
 
 
 def _release(tx: TxContext, order: dict[str, Any]) -> None:
@@ -149,6 +154,8 @@ def _release(tx: TxContext, order: dict[str, Any]) -> None:
     move(tx.state, ESCROW, TREASURY, order["asset"], platform_fee)
     move(tx.state, ESCROW, order["seller"], order["asset"], order["total"] - platform_fee)
     on_purchase_completed(tx, order)
+    if order.get("return_window_ms"):  # after-sales (market/returns.py): the buyer may ask to return it until then
+        order["return_until_ms"] = tx.now_ms + order["return_window_ms"]
 
 
 def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) -> None:
@@ -167,40 +174,80 @@ def _split(tx: TxContext, order: dict[str, Any], buyer_amount: int, fee: int) ->
 
 # handlers --------------------------------------------------------------------
 
-def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
-    state, buyer = tx.state, tx.sender
-    listing_id, quantity = body["listing"], body["quantity"]
-    listing = listing_record(state, listing_id)
+@dataclass(frozen=True)
+class Line:
+    """One listing (and quantity) of an order; a plain order has one, a cart (market/carts.py) several."""
+
+    listing_id: int
+    listing: dict[str, Any]
+    quantity: int
+    quote: terms.Quote
+
+
+def open_listing(tx: TxContext, listing_id: int) -> dict[str, Any]:
+    """The listing, if it can be bought now by the sender: active and not the sender's own."""
+    listing = listing_record(tx.state, listing_id)
     require(listing["active"], LISTING_INACTIVE, f"listing {listing_id} is delisted")
-    require(listing["seller"] != buyer, SELF_DEALING, "a seller cannot buy its own listing")
-    shop = shop_record(state, listing["shop"])
+    require(listing["seller"] != tx.sender, SELF_DEALING, "a seller cannot buy its own listing")
+    return listing
+
+
+def handle_place(tx: TxContext, body: dict[str, Any]) -> None:
+    listing = open_listing(tx, body["listing"])
+    shop = shop_record(tx.state, listing["shop"])
     require(shop["open"], SHOP_CLOSED, f"shop {listing['shop']} is closed")
-    require_registered(state, buyer)
-    total = listing["price"] * quantity
-    require(total <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity exceeds 2^64-1")
+    require_registered(tx.state, tx.sender)
+    quote = terms.quote(listing, body)
+    place(tx, body, shop, [Line(body["listing"], listing, body["quantity"], quote)], quote.shipping)
+
+
+def place(tx: TxContext, body: dict[str, Any], shop: dict[str, Any], lines: list[Line],
+          shipping: dict[str, Any] | None, cart: bool = False) -> None:
+    """Price the lines (goods, coupon, shipping once), reserve their stock and move the total into escrow.
+
+    The first line names the order's listing; a cart also records every line under ``items``.
+    """
+    state, buyer = tx.state, tx.sender
+    listing = lines[0].listing
+    shipping_price = shipping["price"] if shipping else 0
+    goods = sum(line.quote.unit_price * line.quantity for line in lines)
+    require(goods + shipping_price <= INT_MAX, AMOUNT_OVERFLOW, "price * quantity + shipping exceeds 2^64-1")
+    coupon = None if body["coupon"] is None else coupons.discount(tx, listing, body["coupon"], goods)
+    total = goods - (coupon["discount"] if coupon else 0) + shipping_price
     require(total <= body["max_total"], PRICE_CHANGED, f"total {in_units(state, listing['asset'], total)} exceeds max_total "
             f"{in_units(state, listing['asset'], body['max_total'])}")
     if total > tx.params.order_kyc_threshold:
         require_kyc(state, buyer, tx.params.order_kyc_level, tx.now_ms, "an order of this value")
     fee = _arbiter_fee(tx, body["arbiter"], shop, listing["seller"], total)
-    stock_key = keys.stock(listing_id)
-    stock = store.load_int(state, stock_key)
-    require(stock >= quantity, OUT_OF_STOCK, f"only {stock} in stock")
+    for line in lines:
+        terms.reserve(state, line.listing_id, line.quote.variant, line.quantity)
     move(state, buyer, ESCROW, listing["asset"], total)
-    store.save_int(state, stock_key, stock - quantity)
     order_id = store.next_id(state, "order")
     order = {
-        "listing": listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
-        "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee, "quantity": quantity,
+        "listing": lines[0].listing_id, "shop": listing["shop"], "type": listing["type"], "buyer": buyer,
+        "seller": listing["seller"], "arbiter": body["arbiter"], "arbiter_fee": fee,
+        "quantity": sum(line.quantity for line in lines),
         "asset": listing["asset"], "total": total, "status": PLACED, "placed_ms": tx.now_ms, "shipped_ms": None,
         "address_seller": body["address_seller"], "address_arbiter": body["address_arbiter"],
         "tracking_hash": None, "delivery": None, "dispute_by": None, "reason_hash": None,
         "ruling_hash": None, "buyer_amount": None,
     }
+    if cart:
+        order["items"] = [{"listing": line.listing_id, "quantity": line.quantity, "variant": line.quote.variant,
+                           "unit_price": line.quote.unit_price} for line in lines]
+    elif lines[0].quote.variant is not None:  # only when chosen: plain orders keep the bytes they always had
+        order.update(variant=lines[0].quote.variant, unit_price=lines[0].quote.unit_price)
+    if shipping is not None:
+        order["shipping"] = shipping
+    if coupon is not None:
+        order["coupon"] = coupon
+    window = min(line.listing.get("return_window_ms") or 0 for line in lines)
+    if window:  # the terms at the time of sale bind, not later edits; a cart takes returns if every line does
+        order["return_window_ms"] = window
     store.index_add(state, keys.orders_by_buyer(buyer, order_id))
     store.index_add(state, keys.orders_by_seller(listing["seller"], order_id))
     _move_to(tx, order_id, order, PLACED, tx.params.accept_window_ms,
-             listing=listing_id, asset=listing["asset"], total=total)
+             listing=lines[0].listing_id, asset=listing["asset"], total=total)
 
 
 def _arbiter_fee(tx: TxContext, arbiter: bytes | None, shop: dict[str, Any], seller: bytes, total: int) -> int:
@@ -287,6 +334,41 @@ def handle_resolve(tx: TxContext, body: dict[str, Any]) -> None:
     _move_to(tx, body["order"], order, RESOLVED)
 
 
+def handle_refund_offer(tx: TxContext, body: dict[str, Any]) -> None:
+    """Offer to settle for ``buyer_amount`` back to the buyer; replaces the sender's or the other side's offer."""
+    order = _admit(tx, "order_refund_offer", body["order"])
+    asset = order["asset"]
+    require(body["buyer_amount"] <= order["total"], BAD_SPLIT,
+            f"at most the escrow of {in_units(tx.state, asset, order['total'])} can go back")
+    order["refund_offer"] = {"by": tx.sender, "buyer_amount": body["buyer_amount"], "status": order["status"],
+                             "time_ms": tx.now_ms}
+    order["updated_ms"] = tx.now_ms
+    store.save(tx.state, keys.order(body["order"]), order)
+    tx.emit("refund_offered", order=body["order"], by=tx.sender, buyer_amount=body["buyer_amount"])
+
+
+def handle_refund_accept(tx: TxContext, body: dict[str, Any]) -> None:
+    """Accept the other side's offer: ``buyer_amount`` to the buyer, the rest to the seller less the platform fee.
+
+    The amount is repeated so a changed offer cannot be accepted by mistake. No arbiter fee: nobody ruled.
+    """
+    order = _admit(tx, "order_refund_accept", body["order"])
+    offer = order.get("refund_offer")
+    require(offer is not None and offer["by"] != tx.sender and offer["status"] == order["status"]
+            and offer["buyer_amount"] == body["buyer_amount"], NO_OFFER,
+            "accept an open offer of the other side, in this state, for its exact amount")
+    asset, buyer_amount = order["asset"], body["buyer_amount"]
+    if order["shipped_ms"] is None:
+        _restock(tx, order)
+    seller_part = order["total"] - buyer_amount
+    platform_fee = tx.params.platform_fee(seller_part)
+    move(tx.state, ESCROW, order["buyer"], asset, buyer_amount)
+    move(tx.state, ESCROW, TREASURY, asset, platform_fee)
+    move(tx.state, ESCROW, order["seller"], asset, seller_part - platform_fee)
+    order["buyer_amount"] = buyer_amount
+    _move_to(tx, body["order"], order, SETTLED, buyer_amount=buyer_amount)
+
+
 def handle_claim(tx: TxContext, body: dict[str, Any]) -> None:
     order = _admit(tx, "order_claim", body["order"])
     outcome = CLAIM_OUTCOME[order["status"]]
@@ -304,5 +386,6 @@ HANDLERS = {
     "order_place": handle_place, "order_accept": handle_accept, "order_decline": handle_decline,
     "order_cancel": handle_cancel, "order_ship": handle_ship, "order_confirm": handle_confirm,
     "order_dispute": handle_dispute, "order_respond": handle_respond, "order_resolve": handle_resolve,
-    "order_claim": handle_claim,
+    "order_claim": handle_claim, "order_refund_offer": handle_refund_offer,
+    "order_refund_accept": handle_refund_accept,
 }

@@ -45,6 +45,9 @@ class Params:
     shop_kyc_level: int = 0
     order_kyc_level: int = 0
     order_kyc_threshold: int = 0
+    return_answer_window_ms: int = 3 * DAY_MS
+    return_ship_window_ms: int = 7 * DAY_MS
+    return_receive_window_ms: int = 14 * DAY_MS
 
     def __post_init__(self) -> None:
         if not ASSET_ID_RE.match(self.native_asset):
@@ -60,7 +63,8 @@ class Params:
         if self.review_reward_fee_bps + self.referral_reward_fee_bps >= BPS:
             raise ConfigError("params.review_reward_fee_bps + referral_reward_fee_bps must be below "
                               f"{BPS}: rewards must give back less than the platform fee, or farming them pays")
-        for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms"):
+        for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms",
+                     "return_answer_window_ms", "return_ship_window_ms", "return_receive_window_ms"):
             if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
                 raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
         if self.reward_period_ms == 0:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from market import codes as c
+from market import coupons, terms
 from market.codes import BAD_BODY, UNKNOWN_KIND, fail
 from market.fields import (
     ACCOUNT,
@@ -19,6 +20,7 @@ from market.fields import (
     DESCRIPTION,
     HASH,
     ID,
+    INT_DELTA,
     LABEL,
     NAME,
     RECORD_ID,
@@ -29,17 +31,26 @@ from market.fields import (
     MapOf,
     OneOf,
     Raw,
+    Records,
     Scalar,
     Struct,
     Text,
     UInt,
 )
+from market.params import MAX_WINDOW_MS
 
 LISTING_TYPES = ("physical", "digital", "service")
 RECORD_ROLES = ("owner", "custodian", "reporter")
 RATINGS = ("overall", "quality", "accuracy", "delivery", "service")
-MAX_STOCK = 1_000_000_000
+MAX_STOCK = terms.MAX_STOCK
 MAX_SEALED = 1024
+MAX_CART_LINES = 20
+MAX_DAYS = 365
+SKU = Text(32, 1, r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+SERVICE = Text(64, 1)
+CHOICE = Text(32, 1)
+COUPON_CODE = Text(16, 1, r"[A-Z0-9][A-Z0-9-]{0,15}")
+MAX_TIME_MS = 2**53 - 1  # a block time JavaScript holds exactly
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,21 @@ _LISTING_FIELDS = (
 _LISTING_LINKS = (
     ("record", RECORD_ID, "provenance record of the item"),
     ("certificate", ID, "authenticity certificate of the item"),
+)
+_LISTING_TERMS = (
+    ("options", Records(Struct((("name", CHOICE), ("values", ListOf(CHOICE, 16)))), 3, key="name"),
+     "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+    ("variants", Records(Struct((("sku", SKU), ("choice", ListOf(CHOICE, 3, distinct=False)),
+                                 ("price_delta", INT_DELTA), ("stock", UInt(0, MAX_STOCK)))), 64, key="sku"),
+     "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` "
+     "(≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+    ("shipping", Records(Struct((("service", SERVICE), ("regions", ListOf(REGION, 32)), ("price", UInt()),
+                                 ("min_days", UInt(0, MAX_DAYS)), ("max_days", UInt(0, MAX_DAYS)))), 16,
+                         key="service"),
+     "shipping options: service, regions served (empty: wherever the listing ships), price per order, "
+     "delivery window in days; with any, an order must choose one"),
+    ("return_window_ms", UInt(0, MAX_WINDOW_MS), "how long after completion the buyer may ask to return the "
+     "goods (0 or absent: no returns); fixed into each order when placed"),
 )
 
 KINDS: dict[str, KindSpec] = {
@@ -134,9 +160,9 @@ KINDS: dict[str, KindSpec] = {
               SHOP,
               Field("type", OneOf(LISTING_TYPES), "what is sold; `digital` orders ship an encrypted content key"),
               *(Field(n, k, d) for n, k, d in _LISTING_FIELDS),
-              *(_opt(n, k, d) for n, k, d in _LISTING_LINKS)),
+              *(_opt(n, k, d) for n, k, d in _LISTING_LINKS + _LISTING_TERMS)),
         _kind("listing_update", "the seller changes the listing; absent fields are unchanged",
-              LISTING, *(_opt(n, k, d) for n, k, d in _LISTING_FIELDS + _LISTING_LINKS)),
+              LISTING, *(_opt(n, k, d) for n, k, d in _LISTING_FIELDS + _LISTING_LINKS + _LISTING_TERMS)),
         _kind("listing_delist", "the seller withdraws the listing; open orders continue", LISTING),
         _kind("order_place", "a registered buyer orders; the total moves into escrow and stock is reserved",
               LISTING,
@@ -144,7 +170,28 @@ KINDS: dict[str, KindSpec] = {
               Field("max_total", AMOUNT, "refuse if price * quantity exceeds this (price changed in flight)"),
               _opt("arbiter", ACCOUNT, "an active arbiter the shop accepts (none: no disputes possible)"),
               Field("address_seller", Raw(MAX_SEALED), "shipping address sealed to the seller (may be empty)"),
-              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter")),
+              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter"),
+              _opt("variant", SKU, "the variant's `sku` (required when the listing has variants)"),
+              _opt("shipping", SERVICE, "the shipping option's `service` (required when the listing has any); "
+                   "its price is added to the total once"),
+              _opt("region", REGION, "where the sealed address is, checked against the listing's and the shipping "
+                   "option's regions (required with `shipping`)"),
+              _opt("coupon", COUPON_CODE, "a coupon of the listing's shop, applied to the goods (not shipping)")),
+        _kind("order_cart", "a registered buyer orders several listings of one shop at once: one order, one escrow "
+              "(the lines ship, confirm and settle together)",
+              Field("items", ListOf(Struct((("listing", ID), ("quantity", UInt(1, MAX_STOCK)),
+                                            ("variant", Text(32, 0, r"([A-Za-z0-9][A-Za-z0-9._-]{0,31})?")))),
+                                    MAX_CART_LINES, distinct=False),
+                    f"1..{MAX_CART_LINES} lines `{{listing, quantity, variant}}` (`variant` \"\" when the listing has "
+                    "none), each listing and variant once, all of one shop, asset and type"),
+              Field("max_total", AMOUNT, "refuse if the cart's total exceeds this"),
+              _opt("arbiter", ACCOUNT, "an active arbiter the shop accepts (none: no disputes possible)"),
+              Field("address_seller", Raw(MAX_SEALED), "shipping address sealed to the seller (may be empty)"),
+              _opt("address_arbiter", Raw(MAX_SEALED), "shipping address sealed to the arbiter"),
+              _opt("shipping", SERVICE, "one service every line with shipping options offers; the highest of their "
+                   "prices is paid once"),
+              _opt("region", REGION, "where the sealed address is, checked against every line"),
+              _opt("coupon", COUPON_CODE, "a coupon of the shop, applied to all the goods")),
         _kind("order_accept", "the seller accepts a placed order before the accept deadline", ORDER),
         _kind("order_decline", "the seller declines a placed or accepted order: full refund",
               ORDER, _opt("reason", Text(256), "why")),
@@ -165,6 +212,41 @@ KINDS: dict[str, KindSpec] = {
               Field("buyer_amount", UInt(), "refund to the buyer; the seller gets the rest after the fee"),
               _opt("ruling_hash", HASH, "sha256 of the written ruling (UTF-8 text)")),
         _kind("order_claim", "after a deadline, the waiting party settles the order (see the state table)", ORDER),
+        _kind("order_refund_offer", "buyer or seller offers to settle an accepted, shipped or disputed order by "
+              "returning an amount to the buyer; the state does not change",
+              ORDER, Field("buyer_amount", UInt(), "what goes back to the buyer (≤ total); the seller gets the rest "
+                           "less the platform fee")),
+        _kind("order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled",
+              ORDER, Field("buyer_amount", UInt(), "the offer's amount, repeated")),
+        _kind("coupon_issue", "the shop's owner issues a discount code: percent off or a fixed amount off the goods",
+              SHOP, Field("coupon", COUPON_CODE, "the code buyers type, e.g. `SPRING-10`"),
+              _opt("percent_bps", UInt(1, 10_000), "share off the goods in basis points (rounded down)"),
+              _opt("amount", AMOUNT, "fixed amount off the goods, in `asset`"),
+              _opt("asset", ASSET, "the fixed amount's asset (an accepted one; only listings priced in it)"),
+              Field("max_uses", UInt(1, coupons.MAX_USES), "how many orders may use it"),
+              Field("expires_ms", UInt(1, MAX_TIME_MS), "block time from which it is refused")),
+        _kind("coupon_revoke", "the shop's owner withdraws a coupon for good", SHOP,
+              Field("coupon", COUPON_CODE, "the coupon's code")),
+        _kind("aftersales_deposit", "the shop's owner adds to the shop's after-sales deposit, which pays returns",
+              SHOP, Field("asset", ASSET, "an asset the shop accepts"), Field("amount", AMOUNT, "amount to add")),
+        _kind("aftersales_withdraw", "the shop's owner takes free deposit back, unless the shop owes buyers",
+              SHOP, Field("asset", ASSET, "asset"), Field("amount", AMOUNT, "amount to take back")),
+        _kind("return_request", "the buyer of a completed order asks to return it within the return window",
+              ORDER, Field("reason_hash", HASH, "sha256 of the reason (UTF-8 text, served by the content store)")),
+        _kind("return_answer", "the seller accepts a requested return, or refuses it (then the order's arbiter "
+              "rules; without one the return is rejected)",
+              ORDER, Field("accept", Flag(), "true: the buyer ships the goods back")),
+        _kind("return_resolve", "the order's arbiter rules on a refused return",
+              ORDER, Field("accept", Flag(), "true: the return goes ahead; false: rejected"),
+              _opt("ruling_hash", HASH, "sha256 of the written ruling (UTF-8 text)")),
+        _kind("return_ship", "the buyer ships the goods of an accepted return back",
+              ORDER, Field("tracking_hash", Raw(64, 1), "hash of the carrier's tracking reference")),
+        _kind("return_receive", "the seller confirms the goods came back: the refund is paid from the deposit",
+              ORDER),
+        _kind("return_collect", "the buyer collects a refund the deposit could not pay, once it is topped up",
+              ORDER),
+        _kind("return_claim", "after a return's deadline, the waiting party settles it (see the return table)",
+              ORDER),
         _kind("review", "the buyer of a completed order rates it once, weighted by its total, and may earn the reward",
               ORDER,
               Field("ratings", Struct(tuple((r, UInt(1, 5)) for r in RATINGS)), "each 1..5"),
@@ -220,12 +302,18 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "shop_create": (c.NOT_REGISTERED, c.KYC_REQUIRED, c.NOT_FOUND),
     "shop_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
     "shop_close": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED),
-    "listing_create": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
-    "listing_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED),
+    "listing_create": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED, c.BAD_TERMS),
+    "listing_update": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED,
+                       c.BAD_TERMS),
     "listing_delist": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.LISTING_INACTIVE),
     "order_place": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.SHOP_CLOSED, c.NOT_REGISTERED,
                     c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED, c.OUT_OF_STOCK,
-                    c.INSUFFICIENT_FUNDS),
+                    c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED,
+                    c.COUPON_INVALID),
+    "order_cart": (c.NOT_FOUND, c.LISTING_INACTIVE, c.SELF_DEALING, c.MIXED_CART, c.SHOP_CLOSED,
+                   c.NOT_REGISTERED, c.AMOUNT_OVERFLOW, c.PRICE_CHANGED, c.KYC_REQUIRED, c.ARBITER_NOT_ACCEPTED,
+                   c.OUT_OF_STOCK, c.INSUFFICIENT_FUNDS, c.NO_SUCH_VARIANT, c.NO_SUCH_SHIPPING, c.REGION_NOT_SERVED,
+                   c.COUPON_INVALID),
     "order_accept": (*_ORDER, c.WINDOW_CLOSED),
     "order_decline": _ORDER,
     "order_cancel": _ORDER,
@@ -235,6 +323,21 @@ ERRORS: dict[str, tuple[str, ...]] = {
     "order_respond": (*_ORDER, c.WINDOW_CLOSED, c.ALREADY_EXISTS),
     "order_resolve": (*_ORDER, c.WINDOW_CLOSED, c.BAD_SPLIT),
     "order_claim": (*_ORDER, c.TOO_EARLY),
+    "order_refund_offer": (*_ORDER, c.BAD_SPLIT),
+    "order_refund_accept": (*_ORDER, c.NO_OFFER),
+    "coupon_issue": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.BAD_COUPON, c.ASSET_NOT_ACCEPTED,
+                     c.ALREADY_EXISTS),
+    "coupon_revoke": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.COUPON_INVALID),
+    "aftersales_deposit": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.SHOP_CLOSED, c.ASSET_NOT_ACCEPTED,
+                           c.INSUFFICIENT_FUNDS),
+    "aftersales_withdraw": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.OWES_BUYERS, c.INSUFFICIENT_FUNDS),
+    "return_request": (*_ORDER, c.NO_RETURNS, c.WINDOW_CLOSED, c.ALREADY_EXISTS),
+    "return_answer": (*_ORDER, c.WINDOW_CLOSED),
+    "return_resolve": (*_ORDER, c.WINDOW_CLOSED),
+    "return_ship": (*_ORDER, c.WINDOW_CLOSED),
+    "return_receive": _ORDER,
+    "return_collect": (*_ORDER, c.INSUFFICIENT_FUNDS),
+    "return_claim": (*_ORDER, c.TOO_EARLY),
     "review": (*_ORDER, c.ALREADY_REVIEWED),
     "review_reply": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.ALREADY_REVIEWED),
     "record_create": (c.ALREADY_EXISTS,),

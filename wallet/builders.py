@@ -78,15 +78,20 @@ def register(name: str, private_data: Mapping[str, str] | None = None, inviter: 
 
 
 def order_place(listing: int, quantity: int, max_total: int, seller: Account, shipping_address: str = "",
-                arbiter: Account | None = None) -> dict[str, Any]:
+                arbiter: Account | None = None, variant: str | None = None, shipping: str | None = None,
+                region: str | None = None, coupon: str | None = None) -> dict[str, Any]:
     """An ``order_place`` body whose shipping address is sealed to the seller and to the arbiter.
 
-    An empty address (digital goods, services) goes on chain empty for the seller.
+    An empty address (digital goods, services) goes on chain empty for the seller. ``variant`` names a
+    variant's SKU, ``shipping`` a shipping option's service; ``region`` is the only part of the
+    address the chain sees in the clear (the rules check the listing ships there); ``coupon`` is a code of
+    the listing's shop.
     """
     to_seller = seal_to(seller, shipping_address) if shipping_address else b""
     to_arbiter = seal_to(arbiter, shipping_address) if shipping_address and arbiter is not None else None
     return kinds.order_place(listing=listing, quantity=quantity, max_total=max_total, arbiter=arbiter,
-                             address_seller=to_seller, address_arbiter=to_arbiter)
+                             address_seller=to_seller, address_arbiter=to_arbiter, variant=variant,
+                             shipping=shipping, region=region, coupon=coupon)
 
 
 def order_ship(order: int, tracking: str | None = None, content_key: bytes | None = None,

@@ -109,6 +109,10 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("images", "list:hash", True, "sha256 content hashes of the images"),
             FieldSpec("record", "str", False, "provenance record of the item"),
             FieldSpec("certificate", "uint", False, "authenticity certificate of the item"),
+            FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+            FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+            FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
+            FieldSpec("return_window_ms", "uint", False, "how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed"),
         ),
     ),
     "listing_update": KindSpec(
@@ -125,6 +129,10 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("images", "list:hash", False, "sha256 content hashes of the images"),
             FieldSpec("record", "str", False, "provenance record of the item"),
             FieldSpec("certificate", "uint", False, "authenticity certificate of the item"),
+            FieldSpec("options", "list:struct", False, "what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)"),
+            FieldSpec("variants", "list:struct", False, "one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`"),
+            FieldSpec("shipping", "list:struct", False, "shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one"),
+            FieldSpec("return_window_ms", "uint", False, "how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed"),
         ),
     ),
     "listing_delist": KindSpec(
@@ -140,6 +148,22 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("arbiter", "account", False, "an active arbiter the shop accepts (none: no disputes possible)"),
             FieldSpec("address_seller", "bytes", True, "shipping address sealed to the seller (may be empty)"),
             FieldSpec("address_arbiter", "bytes", False, "shipping address sealed to the arbiter"),
+            FieldSpec("variant", "str", False, "the variant's `sku` (required when the listing has variants)"),
+            FieldSpec("shipping", "str", False, "the shipping option's `service` (required when the listing has any); its price is added to the total once"),
+            FieldSpec("region", "str", False, "where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)"),
+            FieldSpec("coupon", "str", False, "a coupon of the listing's shop, applied to the goods (not shipping)"),
+        ),
+    ),
+    "order_cart": KindSpec(
+        "order_cart", "a registered buyer orders several listings of one shop at once: one order, one escrow (the lines ship, confirm and settle together)", (
+            FieldSpec("items", "list:struct", True, "1..20 lines `{listing, quantity, variant}` (`variant` \"\" when the listing has none), each listing and variant once, all of one shop, asset and type"),
+            FieldSpec("max_total", "uint", True, "refuse if the cart's total exceeds this"),
+            FieldSpec("arbiter", "account", False, "an active arbiter the shop accepts (none: no disputes possible)"),
+            FieldSpec("address_seller", "bytes", True, "shipping address sealed to the seller (may be empty)"),
+            FieldSpec("address_arbiter", "bytes", False, "shipping address sealed to the arbiter"),
+            FieldSpec("shipping", "str", False, "one service every line with shipping options offers; the highest of their prices is paid once"),
+            FieldSpec("region", "str", False, "where the sealed address is, checked against every line"),
+            FieldSpec("coupon", "str", False, "a coupon of the shop, applied to all the goods"),
         ),
     ),
     "order_accept": KindSpec(
@@ -193,6 +217,89 @@ KINDS: dict[str, KindSpec] = {
     ),
     "order_claim": KindSpec(
         "order_claim", "after a deadline, the waiting party settles the order (see the state table)", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+        ),
+    ),
+    "order_refund_offer": KindSpec(
+        "order_refund_offer", "buyer or seller offers to settle an accepted, shipped or disputed order by returning an amount to the buyer; the state does not change", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("buyer_amount", "uint", True, "what goes back to the buyer (≤ total); the seller gets the rest less the platform fee"),
+        ),
+    ),
+    "order_refund_accept": KindSpec(
+        "order_refund_accept", "the other party accepts the open offer: escrow splits, the order is settled", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("buyer_amount", "uint", True, "the offer's amount, repeated"),
+        ),
+    ),
+    "coupon_issue": KindSpec(
+        "coupon_issue", "the shop's owner issues a discount code: percent off or a fixed amount off the goods", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("coupon", "str", True, "the code buyers type, e.g. `SPRING-10`"),
+            FieldSpec("percent_bps", "uint", False, "share off the goods in basis points (rounded down)"),
+            FieldSpec("amount", "uint", False, "fixed amount off the goods, in `asset`"),
+            FieldSpec("asset", "str", False, "the fixed amount's asset (an accepted one; only listings priced in it)"),
+            FieldSpec("max_uses", "uint", True, "how many orders may use it"),
+            FieldSpec("expires_ms", "uint", True, "block time from which it is refused"),
+        ),
+    ),
+    "coupon_revoke": KindSpec(
+        "coupon_revoke", "the shop's owner withdraws a coupon for good", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("coupon", "str", True, "the coupon's code"),
+        ),
+    ),
+    "aftersales_deposit": KindSpec(
+        "aftersales_deposit", "the shop's owner adds to the shop's after-sales deposit, which pays returns", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("asset", "str", True, "an asset the shop accepts"),
+            FieldSpec("amount", "uint", True, "amount to add"),
+        ),
+    ),
+    "aftersales_withdraw": KindSpec(
+        "aftersales_withdraw", "the shop's owner takes free deposit back, unless the shop owes buyers", (
+            FieldSpec("shop", "uint", True, "shop id"),
+            FieldSpec("asset", "str", True, "asset"),
+            FieldSpec("amount", "uint", True, "amount to take back"),
+        ),
+    ),
+    "return_request": KindSpec(
+        "return_request", "the buyer of a completed order asks to return it within the return window", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("reason_hash", "hash", True, "sha256 of the reason (UTF-8 text, served by the content store)"),
+        ),
+    ),
+    "return_answer": KindSpec(
+        "return_answer", "the seller accepts a requested return, or refuses it (then the order's arbiter rules; without one the return is rejected)", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("accept", "bool", True, "true: the buyer ships the goods back"),
+        ),
+    ),
+    "return_resolve": KindSpec(
+        "return_resolve", "the order's arbiter rules on a refused return", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("accept", "bool", True, "true: the return goes ahead; false: rejected"),
+            FieldSpec("ruling_hash", "hash", False, "sha256 of the written ruling (UTF-8 text)"),
+        ),
+    ),
+    "return_ship": KindSpec(
+        "return_ship", "the buyer ships the goods of an accepted return back", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+            FieldSpec("tracking_hash", "bytes", True, "hash of the carrier's tracking reference"),
+        ),
+    ),
+    "return_receive": KindSpec(
+        "return_receive", "the seller confirms the goods came back: the refund is paid from the deposit", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+        ),
+    ),
+    "return_collect": KindSpec(
+        "return_collect", "the buyer collects a refund the deposit could not pay, once it is topped up", (
+            FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
+        ),
+    ),
+    "return_claim": KindSpec(
+        "return_claim", "after a return's deadline, the waiting party settles it (see the return table)", (
             FieldSpec("order", "uint", True, "order id (from the `order_placed` event)"),
         ),
     ),
@@ -504,6 +611,10 @@ def listing_create(
     images: Sequence[Hash],
     record: str | None = None,
     certificate: int | None = None,
+    options: Sequence[Mapping[str, int]] | None = None,
+    variants: Sequence[Mapping[str, int]] | None = None,
+    shipping: Sequence[Mapping[str, int]] | None = None,
+    return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The shop owner lists goods.
 
@@ -520,6 +631,10 @@ def listing_create(
     ``images``: sha256 content hashes of the images
     ``record`` (optional): provenance record of the item
     ``certificate`` (optional): authenticity certificate of the item
+    ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
+    ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
+    ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
+    ``return_window_ms`` (optional): how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed
     """
     return make_body(KINDS["listing_create"], {
         "shop": shop,
@@ -535,6 +650,10 @@ def listing_create(
         "images": images,
         "record": record,
         "certificate": certificate,
+        "options": options,
+        "variants": variants,
+        "shipping": shipping,
+        "return_window_ms": return_window_ms,
     })
 
 
@@ -552,6 +671,10 @@ def listing_update(
     images: Sequence[Hash] | None = None,
     record: str | None = None,
     certificate: int | None = None,
+    options: Sequence[Mapping[str, int]] | None = None,
+    variants: Sequence[Mapping[str, int]] | None = None,
+    shipping: Sequence[Mapping[str, int]] | None = None,
+    return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The seller changes the listing; absent fields are unchanged.
 
@@ -567,6 +690,10 @@ def listing_update(
     ``images`` (optional): sha256 content hashes of the images
     ``record`` (optional): provenance record of the item
     ``certificate`` (optional): authenticity certificate of the item
+    ``options`` (optional): what a buyer chooses, e.g. `{name: size, values: [S, M, L]}` (at most 3 options of 16 values)
+    ``variants`` (optional): one per sold combination: `choice` is one value per option in order, unit price = `price` + `price_delta` (≥ 1), own stock (the listing's `stock` must be their sum); orders name one by `sku`
+    ``shipping`` (optional): shipping options: service, regions served (empty: wherever the listing ships), price per order, delivery window in days; with any, an order must choose one
+    ``return_window_ms`` (optional): how long after completion the buyer may ask to return the goods (0 or absent: no returns); fixed into each order when placed
     """
     return make_body(KINDS["listing_update"], {
         "listing": listing,
@@ -581,6 +708,10 @@ def listing_update(
         "images": images,
         "record": record,
         "certificate": certificate,
+        "options": options,
+        "variants": variants,
+        "shipping": shipping,
+        "return_window_ms": return_window_ms,
     })
 
 
@@ -605,6 +736,10 @@ def order_place(
     address_seller: bytes,
     arbiter: Account | None = None,
     address_arbiter: bytes | None = None,
+    variant: str | None = None,
+    shipping: str | None = None,
+    region: str | None = None,
+    coupon: str | None = None,
 ) -> dict[str, Any]:
     """A registered buyer orders; the total moves into escrow and stock is reserved.
 
@@ -614,6 +749,10 @@ def order_place(
     ``address_seller``: shipping address sealed to the seller (may be empty)
     ``arbiter`` (optional): an active arbiter the shop accepts (none: no disputes possible)
     ``address_arbiter`` (optional): shipping address sealed to the arbiter
+    ``variant`` (optional): the variant's `sku` (required when the listing has variants)
+    ``shipping`` (optional): the shipping option's `service` (required when the listing has any); its price is added to the total once
+    ``region`` (optional): where the sealed address is, checked against the listing's and the shipping option's regions (required with `shipping`)
+    ``coupon`` (optional): a coupon of the listing's shop, applied to the goods (not shipping)
     """
     return make_body(KINDS["order_place"], {
         "listing": listing,
@@ -622,6 +761,44 @@ def order_place(
         "arbiter": arbiter,
         "address_seller": address_seller,
         "address_arbiter": address_arbiter,
+        "variant": variant,
+        "shipping": shipping,
+        "region": region,
+        "coupon": coupon,
+    })
+
+
+def order_cart(
+    *,
+    items: Sequence[Mapping[str, int]],
+    max_total: int,
+    address_seller: bytes,
+    arbiter: Account | None = None,
+    address_arbiter: bytes | None = None,
+    shipping: str | None = None,
+    region: str | None = None,
+    coupon: str | None = None,
+) -> dict[str, Any]:
+    """A registered buyer orders several listings of one shop at once: one order, one escrow (the lines ship, confirm and settle together).
+
+    ``items``: 1..20 lines `{listing, quantity, variant}` (`variant` "" when the listing has none), each listing and variant once, all of one shop, asset and type
+    ``max_total``: refuse if the cart's total exceeds this
+    ``address_seller``: shipping address sealed to the seller (may be empty)
+    ``arbiter`` (optional): an active arbiter the shop accepts (none: no disputes possible)
+    ``address_arbiter`` (optional): shipping address sealed to the arbiter
+    ``shipping`` (optional): one service every line with shipping options offers; the highest of their prices is paid once
+    ``region`` (optional): where the sealed address is, checked against every line
+    ``coupon`` (optional): a coupon of the shop, applied to all the goods
+    """
+    return make_body(KINDS["order_cart"], {
+        "items": items,
+        "max_total": max_total,
+        "arbiter": arbiter,
+        "address_seller": address_seller,
+        "address_arbiter": address_arbiter,
+        "shipping": shipping,
+        "region": region,
+        "coupon": coupon,
     })
 
 
@@ -765,6 +942,229 @@ def order_claim(
     ``order``: order id (from the `order_placed` event)
     """
     return make_body(KINDS["order_claim"], {
+        "order": order,
+    })
+
+
+def order_refund_offer(
+    *,
+    order: int,
+    buyer_amount: int,
+) -> dict[str, Any]:
+    """Buyer or seller offers to settle an accepted, shipped or disputed order by returning an amount to the buyer; the state does not change.
+
+    ``order``: order id (from the `order_placed` event)
+    ``buyer_amount``: what goes back to the buyer (≤ total); the seller gets the rest less the platform fee
+    """
+    return make_body(KINDS["order_refund_offer"], {
+        "order": order,
+        "buyer_amount": buyer_amount,
+    })
+
+
+def order_refund_accept(
+    *,
+    order: int,
+    buyer_amount: int,
+) -> dict[str, Any]:
+    """The other party accepts the open offer: escrow splits, the order is settled.
+
+    ``order``: order id (from the `order_placed` event)
+    ``buyer_amount``: the offer's amount, repeated
+    """
+    return make_body(KINDS["order_refund_accept"], {
+        "order": order,
+        "buyer_amount": buyer_amount,
+    })
+
+
+def coupon_issue(
+    *,
+    shop: int,
+    coupon: str,
+    max_uses: int,
+    expires_ms: int,
+    percent_bps: int | None = None,
+    amount: int | None = None,
+    asset: str | None = None,
+) -> dict[str, Any]:
+    """The shop's owner issues a discount code: percent off or a fixed amount off the goods.
+
+    ``shop``: shop id
+    ``coupon``: the code buyers type, e.g. `SPRING-10`
+    ``max_uses``: how many orders may use it
+    ``expires_ms``: block time from which it is refused
+    ``percent_bps`` (optional): share off the goods in basis points (rounded down)
+    ``amount`` (optional): fixed amount off the goods, in `asset`
+    ``asset`` (optional): the fixed amount's asset (an accepted one; only listings priced in it)
+    """
+    return make_body(KINDS["coupon_issue"], {
+        "shop": shop,
+        "coupon": coupon,
+        "percent_bps": percent_bps,
+        "amount": amount,
+        "asset": asset,
+        "max_uses": max_uses,
+        "expires_ms": expires_ms,
+    })
+
+
+def coupon_revoke(
+    *,
+    shop: int,
+    coupon: str,
+) -> dict[str, Any]:
+    """The shop's owner withdraws a coupon for good.
+
+    ``shop``: shop id
+    ``coupon``: the coupon's code
+    """
+    return make_body(KINDS["coupon_revoke"], {
+        "shop": shop,
+        "coupon": coupon,
+    })
+
+
+def aftersales_deposit(
+    *,
+    shop: int,
+    asset: str,
+    amount: int,
+) -> dict[str, Any]:
+    """The shop's owner adds to the shop's after-sales deposit, which pays returns.
+
+    ``shop``: shop id
+    ``asset``: an asset the shop accepts
+    ``amount``: amount to add
+    """
+    return make_body(KINDS["aftersales_deposit"], {
+        "shop": shop,
+        "asset": asset,
+        "amount": amount,
+    })
+
+
+def aftersales_withdraw(
+    *,
+    shop: int,
+    asset: str,
+    amount: int,
+) -> dict[str, Any]:
+    """The shop's owner takes free deposit back, unless the shop owes buyers.
+
+    ``shop``: shop id
+    ``asset``: asset
+    ``amount``: amount to take back
+    """
+    return make_body(KINDS["aftersales_withdraw"], {
+        "shop": shop,
+        "asset": asset,
+        "amount": amount,
+    })
+
+
+def return_request(
+    *,
+    order: int,
+    reason_hash: Hash,
+) -> dict[str, Any]:
+    """The buyer of a completed order asks to return it within the return window.
+
+    ``order``: order id (from the `order_placed` event)
+    ``reason_hash``: sha256 of the reason (UTF-8 text, served by the content store)
+    """
+    return make_body(KINDS["return_request"], {
+        "order": order,
+        "reason_hash": reason_hash,
+    })
+
+
+def return_answer(
+    *,
+    order: int,
+    accept: bool,
+) -> dict[str, Any]:
+    """The seller accepts a requested return, or refuses it (then the order's arbiter rules; without one the return is rejected).
+
+    ``order``: order id (from the `order_placed` event)
+    ``accept``: true: the buyer ships the goods back
+    """
+    return make_body(KINDS["return_answer"], {
+        "order": order,
+        "accept": accept,
+    })
+
+
+def return_resolve(
+    *,
+    order: int,
+    accept: bool,
+    ruling_hash: Hash | None = None,
+) -> dict[str, Any]:
+    """The order's arbiter rules on a refused return.
+
+    ``order``: order id (from the `order_placed` event)
+    ``accept``: true: the return goes ahead; false: rejected
+    ``ruling_hash`` (optional): sha256 of the written ruling (UTF-8 text)
+    """
+    return make_body(KINDS["return_resolve"], {
+        "order": order,
+        "accept": accept,
+        "ruling_hash": ruling_hash,
+    })
+
+
+def return_ship(
+    *,
+    order: int,
+    tracking_hash: bytes,
+) -> dict[str, Any]:
+    """The buyer ships the goods of an accepted return back.
+
+    ``order``: order id (from the `order_placed` event)
+    ``tracking_hash``: hash of the carrier's tracking reference
+    """
+    return make_body(KINDS["return_ship"], {
+        "order": order,
+        "tracking_hash": tracking_hash,
+    })
+
+
+def return_receive(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """The seller confirms the goods came back: the refund is paid from the deposit.
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_receive"], {
+        "order": order,
+    })
+
+
+def return_collect(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """The buyer collects a refund the deposit could not pay, once it is topped up.
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_collect"], {
+        "order": order,
+    })
+
+
+def return_claim(
+    *,
+    order: int,
+) -> dict[str, Any]:
+    """After a return's deadline, the waiting party settles it (see the return table).
+
+    ``order``: order id (from the `order_placed` event)
+    """
+    return make_body(KINDS["return_claim"], {
         "order": order,
     })
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from commerce_vectors import commerce_file
 from message_vectors import messages_file, sealed_file
 
 from core import smt
@@ -358,6 +359,7 @@ FILES = {
     "snapshot.json": snapshot_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,
+    "commerce.json": commerce_file,
 }
 
 

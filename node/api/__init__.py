@@ -13,6 +13,7 @@ def build_registry() -> Registry:
     from node.api import (
         accounts,
         admin,
+        aftersales,
         chain,
         content,
         faucet,
@@ -28,5 +29,6 @@ def build_registry() -> Registry:
     registry = Registry()
     for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin):
         module.register(registry)
+    aftersales.register(registry)
     results.apply(registry)
     return registry

@@ -15,6 +15,7 @@ from market.engine import load_params
 from market.orders import OPEN, TERMINAL
 from market.schema import LISTING_TYPES
 from node.api.accounts import PAGE_RESULT, cursor_param, limit_param
+from node.api.aftersales import aftersales_json, return_json
 from node.api.proofs import PROOF_PARAM, state_proof
 from node.api.views import (
     addr,
@@ -61,6 +62,10 @@ def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
     out["id"] = listing_id
     out["seller"] = addr(listing["seller"])
     out["stock"] = store.load_int(reader, keys.stock(listing_id))
+    out["options"], out["shipping"] = out.get("options") or [], out.get("shipping") or []
+    out["return_window_ms"] = out.get("return_window_ms") or 0
+    out["variants"] = [{**v, "stock": store.load_int(reader, keys.variant_stock(listing_id, v["sku"]))}
+                       for v in out.get("variants") or []]
     out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
     out["sales"] = search.listing_sales(query_conn(ctx), listing_id)
     seller_record = store.load(reader, keys.account(listing["seller"]))
@@ -99,7 +104,8 @@ def register(registry: Registry) -> None:
 def _register_shops(registry: Registry) -> None:
     @registry.method(
         "shop_get",
-        summary="One shop: owner, terms (accepted assets and arbiters), region, open, and its active listing count.",
+        summary="One shop: owner, terms (accepted assets and arbiters), region, open, its active listing count, "
+                "and its after-sales deposit (free, owed to buyers) per accepted asset.",
         params=[Param("shop", "integer", "Shop id.", minimum=1)],
         result=Result("shop", "The shop.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
@@ -111,6 +117,7 @@ def _register_shops(registry: Registry) -> None:
             raise not_found(f"shop {shop}")
         out = shop_json(shop, record)
         out["listing_count"] = search.shop_listing_count(query_conn(ctx), shop)
+        out["aftersales"] = aftersales_json(ctx.node.store.state_reader(), shop, record["accepted_assets"])
         return out
 
     @registry.method(
@@ -139,7 +146,8 @@ def _register_shops(registry: Registry) -> None:
 def _register_listings(registry: Registry) -> None:
     @registry.method(
         "listing_get",
-        summary="One listing with its stock, rating, sales, seller (name, rating), shop, and provenance links.",
+        summary="One listing with its stock, variants (each with its stock), shipping options, rating, sales, "
+                "seller (name, rating), shop, and provenance links.",
         description="`provenance.record` summarises the linked provenance record; `provenance.certificate` is "
                     "the linked certificate as cert_verify sees it. `available`: active, shop open, in stock.",
         params=[Param("listing", "integer", "Listing id.", minimum=1), PROOF_PARAM],
@@ -219,7 +227,8 @@ def _register_orders(registry: Registry) -> None:
         summary="One order with its escrow timeline (every status change with height, time and tx) and deadlines.",
         description="`deadlines.current_ms` is when the current state's window closes; `deadlines.actions` "
                     "lists who may do what (and whether only before it); at or after it `claimable_by` may "
-                    "order_claim, which leads to `on_claim`.",
+                    "order_claim, which leads to `on_claim`. `return` is the after-sales return of a completed "
+                    "order (null if none), with its own `deadlines` in the same form.",
         params=[Param("order", "integer", "Order id.", minimum=1), PROOF_PARAM],
         result=Result("order", "The order with `timeline` and `deadlines`.", {"type": "object"}),
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
@@ -238,6 +247,7 @@ def _register_orders(registry: Registry) -> None:
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
+        out["return"] = return_json(reader, order)
         if proof:
             out["proof"] = state_proof(ctx.node, [keys.order(order)]).to_json()
         return out

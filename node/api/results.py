@@ -81,6 +81,13 @@ REVIEW = obj({"order": _t(N), "listing": _t(N), "seller": ADDR, "reviewer": ADDR
 ORDER_FIELDS = {"id": _t(N), "listing": _t(N), "shop": _t(N), "buyer": ADDR, "seller": ADDR, "arbiter": NULL_ADDR,
                 "status": _t(S), "quantity": _t(N), "asset": _t(S), "total": _t(N), "placed_ms": _t(N),
                 "updated_ms": _t(N), "deadline_ms": NULL_I}
+RETURN = obj({"shop": _t(N), "buyer": ADDR, "seller": ADDR, "arbiter": NULL_ADDR, "asset": _t(S),
+              "status": _t(S), "refund": _t(N, "the goods' price: total less shipping"),
+              "held": _t(N, "reserved from the deposit"), "paid": _t(N), "owed": _t(N), "reason_hash": HEX,
+              "tracking_hash": NULL_S, "ruling_hash": NULL_S, "requested_ms": _t(N), "updated_ms": _t(N),
+              "deadline_ms": _t(N, "0 in owed and terminal states"),
+              "deadlines": obj({"current_ms": NULL_I, "actions": array(ANY_MAP), "claimable_by": NULL_S,
+                                "on_claim": NULL_S})})
 ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": NULL_I, "buyer_amount": NULL_I,
              "address_seller": NULL_S, "address_arbiter": NULL_S, "tracking_hash": NULL_S, "delivery": NULL_S,
              "dispute_by": _t([S, "null"], "who may still dispute"), "reason_hash": NULL_S, "ruling_hash": NULL_S,
@@ -90,8 +97,18 @@ ORDER = obj({**ORDER_FIELDS, "type": _t(S), "arbiter_fee": _t(N), "shipped_ms": 
              "deadlines": obj({"current_ms": NULL_I, "actions": array(ANY_MAP), "claimable_by": NULL_S,
                                "on_claim": NULL_S, "windows_ms": obj({k: _t(N) for k in
                                                                       ("accept", "ship", "confirm", "ruling")})}),
-             "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA},
-            optional=("proof", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
+             "review": {"oneOf": [REVIEW, {"type": "null"}]}, "proof": STATE_PROOF_SCHEMA,
+             "variant": _t(S, "sku"), "unit_price": _t(N),
+             "items": array(obj({"listing": _t(N), "quantity": _t(N), "variant": NULL_S, "unit_price": _t(N)})),
+             "coupon": obj({"code": _t(S), "discount": _t(N)}),
+             "return": {"oneOf": [RETURN, {"type": "null"}]},
+             "refund_offer": obj({"by": ADDR, "buyer_amount": _t(N), "status": _t(S, "the state it was made in"),
+                                  "time_ms": _t(N)}),
+             "shipping": obj({"service": _t(S), "price": _t(N), "region": _t(S), "min_days": _t(N),
+                              "max_days": _t(N)}),
+             "return_window_ms": _t(N), "return_until_ms": _t(N)},
+            optional=("proof", "variant", "unit_price", "items", "shipping", "refund_offer", "coupon", "return_window_ms",
+                      "return_until_ms", "shipped_ms", "buyer_amount", "address_arbiter", "delivery", "dispute_by",
                       "reason_hash", "ruling_hash", "tracking_hash", "address_seller", "evidence_hash",
                       "response_hash", "response_evidence_hash"))
 LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S), "category": _t(S),
@@ -102,18 +119,25 @@ LISTING_SUMMARY = obj({"id": _t(N), "shop": _t(N), "seller": ADDR, "type": _t(S)
                       optional=("sales", "rating", "reason", "cover"))
 RECORD_SUMMARY = obj({"id": _t(S), "type": _t(S), "owner": ADDR, "custodian": ADDR, "producer": ADDR,
                       "final": _t(B), "history_len": _t(N)})
+SHIPPING_OPTION = obj({"service": _t(S), "regions": array(_t(S)), "price": _t(N), "min_days": _t(N),
+                       "max_days": _t(N)})
 LISTING = obj({**LISTING_SUMMARY["properties"], "rating": RATING, "description": _t(S), "images": array(_t(S)),
                "regions": array(_t(S)), "record": NULL_S, "certificate": NULL_I,
                "seller_profile": obj({"address": ADDR, "name": NULL_S, "rating": RATING}),
                "shop_info": obj({"id": _t(N), "name": _t(S), "region": _t(S), "open": _t(B),
                                  "arbiters": array(ADDR)}),
-               "available": _t(B),
+               "available": _t(B), "return_window_ms": _t(N, "0: no returns"), "options": array(obj({"name": _t(S), "values": array(_t(S))})),
+               "variants": array(obj({"sku": _t(S), "choice": array(_t(S)),
+                                      "price_delta": _t(N, "signed, |x| < 2^53"), "stock": _t(N)})),
+               "shipping": array(SHIPPING_OPTION),
                "provenance": obj({"record": {"oneOf": [RECORD_SUMMARY, {"type": "null"}]},
                                   "certificate": {"oneOf": [CERT, {"type": "null"}]}}),
                "proof": STATE_PROOF_SCHEMA}, optional=("proof", "reason", "cover"))
 SHOP_SUMMARY = {"id": _t(N), "owner": ADDR, "name": _t(S), "region": _t(S), "open": _t(B), "created_ms": _t(N)}
 SHOP = obj({**SHOP_SUMMARY, "description": _t(S), "accepted_assets": array(_t(S)), "arbiters": array(ADDR),
-            "listing_count": _t(N)})
+            "listing_count": _t(N),
+            "aftersales": {"type": "object", "description": "accepted asset → {free, owed}",
+                           "additionalProperties": obj({"free": _t(N), "owed": _t(N)})}})
 ARBITER = obj({"address": ADDR, "active": _t(B), "fee_fixed": _t(N), "fee_bps": _t(N), "description": _t(S),
                "since_ms": _t(N)})
 KYC = obj({"level": _t(N), "attested_level": _t(N), "expires_ms": NULL_I, "attester": NULL_ADDR, "expired": _t(B),
@@ -215,6 +239,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                          "refused": _t([S, "null"], "why peers' bytes for it were refused, or null")},
                         optional=("content_type", "size", "pinned", "expires_ms")),
     "message_markRead": obj({"marked": _t(N, "ids newly marked read"), "unread": _t(N)}),
+    "coupon_get": obj({"shop": _t(N), "coupon": _t(S), "percent_bps": NULL_I, "amount": NULL_I, "asset": NULL_S,
+                       "max_uses": _t(N), "used": _t(N), "expires_ms": _t(N), "revoked": _t(B), "issued_ms": _t(N),
+                       "valid": _t(B, "usable by an order placed now")}),
     "tx_estimate": ESTIMATE, "tx_get": TX_STATUS, "tx_send": SEND, "tx_sendBatch": array(BATCH_ENTRY),
 }
 

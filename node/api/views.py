@@ -101,6 +101,8 @@ def order_json(order_id: int, order: dict[str, Any]) -> dict[str, Any]:
     out["id"] = order_id
     for key in ("buyer", "seller", "arbiter", "dispute_by"):
         out[key] = addr(order[key])
+    if order.get("refund_offer"):
+        out["refund_offer"]["by"] = addr(order["refund_offer"]["by"])
     return out
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from api_helpers import ApiClient, h, running_node, write_home
 
 from core.encoding import INT_MAX
+from market.coupons import MAX_USES
 from market.fields import ListOf, MapOf, Scalar, Struct, UInt
-from market.params import Params
+from market.params import MAX_WINDOW_MS, Params
 from market.schema import KINDS, MAX_STOCK
 from node.queries.indexer import FILE_NAME
 from node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
@@ -249,6 +250,58 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
         ok("record_report", "value")
         await refused("frank", "cert_transfer", {"certificate": INT_MAX, "to": api.pub("bob")}, "certificate")
         await refused("frank", "cert_revoke", {"certificate": INT_MAX}, "certificate")
+        # commerce (issue 17): listing terms, deposits, coupons, carts, refunds and returns at their maxima
+        delta = 2**53 - 1
+        terms = {"options": [{"name": "size", "values": ["S", "M"]}],
+                 "variants": [{"sku": "S", "choice": ["S"], "price_delta": delta, "stock": MAX_STOCK},
+                              {"sku": "M", "choice": ["M"], "price_delta": -delta, "stock": 0}],
+                 "shipping": [{"service": "post", "regions": [], "price": INT_MAX, "min_days": 365, "max_days": 365}],
+                 "return_window_ms": MAX_WINDOW_MS}
+        wide = {**item, "category": "commerce", "price": 2**53, "asset": "MKT", "stock": MAX_STOCK, **terms}
+        term_fields = ("variants[].price_delta", "variants[].stock", "shipping[].price", "shipping[].min_days",
+                       "shipping[].max_days", "return_window_ms")
+        await refused("alice", "listing_create", {**wide, "price": INT_MAX}, "variants[].price_delta", "bad_terms")
+        tee = api.event(await api.send("alice", "listing_create", wide), "listing_created")["listing"]
+        ok("listing_create", *term_fields)
+        await api.send("alice", "listing_update", {"listing": tee, **terms})
+        ok("listing_update", *term_fields)
+        plain = api.event(await api.send("alice", "listing_create", {**item, "category": "commerce", "price": 1,
+                                                                     "asset": "MKT", "stock": 5}),
+                          "listing_created")["listing"]
+        line = {"listing": plain, "quantity": 1, "variant": ""}
+        cart = {"items": [line], "max_total": INT_MAX, "address_seller": b""}
+        await refused("carol", "order_cart", {**cart, "items": [{**line, "listing": INT_MAX}]}, "items[].listing")
+        await refused("carol", "order_cart", {**cart, "items": [{"listing": tee, "quantity": MAX_STOCK, "variant": "S"}],
+                                              "shipping": "post", "region": "DE"}, "items[].quantity", "amount_overflow")
+        settled = api.event(await api.send("carol", "order_cart", cart), "order_placed")["order"]
+        ok("order_cart", "max_total")
+        await api.send("alice", "order_accept", {"order": settled})
+        await refused("carol", "order_refund_offer", {"order": INT_MAX, "buyer_amount": 0}, "order")
+        await refused("carol", "order_refund_offer", {"order": settled, "buyer_amount": INT_MAX}, "buyer_amount",
+                      "bad_split")
+        await api.send("carol", "order_refund_offer", {"order": settled, "buyer_amount": 1})
+        await refused("alice", "order_refund_accept", {"order": INT_MAX, "buyer_amount": 1}, "order")
+        await refused("alice", "order_refund_accept", {"order": settled, "buyer_amount": INT_MAX}, "buyer_amount",
+                      "no_offer")
+        await api.send("alice", "order_refund_accept", {"order": settled, "buyer_amount": 1})
+        await refused("alice", "coupon_issue", {"shop": INT_MAX, "coupon": "X", "percent_bps": 1, "max_uses": 1,
+                                                "expires_ms": 2**53 - 1}, "shop")
+        await api.send("alice", "coupon_issue", {"shop": shop_id, "coupon": "ALL", "percent_bps": 10_000,
+                                                 "max_uses": MAX_USES, "expires_ms": 2**53 - 1})
+        await api.send("alice", "coupon_issue", {"shop": shop_id, "coupon": "MAX", "amount": INT_MAX, "asset": "MKT",
+                                                 "max_uses": MAX_USES, "expires_ms": 2**53 - 1})
+        ok("coupon_issue", "percent_bps", "amount", "max_uses", "expires_ms")
+        await refused("alice", "coupon_revoke", {"shop": INT_MAX, "coupon": "ALL"}, "shop")
+        for kind in ("aftersales_deposit", "aftersales_withdraw"):
+            await refused("alice", kind, {"shop": INT_MAX, "asset": "MKT", "amount": 1}, "shop")
+            await refused("alice", kind, {"shop": shop_id, "asset": "MKT", "amount": INT_MAX}, "amount",
+                          "insufficient_funds")
+        await refused("carol", "return_request", {"order": INT_MAX, "reason_hash": h("x")}, "order")
+        await refused("alice", "return_answer", {"order": INT_MAX, "accept": True}, "order")
+        await refused("carol", "return_resolve", {"order": INT_MAX, "accept": True}, "order")
+        await refused("carol", "return_ship", {"order": INT_MAX, "tracking_hash": h("x")}, "order")
+        for kind in ("return_receive", "return_collect", "return_claim"):
+            await refused("carol", kind, {"order": INT_MAX}, "order")
         assert covered == integer_fields(), integer_fields() ^ covered
 
         async def shown() -> dict[str, Any]:
@@ -265,6 +318,10 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
                 "orders": [(o["id"], o["status"], o["quantity"], o["total"])
                            for o in (await api.call("order_list", buyer=api.address("bob")))["items"]],
                 "record": (await api.call("record_get", record="max-1"))["attributes"],
+                "terms": {k: v for k, v in (await api.call("listing_get", listing=tee)).items()
+                          if k in ("variants", "shipping", "return_window_ms", "stock")},
+                "coupon": (await api.call("coupon_get", shop=shop_id, coupon="MAX"))["amount"],
+                "settled": (await api.call("order_get", order=settled))["status"],
                 "health": (await api.call("node_health"))["ok"],
             }
 
@@ -276,6 +333,9 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
         assert before["search"] == [(dear, INT_MAX, MAX_STOCK, 0), (cheap, 1, 0, 1)]  # the ruling gave stock back
         assert before["orders"] == [(bulk, "completed", MAX_STOCK, MAX_STOCK), (disputed, "resolved", 1, INT_MAX)]
         assert before["record"] == {"weight": INT_MAX}
+        assert before["terms"] == {"stock": MAX_STOCK, "return_window_ms": MAX_WINDOW_MS,
+                                   "variants": [{**v} for v in terms["variants"]], "shipping": terms["shipping"]}
+        assert before["coupon"] == INT_MAX and before["settled"] == "settled"
         assert before["health"] is True
         assert (await api.call("node_health"))["query_index"]["height"] == node.store.head().height
 

@@ -91,9 +91,11 @@ def test_the_dispute_was_split_by_the_arbiter_and_the_money_moved(net, story):
     seller_share = dispute["total"] - fee - dispute["buyer_amount"]
     after = {name: balances(net, addresses[name]) for name in WATCHED}
     platform_fee = DEV_PARAMS.platform_fee(sale["total"])  # the sale's; a ruling pays none
-    assert delta(after["alice"], before["alice"], "USDX") == sale["total"] - platform_fee + seller_share
-    assert delta(after["bob"], before["bob"], "USDX") == (-(sale["total"] + dispute["total"]) + dispute["buyer_amount"]
-                                                          + ids["review_reward"])
+    commerce = ids["commerce_moves"]  # the commerce act's own moves (test_the_commerce_act_... checks them)
+    assert delta(after["alice"], before["alice"], "USDX") - commerce["alice"]["USDX"] == (
+        sale["total"] - platform_fee + seller_share)
+    assert delta(after["bob"], before["bob"], "USDX") - commerce["bob"]["USDX"] == (
+        -(sale["total"] + dispute["total"]) + dispute["buyer_amount"] + ids["review_reward"])
     assert delta(after["grace"], before["grace"], "USDX") == fee > 0
 
 
@@ -178,3 +180,34 @@ def test_the_demo_exchanges_messages_that_each_reader_decrypted_through_its_own_
     for name in net.validators:  # gossiped to every node, as ciphertext
         held = {i["id"] for i in net.call(name, "message_inbox", address=alice, limit=100)["items"]}
         assert set(ids) <= held, name
+
+
+def test_the_commerce_act_sold_a_variant_with_shipping_and_a_coupon_took_it_back_and_settled_another(net, story):
+    report, _ = story
+    ids = report["ids"]
+    sale = net.call("validator-1", "order_get", order=ids["variant_order"])
+    assert (sale["status"], sale["variant"], sale["shipping"]["service"], sale["coupon"]["code"]) == (
+        "completed", "TEE-M-BLK", "DHL Paket", ids["coupon"])
+    goods = sale["unit_price"] * sale["quantity"]
+    assert sale["total"] == goods - goods // 10 + sale["shipping"]["price"] and sale["coupon"]["discount"] == goods // 10
+    assert sale["return"]["status"] == "refunded" and sale["return"]["paid"] == sale["total"] - sale["shipping"]["price"]
+    settled = net.call("validator-2", "order_get", order=ids["settled_order"])
+    assert settled["status"] == "settled" and settled["buyer_amount"] == ids["settled_refund"]
+    listing = net.call("validator-3", "listing_get", listing=ids["tee_listing"])
+    assert {v["sku"]: v["stock"] for v in listing["variants"]} == {"TEE-S-BLK": 2, "TEE-M-BLK": 2, "TEE-L-NAT": 1}
+    assert listing["stock"] == 5  # the variants' sum; the returned shirts did not go back on sale by themselves
+    shop = net.call("validator-0", "shop_get", shop=ids["shop"])
+    assert shop["aftersales"]["USDX"]["free"] == 5000 - ids["return_refund"] and shop["aftersales"]["USDX"]["owed"] == 0
+    # alice: +the variant sale less platform fee, -the refund from her deposit, -the deposit, +the settled part
+    fee = DEV_PARAMS.platform_fee
+    moves = ids["commerce_moves"]
+    kept = settled["total"] - ids["settled_refund"]
+    cart = net.call("validator-3", "order_get", order=ids["cart_order"])
+    assert cart["status"] == "completed" and [i["listing"] for i in cart["items"]] == [ids["tee_listing"],
+                                                                                     ids["mug_listing"]]
+    assert [e["status"] for e in cart["timeline"]] == ["placed", "accepted", "shipped", "completed"]
+    assert cart["total"] == sum(i["unit_price"] * i["quantity"] for i in cart["items"]) + cart["shipping"]["price"]
+    assert moves["alice"]["USDX"] == (sale["total"] - fee(sale["total"]) - 5000 + kept - fee(kept)
+                                      + cart["total"] - fee(cart["total"]))
+    assert moves["bob"]["USDX"] == (-sale["total"] + ids["return_refund"] - settled["total"] + ids["settled_refund"]
+                                    - cart["total"])

@@ -19,7 +19,7 @@ from market.schema import KINDS
 TARGET = Path(__file__).resolve().parents[2] / "wallet" / "kinds.py"
 
 HINTS = {
-    "uint": "int", "str": "str", "bool": "bool", "bytes": "bytes", "account": "Account", "hash": "Hash",
+    "uint": "int", "int": "int", "str": "str", "bool": "bool", "bytes": "bytes", "account": "Account", "hash": "Hash",
     "scalar": "Scalar", "map": "Mapping[str, Scalar]", "struct": "Mapping[str, int]",
 }
 
@@ -32,7 +32,7 @@ def wire_of(kind: mf.FieldType) -> str:
         return "hash"
     if isinstance(kind, mf.ListOf):
         return "list:" + wire_of(kind.item)
-    simple = {mf.UInt: "uint", mf.Text: "str", mf.OneOf: "str", mf.Flag: "bool", mf.Raw: "bytes",
+    simple = {mf.UInt: "uint", mf.Int: "int", mf.Text: "str", mf.OneOf: "str", mf.Flag: "bool", mf.Raw: "bytes",
               mf.Scalar: "scalar", mf.MapOf: "map", mf.Struct: "struct"}
     return simple[type(kind)]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from commerce_story import commerce_story
 from kinds_gen import TARGET, render
 
 from core.errors import ValidationError
@@ -126,6 +127,7 @@ def test_every_builder_makes_a_body_the_market_executes():
     s.ok("dave", "record_propose", kinds.record_propose(record="coffee-1", receiver=a("bob"), role="custodian"))
     s.ok("bob", "record_answer", kinds.record_answer(record="coffee-1", role="custodian", response="accept"))
     s.ok("bob", "record_finalize", kinds.record_finalize(record="coffee-1"))
+    commerce_story(s, shop_id)
     s.ok("alice", "listing_delist", kinds.listing_delist(listing=listing_id))
     s.ok("alice", "shop_close", kinds.shop_close(shop=shop_id))
     s.ok("attester", "kyc_revoke", kinds.kyc_revoke(account=a("bob")))

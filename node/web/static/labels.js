@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 
 const ORDER_STATUS = {
   placed: t("placed"), accepted: t("accepted"), shipped: t("shipped"), completed: t("completed"), disputed: t("disputed"),
-  resolved: t("resolved"), declined: t("declined"), cancelled: t("cancelled"), refunded: t("refunded"),
+  resolved: t("resolved"), declined: t("declined"), cancelled: t("cancelled"), refunded: t("refunded"), settled: t("settled"),
 };
 const TX_STATUS = { committed: t("committed"), failed: t("failed"), pending: t("pending"), unknown: t("unknown") };
 const ROLE = {

@@ -8,6 +8,7 @@ import { contentImage, contentText, contentThumb, gallery } from "./content.js";
 import { t, tn } from "./i18n.js";
 import { listingType, ratingName } from "./labels.js";
 import { failure, href, navigate, route } from "./router.js";
+import { termsSection } from "./listingterms.js";
 import { buyForm } from "./walletui.js";
 
 const PAGE_SIZE = 12;
@@ -206,6 +207,7 @@ async function listingPage(page) {
       [t("Listed"), time(item.created_ms)],
       shop ? [t("Arbiters"), shop.arbiters.length ? shop.arbiters.map((a) => accountLink(a)) : t("none (no disputes possible)")] : null,
     ]),
+    termsSection(item),
     el("section", { "aria-labelledby": "buy-title" }, el("h2", { id: "buy-title" }, t("Buy")),
       buyForm(item) ?? notice(t("Not available to buy right now.")),
       el("p", { class: "hint" }, tn("Or from the command line: {command}", { command: el("code", {}, `marketnode order place ${id} --quantity 1 --address "…" --key-file testnet/accounts/bob.key`) })),

@@ -6,6 +6,8 @@ import { accountLink, amount, badge, displayName, el, fields, heading, link, par
 import { fromHex, publicKeyOf } from "./proof.js";
 import { failure, navigate, render, route } from "./router.js";
 import { deliveryProblem } from "./buyrules.js";
+import { termsFields, termsOrder } from "./listingterms.js";
+import { commerceActions } from "./commerceactions.js";
 import { openKeyfile, sealKeyfile } from "./keyfile.js";
 import * as wallet from "./wallet.js";
 import { t, tn } from "./i18n.js";
@@ -171,6 +173,7 @@ export function buyForm(listing) {
     field("buy-quantity", t("Quantity"), { type: "number", min: 1, max: String(listing.stock), value: "1", required: true }),
     el("div", { class: "field" }, el("label", { for: "buy-arbiter" }, t("Arbiter for disputes")), select),
     ...delivery,
+    ...termsFields(listing),
     el("p", { class: "hint" }, t("The total moves into escrow until you confirm receipt.")),
   ], t("Buy now"), async (form) => {
     const quantity = BigInt(form.elements["buy-quantity"].value || "1");
@@ -183,6 +186,7 @@ export function buyForm(listing) {
     const result = await wallet.send("order_place", {
       listing: listing.id, quantity, max_total: BigInt(listing.price) * quantity,
       arbiter: arbiter ? await publicKeyOf(arbiter) : undefined, address_seller: new Uint8Array(0),
+      ...(await termsOrder(listing, form, quantity)),
     });
     const placed = result.receipt.events.find((e) => e.kind === "order_placed");
     navigate(`#/order/${placed.attrs.order}`);
@@ -197,7 +201,7 @@ function arbiterOption(address) {
 
 const RATINGS = ["overall", "quality", "accuracy", "delivery", "service"];
 
-export const FINISHED = new Set(["completed", "declined", "cancelled", "refunded", "resolved"]);
+export const FINISHED = new Set(["completed", "declined", "cancelled", "refunded", "resolved", "settled"]);
 
 // What the unlocked account may do to this order now; null when nobody could do anything to it any more.
 export function orderActions(order) {
@@ -231,6 +235,7 @@ export function orderActions(order) {
   }
   if (!before && order.deadlines?.claimable_by?.includes(role)) items.push(act(t("Claim (order becomes {next})", { next: orderStatus(order.deadlines.on_claim) }), "order_claim"));
   if (role === "buyer" && s === "completed" && !order.review) items.push(reviewForm(id));
+  items.push(...commerceActions(order, role, me.address, { actionForm, field, committedLine }));
   if (!items.length) return el("p", { class: "hint" }, t("You are the {role}; nothing for you to do now.", { role: roleLabel(role) }));
   return el("div", { class: "actions", id: "order-actions" }, el("p", {}, t("You are the {role}.", { role: roleLabel(role) })), items);
 }
