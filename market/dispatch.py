@@ -9,11 +9,13 @@ from market import (
     accounts,
     arbiters,
     assets,
+    authority,
     certificates,
     kyc,
     listings,
     orders,
     provenance,
+    recovery,
     reviews,
     shops,
 )
@@ -25,6 +27,7 @@ Handler = Callable[[TxContext, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
     **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
+    **authority.HANDLERS, **recovery.HANDLERS,
 }
 
 assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from market.codes import DESCRIPTIONS
 from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from market.recovery import TRANSITIONS as RECOVERY
 from market.schema import markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "MARKET.md"
@@ -25,10 +26,21 @@ def render() -> str:
         lines += [f"| `{action}` | {state} | {actor} | {rule.timing} |" for state, actor in rule.actors.items()]
     lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
     lines += [f"| {state} | {CLAIMANT[state]} | {CLAIM_OUTCOME[state]} |" for state in CLAIMANT]
+    lines += recovery_table()
     lines += ["", "## Transaction kinds (from `market/schema.py`)", "", markdown(),
               "## Error codes (from `market/codes.py`)", "", "| code | meaning |", "|---|---|"]
     lines += [f"| `{code}` | {text} |" for code, text in DESCRIPTIONS.items()]
     return "\n".join(lines) + "\n"
+
+
+def recovery_table() -> list[str]:
+    """Guardian recovery's states, who acts, when, and where each action leads (from market/recovery.py)."""
+    lines = ["", "## Recovery transitions (from `market/recovery.py`)", "",
+             "| action | from state | who | when | leads to |", "|---|---|---|---|---|"]
+    for action, rule in RECOVERY.items():
+        lines += [f"| `{action}` | {state} | {actor} | {rule.timing} | {rule.leads_to} |"
+                  for state, actor in rule.actors.items()]
+    return lines
 
 
 def updated(text: str) -> str:

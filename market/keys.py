@@ -191,3 +191,18 @@ def certs_by_fingerprint(fingerprint: bytes, cert_id: int | None = None) -> byte
 
 def certs_by_owner(owner: bytes, cert_id: int | None = None) -> bytes:
     return _tail(b"ix/cert-owner/" + owner, cert_id)
+
+
+# account authority (key sets) and guardian recovery
+def authority(account_key: bytes) -> bytes:
+    """The account's key set and policy; absent: the address's own key alone (market/authority.py)."""
+    return b"auth/" + account_key
+
+
+def guardians(account_key: bytes) -> bytes:
+    return b"guard/" + account_key
+
+
+def recovery(account_key: bytes) -> bytes:
+    """The account's pending guardian recovery, if any (market/recovery.py)."""
+    return b"recov/" + account_key

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.encoding import INT_MAX
 from core.errors import ConfigError
+from core.types import MAX_TX_SIGS
 
 DAY_MS = 24 * 60 * 60 * 1000
 BPS = 10_000
@@ -45,6 +46,12 @@ class Params:
     shop_kyc_level: int = 0
     order_kyc_level: int = 0
     order_kyc_threshold: int = 0
+    # accounts (market/authority.py, market/recovery.py): bounds on key sets, signatures and guardians
+    max_account_keys: int = 8
+    max_tx_signers: int = 16
+    max_guardians: int = 8
+    recovery_min_delay_ms: int = 60_000
+    recovery_approval_window_ms: int = 7 * DAY_MS
 
     def __post_init__(self) -> None:
         if not ASSET_ID_RE.match(self.native_asset):
@@ -63,6 +70,13 @@ class Params:
         for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms"):
             if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
                 raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
+        for name, cap in (("max_account_keys", MAX_TX_SIGS), ("max_tx_signers", MAX_TX_SIGS), ("max_guardians", 64)):
+            if not 1 <= getattr(self, name) <= cap:
+                raise ConfigError(f"params.{name} must be 1..{cap}")
+        if self.recovery_min_delay_ms > MAX_WINDOW_MS:
+            raise ConfigError(f"params.recovery_min_delay_ms must be at most {MAX_WINDOW_MS} (100 years)")
+        if not 0 < self.recovery_approval_window_ms <= MAX_WINDOW_MS:
+            raise ConfigError(f"params.recovery_approval_window_ms must be positive and at most {MAX_WINDOW_MS}")
         if self.reward_period_ms == 0:
             raise ConfigError("params.reward_period_ms must be positive")
 

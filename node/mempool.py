@@ -145,8 +145,9 @@ class Mempool:
         pending = self._by_sender.get(tx.sender)
         if pending is not None and tx.nonce in pending:
             raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
-        if tx.fee < limits.min_fee:
-            raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {limits.min_fee}")
+        if tx.fee < tx.fee_floor(limits.min_fee):
+            raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {tx.fee_floor(limits.min_fee)} "
+                               f"({limits.min_fee} per signature)")
         next_nonce = account_nonce(tx.sender)
         if tx.nonce < next_nonce:
             raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "

@@ -56,6 +56,7 @@ class Chain:
         self.state = MemoryState()
         init_genesis(self.state, self.genesis)
         self.keys = {n: key_of(n) for n in NAMES}
+        self.signing: dict[str, list[PrivateKey]] = {}
         self.now_ms = GENESIS_MS
         self.height = 0
         self._tree_nodes: dict[bytes, bytes] = {}
@@ -68,10 +69,17 @@ class Chain:
         return self.keys[name].public_key
 
     def tx(self, who: str, kind: str, nonce: int | None = None, fee: int = 1, **body: Any) -> Tx:
+        """Signed by ``self.signing[who]`` if set (rotated or multi-key accounts), else by the address key."""
         sender = self.acct(who)
         if nonce is None:
             nonce = store.load_int(self.state, keys.nonce(sender))
-        return Tx(CHAIN_ID, sender, nonce, kind, body, fee).sign(self.keys[who])
+        tx = Tx(CHAIN_ID, sender, nonce, kind, body, fee)
+        signers = self.signing.get(who)
+        if signers is None:
+            return tx.sign(self.keys[who])
+        for key in signers:
+            tx = tx.cosign(key)
+        return tx
 
     def block(self, txs: list[Tx], proposer: str = "proposer") -> list[Receipt]:
         self.height += 1
