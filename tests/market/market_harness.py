@@ -68,13 +68,16 @@ class Chain:
     def acct(self, name: str) -> bytes:
         return self.keys[name].public_key
 
-    def tx(self, who: str, kind: str, nonce: int | None = None, fee: int = 1, **body: Any) -> Tx:
-        """Signed by ``self.signing[who]`` if set (rotated or multi-key accounts), else by the address key."""
+    def tx(self, who: str, kind: str, nonce: int | None = None, fee: int | None = None, **body: Any) -> Tx:
+        """Signed by ``self.signing[who]`` if set (rotated or multi-key accounts), else by the address key.
+
+        The default fee is the minimum of 1 per signature.
+        """
         sender = self.acct(who)
         if nonce is None:
             nonce = store.load_int(self.state, keys.nonce(sender))
-        tx = Tx(CHAIN_ID, sender, nonce, kind, body, fee)
         signers = self.signing.get(who)
+        tx = Tx(CHAIN_ID, sender, nonce, kind, body, len(signers or [0]) if fee is None else fee)
         if signers is None:
             return tx.sign(self.keys[who])
         for key in signers:
