@@ -177,7 +177,7 @@ def test_one_key_moves_up_to_above_and_no_more(chain: Chain) -> None:
 
 
 def test_value_into_escrow_counts_against_above(chain: Chain) -> None:
-    shop, listing = chain.market()
+    _shop, listing = chain.market()
     chain.signing["bob"] = [chain.keys["bob"], PHONE]
     chain.ok("bob", "account_set_authority", fee=2, keys=[chain.acct("bob"), PHONE.public_key], threshold=2, above=50)
     chain.signing["bob"] = [PHONE]
