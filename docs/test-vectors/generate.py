@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from message_vectors import messages_file, sealed_file
+from multisig_vectors import multisig_file
 
 from core import smt
 from core.encoding import MAX_DEPTH, decode, encode
@@ -338,6 +339,7 @@ FILES = {
     "state.json": state_file,
     "messages.json": messages_file,
     "sealed.json": sealed_file,
+    "multisig.json": multisig_file,
 }
 
 
