@@ -13,6 +13,7 @@ def build_registry() -> Registry:
     from node.api import (
         accounts,
         admin,
+        authority,
         chain,
         content,
         faucet,
@@ -26,7 +27,8 @@ def build_registry() -> Registry:
     )
 
     registry = Registry()
-    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin):
+    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin,
+                   authority):
         module.register(registry)
     results.apply(registry)
     return registry
