@@ -183,18 +183,18 @@ class Wallet:
         """Submit a tx signed elsewhere (e.g. gathered with ``builders.cosign_raw``) and wait for it."""
         return self._send_tx(tx, tx.kind, wait_s)
 
-    def estimate(self, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def estimate(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> dict[str, Any]:
         """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
-        return self.client.call("tx_estimate", tx=self.sign(kind, body).encode().hex())
+        return self.client.call("tx_estimate", tx=self.sign(kind, body, extra).encode().hex())
 
-    def check(self, kind: str, body: Mapping[str, Any]) -> None:
+    def check(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> None:
         """Raise TxRefusedError (nothing sent) when the node's current state says the tx would fail."""
-        verdict = self.estimate(kind, body)
+        verdict = self.estimate(kind, body, extra)
         if not verdict.get("ok"):
             raise TxRefusedError(kind, verdict)
 
     def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: float = WAIT_S,
-             check: bool = False) -> TxResult:
+             check: bool = False, extra: Sequence[PrivateKey] = ()) -> TxResult:
         """Sign and submit; with ``wait="commit"`` return the committed result.
 
         With ``check=True`` the tx is first tried on the node's current state
@@ -209,13 +209,14 @@ class Wallet:
 
         Raises RpcError when the node refuses the tx (its message says why),
         TxFailedError when the market rule refused it in a block, and
-        TxTimeoutError when it is not committed within ``timeout_s``.
+        TxTimeoutError when it is not committed within ``timeout_s``. ``extra``
+        keys sign too (the new keys of a rotation: docs/WALLET.md).
         """
         if wait not in ("none", "commit"):
             raise ValueError(f"wait must be 'none' or 'commit', not {wait!r}")
         if check:
-            self.check(kind, body)
-        return self._send_tx(self.sign(kind, body), kind, timeout_s, wait)
+            self.check(kind, body, extra)
+        return self._send_tx(self.sign(kind, body, extra), kind, timeout_s, wait)
 
     def _send_tx(self, tx: Tx, kind: str, timeout_s: float, wait: str = "commit") -> TxResult:
         wait_s = min(int(timeout_s) or 1, max(1, int(self.client.timeout_s) - 5))
