@@ -307,6 +307,21 @@ class Mempool:
                 self._extend_run(sender)
         return dropped
 
+    def drop_unsigned(self, senders: Iterable[bytes], still_signed: Callable[[Tx], bool]) -> list[Tx]:
+        """Drop and return the pending txs of ``senders`` whose signers no longer hold the account's authority.
+
+        Called after a block changed those accounts' key sets (market/authority.py): a tx signed by a
+        rotated-out key would only be refused in a block, taking a slot for nothing.
+        """
+        dropped: list[Tx] = []
+        for sender in senders:
+            for tx_hash in list(self._by_sender.get(sender, {}).values()):
+                tx = self._txs[tx_hash]
+                if not still_signed(tx):
+                    self._remove(tx_hash)
+                    dropped.append(tx)
+        return dropped
+
     # -- re-gossip ------------------------------------------------------------
 
     @property

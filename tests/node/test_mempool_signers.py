@@ -1,0 +1,50 @@
+"""The mempool and multi-signature txs: each signature costs the node's minimum fee, every one is verified,
+and a key change in a block drops the pending txs its old keys signed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.keys import PrivateKey
+from core.types import Tx
+from node.mempool import Mempool, MempoolError, MempoolLimits
+
+CHAIN = "mempool-test"
+OWNER, PHONE, OTHER = (PrivateKey(bytes([n]) * 32) for n in (1, 2, 3))
+
+
+def two_signed(nonce: int = 0, fee: int = 2) -> Tx:
+    return Tx(CHAIN, OWNER.public_key, nonce, "transfer", {"amount": 1}, fee).cosign(OWNER).cosign(PHONE)
+
+
+def pool() -> Mempool:
+    return Mempool(MempoolLimits(min_fee=1), CHAIN)
+
+
+def test_the_node_minimum_fee_is_per_signature() -> None:
+    mp = pool()
+    with pytest.raises(MempoolError) as info:
+        mp.add(two_signed(fee=1).encode(), lambda s: 0)
+    assert info.value.reason == "fee" and "per signature" in str(info.value)
+    assert mp.add(two_signed(fee=2).encode(), lambda s: 0).sigs
+
+
+def test_one_bad_signature_among_several_is_refused() -> None:
+    tx = two_signed()
+    (k1, s1), (k2, _) = tx.sigs
+    forged = replace(tx, sigs=((k1, s1), (k2, s1)))
+    with pytest.raises(MempoolError) as info:
+        pool().add(forged.encode(), lambda s: 0)
+    assert info.value.reason == "signature"
+
+
+def test_a_key_change_drops_only_the_txs_its_old_keys_signed() -> None:
+    mp = pool()
+    old = mp.add(Tx(CHAIN, OWNER.public_key, 0, "transfer", {"amount": 1}, 1).sign(OWNER).encode(), lambda s: 0)
+    new = mp.add(Tx(CHAIN, OWNER.public_key, 1, "transfer", {"amount": 2}, 1).cosign(OTHER).encode(), lambda s: 0,
+                 allow_gap=True)
+    other = mp.add(Tx(CHAIN, PHONE.public_key, 0, "transfer", {"amount": 1}, 1).sign(PHONE).encode(), lambda s: 0)
+    dropped = mp.drop_unsigned([OWNER.public_key], lambda tx: OWNER.public_key not in tx.signers())
+    assert dropped == [old] and old.hash not in mp and new.hash in mp and other.hash in mp
