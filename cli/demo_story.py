@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli import demo_images
+from cli.demo_accounts import accounts
 from cli.demo_messages import exchange
 from cli.wallet_common import DAY_MS
 from wallet import builders, kinds
@@ -89,6 +90,10 @@ class Story:
     def tell(self, actor: str, text: str) -> None:
         self._step(actor, text, None)
 
+    def record(self, actor: str, text: str, tx: TxResult) -> None:
+        """A step for a tx sent some other way than ``act`` (a wallet outside the cast)."""
+        self._step(actor, text, tx)
+
     def _step(self, actor: str, text: str, tx: TxResult | None) -> None:
         step = Step(len(self.outcome.steps) + 1, actor, text, tx)
         self.outcome.steps.append(step)
@@ -119,6 +124,8 @@ class Story:
         self.dispute(mug)
         self.note("Act 5b: messages, encrypted end to end (nodes store and forward, cannot read)")
         exchange(self)
+        self.note("Act 5c: accounts that survive a lost or stolen key")
+        accounts(self)
         self.note("Act 6: what the chain now says")
         self.trace(record_id)
         self.outcome.balances_after = self.balances()

@@ -31,7 +31,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
     cfg, keys = write_home(home / "home", faucet=False)
     for name, key in keys.items():
         key.save(home / f"{name}.key")
-    for name in ("alice-new", "bob-phone", "carol-new"):
+    for name in ("alice-new", "bob-phone", "heidi-new"):
         PrivateKey.generate().save(home / f"{name}.key")
     async with running_node(cfg, keys) as (_, api):
         yield api, home
@@ -86,26 +86,44 @@ async def test_a_two_of_two_account_refuses_a_single_key_tx(world: Any) -> None:
 
 async def test_guardians_recover_a_lost_key_after_the_delay(world: Any) -> None:
     api, _home = world
-    carol, new = api.address("carol"), address(world, "carol-new")
-    made = await cli(world, "account", "guardians", "--guardian", api.address("dave"), "--guardian",
-                     api.address("grace"), "--threshold", "2", "--delay", "1s", key="carol")
+    heidi, new = api.address("heidi"), address(world, "heidi-new")
+    made = await cli(world, "account", "guardians", "--guardian", api.address("erin"), "--guardian",
+                     api.address("frank"), "--threshold", "2", "--delay", "1s", key="heidi")
     assert made.exit_code == 0, made.output
-    started = await cli(world, "account", "recover", "start", carol, new, "--json", key="dave")
+    started = await cli(world, "account", "recover", "start", heidi, new, "--json", key="erin")
     assert started.exit_code == 0, started.output
     recovery = next(e["attrs"]["recovery"] for e in json.loads(started.output)["events"]
                     if e["kind"] == "recovery_started")
-    early = await cli(world, "account", "recover", "finish", carol, str(recovery), key="erin")
+    early = await cli(world, "account", "recover", "finish", heidi, str(recovery), key="grace")
     assert early.exit_code == 1 and "too_early" in early.output, early.output
-    approved = await cli(world, "account", "recover", "approve", carol, str(recovery), new, key="grace")
+    approved = await cli(world, "account", "recover", "approve", heidi, str(recovery), new, key="frank")
     assert approved.exit_code == 0, approved.output
     deadline = time.monotonic() + 20
     while True:  # the 1 s veto delay runs in block time: retry until a block is past it
-        done = await cli(world, "account", "recover", "finish", carol, str(recovery), key="erin")
+        done = await cli(world, "account", "recover", "finish", heidi, str(recovery), key="grace")
         if done.exit_code == 0 or time.monotonic() > deadline:
             break
         assert "too_early" in done.output, done.output
     assert done.exit_code == 0, done.output
-    sent = await cli(world, "transfer", api.address("dave"), "1", "MKT", "--account", carol, key="carol-new")
+    sent = await cli(world, "transfer", api.address("dave"), "1", "MKT", "--account", heidi, key="heidi-new")
     assert sent.exit_code == 0, sent.output
-    lost = await cli(world, "transfer", api.address("dave"), "1", "MKT", key="carol")
+    lost = await cli(world, "transfer", api.address("dave"), "1", "MKT", key="heidi")
     assert lost.exit_code == 1 and "bad_signers" in lost.output, lost.output
+
+
+async def test_the_demo_accounts_act_runs_on_a_node(world: Any) -> None:
+    """`marketnode demo` Act 5c: rotation, a refused single-key tx of a 2-of-2 account, a recovery."""
+    from cli.demo_accounts import accounts
+    from cli.demo_story import CAST, Story
+    from wallet.account import Wallet
+
+    api, home = world
+    cast = {name: Wallet(PrivateKey.load(home / f"{name}.key"), api.url) for name in CAST}
+    story = await asyncio.to_thread(Story, cast, lambda step: None)  # it asks the node: off the node's loop
+    await asyncio.to_thread(accounts, story)
+    ids = story.outcome.ids
+    assert ids["rotated_old_key_refused"] == ids["two_of_two_single_key_refused"] == "bad_signers"
+    two = await api.call("account_getAuthority", address=ids["two_of_two_account"])
+    assert two["threshold"] == 2 and len(two["keys"]) == 2
+    recovered = await api.call("account_getAuthority", address=ids["recovered_account"])
+    assert recovered["version"] == 2 and recovered["recovery"] is None and recovered["guardians"] is not None
