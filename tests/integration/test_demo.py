@@ -178,3 +178,14 @@ def test_the_demo_exchanges_messages_that_each_reader_decrypted_through_its_own_
     for name in net.validators:  # gossiped to every node, as ciphertext
         held = {i["id"] for i in net.call(name, "message_inbox", address=alice, limit=100)["items"]}
         assert set(ids) <= held, name
+
+
+def test_the_demo_rotates_a_key_refuses_a_single_key_tx_of_a_2_of_2_account_and_recovers_one(net, story):
+    report, _ = story
+    ids = report["ids"]
+    assert ids["rotated_old_key_refused"] == ids["two_of_two_single_key_refused"] == "bad_signers"
+    two = net.call("validator-1", "account_getAuthority", address=ids["two_of_two_account"])
+    assert two["threshold"] == 2 and len(two["keys"]) == 2 and not two["default"]
+    recovered = net.call("validator-3", "account_getAuthority", address=ids["recovered_account"])
+    assert recovered["version"] == 2 and recovered["recovery"] is None  # rotated once, then recovered
+    assert any(step["kind"] == "recovery_finish" for step in report["steps"])
