@@ -6,6 +6,7 @@ import "./provenance.js";
 import "./network.js";
 import "./walletui.js";
 import "./inbox.js";
+import "./keys.js";
 import { startNotifications } from "./notify.js";
 import { loadAssets, rpc } from "./api.js";
 import { el } from "./format.js";

@@ -4,9 +4,10 @@
 // No DOM here beyond <html lang> (tested under Node.js); dates and numbers take `locale()` (format.js).
 
 import { ZH_CN } from "./messages-zh.js";
+import { ZH_CN_KEYS } from "./messages-zh-keys.js";
 
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
-const CATALOGS = { en: {}, "zh-CN": ZH_CN };
+const CATALOGS = { en: {}, "zh-CN": { ...ZH_CN, ...ZH_CN_KEYS } };
 const STORE_KEY = "marketnode.lang";
 
 let current = null;

@@ -1,0 +1,31 @@
+// 简体中文 for the key set page (keys.js), kept apart from messages-zh.js so both can change at once.
+// i18n.js merges it into the zh-CN catalog. Keep {names} as they are: t() fills them in.
+
+export const ZH_CN_KEYS = {
+  "every transaction": "所有交易",
+  "moving more than {amount}": "转出超过 {amount}",
+  "only changes to the key set": "仅限更改密钥集",
+  "Account": "账户",
+  "Key set": "密钥集",
+  "the address key alone (never changed)": "仅地址本身的密钥（从未更改）",
+  "version {n}": "第 {n} 版",
+  "Signatures needed": "所需签名",
+  "{k} of {n} keys for: {policy}": "{n} 把密钥中需 {k} 把，适用于：{policy}",
+  "Guardians": "守护人",
+  "{k} of {n}, veto delay {s} s": "{n} 人中需 {k} 人，否决期 {s} 秒",
+  "none": "无",
+  "Keys": "密钥",
+  "Pending recovery": "进行中的恢复",
+  "Recovery": "恢复",
+  "Approvals": "批准数",
+  "Deadline": "截止时间",
+  "unlock the wallet first": "请先解锁钱包",
+  "Rotated in block #{height}: this browser now signs with {key}. Back up the new seed.": "已在区块 #{height} 中轮换：本浏览器现在使用 {key} 签名。请备份新的种子。",
+  "Rotate key": "轮换密钥",
+  "Replace this account's key by a new one made in this browser. The address, balances, shop and reputation stay; the old key stops working.": "用本浏览器生成的新密钥替换此账户的密钥。地址、余额、店铺和信誉保持不变；旧密钥将失效。",
+  "Passphrase for the new key (8+ characters)": "新密钥的密码（至少 8 个字符）",
+  "Working…": "处理中…",
+  "Make or unlock a wallet first, or open #/keys/ADDRESS.": "请先创建或解锁钱包，或打开 #/keys/地址。",
+  "Rotate the key": "轮换密钥",
+  "Keys of {who}": "{who} 的密钥",
+};
