@@ -29,7 +29,7 @@ def test_every_text_of_the_keys_page_has_its_chinese() -> None:
     done = subprocess.run(["node", "--input-type=module", "-e", SCRIPT, str(STATIC_DIR), json.dumps(texts)],
                           capture_output=True, text=True, timeout=30, check=True, env={"LANG": "C"})
     out = json.loads(done.stdout)
-    assert out == {"missing": [], "market": "市场", "filled": "3 把密钥中需 2 把，适用于：x"}
+    assert out == {"missing": [], "market": "市场", "filled": "3 把密钥中需 2 把，适用于：x"}  # noqa: RUF001
 
 
 def test_the_keys_page_shows_no_untranslated_literal_text() -> None:
