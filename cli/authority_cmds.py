@@ -14,7 +14,7 @@ import click
 
 from cli.account_cmds import account
 from cli.wallet_common import Session, fields, load_key_file, node_command, reported_errors, table, when
-from core.keys import address_from_pubkey, pubkey_from_address
+from core.keys import PrivateKey, address_from_pubkey, pubkey_from_address
 from wallet import kinds
 from wallet.builders import cosign_raw
 
@@ -194,6 +194,21 @@ def recover_finish(session: Session, address: str, recovery_id: int) -> None:
     """After the delay, install the new key (anyone may send this)."""
     session.send("recovery_finish", kinds.recovery_finish(account=address, recovery=recovery_id),
                  lambda r: f"{address} recovered: sign with the new key and --account {address}")
+
+
+@account.command("new-key")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+def new_key_cmd(path: Path) -> None:
+    """Write a fresh key to FILE (a hex seed, mode 0600) for a rotation or a second device; print its address.
+
+    
+    marketnode account new-key phone.key
+    """
+    if path.exists():
+        raise click.UsageError(f"{path} exists: a key file is never overwritten")
+    key = PrivateKey.generate()
+    key.save(path)
+    click.echo(key.address)
 
 
 @account.command("cosign")

@@ -167,8 +167,8 @@ def load_key_file(path: Path) -> PrivateKey:
     """A plain hex seed file, or a usage error naming the file (not a traceback)."""
     try:
         return PrivateKey.load(path)
-    except (OSError, ValueError) as exc:
-        raise click.BadParameter(f"{path}: cannot read a key: {exc}") from None
+    except (OSError, ValueError, MarketnodeError) as exc:
+        raise click.BadParameter(f"cannot read a key: {exc}") from None
 
 
 def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:

@@ -111,6 +111,45 @@ async def test_guardians_recover_a_lost_key_after_the_delay(world: Any) -> None:
     assert lost.exit_code == 1 and "bad_signers" in lost.output, lost.output
 
 
+async def test_the_owner_vetoes_a_recovery_it_did_not_ask_for(world: Any) -> None:
+    api, _home = world
+    frank = api.address("frank")
+    made = await cli(world, "account", "guardians", "--guardian", api.address("erin"), "--threshold", "1",
+                     "--delay", "1h", key="frank")
+    assert made.exit_code == 0, made.output
+    started = await cli(world, "account", "recover", "start", frank, address(world, "bob-phone"), "--json",
+                        key="erin")
+    recovery = next(e["attrs"]["recovery"] for e in json.loads(started.output)["events"]
+                    if e["kind"] == "recovery_started")
+    shown = await cli(world, "account", "keys", frank)
+    assert f"#{recovery} waiting" in shown.output, shown.output
+    vetoed = await cli(world, "account", "recover", "veto", str(recovery), key="frank")
+    assert vetoed.exit_code == 0, vetoed.output
+    assert (await authority(world, "frank"))["recovery"] is None
+    late = await cli(world, "account", "recover", "finish", frank, str(recovery), key="erin")
+    assert late.exit_code == 1 and "not_found" in late.output, late.output
+
+
+async def test_a_second_device_cosigns_offline_and_the_tx_commits(world: Any) -> None:
+    """bob's 2-of-2 account: his device signs, the phone adds its signature with `account cosign`, no node."""
+    from core.types import Tx
+    from wallet.builders import build_tx
+
+    api, home = world
+    status = await api.call("account_get", address=api.address("bob"))
+    device = PrivateKey.load(home / "bob.key")
+    chain_id = (await api.call("node_status"))["chain_id"]
+    half = build_tx(device, chain_id, status["nonce"],
+                    "transfer", {"to": api.pub("carol"), "asset": "MKT", "amount": 1}, 0)
+    done = await asyncio.to_thread(CliRunner().invoke, main, ["account", "cosign", half.encode().hex(), "--key-file",
+                                                              str(home / "bob-phone.key")])
+    assert done.exit_code == 0, done.output
+    full = Tx.decode(bytes.fromhex(done.output.strip()))
+    assert len(full.sigs) == 2 and full.verify()
+    sent = await api.call("tx_send", tx=full.encode().hex(), wait="commit", timeout_s=20)
+    assert sent["status"] == "committed", sent
+
+
 async def test_the_demo_accounts_act_runs_on_a_node(world: Any) -> None:
     """`marketnode demo` Act 5c: rotation, a refused single-key tx of a 2-of-2 account, a recovery."""
     from cli.demo_accounts import accounts
