@@ -123,13 +123,31 @@ def check_signers(state: State, tx: Tx, params: Params) -> Authority:
     return auth
 
 
-def outflow_limit(auth: Authority, tx: Tx) -> int | None:
-    """The native amount this tx may move out when signed by fewer than the threshold; None: no limit applies."""
+def allowance_left(state: State, auth: Authority, tx: Tx, params: Params, now_ms: int) -> int | None:
+    """What fewer than the threshold of keys may still move out this period; None: no limit applies.
+
+    ``above`` is an allowance per ``params.single_key_period_ms`` of block
+    time, fees included, not a per-tx cap: a thief holding one key cannot
+    drain the account in many small txs.
+    """
     if auth.above is None or auth.guarded(tx.kind):
         return None
     if sum(1 for key in tx.signers() if key in auth.keys) >= auth.threshold:
         return None
-    return auth.above
+    return max(0, auth.above - _spent(state, tx.sender, params, now_ms))
+
+
+def _spent(state: State, account: bytes, params: Params, now_ms: int) -> int:
+    record = store.load(state, keys.spent(account))
+    period = now_ms // params.single_key_period_ms
+    return record[1] if record is not None and record[0] == period else 0
+
+
+def spend_allowance(state: State, account: bytes, params: Params, now_ms: int, amount: int) -> None:
+    """Count ``amount`` native units against this period's one-key allowance."""
+    if amount:
+        period = now_ms // params.single_key_period_ms
+        store.save(state, keys.spent(account), [period, _spent(state, account, params, now_ms) + amount])
 
 
 def balances(state: State, account: bytes) -> dict[str, int]:
@@ -142,8 +160,9 @@ def balances(state: State, account: bytes) -> dict[str, int]:
     return out
 
 
-def check_outflow(before: dict[str, int], after: dict[str, int], native: str, limit: int) -> None:
-    """THRESHOLD_REQUIRED if the account lost more than ``limit`` native units or any other asset."""
+def check_outflow(before: dict[str, int], after: dict[str, int], native: str, limit: int) -> int:
+    """The native units the account lost; THRESHOLD_REQUIRED if more than ``limit`` or any other asset."""
+    lost_native = 0
     for asset, had in sorted(before.items()):
         lost = had - after.get(asset, 0)
         if lost <= 0:
@@ -151,7 +170,10 @@ def check_outflow(before: dict[str, int], after: dict[str, int], native: str, li
         if asset != native:
             fail(THRESHOLD_REQUIRED, f"moving {asset} out of this account needs its threshold of signatures")
         if lost > limit:
-            fail(THRESHOLD_REQUIRED, f"the tx moved {lost} {native}; one key may move at most {limit}")
+            fail(THRESHOLD_REQUIRED, f"the tx moved {lost} {native}; fewer than the threshold of keys may move "
+                                     f"{limit} more this period")
+        lost_native = lost
+    return lost_native
 
 
 def _require_valid(tx: TxContext, new: Authority) -> None:

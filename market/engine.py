@@ -18,9 +18,10 @@ from core.types import Tx
 from market import keys, roles, store
 from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
 from market.assets import create_asset, in_units
-from market.authority import Authority, balances, check_outflow, check_signers, outflow_limit
+from market.authority import Authority, allowance_left, balances, check_outflow, check_signers, spend_allowance
 from market.codes import (
     BAD_NONCE,
+    BAD_SIGNERS,
     CANNOT_PAY_FEE,
     FEE_TOO_LOW,
     OK,
@@ -96,13 +97,19 @@ def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: boo
     return auth
 
 
-def check_tx(state: State, tx: Tx, params: Params) -> None:
+def check_tx(state: State, tx: Tx, params: Params, now_ms: int | None = None) -> None:
     """Mempool admission: raise RuleError unless the tx could execute and pay its fee.
 
-    Checks chain id, kind, body schema, nonce >= next nonce, fee >= min and
-    payable. Does not verify the signature (the caller does, once).
+    Checks chain id, signers, kind, body schema, nonce >= next nonce, fee >=
+    min and payable; with ``now_ms`` (the head's block time) also that a fee
+    paid by fewer than the threshold fits the account's one-key allowance.
+    Does not verify the signatures (the caller does, once).
     """
-    _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    auth = _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    if now_ms is not None:
+        left = allowance_left(state, auth, tx, params, now_ms)
+        require(left is None or tx.fee <= left, BAD_SIGNERS,
+                f"fee {tx.fee} exceeds what fewer than the threshold of keys may still spend this period ({left})")
     validate_body(tx.kind, tx.body)
 
 
@@ -117,13 +124,18 @@ def apply_tx(state: State, ctx: BlockContext, tx: Tx) -> Receipt:
     params = load_params(state)
     try:
         auth = _admit(state, tx, ctx.chain_id, params, exact_nonce=True)
+        left = allowance_left(state, auth, tx, params, ctx.timestamp_ms)
+        require(left is None or tx.fee <= left, BAD_SIGNERS,
+                f"fee {tx.fee} exceeds what fewer than the threshold of keys may still spend this period ({left})")
     except RuleError as exc:
         return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], 0)
     move(state, tx.sender, ctx.proposer, params.native_asset, tx.fee)
     bump_nonce(state, tx.sender, tx.nonce)
+    if left is not None:
+        spend_allowance(state, tx.sender, params, ctx.timestamp_ms, tx.fee)
     call = TxContext(state, ctx, params, tx.sender, tx.hash)
     try:
-        _run_isolated(call, tx, outflow_limit(auth, tx))
+        _run_isolated(call, tx, None if left is None else left - tx.fee)
     except RuleError as exc:
         return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], tx.fee)
     return Receipt(tx.hash, True, OK, "", tx.fee, tuple(call.events))
@@ -133,7 +145,8 @@ def _run_isolated(call: TxContext, tx: Tx, limit: int | None = None) -> None:
     """Check the body and run the handler so that a RuleError leaves no write behind.
 
     ``limit``: the native amount the tx may move out of the sender (fewer
-    than its threshold signed, market/authority.py); more fails the tx.
+    than its threshold signed: what is left of the period's allowance after
+    the fee, market/authority.py); more fails the tx.
     """
     state = call.state
     savepoint = getattr(state, "savepoint", None)
@@ -162,7 +175,8 @@ def _execute(call: TxContext, tx: Tx, limit: int | None) -> None:
         return
     before = balances(call.state, tx.sender)
     HANDLERS[tx.kind](call, body)
-    check_outflow(before, balances(call.state, tx.sender), call.params.native_asset, limit)
+    lost = check_outflow(before, balances(call.state, tx.sender), call.params.native_asset, limit)
+    spend_allowance(call.state, tx.sender, call.params, call.now_ms, lost)
 
 
 def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:

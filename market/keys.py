@@ -199,6 +199,11 @@ def authority(account_key: bytes) -> bytes:
     return b"auth/" + account_key
 
 
+def spent(account_key: bytes) -> bytes:
+    """``[period, amount]``: native units one key moved out of a guarded account in the current period."""
+    return b"spent/" + account_key
+
+
 def guardians(account_key: bytes) -> bytes:
     return b"guard/" + account_key
 

@@ -52,6 +52,7 @@ class Params:
     max_guardians: int = 8
     recovery_min_delay_ms: int = 60_000
     recovery_approval_window_ms: int = 7 * DAY_MS
+    single_key_period_ms: int = DAY_MS
 
     def __post_init__(self) -> None:
         if not ASSET_ID_RE.match(self.native_asset):
@@ -75,8 +76,9 @@ class Params:
                 raise ConfigError(f"params.{name} must be 1..{cap}")
         if self.recovery_min_delay_ms > MAX_WINDOW_MS:
             raise ConfigError(f"params.recovery_min_delay_ms must be at most {MAX_WINDOW_MS} (100 years)")
-        if not 0 < self.recovery_approval_window_ms <= MAX_WINDOW_MS:
-            raise ConfigError(f"params.recovery_approval_window_ms must be positive and at most {MAX_WINDOW_MS}")
+        for name in ("recovery_approval_window_ms", "single_key_period_ms"):
+            if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
+                raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
         if self.reward_period_ms == 0:
             raise ConfigError("params.reward_period_ms must be positive")
 

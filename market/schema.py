@@ -116,8 +116,8 @@ KINDS: dict[str, KindSpec] = {
               Field("keys", ListOf(KEY, MAX_TX_SIGS), "the key set (≤ params.max_account_keys)"),
               Field("threshold", UInt(1, MAX_TX_SIGS), "how many keys a guarded tx needs"),
               _opt("kinds", ListOf(KIND_NAME, 64), "kinds that need the threshold (with `above` absent too: all)"),
-              _opt("above", UInt(), "native amount one key may move out per tx; more, or any other asset, "
-                   "needs the threshold")),
+              _opt("above", UInt(), "native amount (fees included) fewer keys may move out per "
+                   "params.single_key_period_ms; more, or any other asset, needs the threshold")),
         _kind("account_set_guardians", "the account names guardians, k of whom can recover it after `delay_ms`; "
               "empty: none (cancels a pending recovery)",
               Field("guardians", ListOf(ACCOUNT, 64), "guardian accounts (≤ params.max_guardians)"),

@@ -143,8 +143,7 @@ class Mempool:
         if tx.chain_id != self.chain_id:
             raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}")
         pending = self._by_sender.get(tx.sender)
-        if pending is not None and tx.nonce in pending:
-            raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
+        replaces = self._replaced_by(tx, pending)
         if tx.fee < tx.fee_floor(limits.min_fee):
             raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {tx.fee_floor(limits.min_fee)} "
                                f"({limits.min_fee} per signature)")
@@ -152,7 +151,7 @@ class Mempool:
         if tx.nonce < next_nonce:
             raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "
                                f"{next_nonce}", next_nonce=next_nonce)
-        if pending is not None and len(pending) >= limits.max_per_sender:
+        if pending is not None and replaces is None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
         run_end = self._run_end(tx.sender, next_nonce)
         gapped = tx.nonce > run_end
@@ -175,10 +174,26 @@ class Mempool:
             check(tx)
         if full is not None and not self._evict_gapped(account_nonce, len(raw)):
             raise full
+        if replaces is not None:
+            self._remove(replaces)
         self._insert(tx_hash, tx, len(raw))
         self._next[tx.sender] = next_nonce
         self._extend_run(tx.sender)
         return tx
+
+    def _replaced_by(self, tx: Tx, pending: dict[int, bytes] | None) -> bytes | None:
+        """The held tx at ``tx``'s nonce that ``tx`` may replace, or None when the nonce is free.
+
+        Only a tx with more signatures replaces one with fewer (and only if it then passes every check):
+        a multi-key account's owner, signing with its threshold, is not held up by a thief's one-key
+        txs squatting its nonces. Equal signatures: the first stays (``duplicate``).
+        """
+        if pending is None or tx.nonce not in pending:
+            return None
+        held = pending[tx.nonce]
+        if len(tx.signatures()) <= len(self._txs[held].signatures()):
+            raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
+        return held
 
     def _extend_run(self, sender: bytes) -> None:
         """Walk the sender's run of pending nonces on from where it was known to end; keep the count."""

@@ -520,7 +520,8 @@ class Node:
 
     def _market_check(self, tx: Tx) -> None:
         reader = self.store.state_reader()
-        check_tx(reader, tx, load_params(reader))
+        head = self.store.head()
+        check_tx(reader, tx, load_params(reader), None if head is None else head.timestamp_ms)
 
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.

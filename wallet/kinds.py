@@ -39,7 +39,7 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("keys", "list:bytes", True, "the key set (≤ params.max_account_keys)"),
             FieldSpec("threshold", "uint", True, "how many keys a guarded tx needs"),
             FieldSpec("kinds", "list:str", False, "kinds that need the threshold (with `above` absent too: all)"),
-            FieldSpec("above", "uint", False, "native amount one key may move out per tx; more, or any other asset, needs the threshold"),
+            FieldSpec("above", "uint", False, "native amount (fees included) fewer keys may move out per params.single_key_period_ms; more, or any other asset, needs the threshold"),
         ),
     ),
     "account_set_guardians": KindSpec(
@@ -382,7 +382,7 @@ def account_set_authority(
     ``keys``: the key set (≤ params.max_account_keys)
     ``threshold``: how many keys a guarded tx needs
     ``kinds`` (optional): kinds that need the threshold (with `above` absent too: all)
-    ``above`` (optional): native amount one key may move out per tx; more, or any other asset, needs the threshold
+    ``above`` (optional): native amount (fees included) fewer keys may move out per params.single_key_period_ms; more, or any other asset, needs the threshold
     """
     return make_body(KINDS["account_set_authority"], {
         "keys": keys,

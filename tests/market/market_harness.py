@@ -121,7 +121,7 @@ class Chain:
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         sender = self.acct(who)
         fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT"),
-                    keys.receipts_root(self.height)}
+                    keys.receipts_root(self.height), keys.spent(sender)}  # spent: a guarded account's fee counts
         assert changed <= fee_keys, f"a failed tx changed {sorted(changed - fee_keys)}"
         return receipt
 

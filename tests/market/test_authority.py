@@ -8,6 +8,7 @@ rotation to a key nobody holds, value smuggled past an ``above`` limit.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 from market_harness import CHAIN_ID, Chain, make_genesis
@@ -18,6 +19,7 @@ from core.types import MAX_TX_SIGS, Tx
 from market import keys
 from market.authority import authority_of
 from market.engine import check_tx, load_params
+from market.params import DAY_MS
 from market.state import StateOverlay
 
 
@@ -163,17 +165,39 @@ def test_a_tx_carries_at_most_max_tx_sigs() -> None:
 
 # -- value threshold ---------------------------------------------------------------
 
-def test_one_key_moves_up_to_above_and_no_more(chain: Chain) -> None:
+def test_one_key_moves_up_to_above_per_period_fees_included(chain: Chain) -> None:
     two_of_two(chain, above=100)
     chain.signing["alice"] = [PHONE]
-    chain.ok("alice", "transfer", **transfer_body(chain, 100))
+    chain.ok("alice", "transfer", **transfer_body(chain, 99))  # 99 + fee 1 = the whole allowance
+    receipt = chain.send("alice", "transfer", **transfer_body(chain, 1))
+    assert (receipt.code, receipt.fee_paid) == (codes.BAD_SIGNERS, 0)  # even the fee no longer fits
+    chain.advance(DAY_MS)
     before = chain.balance("alice", "MKT")
-    receipt = chain.fails(codes.THRESHOLD_REQUIRED, "alice", "transfer", **transfer_body(chain, 101))
+    receipt = chain.fails(codes.THRESHOLD_REQUIRED, "alice", "transfer", **transfer_body(chain, 100))
     assert receipt.fee_paid == 1 and chain.balance("alice", "MKT") == before - 1
     chain.fails(codes.THRESHOLD_REQUIRED, "alice", "transfer", **transfer_body(chain, 1, "USD"))
+    chain.ok("alice", "transfer", **transfer_body(chain, 97))  # 3 fees and 97: the new day's 100
     chain.signing["alice"] = [chain.keys["alice"], PHONE]
-    chain.ok("alice", "transfer", fee=2, **transfer_body(chain, 5_000))
-    chain.ok("alice", "transfer", fee=2, **transfer_body(chain, 5_000, "USD"))
+    chain.ok("alice", "transfer", **transfer_body(chain, 5_000))  # both keys: no allowance applies
+    chain.ok("alice", "transfer", **transfer_body(chain, 5_000, "USD"))
+
+
+def test_a_thief_with_one_key_cannot_drain_in_small_txs(chain: Chain) -> None:
+    """The allowance is per period, not per tx: splitting a theft into many small txs gains nothing."""
+    two_of_two(chain, above=50)
+    start = chain.balance("alice", "MKT")
+    chain.signing["alice"] = [PHONE]
+    for _ in range(40):
+        chain.send("alice", "transfer", **transfer_body(chain, 10))
+    assert start - chain.balance("alice", "MKT") <= 50
+
+
+def test_a_huge_fee_by_one_key_is_refused_before_it_is_paid(chain: Chain) -> None:
+    two_of_two(chain, above=100)
+    chain.signing["alice"] = [PHONE]
+    before = chain.balance("alice", "MKT")
+    receipt = chain.send("alice", "register", fee=900_000, name="Thief", commitment=bytes(32))
+    assert (receipt.code, receipt.fee_paid, chain.balance("alice", "MKT")) == (codes.BAD_SIGNERS, 0, before)
 
 
 def test_value_into_escrow_counts_against_above(chain: Chain) -> None:
@@ -237,3 +261,12 @@ def test_estimate_style_overlay_sees_the_same_answer(chain: Chain) -> None:
     with pytest.raises(Exception) as refused:
         check_tx(overlay, tx, load_params(overlay))
     assert getattr(refused.value, "code", None) == codes.BAD_SIGNERS
+
+
+def test_admission_refuses_a_fee_beyond_the_allowance_at_the_head(chain: Chain) -> None:
+    two_of_two(chain, above=10)
+    phone_only = Tx(CHAIN_ID, chain.acct("alice"), 1, "transfer", transfer_body(chain, 1), 11).cosign(PHONE)
+    with pytest.raises(Exception) as refused:
+        check_tx(chain.state, phone_only, load_params(chain.state), chain.now_ms)
+    assert getattr(refused.value, "code", None) == codes.BAD_SIGNERS
+    check_tx(chain.state, replace(phone_only, fee=5).cosign(PHONE), load_params(chain.state), chain.now_ms)

@@ -168,14 +168,29 @@ def check_tx(chain: Chain, tx: Tx, before_state: dict[bytes, bytes], receipt: An
     assert THIEF.public_key not in tx.signers(), "a thief's key paid a fee"
     if tx.kind in AUTHORITY_KINDS:
         assert signed_members >= auth.threshold, f"{tx.kind} executed below the threshold"
-    installs = {k.public_key for k in SPARES}
-    assert all(k in installs for k in outsiders), "an outsider key was accepted"
+    installs = {tx.body.get("new_key"), *tx.body.get("keys", [])} if tx.kind in AUTHORITY_KINDS else set()
+    assert all(k in installs for k in outsiders), "an outsider key was accepted (one the tx does not add)"
     for event in receipt.events:
         if event.kind == "recovery_finished":
             pending = store.load(MemoryState(before_state), keys.recovery(event.attrs["account"]))
             guard = store.load(MemoryState(before_state), keys.guardians(event.attrs["account"]))
             assert pending["ready_ms"] is not None and chain.now_ms - 1_000 >= pending["ready_ms"]
             assert len([g for g in pending["approvals"] if g in guard["guardians"]]) >= guard["threshold"]
+
+
+def one_key_spend(chain: Chain, tx: Tx, before_state: dict[bytes, bytes], receipt: Any,
+                  spent: dict[tuple[bytes, int], int]) -> None:
+    """Fewer than the threshold never move more than ``above`` native units out per period (fees included)."""
+    auth = authority_of(MemoryState(before_state), tx.sender)
+    if auth.above is None or auth.guarded(tx.kind) or receipt.fee_paid == 0:
+        return
+    if sum(1 for k in tx.signers() if k in auth.keys) >= auth.threshold:
+        return
+    had = store.load_int(MemoryState(before_state), keys.balance(tx.sender, "MKT"))
+    lost = max(0, had - chain.balance(tx.sender, "MKT"))
+    bucket = (tx.sender, (chain.now_ms - 1_000) // chain.genesis.params.single_key_period_ms)
+    spent[bucket] = spent.get(bucket, 0) + lost
+    assert spent[bucket] <= auth.above, "one key moved more than its allowance"
 
 
 def check_key_sets(chain: Chain) -> None:
@@ -202,6 +217,7 @@ def run_checked(actions: list[tuple[Any, ...]]) -> Chain:
     """Run the actions one tx per block, checking every invariant after each; return the chain."""
     chain = Chain()
     start = supply(chain.state)
+    spent: dict[tuple[bytes, int], int] = {}
     for action in (step for a in actions for step in expand(a)):
         tx = build(chain, action)
         if tx is None:
@@ -209,6 +225,7 @@ def run_checked(actions: list[tuple[Any, ...]]) -> Chain:
         before = chain.state.items()
         [receipt] = chain.block([tx])
         check_tx(chain, tx, before, receipt)
+        one_key_spend(chain, tx, before, receipt, spent)
         assert supply(chain.state) == start, "value was created or lost"
         check_key_sets(chain)
     return chain

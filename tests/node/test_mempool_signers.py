@@ -48,3 +48,30 @@ def test_a_key_change_drops_only_the_txs_its_old_keys_signed() -> None:
     other = mp.add(Tx(CHAIN, PHONE.public_key, 0, "transfer", {"amount": 1}, 1).sign(PHONE).encode(), lambda s: 0)
     dropped = mp.drop_unsigned([OWNER.public_key], lambda tx: OWNER.public_key not in tx.signers())
     assert dropped == [old] and old.hash not in mp and new.hash in mp and other.hash in mp
+
+
+def test_more_signatures_replace_fewer_at_the_same_nonce() -> None:
+    """A thief's one-key tx cannot squat the nonce a 2-of-2 owner's threshold-signed tx needs."""
+    mp = pool()
+    thief = mp.add(Tx(CHAIN, OWNER.public_key, 0, "transfer", {"amount": 9}, 1).cosign(PHONE).encode(), lambda s: 0)
+    owner = mp.add(two_signed(nonce=0).encode(), lambda s: 0)
+    assert thief.hash not in mp and owner.hash in mp and len(mp) == 1 and mp.executable_count() == 1
+    with pytest.raises(MempoolError) as info:  # the thief cannot take it back, nor replay the old one
+        mp.add(thief.encode(), lambda s: 0)
+    assert info.value.reason == "duplicate"
+    one = Tx(CHAIN, OWNER.public_key, 0, "transfer", {"amount": 8}, 1).cosign(PHONE)
+    with pytest.raises(MempoolError) as info:
+        mp.add(one.encode(), lambda s: 0)
+    assert info.value.reason == "duplicate"
+
+
+def test_a_replacement_must_pass_the_market_check() -> None:
+    mp = pool()
+    mp.add(Tx(CHAIN, OWNER.public_key, 0, "transfer", {"amount": 9}, 1).cosign(PHONE).encode(), lambda s: 0)
+
+    def refuse(tx: Tx) -> None:
+        raise MempoolError("signature", "a key outside the account's set")
+
+    with pytest.raises(MempoolError):
+        mp.add(two_signed(nonce=0).encode(), lambda s: 0, refuse)
+    assert len(mp) == 1
