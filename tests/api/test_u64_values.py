@@ -14,7 +14,7 @@ from api_helpers import ApiClient, h, running_node, write_home
 
 from core.encoding import INT_MAX
 from market.fields import ListOf, MapOf, Scalar, Struct, UInt
-from market.params import Params
+from market.params import MAX_WINDOW_MS, Params
 from market.schema import KINDS, MAX_STOCK
 from node.queries.indexer import FILE_NAME
 from node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
@@ -249,6 +249,20 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
         ok("record_report", "value")
         await refused("frank", "cert_transfer", {"certificate": INT_MAX, "to": api.pub("bob")}, "certificate")
         await refused("frank", "cert_revoke", {"certificate": INT_MAX}, "certificate")
+        await refused("carol", "account_set_authority", {"keys": [api.pub("carol")], "threshold": 16}, "threshold",
+                      "bad_key_set")
+        await api.send("carol", "account_set_authority", {"keys": [api.pub("carol")], "threshold": 1,
+                                                          "above": INT_MAX})
+        ok("account_set_authority", "above")
+        assert (await api.call("account_getAuthority", address=api.address("carol")))["above"] == INT_MAX
+        guardians = {"guardians": [api.pub("alice")], "delay_ms": MAX_WINDOW_MS}
+        await refused("carol", "account_set_guardians", {**guardians, "threshold": 64}, "threshold", "bad_guardians")
+        await api.send("carol", "account_set_guardians", {**guardians, "threshold": 1})
+        ok("account_set_guardians", "delay_ms")
+        for kind in ("recovery_approve", "recovery_finish"):
+            await refused("alice", kind, {"account": api.pub("carol"), "recovery": INT_MAX,
+                                          **({"new_key": h("k")} if kind == "recovery_approve" else {})}, "recovery")
+        await refused("carol", "recovery_veto", {"recovery": INT_MAX}, "recovery")
         assert covered == integer_fields(), integer_fields() ^ covered
 
         async def shown() -> dict[str, Any]:
