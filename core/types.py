@@ -177,28 +177,37 @@ class Tx:
         return tx
 
 
+def signature_pairs(entries: list[Any], where: str, signer: str) -> tuple[tuple[bytes, bytes], ...]:
+    """[key, signature] entries as pairs: keys 32 bytes, signatures 64, keys strictly ascending (no repeats).
+
+    One rule for a certificate's validator signatures and a tx's ``sigs``.
+    """
+    pairs: list[tuple[bytes, bytes]] = []
+    previous = b""
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 2:
+            raise DecodeError(f"{where}: each entry is [{signer}, signature]")
+        key, sig = entry
+        if not (isinstance(key, bytes) and len(key) == PUBKEY_SIZE):
+            raise DecodeError(f"{where}: {signer} must be 32 bytes")
+        if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
+            raise DecodeError(f"{where}: signature must be 64 bytes")
+        if key <= previous:
+            raise DecodeError(f"{where}: must be sorted by {signer}, no repeats")
+        previous = key
+        pairs.append((key, sig))
+    return tuple(pairs)
+
+
 def _signature_list(obj: dict[str, Any], sender: bytes) -> tuple[tuple[bytes, bytes], ...]:
     """tx.sigs: 1..MAX_TX_SIGS [key, signature] pairs, keys strictly ascending; not the sender's key alone."""
     entries = f.seq(obj, "sigs", "tx", MAX_TX_SIGS)
     if not entries:
         raise DecodeError("tx.sigs: empty (an unsigned tx carries sig)")
-    pairs: list[tuple[bytes, bytes]] = []
-    previous = b""
-    for entry in entries:
-        if not isinstance(entry, list) or len(entry) != 2:
-            raise DecodeError("tx.sigs: each entry is [public key, signature]")
-        key, sig = entry
-        if not (isinstance(key, bytes) and len(key) == PUBKEY_SIZE):
-            raise DecodeError("tx.sigs: a public key is 32 bytes")
-        if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
-            raise DecodeError("tx.sigs: a signature is 64 bytes")
-        if key <= previous:
-            raise DecodeError("tx.sigs: must be sorted by public key, no repeats")
-        previous = key
-        pairs.append((key, sig))
+    pairs = signature_pairs(entries, "tx.sigs", "public key")
     if len(pairs) == 1 and pairs[0][0] == sender:
         raise DecodeError("tx.sigs: a tx signed by the sender's own key alone carries sig, not sigs")
-    return tuple(pairs)
+    return pairs
 
 
 def tx_hash_of(raw: bytes) -> bytes:
@@ -353,26 +362,13 @@ class Certificate:
     def from_obj(cls, obj: Any) -> Certificate:
         what = "certificate"
         obj = f.expect_map(obj, what, cls.FIELDS)
-        pairs = []
-        previous = b""
-        for entry in f.seq(obj, "signatures", what, 1024):
-            if not isinstance(entry, list) or len(entry) != 2:
-                raise DecodeError("certificate.signatures: each entry is [validator, signature]")
-            validator, sig = entry
-            if not (isinstance(validator, bytes) and len(validator) == PUBKEY_SIZE):
-                raise DecodeError("certificate.signatures: validator must be 32 bytes")
-            if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
-                raise DecodeError("certificate.signatures: signature must be 64 bytes")
-            if validator <= previous:
-                raise DecodeError("certificate.signatures: must be sorted by validator, no repeats")
-            previous = validator
-            pairs.append((validator, sig))
+        pairs = signature_pairs(f.seq(obj, "signatures", what, 1024), "certificate.signatures", "validator")
         return cls(
             chain_id=_chain_id(obj, what),
             height=f.u64(obj, "height", what),
             view=f.u64(obj, "view", what),
             block_hash=f.raw(obj, "block_hash", what, HASH_SIZE),
-            signatures=tuple(pairs),
+            signatures=pairs,
         )
 
     @classmethod

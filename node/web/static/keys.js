@@ -8,8 +8,9 @@ import { accountLink, decimalsOf, el, fields, formatUnits, heading, replace, tim
 import { t } from "./i18n.js";
 import { signWith } from "./multisig.js";
 import { publicKeyOf, toHex } from "./proof.js";
-import { failure, route } from "./router.js";
+import { route } from "./router.js";
 import * as wallet from "./wallet.js";
+import { actionForm } from "./walletui.js";
 
 function policyText(found, native) {
   if (found.kinds === null && found.above === null) return t("every transaction");
@@ -42,7 +43,7 @@ function keySetView(found, native) {
 
 // Rotate the unlocked account's key to a fresh one made here: both keys sign (the chain wants proof the new
 // key's holder has it); then this browser keeps the new key, for the same address.
-async function rotate(passphrase, status) {
+async function rotate(passphrase) {
   const current = wallet.current();
   if (!current) throw new Error(t("unlock the wallet first"));
   const seed = crypto.getRandomValues(new Uint8Array(32));
@@ -55,7 +56,7 @@ async function rotate(passphrase, status) {
   const raw = await signWith(unsigned, [current, next]);
   const verdict = await rpc("tx_estimate", { tx: toHex(raw) });
   if (!verdict.ok) throw new Error(`${verdict.code}: ${verdict.message}`);
-  const result = await deliver(rpc, toHex(raw), await wallet.txHash(raw), { notice: (text) => replace(status, text) });
+  const result = await deliver(rpc, toHex(raw), await wallet.txHash(raw));
   if (result.status === "failed") throw new Error(`${result.receipt?.code}: ${result.receipt?.message}`);
   await wallet.save(seed, passphrase, current.address);
   seed.fill(0);
@@ -63,26 +64,11 @@ async function rotate(passphrase, status) {
 }
 
 function rotateForm() {
-  const status = el("p", { class: "form-status", role: "status", "aria-live": "polite" });
-  const pass = el("input", { id: "rotate-pass", type: "password", autocomplete: "new-password", required: true });
-  const button = el("button", { type: "submit", class: "primary" }, t("Rotate key"));
-  const form = el("form", { class: "action-form", id: "keys-rotate" },
+  return actionForm({ id: "keys-rotate" }, [
     el("p", {}, t("Replace this account's key by a new one made in this browser. The address, balances, shop and reputation stay; the old key stops working.")),
-    el("div", { class: "field" }, el("label", { for: "rotate-pass" }, t("Passphrase for the new key (8+ characters)")), pass),
-    button, status);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    button.disabled = true;
-    replace(status, t("Working…"));
-    try {
-      replace(status, await rotate(pass.value, status));
-    } catch (error) {
-      replace(status, failure(error));
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return form;
+    el("div", { class: "field" }, el("label", { for: "rotate-pass" }, t("Passphrase for the new key (8+ characters)")),
+      el("input", { id: "rotate-pass", name: "rotate-pass", type: "password", autocomplete: "new-password", required: true })),
+  ], t("Rotate key"), (form) => rotate(form.elements["rotate-pass"].value));
 }
 
 async function keysPage(page) {

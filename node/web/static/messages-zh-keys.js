@@ -24,7 +24,6 @@ export const ZH_CN_KEYS = {
   "Rotate key": "轮换密钥",
   "Replace this account's key by a new one made in this browser. The address, balances, shop and reputation stay; the old key stops working.": "用本浏览器生成的新密钥替换此账户的密钥。地址、余额、店铺和信誉保持不变；旧密钥将失效。",
   "Passphrase for the new key (8+ characters)": "新密钥的密码（至少 8 个字符）",
-  "Working…": "处理中…",
   "Make or unlock a wallet first, or open #/keys/ADDRESS.": "请先创建或解锁钱包，或打开 #/keys/地址。",
   "Rotate the key": "轮换密钥",
   "Keys of {who}": "{who} 的密钥",
