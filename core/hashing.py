@@ -7,6 +7,7 @@ in use are listed in TAGS and in docs/PROTOCOL.md.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 HASH_SIZE = 32
 
@@ -24,6 +25,23 @@ def digest(tag: str, data: bytes) -> bytes:
     if tag not in TAGS:
         raise ValueError(f"unknown hash tag {tag!r}")
     return hashlib.sha256(b"marketnode:" + tag.encode() + b":" + data).digest()
+
+
+def hasher(tag: str) -> Callable[[bytes], bytes]:
+    """``digest`` with ``tag`` bound once: the prefix is built and checked here, not on every call.
+
+    For hot loops (the state tree hashes ~20 nodes per changed key), where
+    the per-call tag check and encoding were a third of the hashing time.
+    """
+    if tag not in TAGS:
+        raise ValueError(f"unknown hash tag {tag!r}")
+    prefix = b"marketnode:" + tag.encode() + b":"
+    sha256 = hashlib.sha256
+
+    def hash_(data: bytes) -> bytes:
+        return sha256(prefix + data).digest()
+
+    return hash_
 
 
 def signing_message(tag: str, chain_id: str, body: bytes) -> bytes:

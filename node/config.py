@@ -100,6 +100,8 @@ class ConsensusSection:
 @dataclass(frozen=True)
 class StorageSection:
     state_versions: int = 100
+    index_idle_ms: int = 250  # the query index follows commits this much later (0: in the commit itself)
+    index_max_lag_blocks: int = 32  # ... but never more than this many blocks behind
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ def load_config(home: Path) -> NodeConfig:
                           f"{upload_bytes} (content_put carries the image in base64); raise it or lower the image limit")
     if cfg.storage.state_versions < 2:
         raise ConfigError("storage.state_versions: expected at least 2 (the head's state and the one its header proves)")
+    if cfg.storage.index_idle_ms < 0 or cfg.storage.index_max_lag_blocks < 1:
+        raise ConfigError("storage.index_idle_ms: expected 0 or more; storage.index_max_lag_blocks: at least 1")
     if cfg.mempool.floor_commit_tps < 1:
         raise ConfigError("mempool.floor_commit_tps: expected at least 1 (the least a measured commit rate counts as)")
     if cfg.mempool.min_commit_tps < 1:
@@ -293,6 +297,8 @@ _COMMENTS = {
     "total_pending_bytes": "unreferenced upload bytes of all accounts together",
     "max_downloads_per_client": "GET /content requests from one client at once (HTTP 429 beyond)",
     "state_versions": "heights whose state stays provable (state_getProof); older tree nodes are pruned",
+    "index_idle_ms": "the query index follows commits this much later, off the commit path (0 = at once)",
+    "index_max_lag_blocks": "... but never more than this many blocks behind (reads always catch it up first)",
     "max_per_pair": "messages from one sender waiting in one mailbox",
     "sender_per_minute": "messages one account may send per minute of their sent time",
     "offer_on_connect": "latest messages a peer met for the first time pulls; read markers kept for peers",

@@ -296,6 +296,7 @@ class Node:
                 await self.rpc.stop()
             with contextlib.suppress(Exception):
                 await self.p2p.stop()
+            self.query_follower.close()
             self.query_index.close()
             self.mailbox.close()
             self.intake.close()

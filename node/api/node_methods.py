@@ -58,6 +58,7 @@ def register(registry: Registry) -> None:
         fault = ctx.node.store.kv.fault
         if fault is not None:
             reasons.append(f"storage: {fault}. To fix it: {remedy(ctx.node.cfg.home)}")
+        ctx.node.query_follower.fresh()
         index = ctx.node.query_index.health()
         if not index["ok"]:
             reasons.append(index["reason"])

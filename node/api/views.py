@@ -23,6 +23,7 @@ PAGE_MAX = 100
 
 def query_conn(ctx: Any) -> sqlite3.Connection:
     """The query index's connection, or INDEX_UNAVAILABLE when it stopped behind the chain (never stale rows)."""
+    ctx.node.query_follower.fresh()  # every committed block, though the commit path left indexing for later
     index = ctx.node.query_index
     if index.fault is not None:
         raise index_unavailable(index.fault.describe(), index.height)

@@ -1,7 +1,8 @@
 """Attach the RPC side's block subscribers to a Node: the query index, then notifications.
 
-Order matters: the index is updated before notifications go out, so a client
-that calls order_get on a notification sees the change it was told about.
+The index follows commits a little later (node/queries/follower.py), and
+every index-backed read catches it up first, so a client that calls
+order_list on a notification still sees the change it was told about.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from market import keys, store
 from node.api.notify import publish_block
+from node.queries.follower import IndexFollower
 from node.queries.indexer import QueryIndex
 
 
@@ -22,10 +24,12 @@ def order_arbiter(chain: Any, order_id: Any) -> bytes | None:
 
 
 def attach_query_services(node: Any) -> QueryIndex:
-    """Open (or rebuild) the query index, catch it up, and subscribe it and the publisher to commits."""
+    """Open (or rebuild) the query index, catch it up, and subscribe it (through its follower) and the publisher."""
     index = QueryIndex.open(node.cfg.data_path, node.store)
     node.query_index = index
-    node.subscribers.append(lambda executed: index.on_block(node.store, executed.block, executed.receipts))
+    storage = node.cfg.storage
+    node.query_follower = IndexFollower(index, node.store, storage.index_idle_ms, storage.index_max_lag_blocks)
+    node.subscribers.append(node.query_follower.on_commit)
     node.subscribers.append(lambda executed: publish_block(getattr(node, "rpc_hub", None), executed,
                                                            lambda order_id: order_arbiter(node.store, order_id)))
     return index

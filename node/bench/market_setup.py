@@ -7,6 +7,7 @@ load step that follows, so several steps can share one cluster.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -109,21 +110,62 @@ async def setup_market(rpc: Rpc, cluster: Cluster, chain_id: str, workers: int, 
     return Market(chain_id, buyers, sellers, listings)
 
 
-async def prepare_orders(net: BenchNet, steady_count: int) -> None:
-    """Place, accept (and half of them ship) enough orders for ``steady_count`` txs of the steady mix."""
+PROBE_ORDERS = 1_000  # orders placed first to measure how fast this network commits setup txs
+HEADROOM = 2  # prepare for twice what the measured rate could commit in the window
+
+
+def orders_needed(steady_count: int) -> int:
+    """Orders per group (to ship, to confirm) that a steady load of ``steady_count`` txs consumes."""
+    return int(steady_count * max(MIX["order_ship"], MIX["order_confirm"])) + 1
+
+
+def sized_per_group(per_group: int, setup_tps: float, duration_s: float) -> int:
+    """``per_group`` cut to what HEADROOM x ``setup_tps`` commits in ``duration_s``, never below the probe's half."""
+    return max(PROBE_ORDERS // 2, min(per_group, orders_needed(int(HEADROOM * setup_tps * duration_s))))
+
+
+async def prepare_orders(net: BenchNet, steady_count: int, duration_s: float | None = None) -> None:
+    """Place, accept (and half of them ship) enough orders for ``steady_count`` txs of the steady mix.
+
+    With ``duration_s``, no more than the network can use: a load offered at
+    2-4x capacity commits only capacity x duration, and preparing for the
+    offered count had made the untimed setup (place, accept, ship: 4.5 setup
+    txs per prepared pair) take longer than the run itself (67,500 setup txs
+    for a 30 s run at 3,000 tx/s; with a CPU hog beside the nodes it did not
+    finish in 560 s). The first PROBE_ORDERS placements measure the commit
+    rate; the rest is sized to HEADROOM x that rate x ``duration_s``. When the
+    prepared orders run out, the mix sends transfers instead (workload.steady_specs).
+    """
     rpc, market, workers, echo = net.rpc, net.market, net.workers, net.echo
     urls, chain_id = net.cluster.urls, market.chain_id
-    per_group = int(steady_count * max(MIX["order_ship"], MIX["order_confirm"])) + 1
-    seller_of = {listing: pub for pub, listing in market.listings.items()}
+    per_group = orders_needed(steady_count)
     listing_ids = list(market.listings.values())
     buyers = market.buyers
     place = [buyers[i % len(buyers)].spec(chain_id, "order_place", order_body(listing_ids[i % len(listing_ids)]))
              for i in range(2 * per_group)]
-    results = await _phase(rpc, urls, place, echo, "orders to ship and confirm", workers)
+    results: dict[str, dict] = {}
+    if duration_s is not None and len(place) > PROBE_ORDERS:
+        started = time.monotonic()
+        results = await _phase(rpc, urls, place[:PROBE_ORDERS], echo, "orders (rate probe)", workers)
+        rate = PROBE_ORDERS / max(time.monotonic() - started, 1e-3)
+        per_group = sized_per_group(per_group, rate, duration_s)
+        echo(f"  setup commits {rate:,.0f} tx/s here: preparing {per_group:,} orders per group")
+        by_seed = {b.key.seed: b for b in buyers}
+        for spec in place[2 * per_group:]:  # each buyer's last specs, never sent: give their nonces back
+            by_seed[spec[0]].nonce -= 1
+        place = place[:2 * per_group]
+    results.update(await _phase(rpc, urls, place[len(results):], echo, "orders to ship and confirm", workers))
+    await _accept_and_ship(net, place, results, per_group)
+
+
+async def _accept_and_ship(net: BenchNet, place: list[Spec], results: dict[str, dict], per_group: int) -> None:
+    rpc, market, workers, echo = net.rpc, net.market, net.workers, net.echo
+    urls, chain_id = net.cluster.urls, market.chain_id
+    seller_of = {listing: pub for pub, listing in market.listings.items()}
     orders = []
     for spec, result in zip(place, results.values()):
         orders.append((spec[0], _event(result, "order_placed", "order"), seller_of[spec[4]["listing"]]))
-    by_seed = {a.key.seed: a for a in buyers}
+    by_seed = {a.key.seed: a for a in market.buyers}
     seller_by_pub = {s.pub: s for s in market.sellers}
     accept = [seller_by_pub[seller].spec(chain_id, "order_accept", {"order": oid}) for _, oid, seller in orders]
     await _phase(rpc, urls, accept, echo, "accepts", workers)

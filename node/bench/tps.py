@@ -64,7 +64,7 @@ async def run_tps_async(validators: int, duration_s: float, rate: int, echo: Ech
         if busy:
             echo(f"running {busy} CPU hog process(es) beside the nodes (--busy) ...")
         async with bench_net(validators, observers, base_port, keep_dir, sig_bound, echo) as net:
-            await prepare_orders(net, int(rate * duration_s))
+            await prepare_orders(net, int(rate * duration_s), duration_s)
             step = await run_step(net, rate, duration_s, spread, drain_s)
             busy_cpu = hogs.cpu_seconds()
     return {

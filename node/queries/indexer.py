@@ -32,6 +32,7 @@ CATCH_UP_BLOCKS_PER_TX = 200
 MAX_PAIRS_PER_PURCHASE = 20
 ANALYZE_AFTER_BLOCKS = 1000
 OPTIMIZE_EVERY_BLOCKS = 10_000
+LOG_CATCH_UP_FROM = 100  # a catch-up this many blocks long is logged at info (shorter ones: the follower's batches)
 # After a failure the index tries again 1, 2, 4 … blocks later, at most this many apart.
 RETRY_MAX_BLOCKS = 256
 # How long a write waits for a lock held by another process (an operator's sqlite3 shell): indexing runs
@@ -314,7 +315,8 @@ class QueryIndex:
         start = self.height
         if target <= start:
             return 0
-        log.info("query index catching up from height %d to %d", start, target)
+        small = target - start < LOG_CATCH_UP_FROM
+        (log.debug if small else log.info)("query index catching up from height %d to %d", start, target)
         reader = chain.state_reader()
 
         def index_range(first: int, last: int) -> None:
@@ -326,24 +328,20 @@ class QueryIndex:
             first, last = self.height + 1, min(target, self.height + CATCH_UP_BLOCKS_PER_TX)
             if not self._index_blocks(partial(index_range, first, last), last, target):
                 return self.height - start
-        # planner statistics: full after a big rebuild, cheap otherwise
-        self._optimize("ANALYZE" if target - start >= ANALYZE_AFTER_BLOCKS else "PRAGMA optimize")
+        # planner statistics: full after a big rebuild, cheap otherwise (and not after every few blocks)
+        if target - start >= ANALYZE_AFTER_BLOCKS:
+            self._optimize("ANALYZE")
+        elif not small or target // OPTIMIZE_EVERY_BLOCKS != start // OPTIMIZE_EVERY_BLOCKS:
+            self._optimize("PRAGMA optimize")
         return target - start
 
-    def on_block(self, chain: Any, block: Block, receipts: list[Receipt]) -> None:
-        """Index one just-committed block in one transaction; after a gap or a fault, catch up from ``chain``."""
-        if block.height <= self.height:
-            return
+    def follow(self, chain: Any) -> int:
+        """Index up to ``chain``'s head now, unless a fault's retry height is not reached; blocks indexed."""
         if self.fault is not None:
-            if self.fault.retry_at is not None and block.height >= self.fault.retry_at:
-                self.catch_up(chain)
-            return
-        if block.height != self.height + 1:
-            self.catch_up(chain)
-            return
-        if self._index_blocks(lambda: self.indexer.apply(chain.state_reader(), block, receipts),
-                              block.height, block.height) and block.height % OPTIMIZE_EVERY_BLOCKS == 0:
-            self._optimize("PRAGMA optimize")  # refresh planner statistics as the tables grow
+            head = chain.head()
+            if self.fault.retry_at is None or (head.height if head else 0) < self.fault.retry_at:
+                return 0
+        return self.catch_up(chain)
 
     def _optimize(self, statement: str) -> None:
         """Refresh planner statistics; a failure only costs query speed, so it is logged, never raised."""

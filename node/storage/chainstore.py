@@ -7,6 +7,7 @@ index, state changes, head) or none of it. Never executes or validates txs.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
@@ -80,6 +81,9 @@ class StateReader:
             yield key[cut:], value
 
 
+log = logging.getLogger(__name__)
+MIGRATABLE = (2,)  # storage schemas this release rewrites in place on open (_migrate_tree)
+
 def _decoded(what: str, data: bytes | None, decode: Callable[[bytes], T]) -> T | None:
     """Decode a stored value; bytes that no longer decode mean a corrupt database."""
     if data is None:
@@ -125,12 +129,40 @@ class ChainStore:
             batch.put(schema.VERSION, expected)
             self._kv.write(batch)
             return
+        found = int.from_bytes(stored, "big")
+        if found in MIGRATABLE:
+            self._migrate_tree(found)
+            return
         if stored != expected:
-            found = int.from_bytes(stored, "big")
             raise StorageError(
                 f"the database uses storage schema version {found}; this node reads version "
                 f"{schema.SCHEMA_VERSION}. Use a matching marketnode release or resync into an empty data directory"
             )
+
+    def _migrate_tree(self, found: int) -> None:
+        """Rewrite the state tree in this release's node layout (same roots), keeping only the head's version.
+
+        Schema 2 stored one node per binary level; schema 3 stores 16-slot
+        pages. The state is unchanged, so the tree is rebuilt from it and must
+        hash to the head's state root, or nothing is written. Older versions
+        are gone: proofs at heights below the head answer "pruned" until new
+        blocks fill the kept window again.
+        """
+        head = _decoded("head", self._kv.get(schema.HEAD), Head.decode)
+        batch = WriteBatch()
+        if head is not None:
+            statetree.clear(self._kv, batch)
+            cut = len(schema.STATE_PREFIX)
+            state = {key[cut:]: value for key, value in self._kv.iterate(schema.STATE_PREFIX)}
+            root = statetree.install(self._kv, batch, head.height, state)
+            if root != head.state_root:
+                raise StorageCorruption(
+                    f"moving the state tree from storage schema {found} to {schema.SCHEMA_VERSION}: the state at "
+                    f"height {head.height} does not hash to its header's state root; the database is damaged")
+        batch.put(schema.VERSION, schema.schema_version_value())
+        self._kv.write(batch, sync=True)
+        log.info("storage schema %d -> %d: state tree rebuilt at height %s", found, schema.SCHEMA_VERSION,
+                 None if head is None else head.height)
 
     def _load_state_digest(self) -> int:
         stored = self._kv.get(schema.STATE_DIGEST)

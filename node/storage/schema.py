@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from core.errors import StorageError
 
-SCHEMA_VERSION = 2  # 2: the state tree (xn/, xr/, xs/); state roots of version 1 are a different function
+SCHEMA_VERSION = 3  # 2: the state tree (xn/, xr/, xs/); 3: its nodes stored as 16-slot pages (same roots)
 HEIGHT_SIZE = 8
 INDEX_SIZE = 4
 

@@ -18,6 +18,7 @@ from node.storage.kv import KVReader, WriteBatch
 
 DEFAULT_VERSIONS_KEPT = 100
 MIN_VERSIONS_KEPT = 2
+PRUNE_MIN_NODES = 4096  # nodes a block may prune beyond twice its own writes (_prune)
 
 
 class NodeCache:
@@ -115,12 +116,42 @@ def stage(reader: KVReader, batch: WriteBatch, version: int, changes: Mapping[by
     if update.stale:  # one entry per version, not per node: a block's batch stays about half as long
         batch.put(schema.tree_stale(version), b"".join(update.stale))
     batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
-    _prune(reader, batch, version - max(keep, MIN_VERSIONS_KEPT) + 1)
+    _prune(reader, batch, version - max(keep, MIN_VERSIONS_KEPT) + 1, max(PRUNE_MIN_NODES, 2 * len(update.writes)))
     return update.root
 
 
-def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
-    """Drop the roots below ``lowest_kept`` and every node that left the tree at or before it."""
+def install(reader: KVReader, batch: WriteBatch, version: int, items: Mapping[bytes, bytes]) -> bytes:
+    """Add a tree for ``version`` holding exactly ``items`` (a whole state), with no earlier version; its root.
+
+    For a store that has the state but not its tree at that height: one
+    migrated from an older layout, or restored from a snapshot. Any tree
+    nodes already stored are the caller's to clear first.
+    """
+    update = smt.TreeUpdate(_Nodes(reader), None, version, items)
+    for key, node in update.writes.items():
+        batch.put(schema.tree_node(key), node)
+    batch.put(schema.tree_root(version), update.root_entry.encode() if update.root_entry else b"")
+    return update.root
+
+
+def clear(reader: KVReader, batch: WriteBatch) -> None:
+    """Delete every stored tree node, root and stale list (before ``install`` rebuilds one)."""
+    for prefix in (schema.TREE_NODE_PREFIX, schema.TREE_ROOT_PREFIX, schema.TREE_STALE_PREFIX):
+        for key, _ in reader.iterate(prefix):
+            batch.delete(key)
+
+
+def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int, budget: int) -> None:
+    """Drop the roots below ``lowest_kept``, and up to ``budget`` of the nodes that left the tree at or before it.
+
+    A version's replaced nodes are only read by older versions, so deleting
+    them late is safe (they only take disk); the roots go first, which is
+    what makes an older version unprovable. Without the budget one block
+    paid for another's size: when the large blocks of a burst left the kept
+    window 100 blocks later, each ordinary block deleted thousands of nodes
+    and took several times as long to commit. Left-over nodes stay in their
+    version's list (rewritten shorter) for the next blocks.
+    """
     if lowest_kept <= 0:
         return
     cut = len(schema.TREE_ROOT_PREFIX)
@@ -129,14 +160,21 @@ def _prune(reader: KVReader, batch: WriteBatch, lowest_kept: int) -> None:
             break
         batch.delete(key)
     cut = len(schema.TREE_STALE_PREFIX)
+    size = smt.NODE_KEY_SIZE
     for key, listed in reader.iterate(schema.TREE_STALE_PREFIX):
-        if schema.height_from(key[cut:]) > lowest_kept:
+        if schema.height_from(key[cut:]) > lowest_kept or budget <= 0:
             break
-        if len(listed) % smt.NODE_KEY_SIZE:
+        if len(listed) % size:
             raise StorageCorruption(f"the state tree's list of nodes replaced at {key[cut:].hex()} is damaged")
-        for at in range(0, len(listed), smt.NODE_KEY_SIZE):
-            batch.delete(schema.tree_node(listed[at:at + smt.NODE_KEY_SIZE]))
-        batch.delete(key)
+        count = len(listed) // size
+        take = min(count, budget)
+        for at in range(0, take * size, size):
+            batch.delete(schema.tree_node(listed[at:at + size]))
+        budget -= take
+        if take < count:
+            batch.put(key, listed[take * size:])
+        else:
+            batch.delete(key)
 
 
 def prove(reader: KVReader, version: int, key: bytes) -> tuple[smt.Proof, bytes | None]:
@@ -153,30 +191,7 @@ def check(reader: KVReader, version: int, root: bytes) -> int:
     Raises StorageCorruption unless every node is stored, every hash matches
     its children and the top hash is ``root`` (the head's state root).
     """
-    nodes = _Nodes(reader)
-    leaves = 0
-
-    def walk(entry: smt.Entry, depth: int, path: int) -> bytes:
-        nonlocal leaves
-        prefix = (path << (smt.DEPTH - depth)).to_bytes(32, "big") if depth else bytes(32)
-        node = smt.decode_stored(smt.load(nodes, entry, depth, prefix))
-        if entry.leaf:
-            leaf_path, vhash, value = node  # type: ignore[misc]
-            if smt.value_hash(value) != vhash:
-                raise StorageCorruption(f"a state-tree leaf of version {entry.version} holds a damaged value")
-            found = smt.leaf_hash(leaf_path, vhash)
-            leaves += 1
-        else:
-            left, right = node
-            assert not isinstance(left, bytes) and not isinstance(right, bytes)
-            found = smt.node_hash(walk(left, depth + 1, path << 1) if left else smt.EMPTY,
-                                  walk(right, depth + 1, path << 1 | 1) if right else smt.EMPTY)
-        if found != entry.hash:
-            raise StorageCorruption(f"the state-tree node of version {entry.version} at depth {depth} is damaged")
-        return found
-
     entry = root_entry(reader, version)
-    top = smt.EMPTY if entry is None else walk(entry, 0, 0)
-    if top != root:
+    if (smt.EMPTY if entry is None else entry.hash) != root:
         raise StorageCorruption(f"the state tree of version {version} does not hash to the head's state root")
-    return leaves
+    return smt.check(_Nodes(reader), entry)

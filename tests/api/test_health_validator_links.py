@@ -33,6 +33,11 @@ class FakeIndex:
         return {"ok": True, "height": 5, "reason": "", "retry_at": None}
 
 
+class FakeFollower:
+    def fresh(self) -> None:
+        """An index already at the head: nothing to catch up."""
+
+
 @dataclass
 class FakeKV:
     fault: str | None = None  # a healthy disk
@@ -49,6 +54,7 @@ class FakeNode:
     store: FakeStore = field(default_factory=FakeStore)
     validators: list[bytes] = field(default_factory=lambda: [b"\x01" * 32, b"\x02" * 32, b"\x03" * 32])
     query_index: FakeIndex = field(default_factory=FakeIndex)
+    query_follower: FakeFollower = field(default_factory=FakeFollower)
 
     def status(self) -> dict[str, Any]:
         return {"syncing": False, "sync_target": 0, "peers": len(self.p2p.peers()), "height": 5}

@@ -30,3 +30,15 @@ def test_unknown_tags_are_refused():
 
 def test_signing_message_layout():
     assert signing_message("vote", "c-1", b"\x80") == b"marketnode-sig:vote:c-1:\x80"
+
+
+def test_a_bound_hasher_is_digest_under_its_tag_and_refuses_unknown_tags() -> None:
+    import pytest
+
+    from core.hashing import digest, hasher
+
+    for tag in ("smt-node", "tx"):
+        assert hasher(tag)(b"abc") == digest(tag, b"abc")
+    assert hasher("smt-node")(b"abc") != digest("smt-leaf", b"abc")
+    with pytest.raises(ValueError):
+        hasher("no-such-tag")

@@ -130,3 +130,46 @@ def test_a_missing_node_is_reported_as_corruption() -> None:
         smt.prove(nodes, nodes.root, b"k/1")
     with pytest.raises(StorageCorruption):
         smt.TreeUpdate(nodes, nodes.root, 9, {b"k/1": None})
+
+
+def test_deep_trees_shrinking_to_one_key_and_back_keep_the_definition_root_and_every_node_checks() -> None:
+    """Pages fill, empty and lift leaves across page boundaries; the stored tree always rehashes to the root."""
+    rng = random.Random(7)
+    nodes, state = Nodes(), {}
+    keys = [b"deep/%d" % i for i in range(3000)]
+    plan = [{k: b"v" for k in keys}, {k: None for k in keys[1:]}, {k: b"w" for k in keys[:1500]},
+            {k: None for k in rng.sample(keys[:1500], 1400)}, {keys[0]: None}]
+    for changes in plan:
+        update = nodes.apply(changes)
+        for key, value in changes.items():
+            if value is None:
+                state.pop(key, None)
+            else:
+                state[key] = value
+        assert update.root == smt.root_of(state)
+        assert smt.check(nodes, nodes.root) == len(state)
+        for key in rng.sample(keys, 40):
+            proof, found = smt.prove(nodes, nodes.root, key)
+            assert found == state.get(key)
+            assert smt.verify_proof(update.root, key, found, proof)
+
+
+def test_a_changed_key_rewrites_a_page_per_four_levels_not_a_node_per_level() -> None:
+    nodes = Nodes()
+    nodes.apply({b"k/%d" % i: b"v" for i in range(4096)})  # ~12 binary levels deep
+    update = nodes.apply({b"k/17": b"changed"})
+    proof, _ = smt.prove(nodes, nodes.root, b"k/17")
+    depth = len(proof.siblings)  # the leaf's binary depth: a binary layout writes depth + 1 nodes
+    assert depth >= 12
+    assert len(update.writes) == -(-depth // smt.PAGE_BITS) + 1  # the pages down to it, and the leaf
+
+
+def test_a_damaged_page_is_reported_by_check() -> None:
+    nodes = Nodes()
+    nodes.apply({b"k/%d" % i: b"v" for i in range(64)})
+    key = next(k for k, v in nodes.stored.items() if v[:1] == b"P" and len(v) > 3 + 41)
+    raw = bytearray(nodes.stored[key])
+    raw[5] ^= 1  # a byte of a child's hash
+    nodes.stored[key] = bytes(raw)
+    with pytest.raises(StorageCorruption):
+        smt.check(nodes, nodes.root)

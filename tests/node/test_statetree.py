@@ -36,21 +36,7 @@ def grow(store: ChainStore, blocks: int) -> list[dict[bytes, bytes]]:
 
 
 def reachable(kv: MemoryKV, version: int) -> set[bytes]:
-    seen: set[bytes] = set()
-
-    def walk(entry: smt.Entry, depth: int, path: int) -> None:
-        prefix = (path << (smt.DEPTH - depth)).to_bytes(32, "big") if depth else bytes(32)
-        seen.add(smt.node_key(entry.version, depth, prefix))
-        if not entry.leaf:
-            left, right = smt.decode_stored(smt.load(statetree._Nodes(kv), entry, depth, prefix))
-            for side, child in enumerate((left, right)):
-                if child is not None:
-                    walk(child, depth + 1, path << 1 | side)  # type: ignore[arg-type]
-
-    root = statetree.root_entry(kv, version)
-    if root is not None:
-        walk(root, 0, 0)
-    return seen
+    return {key for key, *_ in smt.walk(statetree._Nodes(kv), statetree.root_entry(kv, version))}
 
 
 def test_each_head_root_is_the_tree_root_of_the_whole_state() -> None:
@@ -129,3 +115,72 @@ def test_the_node_cache_gives_the_same_roots_and_keeps_only_written_blocks_nodes
     for i in range(10):
         small.put(bytes([i]), b"n")
     assert list(small._nodes) == [bytes([7]), bytes([8]), bytes([9])]
+
+
+def _as_schema_2(kv: MemoryKV) -> None:
+    """What a schema-2 store looks like to the migration: its version, and tree nodes in a layout it cannot read."""
+    batch = WriteBatch()
+    statetree.clear(kv, batch)
+    batch.put(schema.tree_node(b"\x00" * smt.NODE_KEY_SIZE), b"N-binary-layout")
+    batch.put(schema.tree_root(0), b"\x01" * 41)
+    batch.put(schema.VERSION, (2).to_bytes(4, "big"))
+    kv.write(batch)
+
+
+def test_a_schema_2_store_gets_its_tree_rebuilt_on_open_with_the_same_root() -> None:
+    kv = MemoryKV()
+    states = grow(ChainStore(kv), 8)
+    _as_schema_2(kv)
+    store = ChainStore(kv)
+    assert kv.get(schema.VERSION) == schema.schema_version_value()
+    root = smt.root_of(states[8])
+    assert store.head().state_root == root  # type: ignore[union-attr]
+    assert statetree.check(kv, 8, root) == len(states[8])
+    proof, value = store.state_proof(8, b"acct/a")
+    assert value == b"8" and smt.verify_proof(root, b"acct/a", value, proof)
+    with pytest.raises(statetree.VersionPruned):
+        store.state_proof(7, b"acct/a")
+    head = store.head()
+    assert head is not None
+    b = block(9, head.block_hash, (), head.state_root)
+    store.commit_block(b, certificate(b), [], {b"acct/a": b"9"})  # and the chain goes on from it
+    assert store.head().state_root == smt.root_of({**states[8], b"acct/a": b"9"})  # type: ignore[union-attr]
+
+
+def test_a_schema_2_store_whose_state_does_not_match_its_root_is_refused_and_left_as_it_was() -> None:
+    kv = MemoryKV()
+    grow(ChainStore(kv), 4)
+    _as_schema_2(kv)
+    batch = WriteBatch()
+    batch.put(schema.state(b"acct/a"), b"forged")
+    kv.write(batch)
+    with pytest.raises(StorageCorruption, match="does not hash to its header's state root"):
+        ChainStore(kv)
+    assert kv.get(schema.VERSION) == (2).to_bytes(4, "big")
+
+
+def test_pruning_a_large_old_block_is_spread_over_later_blocks_and_finishes() -> None:
+    """One block deletes at most max(PRUNE_MIN_NODES, 2 x its own writes) replaced nodes; the rest follow."""
+    kv = MemoryKV()
+    keep, wide = 3, 6000  # version 1 replaces ~6,600 nodes of version 0: more than one block may prune
+    versions: list[dict[bytes, bytes]] = []
+    state: dict[bytes, bytes] = {}
+
+    def commit(version: int, changes: dict[bytes, bytes]) -> int:
+        batch = WriteBatch()
+        statetree.stage(kv, batch, version, changes, keep)
+        kv.write(batch)
+        state.update(changes)
+        versions.append(dict(state))
+        return sum(1 for _, value in batch.ops if value is None)
+
+    commit(0, {b"k/%d" % i: b"0" for i in range(wide)})
+    commit(1, {b"k/%d" % i: b"1" for i in range(wide)})  # replaces every node of version 0
+    deletes = [commit(v, {b"small": b"%d" % v}) for v in range(2, 12)]
+    assert max(deletes) <= statetree.PRUNE_MIN_NODES + 2  # and the roots and lists it drops
+    assert deletes[1] >= statetree.PRUNE_MIN_NODES  # version 3 prunes what version 1 replaced ...
+    assert deletes[2] > 2  # ... and version 4 the rest of it
+    stored = {key[len(schema.TREE_NODE_PREFIX):] for key, _ in kv.iterate(schema.TREE_NODE_PREFIX)}
+    assert stored == reachable(kv, 9) | reachable(kv, 10) | reachable(kv, 11)
+    for version in (9, 10, 11):
+        assert statetree.check(kv, version, smt.root_of(versions[version])) == len(versions[version])

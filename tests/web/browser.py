@@ -123,4 +123,4 @@ def import_key(browser: Browser, url: str, seed_hex: str, passphrase: str) -> No
     browser.call("fill", selector="#import-seed", value=seed_hex)
     browser.call("fill", selector="#import-pass", value=passphrase)
     browser.call("click", selector="#wallet-import button[type=submit]")
-    browser.wait_text("#main h1", "unlocked")
+    browser.call("waitFor", selector='#main[data-wallet="unlocked"]')

@@ -72,7 +72,7 @@ def wallet_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path)
 
 
 # The pages also shot in Chinese (issue 15.13), as <name>-zh-CN-desktop.png.
-CHINESE = ("marketplace-home", "listing")
+CHINESE = ("marketplace-home", "listing", "explorer", "order-timeline")
 
 
 def shoot_language(browser: Browser, url: str, ids: dict, out: Path, lang: str) -> list[Path]:

@@ -2,13 +2,14 @@
 // Integers beyond 2^53 (amounts are u64) are parsed exactly, as BigInt.
 
 import { setAssets, setNameResolver } from "./format.js";
+import { t } from "./i18n.js";
 
 export const METHOD_NOT_FOUND = -32601;
 export const NOT_FOUND = -32001;
 
 export class RpcError extends Error {
   constructor(error, method) {
-    super(error.message || "RPC error");
+    super(error.message || t("RPC error"));
     this.code = error.code;
     this.data = error.data;
     this.method = method;
@@ -92,7 +93,7 @@ export async function rpcBatch(calls) {
   const whole = Array.isArray(replies) ? null : replies.error;
   const byId = new Map((Array.isArray(replies) ? replies : []).map((r) => [r.id, r]));
   return calls.map(([method], i) => {
-    const reply = byId.get(base + i) || { error: whole || { code: -32603, message: "no answer" } };
+    const reply = byId.get(base + i) || { error: whole || { code: -32603, message: t("no answer") } };
     return reply.error ? { error: new RpcError(reply.error, method) } : { result: reply.result };
   });
 }

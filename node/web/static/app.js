@@ -17,6 +17,7 @@ import { onWalletChange, state } from "./wallet.js";
 // The page's own words (index.html marks them data-i18n) in the chosen language, and the switch between them.
 document.documentElement.lang = locale();
 for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.textContent);
+for (const node of document.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.getAttribute("aria-label")));
 const switcher = el("select", { id: "lang", "aria-label": "Language / 语言" },
   LANGUAGES.map(([code, name]) => el("option", { value: code, selected: code === locale() }, name)));
 switcher.addEventListener("change", () => { setLocale(switcher.value); location.reload(); });

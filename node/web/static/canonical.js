@@ -2,6 +2,8 @@
 // shortest forms, map keys sorted by their UTF-8 bytes, no floats. Values: null, booleans,
 // integers (Number or BigInt), strings, Uint8Array (bytes), arrays and plain objects.
 
+import { t } from "./i18n.js";
+
 const encoder = new TextEncoder();
 
 export function concat(...parts) {
@@ -25,13 +27,13 @@ function integer(n) {
     for (const [tag, size] of [[0xcc, 1], [0xcd, 2], [0xce, 4], [0xcf, 8]]) {
       if (value < 1n << BigInt(8 * size)) return concat(Uint8Array.of(tag), bigEndian(value, size));
     }
-    throw new RangeError("integer above 2^64-1");
+    throw new RangeError(t("integer above 2^64-1"));
   }
   if (value >= -32n) return Uint8Array.of(Number(value) & 0xff);
   for (const [tag, size] of [[0xd0, 1], [0xd1, 2], [0xd2, 4], [0xd3, 8]]) {
     if (value >= -(1n << BigInt(8 * size - 1))) return concat(Uint8Array.of(tag), bigEndian(value, size));
   }
-  throw new RangeError("integer below -2^63");
+  throw new RangeError(t("integer below -2^63"));
 }
 
 // A length header: a fix form when it fits, else the 8/16/32-bit forms (tag8 null: no 8-bit form).
@@ -55,7 +57,7 @@ export function canonical(value) {
   if (value === true) return Uint8Array.of(0xc3);
   if (typeof value === "bigint") return integer(value);
   if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) throw new TypeError("no floats (or unsafe integers) in canonical values");
+    if (!Number.isSafeInteger(value)) throw new TypeError(t("no floats (or unsafe integers) in canonical values"));
     return integer(value);
   }
   if (typeof value === "string") return text(value);

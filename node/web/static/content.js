@@ -3,6 +3,7 @@
 
 import { rpc } from "./api.js";
 import { el, replace, shortHex } from "./format.js";
+import { t } from "./i18n.js";
 
 const checked = new Map(); // hash -> Promise<{state: "ok"|"missing"|"mismatch"|"error", ...}>
 
@@ -15,7 +16,7 @@ async function fetchChecked(hash) {
   try {
     // Ask first whether the node holds it (a JSON answer, not a 404 the console would report as an error).
     const info = await rpc("content_info", { hash });
-    if (!info.held) return { state: "missing", message: info.refused ? `refused: ${info.refused}` : info.wanted ? "being fetched from peers" : "not known here" };
+    if (!info.held) return { state: "missing", message: info.refused ? `refused: ${info.refused}` : info.wanted ? t("being fetched from peers") : t("not known here") };
     response = await fetch(`/content/${hash}`);
   } catch (error) {
     return { state: "error", message: String(error) };
@@ -41,12 +42,12 @@ export function loadContent(hash) {
 function problem(result, hash, what) {
   if (result.state === "mismatch") {
     return el("span", { class: "content-problem bad", role: "alert" },
-      `⚠ Mismatch: this node served a ${what} that does not hash to its on-chain hash ${shortHex(hash)}; it is not shown.`);
+      t("⚠ Mismatch: this node served a {what} that does not hash to its on-chain hash {hash}; it is not shown.", { what, hash: shortHex(hash) }));
   }
   if (result.state === "missing") {
-    return el("span", { class: "content-problem muted" }, `The ${what} (hash ${shortHex(hash)}) is not on this node (${result.message}).`);
+    return el("span", { class: "content-problem muted" }, t("The {what} (hash {hash}) is not on this node ({why}).", { what, hash: shortHex(hash), why: result.message }));
   }
-  return el("span", { class: "content-problem muted" }, `The ${what} could not be loaded (${result.message}).`);
+  return el("span", { class: "content-problem muted" }, t("The {what} could not be loaded ({why}).", { what, why: result.message }));
 }
 
 function mark(node, hash, state) {
@@ -57,7 +58,7 @@ function mark(node, hash, state) {
 
 // A text (review, reply, dispute statement, ruling) as a paragraph, or a warning in its place.
 export function contentText(hash, { label = null, what = "text" } = {}) {
-  const body = el("span", { class: "muted" }, "loading…");
+  const body = el("span", { class: "muted" }, t("loading…"));
   const node = mark(el("p", { class: "content-text" }, label ? el("strong", {}, label, " ") : null, body), hash, "pending");
   loadContent(hash).then((result) => {
     if (result.state === "ok") {
@@ -73,13 +74,13 @@ export function contentText(hash, { label = null, what = "text" } = {}) {
 
 // An image shown from its checked bytes (a blob: URL of exactly those bytes), or a warning in its place.
 export function contentImage(hash, { alt = "", className = "content-image" } = {}) {
-  const node = mark(el("figure", { class: className }, el("span", { class: "muted" }, "loading image…")), hash, "pending");
+  const node = mark(el("figure", { class: className }, el("span", { class: "muted" }, t("loading image…"))), hash, "pending");
   loadContent(hash).then((result) => {
     if (result.state === "ok" && result.type.startsWith("image/")) {
       const url = URL.createObjectURL(new Blob([result.bytes], { type: result.type }));
       replace(node, el("img", { src: url, alt, decoding: "async" }));
     } else {
-      replace(node, problem(result.state === "ok" ? { state: "error", message: "not an image" } : result, hash, "image"));
+      replace(node, problem(result.state === "ok" ? { state: "error", message: t("not an image") } : result, hash, "image"));
     }
     mark(node, hash, result.state);
   });
@@ -101,11 +102,11 @@ export function contentThumb(hash, alt = "") {
 // A listing's photos: the first large, every one selectable; each checked against its hash.
 export function gallery(hashes, title) {
   if (!hashes?.length) return null;
-  const main = el("div", { class: "gallery-main" }, contentImage(hashes[0], { alt: `${title}, photo 1` }));
-  const strip = hashes.length > 1 ? el("ul", { class: "gallery-strip", "aria-label": "Photos" }, hashes.map((hash, i) =>
+  const main = el("div", { class: "gallery-main" }, contentImage(hashes[0], { alt: t("{title}, photo {n}", { title, n: 1 }) }));
+  const strip = hashes.length > 1 ? el("ul", { class: "gallery-strip", "aria-label": t("Photos") }, hashes.map((hash, i) =>
     el("li", {}, el("button", {
-      type: "button", class: "gallery-pick", "aria-label": `Show photo ${i + 1}`,
-      onclick: () => replace(main, contentImage(hash, { alt: `${title}, photo ${i + 1}` })),
-    }, contentThumb(hash, `${title}, photo ${i + 1}`))))) : null;
-  return el("section", { class: "gallery", "aria-label": "Photos of the item", dataset: { count: String(hashes.length) } }, main, strip);
+      type: "button", class: "gallery-pick", "aria-label": t("Show photo {n}", { n: i + 1 }),
+      onclick: () => replace(main, contentImage(hash, { alt: t("{title}, photo {n}", { title, n: i + 1 }) })),
+    }, contentThumb(hash, t("{title}, photo {n}", { title, n: i + 1 })))))) : null;
+  return el("section", { class: "gallery", "aria-label": t("Photos of the item"), dataset: { count: String(hashes.length) } }, main, strip);
 }

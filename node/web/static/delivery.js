@@ -4,6 +4,8 @@
 // most once; a receipt, a definite refusal or the deadline ends it. `rpc`, `now` and `sleep` are passed
 // in, so this runs (and is tested) without a browser or a node.
 
+import { locale, t } from "./i18n.js";
+
 const LIMIT_EXCEEDED = -32005;
 const TEMPORARY = ["busy", "rate", "full", "sender_cap"];
 const FINAL = ["committed", "failed"];
@@ -37,7 +39,7 @@ export async function deliver(rpc, txHex, txHash, {
     } catch (error) {
       const hint = retryAfterMs(error);
       if (hint !== null) {
-        notice(`The node is busy; sending again in ${(hint / 1000).toFixed(1)} s`);
+        notice(t("The node is busy; sending again in {s} s", { s: (hint / 1000).toLocaleString(locale(), { minimumFractionDigits: 1, maximumFractionDigits: 1 }) }));
         if (!(await pause(hint))) throw error;
         continue;
       }

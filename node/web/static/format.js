@@ -117,9 +117,35 @@ export function parseUnits(text, asset) {
   return BigInt(match[1]) * 10n ** BigInt(decimals) + BigInt(fraction || "0");
 }
 
+// A count or measure in the chosen language's digits and grouping: formatNumber(1234.5, {maximumFractionDigits: 1}).
+export function formatNumber(value, options = {}) {
+  const n = Number(value);
+  return Number.isFinite(n) ? new Intl.NumberFormat(locale(), options).format(n) : String(value ?? "—");
+}
+
+// Seconds as "3 h 25 min" / "3小时25分钟" (the largest two units).
+export function formatDuration(seconds) {
+  let rest = Math.max(0, Math.floor(Number(seconds) || 0));
+  const parts = [];
+  for (const [unit, size] of [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]]) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n || (unit === "second" && !parts.length)) parts.push(formatNumber(n, { style: "unit", unit, unitDisplay: "short" }));
+  }
+  return parts.slice(0, 2).join(" ");
+}
+
+// The chain keeps an arbiter's fixed fee as a count of the order's asset's smallest unit: what it is in each
+// asset ("1.00 USDX / 100 MKT"), never the bare count.
+export function fixedFee(units) {
+  const assets = knownAssets();
+  if (!assets.length) return formatUnits(units, 0);
+  return assets.map((asset) => `${formatUnits(units, decimalsOf(asset))} ${asset}`).join(" / ");
+}
+
 export function amount(value, asset) {
   if (value === undefined || value === null) return el("span", { class: "muted" }, "—");
-  return el("span", { class: "amount", title: `${value} smallest units` },
+  return el("span", { class: "amount", title: t("{n} smallest units", { n: value }) },
     formatUnits(value, decimalsOf(asset)), " ", el("abbr", { class: "asset", title: assetInfo.get(asset)?.name || asset }, asset));
 }
 
@@ -134,7 +160,7 @@ export function bps(value) {
 export function time(ms) {
   if (!ms) return el("span", { class: "muted" }, "—");
   const date = new Date(Number(ms));
-  if (Number.isNaN(date.getTime())) return el("time", { title: "beyond any calendar date" }, `${ms} ms after 1970`);
+  if (Number.isNaN(date.getTime())) return el("time", { title: t("beyond any calendar date") }, t("{n} ms after 1970", { n: ms }));
   return el("time", { datetime: date.toISOString(), title: date.toISOString() }, dateTime.format(date));
 }
 
@@ -179,6 +205,7 @@ export function stars(value) {
   if (value === undefined || value === null) return el("span", { class: "muted" }, t("no ratings"));
   const n = Number(value);
   const rounded = Math.round(n);
-  return el("span", { class: "stars", "aria-label": t("{n} of 5 stars", { n: n.toFixed(1) }) },
-    "★".repeat(rounded) + "☆".repeat(Math.max(0, 5 - rounded)), ` ${n.toFixed(1)}`);
+  const shown = formatNumber(n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return el("span", { class: "stars", "aria-label": t("{n} of 5 stars", { n: shown }) },
+    "★".repeat(rounded) + "☆".repeat(Math.max(0, 5 - rounded)), ` ${shown}`);
 }

@@ -1,13 +1,14 @@
-// The web app's language: message catalogs and `t()`. English is the source text and the key, so a string
-// nobody has translated yet shows in English; a catalog (messages-zh.js) maps English to another language.
+// The web app's language: message catalogs and `t()`. The English text is the key: messages-en.js lists every
+// key the pages use (and its English), messages-zh.js the same keys in Chinese; tests/web/test_js_i18n.py fails
+// when a page shows a literal that is not a key, or a catalog lacks one.
 // The language is the browser's by default and remembered once chosen (localStorage "marketnode.lang").
 // No DOM here beyond <html lang> (tested under Node.js); dates and numbers take `locale()` (format.js).
 
+import { EN } from "./messages-en.js";
 import { ZH_CN } from "./messages-zh.js";
-import { ZH_CN_KEYS } from "./messages-zh-keys.js";
 
 export const LANGUAGES = [["en", "English"], ["zh-CN", "中文"]];
-const CATALOGS = { en: {}, "zh-CN": { ...ZH_CN, ...ZH_CN_KEYS } };
+const CATALOGS = { en: EN, "zh-CN": ZH_CN };
 const STORE_KEY = "marketnode.lang";
 
 let current = null;
@@ -40,11 +41,17 @@ export function setLocale(lang) {
 
 // t("{n} in stock", {n: 3}) -> "3 in stock" / "库存 3 件": the text in the current language, {name}s filled in.
 export function t(text, vars = {}) {
-  const translated = CATALOGS[locale()][text] ?? text;
-  return translated.replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+  return tn(text, vars).join("");
 }
 
-// For tests and the screenshot tool: every English text that has no translation in `lang`.
-export function untranslated(lang, texts) {
-  return texts.filter((text) => !(text in CATALOGS[lang]));
+// Like t(), but a {name} may be a DOM node (a link, a <code>): returns the parts, strings and nodes, for el().
+// tn("Import one from {file}.", {file: el("code", {}, "x.key")}) keeps the sentence whole for the translator.
+export function tn(text, vars = {}) {
+  const translated = CATALOGS[locale()][text] ?? EN[text] ?? text;
+  return translated.split(/(\{\w+\})/).filter((part) => part !== "").map((part) => {
+    const name = /^\{(\w+)\}$/.exec(part)?.[1];
+    if (!name || !(name in vars)) return part;
+    const value = vars[name];
+    return typeof value === "object" && value !== null ? value : String(value);
+  });
 }

@@ -3,11 +3,12 @@
 // "Mark as read" (or a reply) signs a read marker that every node applies; the counts follow live.
 
 import { follow, rpc } from "./api.js";
-import { accountLink, badge, el, heading, link, notice, replace, time } from "./format.js";
+import { accountLink, badge, el, formatNumber, heading, link, notice, replace, time } from "./format.js";
 import { fromHex, publicKeyOf } from "./proof.js";
 import { openEnvelope, readMarker, sealEnvelope } from "./messages.js";
 import { failure, route } from "./router.js";
 import * as wallet from "./wallet.js";
+import { t } from "./i18n.js";
 
 const PAGE = 100;
 
@@ -42,7 +43,7 @@ function threadKey(item) {
 }
 
 function aboutLink(about) {
-  return about.kind === "order" ? link(`#/order/${about.id}`, `Order #${about.id}`) : link(`#/listing/${about.id}`, `Listing #${about.id}`);
+  return about.kind === "order" ? link(`#/order/${about.id}`, t("Order #{id}", { id: about.id })) : link(`#/listing/${about.id}`, t("Listing #{id}", { id: about.id }));
 }
 
 // Who a reply goes to: everyone in the thread but me.
@@ -62,25 +63,25 @@ function messageView(m, me) {
   const mine = m.sender === me;
   const unread = !mine && !m.read;
   return el("li", { class: `message${mine ? " mine" : ""}${unread ? " unread" : ""}`, dataset: { id: m.id } },
-    el("div", { class: "message-meta" }, mine ? "You" : accountLink(m.sender), " · ", time(m.sent_ms),
-      unread ? badge("new", "warn") : null),
+    el("div", { class: "message-meta" }, mine ? t("You") : accountLink(m.sender), " · ", time(m.sent_ms),
+      unread ? badge(t("new"), "warn") : null),
     m.text !== null ? el("p", { class: "message-text" }, m.text)
-      : notice(`This message cannot be read: ${m.problem}`, "error"));
+      : notice(t("This message cannot be read: {why}", { why: m.problem }), "error"));
 }
 
 function composer(id, label, onSend) {
   const status = el("p", { class: "form-status", role: "status", "aria-live": "polite" });
   const box = el("textarea", { id, name: id, rows: 2, maxlength: 4096, required: true });
-  const button = el("button", { type: "submit", class: "primary" }, "Send");
+  const button = el("button", { type: "submit", class: "primary" }, t("Send"));
   const form = el("form", { class: "action-form composer" }, el("label", { for: id }, label), box, button, status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     button.disabled = true;
-    replace(status, "Encrypting and sending…");
+    replace(status, t("Encrypting and sending…"));
     try {
       await onSend(box.value);
       box.value = "";
-      replace(status, "Sent, encrypted to its readers.");
+      replace(status, t("Sent, encrypted to its readers."));
     } catch (error) {
       replace(status, failure(error));
     } finally {
@@ -94,18 +95,18 @@ async function inboxPage(page) {
   const now = wallet.state();
   const key = wallet.current();
   if (now.status !== "unlocked" || !key) {
-    replace(page.main, heading("Inbox"), notice("Messages are encrypted to your key: unlock your wallet to read them.", "info"),
-      el("p", {}, link("#/wallet", "Go to the wallet")));
+    replace(page.main, heading(t("Inbox")), notice(t("Messages are encrypted to your key: unlock your wallet to read them."), "info"),
+      el("p", {}, link("#/wallet", t("Go to the wallet"))));
     return;
   }
   const chainId = (await rpc("node_status")).chain_id;
   const me = key.address;
   const summary = el("p", { id: "inbox-summary", role: "status" });
   const threads = el("div", { id: "inbox-threads" });
-  const ask = composer("new-message", "New message (about an order or a listing)", async (text) => {
+  const ask = composer("new-message", t("New message (about an order or a listing)"), async (text) => {
     const kind = page.main.querySelector("#new-kind").value;
     const id = Number(page.main.querySelector("#new-id").value);
-    if (!Number.isSafeInteger(id) || id < 1) throw new Error("give the number of the order or listing");
+    if (!Number.isSafeInteger(id) || id < 1) throw new Error(t("give the number of the order or listing"));
     let to;
     if (kind === "listing") to = [(await rpc("listing_get", { listing: id })).seller];
     else {
@@ -117,10 +118,10 @@ async function inboxPage(page) {
   });
   ask.id = "write-form";
   ask.prepend(el("div", { class: "field-row" },
-    el("label", { for: "new-kind" }, "About"),
-    el("select", { id: "new-kind" }, el("option", { value: "order" }, "order"), el("option", { value: "listing" }, "listing")),
-    el("label", { for: "new-id" }, "number"), el("input", { id: "new-id", type: "number", min: 1, required: true })));
-  replace(page.main, heading("Inbox"), summary, threads, el("h2", { id: "write" }, "Write"), ask);
+    el("label", { for: "new-kind" }, t("About")),
+    el("select", { id: "new-kind" }, el("option", { value: "order" }, t("order")), el("option", { value: "listing" }, t("listing"))),
+    el("label", { for: "new-id" }, t("number")), el("input", { id: "new-id", type: "number", min: 1, required: true })));
+  replace(page.main, heading(t("Inbox")), summary, threads, el("h2", { id: "write" }, t("Write")), ask);
   const wanted = page.query.get("about");
   if (wanted === "listing" || wanted === "order") { // "Ask the seller" on a listing, "Message" on an order
     page.main.querySelector("#new-kind").value = wanted;
@@ -137,18 +138,19 @@ async function inboxPage(page) {
       groups.get(threadKey(m)).push(m);
     }
     const ordered = [...groups.values()].sort((a, b) => b.at(-1).seq - a.at(-1).seq);
-    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    replace(summary, opened.length ? `${plural(opened.length, "message")} in ${plural(ordered.length, "conversation")} · ` : "No messages yet. ",
-      el("strong", { id: "inbox-unread-count" }, `${unread} unread`));
+    const messages = opened.length === 1 ? t("1 message") : t("{n} messages", { n: formatNumber(opened.length) });
+    const conversations = ordered.length === 1 ? t("1 conversation") : t("{n} conversations", { n: formatNumber(ordered.length) });
+    replace(summary, opened.length ? [t("{messages} in {conversations}", { messages, conversations }), " · "] : [t("No messages yet."), " "],
+      el("strong", { id: "inbox-unread-count", dataset: { unread } }, t("{n} unread", { n: formatNumber(unread) })));
     replace(threads, ordered.map((thread) => {
       const about = thread[0].about;
       const unreadHere = thread.filter((m) => m.sender !== me && !m.read).length;
       const to = replyTo(thread, me);
       return el("section", { class: "thread", dataset: { about: threadKey(thread[0]) } },
-        el("h2", {}, aboutLink(about), unreadHere ? badge(`${unreadHere} unread`, "warn") : null,
-          unreadHere ? el("button", { type: "button", class: "mark-read", onclick: () => markRead(thread).then(refresh) }, "Mark as read") : null),
+        el("h2", {}, aboutLink(about), unreadHere ? badge(t("{n} unread", { n: formatNumber(unreadHere) }), "warn") : null,
+          unreadHere ? el("button", { type: "button", class: "mark-read", onclick: () => markRead(thread).then(refresh) }, t("Mark as read")) : null),
         el("ul", { class: "messages" }, thread.map((m) => messageView(m, me))),
-        to.length ? composer(`reply-${threadKey(thread[0]).replace(":", "-")}`, "Reply", async (text) => {
+        to.length ? composer(`reply-${threadKey(thread[0]).replace(":", "-")}`, t("Reply"), async (text) => {
           await send(key, chainId, to, about, text);
           await markRead(thread);
           await refresh();

@@ -4,6 +4,7 @@
 
 import { concat } from "./canonical.js";
 import { fromHex, toHex } from "./proof.js";
+import { t } from "./i18n.js";
 
 export const FORMAT = "marketnode-keyfile";
 const VERSION = 1;
@@ -13,7 +14,7 @@ const MAX_ITERATIONS = 10_000_000;
 const encoder = new TextEncoder();
 
 async function keys(passphrase, salt, iterations) {
-  if (!passphrase) throw new Error("enter the key file's passphrase");
+  if (!passphrase) throw new Error(t("enter the key file's passphrase"));
   const material = await crypto.subtle.importKey("raw", encoder.encode(passphrase.normalize("NFC")), "PBKDF2", false, ["deriveBits"]);
   const bits = new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, material, 512));
   const hmacKey = (raw) => crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -41,17 +42,17 @@ export async function sealKeyfile(seed, address, passphrase, { iterations = ITER
 // {seed, address} from a key file document; throws a readable Error when it is malformed, altered or the
 // passphrase is wrong. The caller checks that the seed's address is `address`.
 export async function openKeyfile(doc, passphrase) {
-  if (!doc || doc.format !== FORMAT || doc.version !== VERSION) throw new Error(`not a ${FORMAT} file (export one with \`marketnode wallet export\`)`);
+  if (!doc || doc.format !== FORMAT || doc.version !== VERSION) throw new Error(t("not a {format} file (export one with `marketnode wallet export`)", { format: FORMAT }));
   const iterations = Number(doc.kdf?.iterations);
-  if (!(iterations >= MIN_ITERATIONS && iterations <= MAX_ITERATIONS)) throw new Error("the key file asks for an unreasonable PBKDF2 iteration count");
+  if (!(iterations >= MIN_ITERATIONS && iterations <= MAX_ITERATIONS)) throw new Error(t("the key file asks for an unreasonable PBKDF2 iteration count"));
   const hex = (value) => {
-    if (typeof value !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(value)) throw new Error("a malformed key file");
+    if (typeof value !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(value)) throw new Error(t("a malformed key file"));
     return fromHex(value.toLowerCase());
   };
   const [salt, iv, ciphertext, tag] = [doc.kdf?.salt, doc.cipher?.iv, doc.ciphertext, doc.mac].map(hex);
-  if (salt.length !== 16 || iv.length !== 16 || ciphertext.length !== 32 || tag.length !== 32) throw new Error("a malformed key file");
+  if (salt.length !== 16 || iv.length !== 16 || ciphertext.length !== 32 || tag.length !== 32) throw new Error(t("a malformed key file"));
   const { enc, mac } = await keys(passphrase, salt, iterations);
   const expected = await macOf(mac, String(doc.address), iv, ciphertext);
-  if (toHex(expected) !== toHex(tag)) throw new Error("wrong passphrase (or the key file was altered)");
+  if (toHex(expected) !== toHex(tag)) throw new Error(t("wrong passphrase (or the key file was altered)"));
   return { seed: xor(ciphertext, await hmac(enc, iv)), address: String(doc.address) };
 }

@@ -5,6 +5,7 @@
 
 import { canonical, concat } from "./canonical.js";
 import { fromHex, toHex } from "./proof.js";
+import { t } from "./i18n.js";
 
 const encoder = new TextEncoder();
 const subtle = () => globalThis.crypto.subtle;
@@ -24,7 +25,7 @@ function pad(text) {
 function unpad(padded) {
   let end = padded.length;
   while (end > 0 && padded[end - 1] === 0) end--;
-  if (end === 0 || padded[end - 1] !== 0x80 || padded.length % PAD_BLOCK) throw new Error("the message's padding is malformed");
+  if (end === 0 || padded[end - 1] !== 0x80 || padded.length % PAD_BLOCK) throw new Error(t("the message's padding is malformed"));
   return padded.subarray(0, end - 1);
 }
 
@@ -33,7 +34,7 @@ function unpad(padded) {
 export function decode(bytes) {
   let at = 0;
   const take = (n) => {
-    if (at + n > bytes.length) throw new Error("truncated");
+    if (at + n > bytes.length) throw new Error(t("truncated"));
     const part = bytes.subarray(at, at + n);
     at += n;
     return part;
@@ -62,7 +63,7 @@ export function decode(bytes) {
       case 0xda: return str(small(2));
       case 0xdc: return list(small(2));
       case 0xde: return map(small(2));
-      default: throw new Error(`msgpack tag 0x${tag.toString(16)} is not used by envelopes`);
+      default: throw new Error(t("msgpack tag 0x{tag} is not used by envelopes", { tag: tag.toString(16) }));
     }
   };
   const str = (n) => new TextDecoder("utf-8", { fatal: true }).decode(take(n));
@@ -71,14 +72,14 @@ export function decode(bytes) {
     const out = {};
     for (let i = 0; i < n; i++) {
       const key = value();
-      if (typeof key !== "string") throw new Error("map key is not a string");
+      if (typeof key !== "string") throw new Error(t("map key is not a string"));
       out[key] = value();
     }
     return out;
   };
   const out = value();
-  if (at !== bytes.length) throw new Error("trailing bytes");
-  if (toHex(canonical(out)) !== toHex(bytes)) throw new Error("not in canonical form");
+  if (at !== bytes.length) throw new Error(t("trailing bytes"));
+  if (toHex(canonical(out)) !== toHex(bytes)) throw new Error(t("not in canonical form"));
   return out;
 }
 
@@ -123,7 +124,7 @@ export async function boxKeyFromSeed(seed) {
 async function x25519(privateKey, publicBytes) {
   const peer = await subtle().importKey("raw", publicBytes, { name: "X25519" }, false, []);
   const shared = new Uint8Array(await subtle().deriveBits({ name: "X25519", public: peer }, privateKey, 256));
-  if (shared.every((b) => b === 0)) throw new Error("the ephemeral key gives an all-zero shared secret");
+  if (shared.every((b) => b === 0)) throw new Error(t("the ephemeral key gives an all-zero shared secret"));
   return shared;
 }
 
@@ -164,12 +165,12 @@ export async function messageId(raw) {
 export async function verifyEnvelope(raw, chainId) {
   const env = decode(raw);
   const names = Object.keys(env).sort().join(",");
-  if (names !== "about,chain_id,ciphertext,ephemeral,keys,nonce,sender,sent_ms,sig,to,v") throw new Error("not an envelope");
-  if (env.v !== 1 || env.chain_id !== chainId) throw new Error("an envelope of another version or chain");
+  if (names !== "about,chain_id,ciphertext,ephemeral,keys,nonce,sender,sent_ms,sig,to,v") throw new Error(t("not an envelope"));
+  if (env.v !== 1 || env.chain_id !== chainId) throw new Error(t("an envelope of another version or chain"));
   const { sig, ...unsigned } = env;
   const key = await subtle().importKey("raw", env.sender, { name: "Ed25519" }, false, ["verify"]);
   if (!(await subtle().verify({ name: "Ed25519" }, key, sig, signingMessage("message", chainId, unsigned)))) {
-    throw new Error("the signature does not verify against the sender");
+    throw new Error(t("the signature does not verify against the sender"));
   }
   return env;
 }
@@ -179,14 +180,14 @@ export async function openEnvelope(raw, reader, chainId) {
   const env = await verifyEnvelope(raw, chainId);
   const mine = toHex(reader.publicKey);
   const entry = env.keys.find(([account]) => toHex(account) === mine);
-  if (!entry) throw new Error("this account is not a reader of the message");
+  if (!entry) throw new Error(t("this account is not a reader of the message"));
   try {
     const wrap = await wrapKey(await x25519(reader.boxKey, env.ephemeral), env.ephemeral, reader.publicKey, chainId);
     const contentKey = new Uint8Array(await subtle().decrypt(gcm(new Uint8Array(12), new Uint8Array(0)), wrap, entry[1]));
     const plain = new Uint8Array(await subtle().decrypt(gcm(env.nonce, canonical(headerOf(env))), await aesKey(contentKey), env.ciphertext));
     return { env, text: new TextDecoder("utf-8", { fatal: true }).decode(unpad(plain)) };
   } catch (error) {
-    throw new Error(`the message does not decrypt (${error.message || error.name})`);
+    throw new Error(t("the message does not decrypt ({why})", { why: error.message || error.name }));
   }
 }
 
@@ -199,7 +200,7 @@ function compare(a, b) {
 // `fixed` = {ephemeralSecret, contentKey, nonce} only for test vectors.
 export async function sealEnvelope(sender, chainId, to, about, text, sentMs, fixed = {}) {
   const plain = encoder.encode(text);
-  if (plain.length > MAX_TEXT_BYTES) throw new Error(`a message holds at most ${MAX_TEXT_BYTES} bytes of text`);
+  if (plain.length > MAX_TEXT_BYTES) throw new Error(t("a message holds at most {n} bytes of text", { n: MAX_TEXT_BYTES }));
   const rand = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n));
   const esk = await x25519Private(fixed.ephemeralSecret ?? rand(32));
   const ephemeral = await publicOf(esk);

@@ -3,6 +3,7 @@
 // [public key, signature] sorted by key. Every key signs the same message. No DOM (tested under Node.js).
 
 import { canonical, concat } from "./canonical.js";
+import { t } from "./i18n.js";
 
 const encoder = new TextEncoder();
 
@@ -20,12 +21,12 @@ export function signingMessage(unsigned) {
 
 // The signed tx's canonical bytes; `signers` are [{publicKey: Uint8Array, signingKey: CryptoKey}], one per key.
 export async function signWith(unsigned, signers) {
-  if (!signers.length) throw new Error("a tx needs at least one signature");
-  if (signers.length > 16) throw new Error("a tx carries at most 16 signatures");
+  if (!signers.length) throw new Error(t("a tx needs at least one signature"));
+  if (signers.length > 16) throw new Error(t("a tx carries at most 16 signatures"));
   const message = signingMessage(unsigned);
   const pairs = [];
   for (const { publicKey, signingKey } of signers) {
-    if (pairs.some(([key]) => sameBytes(key, publicKey))) throw new Error("a key signs once");
+    if (pairs.some(([key]) => sameBytes(key, publicKey))) throw new Error(t("a key signs once"));
     pairs.push([publicKey, new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, signingKey, message))]);
   }
   if (pairs.length === 1 && sameBytes(pairs[0][0], unsigned.sender)) return canonical({ ...unsigned, sig: pairs[0][1] });

@@ -6,6 +6,7 @@ import { live, rpc } from "./api.js";
 import { el, replace } from "./format.js";
 import { toHex } from "./proof.js";
 import * as wallet from "./wallet.js";
+import { t } from "./i18n.js";
 
 const TOAST_MS = 8000;
 let stopAll = [];
@@ -14,7 +15,7 @@ function toast(text, href) {
   const region = document.getElementById("toasts");
   if (!region) return;
   const item = el("div", { class: "toast", role: "status" }, href ? el("a", { href }, text) : text,
-    el("button", { type: "button", class: "toast-close", "aria-label": "Dismiss", onclick: () => item.remove() }, "×"));
+    el("button", { type: "button", class: "toast-close", "aria-label": t("Dismiss"), onclick: () => item.remove() }, "×"));
   region.append(item);
   setTimeout(() => item.remove(), TOAST_MS);
 }
@@ -25,7 +26,7 @@ async function showUnread(address) {
   try {
     const { unread } = await rpc("message_inbox", { address, limit: 1 });
     replace(badgeNode, unread ? String(unread) : "");
-    badgeNode.setAttribute("aria-label", `${unread} unread`);
+    badgeNode.setAttribute("aria-label", t("{n} unread", { n: unread }));
   } catch {
     replace(badgeNode, "");
   }
@@ -35,12 +36,12 @@ async function showUnread(address) {
 export function orderNotice(event, me) {
   const a = event.attrs || {};
   const order = a.order;
-  if (event.kind === "order_placed" && a.seller === me) return [`New order #${order}`, `#/order/${order}`];
-  if (event.kind === "order_shipped" && a.buyer === me) return [`Order #${order} shipped`, `#/order/${order}`];
+  if (event.kind === "order_placed" && a.seller === me) return [t("New order #{id}", { id: order }), `#/order/${order}`];
+  if (event.kind === "order_shipped" && a.buyer === me) return [t("Order #{id} shipped", { id: order }), `#/order/${order}`];
   if (event.kind === "order_disputed") {
     // The node sends a dispute to its parties and its arbiter (not named in the attrs).
-    const role = a.buyer === me || a.seller === me ? "" : ": you arbitrate";
-    return [`Order #${order} disputed${role}`, `#/order/${order}`];
+    const party = a.buyer === me || a.seller === me;
+    return [party ? t("Order #{id} disputed", { id: order }) : t("Order #{id} disputed: you arbitrate", { id: order }), `#/order/${order}`];
   }
   return null;
 }
@@ -64,8 +65,8 @@ function watch(address) {
   }));
   stopAll.push(live.subscribe("messages", { address }, (note) => {
     if (note.event === "message" && note.sender !== address) {
-      const about = note.about.kind === "order" ? `order #${note.about.id}` : `listing #${note.about.id}`;
-      toast(`New message about ${about}`, "#/inbox");
+      const about = note.about.kind === "order" ? t("order #{id}", { id: note.about.id }) : t("listing #{id}", { id: note.about.id });
+      toast(t("New message about {what}", { what: about }), "#/inbox");
     }
     showUnread(address);
   }));

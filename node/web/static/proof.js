@@ -3,6 +3,7 @@
 // certificate, and the certificate's ed25519 COMMIT signatures (§6.3) where WebCrypto has Ed25519.
 
 import { canonical, concat } from "./canonical.js";
+import { t } from "./i18n.js";
 
 const encoder = new TextEncoder();
 
@@ -80,7 +81,7 @@ export async function headerHash(header) {
 // The public key inside an mn1 address; throws on a typo (bad alphabet, length or checksum).
 export async function publicKeyOf(address) {
   const body = String(address).trim().toLowerCase();
-  if (!/^mn1[a-z2-7]{58}$/.test(body)) throw new Error(`${address} is not a marketnode address (mn1 + 58 base32 characters)`);
+  if (!/^mn1[a-z2-7]{58}$/.test(body)) throw new Error(t("{address} is not a marketnode address (mn1 + 58 base32 characters)", { address }));
   const bytes = [];
   let bits = 0;
   let value = 0;
@@ -94,7 +95,7 @@ export async function publicKeyOf(address) {
     value &= (1 << bits) - 1;
   }
   const key = toHex(Uint8Array.from(bytes.slice(0, 32)));
-  if ((await addressOf(key)) !== body) throw new Error(`${address} has a bad checksum (mistyped?)`);
+  if ((await addressOf(key)) !== body) throw new Error(t("{address} has a bad checksum (mistyped?)", { address }));
   return fromHex(key);
 }
 
@@ -180,18 +181,18 @@ export async function verifyStateProof(rootHex, keyHex, valueHex, proof) {
 export function decodeCanonical(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
-  const take = (n) => { if (at + n > bytes.length) throw new Error("truncated"); const s = bytes.subarray(at, at + n); at += n; return s; };
+  const take = (n) => { if (at + n > bytes.length) throw new Error(t("truncated")); const s = bytes.subarray(at, at + n); at += n; return s; };
   const uint = (n) => { let v = 0n; for (const b of take(n)) v = (v << 8n) | BigInt(b); return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v; };
   const text = (n) => new TextDecoder().decode(take(n));
   const many = (n, f) => Array.from({ length: n }, f);
   const value = () => {
-    const t = take(1)[0];
-    if (t <= 0x7f) return t;
-    if (t >= 0xe0) return t - 0x100;
-    if ((t & 0xf0) === 0x80) return map(t & 0x0f);
-    if ((t & 0xf0) === 0x90) return many(t & 0x0f, value);
-    if ((t & 0xe0) === 0xa0) return text(t & 0x1f);
-    switch (t) {
+    const tag = take(1)[0];
+    if (tag <= 0x7f) return tag;
+    if (tag >= 0xe0) return tag - 0x100;
+    if ((tag & 0xf0) === 0x80) return map(tag & 0x0f);
+    if ((tag & 0xf0) === 0x90) return many(tag & 0x0f, value);
+    if ((tag & 0xe0) === 0xa0) return text(tag & 0x1f);
+    switch (tag) {
       case 0xc0: return null;
       case 0xc2: return false;
       case 0xc3: return true;
@@ -213,12 +214,12 @@ export function decodeCanonical(bytes) {
       case 0xdd: return many(uint(4), value);
       case 0xde: return map(uint(2));
       case 0xdf: return map(uint(4));
-      default: throw new Error(`unsupported msgpack byte ${t}`);
+      default: throw new Error(t("unsupported msgpack byte {tag}", { tag }));
     }
   };
   const map = (n) => Object.fromEntries(many(n, () => [value(), value()]));
   const out = value();
-  if (at !== bytes.length) throw new Error("trailing bytes");
+  if (at !== bytes.length) throw new Error(t("trailing bytes"));
   return out;
 }
 
@@ -235,22 +236,22 @@ export async function verifyReceiptProof(status, validatorKeys) {
   let receipt = null;
   try { receipt = decodeCanonical(fromHex(rp.receipt)); } catch { receipt = null; }
   add(receipt !== null && receipt.tx_hash === status.hash, receipt && receipt.tx_hash === status.hash
-    ? `The proven receipt is this tx's: ${receipt.ok ? "ok" : `failed with ${receipt.code}`}.` : "The proven receipt is not this tx's (or does not decode).");
+    ? (receipt.ok ? t("The proven receipt is this tx's: ok.") : t("The proven receipt is this tx's: failed with {code}.", { code: receipt.code })) : t("The proven receipt is not this tx's (or does not decode)."));
   const rootBytes = entry && entry.value && entry.value.length === 68 && entry.value.startsWith("c420") ? entry.value.slice(4) : null;
   const receiptHash = toHex(await digest("receipt", fromHex(rp.receipt)));
   const pathOk = rootBytes !== null && rp.path.index === status.inclusion.proof.index
     && await verifyInclusion(rootBytes, receiptHash, rp.path, status.inclusion.header.tx_count);
-  add(pathOk, pathOk ? "Its Merkle path leads to the block's receipts root." : "Its Merkle path does NOT lead to the block's receipts root.");
+  add(pathOk, pathOk ? t("Its Merkle path leads to the block's receipts root.") : t("Its Merkle path does NOT lead to the block's receipts root."));
   const anchor = rp.state.header;
   const stateOk = entry !== undefined && anchor.height === rp.state.height + 1 && rp.state.height >= height
     && await verifyStateProof(anchor.state_root, key, entry.value, entry.proof);
-  add(stateOk, stateOk ? `That root is in the state after block #${rp.state.height}, proven against header #${anchor.height}'s state root.`
-    : "The receipts root is NOT proven against the anchor header's state root.");
+  add(stateOk, stateOk ? t("That root is in the state after block #{height}, proven against header #{anchor}'s state root.", { height: rp.state.height, anchor: anchor.height })
+    : t("The receipts root is NOT proven against the anchor header's state root."));
   const hashOk = (await headerHash(anchor)) === rp.state.certificate.block_hash;
-  add(hashOk, hashOk ? "The anchor header is the block its certificate signs." : "The anchor header does not hash to the certified block.");
+  add(hashOk, hashOk ? t("The anchor header is the block its certificate signs.") : t("The anchor header does not hash to the certified block."));
   const cert = await verifyCertificate(rp.state.certificate, validatorKeys);
-  if (cert.supported) add(cert.quorumMet, cert.quorumMet ? `A quorum (${cert.quorum}) of validators signed the anchor block.` : "The anchor certificate lacks a quorum.");
+  if (cert.supported) add(cert.quorumMet, cert.quorumMet ? t("A quorum ({n}) of validators signed the anchor block.", { n: cert.quorum }) : t("The anchor certificate lacks a quorum."));
   const agrees = receipt !== null && (status.status === "committed") === (receipt.ok === true) && status.receipt?.code === receipt.code;
-  add(agrees, agrees ? "The status shown matches the proven receipt." : "The status shown does NOT match the proven receipt.");
+  add(agrees, agrees ? t("The status shown matches the proven receipt.") : t("The status shown does NOT match the proven receipt."));
   return { checks, receipt, verified: checks.every((c) => c.ok), signaturesChecked: cert.supported };
 }

@@ -3,7 +3,7 @@
 // (subscriptions, timers) that run when the viewer leaves it.
 
 import { el, heading, notice, replace } from "./format.js";
-import { t } from "./i18n.js";
+import { t, tn } from "./i18n.js";
 
 const routes = [];
 let cleanups = [];
@@ -36,11 +36,10 @@ export function href(path, query = {}) {
 // Shown in place of a page when it needs an RPC method this node does not have (yet).
 export function failure(error) {
   if (error?.missingMethod) {
-    return notice(`This node does not offer the RPC method ${error.method} yet, so this part cannot be shown. ` +
-      "It appears once the node is upgraded; nothing is wrong with your request.", "warn");
+    return notice(t("This node does not offer the RPC method {method} yet, so this part cannot be shown. It appears once the node is upgraded; nothing is wrong with your request.", { method: error.method }), "warn");
   }
-  if (error?.code === -32001) return notice(`Not found: ${error.message}`, "warn");
-  return notice(`Could not load: ${error?.message || error}`, "error");
+  if (error?.code === -32001) return notice(t("Not found: {what}", { what: error.message }), "warn");
+  return notice(t("Could not load: {why}", { why: error?.message || error }), "error");
 }
 
 // On a route change focus moves to the new page's heading (screen readers announce it); on the
@@ -62,7 +61,7 @@ export async function render() {
   }
   const match = routes.map((r) => ({ r, m: path.match(r.regex) })).find(({ m }) => m);
   if (!match) {
-    replace(main, heading(t("Page not found")), el("p", {}, t("No page at "), el("code", {}, path), ". ", el("a", { href: "#/" }, t("Go to the marketplace"))));
+    replace(main, heading(t("Page not found")), el("p", {}, tn("No page at {path}.", { path: el("code", {}, path) }), " ", el("a", { href: "#/" }, t("Go to the marketplace"))));
     return;
   }
   const params = Object.fromEntries(match.r.names.map((name, i) => [name, decodeURIComponent(match.m[i + 1])]));

@@ -8,6 +8,7 @@ import { deliver } from "./delivery.js";
 import { boxKeyFromSeed } from "./messages.js";
 import { signWith } from "./multisig.js";
 import { addressOf, fromHex, publicKeyOf, toHex } from "./proof.js";
+import { t } from "./i18n.js";
 
 const STORE_KEY = "marketnode.wallet";
 const PBKDF2_ITERATIONS = 310_000;
@@ -58,8 +59,8 @@ async function passphraseKey(passphrase, salt) {
 // Store `seed` (32 bytes) encrypted under `passphrase`, and unlock it. `account`: the address the key signs
 // for when it is not the key's own (after a rotation or a recovery, docs/WALLET.md).
 export async function save(seed, passphrase, account = null) {
-  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new Error("a key is a 32-byte seed (64 hex characters)");
-  if (!passphrase || passphrase.length < 8) throw new Error("choose a passphrase of at least 8 characters");
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new Error(t("a key is a 32-byte seed (64 hex characters)"));
+  if (!passphrase || passphrase.length < 8) throw new Error(t("choose a passphrase of at least 8 characters"));
   const key = await keyFromSeed(seed);
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -81,13 +82,13 @@ export function create(passphrase) {
 
 async function decryptSeed(passphrase) {
   const saved = stored();
-  if (!saved) throw new Error("there is no key in this browser");
+  if (!saved) throw new Error(t("there is no key in this browser"));
   try {
     const aes = await passphraseKey(passphrase, fromHex(saved.kdf.salt));
     return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.key_address ?? saved.address) },
       aes, fromHex(saved.ciphertext)));
   } catch {
-    throw new Error("wrong passphrase (or the stored key was altered)");
+    throw new Error(t("wrong passphrase (or the stored key was altered)"));
   }
 }
 
@@ -136,7 +137,7 @@ function base64(bytes) {
 // Store bytes on this node's content store, signed by the unlocked key (docs/PROTOCOL.md §10); resolves with
 // their sha256, the hash a tx references. `kind` is "image" or "text" (the node checks the bytes agree).
 export async function putContent(bytes, kind) {
-  if (!unlocked) throw new Error("unlock the wallet first");
+  if (!unlocked) throw new Error(t("unlock the wallet first"));
   const status = await rpc("node_status");
   const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   const timeMs = Date.now();
@@ -194,7 +195,7 @@ export async function txHash(raw) {
 // A market rule would refuse the tx on the node's current state (tx_estimate): it was not sent, no fee paid.
 export class TxRefused extends Error {
   constructor(kind, verdict) {
-    super(`${kind} would fail: ${verdict.code}: ${verdict.message} (nothing was sent, no fee paid)`);
+    super(t("{kind} would fail: {code}: {message} (nothing was sent, no fee paid)", { kind, code: verdict.code, message: verdict.message }));
     this.code = verdict.code;
   }
 }
@@ -204,7 +205,7 @@ export class TxRefused extends Error {
 // unless `check` is false. A busy node is asked again after its hint and a lost tx sent again
 // (delivery.js); `notice` hears each wait.
 export async function send(kind, body, notice = () => {}, { check = true } = {}) {
-  if (!unlocked) throw new Error("unlock the wallet first");
+  if (!unlocked) throw new Error(t("unlock the wallet first"));
   const [status, account] = await Promise.all([rpc("node_status"), rpc("account_get", { address: unlocked.address })]);
   const fee = (await chainParams())?.min_fee ?? 0;
   const sender = unlocked.address === unlocked.keyAddress ? unlocked.publicKey : await publicKeyOf(unlocked.address);
