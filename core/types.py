@@ -22,6 +22,9 @@ from core.merkle import merkle_root
 MAX_TX_BYTES = 64 * 1024
 MAX_BLOCK_BYTES = 16 * 1024 * 1024
 MAX_BLOCK_TXS = 20_000
+# Signatures one block may carry in all: multi-signature txs must not multiply a block's verification work
+# (a block of 16-signature txs would otherwise cost every replica 8x the ed25519 checks of a full block).
+MAX_BLOCK_SIGS = MAX_BLOCK_TXS
 MAX_EVIDENCE = 64
 MAX_KIND_LEN = 32
 ZERO_HASH = bytes(HASH_SIZE)
@@ -552,10 +555,15 @@ class Block:
         what = "block"
         obj = f.expect_map(obj, what, ("evidence", "header", "last_cert", "txs"))
         txs = []
+        signatures = 0
         for raw_tx in f.seq(obj, "txs", what, MAX_BLOCK_TXS):
             if not isinstance(raw_tx, bytes):
                 raise DecodeError("block.txs: each tx is its canonical bytes")
-            txs.append(Tx.decode(raw_tx))
+            tx = Tx.decode(raw_tx)
+            signatures += len(tx.signatures())
+            if signatures > MAX_BLOCK_SIGS:
+                raise DecodeError(f"block.txs: more than {MAX_BLOCK_SIGS} signatures in all")
+            txs.append(tx)
         cert = None if obj["last_cert"] is None else Certificate.from_obj(obj["last_cert"])
         evidence = tuple(Evidence.from_obj(e) for e in f.seq(obj, "evidence", what, MAX_EVIDENCE))
         return cls(Header.from_obj(obj["header"]), tuple(txs), cert, evidence)

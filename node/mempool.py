@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from core.errors import ConfigError, DecodeError, ValidationError
-from core.types import MAX_TX_BYTES, Tx, tx_hash_of
+from core.types import MAX_BLOCK_SIGS, MAX_TX_BYTES, Tx, tx_hash_of
 
 AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""
@@ -271,6 +271,7 @@ class Mempool:
     def take_batch(self, max_txs: int, max_bytes: int, account_nonce: AccountNonce) -> list[Tx]:
         """Up to ``max_txs`` txs / ``max_bytes`` bytes that can execute in order, without removing them.
 
+        A tx with k signatures counts k towards ``max_txs`` (verification work).
         Per sender: only a contiguous run of nonces from its next nonce (a
         gap stops that sender). Across senders: round robin, oldest sender
         first, so one busy sender cannot crowd out the rest.
@@ -284,14 +285,17 @@ class Mempool:
                 runs.append((pending, nonce))
         batch: list[Tx] = []
         room = max_bytes
+        signatures = 0  # a block carries at most MAX_BLOCK_SIGS (core/types.py), and a k-signature tx costs k slots
+        sig_room = min(max_txs, MAX_BLOCK_SIGS)
         while runs and len(batch) < max_txs:
             pending, nonce = runs.popleft()
             tx = self._txs[pending[nonce]]
-            size = len(tx.encode())
-            if size > room:
+            size, cost = len(tx.encode()), len(tx.signatures())
+            if size > room or signatures + cost > sig_room:
                 continue  # this sender's next tx does not fit; its later nonces cannot go without it
             batch.append(tx)
             room -= size
+            signatures += cost
             if nonce + 1 in pending:
                 runs.append((pending, nonce + 1))
         return batch

@@ -78,3 +78,15 @@ def test_max_tx_sigs_decode_at_the_edge():
 def test_fee_floor_is_per_signature():
     assert unsigned().sign(key(1)).fee_floor(3) == 3
     assert unsigned().cosign(key(2)).cosign(key(3)).fee_floor(3) == 6
+
+
+def test_a_block_carries_at_most_max_block_sigs_signatures(monkeypatch):
+    """A proposer cannot multiply every replica's verification work with many-signature txs."""
+    import core.types as types
+    from core.types import Block
+
+    tx = unsigned().cosign(key(2)).cosign(key(3))
+    obj = {"evidence": [], "header": None, "last_cert": None, "txs": [tx.encode(), replace(tx, nonce=1).encode()]}
+    monkeypatch.setattr(types, "MAX_BLOCK_SIGS", 3)
+    with pytest.raises(DecodeError, match="signatures in all"):
+        Block.from_obj(obj)

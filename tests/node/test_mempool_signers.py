@@ -75,3 +75,14 @@ def test_a_replacement_must_pass_the_market_check() -> None:
     with pytest.raises(MempoolError):
         mp.add(two_signed(nonce=0).encode(), lambda s: 0, refuse)
     assert len(mp) == 1
+
+
+def test_a_batch_counts_each_signature_against_the_tx_budget() -> None:
+    """Verification work per block stays bounded: a 2-signature tx takes two of max_txs."""
+    mp = pool()
+    keys = [PrivateKey(bytes([n]) * 32) for n in range(10, 16)]
+    for key in keys:
+        tx = Tx(CHAIN, key.public_key, 0, "transfer", {"amount": 1}, 2).cosign(key).cosign(OTHER)
+        mp.add(tx.encode(), lambda s: 0)
+    batch = mp.take_batch(5, 10**6, lambda s: 0)
+    assert len(batch) == 2 and sum(len(tx.sigs) for tx in batch) == 4
