@@ -162,12 +162,12 @@ def recover() -> None:
 def recover_start(session: Session, address: str, new_key: str) -> None:
     """As a guardian, propose moving ACCOUNT to NEW_KEY (its mn1 address) and approve it."""
     body = kinds.recovery_start(account=address, new_key=key_of(new_key))
-    session.send("recovery_start", body, lambda r: _started(r.event("recovery_started")))
+    session.send("recovery_start", body, lambda r: _started(address, new_key, r.event("recovery_started")))
 
 
-def _started(event: dict[str, Any]) -> str:
+def _started(address: str, new_key: str, event: dict[str, Any]) -> str:
     return f"recovery {event['recovery']} started; other guardians approve with: marketnode account recover " \
-           f"approve {event['account']} {event['recovery']} NEW_KEY"
+           f"approve {address} {event['recovery']} {new_key}"
 
 
 @node_command(recover, "approve", signs=True)
