@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli import demo_images
+from cli.demo_accounts import accounts
 from cli.demo_commerce import commerce_act
 from cli.demo_messages import exchange
 from cli.wallet_common import DAY_MS
@@ -90,6 +91,10 @@ class Story:
     def tell(self, actor: str, text: str) -> None:
         self._step(actor, text, None)
 
+    def record(self, actor: str, text: str, tx: TxResult) -> None:
+        """A step for a tx sent some other way than ``act`` (a wallet outside the cast)."""
+        self._step(actor, text, tx)
+
     def _step(self, actor: str, text: str, tx: TxResult | None) -> None:
         step = Step(len(self.outcome.steps) + 1, actor, text, tx)
         self.outcome.steps.append(step)
@@ -122,6 +127,8 @@ class Story:
         exchange(self)
         self.note("Act 5c: variants, shipping, a coupon, a return, a mutual refund and a cart")
         commerce_act(self)
+        self.note("Act 5d: accounts that survive a lost or stolen key")
+        accounts(self)
         self.note("Act 6: what the chain now says")
         self.trace(record_id)
         self.outcome.balances_after = self.balances()

@@ -46,7 +46,16 @@ def _register() -> None:
 
 def _register_wallet_commands() -> None:
     """wallet, register, transfer and every marketplace action (thin over wallet/)."""
-    from cli import account_cmds, content_cmds, market_cmds, message_cmds, order_cmds, provenance_cmds, wallet_cmds
+    from cli import (
+        account_cmds,
+        authority_cmds,  # noqa: F401  (adds keys, rotate, guardians, recover to `account`)
+        content_cmds,
+        market_cmds,
+        message_cmds,
+        order_cmds,
+        provenance_cmds,
+        wallet_cmds,
+    )
     from cli.commerce_cmds import COMMANDS as COMMERCE  # also adds to the order and shop groups
     from cli.demo import demo
 

@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from core.errors import MarketnodeError, RpcError, ValidationError
-from core.keys import PrivateKey
+from core.keys import PrivateKey, pubkey_from_address
 from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
 from wallet.amounts import AssetBook
 from wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
@@ -32,6 +32,7 @@ from wallet.proof import InclusionProofError
 RPC_ENV = "MARKETNODE_RPC"
 KEYSTORE_ENV = "MARKETNODE_KEYSTORE"
 KEY_FILE_ENV = "MARKETNODE_KEY_FILE"
+ACCOUNT_ENV = "MARKETNODE_ACCOUNT"
 DEFAULT_KEYSTORE = Path("~/.marketnode/keystore.json")
 CLIENT_TIMEOUT_S = 75.0
 
@@ -60,8 +61,11 @@ class Session:
     """One command's view of the node and of the key it signs with."""
 
     def __init__(self, rpc: str, as_json: bool, keystore: Path | None = None, key_file: Path | None = None,
-                 fee: str | None = None, wait: bool = True, dry_run: bool = False, check: bool = True) -> None:
+                 fee: str | None = None, wait: bool = True, dry_run: bool = False, check: bool = True,
+                 account: str | None = None, cosign: Sequence[Path] = ()) -> None:
         self.rpc = rpc
+        self.account = account  # act for this address (a rotated account), not the signing key's own
+        self.cosign = tuple(cosign)  # further key files of a multi-key account: each signs too
         self.as_json = as_json
         self.keystore = keystore
         self.key_file = key_file
@@ -80,7 +84,9 @@ class Session:
         if self._wallet is None:
             fee = self.assets.parse(self.fee, self.native_asset, "fee") if self.fee is not None else None
             self._wallet = Wallet(load_signing_key(self.keystore, self.key_file), self.client, fee=fee,
-                                  notice=lambda text: click.echo(text, err=True))
+                                  notice=lambda text: click.echo(text, err=True),
+                                  account=None if self.account is None else pubkey_from_address(self.account),
+                                  cosigners=[load_key_file(path) for path in self.cosign])
         return self._wallet
 
     @property
@@ -111,18 +117,20 @@ class Session:
             human()
 
     def send(self, kind: str, body: Mapping[str, Any], done: Callable[[TxResult], str] | None = None,
-             extra: Mapping[str, Any] | None = None) -> TxResult | None:
+             extra: Mapping[str, Any] | None = None, signers: Sequence[PrivateKey] = ()) -> TxResult | None:
         """Check, sign, submit and (unless --no-wait) wait for the receipt; print the outcome.
 
         ``done`` words the success for people; ``extra`` is added to the JSON output.
         First the node tries the tx on its current state (tx_estimate) and a market rule's refusal
         stops it before it is sent, fee unpaid (unless --no-check).
-        With --dry-run, only that check runs and nothing is sent.
+        With --dry-run, only that check runs and nothing is sent. ``signers``: keys that sign besides
+        the wallet's (the new keys of a rotation).
         """
         if self.dry_run:
-            self._estimate(kind, body)
+            self._estimate(kind, body, signers)
             return None
-        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none", check=self.check)
+        result = self.wallet.send(kind, body, wait="commit" if self.wait else "none", check=self.check,
+                                  extra=signers)
         data = {**tx_result_json(result), **(extra or {})}
         line = f"{kind}: {result.status}  tx {result.hash}" + (f"  block {result.height}" if result.height else "")
         if result.status == "pending":  # --no-wait: an acknowledgement, not a receipt
@@ -134,8 +142,8 @@ class Session:
         return result
 
 
-    def _estimate(self, kind: str, body: Mapping[str, Any]) -> None:
-        verdict = self.wallet.estimate(kind, body)
+    def _estimate(self, kind: str, body: Mapping[str, Any], signers: Sequence[PrivateKey] = ()) -> None:
+        verdict = self.wallet.estimate(kind, body, signers)
         if not verdict.get("ok"):
             _fail(self.as_json, f"{kind} would fail: {verdict.get('code')}: {verdict.get('message')}",
                   {"code": verdict.get("code")}, "nothing was sent (--dry-run)")
@@ -153,6 +161,14 @@ def own_address(keystore: Path | None, key_file: Path | None) -> str:
     if key_file is not None:
         return PrivateKey.load(key_file).address
     return keystore_address(keystore or default_keystore())
+
+
+def load_key_file(path: Path) -> PrivateKey:
+    """A plain hex seed file, or a usage error naming the file (not a traceback)."""
+    try:
+        return PrivateKey.load(path)
+    except (OSError, ValueError, MarketnodeError) as exc:
+        raise click.BadParameter(f"cannot read a key: {exc}") from None
 
 
 def load_signing_key(keystore: Path | None, key_file: Path | None) -> PrivateKey:
@@ -185,8 +201,12 @@ SIGNER_OPTIONS = (
     click.option("--dry-run", is_flag=True, help="Only ask the node whether the tx would pass now (tx_estimate)."),
     click.option("--check/--no-check", default=True, show_default=True,
                  help="Try the tx on the node's current state first and send nothing if a market rule refuses it."),
+    click.option("--account", envvar=ACCOUNT_ENV, default=None, metavar="ADDRESS",
+                 help=f"Act for this address when the key is not its own (a rotated account; env {ACCOUNT_ENV})."),
+    click.option("--cosign", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+                 metavar="KEY_FILE", help="Another key of a multi-key account that signs too (repeat for more)."),
 )
-SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run", "check")
+SIGNER_PARAMS = ("keystore", "key_file", "fee", "wait", "dry_run", "check", "account", "cosign")
 
 
 def node_command(group: click.Group | None, name: str, signs: bool = False, **settings: Any) -> Callable:

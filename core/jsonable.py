@@ -158,6 +158,7 @@ def tx_to_json(tx: Tx) -> dict[str, Any]:
         "body": to_json(tx.body),
         "fee": tx.fee,
         "sig": tx.sig.hex(),
+        "sigs": [[key.hex(), sig.hex()] for key, sig in tx.signatures()],
         "raw": tx.encode().hex(),
     }
 

@@ -22,6 +22,9 @@ from core.merkle import merkle_root
 MAX_TX_BYTES = 64 * 1024
 MAX_BLOCK_BYTES = 16 * 1024 * 1024
 MAX_BLOCK_TXS = 20_000
+# Signatures one block may carry in all: multi-signature txs must not multiply a block's verification work
+# (a block of 16-signature txs would otherwise cost every replica 8x the ed25519 checks of a full block).
+MAX_BLOCK_SIGS = MAX_BLOCK_TXS
 MAX_EVIDENCE = 64
 MAX_KIND_LEN = 32
 ZERO_HASH = bytes(HASH_SIZE)
@@ -48,9 +51,21 @@ def _chain_id(obj: dict[str, Any], what: str) -> str:
     return value
 
 
+MAX_TX_SIGS = 16  # signatures one tx may carry: bounds its verification cost (params.max_tx_signers may lower it)
+
+
 @dataclass(frozen=True, slots=True)
 class Tx:
-    """A signed transaction: ``kind`` names the market rule, ``body`` its arguments."""
+    """A signed transaction: ``kind`` names the market rule, ``body`` its arguments.
+
+    ``sender`` is the account's address. A tx signed only by the key the
+    address was made from carries ``sig`` (the original form); any other
+    signing — a rotated key, several keys of a multi-key account — carries
+    ``sigs``, a list of [public key, signature] sorted by key, and no ``sig``.
+    Every signature covers the same ``signing_bytes``. Whether the signing
+    keys may act for the sender is the market's question (market/authority.py),
+    answered from state; ``verify`` only checks the signatures themselves.
+    """
 
     chain_id: str
     sender: bytes
@@ -59,9 +74,11 @@ class Tx:
     body: dict[str, Any]
     fee: int
     sig: bytes = b""
+    sigs: tuple[tuple[bytes, bytes], ...] = ()
     _cache: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     FIELDS: ClassVar[tuple[str, ...]] = ("body", "chain_id", "fee", "kind", "nonce", "sender", "sig")
+    MULTI_FIELDS: ClassVar[tuple[str, ...]] = ("body", "chain_id", "fee", "kind", "nonce", "sender", "sigs")
 
     def unsigned_obj(self) -> dict[str, Any]:
         return {
@@ -71,19 +88,57 @@ class Tx:
 
     def to_obj(self) -> dict[str, Any]:
         obj = self.unsigned_obj()
-        obj["sig"] = self.sig
+        if self.sigs:
+            obj["sigs"] = [[key, sig] for key, sig in self.sigs]
+        else:
+            obj["sig"] = self.sig
         return obj
 
     def signing_bytes(self) -> bytes:
         return signing_message("tx", self.chain_id, encode_value(self.unsigned_obj()))
 
     def sign(self, key: PrivateKey) -> Tx:
+        """Sign with the sender's own key (the original single-signature form)."""
         if key.public_key != self.sender:
             raise ValidationError("the signing key does not match the tx sender")
-        return replace(self, sig=key.sign(self.signing_bytes()))
+        return replace(self, sig=key.sign(self.signing_bytes()), sigs=())
+
+    def cosign(self, key: PrivateKey) -> Tx:
+        """Add ``key``'s signature (replacing an earlier one by the same key); the result carries ``sigs``.
+
+        A ``sig`` already present counts as the sender key's entry. The
+        result has the one canonical form: a tx whose only signer is the
+        sender's own key goes back to ``sig``.
+        """
+        pairs = dict(self.signatures())
+        pairs[key.public_key] = key.sign(self.signing_bytes())
+        if len(pairs) > MAX_TX_SIGS:
+            raise ValidationError(f"a tx carries at most {MAX_TX_SIGS} signatures")
+        if set(pairs) == {self.sender}:
+            return replace(self, sig=pairs[self.sender], sigs=())
+        return replace(self, sig=b"", sigs=tuple(sorted(pairs.items())))
+
+    def signatures(self) -> tuple[tuple[bytes, bytes], ...]:
+        """(public key, signature) pairs, sorted by key: the sender's own for a ``sig`` tx."""
+        if self.sigs:
+            return self.sigs
+        return ((self.sender, self.sig),) if self.sig else ()
+
+    def signers(self) -> tuple[bytes, ...]:
+        """The public keys that signed (unverified until ``verify``)."""
+        return tuple(key for key, _ in self.signatures())
+
+    def fee_floor(self, min_fee: int) -> int:
+        """The least fee this tx may pay where each signature costs ``min_fee``: verification work is paid per key."""
+        return min_fee * max(1, len(self.signatures()))
 
     def verify(self) -> bool:
-        return verify(self.sender, self.signing_bytes(), self.sig)
+        """Every carried signature is valid over ``signing_bytes`` (at least one, at most MAX_TX_SIGS)."""
+        pairs = self.signatures()
+        if not pairs or len(pairs) > MAX_TX_SIGS:
+            return False
+        message = self.signing_bytes()
+        return all(verify(key, message, sig) for key, sig in pairs)
 
     def encode(self) -> bytes:
         cached = self._cache.get("enc")
@@ -101,18 +156,21 @@ class Tx:
     @classmethod
     def from_obj(cls, obj: Any) -> Tx:
         what = "tx"
-        obj = f.expect_map(obj, what, cls.FIELDS)
+        multi = isinstance(obj, dict) and "sigs" in obj
+        obj = f.expect_map(obj, what, cls.MULTI_FIELDS if multi else cls.FIELDS)
         kind = f.text(obj, "kind", what, MAX_KIND_LEN)
         if not kind:
             raise DecodeError("tx.kind: empty")
+        sender = f.raw(obj, "sender", what, PUBKEY_SIZE)
         return cls(
             chain_id=_chain_id(obj, what),
-            sender=f.raw(obj, "sender", what, PUBKEY_SIZE),
+            sender=sender,
             nonce=f.u64(obj, "nonce", what),
             kind=kind,
             body=f.mapping(obj, "body", what),
             fee=f.u64(obj, "fee", what),
-            sig=f.raw(obj, "sig", what, SIGNATURE_SIZE),
+            sig=b"" if multi else f.raw(obj, "sig", what, SIGNATURE_SIZE),
+            sigs=_signature_list(obj, sender) if multi else (),
         )
 
     @classmethod
@@ -120,6 +178,39 @@ class Tx:
         tx = cls.from_obj(decode_value(data, max_bytes))
         tx._cache["enc"] = bytes(data)
         return tx
+
+
+def signature_pairs(entries: list[Any], where: str, signer: str) -> tuple[tuple[bytes, bytes], ...]:
+    """[key, signature] entries as pairs: keys 32 bytes, signatures 64, keys strictly ascending (no repeats).
+
+    One rule for a certificate's validator signatures and a tx's ``sigs``.
+    """
+    pairs: list[tuple[bytes, bytes]] = []
+    previous = b""
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 2:
+            raise DecodeError(f"{where}: each entry is [{signer}, signature]")
+        key, sig = entry
+        if not (isinstance(key, bytes) and len(key) == PUBKEY_SIZE):
+            raise DecodeError(f"{where}: {signer} must be 32 bytes")
+        if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
+            raise DecodeError(f"{where}: signature must be 64 bytes")
+        if key <= previous:
+            raise DecodeError(f"{where}: must be sorted by {signer}, no repeats")
+        previous = key
+        pairs.append((key, sig))
+    return tuple(pairs)
+
+
+def _signature_list(obj: dict[str, Any], sender: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    """tx.sigs: 1..MAX_TX_SIGS [key, signature] pairs, keys strictly ascending; not the sender's key alone."""
+    entries = f.seq(obj, "sigs", "tx", MAX_TX_SIGS)
+    if not entries:
+        raise DecodeError("tx.sigs: empty (an unsigned tx carries sig)")
+    pairs = signature_pairs(entries, "tx.sigs", "public key")
+    if len(pairs) == 1 and pairs[0][0] == sender:
+        raise DecodeError("tx.sigs: a tx signed by the sender's own key alone carries sig, not sigs")
+    return pairs
 
 
 def tx_hash_of(raw: bytes) -> bytes:
@@ -274,26 +365,13 @@ class Certificate:
     def from_obj(cls, obj: Any) -> Certificate:
         what = "certificate"
         obj = f.expect_map(obj, what, cls.FIELDS)
-        pairs = []
-        previous = b""
-        for entry in f.seq(obj, "signatures", what, 1024):
-            if not isinstance(entry, list) or len(entry) != 2:
-                raise DecodeError("certificate.signatures: each entry is [validator, signature]")
-            validator, sig = entry
-            if not (isinstance(validator, bytes) and len(validator) == PUBKEY_SIZE):
-                raise DecodeError("certificate.signatures: validator must be 32 bytes")
-            if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
-                raise DecodeError("certificate.signatures: signature must be 64 bytes")
-            if validator <= previous:
-                raise DecodeError("certificate.signatures: must be sorted by validator, no repeats")
-            previous = validator
-            pairs.append((validator, sig))
+        pairs = signature_pairs(f.seq(obj, "signatures", what, 1024), "certificate.signatures", "validator")
         return cls(
             chain_id=_chain_id(obj, what),
             height=f.u64(obj, "height", what),
             view=f.u64(obj, "view", what),
             block_hash=f.raw(obj, "block_hash", what, HASH_SIZE),
-            signatures=tuple(pairs),
+            signatures=pairs,
         )
 
     @classmethod
@@ -477,10 +555,15 @@ class Block:
         what = "block"
         obj = f.expect_map(obj, what, ("evidence", "header", "last_cert", "txs"))
         txs = []
+        signatures = 0
         for raw_tx in f.seq(obj, "txs", what, MAX_BLOCK_TXS):
             if not isinstance(raw_tx, bytes):
                 raise DecodeError("block.txs: each tx is its canonical bytes")
-            txs.append(Tx.decode(raw_tx))
+            tx = Tx.decode(raw_tx)
+            signatures += len(tx.signatures())
+            if signatures > MAX_BLOCK_SIGS:
+                raise DecodeError(f"block.txs: more than {MAX_BLOCK_SIGS} signatures in all")
+            txs.append(tx)
         cert = None if obj["last_cert"] is None else Certificate.from_obj(obj["last_cert"])
         evidence = tuple(Evidence.from_obj(e) for e in f.seq(obj, "evidence", what, MAX_EVIDENCE))
         return cls(Header.from_obj(obj["header"]), tuple(txs), cert, evidence)

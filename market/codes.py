@@ -17,6 +17,7 @@ WRONG_CHAIN = "wrong_chain"
 BAD_NONCE = "bad_nonce"
 FEE_TOO_LOW = "fee_too_low"
 CANNOT_PAY_FEE = "cannot_pay_fee"
+BAD_SIGNERS = "bad_signers"
 
 # Failed during execution: nonce consumed, fee paid, other writes rolled back.
 UNKNOWN_KIND = "unknown_kind"
@@ -55,6 +56,11 @@ BAD_COUPON = "bad_coupon"
 MIXED_CART = "mixed_cart"
 COUPON_INVALID = "coupon_invalid"
 OWES_BUYERS = "owes_buyers"
+# accounts' key sets and recovery (market/authority.py, market/recovery.py)
+THRESHOLD_REQUIRED = "threshold_required"
+BAD_KEY_SET = "bad_key_set"
+BAD_GUARDIANS = "bad_guardians"
+STALE_RECOVERY = "stale_recovery"
 
 DESCRIPTIONS: dict[str, str] = {
     OK: "the tx succeeded",
@@ -62,6 +68,9 @@ DESCRIPTIONS: dict[str, str] = {
     BAD_NONCE: "tx.nonce is not the sender's next nonce (tx not executed)",
     FEE_TOO_LOW: "tx.fee is below params.min_fee (tx not executed)",
     CANNOT_PAY_FEE: "the sender's native balance is below tx.fee (tx not executed)",
+    BAD_SIGNERS: "the signing keys cannot act for the sender: a key outside its key set (e.g. rotated out), fewer "
+                 "than its policy needs, a new key that did not sign, or more than params.max_tx_signers "
+                 "(tx not executed)",
     UNKNOWN_KIND: "tx.kind names no market rule",
     BAD_BODY: "the body breaks the kind's schema (missing, unknown, mistyped or out-of-range field)",
     NOT_FOUND: "a referenced account, asset, shop, listing, order, record, proposal or certificate does not exist",
@@ -101,6 +110,14 @@ DESCRIPTIONS: dict[str, str] = {
     OWES_BUYERS: "the shop still owes buyers refunds for returns; its deposit cannot be withdrawn until they collect",
     NO_OFFER: "no refund offer from the other party is open on the order in its current state, or its amount "
               "differs",
+    THRESHOLD_REQUIRED: "the tx moved more than the account lets fewer than its threshold of keys move "
+                        "(its `above` limit, or any non-native asset); sign with the threshold",
+    BAD_KEY_SET: "the key set would be invalid: no key or more than params.max_account_keys, a threshold of 0 or "
+                 "above the key count or params.max_tx_signers, an unknown kind, or a key already in or not in the set",
+    BAD_GUARDIANS: "the guardian set is invalid: more than params.max_guardians, a threshold of 0 or above their "
+                   "count, or a delay below params.recovery_min_delay_ms",
+    STALE_RECOVERY: "the recovery named is not the account's pending one (finished, vetoed, cancelled or another), "
+                    "names another new key, or its approvals no longer meet the guardian threshold",
 }
 
 

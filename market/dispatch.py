@@ -9,6 +9,7 @@ from market import (
     accounts,
     arbiters,
     assets,
+    authority,
     carts,
     certificates,
     coupons,
@@ -16,6 +17,7 @@ from market import (
     listings,
     orders,
     provenance,
+    recovery,
     returns,
     reviews,
     shops,
@@ -29,6 +31,7 @@ HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS, **assets.HANDLERS, **kyc.HANDLERS, **arbiters.HANDLERS, **shops.HANDLERS,
     **listings.HANDLERS, **orders.HANDLERS, **reviews.HANDLERS, **provenance.HANDLERS, **certificates.HANDLERS,
     **returns.HANDLERS, **coupons.HANDLERS, **carts.HANDLERS,
+    **authority.HANDLERS, **recovery.HANDLERS,
 }
 
 assert set(HANDLERS) == set(KINDS), f"kinds without handler or schema: {set(HANDLERS) ^ set(KINDS)}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from market import returns
 from market.codes import DESCRIPTIONS
 from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from market.recovery import TRANSITIONS as RECOVERY
 from market.schema import markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "MARKET.md"
@@ -33,10 +34,21 @@ def render() -> str:
     lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
     lines += [f"| {state} | {returns.CLAIMANT[state]} | {returns.CLAIM_OUTCOME[state]} |" for state in returns.CLAIMANT]
     lines += ["", "A refund claimed from `returning` ends `owed` instead of `refunded` when the hold fell short."]
+    lines += recovery_table()
     lines += ["", "## Transaction kinds (from `market/schema.py`)", "", markdown(),
               "## Error codes (from `market/codes.py`)", "", "| code | meaning |", "|---|---|"]
     lines += [f"| `{code}` | {text} |" for code, text in DESCRIPTIONS.items()]
     return "\n".join(lines) + "\n"
+
+
+def recovery_table() -> list[str]:
+    """Guardian recovery's states, who acts, when, and where each action leads (from market/recovery.py)."""
+    lines = ["", "## Recovery transitions (from `market/recovery.py`)", "",
+             "| action | from state | who | when | leads to |", "|---|---|---|---|---|"]
+    for action, rule in RECOVERY.items():
+        lines += [f"| `{action}` | {state} | {actor} | {rule.timing} | {rule.leads_to} |"
+                  for state, actor in rule.actors.items()]
+    return lines
 
 
 def updated(text: str) -> str:

@@ -18,8 +18,10 @@ from core.types import Tx
 from market import keys, roles, store
 from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
 from market.assets import create_asset, in_units
+from market.authority import Authority, allowance_left, balances, check_outflow, check_signers, spend_allowance
 from market.codes import (
     BAD_NONCE,
+    BAD_SIGNERS,
     CANNOT_PAY_FEE,
     FEE_TOO_LOW,
     OK,
@@ -72,27 +74,42 @@ def load_params(state: State) -> Params:
     return params
 
 
-def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> None:
-    """The checks that decide whether a tx executes at all (and so pays its fee)."""
+def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> Authority:
+    """The checks that decide whether a tx executes at all (and so pays its fee); returns the sender's authority.
+
+    The signers are checked against the key set in ``state``: at admission
+    that is the head, at execution the block's state so far, so a key rotated
+    out in between is refused here (no fee, no nonce) rather than trusted.
+    """
     require(tx.chain_id == chain_id, WRONG_CHAIN, f"tx is for chain {tx.chain_id!r}, not {chain_id!r}")
+    auth = check_signers(state, tx, params)
     expected = next_nonce(state, tx.sender)
     nonce_ok = tx.nonce == expected if exact_nonce else tx.nonce >= expected
     require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
     native = params.native_asset
-    require(tx.fee >= params.min_fee, FEE_TOO_LOW,
-            f"fee {in_units(state, native, tx.fee)} below the minimum {in_units(state, native, params.min_fee)}")
+    floor = tx.fee_floor(params.min_fee)
+    require(tx.fee >= floor, FEE_TOO_LOW,
+            f"fee {in_units(state, native, tx.fee)} below the minimum {in_units(state, native, floor)} "
+            f"({len(tx.signatures())} signatures)")
     have = balance(state, tx.sender, native)
     require(have >= tx.fee, CANNOT_PAY_FEE,
             f"fee {in_units(state, native, tx.fee)} but the balance is {in_units(state, native, have)}")
+    return auth
 
 
-def check_tx(state: State, tx: Tx, params: Params) -> None:
+def check_tx(state: State, tx: Tx, params: Params, now_ms: int | None = None) -> None:
     """Mempool admission: raise RuleError unless the tx could execute and pay its fee.
 
-    Checks chain id, kind, body schema, nonce >= next nonce, fee >= min and
-    payable. Does not verify the signature (the caller does, once).
+    Checks chain id, signers, kind, body schema, nonce >= next nonce, fee >=
+    min and payable; with ``now_ms`` (the head's block time) also that a fee
+    paid by fewer than the threshold fits the account's one-key allowance.
+    Does not verify the signatures (the caller does, once).
     """
-    _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    auth = _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    if now_ms is not None:
+        left = allowance_left(state, auth, tx, params, now_ms)
+        require(left is None or tx.fee <= left, BAD_SIGNERS,
+                f"fee {tx.fee} exceeds what fewer than the threshold of keys may still spend this period ({left})")
     validate_body(tx.kind, tx.body)
 
 
@@ -106,26 +123,36 @@ def apply_tx(state: State, ctx: BlockContext, tx: Tx) -> Receipt:
     """
     params = load_params(state)
     try:
-        _admit(state, tx, ctx.chain_id, params, exact_nonce=True)
+        auth = _admit(state, tx, ctx.chain_id, params, exact_nonce=True)
+        left = allowance_left(state, auth, tx, params, ctx.timestamp_ms)
+        require(left is None or tx.fee <= left, BAD_SIGNERS,
+                f"fee {tx.fee} exceeds what fewer than the threshold of keys may still spend this period ({left})")
     except RuleError as exc:
         return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], 0)
     move(state, tx.sender, ctx.proposer, params.native_asset, tx.fee)
     bump_nonce(state, tx.sender, tx.nonce)
+    if left is not None:
+        spend_allowance(state, tx.sender, params, ctx.timestamp_ms, tx.fee)
     call = TxContext(state, ctx, params, tx.sender, tx.hash)
     try:
-        _run_isolated(call, tx)
+        _run_isolated(call, tx, None if left is None else left - tx.fee)
     except RuleError as exc:
         return Receipt(tx.hash, False, exc.code, exc.message[:MAX_MESSAGE_CHARS], tx.fee)
     return Receipt(tx.hash, True, OK, "", tx.fee, tuple(call.events))
 
 
-def _run_isolated(call: TxContext, tx: Tx) -> None:
-    """Check the body and run the handler so that a RuleError leaves no write behind."""
+def _run_isolated(call: TxContext, tx: Tx, limit: int | None = None) -> None:
+    """Check the body and run the handler so that a RuleError leaves no write behind.
+
+    ``limit``: the native amount the tx may move out of the sender (fewer
+    than its threshold signed: what is left of the period's allowance after
+    the fee, market/authority.py); more fails the tx.
+    """
     state = call.state
     savepoint = getattr(state, "savepoint", None)
     if savepoint is None:  # a plain State: buffer the tx's writes and copy them over on success
         call.state = StateOverlay(state)
-        _execute(call, tx)
+        _execute(call, tx, limit)
         for key, value in call.state.changes().items():  # type: ignore[attr-defined]
             if value is None:
                 state.delete(key)
@@ -134,16 +161,22 @@ def _run_isolated(call: TxContext, tx: Tx) -> None:
         return
     token = savepoint()
     try:
-        _execute(call, tx)
+        _execute(call, tx, limit)
     except RuleError:
         state.rollback(token)  # type: ignore[attr-defined]
         raise
     state.release(token)  # type: ignore[attr-defined]
 
 
-def _execute(call: TxContext, tx: Tx) -> None:
+def _execute(call: TxContext, tx: Tx, limit: int | None) -> None:
     body = validate_body(tx.kind, tx.body)  # unknown kinds fail here
+    if limit is None:
+        HANDLERS[tx.kind](call, body)
+        return
+    before = balances(call.state, tx.sender)
     HANDLERS[tx.kind](call, body)
+    lost = check_outflow(before, balances(call.state, tx.sender), call.params.native_asset, limit)
+    spend_allowance(call.state, tx.sender, call.params, call.now_ms, lost)
 
 
 def apply_block(state: State, ctx: BlockContext, txs: Sequence[Tx]) -> list[Receipt]:

@@ -225,3 +225,21 @@ def returns_by_status(status: str, order_id: int | None = None) -> bytes:
 
 def coupon(shop_id: int, code: str) -> bytes:
     return b"coupon/" + u64(shop_id) + text(code)
+# account authority (key sets) and guardian recovery
+def authority(account_key: bytes) -> bytes:
+    """The account's key set and policy; absent: the address's own key alone (market/authority.py)."""
+    return b"auth/" + account_key
+
+
+def spent(account_key: bytes) -> bytes:
+    """``[period, amount]``: native units one key moved out of a guarded account in the current period."""
+    return b"spent/" + account_key
+
+
+def guardians(account_key: bytes) -> bytes:
+    return b"guard/" + account_key
+
+
+def recovery(account_key: bytes) -> bytes:
+    """The account's pending guardian recovery, if any (market/recovery.py)."""
+    return b"recov/" + account_key

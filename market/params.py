@@ -12,6 +12,7 @@ from typing import Any
 
 from core.encoding import INT_MAX
 from core.errors import ConfigError
+from core.types import MAX_TX_SIGS
 
 DAY_MS = 24 * 60 * 60 * 1000
 BPS = 10_000
@@ -48,6 +49,13 @@ class Params:
     return_answer_window_ms: int = 3 * DAY_MS
     return_ship_window_ms: int = 7 * DAY_MS
     return_receive_window_ms: int = 14 * DAY_MS
+    # accounts (market/authority.py, market/recovery.py): bounds on key sets, signatures and guardians
+    max_account_keys: int = 8
+    max_tx_signers: int = 16
+    max_guardians: int = 8
+    recovery_min_delay_ms: int = 60_000
+    recovery_approval_window_ms: int = 7 * DAY_MS
+    single_key_period_ms: int = DAY_MS
 
     def __post_init__(self) -> None:
         if not ASSET_ID_RE.match(self.native_asset):
@@ -65,6 +73,14 @@ class Params:
                               f"{BPS}: rewards must give back less than the platform fee, or farming them pays")
         for name in ("accept_window_ms", "ship_window_ms", "confirm_window_ms", "ruling_window_ms",
                      "return_answer_window_ms", "return_ship_window_ms", "return_receive_window_ms"):
+            if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
+                raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
+        for name, cap in (("max_account_keys", MAX_TX_SIGS), ("max_tx_signers", MAX_TX_SIGS), ("max_guardians", 64)):
+            if not 1 <= getattr(self, name) <= cap:
+                raise ConfigError(f"params.{name} must be 1..{cap}")
+        if self.recovery_min_delay_ms > MAX_WINDOW_MS:
+            raise ConfigError(f"params.recovery_min_delay_ms must be at most {MAX_WINDOW_MS} (100 years)")
+        for name in ("recovery_approval_window_ms", "single_key_period_ms"):
             if not 0 < getattr(self, name) <= MAX_WINDOW_MS:
                 raise ConfigError(f"params.{name} must be positive and at most {MAX_WINDOW_MS} (100 years)")
         if self.reward_period_ms == 0:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.keys import PUBKEY_SIZE
+from core.types import MAX_TX_SIGS
 from market import codes as c
 from market import coupons, terms
 from market.codes import BAD_BODY, UNKNOWN_KIND, fail
@@ -51,6 +53,8 @@ SERVICE = Text(64, 1)
 CHOICE = Text(32, 1)
 COUPON_CODE = Text(16, 1, r"[A-Z0-9][A-Z0-9-]{0,15}")
 MAX_TIME_MS = 2**53 - 1  # a block time JavaScript holds exactly
+KEY = Raw(PUBKEY_SIZE, PUBKEY_SIZE)  # an ed25519 public key in an account's key set
+KIND_NAME = Text(32, 1, r"[a-z][a-z_]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,36 @@ KINDS: dict[str, KindSpec] = {
               Field("asset", ASSET, "asset id"),
               Field("amount", AMOUNT, "amount in the smallest unit"),
               _opt("memo", Text(256), "free text")),
+        # account key sets and guardian recovery (market/authority.py, market/recovery.py)
+        _kind("account_rotate", "the account replaces one of its keys; address, balances, shop and reputation stay "
+              "(signed by its threshold and by the new key)",
+              Field("new_key", KEY, "the key that takes the old one's place"),
+              _opt("old_key", KEY, "the key to replace (default: the only key)")),
+        _kind("account_set_authority", "the account sets its key set and when a tx needs `threshold` of them "
+              "(signed by its current threshold and by every new key)",
+              Field("keys", ListOf(KEY, MAX_TX_SIGS), "the key set (≤ params.max_account_keys)"),
+              Field("threshold", UInt(1, MAX_TX_SIGS), "how many keys a guarded tx needs"),
+              _opt("kinds", ListOf(KIND_NAME, 64), "kinds that need the threshold (with `above` absent too: all)"),
+              _opt("above", UInt(), "native amount (fees included) fewer keys may move out per "
+                   "params.single_key_period_ms; more, or any other asset, needs the threshold")),
+        _kind("account_set_guardians", "the account names guardians, k of whom can recover it after `delay_ms`; "
+              "empty: none (cancels a pending recovery)",
+              Field("guardians", ListOf(ACCOUNT, 64), "guardian accounts (≤ params.max_guardians)"),
+              Field("threshold", UInt(0, 64), "approvals a recovery needs (0 with no guardians)"),
+              Field("delay_ms", UInt(0, MAX_WINDOW_MS), "veto time after the k-th approval "
+                    "(≥ params.recovery_min_delay_ms)")),
+        _kind("recovery_start", "a guardian proposes moving the account to a new key and approves it",
+              Field("account", ACCOUNT, "the account to recover"),
+              Field("new_key", KEY, "the key the account's owner now holds")),
+        _kind("recovery_approve", "another guardian approves the pending recovery",
+              Field("account", ACCOUNT, "the account"),
+              Field("recovery", ID, "recovery id (from `recovery_started`)"),
+              Field("new_key", KEY, "must match the pending recovery's key")),
+        _kind("recovery_veto", "the account (its full threshold) stops its pending recovery",
+              Field("recovery", ID, "recovery id")),
+        _kind("recovery_finish", "anyone, at or after the deadline, installs the new key (or expires a stalled one)",
+              Field("account", ACCOUNT, "the account"),
+              Field("recovery", ID, "recovery id")),
         _kind("asset_issue", "an `asset_issuer` creates a new asset and becomes its issuer",
               Field("asset", ASSET, "new asset id"),
               Field("name", NAME, "human name"),
@@ -287,12 +321,20 @@ KINDS: dict[str, KindSpec] = {
 
 
 # Codes any kind can return (admission, then the body check); ERRORS lists the rest per kind.
-COMMON_ERRORS = (c.WRONG_CHAIN, c.BAD_NONCE, c.FEE_TOO_LOW, c.CANNOT_PAY_FEE, c.UNKNOWN_KIND, c.BAD_BODY)
+COMMON_ERRORS = (c.WRONG_CHAIN, c.BAD_SIGNERS, c.BAD_NONCE, c.FEE_TOO_LOW, c.CANNOT_PAY_FEE, c.UNKNOWN_KIND, c.BAD_BODY,
+                 c.THRESHOLD_REQUIRED)
 _ORDER = (c.NOT_FOUND, c.BAD_TRANSITION, c.NOT_AUTHORIZED)
 _RECORD = (c.NOT_FOUND, c.RECORD_FINAL, c.NOT_AUTHORIZED)
 ERRORS: dict[str, tuple[str, ...]] = {
     "register": (c.ALREADY_EXISTS, c.SELF_DEALING, c.NOT_REGISTERED),
     "transfer": (c.NOT_FOUND, c.INSUFFICIENT_FUNDS),
+    "account_rotate": (c.NOT_FOUND, c.ALREADY_EXISTS, c.BAD_KEY_SET),
+    "account_set_authority": (c.BAD_KEY_SET,),
+    "account_set_guardians": (c.BAD_GUARDIANS, c.SELF_DEALING),
+    "recovery_start": (c.NOT_AUTHORIZED, c.ALREADY_EXISTS, c.BAD_KEY_SET),
+    "recovery_approve": (c.NOT_AUTHORIZED, c.NOT_FOUND, c.STALE_RECOVERY, c.ALREADY_EXISTS, c.WINDOW_CLOSED),
+    "recovery_veto": (c.NOT_FOUND, c.STALE_RECOVERY),
+    "recovery_finish": (c.NOT_FOUND, c.STALE_RECOVERY, c.TOO_EARLY),
     "asset_issue": (c.NOT_AUTHORIZED, c.ALREADY_EXISTS),
     "asset_mint": (c.NOT_FOUND, c.NOT_AUTHORIZED, c.AMOUNT_OVERFLOW),
     "kyc_attest": (c.NOT_AUTHORIZED,),

@@ -11,7 +11,8 @@ from market.params import Params
 STABLE_ASSET = "USDX"
 REWARD_POOL = 10**15
 # Rewards are rebates of at most 40 % each of the 2 % platform fee, so farming them loses (docs/MARKET.md).
-DEV_PARAMS = Params(review_reward=1_000, referral_reward=5_000, platform_fee_bps=200)
+DEV_PARAMS = Params(review_reward=1_000, referral_reward=5_000, platform_fee_bps=200,
+                    recovery_min_delay_ms=1_000)  # a testnet shows a recovery in seconds
 
 # Which demo account holds which genesis role (the rest are plain users).
 DEMO_ROLES = {"kyc_attester": ("erin",), "certifier": ("frank",), "asset_issuer": ("heidi",)}

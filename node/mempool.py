@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
 from core.errors import ConfigError, DecodeError, ValidationError
-from core.types import MAX_TX_BYTES, Tx, tx_hash_of
+from core.types import MAX_BLOCK_SIGS, MAX_TX_BYTES, Tx, tx_hash_of
 
 AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""
@@ -143,15 +143,15 @@ class Mempool:
         if tx.chain_id != self.chain_id:
             raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}")
         pending = self._by_sender.get(tx.sender)
-        if pending is not None and tx.nonce in pending:
-            raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
-        if tx.fee < limits.min_fee:
-            raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {limits.min_fee}")
+        replaces = self._replaced_by(tx, pending)
+        if tx.fee < tx.fee_floor(limits.min_fee):
+            raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {tx.fee_floor(limits.min_fee)} "
+                               f"({limits.min_fee} per signature)")
         next_nonce = account_nonce(tx.sender)
         if tx.nonce < next_nonce:
             raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "
                                f"{next_nonce}", next_nonce=next_nonce)
-        if pending is not None and len(pending) >= limits.max_per_sender:
+        if pending is not None and replaces is None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
         run_end = self._run_end(tx.sender, next_nonce)
         gapped = tx.nonce > run_end
@@ -174,10 +174,26 @@ class Mempool:
             check(tx)
         if full is not None and not self._evict_gapped(account_nonce, len(raw)):
             raise full
+        if replaces is not None:
+            self._remove(replaces)
         self._insert(tx_hash, tx, len(raw))
         self._next[tx.sender] = next_nonce
         self._extend_run(tx.sender)
         return tx
+
+    def _replaced_by(self, tx: Tx, pending: dict[int, bytes] | None) -> bytes | None:
+        """The held tx at ``tx``'s nonce that ``tx`` may replace, or None when the nonce is free.
+
+        Only a tx with more signatures replaces one with fewer (and only if it then passes every check):
+        a multi-key account's owner, signing with its threshold, is not held up by a thief's one-key
+        txs squatting its nonces. Equal signatures: the first stays (``duplicate``).
+        """
+        if pending is None or tx.nonce not in pending:
+            return None
+        held = pending[tx.nonce]
+        if len(tx.signatures()) <= len(self._txs[held].signatures()):
+            raise MempoolError("duplicate", f"the sender already has a pending tx with nonce {tx.nonce}")
+        return held
 
     def _extend_run(self, sender: bytes) -> None:
         """Walk the sender's run of pending nonces on from where it was known to end; keep the count."""
@@ -255,6 +271,7 @@ class Mempool:
     def take_batch(self, max_txs: int, max_bytes: int, account_nonce: AccountNonce) -> list[Tx]:
         """Up to ``max_txs`` txs / ``max_bytes`` bytes that can execute in order, without removing them.
 
+        A tx with k signatures counts k towards ``max_txs`` (verification work).
         Per sender: only a contiguous run of nonces from its next nonce (a
         gap stops that sender). Across senders: round robin, oldest sender
         first, so one busy sender cannot crowd out the rest.
@@ -268,14 +285,17 @@ class Mempool:
                 runs.append((pending, nonce))
         batch: list[Tx] = []
         room = max_bytes
+        signatures = 0  # a block carries at most MAX_BLOCK_SIGS (core/types.py), and a k-signature tx costs k slots
+        sig_room = min(max_txs, MAX_BLOCK_SIGS)
         while runs and len(batch) < max_txs:
             pending, nonce = runs.popleft()
             tx = self._txs[pending[nonce]]
-            size = len(tx.encode())
-            if size > room:
+            size, cost = len(tx.encode()), len(tx.signatures())
+            if size > room or signatures + cost > sig_room:
                 continue  # this sender's next tx does not fit; its later nonces cannot go without it
             batch.append(tx)
             room -= size
+            signatures += cost
             if nonce + 1 in pending:
                 runs.append((pending, nonce + 1))
         return batch
@@ -304,6 +324,21 @@ class Mempool:
                 self._run[sender] = max(old_end, next_nonce)
                 self._executable += self._run[sender] - next_nonce
                 self._extend_run(sender)
+        return dropped
+
+    def drop_unsigned(self, senders: Iterable[bytes], still_signed: Callable[[Tx], bool]) -> list[Tx]:
+        """Drop and return the pending txs of ``senders`` whose signers no longer hold the account's authority.
+
+        Called after a block changed those accounts' key sets (market/authority.py): a tx signed by a
+        rotated-out key would only be refused in a block, taking a slot for nothing.
+        """
+        dropped: list[Tx] = []
+        for sender in senders:
+            for tx_hash in list(self._by_sender.get(sender, {}).values()):
+                tx = self._txs[tx_hash]
+                if not still_signed(tx):
+                    self._remove(tx_hash)
+                    dropped.append(tx)
         return dropped
 
     # -- re-gossip ------------------------------------------------------------

@@ -35,10 +35,11 @@ from consensus.records import LastSigned
 from consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
 from core.encoding import decode as decode_value
 from core.encoding import encode as encode_value
-from core.errors import ConsensusError, DecodeError, MarketnodeError, StorageCorruption, StorageError
+from core.errors import ConsensusError, DecodeError, MarketnodeError, RuleError, StorageCorruption, StorageError
 from core.keys import PrivateKey
 from core.textfile import read_text
 from core.types import Block, Certificate, Tx
+from market.authority import check_signers
 from market.engine import check_tx, init_genesis, load_params
 from market.genesis import Genesis
 from market.state import StateOverlay
@@ -493,6 +494,9 @@ class Node:
         executed = self.executor.execute(block, cert)
         self.mempool.remove_committed(block.txs)
         self.mempool.recheck(self.app.account_nonce)
+        rekeyed = {e.attrs["account"] for r in executed.receipts for e in r.events if e.kind == "authority_set"}
+        if rekeyed:
+            self.mempool.drop_unsigned(rekeyed, self._still_signed)
         for index, receipt in enumerate(executed.receipts):
             self.waiters.resolve(block.txs[index].hash, (block.height, index, receipt))
         executed_at = time.perf_counter()
@@ -556,9 +560,19 @@ class Node:
 
     # ---- txs ---------------------------------------------------------------
 
+    def _still_signed(self, tx: Tx) -> bool:
+        """Do the tx's signers still hold its sender's authority at the head (after a key change)?"""
+        reader = self.store.state_reader()
+        try:
+            check_signers(reader, tx, load_params(reader))
+        except RuleError:
+            return False
+        return True
+
     def _market_check(self, tx: Tx) -> None:
         reader = self.store.state_reader()
-        check_tx(reader, tx, load_params(reader))
+        head = self.store.head()
+        check_tx(reader, tx, load_params(reader), None if head is None else head.timestamp_ms)
 
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.

@@ -11,13 +11,13 @@ resends the same signed tx until it has a receipt (wallet/delivery.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import sealed
 from core.errors import MarketnodeError, RpcError
-from core.keys import PrivateKey
+from core.keys import PrivateKey, address_from_pubkey
 from core.types import Tx
 from wallet.builders import build_tx
 from wallet.client import RpcClient
@@ -93,8 +93,13 @@ class Wallet:
     """Sign and send txs from one account through one node."""
 
     def __init__(self, key: PrivateKey, node: RpcClient | str, *, fee: int | None = None,
-                 notice: Notice | None = None, poll_s: float = DeliveryPolicy.poll_s) -> None:
+                 notice: Notice | None = None, poll_s: float = DeliveryPolicy.poll_s, account: bytes | None = None,
+                 cosigners: Sequence[PrivateKey] = ()) -> None:
+        """``account``: the address to act for when it is not ``key``'s own (a rotated account);
+        ``cosigners``: further keys of a multi-key account that sign every tx with ``key``."""
         self.key = key
+        self.sender = key.public_key if account is None else account
+        self.cosigners = tuple(cosigners)
         self.client = node if isinstance(node, RpcClient) else RpcClient(node, timeout_s=WAIT_S + 10)
         self.notice = notice  # told each time a busy node makes us wait (the CLI prints it)
         self.poll_s = poll_s
@@ -104,11 +109,12 @@ class Wallet:
 
     @property
     def address(self) -> str:
-        return self.key.address
+        return address_from_pubkey(self.sender)
 
     @property
     def public_key(self) -> bytes:
-        return self.key.public_key
+        """The account's address key (its id on chain), not necessarily a key that signs for it now."""
+        return self.sender
 
     @property
     def chain_id(self) -> str:
@@ -133,22 +139,62 @@ class Wallet:
             self._nonce = int(self.account()["nonce"])
         return self._nonce
 
-    def sign(self, kind: str, body: Mapping[str, Any]) -> Tx:
-        """The signed tx for ``kind``/``body`` at the next nonce (not sent, nonce not used up)."""
-        return build_tx(self.key, self.chain_id, self.next_nonce(), kind, body, self.fee)
+    def sign(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> Tx:
+        """The signed tx for ``kind``/``body`` at the next nonce (not sent, nonce not used up).
 
-    def estimate(self, kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        Signed by the wallet's key, its cosigners and ``extra`` (new keys a
+        rotation installs). Unless a fee was given, the fee is the chain's
+        minimum per signature.
+        """
+        signers = (*self.cosigners, *extra)
+        count = len({self.key.public_key, *(k.public_key for k in signers)})
+        fee = self._fee if self._fee is not None else self.fee * count
+        return build_tx(self.key, self.chain_id, self.next_nonce(), kind, body, fee, self.sender, signers)
+
+    def authority(self) -> dict[str, Any]:
+        """``account_getAuthority``: the account's key set, policy, guardians and pending recovery."""
+        return self.client.call("account_getAuthority", address=self.address)
+
+    def rotate(self, new_key: PrivateKey, old_key: bytes | None = None, wait_s: float = WAIT_S) -> TxResult:
+        """Replace ``old_key`` (default: the wallet's key) by ``new_key``; the wallet then signs with it.
+
+        The address, balances, shop and reputation stay. The new key signs
+        the rotation too (the chain refuses a key its holder did not prove).
+        """
+        old = self.key.public_key if old_key is None else old_key
+        body = {"new_key": new_key.public_key, "old_key": old}
+        result = self._send_tx(self.sign("account_rotate", body, extra=(new_key,)), "account_rotate", wait_s)
+        if old == self.key.public_key:
+            self.key = new_key
+        else:
+            self.cosigners = tuple(new_key if k.public_key == old else k for k in self.cosigners)
+        return result
+
+    def set_authority(self, keys: Sequence[bytes], threshold: int, *, kinds: Sequence[str] | None = None,
+                      above: int | None = None, new_keys: Sequence[PrivateKey] = (),
+                      wait_s: float = WAIT_S) -> TxResult:
+        """Set the key set and policy (``new_keys``: the private halves of keys not yet in the set: they sign)."""
+        body = {"keys": list(keys), "threshold": threshold, "kinds": None if kinds is None else list(kinds),
+                "above": above}
+        return self._send_tx(self.sign("account_set_authority", body, extra=tuple(new_keys)),
+                             "account_set_authority", wait_s)
+
+    def send_signed(self, tx: Tx, wait_s: float = WAIT_S) -> TxResult:
+        """Submit a tx signed elsewhere (e.g. gathered with ``builders.cosign_raw``) and wait for it."""
+        return self._send_tx(tx, tx.kind, wait_s)
+
+    def estimate(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> dict[str, Any]:
         """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
-        return self.client.call("tx_estimate", tx=self.sign(kind, body).encode().hex())
+        return self.client.call("tx_estimate", tx=self.sign(kind, body, extra).encode().hex())
 
-    def check(self, kind: str, body: Mapping[str, Any]) -> None:
+    def check(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> None:
         """Raise TxRefusedError (nothing sent) when the node's current state says the tx would fail."""
-        verdict = self.estimate(kind, body)
+        verdict = self.estimate(kind, body, extra)
         if not verdict.get("ok"):
             raise TxRefusedError(kind, verdict)
 
     def send(self, kind: str, body: Mapping[str, Any], wait: str = "commit", timeout_s: float = WAIT_S,
-             check: bool = False) -> TxResult:
+             check: bool = False, extra: Sequence[PrivateKey] = ()) -> TxResult:
         """Sign and submit; with ``wait="commit"`` return the committed result.
 
         With ``check=True`` the tx is first tried on the node's current state
@@ -163,13 +209,16 @@ class Wallet:
 
         Raises RpcError when the node refuses the tx (its message says why),
         TxFailedError when the market rule refused it in a block, and
-        TxTimeoutError when it is not committed within ``timeout_s``.
+        TxTimeoutError when it is not committed within ``timeout_s``. ``extra``
+        keys sign too (the new keys of a rotation: docs/WALLET.md).
         """
         if wait not in ("none", "commit"):
             raise ValueError(f"wait must be 'none' or 'commit', not {wait!r}")
         if check:
-            self.check(kind, body)
-        tx = self.sign(kind, body)
+            self.check(kind, body, extra)
+        return self._send_tx(self.sign(kind, body, extra), kind, timeout_s, wait)
+
+    def _send_tx(self, tx: Tx, kind: str, timeout_s: float, wait: str = "commit") -> TxResult:
         wait_s = min(int(timeout_s) or 1, max(1, int(self.client.timeout_s) - 5))
         policy = DeliveryPolicy(total_s=timeout_s, wait_per_call_s=min(DeliveryPolicy.wait_per_call_s, wait_s),
                                 poll_s=self.poll_s)

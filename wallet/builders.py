@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core import sealed
@@ -25,13 +25,29 @@ SALT_BYTES = 16
 RATINGS = kinds.KINDS["review"].field("ratings").members  # overall, quality, accuracy, delivery, service
 
 
-def build_tx(key: PrivateKey, chain_id: str, nonce: int, kind: str, body: Mapping[str, Any], fee: int) -> Tx:
-    """A tx from ``key``'s account, signed; ``tx.encode().hex()`` is what tx_send takes."""
-    tx = Tx(chain_id=check_chain_id(chain_id), sender=key.public_key, nonce=nonce, kind=kind, body=dict(body),
-            fee=fee)
-    signed = tx.sign(key)
-    Tx.decode(signed.encode())  # refuse now, not at the node, a body that has no canonical form
-    return signed
+def build_tx(key: PrivateKey, chain_id: str, nonce: int, kind: str, body: Mapping[str, Any], fee: int,
+             sender: bytes | None = None, cosigners: Sequence[PrivateKey] = ()) -> Tx:
+    """A tx from ``sender`` (default: ``key``'s own account) signed by ``key`` and each of ``cosigners``.
+
+    One signer that is the sender's own key gives the single-``sig`` form;
+    anything else (a rotated account's key, several keys) gives ``sigs``
+    (docs/PROTOCOL.md §13). ``tx.encode().hex()`` is what tx_send takes.
+    """
+    tx = Tx(chain_id=check_chain_id(chain_id), sender=key.public_key if sender is None else sender, nonce=nonce,
+            kind=kind, body=dict(body), fee=fee)
+    for signer in (key, *cosigners):
+        tx = tx.cosign(signer)
+    Tx.decode(tx.encode())  # refuse now, not at the node, a body that has no canonical form
+    return tx
+
+
+def cosign_raw(raw_hex: str, key: PrivateKey) -> str:
+    """Add ``key``'s signature to a (partly) signed tx given as hex: how a second device signs offline."""
+    try:
+        tx = Tx.decode(bytes.fromhex(raw_hex))
+    except ValueError as exc:
+        raise TxBuildError(f"not a tx in hex: {exc}") from None
+    return tx.cosign(key).encode().hex()
 
 
 def tx_body(kind: str, **fields: Any) -> dict[str, Any]:

@@ -28,6 +28,51 @@ KINDS: dict[str, KindSpec] = {
             FieldSpec("memo", "str", False, "free text"),
         ),
     ),
+    "account_rotate": KindSpec(
+        "account_rotate", "the account replaces one of its keys; address, balances, shop and reputation stay (signed by its threshold and by the new key)", (
+            FieldSpec("new_key", "bytes", True, "the key that takes the old one's place"),
+            FieldSpec("old_key", "bytes", False, "the key to replace (default: the only key)"),
+        ),
+    ),
+    "account_set_authority": KindSpec(
+        "account_set_authority", "the account sets its key set and when a tx needs `threshold` of them (signed by its current threshold and by every new key)", (
+            FieldSpec("keys", "list:bytes", True, "the key set (≤ params.max_account_keys)"),
+            FieldSpec("threshold", "uint", True, "how many keys a guarded tx needs"),
+            FieldSpec("kinds", "list:str", False, "kinds that need the threshold (with `above` absent too: all)"),
+            FieldSpec("above", "uint", False, "native amount (fees included) fewer keys may move out per params.single_key_period_ms; more, or any other asset, needs the threshold"),
+        ),
+    ),
+    "account_set_guardians": KindSpec(
+        "account_set_guardians", "the account names guardians, k of whom can recover it after `delay_ms`; empty: none (cancels a pending recovery)", (
+            FieldSpec("guardians", "list:account", True, "guardian accounts (≤ params.max_guardians)"),
+            FieldSpec("threshold", "uint", True, "approvals a recovery needs (0 with no guardians)"),
+            FieldSpec("delay_ms", "uint", True, "veto time after the k-th approval (≥ params.recovery_min_delay_ms)"),
+        ),
+    ),
+    "recovery_start": KindSpec(
+        "recovery_start", "a guardian proposes moving the account to a new key and approves it", (
+            FieldSpec("account", "account", True, "the account to recover"),
+            FieldSpec("new_key", "bytes", True, "the key the account's owner now holds"),
+        ),
+    ),
+    "recovery_approve": KindSpec(
+        "recovery_approve", "another guardian approves the pending recovery", (
+            FieldSpec("account", "account", True, "the account"),
+            FieldSpec("recovery", "uint", True, "recovery id (from `recovery_started`)"),
+            FieldSpec("new_key", "bytes", True, "must match the pending recovery's key"),
+        ),
+    ),
+    "recovery_veto": KindSpec(
+        "recovery_veto", "the account (its full threshold) stops its pending recovery", (
+            FieldSpec("recovery", "uint", True, "recovery id"),
+        ),
+    ),
+    "recovery_finish": KindSpec(
+        "recovery_finish", "anyone, at or after the deadline, installs the new key (or expires a stalled one)", (
+            FieldSpec("account", "account", True, "the account"),
+            FieldSpec("recovery", "uint", True, "recovery id"),
+        ),
+    ),
     "asset_issue": KindSpec(
         "asset_issue", "an `asset_issuer` creates a new asset and becomes its issuer", (
             FieldSpec("asset", "str", True, "new asset id"),
@@ -413,6 +458,127 @@ def transfer(
         "asset": asset,
         "amount": amount,
         "memo": memo,
+    })
+
+
+def account_rotate(
+    *,
+    new_key: bytes,
+    old_key: bytes | None = None,
+) -> dict[str, Any]:
+    """The account replaces one of its keys; address, balances, shop and reputation stay (signed by its threshold and by the new key).
+
+    ``new_key``: the key that takes the old one's place
+    ``old_key`` (optional): the key to replace (default: the only key)
+    """
+    return make_body(KINDS["account_rotate"], {
+        "new_key": new_key,
+        "old_key": old_key,
+    })
+
+
+def account_set_authority(
+    *,
+    keys: Sequence[bytes],
+    threshold: int,
+    kinds: Sequence[str] | None = None,
+    above: int | None = None,
+) -> dict[str, Any]:
+    """The account sets its key set and when a tx needs `threshold` of them (signed by its current threshold and by every new key).
+
+    ``keys``: the key set (≤ params.max_account_keys)
+    ``threshold``: how many keys a guarded tx needs
+    ``kinds`` (optional): kinds that need the threshold (with `above` absent too: all)
+    ``above`` (optional): native amount (fees included) fewer keys may move out per params.single_key_period_ms; more, or any other asset, needs the threshold
+    """
+    return make_body(KINDS["account_set_authority"], {
+        "keys": keys,
+        "threshold": threshold,
+        "kinds": kinds,
+        "above": above,
+    })
+
+
+def account_set_guardians(
+    *,
+    guardians: Sequence[Account],
+    threshold: int,
+    delay_ms: int,
+) -> dict[str, Any]:
+    """The account names guardians, k of whom can recover it after `delay_ms`; empty: none (cancels a pending recovery).
+
+    ``guardians``: guardian accounts (≤ params.max_guardians)
+    ``threshold``: approvals a recovery needs (0 with no guardians)
+    ``delay_ms``: veto time after the k-th approval (≥ params.recovery_min_delay_ms)
+    """
+    return make_body(KINDS["account_set_guardians"], {
+        "guardians": guardians,
+        "threshold": threshold,
+        "delay_ms": delay_ms,
+    })
+
+
+def recovery_start(
+    *,
+    account: Account,
+    new_key: bytes,
+) -> dict[str, Any]:
+    """A guardian proposes moving the account to a new key and approves it.
+
+    ``account``: the account to recover
+    ``new_key``: the key the account's owner now holds
+    """
+    return make_body(KINDS["recovery_start"], {
+        "account": account,
+        "new_key": new_key,
+    })
+
+
+def recovery_approve(
+    *,
+    account: Account,
+    recovery: int,
+    new_key: bytes,
+) -> dict[str, Any]:
+    """Another guardian approves the pending recovery.
+
+    ``account``: the account
+    ``recovery``: recovery id (from `recovery_started`)
+    ``new_key``: must match the pending recovery's key
+    """
+    return make_body(KINDS["recovery_approve"], {
+        "account": account,
+        "recovery": recovery,
+        "new_key": new_key,
+    })
+
+
+def recovery_veto(
+    *,
+    recovery: int,
+) -> dict[str, Any]:
+    """The account (its full threshold) stops its pending recovery.
+
+    ``recovery``: recovery id
+    """
+    return make_body(KINDS["recovery_veto"], {
+        "recovery": recovery,
+    })
+
+
+def recovery_finish(
+    *,
+    account: Account,
+    recovery: int,
+) -> dict[str, Any]:
+    """Anyone, at or after the deadline, installs the new key (or expires a stalled one).
+
+    ``account``: the account
+    ``recovery``: recovery id
+    """
+    return make_body(KINDS["recovery_finish"], {
+        "account": account,
+        "recovery": recovery,
     })
 
 

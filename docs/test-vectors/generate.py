@@ -17,6 +17,7 @@ from typing import Any
 
 from commerce_vectors import commerce_file
 from message_vectors import messages_file, sealed_file
+from multisig_vectors import multisig_file
 
 from core import smt
 from core.encoding import MAX_DEPTH, decode, encode
@@ -360,6 +361,7 @@ FILES = {
     "messages.json": messages_file,
     "sealed.json": sealed_file,
     "commerce.json": commerce_file,
+    "multisig.json": multisig_file,
 }
 
 

@@ -14,6 +14,7 @@ def build_registry() -> Registry:
         accounts,
         admin,
         aftersales,
+        authority,
         chain,
         content,
         faucet,
@@ -27,7 +28,8 @@ def build_registry() -> Registry:
     )
 
     registry = Registry()
-    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin):
+    for module in (node_methods, chain, txs, accounts, market, provenance, content, messages, proofs, faucet, admin,
+                   authority):
         module.register(registry)
     aftersales.register(registry)
     results.apply(registry)

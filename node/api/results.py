@@ -52,7 +52,9 @@ CERTIFICATE = obj({"block_hash": HEX, "chain_id": _t(S), "height": _t(N), "view"
                    "signatures": array(array(_t(S, "[validator key hex, signature hex]")))},
                   description="docs/PROTOCOL.md §6.3")
 TX = obj({"hash": HEX, "chain_id": _t(S), "sender": HEX, "nonce": _t(N), "kind": _t(S), "body": ANY_MAP,
-          "fee": _t(N), "sig": HEX, "raw": _t(S, "canonical signed bytes, hex: the exact form")})
+          "fee": _t(N), "sig": HEX,
+          "sigs": array(array(_t(S, "[public key hex, signature hex]; also a sig tx's own, docs/PROTOCOL.md §13"))),
+          "raw": _t(S, "canonical signed bytes, hex: the exact form")})
 EVENT = obj({"kind": _t(S), "attrs": ANY_MAP})
 RECEIPT = obj({"code": _t(S), "events": array(EVENT), "fee_paid": _t(N), "message": _t(S), "ok": _t(B),
                "tx_hash": HEX})
@@ -215,8 +217,15 @@ MESSAGE = obj({"id": HEX, "seq": _t(N), "sender": ADDR, "to": array(ADDR),
 MESSAGE_LIMITS = obj({"max_envelope_bytes": _t(N), "max_messages_per_mailbox": _t(N), "sender_per_minute": _t(N),
                       "retention_s": _t(N)})
 
+AUTHORITY = obj({"address": ADDR, "default": _t(B, "no key set was ever set: the address key alone"),
+                 "keys": array(obj({"public_key": HEX, "address": ADDR})), "threshold": _t(N),
+                 "kinds": _t([array(_t(S))["type"], "null"]), "above": NULL_I, "version": _t(N),
+                 "guardians": _t(["object", "null"], "{guardians, threshold, delay_ms}"),
+                 "recovery": _t(["object", "null"], "{id, state, new_key, approvals, started_ms, approve_by_ms, "
+                                "ready_ms}")})
+
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "account_get": ACCOUNT, "asset_list": page(ASSET), "arbiter_list": page(ARBITER),
+    "account_get": ACCOUNT, "account_getAuthority": AUTHORITY, "asset_list": page(ASSET), "arbiter_list": page(ARBITER),
     "admin_addPeer": obj({"dialing": _t(S)}), "admin_banPeer": obj({"banned": HEX}),
     "admin_setLogLevel": obj({"level": _t(S)}),
     "cert_get": CERT, "cert_verify": obj({"valid": _t(B), "fingerprint": HEX, "certificates": array(CERT)}),

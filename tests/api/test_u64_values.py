@@ -302,6 +302,20 @@ async def test_every_integer_field_at_its_maximum_is_refused_by_a_rule_or_kept_e
         await refused("carol", "return_ship", {"order": INT_MAX, "tracking_hash": h("x")}, "order")
         for kind in ("return_receive", "return_collect", "return_claim"):
             await refused("carol", kind, {"order": INT_MAX}, "order")
+        await refused("carol", "account_set_authority", {"keys": [api.pub("carol")], "threshold": 16}, "threshold",
+                      "bad_key_set")
+        await api.send("carol", "account_set_authority", {"keys": [api.pub("carol")], "threshold": 1,
+                                                          "above": INT_MAX})
+        ok("account_set_authority", "above")
+        assert (await api.call("account_getAuthority", address=api.address("carol")))["above"] == INT_MAX
+        guardians = {"guardians": [api.pub("alice")], "delay_ms": MAX_WINDOW_MS}
+        await refused("carol", "account_set_guardians", {**guardians, "threshold": 64}, "threshold", "bad_guardians")
+        await api.send("carol", "account_set_guardians", {**guardians, "threshold": 1})
+        ok("account_set_guardians", "delay_ms")
+        for kind in ("recovery_approve", "recovery_finish"):
+            await refused("alice", kind, {"account": api.pub("carol"), "recovery": INT_MAX,
+                                          **({"new_key": h("k")} if kind == "recovery_approve" else {})}, "recovery")
+        await refused("carol", "recovery_veto", {"recovery": INT_MAX}, "recovery")
         assert covered == integer_fields(), integer_fields() ^ covered
 
         async def shown() -> dict[str, Any]:

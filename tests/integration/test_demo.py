@@ -211,3 +211,12 @@ def test_the_commerce_act_sold_a_variant_with_shipping_and_a_coupon_took_it_back
                                       + cart["total"] - fee(cart["total"]))
     assert moves["bob"]["USDX"] == (-sale["total"] + ids["return_refund"] - settled["total"] + ids["settled_refund"]
                                     - cart["total"])
+def test_the_demo_rotates_a_key_refuses_a_single_key_tx_of_a_2_of_2_account_and_recovers_one(net, story):
+    report, _ = story
+    ids = report["ids"]
+    assert ids["rotated_old_key_refused"] == ids["two_of_two_single_key_refused"] == "bad_signers"
+    two = net.call("validator-1", "account_getAuthority", address=ids["two_of_two_account"])
+    assert two["threshold"] == 2 and len(two["keys"]) == 2 and not two["default"]
+    recovered = net.call("validator-3", "account_getAuthority", address=ids["recovered_account"])
+    assert recovered["version"] == 2 and recovered["recovery"] is None  # rotated once, then recovered
+    assert any(step["kind"] == "recovery_finish" for step in report["steps"])

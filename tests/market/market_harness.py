@@ -56,6 +56,7 @@ class Chain:
         self.state = MemoryState()
         init_genesis(self.state, self.genesis)
         self.keys = {n: key_of(n) for n in NAMES}
+        self.signing: dict[str, list[PrivateKey]] = {}
         self.now_ms = GENESIS_MS
         self.height = 0
         self._tree_nodes: dict[bytes, bytes] = {}
@@ -67,11 +68,21 @@ class Chain:
     def acct(self, name: str) -> bytes:
         return self.keys[name].public_key
 
-    def tx(self, who: str, kind: str, nonce: int | None = None, fee: int = 1, **body: Any) -> Tx:
+    def tx(self, who: str, kind: str, nonce: int | None = None, fee: int | None = None, **body: Any) -> Tx:
+        """Signed by ``self.signing[who]`` if set (rotated or multi-key accounts), else by the address key.
+
+        The default fee is the minimum of 1 per signature.
+        """
         sender = self.acct(who)
         if nonce is None:
             nonce = store.load_int(self.state, keys.nonce(sender))
-        return Tx(CHAIN_ID, sender, nonce, kind, body, fee).sign(self.keys[who])
+        signers = self.signing.get(who)
+        tx = Tx(CHAIN_ID, sender, nonce, kind, body, len(signers or [0]) if fee is None else fee)
+        if signers is None:
+            return tx.sign(self.keys[who])
+        for key in signers:
+            tx = tx.cosign(key)
+        return tx
 
     def block(self, txs: list[Tx], proposer: str = "proposer") -> list[Receipt]:
         self.height += 1
@@ -110,7 +121,7 @@ class Chain:
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         sender = self.acct(who)
         fee_keys = {keys.nonce(sender), keys.balance(sender, "MKT"), keys.balance(self.acct("proposer"), "MKT"),
-                    keys.receipts_root(self.height)}
+                    keys.receipts_root(self.height), keys.spent(sender)}  # spent: a guarded account's fee counts
         assert changed <= fee_keys, f"a failed tx changed {sorted(changed - fee_keys)}"
         return receipt
 

@@ -38,6 +38,7 @@ def test_refused_up_front_changes_nothing_and_pays_no_fee(chain: Chain, change: 
     base = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="MKT", amount=1)
     fields = {**base.unsigned_obj(), **change}
     tx = Tx(fields["chain_id"], fields["sender"], fields["nonce"], fields["kind"], fields["body"], fields["fee"])
+    tx = tx.sign(chain.keys["alice"])
     before = chain.state.items()
     [receipt] = chain.block([tx])
     assert (receipt.ok, receipt.code, receipt.fee_paid) == (False, code, 0)

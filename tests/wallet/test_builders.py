@@ -131,8 +131,33 @@ def test_every_builder_makes_a_body_the_market_executes():
     s.ok("alice", "listing_delist", kinds.listing_delist(listing=listing_id))
     s.ok("alice", "shop_close", kinds.shop_close(shop=shop_id))
     s.ok("attester", "kyc_revoke", kinds.kyc_revoke(account=a("bob")))
+    _account_kinds(s)
 
     assert s.covered == set(MARKET_KINDS), f"kinds no builder ran: {set(MARKET_KINDS) - s.covered}"
+
+
+def _account_kinds(s: Story) -> None:
+    """Key rotation, a 2-of-2 key set and a guardian recovery, from the generated builders."""
+    a, chain = s.addr, s.chain
+    new, phone = PrivateKey(bytes([7]) * 32), PrivateKey(bytes([8]) * 32)
+    chain.signing["erin"] = [chain.keys["erin"], new]
+    s.ok("erin", "account_rotate", kinds.account_rotate(new_key=new.public_key))
+    chain.signing["erin"] = [new, phone]
+    s.ok("erin", "account_set_authority", kinds.account_set_authority(keys=[new.public_key, phone.public_key],
+                                                                       threshold=2, above=100))
+    s.ok("erin", "account_set_guardians", kinds.account_set_guardians(guardians=[a("bob"), a("carol")], threshold=1,
+                                                                       delay_ms=60_000))
+    started = s.ok("bob", "recovery_start", kinds.recovery_start(account=a("erin"), new_key=bytes([9]) * 32))
+    first = started["recovery_started"]["recovery"]
+    s.ok("erin", "recovery_veto", kinds.recovery_veto(recovery=first))
+    chain.ok("erin", "account_set_guardians", guardians=[chain.acct("bob"), chain.acct("carol")], threshold=2,
+             delay_ms=60_000)
+    second = s.ok("bob", "recovery_start", kinds.recovery_start(account=a("erin"), new_key=bytes([9]) * 32))
+    second_id = second["recovery_started"]["recovery"]
+    s.ok("carol", "recovery_approve", kinds.recovery_approve(account=a("erin"), recovery=second_id,
+                                                             new_key=bytes([9]) * 32))
+    chain.advance(60_000)
+    s.ok("dave", "recovery_finish", kinds.recovery_finish(account=a("erin"), recovery=second_id))
 
 
 def test_a_shipping_address_opens_only_for_the_seller_and_the_arbiter():

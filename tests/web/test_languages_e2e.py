@@ -114,6 +114,8 @@ PAGES = [
     ("wallet", lambda i: "/wallet", "#wallet-create", {"en": ["New key", "Import a key file"], "zh-CN": ["新密钥", "导入密钥文件"]}),
     ("inbox", lambda i: "/inbox", "#main .notice", {"en": ["unlock your wallet"], "zh-CN": ["解锁钱包"]}),
     ("no such page", lambda i: "/nowhere", "#main h1", {"en": ["Page not found"], "zh-CN": ["找不到页面"]}),
+    ("keys", lambda i: f"/keys/{i['buyer']}", "#key-list li", {"en": ["Signatures needed", "the address key alone"],
+                                                               "zh-CN": ["所需签名", "仅地址本身的密钥"]}),
 ]
 # Data a page shows as it is (the demo's texts): allowed in a Chinese page.
 DATA_WORDS = ("ceramics", "Harbour", "dawn", "original", "oil", "painting", "Blue", "glazed", "vase", "artwork",

@@ -16,7 +16,7 @@ from browser import Browser, BrowserUnavailable, import_key, install
 from demo_data import ASSET, Market
 from harness import Testnet
 
-from core.keys import address_from_pubkey
+from core.keys import PrivateKey, address_from_pubkey
 
 pytestmark = pytest.mark.integration
 
@@ -371,3 +371,32 @@ def test_market_home_and_a_listing_speak_the_chosen_language(browser, market, ur
     finally:
         browser.call("eval", expr="localStorage.removeItem('marketnode.lang')")
     assert_no_page_errors(browser)
+
+
+def test_the_keys_page_rotates_the_browser_key_and_it_signs_for_the_same_address(browser, net, url):
+    """#/keys shows the key set; rotating makes the browser sign with a new key for the same address (also
+    after a reload and unlock)."""
+    dave = PrivateKey.load(net.dir / "accounts" / "dave.key")
+    import_key(browser, url, dave.seed.hex(), "correct horse battery")
+    browser.call("eval", expr="location.hash = '#/keys'")
+    browser.wait_text("#main", "the address key alone")
+    browser.wait_text("#key-list", dave.address)
+    browser.call("fill", selector="#rotate-pass", value="staple battery horse")
+    browser.call("click", selector="#keys-rotate button[type=submit]")
+    browser.wait_text("#keys-rotate", "Rotated in block")
+    found = net.call("validator-1", "account_getAuthority", address=dave.address)
+    assert found["version"] == 1 and found["keys"][0]["public_key"] != dave.public_key.hex()
+
+    browser.call("eval", expr="location.hash = '#/wallet'")  # same document: the new key is unlocked
+    browser.wait_text("#main", "Register")
+    browser.call("fill", selector="#reg-name", value="Dave")
+    browser.call("click", selector="#wallet-register button[type=submit]")
+    browser.wait_text("#main", "Dave")  # the re-rendered page names the registered account (inputs are not text)
+    assert net.call("validator-2", "account_get", address=dave.address)["registered"]
+
+    browser.goto(f"{url}#/wallet")  # a new document: unlock the stored, rotated key
+    browser.call("fill", selector="#unlock-pass", value="staple battery horse")
+    browser.call("click", selector="#wallet-unlock button[type=submit]")
+    browser.wait_text("#main h1", "unlocked")
+    browser.wait_text("#main", dave.address)
+    assert browser.call("errors") == []

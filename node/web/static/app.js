@@ -7,6 +7,7 @@ import "./network.js";
 import "./walletui.js";
 import "./inbox.js";
 import "./myorders.js";
+import "./keys.js";
 import { startNotifications } from "./notify.js";
 import { loadAssets, rpc } from "./api.js";
 import { el } from "./format.js";

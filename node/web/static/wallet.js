@@ -6,7 +6,8 @@ import { RpcError, chainParams, rpc } from "./api.js";
 import { canonical, concat } from "./canonical.js";
 import { deliver } from "./delivery.js";
 import { boxKeyFromSeed } from "./messages.js";
-import { addressOf, fromHex, toHex } from "./proof.js";
+import { signWith } from "./multisig.js";
+import { addressOf, fromHex, publicKeyOf, toHex } from "./proof.js";
 import { t } from "./i18n.js";
 
 const STORE_KEY = "marketnode.wallet";
@@ -55,8 +56,9 @@ async function passphraseKey(passphrase, salt) {
     material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
 
-// Store `seed` (32 bytes) encrypted under `passphrase`, and unlock it.
-export async function save(seed, passphrase) {
+// Store `seed` (32 bytes) encrypted under `passphrase`, and unlock it. `account`: the address the key signs
+// for when it is not the key's own (after a rotation or a recovery, docs/WALLET.md).
+export async function save(seed, passphrase, account = null) {
   if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new Error(t("a key is a 32-byte seed (64 hex characters)"));
   if (!passphrase || passphrase.length < 8) throw new Error(t("choose a passphrase of at least 8 characters"));
   const key = await keyFromSeed(seed);
@@ -64,13 +66,14 @@ export async function save(seed, passphrase) {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(key.address) },
     await passphraseKey(passphrase, salt), seed);
+  const other = account && account !== key.address ? { key_address: key.address } : {};
   localStorage.setItem(STORE_KEY, JSON.stringify({
-    version: 1, address: key.address, kdf: { name: "PBKDF2-SHA256", iterations: PBKDF2_ITERATIONS, salt: toHex(salt) },
+    version: 1, address: account || key.address, ...other, kdf: { name: "PBKDF2-SHA256", iterations: PBKDF2_ITERATIONS, salt: toHex(salt) },
     cipher: { name: "AES-256-GCM", iv: toHex(iv) }, ciphertext: toHex(new Uint8Array(sealed)),
   }));
-  unlocked = key;
+  unlocked = { ...key, keyAddress: key.address, address: account || key.address };
   changed();
-  return key.address;
+  return unlocked.address;
 }
 
 export function create(passphrase) {
@@ -82,7 +85,7 @@ async function decryptSeed(passphrase) {
   if (!saved) throw new Error(t("there is no key in this browser"));
   try {
     const aes = await passphraseKey(passphrase, fromHex(saved.kdf.salt));
-    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.address) },
+    return new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromHex(saved.cipher.iv), additionalData: encoder.encode(saved.key_address ?? saved.address) },
       aes, fromHex(saved.ciphertext)));
   } catch {
     throw new Error(t("wrong passphrase (or the stored key was altered)"));
@@ -96,7 +99,8 @@ export async function revealSeed(passphrase) {
 
 export async function unlock(passphrase) {
   const seed = await decryptSeed(passphrase);
-  unlocked = await keyFromSeed(seed);
+  const key = await keyFromSeed(seed);
+  unlocked = { ...key, keyAddress: key.address, address: stored().address };
   seed.fill(0);
   changed();
   return unlocked.address;
@@ -140,7 +144,7 @@ export async function putContent(bytes, kind) {
   const message = concat(encoder.encode(`marketnode-sig:content-upload:${status.chain_id}:`),
     canonical({ hash, time_ms: timeMs, uploader: unlocked.publicKey }));
   const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, unlocked.signingKey, message));
-  await rpc("content_put", { hash: toHex(hash), data: base64(bytes), uploader: unlocked.address, time_ms: timeMs, signature: toHex(sig), kind });
+  await rpc("content_put", { hash: toHex(hash), data: base64(bytes), uploader: unlocked.keyAddress, time_ms: timeMs, signature: toHex(sig), kind });
   return hash;
 }
 
@@ -204,8 +208,9 @@ export async function send(kind, body, notice = () => {}, { check = true } = {})
   if (!unlocked) throw new Error(t("unlock the wallet first"));
   const [status, account] = await Promise.all([rpc("node_status"), rpc("account_get", { address: unlocked.address })]);
   const fee = (await chainParams())?.min_fee ?? 0;
-  const unsigned = { body, chain_id: status.chain_id, fee, kind, nonce: account.nonce, sender: unlocked.publicKey };
-  const raw = await signTx(unsigned, unlocked.signingKey);
+  const sender = unlocked.address === unlocked.keyAddress ? unlocked.publicKey : await publicKeyOf(unlocked.address);
+  const unsigned = { body, chain_id: status.chain_id, fee, kind, nonce: account.nonce, sender };
+  const raw = await signWith(unsigned, [unlocked]); // `sig` for the account's own key, `sigs` after a rotation
   if (check) {
     const verdict = await rpc("tx_estimate", { tx: toHex(raw) });
     if (!verdict.ok) throw new TxRefused(kind, verdict);

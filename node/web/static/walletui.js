@@ -18,7 +18,7 @@ function field(id, label, attrs = {}) {
 }
 
 // A form whose submit runs `action(form)` with a busy state and a status line for the outcome.
-function actionForm(attrs, children, submitLabel, action) {
+export function actionForm(attrs, children, submitLabel, action) {
   const status = el("p", { class: "form-status", role: "status", "aria-live": "polite" });
   const button = el("button", { type: "submit", class: "primary" }, submitLabel);
   const form = el("form", { class: "action-form", ...attrs }, children, button, status);
