@@ -20,6 +20,8 @@ CONTENT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "order_dispute": (("reason_hash", TEXT), ("evidence", ANY)),
     "order_respond": (("response_hash", TEXT), ("evidence", ANY)),
     "order_resolve": (("ruling_hash", TEXT),),
+    "return_request": (("reason_hash", TEXT),),
+    "return_resolve": (("ruling_hash", TEXT),),
 }
 
 
