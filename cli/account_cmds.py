@@ -8,13 +8,13 @@ from typing import Any
 
 import click
 
-from cli.wallet_common import Session, fields, node_command, table
-from core.encoding import decode
-from core.errors import ValidationError
-from core.keys import pubkey_from_address
-from market import keys
-from wallet.client import RpcClient
-from wallet.light import LightClient, LightClientError
+from marketnode.cli.wallet_common import Session, fields, node_command, table
+from marketnode.core.encoding import decode
+from marketnode.core.errors import ValidationError
+from marketnode.core.keys import pubkey_from_address
+from marketnode.market import keys
+from marketnode.wallet.client import RpcClient
+from marketnode.wallet.light import LightClient, LightClientError
 
 
 @click.group()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.wallet_common import Session, when
+from marketnode.cli.wallet_common import Session, when
 
 RETURN_WORDS = {"return_answer": "accept or refuse the return: marketnode order return-answer {id} --accept|--refuse",
                 "return_resolve": "rule on the return: marketnode order return-resolve {id} --accept|--reject",

@@ -12,11 +12,11 @@ from typing import Any
 
 import click
 
-from cli.account_cmds import account
-from cli.wallet_common import Session, fields, load_key_file, node_command, reported_errors, table, when
-from core.keys import PrivateKey, address_from_pubkey, pubkey_from_address
-from wallet import kinds
-from wallet.builders import cosign_raw
+from marketnode.cli.account_cmds import account
+from marketnode.cli.wallet_common import Session, fields, load_key_file, node_command, reported_errors, table, when
+from marketnode.core.keys import PrivateKey, address_from_pubkey, pubkey_from_address
+from marketnode.wallet import kinds
+from marketnode.wallet.builders import cosign_raw
 
 KEY_FILE = click.Path(dir_okay=False, path_type=Path)
 _DURATION = re.compile(r"\A(\d+)(ms|s|m|h|d)?\Z")

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import click
 
-from cli.content_cmds import upload_text
-from cli.market_cmds import shop
-from cli.order_cmds import check_delivery, confirm_no_arbiter, discounted, order, unit_price
-from cli.terms_opts import DAY_MS
-from cli.wallet_common import Session, fields, head_time_ms, node_command, when
-from wallet import commerce, kinds
-from wallet.account import TxResult
-from wallet.amounts import parse_amount
+from marketnode.cli.content_cmds import upload_text
+from marketnode.cli.market_cmds import shop
+from marketnode.cli.order_cmds import check_delivery, confirm_no_arbiter, discounted, order, unit_price
+from marketnode.cli.terms_opts import DAY_MS
+from marketnode.cli.wallet_common import Session, fields, head_time_ms, node_command, when
+from marketnode.wallet import commerce, kinds
+from marketnode.wallet.account import TxResult
+from marketnode.wallet.amounts import parse_amount
 
 
 def _units(session: Session, order_id: int, amount: str, what: str) -> tuple[int, str]:

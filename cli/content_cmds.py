@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from cli.wallet_common import Session, node_command
-from core.errors import MarketnodeError
-from core.upload import content_hash
-from wallet.content import ContentMismatch, get_content, put_content, strip_metadata
+from marketnode.cli.wallet_common import Session, node_command
+from marketnode.core.errors import MarketnodeError
+from marketnode.core.upload import content_hash
+from marketnode.wallet.content import ContentMismatch, get_content, put_content, strip_metadata
 
 
 @click.group()

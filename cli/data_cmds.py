@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from cli.node_cmds import HOME_OPTION
-from core.errors import MarketnodeError
+from marketnode.cli.node_cmds import HOME_OPTION
+from marketnode.core.errors import MarketnodeError
 
 
 @click.group("data")
@@ -21,8 +21,8 @@ def check_cmd(home: Path) -> None:
     """Check every stored block, certificate, tx index entry and the state digest (the node must be stopped)."""
     import logging
 
-    from node.config import load_config
-    from node.datadir import open_checked
+    from marketnode.node.config import load_config
+    from marketnode.node.datadir import open_checked
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # progress; a no-op if set up already
     try:
@@ -45,8 +45,8 @@ def recover_cmd(home: Path) -> None:
     """
     import logging
 
-    from node.config import load_config
-    from node.datadir import recover
+    from marketnode.node.config import load_config
+    from marketnode.node.datadir import recover
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
@@ -71,8 +71,8 @@ def reset_cmd(home: Path, yes: bool) -> None:
     last-signed record (so it cannot sign a vote that conflicts with one it
     sent before). Stop the node first.
     """
-    from node.config import CONFIG_FILE, load_config
-    from node.datadir import reset
+    from marketnode.node.config import CONFIG_FILE, load_config
+    from marketnode.node.datadir import reset
 
     try:
         cfg = load_config(home)

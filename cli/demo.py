@@ -14,13 +14,13 @@ from typing import Any
 
 import click
 
-from cli.demo_story import CAST, ROLES, Outcome, Step, Story
-from cli.testnet import DIR_OPTION, start_cmd
-from cli.wallet_common import reported_errors
-from core.keys import PrivateKey
-from node import testnet_procs as procs
-from wallet.account import Wallet
-from wallet.client import RpcClient
+from marketnode.cli.demo_story import CAST, ROLES, Outcome, Step, Story
+from marketnode.cli.testnet import DIR_OPTION, start_cmd
+from marketnode.cli.wallet_common import reported_errors
+from marketnode.core.keys import PrivateKey
+from marketnode.node import testnet_procs as procs
+from marketnode.wallet.account import Wallet
+from marketnode.wallet.client import RpcClient
 
 CLIENT_TIMEOUT_S = 75.0
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from core.errors import RpcError
-from core.keys import PrivateKey
-from wallet import kinds
-from wallet.account import Wallet
-from wallet.delivery import reason
+from marketnode.core.errors import RpcError
+from marketnode.core.keys import PrivateKey
+from marketnode.wallet import kinds
+from marketnode.wallet.account import Wallet
+from marketnode.wallet.delivery import reason
 
 NATIVE = "MKT"  # the dev genesis' native asset (node/genesis_setup.py)
 FUNDING = 1_000_000

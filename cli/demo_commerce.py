@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.wallet_common import DAY_MS
-from wallet import builders, commerce, kinds
+from marketnode.cli.wallet_common import DAY_MS
+from marketnode.wallet import builders, commerce, kinds
 
 ASSET = "USDX"
 PARTIES = ("alice", "bob")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from wallet.messages import Messenger
+from marketnode.wallet.messages import Messenger
 
 READ_TIMEOUT_S = 20.0
 

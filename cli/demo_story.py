@@ -14,15 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli import demo_images
-from cli.demo_accounts import accounts
-from cli.demo_commerce import commerce_act
-from cli.demo_messages import exchange
-from cli.wallet_common import DAY_MS
-from wallet import builders, kinds
-from wallet.account import TxResult, Wallet
-from wallet.amounts import AssetBook
-from wallet.content import put_content
+from marketnode.cli import demo_images
+from marketnode.cli.demo_accounts import accounts
+from marketnode.cli.demo_commerce import commerce_act
+from marketnode.cli.demo_messages import exchange
+from marketnode.cli.wallet_common import DAY_MS
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.account import TxResult, Wallet
+from marketnode.wallet.amounts import AssetBook
+from marketnode.wallet.content import put_content
 
 ASSET = "USDX"
 CAST = ("alice", "bob", "carol", "dave", "erin", "frank", "grace")

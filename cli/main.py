@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from core import __version__
+from marketnode.core import __version__
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,7 +22,7 @@ def main() -> None:
 @click.option("--seed", metavar="HEX", help="32-byte seed as hex (default: a fresh random key).")
 def keygen(seed: str | None) -> None:
     """Print a new ed25519 key's address and public key (and seed)."""
-    from core.keys import PrivateKey
+    from marketnode.core.keys import PrivateKey
 
     key = PrivateKey(bytes.fromhex(seed)) if seed else PrivateKey.generate()
     click.echo(f"address:    {key.address}")
@@ -31,10 +31,10 @@ def keygen(seed: str | None) -> None:
 
 
 def _register() -> None:
-    from cli.bench import bench
-    from cli.data_cmds import data
-    from cli.node_cmds import init_cmd, run_cmd
-    from cli.testnet import testnet
+    from marketnode.cli.bench import bench
+    from marketnode.cli.data_cmds import data
+    from marketnode.cli.node_cmds import init_cmd, run_cmd
+    from marketnode.cli.testnet import testnet
 
     main.add_command(init_cmd)
     main.add_command(run_cmd)
@@ -46,7 +46,7 @@ def _register() -> None:
 
 def _register_wallet_commands() -> None:
     """wallet, register, transfer and every marketplace action (thin over wallet/)."""
-    from cli import (
+    from marketnode.cli import (
         account_cmds,
         authority_cmds,  # noqa: F401  (adds keys, rotate, guardians, recover to `account`)
         content_cmds,
@@ -56,8 +56,8 @@ def _register_wallet_commands() -> None:
         provenance_cmds,
         wallet_cmds,
     )
-    from cli.commerce_cmds import COMMANDS as COMMERCE  # also adds to the order and shop groups
-    from cli.demo import demo
+    from marketnode.cli.commerce_cmds import COMMANDS as COMMERCE  # also adds to the order and shop groups
+    from marketnode.cli.demo import demo
 
     for module in (wallet_cmds, account_cmds, market_cmds, order_cmds, provenance_cmds, content_cmds, message_cmds):
         for command in module.COMMANDS:

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from cli import terms_opts
-from cli.content_cmds import image_refs, upload_file, upload_text, with_texts
-from cli.wallet_common import (
+from marketnode.cli import terms_opts
+from marketnode.cli.content_cmds import image_refs, upload_file, upload_text, with_texts
+from marketnode.cli.wallet_common import (
     DAY_MS,
     Session,
     fields,
@@ -28,10 +28,10 @@ from cli.wallet_common import (
     table,
     when,
 )
-from wallet import builders, kinds
-from wallet.account import TxResult
-from wallet.amounts import AssetBook
-from wallet.content import content_url
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.account import TxResult
+from marketnode.wallet.amounts import AssetBook
+from marketnode.wallet.content import content_url
 
 LISTING_TYPES = kinds.KINDS["listing_create"].field("type").choices
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from cli.wallet_common import Session, node_command, short, table, when
-from wallet.messages import Messenger, OpenedMessage
+from marketnode.cli.wallet_common import Session, node_command, short, table, when
+from marketnode.wallet.messages import Messenger, OpenedMessage
 
 
 @click.group()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from core.errors import MarketnodeError
+from marketnode.core.errors import MarketnodeError
 
 HOME_OPTION = click.option("--home", type=click.Path(file_okay=False, path_type=Path), required=True,
                            help="The node's home directory (config.toml, node_key, genesis.json, data/).")
@@ -25,7 +25,7 @@ def init_cmd(home: Path, chain_id: str, p2p_port: int, rpc_port: int) -> None:
     The node key becomes the only validator and a funded account; run the
     node with `marketnode run --home HOME`.
     """
-    from node.init_home import init_single_node_home
+    from marketnode.node.init_home import init_single_node_home
 
     try:
         paths = init_single_node_home(home, chain_id, p2p_port, rpc_port)
@@ -47,9 +47,9 @@ def init_cmd(home: Path, chain_id: str, p2p_port: int, rpc_port: int) -> None:
 def run_cmd(home: Path, log_format: str | None, log_level: str | None, sync_mode: str | None,
             byzantine: str | None) -> None:
     """Run the node in HOME until SIGINT or SIGTERM, then shut down cleanly."""
-    from node.config import load_config, tighten_config_mode
-    from node.logsetup import setup_logging
-    from node.service import run_node
+    from marketnode.node.config import load_config, tighten_config_mode
+    from marketnode.node.logsetup import setup_logging
+    from marketnode.node.service import run_node
 
     try:
         cfg = load_config(home)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from cli.aftersales_view import return_lines, return_steps
-from cli.content_cmds import upload_file, upload_text, with_texts
-from cli.wallet_common import (
+from marketnode.cli.aftersales_view import return_lines, return_steps
+from marketnode.cli.content_cmds import upload_file, upload_text, with_texts
+from marketnode.cli.wallet_common import (
     Session,
     fields,
     head_time_ms,
@@ -21,10 +21,10 @@ from cli.wallet_common import (
     table,
     when,
 )
-from core.errors import RpcError
-from wallet import builders, kinds
-from wallet.account import TxResult
-from wallet.content import content_url
+from marketnode.core.errors import RpcError
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.account import TxResult
+from marketnode.wallet.content import content_url
 
 REGION_CODE = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")  # the chain's region pattern (market/fields.py REGION)
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from cli.wallet_common import Session, fields, node_command, short, table, when
-from wallet import builders, kinds
-from wallet.account import TxResult, verify_final
+from marketnode.cli.wallet_common import Session, fields, node_command, short, table, when
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.account import TxResult, verify_final
 
 RECORD_ROLES = kinds.KINDS["record_propose"].field("role").choices
 ANSWERS = kinds.KINDS["record_answer"].field("response").choices

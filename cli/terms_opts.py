@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from wallet.amounts import AssetBook
+from marketnode.wallet.amounts import AssetBook
 
 DAY_MS = 24 * 60 * 60 * 1000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.wallet_common import (
+from marketnode.cli.wallet_common import (
     KEYSTORE_ENV,
     Session,
     default_keystore,
@@ -18,9 +18,9 @@ from cli.wallet_common import (
     reported_errors,
     table,
 )
-from core.keys import PrivateKey
-from wallet import builders, kinds
-from wallet.keystore import passphrase_from_env, save_keystore
+from marketnode.core.keys import PrivateKey
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.keystore import passphrase_from_env, save_keystore
 
 
 @click.group()
@@ -90,7 +90,7 @@ def export_cmd(keystore: Path | None, out: Path) -> None:
     \b
     marketnode wallet export --out alice-keyfile.json
     """
-    from wallet.webkeystore import write_keyfile
+    from marketnode.wallet.webkeystore import write_keyfile
 
     with reported_errors(False):
         key = load_signing_key(keystore, None)
@@ -110,7 +110,7 @@ def import_cmd(keyfile: Path, keystore: Path | None, force: bool) -> None:
     \b
     marketnode wallet import marketnode-key.json --keystore alice.json
     """
-    from wallet.webkeystore import open_keyfile, read_keyfile
+    from marketnode.wallet.webkeystore import open_keyfile, read_keyfile
 
     path = keystore or default_keystore()
     with reported_errors(False):

@@ -21,13 +21,13 @@ from typing import Any
 
 import click
 
-from core.errors import MarketnodeError, RpcError, ValidationError
-from core.keys import PrivateKey, pubkey_from_address
-from wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
-from wallet.amounts import AssetBook
-from wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
-from wallet.keystore import keystore_address, passphrase_from_env, read_keystore, unseal
-from wallet.proof import InclusionProofError
+from marketnode.core.errors import MarketnodeError, RpcError, ValidationError
+from marketnode.core.keys import PrivateKey, pubkey_from_address
+from marketnode.wallet.account import TxFailedError, TxRefusedError, TxResult, Wallet
+from marketnode.wallet.amounts import AssetBook
+from marketnode.wallet.client import DEFAULT_URL, NodeUnreachableError, RpcClient
+from marketnode.wallet.keystore import keystore_address, passphrase_from_env, read_keystore, unseal
+from marketnode.wallet.proof import InclusionProofError
 
 RPC_ENV = "MARKETNODE_RPC"
 KEYSTORE_ENV = "MARKETNODE_KEYSTORE"

@@ -7,7 +7,11 @@ durable inputs), ``app`` (the Application protocol the node implements),
 the node's contract are in docs/CONSENSUS.md.
 """
 
-from consensus.actions import (
+from marketnode.core.namespace import require_namespace
+
+require_namespace(__name__)
+
+from marketnode.consensus.actions import (
     Action,
     Broadcast,
     CancelTimer,
@@ -18,8 +22,8 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.app import Application
-from consensus.messages import (
+from marketnode.consensus.app import Application
+from marketnode.consensus.messages import (
     Commit,
     CommitNotice,
     Message,
@@ -31,8 +35,8 @@ from consensus.messages import (
     decode_message,
     encode_message,
 )
-from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_SYNC, TIMER_VIEW, Rejected, Replica, ReplicaConfig
+from marketnode.consensus.records import Head, LastSigned
+from marketnode.consensus.replica import TIMER_SYNC, TIMER_VIEW, Rejected, Replica, ReplicaConfig
 
 __all__ = [
     "TIMER_SYNC", "TIMER_VIEW", "Action", "Application", "Broadcast", "CancelTimer", "Commit", "CommitBlock",

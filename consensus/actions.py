@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consensus.messages import Message
-from consensus.records import LastSigned
-from core.types import Block, Certificate, Evidence
+from marketnode.consensus.messages import Message
+from marketnode.consensus.records import LastSigned
+from marketnode.core.types import Block, Certificate, Evidence
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from core.types import Block, Tx
+from marketnode.core.types import Block, Tx
 
 
 class Application(Protocol):

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core import fields as f
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.hashing import signing_message
-from core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
-from core.types import COMMIT, MAX_BLOCK_BYTES, PREPARE, PROPOSE, Block, Certificate, Vote
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.hashing import signing_message
+from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.types import COMMIT, MAX_BLOCK_BYTES, PREPARE, PROPOSE, Block, Certificate, Vote
 
 # A NewView holds up to n view changes without blocks plus one block.
 MAX_MESSAGE_BYTES = MAX_BLOCK_BYTES + 1024 * 1024

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consensus.messages import PreparedCert
-from core import fields as f
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.hashing import HASH_SIZE
-from core.types import PHASES, Block, Certificate
+from marketnode.consensus.messages import PreparedCert
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.core.types import PHASES, Block, Certificate
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from consensus.actions import (
+from marketnode.consensus.actions import (
     Action,
     Broadcast,
     CancelTimer,
@@ -26,8 +26,8 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.app import Application
-from consensus.messages import (
+from marketnode.consensus.app import Application
+from marketnode.consensus.messages import (
     Commit,
     CommitNotice,
     Message,
@@ -37,10 +37,10 @@ from consensus.messages import (
     PrePrepare,
     ViewChange,
 )
-from consensus.records import Head, LastSigned
-from core.errors import ConsensusError, ValidationError
-from core.keys import PUBKEY_SIZE, PrivateKey, check_chain_id, verify
-from core.types import (
+from marketnode.consensus.records import Head, LastSigned
+from marketnode.core.errors import ConsensusError, ValidationError
+from marketnode.core.keys import PUBKEY_SIZE, PrivateKey, check_chain_id, verify
+from marketnode.core.types import (
     COMMIT,
     MAX_EVIDENCE,
     PREPARE,

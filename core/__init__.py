@@ -6,4 +6,8 @@ Vote, Certificate, Evidence) · errors (the project's exception tree).
 Imports only the stdlib, msgpack and pynacl.
 """
 
+from marketnode.core.namespace import require_namespace
+
+require_namespace(__name__)
+
 __version__ = "0.1.0"

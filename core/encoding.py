@@ -13,7 +13,7 @@ from typing import Any
 
 import msgpack
 
-from core.errors import DecodeError
+from marketnode.core.errors import DecodeError
 
 INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from core.encoding import INT_MAX
-from core.errors import DecodeError
+from marketnode.core.encoding import INT_MAX
+from marketnode.core.errors import DecodeError
 
 U64_MAX = INT_MAX
 

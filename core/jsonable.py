@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import DecodeError, ValidationError
-from core.hashing import HASH_SIZE
-from core.keys import PUBKEY_SIZE, address_from_pubkey, pubkey_from_address
-from core.merkle import MerkleProof, merkle_proof
-from core.types import Block, Certificate, Header, Tx
+from marketnode.core.errors import DecodeError, ValidationError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.core.keys import PUBKEY_SIZE, address_from_pubkey, pubkey_from_address
+from marketnode.core.merkle import MerkleProof, merkle_proof
+from marketnode.core.types import Block, Certificate, Header, Tx
 
 _HEX_RE = re.compile(r"^(?:[0-9a-f]{2})*$")
 

@@ -17,9 +17,9 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-from core.errors import ConfigError, ValidationError
-from core.hashing import digest
-from core.textfile import read_text
+from marketnode.core.errors import ConfigError, ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.textfile import read_text
 
 PUBKEY_SIZE = 32
 SEED_SIZE = 32

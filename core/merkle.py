@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.errors import ValidationError
-from core.hashing import HASH_SIZE, digest
+from marketnode.core.errors import ValidationError
+from marketnode.core.hashing import HASH_SIZE, digest
 
 EMPTY_ROOT = digest("merkle-empty", b"")
 

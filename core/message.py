@@ -20,10 +20,10 @@ from typing import Any
 import nacl.bindings
 import nacl.exceptions
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, SignatureError, ValidationError
-from core.hashing import digest, signing_message
-from core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, check_chain_id, curve25519_public, verify
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, SignatureError, ValidationError
+from marketnode.core.hashing import digest, signing_message
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, check_chain_id, curve25519_public, verify
 
 VERSION = 1
 MAX_ENVELOPE_BYTES = 8192  # protocol ceiling; a node may set a lower one

@@ -11,8 +11,8 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.public
 
-from core.errors import ValidationError
-from core.keys import PrivateKey, curve25519_public
+from marketnode.core.errors import ValidationError
+from marketnode.core.keys import PrivateKey, curve25519_public
 
 SEAL_OVERHEAD = 48  # ephemeral public key (32) + MAC (16)
 

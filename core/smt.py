@@ -35,8 +35,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from core.errors import StorageCorruption, ValidationError
-from core.hashing import HASH_SIZE, digest, hasher
+from marketnode.core.errors import StorageCorruption, ValidationError
+from marketnode.core.hashing import HASH_SIZE, digest, hasher
 
 EMPTY = bytes(HASH_SIZE)
 DEPTH = 256

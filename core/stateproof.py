@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import smt
-from core.errors import DecodeError, ValidationError
-from core.jsonable import (
+from marketnode.core import smt
+from marketnode.core.errors import DecodeError, ValidationError
+from marketnode.core.jsonable import (
     certificate_from_json,
     certificate_to_json,
     from_hex,
@@ -24,8 +24,8 @@ from core.jsonable import (
     proof_from_json,
     proof_to_json,
 )
-from core.merkle import MerkleProof
-from core.types import Certificate, Header
+from marketnode.core.merkle import MerkleProof
+from marketnode.core.types import Certificate, Header
 
 MAX_PROOF_KEYS = 64
 MAX_KEY_BYTES = 1024

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import ConfigError
+from marketnode.core.errors import ConfigError
 
 
 def read_text(path: Path, what: str, missing: str = "") -> str:

@@ -11,13 +11,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from core import fields as f
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import ConsensusError, DecodeError, SignatureError, ValidationError
-from core.hashing import HASH_SIZE, digest, signing_message
-from core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
-from core.merkle import merkle_root
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import ConsensusError, DecodeError, SignatureError, ValidationError
+from marketnode.core.hashing import HASH_SIZE, digest, signing_message
+from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.merkle import merkle_root
 
 MAX_TX_BYTES = 64 * 1024
 MAX_BLOCK_BYTES = 16 * 1024 * 1024

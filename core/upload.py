@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from core.encoding import encode
-from core.hashing import HASH_SIZE, signing_message
-from core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.encoding import encode
+from marketnode.core.hashing import HASH_SIZE, signing_message
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
 
 UPLOAD_TAG = "content-upload"
 

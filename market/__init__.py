@@ -7,3 +7,7 @@ listings, orders, reviews/rewards, provenance, certificates). ``schema``
 describes every body, ``codes`` every error, ``keys`` every state key.
 Never touches disk, clock, network or randomness; imports only ``core``.
 """
+
+from marketnode.core.namespace import require_namespace
+
+require_namespace(__name__)

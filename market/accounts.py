@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from market import keys, store
-from market.assets import in_units, require_asset
-from market.codes import ALREADY_EXISTS, INSUFFICIENT_FUNDS, NOT_REGISTERED, SELF_DEALING, fail, require
-from market.context import TxContext
-from market.state import State
+from marketnode.market import keys, store
+from marketnode.market.assets import in_units, require_asset
+from marketnode.market.codes import ALREADY_EXISTS, INSUFFICIENT_FUNDS, NOT_REGISTERED, SELF_DEALING, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.state import State
 
 
 def module_account(name: str) -> bytes:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.accounts import require_registered
-from market.codes import ALREADY_EXISTS, BAD_BODY, NOT_FOUND, fail, require
-from market.context import TxContext
-from market.params import BPS
-from market.state import State
+from marketnode.market import keys, store
+from marketnode.market.accounts import require_registered
+from marketnode.market.codes import ALREADY_EXISTS, BAD_BODY, NOT_FOUND, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.params import BPS
+from marketnode.market.state import State
 
 
 def arbiter_record(state: State, account: bytes) -> dict[str, Any] | None:

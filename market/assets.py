@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import INT_MAX
-from core.units import format_units
-from market import keys, roles, store
-from market.codes import ALREADY_EXISTS, AMOUNT_OVERFLOW, NOT_AUTHORIZED, NOT_FOUND, fail, require
-from market.context import TxContext
-from market.state import State
+from marketnode.core.encoding import INT_MAX
+from marketnode.core.units import format_units
+from marketnode.market import keys, roles, store
+from marketnode.market.codes import ALREADY_EXISTS, AMOUNT_OVERFLOW, NOT_AUTHORIZED, NOT_FOUND, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.state import State
 
 
 def require_asset(state: State, asset: str) -> dict[str, Any]:

@@ -12,14 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import decode_trusted
-from core.keys import PUBKEY_SIZE
-from core.types import Tx
-from market import keys, store
-from market.codes import ALREADY_EXISTS, BAD_KEY_SET, BAD_SIGNERS, NOT_FOUND, THRESHOLD_REQUIRED, fail, require
-from market.context import TxContext
-from market.params import Params
-from market.state import State
+from marketnode.core.encoding import decode_trusted
+from marketnode.core.keys import PUBKEY_SIZE
+from marketnode.core.types import Tx
+from marketnode.market import keys, store
+from marketnode.market.codes import (
+    ALREADY_EXISTS,
+    BAD_KEY_SET,
+    BAD_SIGNERS,
+    NOT_FOUND,
+    THRESHOLD_REQUIRED,
+    fail,
+    require,
+)
+from marketnode.market.context import TxContext
+from marketnode.market.params import Params
+from marketnode.market.state import State
 
 # Kinds that change who controls the account: they always need the full threshold, whatever the policy says.
 AUTHORITY_KINDS = frozenset({"account_rotate", "account_set_authority", "account_set_guardians", "recovery_veto"})
@@ -184,7 +192,7 @@ def _require_valid(tx: TxContext, new: Authority) -> None:
     require(1 <= new.threshold <= count, BAD_KEY_SET, f"threshold {new.threshold} must be 1..{count} (the key count)")
     require(new.threshold <= params.max_tx_signers, BAD_KEY_SET,
             f"threshold {new.threshold} exceeds params.max_tx_signers {params.max_tx_signers}: no tx could meet it")
-    from market.schema import KINDS  # the schema names every kind; imported late, it imports the field types
+    from marketnode.market.schema import KINDS  # the schema names every kind; imported late, it imports the field types
 
     for kind in new.kinds or ():
         require(kind in KINDS, BAD_KEY_SET, f"no tx kind {kind!r}")

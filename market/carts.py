@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from market.accounts import require_registered
-from market.codes import BAD_BODY, MIXED_CART, NO_SUCH_SHIPPING, SHOP_CLOSED, require
-from market.context import TxContext
-from market.orders import Line, open_listing, place
-from market.shops import shop_record
-from market.terms import quote
+from marketnode.market.accounts import require_registered
+from marketnode.market.codes import BAD_BODY, MIXED_CART, NO_SUCH_SHIPPING, SHOP_CLOSED, require
+from marketnode.market.context import TxContext
+from marketnode.market.orders import Line, open_listing, place
+from marketnode.market.shops import shop_record
+from marketnode.market.terms import quote
 
 
 def handle_cart(tx: TxContext, body: dict[str, Any]) -> None:

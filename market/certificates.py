@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, roles, store
-from market.codes import NOT_AUTHORIZED, NOT_FOUND, REVOKED, SELF_DEALING, fail, require
-from market.context import TxContext
-from market.state import State
+from marketnode.market import keys, roles, store
+from marketnode.market.codes import NOT_AUTHORIZED, NOT_FOUND, REVOKED, SELF_DEALING, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.state import State
 
 
 def certificate_of(state: State, cert_id: int) -> dict[str, Any]:

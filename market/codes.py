@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from core.errors import RuleError
+from marketnode.core.errors import RuleError
 
 OK = "ok"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from market.receipts import Event
+from marketnode.market.receipts import Event
 
 if TYPE_CHECKING:
-    from market.params import Params
-    from market.state import State
+    from marketnode.market.params import Params
+    from marketnode.market.state import State
 
 
 @dataclass(frozen=True, slots=True)

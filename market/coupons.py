@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.codes import (
+from marketnode.market import keys, store
+from marketnode.market.codes import (
     ALREADY_EXISTS,
     ASSET_NOT_ACCEPTED,
     BAD_COUPON,
@@ -23,9 +23,9 @@ from market.codes import (
     fail,
     require,
 )
-from market.context import TxContext
-from market.params import BPS
-from market.shops import owned_open_shop
+from marketnode.market.context import TxContext
+from marketnode.market.params import BPS
+from marketnode.market.shops import owned_open_shop
 
 MAX_USES = 1_000_000
 

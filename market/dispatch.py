@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from market import (
+from marketnode.market import (
     accounts,
     arbiters,
     assets,
@@ -22,8 +22,8 @@ from market import (
     reviews,
     shops,
 )
-from market.context import TxContext
-from market.schema import KINDS
+from marketnode.market.context import TxContext
+from marketnode.market.schema import KINDS
 
 Handler = Callable[[TxContext, dict[str, Any]], None]
 

@@ -1,6 +1,6 @@
 """Regenerate the reference sections of docs/MARKET.md from the code.
 
-``python -m market.docs`` rewrites the text between the BEGIN/END markers;
+``python -m marketnode.market.docs`` rewrites the text between the BEGIN/END markers;
 ``--check`` exits 1 if the file is stale (the tests run the same check).
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from market import returns
-from market.codes import DESCRIPTIONS
-from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
-from market.recovery import TRANSITIONS as RECOVERY
-from market.schema import markdown
+from marketnode.market import returns
+from marketnode.market.codes import DESCRIPTIONS
+from marketnode.market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from marketnode.market.recovery import TRANSITIONS as RECOVERY
+from marketnode.market.schema import markdown
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "MARKET.md"
-BEGIN, END = "<!-- BEGIN GENERATED (python -m market.docs) -->", "<!-- END GENERATED -->"
+BEGIN, END = "<!-- BEGIN GENERATED (python -m marketnode.market.docs) -->", "<!-- END GENERATED -->"
 
 
 def render() -> str:
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     fresh = updated(text)
     if "--check" in argv:
         if fresh != text:
-            print(f"{DOC} is stale: run python -m market.docs", file=sys.stderr)
+            print(f"{DOC} is stale: run python -m marketnode.market.docs", file=sys.stderr)
             return 1
         return 0
     DOC.write_text(fresh)

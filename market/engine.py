@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.encoding import decode
-from core.errors import RuleError
-from core.merkle import merkle_root
-from core.types import Tx
-from market import keys, roles, store
-from market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
-from market.assets import create_asset, in_units
-from market.authority import Authority, allowance_left, balances, check_outflow, check_signers, spend_allowance
-from market.codes import (
+from marketnode.core.encoding import decode
+from marketnode.core.errors import RuleError
+from marketnode.core.merkle import merkle_root
+from marketnode.core.types import Tx
+from marketnode.market import keys, roles, store
+from marketnode.market.accounts import REWARD_POOL, balance, bump_nonce, move, next_nonce
+from marketnode.market.assets import create_asset, in_units
+from marketnode.market.authority import (
+    Authority,
+    allowance_left,
+    balances,
+    check_outflow,
+    check_signers,
+    spend_allowance,
+)
+from marketnode.market.codes import (
     BAD_NONCE,
     BAD_SIGNERS,
     CANNOT_PAY_FEE,
@@ -28,13 +35,13 @@ from market.codes import (
     WRONG_CHAIN,
     require,
 )
-from market.context import BlockContext, TxContext
-from market.dispatch import HANDLERS
-from market.genesis import Genesis
-from market.params import Params
-from market.receipts import Receipt
-from market.schema import validate_body
-from market.state import State, StateOverlay
+from marketnode.market.context import BlockContext, TxContext
+from marketnode.market.dispatch import HANDLERS
+from marketnode.market.genesis import Genesis
+from marketnode.market.params import Params
+from marketnode.market.receipts import Receipt
+from marketnode.market.schema import validate_body
+from marketnode.market.state import State, StateOverlay
 
 _params_cache: dict[bytes, Params] = {}
 MAX_MESSAGE_CHARS = 256  # failure messages can quote user input; receipts stay small and decodable

@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import INT_MAX
-from core.keys import PUBKEY_SIZE
-from market.codes import BAD_BODY, fail
+from marketnode.core.encoding import INT_MAX
+from marketnode.core.keys import PUBKEY_SIZE
+from marketnode.market.codes import BAD_BODY, fail
 
 
 class FieldType:

@@ -10,11 +10,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.encoding import INT_MAX, encode
-from core.errors import ConfigError, DecodeError, ValidationError
-from core.hashing import digest
-from core.keys import PUBKEY_SIZE, address_from_pubkey, check_chain_id, pubkey_from_address
-from market.params import ASSET_ID_RE, Params
+from marketnode.core.encoding import INT_MAX, encode
+from marketnode.core.errors import ConfigError, DecodeError, ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PUBKEY_SIZE, address_from_pubkey, check_chain_id, pubkey_from_address
+from marketnode.market.params import ASSET_ID_RE, Params
 
 ROLES = ("asset_issuer", "certifier", "kyc_attester")
 

@@ -8,8 +8,8 @@ is the information. The layout is documented in docs/MARKET.md.
 
 from __future__ import annotations
 
-from core.encoding import encode
-from core.stateproof import receipts_root_key
+from marketnode.core.encoding import encode
+from marketnode.core.stateproof import receipts_root_key
 
 INDEX_VALUE = encode(None)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, roles, store
-from market.codes import KYC_REQUIRED, NOT_FOUND, require
-from market.context import TxContext
-from market.state import State
+from marketnode.market import keys, roles, store
+from marketnode.market.codes import KYC_REQUIRED, NOT_FOUND, require
+from marketnode.market.context import TxContext
+from marketnode.market.state import State
 
 
 def kyc_level(state: State, account: bytes, now_ms: int) -> int:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store, terms
-from market.codes import ASSET_NOT_ACCEPTED, LISTING_INACTIVE, NOT_AUTHORIZED, NOT_FOUND, fail, require
-from market.context import TxContext
-from market.shops import owned_open_shop
-from market.state import State
+from marketnode.market import keys, store, terms
+from marketnode.market.codes import ASSET_NOT_ACCEPTED, LISTING_INACTIVE, NOT_AUTHORIZED, NOT_FOUND, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.shops import owned_open_shop
+from marketnode.market.state import State
 
 DESCRIPTIVE = ("title", "description", "category", "tags", "price", "asset", "regions", "images", "record", "certificate")
 TERMS = ("options", "shipping")  # variants are kept apart: their stock lives under keys.variant_stock

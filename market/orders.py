@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import INT_MAX
-from market import coupons, keys, store, terms
-from market.accounts import ESCROW, TREASURY, move, require_registered
-from market.arbiters import arbiter_fee, arbiter_record
-from market.assets import in_units
-from market.codes import (
+from marketnode.core.encoding import INT_MAX
+from marketnode.market import coupons, keys, store, terms
+from marketnode.market.accounts import ESCROW, TREASURY, move, require_registered
+from marketnode.market.arbiters import arbiter_fee, arbiter_record
+from marketnode.market.assets import in_units
+from marketnode.market.codes import (
     ALREADY_EXISTS,
     AMOUNT_OVERFLOW,
     ARBITER_NOT_ACCEPTED,
@@ -36,13 +36,13 @@ from market.codes import (
     fail,
     require,
 )
-from market.context import TxContext
-from market.kyc import require_kyc
-from market.listings import listing_record
-from market.params import BPS
-from market.rewards import on_purchase_completed
-from market.shops import shop_record
-from market.state import State
+from marketnode.market.context import TxContext
+from marketnode.market.kyc import require_kyc
+from marketnode.market.listings import listing_record
+from marketnode.market.params import BPS
+from marketnode.market.rewards import on_purchase_completed
+from marketnode.market.shops import shop_record
+from marketnode.market.state import State
 
 PLACED, ACCEPTED, SHIPPED, DISPUTED = "placed", "accepted", "shipped", "disputed"
 COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED = "completed", "declined", "cancelled", "refunded", "resolved"

@@ -10,9 +10,9 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from core.encoding import INT_MAX
-from core.errors import ConfigError
-from core.types import MAX_TX_SIGS
+from marketnode.core.encoding import INT_MAX
+from marketnode.core.errors import ConfigError
+from marketnode.core.types import MAX_TX_SIGS
 
 DAY_MS = 24 * 60 * 60 * 1000
 BPS = 10_000

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.codes import (
+from marketnode.market import keys, store
+from marketnode.market.codes import (
     ALREADY_EXISTS,
     NOT_AUTHORIZED,
     NOT_FOUND,
@@ -20,8 +20,8 @@ from market.codes import (
     fail,
     require,
 )
-from market.context import TxContext
-from market.state import State
+from marketnode.market.context import TxContext
+from marketnode.market.state import State
 
 # Which current role may offer each role: owner hands over ownership and reporter rights, custodian custody.
 OFFERED_BY = {"owner": "owner", "reporter": "owner", "custodian": "custodian"}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core import fields as f
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import DecodeError
-from core.hashing import HASH_SIZE, digest
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import DecodeError
+from marketnode.core.hashing import HASH_SIZE, digest
 
 MAX_RECEIPT_BYTES = 64 * 1024
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from market import keys, store
-from market.authority import Authority, authority_of, drop_recovery, save_authority
-from market.codes import (
+from marketnode.market import keys, store
+from marketnode.market.authority import Authority, authority_of, drop_recovery, save_authority
+from marketnode.market.codes import (
     ALREADY_EXISTS,
     BAD_GUARDIANS,
     BAD_KEY_SET,
@@ -27,7 +27,7 @@ from market.codes import (
     fail,
     require,
 )
-from market.context import TxContext
+from marketnode.market.context import TxContext
 
 NONE, COLLECTING, WAITING = "none", "collecting", "waiting"
 GUARDIAN, ACCOUNT, ANYONE = "a guardian", "the account (its full threshold)", "anyone"

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from market import keys, store
-from market.accounts import module_account, move
-from market.assets import in_units
-from market.codes import (
+from marketnode.market import keys, store
+from marketnode.market.accounts import module_account, move
+from marketnode.market.assets import in_units
+from marketnode.market.codes import (
     ALREADY_EXISTS,
     ASSET_NOT_ACCEPTED,
     BAD_TRANSITION,
@@ -37,9 +37,9 @@ from market.codes import (
     fail,
     require,
 )
-from market.context import TxContext
-from market.orders import AFTER, ANY_TIME, ARBITER, BEFORE, BUYER, COMPLETED, SELLER, order_record
-from market.shops import owned_open_shop, shop_record
+from marketnode.market.context import TxContext
+from marketnode.market.orders import AFTER, ANY_TIME, ARBITER, BEFORE, BUYER, COMPLETED, SELLER, order_record
+from marketnode.market.shops import owned_open_shop, shop_record
 
 AFTERSALES = module_account("aftersales")
 

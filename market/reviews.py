@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.codes import ALREADY_REVIEWED, BAD_TRANSITION, NOT_AUTHORIZED, NOT_FOUND, fail, require
-from market.context import TxContext
-from market.orders import COMPLETED, order_record
-from market.rewards import on_review
-from market.schema import RATINGS
-from market.state import State
+from marketnode.market import keys, store
+from marketnode.market.codes import ALREADY_REVIEWED, BAD_TRANSITION, NOT_AUTHORIZED, NOT_FOUND, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.orders import COMPLETED, order_record
+from marketnode.market.rewards import on_review
+from marketnode.market.schema import RATINGS
+from marketnode.market.state import State
 
 # One review weighs its order's total, at most MAX_WEIGHT; when a weight sum would pass MAX_WEIGHT_SUM every sum
 # is halved (older reviews count half), so star sums stay below 5 * 2^50 < 2^53: exact in JSON and JavaScript.

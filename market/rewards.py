@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.accounts import REWARD_POOL, account_record, balance, move
-from market.context import TxContext
-from market.params import BPS
+from marketnode.market import keys, store
+from marketnode.market.accounts import REWARD_POOL, account_record, balance, move
+from marketnode.market.context import TxContext
+from marketnode.market.params import BPS
 
 REVIEW, REFERRAL = "review", "referral"
 AS_BUYER, AS_SELLER, AS_INVITER = "buyer", "seller", "inviter"

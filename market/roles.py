@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from market import keys, store
-from market.codes import NOT_AUTHORIZED, fail
-from market.state import State
+from marketnode.market import keys, store
+from marketnode.market.codes import NOT_AUTHORIZED, fail
+from marketnode.market.state import State
 
 ASSET_ISSUER = "asset_issuer"
 CERTIFIER = "certifier"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.keys import PUBKEY_SIZE
-from core.types import MAX_TX_SIGS
-from market import codes as c
-from market import coupons, terms
-from market.codes import BAD_BODY, UNKNOWN_KIND, fail
-from market.fields import (
+from marketnode.core.keys import PUBKEY_SIZE
+from marketnode.core.types import MAX_TX_SIGS
+from marketnode.market import codes as c
+from marketnode.market import coupons, terms
+from marketnode.market.codes import BAD_BODY, UNKNOWN_KIND, fail
+from marketnode.market.fields import (
     ACCOUNT,
     AMOUNT,
     ASSET,
@@ -39,7 +39,7 @@ from market.fields import (
     Text,
     UInt,
 )
-from market.params import MAX_WINDOW_MS
+from marketnode.market.params import MAX_WINDOW_MS
 
 LISTING_TYPES = ("physical", "digital", "service")
 RECORD_ROLES = ("owner", "custodian", "reporter")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from market.accounts import require_registered
-from market.assets import require_asset
-from market.codes import BAD_BODY, NOT_AUTHORIZED, NOT_FOUND, SHOP_CLOSED, fail, require
-from market.context import TxContext
-from market.kyc import require_kyc
-from market.state import State
+from marketnode.market import keys, store
+from marketnode.market.accounts import require_registered
+from marketnode.market.assets import require_asset
+from marketnode.market.codes import BAD_BODY, NOT_AUTHORIZED, NOT_FOUND, SHOP_CLOSED, fail, require
+from marketnode.market.context import TxContext
+from marketnode.market.kyc import require_kyc
+from marketnode.market.state import State
 
 MUTABLE = ("name", "description", "region", "accepted_assets", "arbiters")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import decode_trusted, encode
-from market import keys
-from market.state import State
+from marketnode.core.encoding import decode_trusted, encode
+from marketnode.market import keys
+from marketnode.market.state import State
 
 
 def load(state: State, key: bytes) -> Any:

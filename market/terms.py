@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import INT_MAX
-from market import keys, store
-from market.codes import (
+from marketnode.core.encoding import INT_MAX
+from marketnode.market import keys, store
+from marketnode.market.codes import (
     BAD_TERMS,
     NO_SUCH_SHIPPING,
     NO_SUCH_VARIANT,
@@ -26,7 +26,7 @@ from market.codes import (
     REGION_NOT_SERVED,
     require,
 )
-from market.state import State
+from marketnode.market.state import State
 
 MAX_STOCK = 1_000_000_000
 

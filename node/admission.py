@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from core.errors import ConfigError
+from marketnode.core.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,11 +24,11 @@ import os
 from dataclasses import replace
 from typing import Protocol
 
-from consensus.messages import Commit, Message, Prepare, PrePrepare, encode_message
-from core.encoding import encode as encode_value
-from core.errors import ConfigError
-from core.keys import PrivateKey
-from core.types import Block, Vote
+from marketnode.consensus.messages import Commit, Message, Prepare, PrePrepare, encode_message
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Block, Vote
 
 log = logging.getLogger("marketnode.byzantine")
 

@@ -6,11 +6,11 @@ is not verified again when it arrives inside a proposal.
 
 from __future__ import annotations
 
-from core.errors import SignatureError, ValidationError
-from core.types import Block, Tx
-from market.accounts import next_nonce
-from node.mempool import Mempool
-from node.storage.chainstore import ChainStore
+from marketnode.core.errors import SignatureError, ValidationError
+from marketnode.core.types import Block, Tx
+from marketnode.market.accounts import next_nonce
+from marketnode.node.mempool import Mempool
+from marketnode.node.storage.chainstore import ChainStore
 
 
 class BlockBudget:

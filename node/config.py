@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from core.keys import write_secret_file
-from core.textfile import read_text
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import write_secret_file
+from marketnode.core.textfile import read_text
 
 CONFIG_FILE = "config.toml"
 

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from consensus.records import LastSigned
-from core.errors import ConsensusError, DecodeError, StorageCorruption, StorageError
-from node.storage import schema
-from node.storage.chainstore import ChainStore
-from node.storage.integrity import ChainCheck, verify_chain
-from node.storage.kv import WriteBatch
-from node.storage.level import LevelKV
+from marketnode.consensus.records import LastSigned
+from marketnode.core.errors import ConsensusError, DecodeError, StorageCorruption, StorageError
+from marketnode.node.storage import schema
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.integrity import ChainCheck, verify_chain
+from marketnode.node.storage.kv import WriteBatch
+from marketnode.node.storage.level import LevelKV
 
 log = logging.getLogger("marketnode.storage")
 

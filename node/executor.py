@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.errors import StorageCorruption, StorageError
-from core.types import Block, Certificate
-from market.context import BlockContext
-from market.engine import apply_block
-from market.receipts import Receipt
-from market.state import StateOverlay
-from node.storage.chainstore import ChainStore, Head
+from marketnode.core.errors import StorageCorruption, StorageError
+from marketnode.core.types import Block, Certificate
+from marketnode.market.context import BlockContext
+from marketnode.market.engine import apply_block
+from marketnode.market.receipts import Receipt
+from marketnode.market.state import StateOverlay
+from marketnode.node.storage.chainstore import ChainStore, Head
 
 log = logging.getLogger("marketnode.executor")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
-from market.params import Params
+from marketnode.market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
+from marketnode.market.params import Params
 
 STABLE_ASSET = "USDX"
 REWARD_POOL = 10**15

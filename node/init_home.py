@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.keys import PrivateKey
-from node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
-from node.genesis_setup import write_dev_genesis
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey
+from marketnode.node.config import CONFIG_FILE, NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
+from marketnode.node.genesis_setup import write_dev_genesis
 
 DEV_BALANCE = 1_000_000_000_000
 

@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from core.errors import DecodeError, MarketnodeError
-from core.types import MAX_TX_BYTES, Tx
-from node.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
-from node.config import NodeConfig
-from node.executor import Executed
-from node.mempool_journal import MempoolJournal
+from marketnode.core.errors import DecodeError, MarketnodeError
+from marketnode.core.types import MAX_TX_BYTES, Tx
+from marketnode.node.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
+from marketnode.node.config import NodeConfig
+from marketnode.node.executor import Executed
+from marketnode.node.mempool_journal import MempoolJournal
 
 log = logging.getLogger("marketnode.intake")
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.errors import DecodeError, MarketnodeError, ValidationError
-from core.message import Envelope, ReadMarker
-from market import keys, store
-from market.accounts import account_record
-from node.config import MailboxSection as MailboxLimits
-from node.mailbox_store import MINUTE_MS, MailboxStore, StoredMessage
+from marketnode.core.errors import DecodeError, MarketnodeError, ValidationError
+from marketnode.core.message import Envelope, ReadMarker
+from marketnode.market import keys, store
+from marketnode.market.accounts import account_record
+from marketnode.node.config import MailboxSection as MailboxLimits
+from marketnode.node.mailbox_store import MINUTE_MS, MailboxStore, StoredMessage
 
 log = logging.getLogger("marketnode.mailbox")
 
@@ -223,7 +223,7 @@ class Mailbox:
         return gone
 
     def item_json(self, message: StoredMessage, reader: bytes | None) -> dict[str, Any]:
-        from core.keys import address_from_pubkey
+        from marketnode.core.keys import address_from_pubkey
 
         env = message.envelope
         return {

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import DecodeError, MarketnodeError, StorageError
-from core.keys import address_from_pubkey
-from node.mailbox import Accepted, Mailbox, MailboxRefused
-from node.mailbox_store import MailboxStore, StoredMessage
-from node.storage.level import LevelKV
-from node.storage.memory import MemoryKV
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import DecodeError, MarketnodeError, StorageError
+from marketnode.core.keys import address_from_pubkey
+from marketnode.node.mailbox import Accepted, Mailbox, MailboxRefused
+from marketnode.node.mailbox_store import MailboxStore, StoredMessage
+from marketnode.node.storage.level import LevelKV
+from marketnode.node.storage.memory import MemoryKV
 
 log = logging.getLogger("marketnode.mailbox")
 

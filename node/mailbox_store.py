@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import decode_trusted, encode
-from core.message import Envelope
-from node.storage.kv import KV, WriteBatch
+from marketnode.core.encoding import decode_trusted, encode
+from marketnode.core.message import Envelope
+from marketnode.node.storage.kv import KV, WriteBatch
 
 MINUTE_MS = 60_000
 _MSG, _INBOX, _READ, _EXPIRY, _SEQ, _ARRIVAL, _MARKER, _PEER = b"m", b"i", b"r", b"e", b"s", b"a", b"k", b"p"

@@ -12,8 +12,8 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
-from core.errors import ConfigError, DecodeError, ValidationError
-from core.types import MAX_BLOCK_SIGS, MAX_TX_BYTES, Tx, tx_hash_of
+from marketnode.core.errors import ConfigError, DecodeError, ValidationError
+from marketnode.core.types import MAX_BLOCK_SIGS, MAX_TX_BYTES, Tx, tx_hash_of
 
 AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""

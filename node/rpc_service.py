@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.api import build_registry
-from node.content.http import add_content_routes
-from node.rpc.access import AccessPolicy
-from node.rpc.server import RpcLimits, RpcServer
-from node.web import add_web_routes
+from marketnode.node.api import build_registry
+from marketnode.node.content.http import add_content_routes
+from marketnode.node.rpc.access import AccessPolicy
+from marketnode.node.rpc.server import RpcLimits, RpcServer
+from marketnode.node.web import add_web_routes
 
 
 async def start_rpc(node: Any) -> RpcServer:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from consensus.actions import (
+from marketnode.consensus.actions import (
     Broadcast,
     CancelTimer,
     CommitBlock,
@@ -29,35 +29,42 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.messages import decode_message, encode_message
-from consensus.records import Head as ReplicaHead
-from consensus.records import LastSigned
-from consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import ConsensusError, DecodeError, MarketnodeError, RuleError, StorageCorruption, StorageError
-from core.keys import PrivateKey
-from core.textfile import read_text
-from core.types import Block, Certificate, Tx
-from market.authority import check_signers
-from market.engine import check_tx, init_genesis, load_params
-from market.genesis import Genesis
-from market.state import StateOverlay
-from node.chain_app import ChainApplication
-from node.config import NodeConfig
-from node.datadir import open_checked, remedy
-from node.executor import BlockExecutor, Executed
-from node.intake import TxIntake
-from node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
-from node.mempool import Mempool, MempoolError, MempoolLimits
-from node.snapshot.client import StateSyncClient
-from node.snapshot.fetch import Anchor
-from node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
-from node.snapshot.offers import SnapshotOffers
-from node.storage.chainstore import ChainStore
-from node.sync import Syncer, serve_blocks, serve_status
-from p2p.config import P2PConfig
-from p2p.host import P2PHost
+from marketnode.consensus.messages import decode_message, encode_message
+from marketnode.consensus.records import Head as ReplicaHead
+from marketnode.consensus.records import LastSigned
+from marketnode.consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import (
+    ConsensusError,
+    DecodeError,
+    MarketnodeError,
+    RuleError,
+    StorageCorruption,
+    StorageError,
+)
+from marketnode.core.keys import PrivateKey
+from marketnode.core.textfile import read_text
+from marketnode.core.types import Block, Certificate, Tx
+from marketnode.market.authority import check_signers
+from marketnode.market.engine import check_tx, init_genesis, load_params
+from marketnode.market.genesis import Genesis
+from marketnode.market.state import StateOverlay
+from marketnode.node.chain_app import ChainApplication
+from marketnode.node.config import NodeConfig
+from marketnode.node.datadir import open_checked, remedy
+from marketnode.node.executor import BlockExecutor, Executed
+from marketnode.node.intake import TxIntake
+from marketnode.node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
+from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.snapshot.client import StateSyncClient
+from marketnode.node.snapshot.fetch import Anchor
+from marketnode.node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
+from marketnode.node.snapshot.offers import SnapshotOffers
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.sync import Syncer, serve_blocks, serve_status
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
 
@@ -171,7 +178,7 @@ class Node:
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
         )
         if byzantine:
-            from node.byzantine import Misbehaviour
+            from marketnode.node.byzantine import Misbehaviour
 
             self.misbehaviour = Misbehaviour(byzantine, self.key, self.validators, self.p2p)
         self.syncer = Syncer(self.p2p, self.store, self._deliver_synced, p.max_frame_bytes)
@@ -188,14 +195,14 @@ class Node:
         self._last_commit_mono = time.monotonic()
         self.rpc: Any = None
         self.evidence: list[Any] = []
-        from node.api.wiring import attach_query_services
+        from marketnode.node.api.wiring import attach_query_services
 
         self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
         # Wallet txs: overload bound and mempool journal.
         self.intake = TxIntake(cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
-        from node.content.service import ContentService
+        from marketnode.node.content.service import ContentService
 
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
@@ -260,7 +267,7 @@ class Node:
     # ---- run ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        from node.rpc_service import start_rpc
+        from marketnode.node.rpc_service import start_rpc
 
         await self.p2p.start()
         self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in

@@ -16,11 +16,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from core import fields as f
-from core.encoding import decode, encode
-from core.errors import DecodeError, MarketnodeError, P2PError
-from core.types import Block, Certificate
-from node.storage.chainstore import ChainStore
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, MarketnodeError, P2PError
+from marketnode.core.types import Block, Certificate
+from marketnode.node.storage.chainstore import ChainStore
 
 log = logging.getLogger("marketnode.sync")
 

@@ -12,11 +12,11 @@ import json
 import secrets
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.keys import PrivateKey
-from node.config import NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
-from node.testnet_ports import Port
-from node.testnet_procs import MANIFEST
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey
+from marketnode.node.config import NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
+from marketnode.node.testnet_ports import Port
+from marketnode.node.testnet_procs import MANIFEST
 
 DEMO_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 DEMO_BALANCE = 1_000_000_000_000
@@ -43,8 +43,8 @@ def init_testnet(directory: Path, validators: int, observers: int = 0, base_port
     """Write every node home and the shared genesis; refuse to overwrite a testnet.
 
     Without ``chain_id`` the testnet gets a fresh one (``new_chain_id``)."""
-    from node.api.faucet import FAUCET_KEY_FILE
-    from node.genesis_setup import write_dev_genesis  # market-aware part
+    from marketnode.node.api.faucet import FAUCET_KEY_FILE
+    from marketnode.node.genesis_setup import write_dev_genesis  # market-aware part
 
     directory = Path(directory)
     if (directory / MANIFEST).exists():

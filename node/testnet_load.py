@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from node import testnet_procs as procs
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.node import testnet_procs as procs
 
 BATCH = 200
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ConfigError
+from marketnode.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -61,14 +61,14 @@ def free_base_port(count: int, host: str = "127.0.0.1", start: int = 26600, stop
 
 
 def holder(port: Port) -> str:
-    """What holds ``port``, as far as this machine tells: ``pid 123 (python -m cli.main run --home t1/v0)``,
+    """What holds ``port``, as far as this machine tells: ``pid 123 (python -m marketnode.cli.main run --home t1/v0)``,
     plus the chain and node that answer an RPC port. Empty when nothing can be learned."""
     parts = []
     pid = _listener_pid(port.port)
     if pid is not None:
         parts.append(f"pid {pid}" + (f" ({cmd})" if (cmd := _cmdline(pid)) else ""))
     if port.kind == "rpc":
-        from node.testnet_procs import rpc_call
+        from marketnode.node.testnet_procs import rpc_call
 
         with contextlib.suppress(Exception):
             status = rpc_call(f"http://{port.host}:{port.port}/", "node_status", timeout_s=1.0)

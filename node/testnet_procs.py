@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, MarketnodeError
-from node.config import NodeConfig, load_config
-from node.testnet_ports import Port
+from marketnode.core.errors import ConfigError, MarketnodeError
+from marketnode.node.config import NodeConfig, load_config
+from marketnode.node.testnet_ports import Port
 
 MANIFEST = "testnet.json"
 
@@ -75,7 +75,7 @@ def ports_of(entries: list[NodeEntry]) -> list[Port]:
 
 def node_id(entry: NodeEntry) -> str | None:
     """The node key's public key as hex (what its node_status calls ``node_id``), None if unreadable."""
-    from core.keys import PrivateKey
+    from marketnode.core.keys import PrivateKey
 
     try:
         return PrivateKey.load(entry.home / "node_key").public_key.hex()
@@ -143,7 +143,7 @@ def _alive(pid: int) -> bool:
 
 
 def node_command(entry: NodeEntry, extra: tuple[str, ...] = ()) -> list[str]:
-    return [sys.executable, "-m", "cli.main", "run", "--home", str(entry.home), *extra]
+    return [sys.executable, "-m", "marketnode.cli.main", "run", "--home", str(entry.home), *extra]
 
 
 def spawn(entry: NodeEntry, detached: bool, extra: tuple[str, ...] = ()) -> subprocess.Popen:

@@ -13,8 +13,12 @@ Layout, from the wire up:
 Knows nothing of consensus or market rules: it carries (topic, payload) bytes.
 """
 
-from p2p.config import P2PConfig, PeerAddress, parse_peer_address
-from p2p.host import P2PHost, P2PStats
-from p2p.peer import PeerInfo
+from marketnode.core.namespace import require_namespace
+
+require_namespace(__name__)
+
+from marketnode.p2p.config import P2PConfig, PeerAddress, parse_peer_address
+from marketnode.p2p.host import P2PHost, P2PStats
+from marketnode.p2p.peer import PeerInfo
 
 __all__ = ["P2PConfig", "P2PHost", "P2PStats", "PeerAddress", "PeerInfo", "parse_peer_address"]

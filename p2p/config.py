@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.errors import ConfigError, ValidationError
-from core.keys import PUBKEY_SIZE, check_chain_id
+from marketnode.core.errors import ConfigError, ValidationError
+from marketnode.core.keys import PUBKEY_SIZE, check_chain_id
 
 MIB = 1024 * 1024
 MAX_ADDRESS_CHARS = 255

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, P2PError, ValidationError
-from core.keys import PUBKEY_SIZE
-from p2p.config import check_topic, parse_hostport
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, P2PError, ValidationError
+from marketnode.core.keys import PUBKEY_SIZE
+from marketnode.p2p.config import check_topic, parse_hostport
 
 MAX_PEX_ENTRIES = 64
 MAX_REQUEST_ID = 2**63 - 1

@@ -17,13 +17,13 @@ from typing import Any
 
 import nacl.bindings
 
-from core.encoding import encode
-from core.errors import P2PError, ValidationError
-from core.hashing import digest, signing_message
-from core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
-from p2p.config import MAX_ADDRESS_CHARS, parse_hostport
-from p2p.framing import decode_map
-from p2p.session import SessionCipher
+from marketnode.core.encoding import encode
+from marketnode.core.errors import P2PError, ValidationError
+from marketnode.core.hashing import digest, signing_message
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.p2p.config import MAX_ADDRESS_CHARS, parse_hostport
+from marketnode.p2p.framing import decode_map
+from marketnode.p2p.session import SessionCipher
 
 MAX_HANDSHAKE_BYTES = 2048
 CHALLENGE_SIZE = 32

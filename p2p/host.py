@@ -21,11 +21,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from core.errors import P2PError
-from core.keys import PrivateKey
-from p2p.config import P2PConfig, PeerAddress, check_topic, format_hostport, parse_hostport, parse_peer_address
-from p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame
-from p2p.handshake import (
+from marketnode.core.errors import P2PError
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.config import (
+    P2PConfig,
+    PeerAddress,
+    check_topic,
+    format_hostport,
+    parse_hostport,
+    parse_peer_address,
+)
+from marketnode.p2p.framing import Frame, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame
+from marketnode.p2p.handshake import (
     MAX_HANDSHAKE_BYTES,
     HandshakeError,
     HandshakeResult,
@@ -34,8 +41,8 @@ from p2p.handshake import (
     SelfConnectionError,
     reject_message,
 )
-from p2p.listener import BoundedServer
-from p2p.peer import (
+from marketnode.p2p.listener import BoundedServer
+from marketnode.p2p.peer import (
     CLOSE_BANNED,
     CLOSE_DUPLICATE,
     CLOSE_EVICTED,
@@ -45,10 +52,10 @@ from p2p.peer import (
     PeerInfo,
     WebSocketLike,
 )
-from p2p.pex import AddressBook, SeenCache
-from p2p.scoring import Scoreboard
-from p2p.session import SessionCipher
-from p2p.slots import Slot, SlotLimits, decide, ip_is_limited, is_loopback_ip, oldest_of_busiest
+from marketnode.p2p.pex import AddressBook, SeenCache
+from marketnode.p2p.scoring import Scoreboard
+from marketnode.p2p.session import SessionCipher
+from marketnode.p2p.slots import Slot, SlotLimits, decide, ip_is_limited, is_loopback_ip, oldest_of_busiest
 
 log = logging.getLogger("marketnode.p2p")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from p2p.slots import oldest_of_busiest
+from marketnode.p2p.slots import oldest_of_busiest
 
 log = logging.getLogger("marketnode.p2p")
 

@@ -20,11 +20,11 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
-from core.errors import P2PError
-from p2p.config import P2PConfig
-from p2p.framing import Frame, FrameError, MsgFrame, ReqFrame, RespFrame, decode_frame, encode_frame
-from p2p.ratelimit import TokenBucket
-from p2p.session import SessionCipher
+from marketnode.core.errors import P2PError
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.framing import Frame, FrameError, MsgFrame, ReqFrame, RespFrame, decode_frame, encode_frame
+from marketnode.p2p.ratelimit import TokenBucket
+from marketnode.p2p.session import SessionCipher
 
 log = logging.getLogger("marketnode.p2p")
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import aiohttp
 
-from core.encoding import decode, encode
-from core.keys import PrivateKey
-from p2p.handshake import Initiator
-from p2p.host import WS_PATH
-from p2p.session import SessionCipher
+from marketnode.core.encoding import decode, encode
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.handshake import Initiator
+from marketnode.p2p.host import WS_PATH
+from marketnode.p2p.session import SessionCipher
 
 
 class RawPeer:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import nacl.bindings
 import nacl.exceptions
 
-from core.errors import P2PError
+from marketnode.core.errors import P2PError
 
 KEY_SIZE = 32
 TAG_SIZE = 16

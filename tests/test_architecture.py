@@ -41,7 +41,8 @@ def real_imports(package: str) -> set[str]:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
             for name in names:
-                top = name.split(".")[0]
+                parts = name.split(".")
+                top = parts[1] if parts[0] == "marketnode" and len(parts) > 1 else parts[0]
                 if top != package and top not in sys.stdlib_module_names and top != "__future__":
                     found.add(top)
     return found

@@ -8,3 +8,7 @@ commitments) · bodies (shape checks) · amounts (exact unit conversion) ·
 proof (verify a tx's inclusion in a final block).
 Imports core/ only, never node/: a wallet must not need a node's code.
 """
+
+from marketnode.core.namespace import require_namespace
+
+require_namespace(__name__)

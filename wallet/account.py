@@ -15,14 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core import sealed
-from core.errors import MarketnodeError, RpcError
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from wallet.builders import build_tx
-from wallet.client import RpcClient
-from wallet.delivery import DeliveryPolicy, Notice, deliver, reason
-from wallet.proof import verify_inclusion
+from marketnode.core import sealed
+from marketnode.core.errors import MarketnodeError, RpcError
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.wallet.builders import build_tx
+from marketnode.wallet.client import RpcClient
+from marketnode.wallet.delivery import DeliveryPolicy, Notice, deliver, reason
+from marketnode.wallet.proof import verify_inclusion
 
 WAIT_S = 60
 # Refusals after which the locally tracked nonce may be wrong: re-read it before the next tx.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.errors import RpcError, ValidationError
-from core.units import format_units
+from marketnode.core.errors import RpcError, ValidationError
+from marketnode.core.units import format_units
 
 U64_MAX = 2**64 - 1  # every amount on chain is a u64 in the smallest unit
 _AMOUNT_RE = re.compile(r"\A(\d+)(?:\.(\d*))?\Z")

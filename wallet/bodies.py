@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import ValidationError
-from core.hashing import HASH_SIZE
-from core.keys import PUBKEY_SIZE, pubkey_from_address
+from marketnode.core.errors import ValidationError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.core.keys import PUBKEY_SIZE, pubkey_from_address
 
 # The wire type of a field, as the generated table names it.
 UINT, TEXT, FLAG, BYTES, ACCOUNT, HASH, SCALAR, MAP, STRUCT = (

@@ -14,12 +14,12 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core import sealed
-from core.encoding import encode
-from core.keys import PrivateKey, check_chain_id
-from core.types import Tx
-from wallet import kinds
-from wallet.bodies import Account, TxBuildError, account_bytes, make_body
+from marketnode.core import sealed
+from marketnode.core.encoding import encode
+from marketnode.core.keys import PrivateKey, check_chain_id
+from marketnode.core.types import Tx
+from marketnode.wallet import kinds
+from marketnode.wallet.bodies import Account, TxBuildError, account_bytes, make_body
 
 SALT_BYTES = 16
 RATINGS = kinds.KINDS["review"].field("ratings").members  # overall, quality, accuracy, delivery, service

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from core.errors import MarketnodeError, RpcError
+from marketnode.core.errors import MarketnodeError, RpcError
 
 DEFAULT_URL = "http://127.0.0.1:26657/"
 _ids = itertools.count(1)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from wallet import kinds
-from wallet.bodies import Account
-from wallet.builders import seal_to, text_hash
+from marketnode.wallet import kinds
+from marketnode.wallet.bodies import Account
+from marketnode.wallet.builders import seal_to, text_hash
 
 
 def order_cart(items: Sequence[tuple[int, int, str | None]], max_total: int, seller: Account,

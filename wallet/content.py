@@ -13,9 +13,9 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-from core.errors import MarketnodeError
-from core.keys import PrivateKey, address_from_pubkey
-from core.upload import authorise_upload, content_hash
+from marketnode.core.errors import MarketnodeError
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.upload import authorise_upload, content_hash
 
 
 class Caller(Protocol):

@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core import refusals
-from core.errors import RpcError
-from wallet.client import Call, NodeUnreachableError
+from marketnode.core import refusals
+from marketnode.core.errors import RpcError
+from marketnode.wallet.client import Call, NodeUnreachableError
 
 FINAL = ("committed", "failed")
 STATUS_BATCH = 200  # tx_get calls per JSON-RPC batch (well under a node's rpc.max_batch)

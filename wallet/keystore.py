@@ -25,9 +25,9 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from core.errors import ConfigError, ValidationError
-from core.jsonable import from_hex
-from core.keys import PrivateKey, write_secret_file
+from marketnode.core.errors import ConfigError, ValidationError
+from marketnode.core.jsonable import from_hex
+from marketnode.core.keys import PrivateKey, write_secret_file
 
 KEYSTORE_VERSION = 1
 PASSPHRASE_ENV = "MARKETNODE_PASSPHRASE"

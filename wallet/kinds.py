@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wallet.bodies import Account, FieldSpec, Hash, KindSpec, Scalar, make_body
+from marketnode.wallet.bodies import Account, FieldSpec, Hash, KindSpec, Scalar, make_body
 
 KINDS: dict[str, KindSpec] = {
     "register": KindSpec(

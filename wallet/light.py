@@ -17,15 +17,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.encoding import decode, encode
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.hashing import HASH_SIZE, digest
-from core.jsonable import validators_from_json
-from core.keys import pubkey_from_address
-from core.merkle import verify_proof
-from core.stateproof import ReceiptProof, StateProof, receipts_root_key
-from core.types import Certificate, Header
-from wallet.proof import InclusionProofError, verify_inclusion
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.hashing import HASH_SIZE, digest
+from marketnode.core.jsonable import validators_from_json
+from marketnode.core.keys import pubkey_from_address
+from marketnode.core.merkle import verify_proof
+from marketnode.core.stateproof import ReceiptProof, StateProof, receipts_root_key
+from marketnode.core.types import Certificate, Header
+from marketnode.wallet.proof import InclusionProofError, verify_inclusion
 
 
 class LightClientError(ValidationError):

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import MarketnodeError
-from core.keys import PrivateKey, pubkey_from_address
-from core.message import Envelope, ReadMarker, seal_message
-from wallet.client import RpcClient
+from marketnode.core.errors import MarketnodeError
+from marketnode.core.keys import PrivateKey, pubkey_from_address
+from marketnode.core.message import Envelope, ReadMarker, seal_message
+from marketnode.wallet.client import RpcClient
 
 
 @dataclass(frozen=True)

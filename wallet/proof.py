@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.jsonable import Inclusion, validators_from_json
-from core.merkle import verify_proof
-from core.types import Tx
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.jsonable import Inclusion, validators_from_json
+from marketnode.core.merkle import verify_proof
+from marketnode.core.types import Tx
 
 
 class InclusionProofError(ValidationError):

@@ -29,8 +29,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError
-from core.keys import PrivateKey, write_secret_file
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey, write_secret_file
 
 FORMAT = "marketnode-keyfile"
 VERSION = 1

@@ -19,14 +19,14 @@ from commerce_vectors import commerce_file
 from message_vectors import messages_file, sealed_file
 from multisig_vectors import multisig_file
 
-from core import smt
-from core.encoding import MAX_DEPTH, decode, encode
-from core.errors import DecodeError
-from core.hashing import TAGS, digest, signing_message
-from core.keys import PrivateKey, address_from_pubkey
-from core.merkle import EMPTY_ROOT, leaf_hash, merkle_proof, merkle_root
-from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
-from core.upload import authorise_upload
+from marketnode.core import smt
+from marketnode.core.encoding import MAX_DEPTH, decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.hashing import TAGS, digest, signing_message
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.merkle import EMPTY_ROOT, leaf_hash, merkle_proof, merkle_root
+from marketnode.core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
+from marketnode.core.upload import authorise_upload
 
 HERE = Path(__file__).resolve().parent
 CHAIN_ID = "marketnode-testnet-1"
@@ -216,7 +216,7 @@ def state_file() -> dict[str, Any]:
 
 def snapshot_file() -> dict[str, Any]:
     """The five-key state of state.json as a state-sync snapshot after block 7, cut at 40 bytes a chunk."""
-    from node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
+    from marketnode.node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
 
     state = {b"b/alice/MKT": b"\x64", b"b/bob/MKT": b"\x05", b"n/alice": b"\x02", b"o/7": b"shipped",
              b"c/1": b"cert"}

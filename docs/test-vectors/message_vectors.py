@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import encode
-from core.keys import PrivateKey, curve25519_public
-from core.message import ReadMarker, pad, seal_message
-from core.sealed import SEAL_OVERHEAD, seal_with_ephemeral
+from marketnode.core.encoding import encode
+from marketnode.core.keys import PrivateKey, curve25519_public
+from marketnode.core.message import ReadMarker, pad, seal_message
+from marketnode.core.sealed import SEAL_OVERHEAD, seal_with_ephemeral
 
 CHAIN_ID = "marketnode-testnet-1"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import encode
-from core.keys import PrivateKey
-from core.types import Tx
+from marketnode.core.encoding import encode
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
 
 CHAIN_ID = "marketnode-testnet-1"
 

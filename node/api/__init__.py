@@ -6,11 +6,11 @@ and the OpenRPC document (rpc_discover, docs/RPC.md) all come from it.
 
 from __future__ import annotations
 
-from node.rpc.registry import Registry
+from marketnode.node.rpc.registry import Registry
 
 
 def build_registry() -> Registry:
-    from node.api import (
+    from marketnode.node.api import (
         accounts,
         admin,
         aftersales,

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.encoding import decode
-from core.errors import ValidationError
-from core.jsonable import to_json
-from core.keys import address_from_pubkey, pubkey_from_address
-from core.stateproof import MAX_PROOF_KEYS
-from market import keys, store
-from market.accounts import account_record, next_nonce
-from market.arbiters import arbiter_record
-from market.engine import load_params
-from market.genesis import ROLES
-from market.roles import has_role
-from node.api.proofs import PROOF_PARAM, state_proof
-from node.api.views import PAGE_DEFAULT, PAGE_MAX, addr, arbiter_json, kyc_json, page_json, rating_json
-from node.rpc.errors import invalid_params
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.encoding import decode
+from marketnode.core.errors import ValidationError
+from marketnode.core.jsonable import to_json
+from marketnode.core.keys import address_from_pubkey, pubkey_from_address
+from marketnode.core.stateproof import MAX_PROOF_KEYS
+from marketnode.market import keys, store
+from marketnode.market.accounts import account_record, next_nonce
+from marketnode.market.arbiters import arbiter_record
+from marketnode.market.engine import load_params
+from marketnode.market.genesis import ROLES
+from marketnode.market.roles import has_role
+from marketnode.node.api.proofs import PROOF_PARAM, state_proof
+from marketnode.node.api.views import PAGE_DEFAULT, PAGE_MAX, addr, arbiter_json, kyc_json, page_json, rating_json
+from marketnode.node.rpc.errors import invalid_params
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
 def limit_param(default: int = PAGE_DEFAULT) -> Param:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core.errors import ValidationError
-from node.rpc.errors import INVALID_INPUT, UNAUTHORIZED, invalid_input
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.errors import ValidationError
+from marketnode.node.rpc.errors import INVALID_INPUT, UNAUTHORIZED, invalid_input
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 LEVELS = ("debug", "info", "warning", "error")
 

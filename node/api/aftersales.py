@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonable import to_json
-from market import keys, store
-from market.returns import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
-from node.api.views import addr
-from node.rpc.errors import RESOURCE_NOT_FOUND, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.jsonable import to_json
+from marketnode.market import keys, store
+from marketnode.market.returns import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from marketnode.node.api.views import addr
+from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
 def aftersales_json(reader: Any, shop_id: int, assets: list[str]) -> dict[str, Any]:

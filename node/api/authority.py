@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.keys import address_from_pubkey
-from market import keys, store
-from market.authority import authority_of
-from market.recovery import guardians_of, recovery_state
-from node.api.views import addr
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.keys import address_from_pubkey
+from marketnode.market import keys, store
+from marketnode.market.authority import authority_of
+from marketnode.market.recovery import guardians_of, recovery_state
+from marketnode.node.api.views import addr
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
 def authority_json(reader: Any, account: bytes) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonable import certificate_to_json, header_to_json, to_json, tx_to_json
-from market.receipts import Receipt
-from node.rpc.errors import RESOURCE_NOT_FOUND, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.jsonable import certificate_to_json, header_to_json, to_json, tx_to_json
+from marketnode.market.receipts import Receipt
+from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
 def block_json(node: Any, height: int, full: bool = True) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def register(registry: Registry) -> None:
         tags=("chain",),
     )
     async def chain_getValidators(ctx: CallContext) -> list[dict[str, Any]]:
-        from core.keys import address_from_pubkey
+        from marketnode.core.keys import address_from_pubkey
 
         return [
             {"name": v.name, "public_key": v.public_key.hex(), "address": address_from_pubkey(v.public_key),

@@ -10,13 +10,13 @@ import binascii
 import time
 from typing import Any
 
-from core.errors import RpcError
-from core.upload import UploadAuth
-from market.accounts import account_record
-from node.content.kinds import ContentRefused
-from node.content.store import ContentLimited
-from node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, invalid_params
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.errors import RpcError
+from marketnode.core.upload import UploadAuth
+from marketnode.market.accounts import account_record
+from marketnode.node.content.kinds import ContentRefused
+from marketnode.node.content.store import ContentLimited
+from marketnode.node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, invalid_params
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 # base64 of the largest blob the default limits accept (2 MiB image), with room: the RPC body cap bounds it first.
 MAX_DATA_CHARS = 4 * ((4 * 1024 * 1024 + 2) // 3)

@@ -15,17 +15,17 @@ import time
 from collections import deque
 from typing import Any
 
-from core.errors import RpcError, RuleError
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from market import keys, store
-from market.accounts import balance, next_nonce
-from market.assets import in_units
-from market.engine import load_params
-from node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
-from node.mempool import MempoolError
-from node.rpc.errors import LIMIT_EXCEEDED, METHOD_NOT_FOUND, TRANSACTION_REJECTED, limit_exceeded
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.errors import RpcError, RuleError
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.market import keys, store
+from marketnode.market.accounts import balance, next_nonce
+from marketnode.market.assets import in_units
+from marketnode.market.engine import load_params
+from marketnode.node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
+from marketnode.node.mempool import MempoolError
+from marketnode.node.rpc.errors import LIMIT_EXCEEDED, METHOD_NOT_FOUND, TRANSACTION_REJECTED, limit_exceeded
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 FAUCET_KEY_FILE = "faucet.key"
 FAUCET_AMOUNT = 10_000_000

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonable import to_json
-from market import keys, store
-from market.engine import load_params
-from market.orders import OPEN, TERMINAL
-from market.schema import LISTING_TYPES
-from node.api.accounts import PAGE_RESULT, cursor_param, limit_param
-from node.api.aftersales import aftersales_json, return_json
-from node.api.proofs import PROOF_PARAM, state_proof
-from node.api.views import (
+from marketnode.core.jsonable import to_json
+from marketnode.market import keys, store
+from marketnode.market.engine import load_params
+from marketnode.market.orders import OPEN, TERMINAL
+from marketnode.market.schema import LISTING_TYPES
+from marketnode.node.api.accounts import PAGE_RESULT, cursor_param, limit_param
+from marketnode.node.api.aftersales import aftersales_json, return_json
+from marketnode.node.api.proofs import PROOF_PARAM, state_proof
+from marketnode.node.api.views import (
     addr,
     certificate_json,
     deadlines_json,
@@ -29,9 +29,9 @@ from node.api.views import (
     rating_json,
     shop_json,
 )
-from node.queries import search
-from node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.node.queries import search
+from marketnode.node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 ORDER_STATUSES = OPEN + TERMINAL
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import RpcError
-from core.message import MAX_ENVELOPE_BYTES
-from node.api.views import PAGE_MAX
-from node.mailbox import MailboxRefused
-from node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RESOURCE_NOT_FOUND, limit_exceeded, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.errors import RpcError
+from marketnode.core.message import MAX_ENVELOPE_BYTES
+from marketnode.node.api.views import PAGE_MAX
+from marketnode.node.mailbox import MailboxRefused
+from marketnode.node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RESOURCE_NOT_FOUND, limit_exceeded, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 LIMIT_REASONS = ("rate", "pair_full", "busy")
 ITEM = ("{id, seq, sender, to, about: {kind, id}, sent_ms, received_ms, size, direction: in|out, read, "
@@ -122,6 +122,6 @@ def register(registry: Registry) -> None:
             fresh = service.mark_read(marker)
         except MailboxRefused as exc:
             raise _refused(exc) from None
-        from core.message import ReadMarker
+        from marketnode.core.message import ReadMarker
 
         return {"marked": len(fresh), "unread": service.store.unread(ReadMarker.decode(marker).reader)}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from core.keys import address_from_pubkey
-from node.datadir import remedy
-from node.rpc.registry import CallContext, Registry, Result
+from marketnode.core.keys import address_from_pubkey
+from marketnode.node.datadir import remedy
+from marketnode.node.rpc.registry import CallContext, Registry, Result
 
 
 def register(registry: Registry) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.jsonable import address_json
-from core.keys import PUBKEY_SIZE
-from node.executor import Executed
+from marketnode.core.jsonable import address_json
+from marketnode.core.keys import PUBKEY_SIZE
+from marketnode.node.executor import Executed
 
 # Event attributes that name an account (others, like a fingerprint, are 32-byte hashes).
 ACCOUNT_ATTRS = ("account", "arbiter", "buyer", "by", "inviter", "issuer", "owner", "previous", "receiver", "seller",

@@ -11,12 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.hashing import digest
-from core.merkle import merkle_proof
-from core.stateproof import MAX_KEY_BYTES, MAX_PROOF_KEYS, KeyProof, ReceiptProof, StateProof, receipts_root_key
-from node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
-from node.storage.statetree import VersionPruned
+from marketnode.core.hashing import digest
+from marketnode.core.merkle import merkle_proof
+from marketnode.core.stateproof import (
+    MAX_KEY_BYTES,
+    MAX_PROOF_KEYS,
+    KeyProof,
+    ReceiptProof,
+    StateProof,
+    receipts_root_key,
+)
+from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.node.storage.statetree import VersionPruned
 
 PROOF_PARAM = Param("proof", "boolean", "Also return `proof`: a state proof (as state_getProof) of the keys this "
                     "answer is read from, at the newest state a header commits to (the head's parent: the fields "

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jsonable import to_json
-from market import keys, store
-from node.api.proofs import PROOF_PARAM, state_proof
-from node.api.views import PAGE_MAX, addr, certificate_json, page_json, query_conn, record_entry_json
-from node.queries import search
-from node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.core.jsonable import to_json
+from marketnode.market import keys, store
+from marketnode.node.api.proofs import PROOF_PARAM, state_proof
+from marketnode.node.api.views import PAGE_MAX, addr, certificate_json, page_json, query_conn, record_entry_json
+from marketnode.node.queries import search
+from marketnode.node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 MAX_CERTS_PER_FINGERPRINT = 50
 RECORD_PARAM = Param("record", "string", "Provenance record id.", max_length=64)

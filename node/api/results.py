@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from node.api.proofs import STATE_PROOF_SCHEMA
-from node.rpc.registry import Registry, Result
+from marketnode.node.api.proofs import STATE_PROOF_SCHEMA
+from marketnode.node.rpc.registry import Registry, Result
 
 
 def _t(kind: str | list[str], description: str = "") -> dict[str, Any]:

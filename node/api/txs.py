@@ -5,23 +5,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageError
-from core.jsonable import Inclusion, to_json, tx_to_json
-from core.merkle import merkle_proof
-from core.types import Tx
-from market.context import BlockContext
-from market.engine import apply_tx, check_tx, load_params
-from market.receipts import Receipt
-from market.state import StateOverlay
-from node.admission import Verdict
-from node.api.proofs import receipt_proof
-from node.mempool import MempoolError
-from node.rpc.errors import (
+from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageError
+from marketnode.core.jsonable import Inclusion, to_json, tx_to_json
+from marketnode.core.merkle import merkle_proof
+from marketnode.core.types import Tx
+from marketnode.market.context import BlockContext
+from marketnode.market.engine import apply_tx, check_tx, load_params
+from marketnode.market.receipts import Receipt
+from marketnode.market.state import StateOverlay
+from marketnode.node.admission import Verdict
+from marketnode.node.api.proofs import receipt_proof
+from marketnode.node.mempool import MempoolError
+from marketnode.node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
     TRANSACTION_REJECTED,
 )
-from node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 MAX_TX_HEX = 64 * 1024
 WAIT_TIMEOUT_S = 30.0
@@ -277,6 +277,6 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
 
 
 def _now() -> int:
-    from node.service import now_ms
+    from marketnode.node.service import now_ms
 
     return now_ms()

@@ -9,13 +9,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from core.jsonable import address_json, to_json
-from market import keys, store
-from market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
-from market.reviews import average
-from market.roles import CERTIFIER, has_role
-from market.schema import RATINGS
-from node.rpc.errors import index_unavailable
+from marketnode.core.jsonable import address_json, to_json
+from marketnode.market import keys, store
+from marketnode.market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
+from marketnode.market.reviews import average
+from marketnode.market.roles import CERTIFIER, has_role
+from marketnode.market.schema import RATINGS
+from marketnode.node.rpc.errors import index_unavailable
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100

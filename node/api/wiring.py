@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from market import keys, store
-from node.api.notify import publish_block
-from node.queries.follower import IndexFollower
-from node.queries.indexer import QueryIndex
+from marketnode.market import keys, store
+from marketnode.node.api.notify import publish_block
+from marketnode.node.queries.follower import IndexFollower
+from marketnode.node.queries.indexer import QueryIndex
 
 
 def order_arbiter(chain: Any, order_id: Any) -> bytes | None:

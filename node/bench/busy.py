@@ -14,7 +14,7 @@ import subprocess
 import sys
 from types import TracebackType
 
-from node.bench import machine
+from marketnode.node.bench import machine
 
 HOG_MARK = "marketnode-bench-busy-hog"
 HOG = (

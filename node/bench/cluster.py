@@ -12,9 +12,9 @@ from typing import Any
 
 import aiohttp
 
-from node import testnet_procs as procs
-from node.testnet_layout import init_testnet, planned_ports
-from node.testnet_ports import busy_ports, free_base_port, holder
+from marketnode.node import testnet_procs as procs
+from marketnode.node.testnet_layout import init_testnet, planned_ports
+from marketnode.node.testnet_ports import busy_ports, free_base_port, holder
 
 
 class BenchError(Exception):
@@ -142,7 +142,7 @@ class Rpc:
         One chunk at a time; a refusal with a retry hint (node/bench/offer.py)
         is resent after the hint, so a busy node slows the setup instead of failing it.
         """
-        from node.bench.offer import retry_after_ms, tx_errors
+        from marketnode.node.bench.offer import retry_after_ms, tx_errors
 
         deadline = time.monotonic() + timeout_s
         refused: list[str] = []

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from node.bench import machine
-from node.bench.busy import CpuHogs
-from node.bench.cluster import BenchError
-from node.bench.gaps import gap_of, stall_message
-from node.bench.market_setup import prepare_orders
-from node.bench.step import run_step
-from node.bench.tps import bench_net, measure_bound
+from marketnode.node.bench import machine
+from marketnode.node.bench.busy import CpuHogs
+from marketnode.node.bench.cluster import BenchError
+from marketnode.node.bench.gaps import gap_of, stall_message
+from marketnode.node.bench.market_setup import prepare_orders
+from marketnode.node.bench.step import run_step
+from marketnode.node.bench.tps import bench_net, measure_bound
 
 Echo = Callable[[str], None]
 MULTIPLES = (0.5, 1, 2, 4)

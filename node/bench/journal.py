@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.keys import PrivateKey
-from core.types import Tx
-from node.bench import machine
-from node.mempool_journal import MempoolJournal
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.node.bench import machine
+from marketnode.node.mempool_journal import MempoolJournal
 
 
 def _txs(count: int) -> list[tuple[bytes, bytes]]:

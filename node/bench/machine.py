@@ -6,8 +6,8 @@ import os
 import platform
 import time
 
-from core.keys import PrivateKey, verify
-from core.types import Tx
+from marketnode.core.keys import PrivateKey, verify
+from marketnode.core.types import Tx
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.hashing import digest
-from node.bench.cluster import BenchError, Cluster, Rpc
-from node.bench.workload import (
+from marketnode.core.hashing import digest
+from marketnode.node.bench.cluster import BenchError, Cluster, Rpc
+from marketnode.node.bench.workload import (
     MIX,
     Actor,
     Spec,
@@ -26,7 +26,7 @@ from node.bench.workload import (
     shop_body,
     sign_specs,
 )
-from node.testnet_load import demo_keys
+from marketnode.node.testnet_load import demo_keys
 
 Echo = Callable[[str], None]
 PHASE_CHUNK = 10_000  # setup txs per round: keeps each seller far below the mempool's per-sender cap

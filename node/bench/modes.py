@@ -10,12 +10,12 @@ from typing import Any
 
 import aiohttp
 
-from node.bench import machine
-from node.bench.bulk import bulk_submit
-from node.bench.cluster import BenchError, Cluster, Rpc
-from node.bench.step import percentile
-from node.bench.tps import run_tps_async
-from node.bench.workload import (
+from marketnode.node.bench import machine
+from marketnode.node.bench.bulk import bulk_submit
+from marketnode.node.bench.cluster import BenchError, Cluster, Rpc
+from marketnode.node.bench.step import percentile
+from marketnode.node.bench.tps import run_tps_async
+from marketnode.node.bench.workload import (
     Actor,
     listing_body,
     make_actors,
@@ -24,7 +24,7 @@ from node.bench.workload import (
     shop_body,
     sign_specs,
 )
-from node.testnet_load import demo_keys
+from marketnode.node.testnet_load import demo_keys
 
 Echo = Callable[[str], None]
 SENDERS = 100

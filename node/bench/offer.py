@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.refusals import retry_after_s
+from marketnode.core.refusals import retry_after_s
 
 if TYPE_CHECKING:  # the CLI imports SPREADS at start-up; aiohttp loads only when a bench runs
-    from node.bench.cluster import Rpc
+    from marketnode.node.bench.cluster import Rpc
 
 TICK_S = 0.05
 MAX_CHUNK = 500  # txs per tx_sendBatch call: well under the RPC body limit (1 MiB) and the method's 5,000

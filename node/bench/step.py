@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.hashing import digest
-from node.bench import machine
-from node.bench.cluster import BenchError, Rpc
-from node.bench.gaps import gap_fields, longest_pending_gap, ready_times
-from node.bench.market_setup import BenchNet
-from node.bench.offer import Offered, offer_open_loop
-from node.bench.workload import sign_specs, steady_specs
+from marketnode.core.hashing import digest
+from marketnode.node.bench import machine
+from marketnode.node.bench.cluster import BenchError, Rpc
+from marketnode.node.bench.gaps import gap_fields, longest_pending_gap, ready_times
+from marketnode.node.bench.market_setup import BenchNet
+from marketnode.node.bench.offer import Offered, offer_open_loop
+from marketnode.node.bench.workload import sign_specs, steady_specs
 
 Echo = Callable[[str], None]
 POLL_S = 0.02

@@ -18,11 +18,11 @@ from typing import Any
 
 import aiohttp
 
-from node.bench import machine
-from node.bench.busy import CpuHogs
-from node.bench.cluster import Cluster, Rpc
-from node.bench.market_setup import prepare_orders, setup_market
-from node.bench.step import BenchNet, run_step
+from marketnode.node.bench import machine
+from marketnode.node.bench.busy import CpuHogs
+from marketnode.node.bench.cluster import Cluster, Rpc
+from marketnode.node.bench.market_setup import prepare_orders, setup_market
+from marketnode.node.bench.step import BenchNet, run_step
 
 Echo = Callable[[str], None]
 DRAIN_S = 30.0

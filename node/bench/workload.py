@@ -12,8 +12,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from core.keys import PrivateKey
-from core.types import Tx
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
 
 # steady mix (fractions of the steady load)
 MIX = {"transfer": 0.40, "order_place": 0.30, "order_ship": 0.15, "order_confirm": 0.15}

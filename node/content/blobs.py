@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from core.upload import content_hash
+from marketnode.core.upload import content_hash
 
 
 class BlobStore(Protocol):

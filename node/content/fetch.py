@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core import fields as f
-from core.encoding import decode, encode
-from core.errors import DecodeError, MarketnodeError
-from node.content.kinds import ContentRefused
-from node.content.store import ContentStore
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, MarketnodeError
+from marketnode.node.content.kinds import ContentRefused
+from marketnode.node.content.store import ContentStore
 
 log = logging.getLogger("marketnode.content")
 

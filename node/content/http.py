@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from node.content.kinds import IMAGE_TYPES, ContentRefused
-from node.content.thumbs import THUMB_WIDTHS, ServedCache, make_thumbnail
-from node.rpc.clients import ClientSlots, client_key
+from marketnode.node.content.kinds import IMAGE_TYPES, ContentRefused
+from marketnode.node.content.thumbs import THUMB_WIDTHS, ServedCache, make_thumbnail
+from marketnode.node.rpc.clients import ClientSlots, client_key
 
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 HEADERS = {

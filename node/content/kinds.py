@@ -11,7 +11,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from core.errors import ValidationError
+from marketnode.core.errors import ValidationError
 
 JPEG, PNG, WEBP = "image/jpeg", "image/png", "image/webp"
 TEXT = "text/plain; charset=utf-8"

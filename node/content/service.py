@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from core.encoding import decode
-from node.content.blobs import FileBlobs
-from node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
-from node.content.store import ContentLimits, ContentStore
-from node.content.thumbs import ServedCache
-from node.rpc.clients import ClientSlots
+from marketnode.core.encoding import decode
+from marketnode.node.content.blobs import FileBlobs
+from marketnode.node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
+from marketnode.node.content.store import ContentLimits, ContentStore
+from marketnode.node.content.thumbs import ServedCache
+from marketnode.node.rpc.clients import ClientSlots
 
 log = logging.getLogger("marketnode.content")
 

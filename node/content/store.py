@@ -17,15 +17,15 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from core.encoding import decode, encode
-from core.types import Tx
-from core.upload import UploadAuth, content_hash
-from market.content_refs import content_refs
-from node.config import ContentSection
-from node.content.blobs import BlobStore
-from node.content.kinds import ContentRefused, KindLimits, classify
-from node.storage.kv import KV, WriteBatch
-from node.storage.schema import height_bytes, height_from, index, index_prefix
+from marketnode.core.encoding import decode, encode
+from marketnode.core.types import Tx
+from marketnode.core.upload import UploadAuth, content_hash
+from marketnode.market.content_refs import content_refs
+from marketnode.node.config import ContentSection
+from marketnode.node.content.blobs import BlobStore
+from marketnode.node.content.kinds import ContentRefused, KindLimits, classify
+from marketnode.node.storage.kv import KV, WriteBatch
+from marketnode.node.storage.schema import height_bytes, height_from, index, index_prefix
 
 log = logging.getLogger("marketnode.content")
 

@@ -10,7 +10,7 @@ import io
 import warnings
 from collections import OrderedDict
 
-from node.content.kinds import PNG, ContentRefused, KindLimits, image_size
+from marketnode.node.content.kinds import PNG, ContentRefused, KindLimits, image_size
 
 THUMB_WIDTHS = (160, 320, 640)
 

@@ -18,11 +18,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from core.types import Block
-from market import keys, store
-from market.receipts import Receipt
-from market.reviews import average
-from node.queries import facets, schema
+from marketnode.core.types import Block
+from marketnode.market import keys, store
+from marketnode.market.receipts import Receipt
+from marketnode.market.reviews import average
+from marketnode.node.queries import facets, schema
 
 log = logging.getLogger("marketnode.queries")
 

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import INT_MAX
-from node.queries import facets
-from node.queries.paging import BadCursor, Page, parse_cursor
-from node.queries.schema import MAX_SQL_INT, from_sql_u64, sql_key, to_sql_u64
+from marketnode.core.encoding import INT_MAX
+from marketnode.node.queries import facets
+from marketnode.node.queries.paging import BadCursor, Page, parse_cursor
+from marketnode.node.queries.schema import MAX_SQL_INT, from_sql_u64, sql_key, to_sql_u64
 
 SORTS = ("newest", "price_asc", "price_desc", "rating", "relevance")
 MAX_QUERY_WORDS = 8

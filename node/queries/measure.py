@@ -1,6 +1,6 @@
 """Measure first-page query latency of the query index at scale (a local check, not a test).
 
-    python -m node.queries.measure [--shape synthetic|bench] [--listings 100000] [--orders 100000] [--runs 200]
+    python -m marketnode.node.queries.measure [--shape synthetic|bench] [--listings 100000] [--orders 100000] [--runs 200]
                                    [--analyze] [--plans]
 
 Fills a fresh index file with synthetic rows shaped like the indexer's, then
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from node.queries import facets, schema, search
+from marketnode.node.queries import facets, schema, search
 
 CATEGORIES = [f"cat{i:02d}" for i in range(50)]
 STATUSES = ("placed", "accepted", "shipped", "disputed", "completed", "declined", "cancelled", "refunded", "resolved")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from node.queries.schema import MAX_SQL_INT
+from marketnode.node.queries.schema import MAX_SQL_INT
 
 
 class BadCursor(ValueError):

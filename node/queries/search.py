@@ -10,12 +10,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from node.queries.listings import LISTING_COLUMNS, listing_row
-from node.queries.listings import SORTS as SORTS
-from node.queries.listings import search_listings as search_listings
-from node.queries.paging import BadCursor as BadCursor
-from node.queries.paging import Page, parse_cursor
-from node.queries.schema import from_sql_u64, sql_key
+from marketnode.node.queries.listings import LISTING_COLUMNS, listing_row
+from marketnode.node.queries.listings import SORTS as SORTS
+from marketnode.node.queries.listings import search_listings as search_listings
+from marketnode.node.queries.paging import BadCursor as BadCursor
+from marketnode.node.queries.paging import Page, parse_cursor
+from marketnode.node.queries.schema import from_sql_u64, sql_key
 
 
 def _by_id_desc(conn: sqlite3.Connection, table: str, columns: str, filters: list[tuple[str, Any]],

@@ -27,11 +27,11 @@ Wiring, in the node::
     hub.publish("account", payload, match=[sender_key, recipient_key])
 """
 
-from node.rpc.access import AccessPolicy
-from node.rpc.errors import not_found
-from node.rpc.registry import CallContext, Method, Param, Registry, Result
-from node.rpc.server import RPC_HUB, RpcLimits, RpcServer, build_rpc_app, run_rpc_server
-from node.rpc.subscriptions import SubscriptionHub, Topic
+from marketnode.node.rpc.access import AccessPolicy
+from marketnode.node.rpc.errors import not_found
+from marketnode.node.rpc.registry import CallContext, Method, Param, Registry, Result
+from marketnode.node.rpc.server import RPC_HUB, RpcLimits, RpcServer, build_rpc_app, run_rpc_server
+from marketnode.node.rpc.subscriptions import SubscriptionHub, Topic
 
 __all__ = [
     "RPC_HUB",

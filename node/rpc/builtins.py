@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from node.rpc.errors import LIMIT_EXCEEDED, UNAUTHORIZED, unauthorized
-from node.rpc.subscriptions import DEFAULT_TOPICS
+from marketnode.node.rpc.errors import LIMIT_EXCEEDED, UNAUTHORIZED, unauthorized
+from marketnode.node.rpc.subscriptions import DEFAULT_TOPICS
 
 if TYPE_CHECKING:
-    from node.rpc.registry import CallContext, Registry
+    from marketnode.node.rpc.registry import CallContext, Registry
 
 _TOPICS_DOC = "; ".join(f"`{t.name}`: {t.description.rstrip('.')}" for t in DEFAULT_TOPICS) + "."
 
@@ -42,7 +42,7 @@ async def rpc_authenticate(ctx: CallContext, token: str) -> bool:
 
 
 def register_builtins(registry: Registry) -> None:
-    from node.rpc.registry import Method, Param, Result
+    from marketnode.node.rpc.registry import Method, Param, Result
 
     ws_only = frozenset({"ws"})
     registry.add(Method(

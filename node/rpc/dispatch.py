@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import RpcError
-from node.rpc.auth import AdminAuth
-from node.rpc.errors import (
+from marketnode.core.errors import RpcError
+from marketnode.node.rpc.auth import AdminAuth
+from marketnode.node.rpc.errors import (
     error_object,
     invalid_request,
     limit_exceeded,
@@ -23,9 +23,9 @@ from node.rpc.errors import (
     parse_error,
     unauthorized,
 )
-from node.rpc.jsonify import dumps, loads, to_json
-from node.rpc.registry import CallContext, Registry, Transport
-from node.rpc.subscriptions import Subscriber, SubscriptionHub
+from marketnode.node.rpc.jsonify import dumps, loads, to_json
+from marketnode.node.rpc.registry import CallContext, Registry, Transport
+from marketnode.node.rpc.subscriptions import Subscriber, SubscriptionHub
 
 HTTP_OK, HTTP_NO_CONTENT, HTTP_TOO_MANY = 200, 204, 429
 # Deeper JSON is refused as a parse error: results are rendered recursively,

@@ -12,7 +12,7 @@ import logging
 import secrets
 from typing import Any
 
-from core.errors import (
+from marketnode.core.errors import (
     ConsensusError,
     DecodeError,
     MarketnodeError,

@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from node.rpc.clients import ClientSlots, Refusal, client_key
-from node.rpc.errors import error_object, limit_exceeded
-from node.rpc.faultlog import ClientFaultLog
-from node.rpc.jsonify import dumps
+from marketnode.node.rpc.clients import ClientSlots, Refusal, client_key
+from marketnode.node.rpc.errors import error_object, limit_exceeded
+from marketnode.node.rpc.faultlog import ClientFaultLog
+from marketnode.node.rpc.jsonify import dumps
 
 
 def refusal_bytes(refused: Refusal) -> bytes:

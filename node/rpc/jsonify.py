@@ -12,7 +12,7 @@ import json
 import math
 from typing import Any
 
-from core.jsonable import (
+from marketnode.core.jsonable import (
     Inclusion,
     address_json,
     block_to_json,

@@ -32,15 +32,15 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.encoding import INT_MAX, INT_MIN
-from core.errors import ValidationError
-from core.jsonable import from_hex
-from core.keys import pubkey_from_address
-from node.rpc.errors import ERROR_MESSAGES, invalid_params
+from marketnode.core.encoding import INT_MAX, INT_MIN
+from marketnode.core.errors import ValidationError
+from marketnode.core.jsonable import from_hex
+from marketnode.core.keys import pubkey_from_address
+from marketnode.node.rpc.errors import ERROR_MESSAGES, invalid_params
 
 if TYPE_CHECKING:
-    from node.rpc.auth import AdminAuth
-    from node.rpc.subscriptions import Subscriber, SubscriptionHub
+    from marketnode.node.rpc.auth import AdminAuth
+    from marketnode.node.rpc.subscriptions import Subscriber, SubscriptionHub
 
 JSON_TYPES = ("string", "integer", "boolean", "object", "array", "null")
 FORMAT_TYPES = ("hash", "hex", "address")
@@ -338,14 +338,14 @@ class Registry:
     """All methods of one RPC server, by name. Starts with the framework's built-ins."""
 
     def __init__(self, *, title: str = "marketnode JSON-RPC", version: str | None = None, builtins: bool = True):
-        from core import __version__
+        from marketnode.core import __version__
 
         self.title = title
         self.version = version or __version__
         self._methods: dict[str, Method] = {}
         if builtins:
             # Imported here: the built-ins are declared with this module's types.
-            from node.rpc.builtins import register_builtins
+            from marketnode.node.rpc.builtins import register_builtins
 
             register_builtins(self)
 

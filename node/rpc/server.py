@@ -21,17 +21,17 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, hdrs, web
 
-from core.errors import ConfigError, RpcError
-from node.rpc.access import AccessPolicy, content_type_problem
-from node.rpc.auth import AdminAuth
-from node.rpc.clients import ClientSlots, client_key
-from node.rpc.dispatch import Caller, Dispatcher, RateLimiter
-from node.rpc.errors import error_object, invalid_request, limit_exceeded
-from node.rpc.faultlog import ClientFaultLog
-from node.rpc.gate import ConnectionGate
-from node.rpc.jsonify import dumps
-from node.rpc.registry import Registry
-from node.rpc.subscriptions import SubscriptionHub
+from marketnode.core.errors import ConfigError, RpcError
+from marketnode.node.rpc.access import AccessPolicy, content_type_problem
+from marketnode.node.rpc.auth import AdminAuth
+from marketnode.node.rpc.clients import ClientSlots, client_key
+from marketnode.node.rpc.dispatch import Caller, Dispatcher, RateLimiter
+from marketnode.node.rpc.errors import error_object, invalid_request, limit_exceeded
+from marketnode.node.rpc.faultlog import ClientFaultLog
+from marketnode.node.rpc.gate import ConnectionGate
+from marketnode.node.rpc.jsonify import dumps
+from marketnode.node.rpc.registry import Registry
+from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 log = logging.getLogger("marketnode.rpc")
 

@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from core.encoding import INT_MAX as U64_MAX
-from core.errors import ValidationError
-from core.hashing import HASH_SIZE
-from core.jsonable import from_hex, to_json
-from core.keys import PUBKEY_SIZE, address_from_pubkey, pubkey_from_address
-from node.rpc.errors import invalid_params, limit_exceeded
-from node.rpc.jsonify import dumps
+from marketnode.core.encoding import INT_MAX as U64_MAX
+from marketnode.core.errors import ValidationError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.core.jsonable import from_hex, to_json
+from marketnode.core.keys import PUBKEY_SIZE, address_from_pubkey, pubkey_from_address
+from marketnode.node.rpc.errors import invalid_params, limit_exceeded
+from marketnode.node.rpc.jsonify import dumps
 
 log = logging.getLogger("marketnode.rpc")
 

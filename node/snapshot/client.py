@@ -15,12 +15,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from core import fields as f
-from core.encoding import decode, encode
-from core.errors import DecodeError, MarketnodeError, StorageError
-from core.hashing import HASH_SIZE
-from node.config import SyncSection
-from node.snapshot.fetch import (
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, MarketnodeError, StorageError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.node.config import SyncSection
+from marketnode.node.snapshot.fetch import (
     Anchor,
     ChunkFetch,
     Limits,
@@ -30,7 +30,7 @@ from node.snapshot.fetch import (
     choose_offer,
     verify_anchor,
 )
-from node.sync import parse_blocks
+from marketnode.node.sync import parse_blocks
 
 log = logging.getLogger("marketnode.statesync")
 

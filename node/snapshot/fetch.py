@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.types import Block, Certificate
-from node.snapshot.format import Manifest, chunk_hash, decode_chunk
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.types import Block, Certificate
+from marketnode.node.snapshot.format import Manifest, chunk_hash, decode_chunk
 
 
 class SnapshotError(ValidationError):

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from core import fields as f
-from core.encoding import decode, encode
-from core.errors import DecodeError
-from core.hashing import HASH_SIZE, digest
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.hashing import HASH_SIZE, digest
 
 FORMAT = 1
 ENTRY_OVERHEAD = 8  # msgpack headers of one [key, value] pair, counted against the chunk budget

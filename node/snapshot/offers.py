@@ -23,12 +23,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
-from core import fields as f
-from core.encoding import decode, encode
-from core.errors import DecodeError
-from node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
-from node.storage.chainstore import StateReader
-from node.storage.kv import KV, KVSnapshot
+from marketnode.core import fields as f
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
+from marketnode.node.storage.chainstore import StateReader
+from marketnode.node.storage.kv import KV, KVSnapshot
 
 log = logging.getLogger("marketnode.snapshot")
 

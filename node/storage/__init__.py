@@ -6,8 +6,8 @@ node.storage.level) · schema (every key the node stores) · chainstore
 (blocks, certificates, receipts, state, head, last-signed record).
 """
 
-from node.storage.chainstore import ChainStore, Head, StateReader
-from node.storage.kv import KV, KVReader, KVSnapshot, WriteBatch
-from node.storage.memory import MemoryKV
+from marketnode.node.storage.chainstore import ChainStore, Head, StateReader
+from marketnode.node.storage.kv import KV, KVReader, KVSnapshot, WriteBatch
+from marketnode.node.storage.memory import MemoryKV
 
 __all__ = ["KV", "ChainStore", "Head", "KVReader", "KVSnapshot", "MemoryKV", "StateReader", "WriteBatch"]

@@ -12,15 +12,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from core import fields as f
-from core import smt
-from core.encoding import decode as decode_value
-from core.encoding import encode as encode_value
-from core.errors import DecodeError, StorageCorruption, StorageError
-from core.hashing import HASH_SIZE
-from core.types import Block, Certificate, Evidence
-from node.storage import integrity, schema, statetree
-from node.storage.kv import KV, KVReader, WriteBatch
+from marketnode.core import fields as f
+from marketnode.core import smt
+from marketnode.core.encoding import decode as decode_value
+from marketnode.core.encoding import encode as encode_value
+from marketnode.core.errors import DecodeError, StorageCorruption, StorageError
+from marketnode.core.hashing import HASH_SIZE
+from marketnode.core.types import Block, Certificate, Evidence
+from marketnode.node.storage import integrity, schema, statetree
+from marketnode.node.storage.kv import KV, KVReader, WriteBatch
 
 T = TypeVar("T")
 

@@ -37,13 +37,13 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from typing import TYPE_CHECKING, TypeVar
 
-from core.errors import DecodeError, StorageCorruption
-from core.types import Block, Certificate
-from node.storage import schema, statetree
-from node.storage.kv import KVReader, WriteBatch
+from marketnode.core.errors import DecodeError, StorageCorruption
+from marketnode.core.types import Block, Certificate
+from marketnode.node.storage import schema, statetree
+from marketnode.node.storage.kv import KVReader, WriteBatch
 
 if TYPE_CHECKING:
-    from node.storage.chainstore import ChainStore
+    from marketnode.node.storage.chainstore import ChainStore
 
 T = TypeVar("T")
 

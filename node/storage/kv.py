@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
-from core.errors import StorageError
+from marketnode.core.errors import StorageError
 
 Op = tuple[bytes, bytes | None]
 """One batch operation: (key, value) for a put, (key, None) for a delete."""

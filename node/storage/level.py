@@ -19,8 +19,8 @@ from typing import Any
 
 import plyvel
 
-from core.errors import StorageCorruption, StorageError
-from node.storage.kv import WriteBatch, prefix_upper_bound
+from marketnode.core.errors import StorageCorruption, StorageError
+from marketnode.node.storage.kv import WriteBatch, prefix_upper_bound
 
 
 def _forward_bounds(prefix: bytes, start: bytes | None) -> dict[str, Any] | None:

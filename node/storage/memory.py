@@ -12,8 +12,8 @@ import weakref
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 
-from core.errors import StorageError
-from node.storage.kv import WriteBatch, prefix_upper_bound
+from marketnode.core.errors import StorageError
+from marketnode.node.storage.kv import WriteBatch, prefix_upper_bound
 
 
 class _SortedView:

@@ -29,7 +29,7 @@ strays into the next. Layout (``h8`` = height as 8 bytes)::
 
 from __future__ import annotations
 
-from core.errors import StorageError
+from marketnode.core.errors import StorageError
 
 SCHEMA_VERSION = 3  # 2: the state tree (xn/, xr/, xs/); 3: its nodes stored as 16-slot pages (same roots)
 HEIGHT_SIZE = 8

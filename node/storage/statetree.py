@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from core import smt
-from core.errors import StorageCorruption, StorageError
-from node.storage import schema
-from node.storage.kv import KVReader, WriteBatch
+from marketnode.core import smt
+from marketnode.core.errors import StorageCorruption, StorageError
+from marketnode.node.storage import schema
+from marketnode.node.storage.kv import KVReader, WriteBatch
 
 DEFAULT_VERSIONS_KEPT = 100
 MIN_VERSIONS_KEPT = 2

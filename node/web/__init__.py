@@ -10,6 +10,6 @@ Merkle and signature checks), wallet.js and walletui.js (the optional
 in-browser wallet), app.js (entry point).
 """
 
-from node.web.routes import STATIC_DIR, add_web_routes
+from marketnode.node.web.routes import STATIC_DIR, add_web_routes
 
 __all__ = ["STATIC_DIR", "add_web_routes"]

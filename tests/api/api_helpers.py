@@ -19,11 +19,11 @@ from typing import Any
 
 import aiohttp
 
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from node.config import NodeConfig, P2PSection, RpcSection
-from node.genesis_setup import dev_genesis
-from node.service import Node
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.node.config import NodeConfig, P2PSection, RpcSection
+from marketnode.node.genesis_setup import dev_genesis
+from marketnode.node.service import Node
 
 CHAIN_ID = "marketnode-apitest"
 BALANCE = 1_000_000_000_000

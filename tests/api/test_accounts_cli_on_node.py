@@ -19,8 +19,8 @@ import pytest_asyncio
 from api_helpers import ApiClient, running_node, write_home
 from click.testing import CliRunner
 
-from cli.main import main
-from core.keys import PrivateKey
+from marketnode.cli.main import main
+from marketnode.core.keys import PrivateKey
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -133,8 +133,8 @@ async def test_the_owner_vetoes_a_recovery_it_did_not_ask_for(world: Any) -> Non
 
 async def test_a_second_device_cosigns_offline_and_the_tx_commits(world: Any) -> None:
     """bob's 2-of-2 account: his device signs, the phone adds its signature with `account cosign`, no node."""
-    from core.types import Tx
-    from wallet.builders import build_tx
+    from marketnode.core.types import Tx
+    from marketnode.wallet.builders import build_tx
 
     api, home = world
     status = await api.call("account_get", address=api.address("bob"))
@@ -153,9 +153,9 @@ async def test_a_second_device_cosigns_offline_and_the_tx_commits(world: Any) ->
 
 async def test_the_demo_accounts_act_runs_on_a_node(world: Any) -> None:
     """`marketnode demo` Act 5c: rotation, a refused single-key tx of a 2-of-2 account, a recovery."""
-    from cli.demo_accounts import accounts
-    from cli.demo_story import CAST, Story
-    from wallet.account import Wallet
+    from marketnode.cli.demo_accounts import accounts
+    from marketnode.cli.demo_story import CAST, Story
+    from marketnode.wallet.account import Wallet
 
     api, home = world
     cast = {name: Wallet(PrivateKey.load(home / f"{name}.key"), api.url) for name in CAST}

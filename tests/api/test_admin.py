@@ -6,7 +6,7 @@ import logging
 
 from api_helpers import running_node, write_home
 
-from core.keys import PrivateKey
+from marketnode.core.keys import PrivateKey
 
 TOKEN = "t" * 32  # write_home's admin token
 

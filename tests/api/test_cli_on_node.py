@@ -15,7 +15,7 @@ import pytest_asyncio
 from api_helpers import ApiClient, Market, build_market, running_node, write_home
 from click.testing import CliRunner
 
-from cli.main import main
+from marketnode.cli.main import main
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -68,8 +68,8 @@ async def test_no_check_sends_it_anyway_and_the_fee_is_paid(world: Any) -> None:
 
 
 async def test_the_sdk_checks_in_one_call(world: Any) -> None:
-    from core.keys import PrivateKey
-    from wallet.account import TxRefusedError, Wallet
+    from marketnode.core.keys import PrivateKey
+    from marketnode.wallet.account import TxRefusedError, Wallet
 
     _, api, m, home = world
     before = await nonce(api, "bob")

@@ -11,7 +11,7 @@ import pytest_asyncio
 from api_helpers import ApiClient, Market, build_market, running_node, write_home
 from test_result_schemas import mismatches
 
-from node.api import build_registry
+from marketnode.node.api import build_registry
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from api_helpers import write_home
 
-from core.errors import ConfigError, StorageCorruption, StorageError
-from core.keys import PrivateKey
-from node.config import NodeConfig, load_config, render_config
-from node.rpc.errors import error_object
-from node.service import Node, _first_marketnode_error
-from node.storage import schema
-from node.storage.kv import WriteBatch
-from node.storage.level import LevelKV
+from marketnode.core.errors import ConfigError, StorageCorruption, StorageError
+from marketnode.core.keys import PrivateKey
+from marketnode.node.config import NodeConfig, load_config, render_config
+from marketnode.node.rpc.errors import error_object
+from marketnode.node.service import Node, _first_marketnode_error
+from marketnode.node.storage import schema
+from marketnode.node.storage.kv import WriteBatch
+from marketnode.node.storage.level import LevelKV
 
 NOT_UTF8 = b"\xff\xfe\x00 not text"
 

@@ -6,8 +6,8 @@ import asyncio
 
 from api_helpers import running_node, write_home
 
-from core.keys import PrivateKey, address_from_pubkey
-from node.api.faucet import FAUCET_AMOUNT
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.node.api.faucet import FAUCET_AMOUNT
 
 
 def fresh_address() -> str:
@@ -69,8 +69,8 @@ async def test_faucet_is_off_by_default_and_needs_its_key(tmp_path) -> None:
 
 
 def test_faucet_caps_all_addresses_together_per_minute() -> None:
-    from core.errors import RpcError
-    from node.api.faucet import FAUCET_MAX_PER_MINUTE, Faucet
+    from marketnode.core.errors import RpcError
+    from marketnode.node.api.faucet import FAUCET_MAX_PER_MINUTE, Faucet
 
     faucet = Faucet(PrivateKey.generate())
     for i in range(FAUCET_MAX_PER_MINUTE):
@@ -87,8 +87,8 @@ def test_faucet_caps_all_addresses_together_per_minute() -> None:
 
 
 def test_faucet_caps_each_client_address_per_minute_at_the_edge() -> None:
-    from core.errors import RpcError
-    from node.api.faucet import FAUCET_MAX_PER_CLIENT_PER_MINUTE, Faucet
+    from marketnode.core.errors import RpcError
+    from marketnode.node.api.faucet import FAUCET_MAX_PER_CLIENT_PER_MINUTE, Faucet
 
     faucet = Faucet(PrivateKey.generate())
     for i in range(FAUCET_MAX_PER_CLIENT_PER_MINUTE):  # fresh addresses, all from one client

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.api import node_methods
-from node.rpc.registry import Registry
-from p2p.peer import PeerInfo
+from marketnode.node.api import node_methods
+from marketnode.node.rpc.registry import Registry
+from marketnode.p2p.peer import PeerInfo
 
 
 def peer(n: int, reserved: bool) -> PeerInfo:

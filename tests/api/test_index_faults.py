@@ -12,8 +12,8 @@ from typing import Any
 
 from api_helpers import ApiClient, h, running_node, write_home
 
-from node.queries.indexer import FILE_NAME
-from node.rpc.errors import INDEX_UNAVAILABLE
+from marketnode.node.queries.indexer import FILE_NAME
+from marketnode.node.rpc.errors import INDEX_UNAVAILABLE
 
 
 async def small_market(api: ApiClient) -> int:

@@ -9,7 +9,7 @@ import json
 
 from api_helpers import running_node, write_home
 
-from core.types import Tx
+from marketnode.core.types import Tx
 
 
 def call(method: str, id_: object = 1, **params: object) -> dict:

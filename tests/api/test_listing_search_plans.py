@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from node.queries import facets, listings, measure, schema, search
+from marketnode.node.queries import facets, listings, measure, schema, search
 
 WORDS = ["lamp", "lamps", "lampshade", "lantern", "brass", "oak", "vintage", "velvet", "chair", "table", "teak",
          "linen", "wool", "glass"]

@@ -13,10 +13,10 @@ from api_helpers import CHAIN_ID, ApiClient, Market, build_market, running_node,
 from click.testing import CliRunner
 from test_subscriptions import WsClient
 
-from cli.main import main
-from core.message import ReadMarker, seal_message
-from wallet.client import RpcClient
-from wallet.messages import Messenger, open_item
+from marketnode.cli.main import main
+from marketnode.core.message import ReadMarker, seal_message
+from marketnode.wallet.client import RpcClient
+from marketnode.wallet.messages import Messenger, open_item
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

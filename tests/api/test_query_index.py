@@ -8,7 +8,7 @@ from typing import Any
 
 from api_helpers import ApiClient, Market, build_market, h, running_node, write_home
 
-from node.queries.indexer import FILE_NAME
+from marketnode.node.queries.indexer import FILE_NAME
 
 
 async def snapshot(api: ApiClient, m: Market) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 from api_helpers import ApiClient, Market, build_market, running_node, write_home
 
-from node.api import build_registry
+from marketnode.node.api import build_registry
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 TYPES = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list, "null": type(None)}

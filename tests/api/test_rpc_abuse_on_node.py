@@ -22,8 +22,8 @@ from api_helpers import ApiClient, running_node, write_home
 sys.path.insert(0, str(Path(__file__).parents[1] / "rpc"))
 from raw_clients import ATTACKER, connect, read_until_closed, session_from, stalled_body, until
 
-from node.config import RpcSection
-from node.rpc.server import RPC_STATE
+from marketnode.node.config import RpcSection
+from marketnode.node.rpc.server import RPC_STATE
 
 
 async def subscribe_new_blocks(ws_url: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from node.queries import listings, measure, schema, search
+from marketnode.node.queries import listings, measure, schema, search
 
 ROWS = [
     (1, "Stoneware mug", "hand thrown, holds a large coffee", ["kitchen"]),

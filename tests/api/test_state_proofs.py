@@ -11,11 +11,11 @@ import pytest
 import pytest_asyncio
 from api_helpers import ApiClient, Market, build_market, running_node, write_home
 
-from core.encoding import decode
-from core.keys import pubkey_from_address
-from market import keys
-from market.genesis import Genesis
-from wallet.light import LightClient, LightClientError, genesis_hash
+from marketnode.core.encoding import decode
+from marketnode.core.keys import pubkey_from_address
+from marketnode.market import keys
+from marketnode.market.genesis import Genesis
+from marketnode.wallet.light import LightClient, LightClientError, genesis_hash
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -192,7 +192,7 @@ async def test_account_show_verify_prints_the_height_and_verified(world: Any) ->
 
     from click.testing import CliRunner
 
-    from cli.main import main
+    from marketnode.cli.main import main
 
     node, api, _, _ = world
     pinned = node.genesis.hash.hex()
@@ -210,7 +210,7 @@ async def test_account_show_verify_prints_the_height_and_verified(world: Any) ->
 
 
 async def test_refusals_name_the_same_fault_the_same_way_and_a_gapped_tx_is_told_the_nonce_it_needs(world: Any) -> None:
-    from core.types import Tx
+    from marketnode.core.types import Tx
 
     _, api, _, _ = world
     key = api.keys["erin"]
@@ -239,7 +239,7 @@ async def test_the_explorer_checks_a_failed_txs_outcome_in_javascript(world: Any
     import shutil
     import subprocess
 
-    from node.web import STATIC_DIR
+    from marketnode.node.web import STATIC_DIR
 
     if shutil.which("node") is None:
         pytest.skip("Node.js is not installed")

@@ -8,8 +8,8 @@ import dataclasses
 
 from api_helpers import running_node, write_home
 
-from core.encoding import encode
-from node.config import MempoolSection
+from marketnode.core.encoding import encode
+from marketnode.node.config import MempoolSection
 
 
 def observer_home(tmp_path, **mempool):  # type: ignore[no-untyped-def]
@@ -181,12 +181,12 @@ async def test_a_peer_asking_for_the_txs_behind_its_gap_gets_our_run_from_that_n
             await api.call("tx_send", tx=tx.encode().hex())
         sender = txs[0].sender
         answer = node._serve_want(encode([[sender, 1], [b"\x09" * 32, 0]]))
-        from core.encoding import decode
+        from marketnode.core.encoding import decode
 
         assert decode(answer) == [tx.encode() for tx in txs[1:]]
         import pytest
 
-        from core.errors import DecodeError
+        from marketnode.core.errors import DecodeError
 
         for bad in (encode({"a": 1}), encode([[sender]]), encode([[sender, 0]] * 257)):
             with pytest.raises(DecodeError, match="want"):  # the p2p host answers the peer with this error

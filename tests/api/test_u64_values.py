@@ -12,13 +12,13 @@ from typing import Any
 
 from api_helpers import ApiClient, h, running_node, write_home
 
-from core.encoding import INT_MAX
-from market.coupons import MAX_USES
-from market.fields import ListOf, MapOf, Scalar, Struct, UInt
-from market.params import MAX_WINDOW_MS, Params
-from market.schema import KINDS, MAX_STOCK
-from node.queries.indexer import FILE_NAME
-from node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
+from marketnode.core.encoding import INT_MAX
+from marketnode.market.coupons import MAX_USES
+from marketnode.market.fields import ListOf, MapOf, Scalar, Struct, UInt
+from marketnode.market.params import MAX_WINDOW_MS, Params
+from marketnode.market.schema import KINDS, MAX_STOCK
+from marketnode.node.queries.indexer import FILE_NAME
+from marketnode.node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
 
 BIG = "BIG"
 # the boundary prices, and ordinary ones below them

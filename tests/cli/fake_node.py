@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from core.jsonable import from_hex
-from core.keys import pubkey_from_address
-from core.types import Tx
-from core.upload import UploadAuth, content_hash
+from marketnode.core.jsonable import from_hex
+from marketnode.core.keys import pubkey_from_address
+from marketnode.core.types import Tx
+from marketnode.core.upload import UploadAuth, content_hash
 
 CHAIN_ID = "marketnode-testnet"
 GENESIS = {"params": {"min_fee": 0, "native_asset": "MKT"},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from cli.main import main
-from core import __version__
-from core.keys import PrivateKey, pubkey_from_address
+from marketnode.cli.main import main
+from marketnode.core import __version__
+from marketnode.core.keys import PrivateKey, pubkey_from_address
 
 
 def test_version_prints_the_package_version():

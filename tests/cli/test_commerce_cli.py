@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from fake_node import FakeNode
 
-from cli.main import main
-from core.keys import PrivateKey
+from marketnode.cli.main import main
+from marketnode.core.keys import PrivateKey
 
 ALICE = PrivateKey(bytes([1]) * 32)
 GRACE = PrivateKey(bytes([3]) * 32)

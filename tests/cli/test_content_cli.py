@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from fake_node import FakeNode
 from PIL import Image
 
-from cli.main import main
-from core.keys import PrivateKey
+from marketnode.cli.main import main
+from marketnode.core.keys import PrivateKey
 
 ALICE = PrivateKey(bytes([1]) * 32)
 

@@ -6,18 +6,18 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import main
-from node.config import load_config
-from node.storage import schema
-from node.storage.kv import WriteBatch
-from node.storage.level import LevelKV
+from marketnode.cli.main import main
+from marketnode.node.config import load_config
+from marketnode.node.storage import schema
+from marketnode.node.storage.kv import WriteBatch
+from marketnode.node.storage.level import LevelKV
 
 
 def home_with_chain(tmp_path: Path) -> Path:
     """A `marketnode init` home whose data directory holds the genesis (as after a first start)."""
     home = tmp_path / "home"
     assert CliRunner().invoke(main, ["init", "--home", str(home)]).exit_code == 0
-    from node.service import Node
+    from marketnode.node.service import Node
 
     node = Node(load_config(home))
     node.query_index.close()

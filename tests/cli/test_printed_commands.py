@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from cli.main import main
+from marketnode.cli.main import main
 
 ROOT = Path(__file__).parents[2]
 ADDRESS = "mn1" + "a" * 58

@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from fake_node import CHAIN_ID, FakeNode, Refuse
 
-from cli.main import main
-from cli.wallet_common import when
-from core.keys import PrivateKey
-from core.sealed import open_sealed
+from marketnode.cli.main import main
+from marketnode.cli.wallet_common import when
+from marketnode.core.keys import PrivateKey
+from marketnode.core.sealed import open_sealed
 
 ALICE = PrivateKey(bytes([1]) * 32)
 BOB = PrivateKey(bytes([2]) * 32)

@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from consensus.actions import (
+from marketnode.consensus.actions import (
     Broadcast,
     CancelTimer,
     CommitBlock,
@@ -16,13 +16,13 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.messages import Message, PrePrepare, decode_message, encode_message
-from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
-from core.errors import ValidationError
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import PROPOSE, Block, Certificate, Tx, Vote
+from marketnode.consensus.messages import Message, PrePrepare, decode_message, encode_message
+from marketnode.consensus.records import Head, LastSigned
+from marketnode.consensus.replica import TIMER_VIEW, Replica, ReplicaConfig
+from marketnode.core.errors import ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import PROPOSE, Block, Certificate, Tx, Vote
 
 CHAIN = "test-chain"
 KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(10)]

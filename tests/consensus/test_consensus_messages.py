@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from replica_harness import CHAIN, GENESIS, KEYS, NOW, FakeApp, make_config, propose
 
-from consensus.messages import (
+from marketnode.consensus.messages import (
     Commit,
     CommitNotice,
     NewView,
@@ -17,11 +17,11 @@ from consensus.messages import (
     decode_message,
     encode_message,
 )
-from consensus.records import LastSigned
-from consensus.replica import Replica
-from core.encoding import encode
-from core.errors import ConsensusError, DecodeError
-from core.types import COMMIT, PREPARE, PROPOSE, Certificate, Vote
+from marketnode.consensus.records import LastSigned
+from marketnode.consensus.replica import Replica
+from marketnode.core.encoding import encode
+from marketnode.core.errors import ConsensusError, DecodeError
+from marketnode.core.types import COMMIT, PREPARE, PROPOSE, Certificate, Vote
 
 
 def vote(phase: int, i: int = 0, block_hash: bytes = b"\x01" * 32, view: int = 0, height: int = 1) -> Vote:

@@ -7,11 +7,11 @@ import itertools
 import pytest
 from replica_harness import GENESIS, KEYS, Cluster, FakeApp, make_tx, propose
 
-from consensus.actions import Broadcast, PersistLastSigned
-from consensus.messages import Commit, NewView, Prepare, PrePrepare, ViewChange, decode_message
-from consensus.records import Head
-from consensus.replica import TIMER_VIEW, Replica
-from core.types import COMMIT, PREPARE, max_faulty
+from marketnode.consensus.actions import Broadcast, PersistLastSigned
+from marketnode.consensus.messages import Commit, NewView, Prepare, PrePrepare, ViewChange, decode_message
+from marketnode.consensus.records import Head
+from marketnode.consensus.replica import TIMER_VIEW, Replica
+from marketnode.core.types import COMMIT, PREPARE, max_faulty
 
 
 def test_four_replicas_commit_a_block_and_agree() -> None:

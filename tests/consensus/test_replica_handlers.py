@@ -7,11 +7,18 @@ from typing import Any
 import pytest
 from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, assert_rejected, make_config, make_tx, propose
 
-from consensus.actions import Broadcast, CommitBlock, PersistLastSigned, RecordEvidence, RequestBlocks, SetTimer
-from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare
-from consensus.records import Head, LastSigned
-from consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica
-from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Vote
+from marketnode.consensus.actions import (
+    Broadcast,
+    CommitBlock,
+    PersistLastSigned,
+    RecordEvidence,
+    RequestBlocks,
+    SetTimer,
+)
+from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare
+from marketnode.consensus.records import Head, LastSigned
+from marketnode.consensus.replica import TIMER_RESEND, TIMER_VIEW, Replica
+from marketnode.core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Vote
 
 
 def replica(index: int = 1, n: int = 4, app: FakeApp | None = None, head: Head = GENESIS, **config: Any) -> Replica:
@@ -313,12 +320,12 @@ def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(mo
     r.on_executed(1, NOW)
     other_cert = Certificate.from_votes([vote(COMMIT, i, H) for i in (0, 1, 2)])  # not the one r built
     assert other_cert != r.head.certificate
-    import consensus.replica
-    import core.types
+    import marketnode.consensus.replica as replica_module
+    import marketnode.core.types as types_module
 
     calls: list[bytes] = []
-    real = core.types.verify
-    for module in (core.types, consensus.replica):
+    real = types_module.verify
+    for module in (types_module, replica_module):
         monkeypatch.setattr(module, "verify", lambda *a: calls.append(a[0]) or real(*a))
     pp = propose(height=2, parent_hash=H, last_cert=other_cert, timestamp_ms=NOW + 1, state_root=r.app.state_root())
     actions = r.receive(KEYS[0].public_key, pp, NOW)

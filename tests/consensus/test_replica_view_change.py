@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from replica_harness import CHAIN, GENESIS, KEYS, NOW, OUTSIDER, FakeApp, assert_rejected, make_config, make_tx, propose
 
-from consensus.actions import Broadcast
-from consensus.messages import NewView, Prepare, PreparedCert, ViewChange
-from consensus.replica import Replica
-from core.types import PREPARE, Vote
+from marketnode.consensus.actions import Broadcast
+from marketnode.consensus.messages import NewView, Prepare, PreparedCert, ViewChange
+from marketnode.consensus.replica import Replica
+from marketnode.core.types import PREPARE, Vote
 
 PP = propose()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from replica_harness import KEYS, NOW, Cluster, make_tx, propose
 
-from consensus.actions import Broadcast, SendTo, SetTimer
-from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, decode_message, encode_message
-from consensus.replica import TIMER_RESEND, TIMER_VIEW
-from core.types import COMMIT
+from marketnode.consensus.actions import Broadcast, SendTo, SetTimer
+from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, decode_message, encode_message
+from marketnode.consensus.replica import TIMER_RESEND, TIMER_VIEW
+from marketnode.core.types import COMMIT
 
 
 def _timer_names(cluster: Cluster) -> set[str]:

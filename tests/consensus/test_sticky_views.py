@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from replica_harness import KEYS, Cluster, make_tx
 
-from consensus.replica import ReplicaConfig
+from marketnode.consensus.replica import ReplicaConfig
 
 
 def test_after_a_silent_primary_is_skipped_the_next_heights_need_no_view_change() -> None:

@@ -8,10 +8,10 @@ import zlib
 
 from PIL import Image
 
-from core.keys import PrivateKey
-from core.upload import UploadAuth, authorise_upload
-from node.content.kinds import KindLimits
-from node.content.store import ContentLimits
+from marketnode.core.keys import PrivateKey
+from marketnode.core.upload import UploadAuth, authorise_upload
+from marketnode.node.content.kinds import KindLimits
+from marketnode.node.content.store import ContentLimits
 
 CHAIN_ID = "marketnode-contenttest"
 DEFAULT_KINDS = KindLimits(2 * 1024 * 1024, 16 * 1024, 25_000_000)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core.upload import content_hash
-from node.content.blobs import BlobStore, FileBlobs, MemoryBlobs
+from marketnode.core.upload import content_hash
+from marketnode.node.content.blobs import BlobStore, FileBlobs, MemoryBlobs
 
 
 @pytest.fixture(params=["memory", "files"])

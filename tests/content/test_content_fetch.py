@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from content_samples import CHAIN_ID, limits
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, P2PError
-from core.upload import content_hash
-from node.content.blobs import MemoryBlobs
-from node.content.fetch import (
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, P2PError
+from marketnode.core.upload import content_hash
+from marketnode.node.content.blobs import MemoryBlobs
+from marketnode.node.content.fetch import (
     CHUNK_BYTES,
     MAX_BACKOFF_S,
     MAX_HAVE,
@@ -27,8 +27,8 @@ from node.content.fetch import (
     parse_chunk,
     parse_have,
 )
-from node.content.store import ContentStore
-from node.storage.memory import MemoryKV
+from marketnode.node.content.store import ContentStore
+from marketnode.node.storage.memory import MemoryKV
 
 BLOB, OTHER = content_hash(b"blob"), content_hash(b"other")
 P1, P2, P3 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
@@ -145,8 +145,8 @@ class ScriptedPeers:
 
 
 def wanting(*blobs: bytes) -> ContentStore:
-    from core.keys import PrivateKey
-    from core.types import Tx
+    from marketnode.core.keys import PrivateKey
+    from marketnode.core.types import Tx
 
     key = PrivateKey(bytes([9]) * 32)
     store = ContentStore(MemoryKV(), MemoryBlobs(), limits(), CHAIN_ID)
@@ -283,7 +283,7 @@ def test_the_fetcher_tracks_at_most_max_wanted_blobs() -> None:
 
 
 def test_a_node_serves_a_content_request_chunk_by_chunk_and_refuses_a_malformed_one() -> None:
-    from node.content.fetch import serve_content
+    from marketnode.node.content.fetch import serve_content
 
     data = bytes(range(256)) * 1000
     read = {content_hash(data): data}.get

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from content_samples import DEFAULT_KINDS, bomb_png, image, padded_png
 
-from node.content.kinds import JPEG, PNG, TEXT, WEBP, ContentRefused, KindLimits, classify
+from marketnode.node.content.kinds import JPEG, PNG, TEXT, WEBP, ContentRefused, KindLimits, classify
 
 
 @pytest.mark.parametrize(("fmt", "expected"), [("PNG", PNG), ("JPEG", JPEG), ("WEBP", WEBP)])

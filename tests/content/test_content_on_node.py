@@ -12,8 +12,8 @@ import pytest_asyncio
 from content_samples import bomb_png, image, real_bomb_png
 from PIL import Image
 
-from core.keys import PrivateKey
-from core.upload import authorise_upload, content_hash
+from marketnode.core.keys import PrivateKey
+from marketnode.core.upload import authorise_upload, content_hash
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -38,7 +38,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
 def params(key: PrivateKey, data: bytes, time_ms: int | None = None, **over: Any) -> dict[str, Any]:
     import time
 
-    from core.keys import address_from_pubkey
+    from marketnode.core.keys import address_from_pubkey
 
     auth = authorise_upload(key, CHAIN_ID, data, time.time_ns() // 1_000_000 if time_ms is None else time_ms)
     out = {"hash": auth.hash.hex(), "data": base64.b64encode(data).decode(),
@@ -139,7 +139,7 @@ async def test_one_client_may_hold_at_most_max_downloads_per_client_requests(wor
     import asyncio
     import threading
 
-    import node.content.http as content_http
+    import marketnode.node.content.http as content_http
 
     node, api = world
     release = threading.Event()

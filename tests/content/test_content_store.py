@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from content_samples import CHAIN_ID, auth, image, limits
 
-from core.keys import PrivateKey
-from core.types import Tx
-from core.upload import UploadAuth, content_hash
-from node.content.blobs import FileBlobs, MemoryBlobs
-from node.content.kinds import PNG, TEXT, ContentRefused
-from node.content.store import ContentLimited, ContentStore
-from node.storage.memory import MemoryKV
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.core.upload import UploadAuth, content_hash
+from marketnode.node.content.blobs import FileBlobs, MemoryBlobs
+from marketnode.node.content.kinds import PNG, TEXT, ContentRefused
+from marketnode.node.content.store import ContentLimited, ContentStore
+from marketnode.node.storage.memory import MemoryKV
 
 NOW = 1_800_000_000_000
 ALICE = PrivateKey(bytes([7]) * 32)
@@ -194,7 +194,7 @@ def test_a_blob_file_left_without_metadata_is_adopted_when_the_chain_references_
 def test_the_scanned_height_is_kept_in_memory_and_saved_only_with_pins_or_every_hundred_blocks():
     """Regression: saving it after every block made that derived marker the last record of the chain's
     LevelDB log, so a torn last write no longer hit a block (tests/reliability/test_disk_damage.py)."""
-    from node.content.store import SCAN_KEY, SCAN_SAVE_EVERY
+    from marketnode.node.content.store import SCAN_KEY, SCAN_SAVE_EVERY
 
     store = make_store()
     writes_before = store.kv.get(SCAN_KEY)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Tx, Vote
 
 CHAIN_ID = "test-chain"
 OTHER_CHAIN_ID = "other-chain"

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 from chain_samples import CHAIN_ID, OTHER_CHAIN_ID, VALIDATOR_KEYS, VALIDATORS, certificate, key, vote
 
-from core.errors import ConsensusError, SignatureError
-from core.types import PREPARE, Certificate, max_faulty, quorum_size
+from marketnode.core.errors import ConsensusError, SignatureError
+from marketnode.core.types import PREPARE, Certificate, max_faulty, quorum_size
 
 
 @pytest.mark.parametrize(

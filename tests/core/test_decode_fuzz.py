@@ -6,9 +6,9 @@ from chain_samples import block, nested_tx, vote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.encoding import decode, encode
-from core.errors import DecodeError
-from core.types import Block, Certificate, Evidence, Header, Tx, Vote
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.types import Block, Certificate, Evidence, Header, Tx, Vote
 
 DECODERS = (decode, Tx.decode, Vote.decode, Certificate.decode, Evidence.decode, Header.decode, Block.decode)
 SAMPLES = (nested_tx().encode(), vote().encode(), block().encode())

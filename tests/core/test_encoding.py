@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.encoding import INT_MAX, INT_MIN, MAX_DEPTH, decode, encode
-from core.errors import DecodeError
+from marketnode.core.encoding import INT_MAX, INT_MIN, MAX_DEPTH, decode, encode
+from marketnode.core.errors import DecodeError
 
 canonical_values = st.recursive(
     st.none() | st.booleans() | st.integers(INT_MIN, INT_MAX) | st.binary(max_size=40) | st.text(max_size=40),

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from core.hashing import TAGS, digest, signing_message
+from marketnode.core.hashing import TAGS, digest, signing_message
 
 
 def test_digest_is_sha256_of_prefix_tag_and_data():
@@ -35,7 +35,7 @@ def test_signing_message_layout():
 def test_a_bound_hasher_is_digest_under_its_tag_and_refuses_unknown_tags() -> None:
     import pytest
 
-    from core.hashing import digest, hasher
+    from marketnode.core.hashing import digest, hasher
 
     for tag in ("smt-node", "tx"):
         assert hasher(tag)(b"abc") == digest(tag, b"abc")

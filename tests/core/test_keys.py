@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import ConfigError, ValidationError
-from core.hashing import digest
-from core.keys import (
+from marketnode.core.errors import ConfigError, ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import (
     PrivateKey,
     address_from_pubkey,
     check_chain_id,

@@ -7,9 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from core.errors import ValidationError
-from core.hashing import digest
-from core.merkle import EMPTY_ROOT, MerkleProof, leaf_hash, merkle_proof, merkle_root, node_hash, verify_proof
+from marketnode.core.errors import ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.merkle import (
+    EMPTY_ROOT,
+    MerkleProof,
+    leaf_hash,
+    merkle_proof,
+    merkle_root,
+    node_hash,
+    verify_proof,
+)
 
 ITEMS = [digest("tx", i.to_bytes(2, "big")) for i in range(1000)]
 

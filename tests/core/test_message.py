@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.errors import DecodeError, SignatureError, ValidationError
-from core.keys import PrivateKey
-from core.message import MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MAX_TO, Envelope, ReadMarker, seal_message
+from marketnode.core.errors import DecodeError, SignatureError, ValidationError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.message import MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MAX_TO, Envelope, ReadMarker, seal_message
 
 CHAIN = "test-chain"
 KEYS = [PrivateKey(bytes([n]) * 32) for n in range(1, 7)]
@@ -86,7 +86,7 @@ def test_read_marker_signed_by_someone_else_is_refused():
 
 
 def test_the_text_is_padded_to_whole_blocks_so_nodes_see_its_length_only_roughly():
-    from core.message import PAD_BLOCK, TAG_SIZE, pad, unpad
+    from marketnode.core.message import PAD_BLOCK, TAG_SIZE, pad, unpad
 
     sizes = {n: len(sealed("x" * n).ciphertext) - TAG_SIZE for n in (0, 1, PAD_BLOCK - 1, PAD_BLOCK, MAX_TEXT_BYTES)}
     assert sizes == {0: PAD_BLOCK, 1: PAD_BLOCK, PAD_BLOCK - 1: PAD_BLOCK, PAD_BLOCK: 2 * PAD_BLOCK,

@@ -14,11 +14,11 @@ from pathlib import Path
 import nacl.bindings
 import pytest
 
-from core.encoding import encode
-from core.hashing import digest, signing_message
-from core.keys import PrivateKey, curve25519_public, verify
-from core.message import Envelope, ReadMarker, hkdf_sha256, seal_message
-from core.sealed import open_sealed, seal_with_ephemeral
+from marketnode.core.encoding import encode
+from marketnode.core.hashing import digest, signing_message
+from marketnode.core.keys import PrivateKey, curve25519_public, verify
+from marketnode.core.message import Envelope, ReadMarker, hkdf_sha256, seal_message
+from marketnode.core.sealed import open_sealed, seal_with_ephemeral
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "test-vectors"
 MESSAGES = json.loads((VECTORS / "messages.json").read_text(encoding="utf-8"))

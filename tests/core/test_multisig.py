@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from core.encoding import decode, encode
-from core.errors import DecodeError
-from core.keys import PrivateKey
-from core.types import MAX_TX_SIGS, Tx
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import MAX_TX_SIGS, Tx
 
 VECTORS = json.loads((Path(__file__).resolve().parents[2] / "docs" / "test-vectors" / "multisig.json")
                      .read_text(encoding="utf-8"))
@@ -82,8 +82,8 @@ def test_fee_floor_is_per_signature():
 
 def test_a_block_carries_at_most_max_block_sigs_signatures(monkeypatch):
     """A proposer cannot multiply every replica's verification work with many-signature txs."""
-    import core.types as types
-    from core.types import Block
+    import marketnode.core.types as types
+    from marketnode.core.types import Block
 
     tx = unsigned().cosign(key(2)).cosign(key(3))
     obj = {"evidence": [], "header": None, "last_cert": None, "txs": [tx.encode(), replace(tx, nonce=1).encode()]}

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 from chain_samples import CHAIN_ID, OTHER_CHAIN_ID, key, nested_tx, signed_tx, vote
 
-from core.encoding import encode
-from core.errors import DecodeError
-from core.hashing import signing_message
-from core.types import Tx, Vote
+from marketnode.core.encoding import encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.hashing import signing_message
+from marketnode.core.types import Tx, Vote
 
 
 def still_valid_after_flip(decoder, data: bytes, position: int, mask: int) -> bool:

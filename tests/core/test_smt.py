@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from core import smt
-from core.errors import StorageCorruption
+from marketnode.core import smt
+from marketnode.core.errors import StorageCorruption
 
 
 class Nodes:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from chain_samples import block, certificate, evidence, nested_tx, signed_tx, vote
 
-from core.encoding import encode
-from core.errors import DecodeError
-from core.types import MAX_KIND_LEN, Block, Certificate, Evidence, Header, Tx, Vote
+from marketnode.core.encoding import encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.types import MAX_KIND_LEN, Block, Certificate, Evidence, Header, Tx, Vote
 
 # (type, a valid canonical map of it)
 STRUCTS: list[tuple[type, Callable[[], dict[str, Any]]]] = [

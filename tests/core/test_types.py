@@ -9,11 +9,11 @@ from chain_samples import CHAIN_ID, OTHER_CHAIN_ID, block, certificate, evidence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.encoding import INT_MAX, decode, encode
-from core.errors import ConsensusError, ValidationError
-from core.hashing import digest
-from core.merkle import EMPTY_ROOT
-from core.types import COMMIT, PREPARE, ZERO_HASH, Block, Certificate, Evidence, Header, Tx, Vote
+from marketnode.core.encoding import INT_MAX, decode, encode
+from marketnode.core.errors import ConsensusError, ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.merkle import EMPTY_ROOT
+from marketnode.core.types import COMMIT, PREPARE, ZERO_HASH, Block, Certificate, Evidence, Header, Tx, Vote
 
 
 @pytest.mark.parametrize(

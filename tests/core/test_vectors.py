@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, ValidationError
-from core.hashing import TAGS, digest, signing_message
-from core.keys import PrivateKey, address_from_pubkey, pubkey_from_address, verify
-from core.merkle import EMPTY_ROOT, MerkleProof, leaf_hash, merkle_proof, merkle_root, verify_proof
-from core.types import Block, Certificate, Evidence, Header, Tx, Vote, quorum_size
-from core.upload import UploadAuth
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, ValidationError
+from marketnode.core.hashing import TAGS, digest, signing_message
+from marketnode.core.keys import PrivateKey, address_from_pubkey, pubkey_from_address, verify
+from marketnode.core.merkle import EMPTY_ROOT, MerkleProof, leaf_hash, merkle_proof, merkle_root, verify_proof
+from marketnode.core.types import Block, Certificate, Evidence, Header, Tx, Vote, quorum_size
+from marketnode.core.upload import UploadAuth
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "test-vectors"
 
@@ -181,7 +181,7 @@ def test_upload_authorisation_vector():
 
 
 def test_state_tree_vectors():
-    from core import smt
+    from marketnode.core import smt
 
     vectors = load("state.json")
     assert smt.root_of({}).hex() == vectors["empty_root"]
@@ -205,8 +205,8 @@ def test_state_tree_vectors():
 
 def test_snapshot_vectors():
     """PROTOCOL.md §7.4 spelled out: chunks are canonical [[key, value], ...] in key order, the manifest a map."""
-    from core import smt
-    from node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
+    from marketnode.core import smt
+    from marketnode.node.snapshot.format import Manifest, chunk_hash, cut_chunks, encode_chunk
 
     vectors = load("snapshot.json")
     state = {h(e["key"]): h(e["value"]) for e in vectors["entries"]}

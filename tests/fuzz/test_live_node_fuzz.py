@@ -21,8 +21,8 @@ from harness import Testnet, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.encoding import encode
-from node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
+from marketnode.core.encoding import encode
+from marketnode.node.rpc.errors import ERROR_MESSAGES, INTERNAL_ERROR
 
 pytestmark = pytest.mark.integration
 

@@ -13,14 +13,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from test_structured_decoders import _replace_somewhere, paths, values
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, ValidationError
-from core.message import Envelope, ReadMarker
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, ValidationError
+from marketnode.core.message import Envelope, ReadMarker
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 from test_mailbox import BUYER, NOW, SELLER, envelope, make_mailbox
 
-from node.mailbox import MailboxRefused
+from marketnode.node.mailbox import MailboxRefused
 
 FUZZ = settings(max_examples=int(os.environ.get("MARKETNODE_FUZZ_EXAMPLES", "400")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

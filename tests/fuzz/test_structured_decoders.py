@@ -19,14 +19,14 @@ from chain_samples import VALIDATOR_KEYS, block, certificate, evidence, nested_t
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, decode_message, encode_message
-from core.encoding import decode, encode
-from core.errors import DecodeError
-from core.keys import PrivateKey
-from core.types import PREPARE, PROPOSE
-from node.mempool import Mempool, MempoolError, MempoolLimits
-from p2p.framing import FrameError, decode_frame
-from p2p.handshake import HandshakeError, Initiator, Responder
+from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, decode_message, encode_message
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import PREPARE, PROPOSE
+from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.p2p.framing import FrameError, decode_frame
+from marketnode.p2p.handshake import HandshakeError, Initiator, Responder
 
 CHAIN = "marketnode-testnet"
 FUZZ = settings(max_examples=int(os.environ.get("MARKETNODE_FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from node import testnet_procs as procs
-from node.testnet_layout import init_testnet
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.node import testnet_procs as procs
+from marketnode.node.testnet_layout import init_testnet
 
 
 def free_base_port(count: int) -> int:

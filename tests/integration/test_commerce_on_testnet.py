@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from harness import Testnet
 
-from cli.main import main
+from marketnode.cli.main import main
 
 pytestmark = pytest.mark.integration
 

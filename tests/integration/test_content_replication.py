@@ -19,7 +19,7 @@ import pytest
 from harness import Testnet, wait_for
 from PIL import Image
 
-from core.types import Tx
+from marketnode.core.types import Tx
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ def fetch(net: Testnet, name: str, blob_hash: str) -> tuple[bytes, str] | None:
 
 def cli_put(net: Testnet, via: str, path: str, account: str) -> str:
     key_file = net.dir / net.manifest["accounts"][account]
-    done = subprocess.run([sys.executable, "-m", "cli.main", "content", "put", path, "--kind", "image",
+    done = subprocess.run([sys.executable, "-m", "marketnode.cli.main", "content", "put", path, "--kind", "image",
                            "--key-file", str(key_file), "--rpc", net.url(via)],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 from harness import Testnet, wait_for
 
-from cli.main import main
-from node.genesis_setup import DEV_PARAMS
-from wallet.account import verify_final
-from wallet.client import RpcClient
+from marketnode.cli.main import main
+from marketnode.node.genesis_setup import DEV_PARAMS
+from marketnode.wallet.account import verify_final
+from marketnode.wallet.client import RpcClient
 
 pytestmark = pytest.mark.integration
 

@@ -17,9 +17,9 @@ from harness import RpcFailure, Testnet, wait_for
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from demo_data import Market
 
-from core.keys import address_from_pubkey
-from core.message import Envelope, ReadMarker, seal_message
-from wallet.messages import open_item
+from marketnode.core.keys import address_from_pubkey
+from marketnode.core.message import Envelope, ReadMarker, seal_message
+from marketnode.wallet.messages import open_item
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from harness import Testnet, wait_for
 
-from core.jsonable import certificate_from_json
+from marketnode.core.jsonable import certificate_from_json
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +42,11 @@ def test_every_height_has_one_certificate_on_every_node_once_the_next_block_exis
 def test_a_light_client_from_the_genesis_file_verifies_proofs_from_two_nodes(net):
     import json
 
-    from core.encoding import decode
-    from core.types import Tx
-    from market import keys
-    from wallet.client import RpcClient
-    from wallet.light import LightClient, genesis_hash
+    from marketnode.core.encoding import decode
+    from marketnode.core.types import Tx
+    from marketnode.market import keys
+    from marketnode.wallet.client import RpcClient
+    from marketnode.wallet.light import LightClient, genesis_hash
 
     document = json.loads((net.entries["validator-0"].home / "genesis.json").read_text())
     client = LightClient.from_genesis(document, genesis_hash(document))  # the hash an operator publishes

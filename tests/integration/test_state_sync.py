@@ -15,11 +15,11 @@ import shutil
 import pytest
 from harness import RpcFailure, Testnet, wait_for
 
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from market import keys
-from node.bench.workload import register_body, shop_body
-from wallet.light import LightClient, genesis_hash
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.market import keys
+from marketnode.node.bench.workload import register_body, shop_body
+from marketnode.wallet.light import LightClient, genesis_hash
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def marketnode(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "marketnode.cli.main", *args], capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
 
@@ -58,7 +58,7 @@ def test_testnet_up_creates_a_testnet_runs_it_and_stops_on_ctrl_c(tmp_path):
 
     directory = tmp_path / "fresh"
     port = str(free_base_port(4))
-    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "testnet", "up", "--dir", str(directory),
+    proc = subprocess.Popen([sys.executable, "-m", "marketnode.cli.main", "testnet", "up", "--dir", str(directory),
                              "--base-port", port],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))

@@ -6,18 +6,18 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from core import smt
-from core.keys import PrivateKey
-from core.types import Tx
-from market import keys, store
-from market.accounts import balance
-from market.context import BlockContext
-from market.engine import apply_block, init_genesis
-from market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
-from market.params import Params
-from market.receipts import Receipt
-from market.schema import errors_of
-from market.state import MemoryState, StateOverlay
+from marketnode.core import smt
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.market import keys, store
+from marketnode.market.accounts import balance
+from marketnode.market.context import BlockContext
+from marketnode.market.engine import apply_block, init_genesis
+from marketnode.market.genesis import Genesis, GenesisAccount, GenesisAsset, GenesisValidator
+from marketnode.market.params import Params
+from marketnode.market.receipts import Receipt
+from marketnode.market.schema import errors_of
+from marketnode.market.state import MemoryState, StateOverlay
 
 CHAIN_ID = "market-test"
 GENESIS_MS = 1_700_000_000_000

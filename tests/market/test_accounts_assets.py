@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from market_harness import FUNDS, NAMES, POOL, Chain, make_genesis
 
-from market import codes, keys
-from market.assets import require_asset
+from marketnode.market import codes, keys
+from marketnode.market.assets import require_asset
 
 
 def test_register_stores_name_and_commitment_only(chain: Chain) -> None:

@@ -13,14 +13,14 @@ from dataclasses import replace
 import pytest
 from market_harness import CHAIN_ID, Chain, make_genesis
 
-import market.codes as codes
-from core.keys import PrivateKey
-from core.types import MAX_TX_SIGS, Tx
-from market import keys
-from market.authority import authority_of
-from market.engine import check_tx, load_params
-from market.params import DAY_MS
-from market.state import StateOverlay
+import marketnode.market.codes as codes
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import MAX_TX_SIGS, Tx
+from marketnode.market import keys
+from marketnode.market.authority import authority_of
+from marketnode.market.engine import check_tx, load_params
+from marketnode.market.params import DAY_MS
+from marketnode.market.state import StateOverlay
 
 
 def fresh(name: str) -> PrivateKey:

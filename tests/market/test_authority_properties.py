@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from market_harness import CHAIN_ID, Chain
 
-from core.keys import PrivateKey
-from core.types import Tx
-from market import keys, store
-from market.authority import AUTHORITY_KINDS, authority_of
-from market.state import MemoryState
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.market import keys, store
+from marketnode.market.authority import AUTHORITY_KINDS, authority_of
+from marketnode.market.state import MemoryState
 
 PEOPLE = ("alice", "bob", "carol")
 DELAY = 60_000
@@ -233,7 +233,7 @@ def run_checked(actions: list[tuple[Any, ...]]) -> Chain:
 
 def test_the_checker_catches_a_planted_bug(monkeypatch: Any) -> None:
     """Execution that trusts any signature (the admission check skipped) must trip the invariants."""
-    import market.engine as engine
+    import marketnode.market.engine as engine
 
     def trusting(state: Any, tx: Tx, params: Any) -> Any:
         return authority_of(state, tx.sender)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from market_harness import Chain, make_genesis
 
-from market import codes, keys
-from market.accounts import ESCROW
+from marketnode.market import codes, keys
+from marketnode.market.accounts import ESCROW
 
 TEE = dict(options=[{"name": "size", "values": ["S", "M"]}],
            variants=[{"sku": "S", "choice": ["S"], "price_delta": 0, "stock": 2},

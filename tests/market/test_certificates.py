@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from market_harness import Chain
 
-from market import codes, keys, roles
-from market.certificates import certificate_of, ownership_chain
-from market.store import index_ids
+from marketnode.market import codes, keys, roles
+from marketnode.market.certificates import certificate_of, ownership_chain
+from marketnode.market.store import index_ids
 
 FP = b"\xaa" * 32
 

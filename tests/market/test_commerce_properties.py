@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from market_harness import Chain
 from test_properties import _check_invariants, _return_step, _setup
 
-from market import keys, store
-from market.params import DAY_MS
+from marketnode.market import keys, store
+from marketnode.market.params import DAY_MS
 
 op = st.one_of(
     *[st.tuples(st.just("return_step"), st.integers(0, 3), st.integers(0, 7))] * 4,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from core.encoding import encode
-from core.keys import PrivateKey
-from core.types import Tx
-from market.schema import validate_body
+from marketnode.core.encoding import encode
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.market.schema import validate_body
 
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "test-vectors" / "commerce.json"
 CASES = json.loads(VECTORS.read_text())["txs"]

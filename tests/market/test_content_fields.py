@@ -1,7 +1,7 @@
 """Every tx field that names off-chain text is one the nodes keep and fetch (market/content_refs.py)."""
 
-from market.content_refs import CONTENT_FIELDS
-from market.schema import KINDS
+from marketnode.market.content_refs import CONTENT_FIELDS
+from marketnode.market.schema import KINDS
 
 
 def test_every_field_documented_as_utf8_text_is_a_content_reference() -> None:

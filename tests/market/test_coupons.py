@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from market_harness import Chain
 
-from market import codes, keys
-from market.accounts import ESCROW
+from marketnode.market import codes, keys
+from marketnode.market.accounts import ESCROW
 
 FAR = 2**50
 

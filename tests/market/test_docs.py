@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import market.codes as codes
-from market import docs
-from market.dispatch import HANDLERS
-from market.schema import ERRORS, KINDS
+import marketnode.market.codes as codes
+from marketnode.market import docs
+from marketnode.market.dispatch import HANDLERS
+from marketnode.market.schema import ERRORS, KINDS
 
 
 def test_generated_sections_are_fresh() -> None:
-    assert docs.main(["--check"]) == 0, "run: python -m market.docs"
+    assert docs.main(["--check"]) == 0, "run: python -m marketnode.market.docs"
 
 
 def test_every_kind_has_a_handler_and_every_code_a_description() -> None:

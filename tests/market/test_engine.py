@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from market_harness import CHAIN_ID, Chain
 
-from core import smt
-from core.encoding import encode
-from core.errors import RuleError
-from core.merkle import merkle_root
-from core.types import Tx
-from market import codes, keys
-from market.context import BlockContext
-from market.engine import apply_tx, check_tx, load_params
-from market.state import MemoryState
+from marketnode.core import smt
+from marketnode.core.encoding import encode
+from marketnode.core.errors import RuleError
+from marketnode.core.merkle import merkle_root
+from marketnode.core.types import Tx
+from marketnode.market import codes, keys
+from marketnode.market.context import BlockContext
+from marketnode.market.engine import apply_tx, check_tx, load_params
+from marketnode.market.state import MemoryState
 
 
 def test_transfer_pays_fee_to_proposer_and_consumes_nonce(chain: Chain) -> None:
@@ -123,7 +123,7 @@ def test_same_blocks_on_a_fresh_state_give_the_same_root(chain: Chain) -> None:
 
 
 def test_failure_messages_quoting_user_input_stay_short(chain: Chain) -> None:
-    from market.receipts import Receipt
+    from marketnode.market.receipts import Receipt
 
     junk = {f"field_{i:04d}_" + "x" * 40: 1 for i in range(200)}
     receipt = chain.fails(codes.BAD_BODY, "alice", "transfer", **junk)

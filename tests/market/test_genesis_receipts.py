@@ -7,10 +7,10 @@ import json
 import pytest
 from market_harness import Chain, make_genesis
 
-from core.errors import ConfigError, DecodeError
-from market.genesis import Genesis
-from market.params import MAX_WINDOW_MS
-from market.receipts import Event, Receipt
+from marketnode.core.errors import ConfigError, DecodeError
+from marketnode.market.genesis import Genesis
+from marketnode.market.params import MAX_WINDOW_MS
+from marketnode.market.receipts import Event, Receipt
 
 
 def test_genesis_json_round_trip_keeps_the_hash() -> None:
@@ -74,7 +74,7 @@ def test_receipt_round_trip_and_hash() -> None:
 def test_receipt_decode_refuses_bad_fields() -> None:
     obj = Receipt(b"\x01" * 32, True, "ok", "", 3).to_obj()
     obj["ok"] = 1
-    from core.encoding import encode
+    from marketnode.core.encoding import encode
 
     with pytest.raises(DecodeError):
         Receipt.decode(encode(obj))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from market_harness import Chain
 
-from market import codes, keys
-from market.kyc import kyc_level
+from marketnode.market import codes, keys
+from marketnode.market.kyc import kyc_level
 
 
 def test_attest_sets_level_until_expiry(chain: Chain) -> None:

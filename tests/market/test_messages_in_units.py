@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import RuleError
-from market.accounts import move
-from market.assets import create_asset, in_units
-from market.state import MemoryState
+from marketnode.core.errors import RuleError
+from marketnode.market.accounts import move
+from marketnode.market.assets import create_asset, in_units
+from marketnode.market.state import MemoryState
 
 A, B = b"\x01" * 32, b"\x02" * 32
 
@@ -15,7 +15,7 @@ A, B = b"\x01" * 32, b"\x02" * 32
 def test_insufficient_funds_names_the_balance_and_the_need_in_units():
     state = MemoryState()
     create_asset(state, "USDX", "Stable", 2, None, None)
-    from market import keys, store
+    from marketnode.market import keys, store
 
     store.save_int(state, keys.balance(A, "USDX"), 2371)
     with pytest.raises(RuleError) as refused:

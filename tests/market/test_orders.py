@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from market_harness import Chain, make_genesis
 
-from market import codes, keys
-from market.accounts import ESCROW, TREASURY
-from market.orders import OPEN
-from market.params import Params
-from market.store import index_ids
+from marketnode.market import codes, keys
+from marketnode.market.accounts import ESCROW, TREASURY
+from marketnode.market.orders import OPEN
+from marketnode.market.params import Params
+from marketnode.market.store import index_ids
 
 P = Params()
 
@@ -319,7 +319,7 @@ def test_unknown_orders_are_not_found(chain: Chain) -> None:
 
 
 def test_claimable_by_tells_who_may_claim_and_from_when(market: tuple[Chain, int]) -> None:
-    from market.orders import claimable_by
+    from marketnode.market.orders import claimable_by
 
     chain, listing = market
     order = chain.order(chain.place("bob", listing))

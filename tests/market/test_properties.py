@@ -16,18 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from market_harness import CHAIN_ID, POOL, Chain, make_genesis
 
-from core.encoding import decode
-from market import keys, store
-from market.accounts import ESCROW, REWARD_POOL, TREASURY
-from market.context import BlockContext
-from market.engine import apply_tx
-from market.orders import CLAIMANT, OPEN, TERMINAL
-from market.params import BPS, DAY_MS
-from market.returns import AFTERSALES
-from market.returns import CLAIMANT as RETURN_CLAIMANT
-from market.returns import TERMINAL as RETURN_TERMINAL
-from market.state import State, StateOverlay
-from market.store import index_ids
+from marketnode.core.encoding import decode
+from marketnode.market import keys, store
+from marketnode.market.accounts import ESCROW, REWARD_POOL, TREASURY
+from marketnode.market.context import BlockContext
+from marketnode.market.engine import apply_tx
+from marketnode.market.orders import CLAIMANT, OPEN, TERMINAL
+from marketnode.market.params import BPS, DAY_MS
+from marketnode.market.returns import AFTERSALES
+from marketnode.market.returns import CLAIMANT as RETURN_CLAIMANT
+from marketnode.market.returns import TERMINAL as RETURN_TERMINAL
+from marketnode.market.state import State, StateOverlay
+from marketnode.market.store import index_ids
 
 PEOPLE = ("alice", "bob", "carol", "arb")
 ORDER_ACTIONS = ("order_accept", "order_decline", "order_cancel", "order_ship", "order_confirm",

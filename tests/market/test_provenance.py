@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from market_harness import Chain
 
-from market import codes, keys
-from market.provenance import history
+from marketnode.market import codes, keys
+from marketnode.market.provenance import history
 
 
 def _record(chain: Chain, owner: str = "carol", record: str = "lot-1") -> str:

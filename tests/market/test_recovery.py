@@ -12,11 +12,11 @@ import hashlib
 import pytest
 from market_harness import Chain, make_genesis
 
-import market.codes as codes
-from core.keys import PrivateKey
-from market import keys
-from market.authority import authority_of
-from market.params import DAY_MS
+import marketnode.market.codes as codes
+from marketnode.core.keys import PrivateKey
+from marketnode.market import keys
+from marketnode.market.authority import authority_of
+from marketnode.market.params import DAY_MS
 
 DELAY = DAY_MS
 
@@ -158,7 +158,7 @@ def test_a_removed_guardians_approval_no_longer_counts() -> None:
     chain.ok("carol", "recovery_approve", account=chain.acct("alice"), recovery=recovery, new_key=NEW.public_key)
     record = chain.load(keys.guardians(chain.acct("alice")))
     record["guardians"] = [chain.acct("bob"), chain.acct("dave")]  # a set change that, by a bug, kept the recovery
-    from market import store
+    from marketnode.market import store
 
     store.save(chain.state, keys.guardians(chain.acct("alice")), record)
     chain.advance(DELAY)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from market_harness import Chain
 
-from market import codes, keys
-from market.params import DAY_MS, Params
-from market.returns import AFTERSALES
+from marketnode.market import codes, keys
+from marketnode.market.params import DAY_MS, Params
+from marketnode.market.returns import AFTERSALES
 
 P = Params()
 WINDOW = 30 * DAY_MS

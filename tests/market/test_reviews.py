@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from market_harness import POOL, Chain
 
-from market import codes, keys
-from market.accounts import REWARD_POOL
-from market.store import index_ids
+from marketnode.market import codes, keys
+from marketnode.market.accounts import REWARD_POOL
+from marketnode.market.store import index_ids
 
 RATINGS = dict(overall=5, quality=4, accuracy=5, delivery=3, service=5)
 

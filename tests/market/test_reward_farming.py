@@ -15,13 +15,13 @@ import sqlite3
 import pytest
 from market_harness import Chain, key_of, make_genesis
 
-from core.types import Block
-from market import keys
-from market.accounts import REWARD_POOL, TREASURY
-from node.api.views import rating_json
-from node.genesis_setup import DEV_PARAMS
-from node.queries import schema as query_schema
-from node.queries.indexer import Indexer
+from marketnode.core.types import Block
+from marketnode.market import keys
+from marketnode.market.accounts import REWARD_POOL, TREASURY
+from marketnode.node.api.views import rating_json
+from marketnode.node.genesis_setup import DEV_PARAMS
+from marketnode.node.queries import schema as query_schema
+from marketnode.node.queries.indexer import Indexer
 
 RATINGS_5 = dict.fromkeys(("overall", "quality", "accuracy", "delivery", "service"), 5)
 RATINGS_1 = dict.fromkeys(RATINGS_5, 1)

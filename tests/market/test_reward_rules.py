@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from market_harness import Chain, make_genesis
 
-from core.errors import ConfigError
-from market import keys, store
-from market.params import DAY_MS, Params
-from market.reviews import MAX_WEIGHT, MAX_WEIGHT_SUM, _add_rating, average
-from market.rewards import WITHHELD
-from market.schema import RATINGS
-from market.state import MemoryState
+from marketnode.core.errors import ConfigError
+from marketnode.market import keys, store
+from marketnode.market.params import DAY_MS, Params
+from marketnode.market.reviews import MAX_WEIGHT, MAX_WEIGHT_SUM, _add_rating, average
+from marketnode.market.rewards import WITHHELD
+from marketnode.market.schema import RATINGS
+from marketnode.market.state import MemoryState
 
 STARS = dict.fromkeys(RATINGS, 4)
 PRICE = 10_000  # 1 % platform fee = 100; a 40 % rebate = 40 covers the review reward (10) and the referral (20)

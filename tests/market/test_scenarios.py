@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from market_harness import Chain
 
-from core.sealed import open_sealed, seal
-from market import keys
-from market.accounts import ESCROW, TREASURY
-from market.certificates import certificate_of, ownership_chain
-from market.params import Params
-from market.provenance import history
+from marketnode.core.sealed import open_sealed, seal
+from marketnode.market import keys
+from marketnode.market.accounts import ESCROW, TREASURY
+from marketnode.market.certificates import certificate_of, ownership_chain
+from marketnode.market.params import Params
+from marketnode.market.provenance import history
 
 P = Params()
 RATINGS = dict(overall=5, quality=5, accuracy=4, delivery=4, service=5)

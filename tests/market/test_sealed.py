@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ValidationError
-from core.keys import PrivateKey
-from core.sealed import SEAL_OVERHEAD, open_sealed, seal
+from marketnode.core.errors import ValidationError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.sealed import SEAL_OVERHEAD, open_sealed, seal
 
 
 def test_only_the_recipient_opens_a_sealed_box() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from market_harness import Chain, make_genesis
 
-from market import codes, keys
-from market.store import index_ids
+from marketnode.market import codes, keys
+from marketnode.market.store import index_ids
 
 
 def _shop_body(chain: Chain, **fields: object) -> dict:

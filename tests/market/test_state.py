@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.state import MemoryState, StateOverlay
+from marketnode.market.state import MemoryState, StateOverlay
 
 
 def test_overlay_iterates_base_and_writes_merged_in_key_order() -> None:

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from market.state import MemoryState, StateOverlay
+from marketnode.market.state import MemoryState, StateOverlay
 
 keys = st.binary(min_size=1, max_size=3)
 ops = st.lists(st.tuples(st.sampled_from(["get", "put", "delete", "iterate"]), keys, st.binary(max_size=3)), max_size=40)

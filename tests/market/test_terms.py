@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from market_harness import Chain
 
-from market import codes, keys
-from market.accounts import ESCROW
-from market.terms import ships_to
+from marketnode.market import codes, keys
+from marketnode.market.accounts import ESCROW
+from marketnode.market.terms import ships_to
 
 OPTIONS = [{"name": "size", "values": ["S", "M", "L"]}, {"name": "colour", "values": ["red", "blue"]}]
 VARIANTS = [

@@ -11,8 +11,8 @@ import sys
 
 from storage_samples import GENESIS_HASH, block, certificate, receipts_for, tx
 
-from node.storage.chainstore import ChainStore
-from node.storage.level import LevelKV
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.level import LevelKV
 
 TXS_PER_BLOCK = 3
 

@@ -18,8 +18,8 @@ import contextlib
 
 from test_mailbox import BUYER, CHAIN, NOW, SELLER, envelope, make_mailbox
 
-from core.message import seal_message
-from node.mailbox import MailboxRefused
+from marketnode.core.message import seal_message
+from marketnode.node.mailbox import MailboxRefused
 
 
 def main() -> None:

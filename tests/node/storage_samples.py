@@ -8,11 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import COMMIT, Block, Certificate, Tx, Vote
-from node.storage.chainstore import ChainStore
-from node.storage.kv import KV
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.kv import KV
 
 CHAIN_ID = "storage-test"
 GENESIS_HASH = digest("genesis", b"storage-test")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError
-from node.admission import AdmissionControl, AdmissionLimits, CommitRate
+from marketnode.core.errors import ConfigError
+from marketnode.node.admission import AdmissionControl, AdmissionLimits, CommitRate
 
 
 def control(max_pending_ms: int = 2000, floor: int = 500, **kw: int) -> AdmissionControl:
@@ -134,8 +134,8 @@ def test_a_block_of_zero_txs_updates_the_interval_start_without_a_sample() -> No
 def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_path) -> None:
     from dataclasses import dataclass, replace
 
-    from node.config import MempoolSection, NodeConfig
-    from node.intake import TxIntake
+    from marketnode.node.config import MempoolSection, NodeConfig
+    from marketnode.node.intake import TxIntake
 
     @dataclass
     class Block:
@@ -165,7 +165,7 @@ def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_p
 
 
 def test_a_later_nonce_waits_behind_a_refused_one_until_it_comes() -> None:
-    from node.admission import RefusedNonces
+    from marketnode.node.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000)
     held.refused(b"s", 5, now_ms=0, comeback_ms=700)
@@ -178,7 +178,7 @@ def test_a_later_nonce_waits_behind_a_refused_one_until_it_comes() -> None:
 
 
 def test_a_held_nonce_is_forgotten_after_the_ttl_or_once_the_chain_passes_it() -> None:
-    from node.admission import RefusedNonces
+    from marketnode.node.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000)
     held.refused(b"s", 5, now_ms=0)
@@ -188,7 +188,7 @@ def test_a_held_nonce_is_forgotten_after_the_ttl_or_once_the_chain_passes_it() -
 
 
 def test_the_lowest_refused_nonce_is_kept_and_the_table_is_bounded() -> None:
-    from node.admission import RefusedNonces
+    from marketnode.node.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000, max_senders=2)
     held.refused(b"s", 5, now_ms=0)

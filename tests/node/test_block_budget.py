@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from node.chain_app import BlockBudget
+from marketnode.node.chain_app import BlockBudget
 
 
 def test_before_any_measured_block_the_consensus_cap_holds() -> None:

@@ -21,16 +21,16 @@ from storage_samples import (
     tx,
 )
 
-from core import smt
-from core.errors import StorageError
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Vote
-from node.storage import schema
-from node.storage.chainstore import ChainStore, Head
-from node.storage.kv import KV, WriteBatch
-from node.storage.level import LevelKV
-from node.storage.memory import MemoryKV
+from marketnode.core import smt
+from marketnode.core.errors import StorageError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, PREPARE, Block, Certificate, Evidence, Vote
+from marketnode.node.storage import schema
+from marketnode.node.storage.chainstore import ChainStore, Head
+from marketnode.node.storage.kv import KV, WriteBatch
+from marketnode.node.storage.level import LevelKV
+from marketnode.node.storage.memory import MemoryKV
 
 
 @pytest.fixture(params=["memory", "level"])

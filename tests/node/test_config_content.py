@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError
-from node.config import CONFIG_FILE, load_config
+from marketnode.core.errors import ConfigError
+from marketnode.node.config import CONFIG_FILE, load_config
 
 
 def write(tmp_path, text: str):

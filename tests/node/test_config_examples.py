@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError
-from market.genesis import Genesis
-from node.config import CONFIG_FILE, NodeConfig, load_config, render_config
+from marketnode.core.errors import ConfigError
+from marketnode.market.genesis import Genesis
+from marketnode.node.config import CONFIG_FILE, NodeConfig, load_config, render_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -6,12 +6,12 @@ import stat
 
 import pytest
 
-from core.errors import ConfigError
-from node.config import CONFIG_FILE, NodeConfig, RpcSection, load_config, tighten_config_mode, write_config
-from node.init_home import init_single_node_home
-from node.rpc import RpcLimits
-from node.rpc.access import AccessPolicy
-from node.testnet_layout import init_testnet
+from marketnode.core.errors import ConfigError
+from marketnode.node.config import CONFIG_FILE, NodeConfig, RpcSection, load_config, tighten_config_mode, write_config
+from marketnode.node.init_home import init_single_node_home
+from marketnode.node.rpc import RpcLimits
+from marketnode.node.rpc.access import AccessPolicy
+from marketnode.node.testnet_layout import init_testnet
 
 
 def mode(path) -> int:

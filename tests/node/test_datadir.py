@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from storage_samples import GENESIS_HASH, only_file, overwrite_middle, write_chain
 
-from consensus.records import LastSigned
-from core.errors import StorageCorruption, StorageError
-from core.types import COMMIT
-from node.datadir import open_checked, recover, reset
-from node.storage import schema
-from node.storage.chainstore import ChainStore
-from node.storage.kv import WriteBatch
-from node.storage.level import LevelKV
+from marketnode.consensus.records import LastSigned
+from marketnode.core.errors import StorageCorruption, StorageError
+from marketnode.core.types import COMMIT
+from marketnode.node.datadir import open_checked, recover, reset
+from marketnode.node.storage import schema
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.kv import WriteBatch
+from marketnode.node.storage.level import LevelKV
 
 RECORD = LastSigned(7, 0, COMMIT, b"\x01" * 32).encode()
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import StorageCorruption
-from core.keys import PrivateKey
-from core.types import COMMIT, Block, Certificate, Tx, Vote
-from market.engine import init_genesis
-from market.state import StateOverlay
-from node.executor import BlockExecutor
-from node.genesis_setup import dev_genesis
-from node.storage.chainstore import ChainStore
-from node.storage.integrity import verify_chain
-from node.storage.memory import MemoryKV
+from marketnode.core.errors import StorageCorruption
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
+from marketnode.market.engine import init_genesis
+from marketnode.market.state import StateOverlay
+from marketnode.node.executor import BlockExecutor
+from marketnode.node.genesis_setup import dev_genesis
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.integrity import verify_chain
+from marketnode.node.storage.memory import MemoryKV
 
 CHAIN = "executor-root-test"
 VALIDATOR = PrivateKey(bytes([9]) * 32)

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from node.queries.follower import IndexFollower
+from marketnode.node.queries.follower import IndexFollower
 
 
 @dataclass

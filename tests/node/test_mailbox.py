@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
-from core.encoding import encode
-from core.keys import PrivateKey
-from core.message import Envelope, ReadMarker, seal_message
-from market import keys
-from node.config import MailboxSection
-from node.mailbox import Mailbox, MailboxRefused
-from node.mailbox_store import MINUTE_MS, MailboxStore
-from node.storage.memory import MemoryKV
+from marketnode.core.encoding import encode
+from marketnode.core.keys import PrivateKey
+from marketnode.core.message import Envelope, ReadMarker, seal_message
+from marketnode.market import keys
+from marketnode.node.config import MailboxSection
+from marketnode.node.mailbox import Mailbox, MailboxRefused
+from marketnode.node.mailbox_store import MINUTE_MS, MailboxStore
+from marketnode.node.storage.memory import MemoryKV
 
 CHAIN = "test-chain"
 NOW = 1_800_000_000_000

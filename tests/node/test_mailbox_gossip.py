@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 from test_mailbox import BUYER, NOW, SELLER, chain_state, envelope
 
-from core.encoding import decode, encode
-from core.message import ReadMarker
-from node.config import MailboxSection
-from node.mailbox_service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
+from marketnode.core.encoding import decode, encode
+from marketnode.core.message import ReadMarker
+from marketnode.node.config import MailboxSection
+from marketnode.node.mailbox_service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
 
 
 class Peers:

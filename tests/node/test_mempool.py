@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import ConfigError, RuleError, ValidationError
-from core.keys import PrivateKey
-from core.types import Tx
-from node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.core.errors import ConfigError, RuleError, ValidationError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
 
 CHAIN = "mempool-test"
 KEYS = [PrivateKey(bytes([n]) * 32) for n in range(1, 9)]

@@ -8,7 +8,7 @@ import contextlib
 import stat
 from dataclasses import dataclass
 
-from node.mempool_journal import MAGIC, MIN_COMPACT_RECORDS, MempoolJournal, encode_record, read_records
+from marketnode.node.mempool_journal import MAGIC, MIN_COMPACT_RECORDS, MempoolJournal, encode_record, read_records
 
 MAX = 64 * 1024
 
@@ -121,7 +121,7 @@ async def test_the_journal_file_is_private(tmp_path) -> None:
 async def test_a_failed_append_reports_not_durable_and_the_next_round_rewrites(tmp_path, monkeypatch) -> None:
     j = journal(tmp_path)
     j.start({})
-    import node.mempool_journal as module
+    import marketnode.node.mempool_journal as module
 
     real = module._write_all
     monkeypatch.setattr(module, "_write_all", lambda fd, data: (_ for _ in ()).throw(OSError(28, "No space left")))
@@ -140,7 +140,7 @@ async def test_a_failed_append_reports_not_durable_and_the_next_round_rewrites(t
 
 
 def test_the_journal_bench_reports_every_traffic_shape() -> None:
-    from node.bench.journal import run_journal
+    from marketnode.node.bench.journal import run_journal
 
     rows = run_journal(txs=20, clients=4)["rows"]
     assert rows["one tx_send at a time"]["txs_per_fsync"] == 1.0
@@ -149,10 +149,10 @@ def test_the_journal_bench_reports_every_traffic_shape() -> None:
 
 
 def test_replay_readmits_through_admission_and_keeps_only_what_went_back_in(tmp_path) -> None:
-    from core.errors import RuleError
-    from core.types import Tx
-    from node.config import NodeConfig
-    from node.intake import TxIntake
+    from marketnode.core.errors import RuleError
+    from marketnode.core.types import Tx
+    from marketnode.node.config import NodeConfig
+    from marketnode.node.intake import TxIntake
 
     cfg = NodeConfig(home=tmp_path)
     first = TxIntake(cfg, set())

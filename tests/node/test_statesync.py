@@ -15,13 +15,13 @@ from types import SimpleNamespace
 import pytest
 from storage_samples import GENESIS_HASH, VALIDATOR_KEYS, block, certificate
 
-from core.encoding import decode, encode
-from core.errors import DecodeError, MarketnodeError, P2PError, RpcError, StorageError
-from core.types import Block
-from node.api.chain import block_json
-from node.config import SyncSection
-from node.snapshot.client import StateSyncClient, parse_offers
-from node.snapshot.fetch import (
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import DecodeError, MarketnodeError, P2PError, RpcError, StorageError
+from marketnode.core.types import Block
+from marketnode.node.api.chain import block_json
+from marketnode.node.config import SyncSection
+from marketnode.node.snapshot.client import StateSyncClient, parse_offers
+from marketnode.node.snapshot.fetch import (
     ChunkFetch,
     Limits,
     Offer,
@@ -30,13 +30,13 @@ from node.snapshot.fetch import (
     choose_offer,
     verify_anchor,
 )
-from node.snapshot.format import ENTRY_OVERHEAD, Manifest, chunk_hash, cut_chunks, decode_chunk, encode_chunk
-from node.snapshot.offers import SnapshotGone, SnapshotOffers
-from node.storage import integrity, statetree
-from node.storage.chainstore import ChainStore
-from node.storage.memory import MemoryKV
-from node.sync import parse_blocks, serve_blocks
-from p2p.peer import PeerInfo
+from marketnode.node.snapshot.format import ENTRY_OVERHEAD, Manifest, chunk_hash, cut_chunks, decode_chunk, encode_chunk
+from marketnode.node.snapshot.offers import SnapshotGone, SnapshotOffers
+from marketnode.node.storage import integrity, statetree
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.memory import MemoryKV
+from marketnode.node.sync import parse_blocks, serve_blocks
+from marketnode.p2p.peer import PeerInfo
 
 CHAIN_ID = "storage-test"
 VALIDATORS = [k.public_key for k in VALIDATOR_KEYS]
@@ -447,8 +447,8 @@ def test_an_offers_reply_is_bounded():
     ("[sync]\nsnapshot_interval = -1\n", "sync.snapshot_interval"),
 ])
 def test_sync_settings_are_checked_on_load(tmp_path, text, message):
-    from core.errors import ConfigError
-    from node.config import CONFIG_FILE, load_config
+    from marketnode.core.errors import ConfigError
+    from marketnode.node.config import CONFIG_FILE, load_config
 
     (tmp_path / CONFIG_FILE).write_text(text)
     with pytest.raises(ConfigError, match=message):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from storage_samples import GENESIS_HASH, block, certificate
 
-from core import smt
-from core.errors import StorageCorruption
-from node.storage import schema, statetree
-from node.storage.chainstore import ChainStore
-from node.storage.kv import WriteBatch
-from node.storage.memory import MemoryKV
+from marketnode.core import smt
+from marketnode.core.errors import StorageCorruption
+from marketnode.node.storage import schema, statetree
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.kv import WriteBatch
+from marketnode.node.storage.memory import MemoryKV
 
 
 def grow(store: ChainStore, blocks: int) -> list[dict[bytes, bytes]]:
@@ -86,7 +86,7 @@ def test_bench_tree_reports_the_cost_per_changed_key(tmp_path) -> None:
 
     from click.testing import CliRunner
 
-    from cli.main import main
+    from marketnode.cli.main import main
 
     out = tmp_path / "tree.json"
     result = CliRunner().invoke(main, ["bench", "tree", "--keys", "500", "--changed", "100", "--blocks", "2",

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import StorageError
-from node.storage.kv import KV, WriteBatch, prefix_upper_bound
-from node.storage.level import LevelKV
-from node.storage.memory import MemoryKV
+from marketnode.core.errors import StorageError
+from marketnode.node.storage.kv import KV, WriteBatch, prefix_upper_bound
+from marketnode.node.storage.level import LevelKV
+from marketnode.node.storage.memory import MemoryKV
 
 
 @pytest.fixture(params=["memory", "level"])
@@ -283,7 +283,7 @@ def test_level_on_a_path_that_is_a_file_says_why_without_blaming_a_lock(tmp_path
 
 def test_level_refuses_a_database_another_process_holds(tmp_path: Path) -> None:
     holder = (
-        "import sys; from node.storage.level import LevelKV; kv = LevelKV(sys.argv[1]); "
+        "import sys; from marketnode.node.storage.level import LevelKV; kv = LevelKV(sys.argv[1]); "
         "print('open', flush=True); sys.stdin.read()"
     )
     proc = subprocess.Popen(

@@ -23,15 +23,15 @@ from storage_samples import (
     write_chain,
 )
 
-from core.errors import StorageCorruption, StorageError
-from core.hashing import digest
-from core.types import PREPARE, Block, Evidence, Vote
-from node.storage import schema
-from node.storage.chainstore import ChainStore
-from node.storage.integrity import verify_chain
-from node.storage.kv import KV, WriteBatch
-from node.storage.level import LevelKV
-from node.storage.memory import MemoryKV
+from marketnode.core.errors import StorageCorruption, StorageError
+from marketnode.core.hashing import digest
+from marketnode.core.types import PREPARE, Block, Evidence, Vote
+from marketnode.node.storage import schema
+from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.storage.integrity import verify_chain
+from marketnode.node.storage.kv import KV, WriteBatch
+from marketnode.node.storage.level import LevelKV
+from marketnode.node.storage.memory import MemoryKV
 
 
 def delete_keys(kv: KV, keys: list[bytes]) -> None:

@@ -9,9 +9,9 @@ and request() answer as an honest validator and a lying stranger would.
 
 from __future__ import annotations
 
-from core.encoding import encode
-from node.sync import Syncer
-from p2p.peer import PeerInfo
+from marketnode.core.encoding import encode
+from marketnode.node.sync import Syncer
+from marketnode.p2p.peer import PeerInfo
 
 VALIDATOR = b"\x01" * 32
 STRANGER = b"\x02" * 32

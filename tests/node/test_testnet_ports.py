@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from cli.main import main
-from core.errors import ConfigError
-from node import testnet_ports as ports
-from node import testnet_procs as procs
-from node.testnet_layout import init_testnet
+from marketnode.cli.main import main
+from marketnode.core.errors import ConfigError
+from marketnode.node import testnet_ports as ports
+from marketnode.node import testnet_procs as procs
+from marketnode.node.testnet_layout import init_testnet
 
 
 def free_base(count: int) -> int:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.keys import PrivateKey
-from p2p.config import P2PConfig
-from p2p.host import P2PHost
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.host import P2PHost
 
 CHAIN = "test-chain"
 

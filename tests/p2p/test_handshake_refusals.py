@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from p2p_helpers import CHAIN, Network, seed_of, wait_for
 
-from core.encoding import decode, encode
-from core.errors import P2PError
-from core.keys import PrivateKey
-from p2p import probe
-from p2p.handshake import HandshakeError, Initiator
-from p2p.probe import RawPeer
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import P2PError
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p import probe
+from marketnode.p2p.handshake import HandshakeError, Initiator
+from marketnode.p2p.probe import RawPeer
 
 
 async def _assert_still_serves(network: Network, target) -> None:  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ async def test_replayed_handshake_is_refused(network: Network) -> None:
 async def test_replayed_listener_reply_is_refused_by_the_dialer() -> None:
     """A fake listener replaying an old reply cannot answer the dialer's fresh challenge."""
     server, client = PrivateKey.generate(), PrivateKey.generate()
-    from p2p.handshake import Responder
+    from marketnode.p2p.handshake import Responder
 
     first = Initiator(client, CHAIN, 1)
     old_reply = Responder(server, CHAIN, 1).on_hello(first.first_message())

@@ -12,13 +12,13 @@ import aiohttp
 import pytest
 from p2p_helpers import CHAIN, Network, Node, seed_of, wait_for
 
-from core.encoding import encode
-from core.errors import P2PError
-from core.keys import PrivateKey
-from p2p import probe
-from p2p.framing import MsgFrame, encode_frame
-from p2p.peer import CLOSE_BANNED, PENALTY_BAD_FRAME
-from p2p.probe import RawPeer
+from marketnode.core.encoding import encode
+from marketnode.core.errors import P2PError
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p import probe
+from marketnode.p2p.framing import MsgFrame, encode_frame
+from marketnode.p2p.peer import CLOSE_BANNED, PENALTY_BAD_FRAME
+from marketnode.p2p.probe import RawPeer
 
 
 async def _still_serves(network: Network, target: Node) -> None:

@@ -6,8 +6,8 @@ import asyncio
 
 from p2p_helpers import Network, fast_config, seed_of, wait_for
 
-from core.keys import PrivateKey
-from p2p.host import P2PHost
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.host import P2PHost
 
 
 async def test_bulk_frames_have_their_own_send_bound(network: Network) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from p2p_helpers import Network, wait_for
 
-from core.errors import P2PError
+from marketnode.core.errors import P2PError
 
 
 async def _echo(peer: bytes, topic: str, payload: bytes) -> bytes:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError
-from p2p.config import P2PConfig
-from p2p.slots import Slot, SlotLimits, Verdict, choose_victim, decide, netgroup
+from marketnode.core.errors import ConfigError
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.slots import Slot, SlotLimits, Verdict, choose_victim, decide, netgroup
 
 LIMITS = SlotLimits(max_peers=6, max_inbound=4, max_outbound=2, max_inbound_per_ip=2, max_inbound_per_subnet=3,
                     limit_loopback=False)

@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from p2p_helpers import CHAIN, Network, free_ports, seed_of, wait_for
 
-from core.keys import PrivateKey
-from p2p.framing import PexFrame, encode_frame
-from p2p.probe import RawPeer
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.framing import PexFrame, encode_frame
+from marketnode.p2p.probe import RawPeer
 
 
 @dataclass

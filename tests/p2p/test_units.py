@@ -8,16 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.encoding import decode, encode
-from core.errors import ConfigError, P2PError, ValidationError
-from core.keys import PrivateKey
-from p2p.config import P2PConfig, parse_peer_address
-from p2p.framing import FrameError, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame, encode_frame
-from p2p.handshake import HandshakeError, Initiator, Responder, SelfConnectionError, derive_session
-from p2p.pex import AddressBook, SeenCache
-from p2p.ratelimit import TokenBucket
-from p2p.scoring import Scoreboard
-from p2p.session import SessionCipher
+from marketnode.core.encoding import decode, encode
+from marketnode.core.errors import ConfigError, P2PError, ValidationError
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.config import P2PConfig, parse_peer_address
+from marketnode.p2p.framing import FrameError, MsgFrame, PexFrame, ReqFrame, RespFrame, decode_frame, encode_frame
+from marketnode.p2p.handshake import HandshakeError, Initiator, Responder, SelfConnectionError, derive_session
+from marketnode.p2p.pex import AddressBook, SeenCache
+from marketnode.p2p.ratelimit import TokenBucket
+from marketnode.p2p.scoring import Scoreboard
+from marketnode.p2p.session import SessionCipher
 
 CHAIN = "unit-chain"
 

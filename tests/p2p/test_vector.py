@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from core.keys import PrivateKey
-from p2p.framing import MsgFrame, encode_frame
-from p2p.handshake import Initiator, Responder, transcript_hash
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.framing import MsgFrame, encode_frame
+from marketnode.p2p.handshake import Initiator, Responder, transcript_hash
 
 HELLO_I = (
     "87a9616476657274697365ae31302e302e302e313a3236363536a8636861696e5f6964ac766563746f722d636861696e"

@@ -25,8 +25,8 @@ from typing import Any
 from harness import RpcFailure, Testnet, wait_for
 from proxy import LinkProxy, route_through
 
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
 
 LOST_WINDOW_S = 3.0
 RPC_ERRORS = (OSError, urllib.error.URLError, TimeoutError, ValueError, RpcFailure)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from harness import Testnet
 
 try:
-    from core.refusals import retry_after_s
+    from marketnode.core.refusals import retry_after_s
 except ImportError:  # the code before busy refusals existed
 
     def retry_after_s(code, data):  # type: ignore[no-untyped-def]

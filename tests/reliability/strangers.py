@@ -19,10 +19,10 @@ from collections.abc import Callable
 
 import aiohttp
 
-from core.keys import PrivateKey
-from p2p.framing import PexFrame, encode_frame
-from p2p.host import WS_PATH
-from p2p.probe import RawPeer
+from marketnode.core.keys import PrivateKey
+from marketnode.p2p.framing import PexFrame, encode_frame
+from marketnode.p2p.host import WS_PATH
+from marketnode.p2p.probe import RawPeer
 
 
 class StrangerFlood:

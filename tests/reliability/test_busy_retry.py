@@ -15,9 +15,9 @@ from collections import Counter
 import pytest
 from harness import Testnet, wait_for
 
-from core.keys import address_from_pubkey
-from wallet.client import RpcClient
-from wallet.delivery import DeliveryPolicy, await_receipts, send_batch
+from marketnode.core.keys import address_from_pubkey
+from marketnode.wallet.client import RpcClient
+from marketnode.wallet.delivery import DeliveryPolicy, await_receipts, send_batch
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
-from core.keys import PrivateKey
+from marketnode.core.keys import PrivateKey
 
 pytestmark = pytest.mark.integration
 

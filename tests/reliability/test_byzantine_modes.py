@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from consensus.messages import Prepare, PrePrepare, decode_message
-from core.errors import ConfigError, DecodeError
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import PREPARE, PROPOSE, Block, Vote
-from node.byzantine import Misbehaviour
+from marketnode.consensus.messages import Prepare, PrePrepare, decode_message
+from marketnode.core.errors import ConfigError, DecodeError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import PREPARE, PROPOSE, Block, Vote
+from marketnode.node.byzantine import Misbehaviour
 
 CHAIN = "byz-test"
 KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]

@@ -22,13 +22,13 @@ import pytest
 from harness import RpcFailure, Testnet, wait_for
 from PIL import Image
 
-from core.encoding import decode
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
-from core.upload import authorise_upload
-from node.content.fetch import chunk_reply
-from p2p.config import P2PConfig
-from p2p.host import P2PHost
+from marketnode.core.encoding import decode
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.core.upload import authorise_upload
+from marketnode.node.content.fetch import chunk_reply
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.host import P2PHost
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "content"))
 from content_samples import padded_png, real_bomb_png

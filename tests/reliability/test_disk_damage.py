@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from harness import RpcFailure, Testnet, wait_for
 
-from core.keys import PrivateKey, address_from_pubkey
-from core.types import Tx
+from marketnode.core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.types import Tx
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +110,7 @@ def assert_serves_what_the_validator_serves(net: Testnet, hashes: list[str]) -> 
 
 def data_cmd(net: Testnet, name: str, *args: str) -> subprocess.CompletedProcess:
     home = net.entries[name].home
-    return subprocess.run([sys.executable, "-m", "cli.main", "data", *args, "--home", str(home)],
+    return subprocess.run([sys.executable, "-m", "marketnode.cli.main", "data", *args, "--home", str(home)],
                           capture_output=True, text=True, timeout=60)
 
 

@@ -18,7 +18,7 @@ import pytest
 from chaos import closing_with_logs
 from harness import RpcFailure, Testnet, wait_for
 
-from node.rpc.errors import LIMIT_EXCEEDED
+from marketnode.node.rpc.errors import LIMIT_EXCEEDED
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.keys import PrivateKey
-from core.types import Tx
-from node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import Tx
+from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
 
 CHAIN = "mempool-full-test"
 A, B = PrivateKey(b"\x01" * 32), PrivateKey(b"\x02" * 32)

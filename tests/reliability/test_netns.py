@@ -19,8 +19,8 @@ import pytest
 from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
-from core.keys import PrivateKey
-from node import testnet_procs as procs
+from marketnode.core.keys import PrivateKey
+from marketnode.node import testnet_procs as procs
 
 pytestmark = pytest.mark.integration
 
@@ -114,7 +114,7 @@ class NamespacedNet(Testnet):
         for name in names or self.names:
             entry = self.entries[name]
             log = open(entry.log_file, "ab")  # noqa: SIM115 - the child owns it from here
-            command = ["ip", "netns", "exec", self.hosts.ns[name], sys.executable, "-m", "cli.main", "run",
+            command = ["ip", "netns", "exec", self.hosts.ns[name], sys.executable, "-m", "marketnode.cli.main", "run",
                        "--home", str(entry.home), *extra]
             self.procs[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                 env=dict(os.environ, PYTHONUNBUFFERED="1"), cwd=os.getcwd())

@@ -19,8 +19,8 @@ import pytest
 from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
-from core.keys import address_from_pubkey
-from core.types import Tx
+from marketnode.core.keys import address_from_pubkey
+from marketnode.core.types import Tx
 
 pytestmark = pytest.mark.integration
 

@@ -29,13 +29,13 @@ import pytest
 from chaos import closing_with_logs
 from harness import RpcFailure, Testnet, free_base_port, wait_for
 
-from consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, encode_message
-from core.jsonable import certificate_from_json
-from core.keys import PrivateKey
-from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote
-from node.rpc.errors import UNAUTHORIZED
-from p2p.config import P2PConfig
-from p2p.host import P2PHost
+from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, encode_message
+from marketnode.core.jsonable import certificate_from_json
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote
+from marketnode.node.rpc.errors import UNAUTHORIZED
+from marketnode.p2p.config import P2PConfig
+from marketnode.p2p.host import P2PHost
 
 pytestmark = pytest.mark.integration
 
@@ -54,12 +54,12 @@ def non_loopback_ipv4() -> str | None:
 def test_a_node_made_by_marketnode_init_listens_for_rpc_on_loopback_only(tmp_path):
     home = tmp_path / "home"
     base = free_base_port(1)
-    subprocess.run([sys.executable, "-m", "cli.main", "init", "--home", str(home), "--p2p-port", str(base),
+    subprocess.run([sys.executable, "-m", "marketnode.cli.main", "init", "--home", str(home), "--p2p-port", str(base),
                     "--rpc-port", str(base + 1)], check=True, capture_output=True, timeout=60)
     for secret in ("node_key", "config.toml"):  # the config holds the admin token
         assert stat.S_IMODE((home / secret).stat().st_mode) == 0o600, f"{secret} is readable by others"
     with open(home / "node.log", "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "cli.main", "run", "--home", str(home)], stdout=log,
+        proc = subprocess.Popen([sys.executable, "-m", "marketnode.cli.main", "run", "--home", str(home)], stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{base + 1}/"

@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from rpc_helpers import ADMIN_TOKEN, demo_registry
 
-from node.rpc import RpcLimits, build_rpc_app
+from marketnode.node.rpc import RpcLimits, build_rpc_app
 
 ServerFactory = Callable[..., Any]
 

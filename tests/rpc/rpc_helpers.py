@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from core.errors import RuleError, ValidationError
-from node.rpc import CallContext, Param, Registry, Result, not_found
+from marketnode.core.errors import RuleError, ValidationError
+from marketnode.node.rpc import CallContext, Param, Registry, Result, not_found
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 ANY_JSON = ("string", "integer", "boolean", "object", "array", "null")

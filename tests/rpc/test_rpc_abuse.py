@@ -28,8 +28,8 @@ from raw_clients import (
 )
 from rpc_helpers import call, demo_registry
 
-from node.rpc import RPC_HUB, CallContext, Param, RpcLimits, RpcServer
-from node.rpc.server import RPC_STATE
+from marketnode.node.rpc import RPC_HUB, CallContext, Param, RpcLimits, RpcServer
+from marketnode.node.rpc.server import RPC_STATE
 
 Serve = Callable[..., Any]
 

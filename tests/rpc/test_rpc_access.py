@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from rpc_helpers import call
 
-from node.rpc.access import AccessPolicy
+from marketnode.node.rpc.access import AccessPolicy
 
 BUMP = json.dumps(call("demo_bump"))
 

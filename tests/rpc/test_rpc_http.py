@@ -8,8 +8,8 @@ import json
 import pytest
 from rpc_helpers import ADMIN_TOKEN, call, note, rpc
 
-from core.keys import PrivateKey
-from node.rpc import RpcLimits
+from marketnode.core.keys import PrivateKey
+from marketnode.node.rpc import RpcLimits
 
 # --- results and ids -------------------------------------------------------------
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ValidationError
-from core.merkle import merkle_proof
-from node.rpc.jsonify import dumps, from_hex, loads, proof_to_json, to_json
+from marketnode.core.errors import ValidationError
+from marketnode.core.merkle import merkle_proof
+from marketnode.node.rpc.jsonify import dumps, from_hex, loads, proof_to_json, to_json
 
 
 def test_to_json_turns_bytes_into_bare_lowercase_hex_recursively():

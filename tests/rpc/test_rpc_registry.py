@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from rpc_helpers import demo_registry
 
-from core.errors import RpcError
-from node.rpc import CallContext, Method, Param, Registry
-from node.rpc.docs import main as docs_main
-from node.rpc.docs import render_markdown
+from marketnode.core.errors import RpcError
+from marketnode.node.rpc import CallContext, Method, Param, Registry
+from marketnode.node.rpc.docs import main as docs_main
+from marketnode.node.rpc.docs import render_markdown
 
 
 async def _handler(ctx: CallContext, **params: Any) -> None:

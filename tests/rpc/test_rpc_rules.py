@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from node.rpc.access import AccessPolicy, content_type_problem, same_origin
-from node.rpc.clients import ClientSlots, client_key
-from node.rpc.faultlog import ClientFaultLog
+from marketnode.node.rpc.access import AccessPolicy, content_type_problem, same_origin
+from marketnode.node.rpc.clients import ClientSlots, client_key
+from marketnode.node.rpc.faultlog import ClientFaultLog
 
 
 @pytest.mark.parametrize("remote, key", [

@@ -9,9 +9,9 @@ import aiohttp
 import pytest
 from rpc_helpers import call, demo_registry
 
-from core.errors import ConfigError
-from node.rpc import RpcLimits, RpcServer, run_rpc_server
-from node.rpc.server import RpcLimits as Limits
+from marketnode.core.errors import ConfigError
+from marketnode.node.rpc import RpcLimits, RpcServer, run_rpc_server
+from marketnode.node.rpc.server import RpcLimits as Limits
 
 
 def test_default_host_is_loopback():

@@ -10,8 +10,8 @@ import pytest
 from aiohttp import WSMsgType
 from rpc_helpers import ADMIN_TOKEN, call, note
 
-from core.keys import PrivateKey
-from node.rpc import RPC_HUB, RpcLimits
+from marketnode.core.keys import PrivateKey
+from marketnode.node.rpc import RPC_HUB, RpcLimits
 
 
 async def ask(ws: Any, payload: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from consensus.actions import (
+from marketnode.consensus.actions import (
     Broadcast,
     CancelTimer,
     CommitBlock,
@@ -31,7 +31,7 @@ from consensus.actions import (
     SendTo,
     SetTimer,
 )
-from consensus.messages import (
+from marketnode.consensus.messages import (
     Commit,
     Message,
     NewView,
@@ -41,13 +41,13 @@ from consensus.messages import (
     decode_message,
     encode_message,
 )
-from consensus.records import Head, LastSigned
-from consensus.replica import RECENT_BLOCKS, TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
-from core.errors import ConsensusError, DecodeError, ValidationError
-from core.hashing import digest
-from core.keys import PrivateKey
-from core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote, max_faulty
-from node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.consensus.records import Head, LastSigned
+from marketnode.consensus.replica import RECENT_BLOCKS, TIMER_RESEND, TIMER_VIEW, Replica, ReplicaConfig
+from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
+from marketnode.core.hashing import digest
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote, max_faulty
+from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
 
 CHAIN_ID = "sim"
 GENESIS_HASH = digest("genesis", b"sim")

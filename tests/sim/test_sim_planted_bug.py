@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator import run_seed, scenario_for
 
-from consensus.replica import Replica
+from marketnode.consensus.replica import Replica
 
 
 class TwoFQuorumReplica(Replica):

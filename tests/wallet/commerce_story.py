@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wallet import builders, commerce, kinds
+from marketnode.wallet import builders, commerce, kinds
 
 
 def commerce_story(s: Any, shop_id: int) -> None:

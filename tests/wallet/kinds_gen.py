@@ -13,8 +13,8 @@ import json
 import sys
 from pathlib import Path
 
-from market import fields as mf
-from market.schema import KINDS
+from marketnode.market import fields as mf
+from marketnode.market.schema import KINDS
 
 TARGET = Path(__file__).resolve().parents[2] / "wallet" / "kinds.py"
 
@@ -95,7 +95,7 @@ def render() -> str:
         "from collections.abc import Mapping, Sequence",
         "from typing import Any",
         "",
-        "from wallet.bodies import Account, FieldSpec, Hash, KindSpec, Scalar, make_body",
+        "from marketnode.wallet.bodies import Account, FieldSpec, Hash, KindSpec, Scalar, make_body",
         "",
         "KINDS: dict[str, KindSpec] = {",
     ]

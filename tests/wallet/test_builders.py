@@ -15,14 +15,14 @@ import pytest
 from commerce_story import commerce_story
 from kinds_gen import TARGET, render
 
-from core.errors import ValidationError
-from core.keys import PrivateKey
-from core.sealed import open_sealed
-from core.types import Tx
-from market.schema import KINDS as MARKET_KINDS
-from market.schema import validate_body
-from wallet import builders, kinds
-from wallet.bodies import TxBuildError
+from marketnode.core.errors import ValidationError
+from marketnode.core.keys import PrivateKey
+from marketnode.core.sealed import open_sealed
+from marketnode.core.types import Tx
+from marketnode.market.schema import KINDS as MARKET_KINDS
+from marketnode.market.schema import validate_body
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.bodies import TxBuildError
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "market"))
 from market_harness import Chain

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image, PngImagePlugin
 
-from wallet.content import strip_metadata
+from marketnode.wallet.content import strip_metadata
 
 
 def jpeg_with_gps() -> bytes:

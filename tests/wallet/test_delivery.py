@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.errors import RpcError
-from wallet.client import NodeUnreachableError
-from wallet.delivery import DeliveryPolicy, await_receipts, deliver, retry_after_s, send_batch
+from marketnode.core.errors import RpcError
+from marketnode.wallet.client import NodeUnreachableError
+from marketnode.wallet.delivery import DeliveryPolicy, await_receipts, deliver, retry_after_s, send_batch
 
 
 class Clock:

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from core.errors import RpcError, ValidationError
-from core.jsonable import to_json
-from core.keys import pubkey_from_address
-from market import keys, store
-from wallet import builders, kinds
-from wallet.account import TxFailedError, TxTimeoutError, Wallet
-from wallet.amounts import AssetBook, format_amount, parse_amount
+from marketnode.core.errors import RpcError, ValidationError
+from marketnode.core.jsonable import to_json
+from marketnode.core.keys import pubkey_from_address
+from marketnode.market import keys, store
+from marketnode.wallet import builders, kinds
+from marketnode.wallet.account import TxFailedError, TxTimeoutError, Wallet
+from marketnode.wallet.amounts import AssetBook, format_amount, parse_amount
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "market"))
 sys.path.insert(0, str(Path(__file__).parents[1] / "cli"))

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from core.errors import RpcError, RuleError
-from core.jsonable import Inclusion
-from core.keys import PrivateKey
-from core.types import COMMIT, Block, Certificate, Vote
-from node.rpc import CallContext, Param, Registry, RpcLimits, RpcServer
-from wallet.builders import build_tx
-from wallet.client import AsyncRpcClient, NodeUnreachableError, RpcClient, ws_url
-from wallet.proof import verify_inclusion
+from marketnode.core.errors import RpcError, RuleError
+from marketnode.core.jsonable import Inclusion
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, Block, Certificate, Vote
+from marketnode.node.rpc import CallContext, Param, Registry, RpcLimits, RpcServer
+from marketnode.wallet.builders import build_tx
+from marketnode.wallet.client import AsyncRpcClient, NodeUnreachableError, RpcClient, ws_url
+from marketnode.wallet.proof import verify_inclusion
 
 TOKEN = "wallet-test-admin-token"
 

@@ -8,9 +8,9 @@ import stat
 import nacl.pwhash
 import pytest
 
-from core.errors import ConfigError
-from core.keys import PrivateKey
-from wallet.keystore import (
+from marketnode.core.errors import ConfigError
+from marketnode.core.keys import PrivateKey
+from marketnode.wallet.keystore import (
     MAX_MEMLIMIT,
     KeystoreError,
     WrongPassphraseError,

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from core.errors import DecodeError
-from core.jsonable import Inclusion, block_to_json, header_from_json, tx_from_json, tx_to_json
-from core.keys import PrivateKey
-from core.types import COMMIT, Block, Certificate, Vote
-from wallet.builders import build_tx
-from wallet.proof import InclusionProofError, tx_hash_of, verify_inclusion
+from marketnode.core.errors import DecodeError
+from marketnode.core.jsonable import Inclusion, block_to_json, header_from_json, tx_from_json, tx_to_json
+from marketnode.core.keys import PrivateKey
+from marketnode.core.types import COMMIT, Block, Certificate, Vote
+from marketnode.wallet.builders import build_tx
+from marketnode.wallet.proof import InclusionProofError, tx_hash_of, verify_inclusion
 
 CHAIN = "testnet-1"
 VALIDATORS = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]

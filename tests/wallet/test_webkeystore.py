@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from core.keys import PrivateKey
-from node.web import STATIC_DIR
-from wallet.webkeystore import KeyFileError, open_keyfile, seal_keyfile
+from marketnode.core.keys import PrivateKey
+from marketnode.node.web import STATIC_DIR
+from marketnode.wallet.webkeystore import KeyFileError, open_keyfile, seal_keyfile
 
 KEY = PrivateKey(bytes(range(32)))
 FAST = 100_000  # the lowest count a file may ask for: keeps the tests quick

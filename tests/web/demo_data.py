@@ -12,10 +12,10 @@ from typing import Any
 
 from harness import Testnet, wait_for
 
-from cli import demo_images
-from core.keys import address_from_pubkey
-from core.types import Tx
-from wallet.content import put_content
+from marketnode.cli import demo_images
+from marketnode.core.keys import address_from_pubkey
+from marketnode.core.types import Tx
+from marketnode.wallet.content import put_content
 
 ASSET = "USDX"  # 2 decimals in the dev genesis
 FINGERPRINT = hashlib.sha256(b"marketnode demo: reference image of 'Harbour at dawn'").digest()

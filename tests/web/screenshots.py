@@ -104,7 +104,7 @@ CONVERSATION = (  # (sender, recipients, order id key, text)
 
 def inbox_pages(browser: Browser, net: Testnet, url: str, ids: dict, out: Path) -> list[Path]:
     """Alice's inbox (desktop and phone) after a short exchange of encrypted messages."""
-    from core.message import seal_message
+    from marketnode.core.message import seal_message
 
     for sender, to, order_key, text in CONVERSATION:
         envelope = seal_message(net.keys[sender], net.chain_id, [net.keys[n].public_key for n in to],

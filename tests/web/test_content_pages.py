@@ -151,7 +151,7 @@ def test_the_browser_strips_photo_metadata_byte_for_byte_like_the_python_wallet(
     sys.path.insert(0, str(Path(__file__).parents[1] / "wallet"))
     from test_content_metadata import jpeg_with_gps
 
-    from wallet.content import strip_metadata
+    from marketnode.wallet.content import strip_metadata
 
     net, _ = world
     browser.goto(f"{net.url('validator-0')}#/wallet")

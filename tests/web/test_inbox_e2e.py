@@ -11,8 +11,8 @@ from browser import import_key
 from harness import Testnet, wait_for
 from test_pages_e2e import browser, market, net  # noqa: F401  (the same fixtures: a testnet, a shop, Chromium)
 
-from core.message import seal_message
-from wallet.messages import open_item
+from marketnode.core.message import seal_message
+from marketnode.wallet.messages import open_item
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from core.hashing import digest
-from node.web import STATIC_DIR
+from marketnode.core.hashing import digest
+from marketnode.node.web import STATIC_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 

@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 import pytest
 from js_literals import is_key, literals, reads_as_text
 
-from node.web import STATIC_DIR
+from marketnode.node.web import STATIC_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from node.web import STATIC_DIR
+from marketnode.node.web import STATIC_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 
@@ -56,7 +56,7 @@ def test_the_browser_signs_the_multisig_vectors_byte_for_byte() -> None:
 
 def _fields(case: dict) -> dict:
     """The unsigned map as JSON the script rebuilds (bytes as hex, ints as numbers)."""
-    from core.encoding import decode
+    from marketnode.core.encoding import decode
 
     fields = decode(bytes.fromhex(case["unsigned_canonical"]))
     body = {k: v.hex() if isinstance(v, bytes) else v for k, v in fields["body"].items()}

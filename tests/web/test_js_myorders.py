@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from node.web import STATIC_DIR
+from marketnode.node.web import STATIC_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 

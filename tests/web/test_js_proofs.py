@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.web import STATIC_DIR
+from marketnode.node.web import STATIC_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
 VECTORS = Path(__file__).resolve().parents[2] / "docs" / "test-vectors" / "state.json"
@@ -36,7 +36,7 @@ def run_node(script: str, *args: str) -> dict:
 
 
 def test_state_proofs_verify_in_javascript_exactly_as_the_vectors_say() -> None:
-    from core.encoding import encode
+    from marketnode.core.encoding import encode
 
     vectors = json.loads(VECTORS.read_text())
     sample = {"code": "insufficient_funds", "events": [{"attrs": {"n": -3, "big": 2**63}, "kind": "x"}],

@@ -15,7 +15,7 @@ from browser import Browser
 from demo_data import ASSET, Market
 from test_content_pages import browser, world  # noqa: F401  (the same fixtures: Chromium, a testnet with the demo story)
 
-from core.keys import pubkey_from_address
+from marketnode.core.keys import pubkey_from_address
 
 pytestmark = pytest.mark.integration
 

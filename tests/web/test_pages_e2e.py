@@ -16,7 +16,7 @@ from browser import Browser, BrowserUnavailable, import_key, install
 from demo_data import ASSET, Market
 from harness import Testnet
 
-from core.keys import PrivateKey, address_from_pubkey
+from marketnode.core.keys import PrivateKey, address_from_pubkey
 
 pytestmark = pytest.mark.integration
 
@@ -316,8 +316,8 @@ def test_buy_form_needs_a_region_the_listing_ships_to(browser, market, net, url)
 
 
 def test_a_cli_key_file_imports_into_the_browser_wallet(browser, market, net, url, tmp_path):
-    from core.keys import PrivateKey
-    from wallet.webkeystore import seal_keyfile
+    from marketnode.core.keys import PrivateKey
+    from marketnode.wallet.webkeystore import seal_keyfile
 
     key = PrivateKey.load(net.dir / "accounts" / "dave.key")
     path = tmp_path / "dave-keyfile.json"

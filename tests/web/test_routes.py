@@ -12,10 +12,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from node.rpc.registry import Registry
-from node.rpc.server import build_rpc_app
-from node.web import STATIC_DIR, add_web_routes
-from node.web.routes import static_file
+from marketnode.node.rpc.registry import Registry
+from marketnode.node.rpc.server import build_rpc_app
+from marketnode.node.web import STATIC_DIR, add_web_routes
+from marketnode.node.web.routes import static_file
 
 ROOT = Path(__file__).parents[2]
 
