@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from marketnode.node.bench.gaps import DEFAULT_STALL_MS
-from marketnode.node.bench.offer import SPREADS
+from marketnode.tools.bench.gaps import DEFAULT_STALL_MS
+from marketnode.tools.bench.offer import SPREADS
 
 
 @click.group()
@@ -59,7 +59,7 @@ def _spread_option(f):
 
 def _fail_on_stall(gaps: list[tuple[str, dict]], stall_ms: int) -> None:
     """Exit 1 naming every run whose longest block gap with work pending reached ``stall_ms``."""
-    from marketnode.node.bench.gaps import gap_of, stall_message
+    from marketnode.tools.bench.gaps import gap_of, stall_message
 
     problems = [f"{label}: {msg}" if label else msg for label, report in gaps
                 if (msg := stall_message(gap_of(report), stall_ms))]
@@ -69,7 +69,7 @@ def _fail_on_stall(gaps: list[tuple[str, dict]], stall_ms: int) -> None:
 
 def _run_or_explain(run: Callable[[], dict]) -> dict:
     """Run a benchmark; a BenchError (a node died, a setup tx refused) becomes a one-line error, exit 1."""
-    from marketnode.node.bench.cluster import BenchError
+    from marketnode.tools.bench.cluster import BenchError
 
     try:
         return run()
@@ -127,7 +127,7 @@ def tps_cmd(validators: int, observers: int, duration: float, rate: int, busy: i
                   their sender that was never accepted
     More in docs/BENCHMARKS.md.
     """
-    from marketnode.node.bench.tps import run_tps
+    from marketnode.tools.bench.tps import run_tps
 
     result = _run_or_explain(lambda: run_tps(validators, duration, rate, click.echo, observers, base_port,
                                              keep_dir=keep, busy=busy, spread=spread))
@@ -176,8 +176,8 @@ def load_curve_cmd(validators: int, step_duration: float, probe_rate: int | None
                 (JSON: longest_block_gap_ms); --stall-ms or more exits 1
     More in docs/BENCHMARKS.md.
     """
-    from marketnode.node.bench.curve import load_curve_async, table
-    from marketnode.node.bench.modes import run
+    from marketnode.tools.bench.curve import load_curve_async, table
+    from marketnode.tools.bench.modes import run
 
     report = _run_or_explain(lambda: run(load_curve_async(validators, step_duration, click.echo, base_port, busy, spread, probe_rate,
                                   stall_ms)))
@@ -196,7 +196,7 @@ def load_curve_cmd(validators: int, step_duration: float, probe_rate: int | None
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def scale_cmd(duration: float, rate: int, base_port: int, json_path: Path | None) -> None:
     """tps for 4, 7 and 10 validators and 4 + an observer: how cost grows with N."""
-    from marketnode.node.bench.modes import run, scale_async
+    from marketnode.tools.bench.modes import run, scale_async
 
     _emit(run(scale_async(duration, rate, click.echo, base_port)), json_path)
 
@@ -211,7 +211,7 @@ def scale_cmd(duration: float, rate: int, base_port: int, json_path: Path | None
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def sync_cmd(txs: int, modes: tuple[str, ...], snapshot_interval: int, base_port: int, json_path: Path | None) -> None:
     """A fresh observer catching up TXS committed txs: join time; for replay, tx/s and the ratio to the bound."""
-    from marketnode.node.bench.modes import run, sync_async
+    from marketnode.tools.bench.modes import run, sync_async
 
     _emit(run(sync_async(txs, click.echo, base_port, tuple(dict.fromkeys(modes)) or ("replay",), snapshot_interval)),
           json_path)
@@ -225,7 +225,7 @@ def sync_cmd(txs: int, modes: tuple[str, ...], snapshot_interval: int, base_port
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def query_cmd(listings: int, orders: int, calls: int, base_port: int, json_path: Path | None) -> None:
     """listing_search and order_list p50/p99 over RPC with many listings and orders in state."""
-    from marketnode.node.bench.modes import query_async, run
+    from marketnode.tools.bench.modes import query_async, run
 
     _emit(run(query_async(listings, orders, calls, click.echo, base_port)), json_path)
 
@@ -237,7 +237,7 @@ def query_cmd(listings: int, orders: int, calls: int, base_port: int, json_path:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def memory_cmd(milestones: str, base_port: int, json_path: Path | None) -> None:
     """Validator RSS as the chain grows (state lives in LevelDB, so growth should flatten)."""
-    from marketnode.node.bench.modes import memory_async, run
+    from marketnode.tools.bench.modes import memory_async, run
 
     points = sorted(int(x) for x in milestones.split(","))
     _emit(run(memory_async(points, click.echo, base_port)), json_path)
@@ -248,7 +248,7 @@ def memory_cmd(milestones: str, base_port: int, json_path: Path | None) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def stages_cmd(txs: int, json_path: Path | None) -> None:
     """Per-tx CPU cost of admission, block build, validation and execution, in one process."""
-    from marketnode.node.bench.stages import run_stages
+    from marketnode.tools.bench.stages import run_stages
 
     _emit(run_stages(txs), json_path)
 
@@ -260,7 +260,7 @@ def stages_cmd(txs: int, json_path: Path | None) -> None:
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def tree_cmd(keys: int, changed: int, blocks: int, json_path: Path | None) -> None:
     """State-tree cost per changed key at a state of KEYS entries (bench stages' state is only 100 accounts)."""
-    from marketnode.node.bench.statetree import run_tree
+    from marketnode.tools.bench.statetree import run_tree
 
     _emit(run_tree(keys, min(changed, keys), blocks), json_path)
 
@@ -271,6 +271,6 @@ def tree_cmd(keys: int, changed: int, blocks: int, json_path: Path | None) -> No
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path))
 def journal_cmd(txs: int, clients: int, json_path: Path | None) -> None:
     """What the mempool journal (fsync before tx_send answers) costs per tx on this disk."""
-    from marketnode.node.bench.journal import run_journal
+    from marketnode.tools.bench.journal import run_journal
 
     _emit(run_journal(txs, clients), json_path)

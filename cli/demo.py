@@ -18,7 +18,7 @@ from marketnode.cli.demo_story import CAST, ROLES, Outcome, Step, Story
 from marketnode.cli.testnet import DIR_OPTION, start_cmd
 from marketnode.cli.wallet_common import reported_errors
 from marketnode.core.keys import PrivateKey
-from marketnode.node import testnet_procs as procs
+from marketnode.tools.testnet import procs as procs
 from marketnode.wallet.account import Wallet
 from marketnode.wallet.client import RpcClient
 

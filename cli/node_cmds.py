@@ -61,7 +61,14 @@ def run_cmd(home: Path, log_format: str | None, log_level: str | None, sync_mode
     loose = tighten_config_mode(cfg.home)
     if loose is not None:
         logging.getLogger("marketnode.config").warning(loose)
+    misbehave = None
+    if byzantine:
+        from functools import partial
+
+        from marketnode.tools.byzantine import Misbehaviour
+
+        misbehave = partial(Misbehaviour, byzantine)
     try:
-        run_node(cfg, byzantine=byzantine)
+        run_node(cfg, misbehave=misbehave)
     except MarketnodeError as exc:
         raise click.ClickException(str(exc)) from None

@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from marketnode.core.errors import MarketnodeError
-from marketnode.node import testnet_ports as ports
-from marketnode.node import testnet_procs as procs
+from marketnode.tools.testnet import ports as ports
+from marketnode.tools.testnet import procs as procs
 
 DIR_OPTION = click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("testnet"),
                           show_default=True, help="The testnet's directory.")
@@ -41,7 +41,7 @@ def testnet() -> None:
 @click.option("--chain-id", default=None, help="Default: marketnode-testnet-<random>, a new one for each testnet.")
 def init_cmd(validators: int, observers: int, directory: Path, base_port: int, chain_id: str | None) -> None:
     """Write node homes, keys, a genesis with funded demo accounts, and configs."""
-    from marketnode.node.testnet_layout import init_testnet
+    from marketnode.tools.testnet.layout import init_testnet
 
     manifest = _guard(lambda: init_testnet(directory, validators, observers, base_port, chain_id))
     click.echo(f"testnet {manifest['chain_id']} written to {directory}:")
@@ -54,7 +54,7 @@ def init_cmd(validators: int, observers: int, directory: Path, base_port: int, c
 
 def _ensure_init(directory: Path, validators: int, base_port: int) -> None:
     if not (directory / procs.MANIFEST).exists():
-        from marketnode.node.testnet_layout import init_testnet, planned_ports
+        from marketnode.tools.testnet.layout import init_testnet, planned_ports
 
         # Refuse before writing anything: a testnet laid out on taken ports could never start.
         free = ports.free_base_port(validators)
@@ -244,7 +244,7 @@ def status_cmd(directory: Path, as_json: bool) -> None:
 @click.option("--timeout", "timeout_s", default=120.0, show_default=True, help="Seconds to wait for receipts.")
 def load_cmd(directory: Path, txs: int, timeout_s: float) -> None:
     """Send N signed transfers between the demo accounts and wait for their receipts."""
-    from marketnode.node.testnet_load import run_load
+    from marketnode.tools.testnet.load import run_load
     from marketnode.wallet.client import RpcClient
     from marketnode.wallet.delivery import DeliveryPolicy
     from marketnode.wallet.delivery import send_batch as send_waiting_out_busy

@@ -15,9 +15,9 @@ import os
 import signal
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from marketnode.consensus.actions import (
     Broadcast,
@@ -29,7 +29,7 @@ from marketnode.consensus.actions import (
     SendTo,
     SetTimer,
 )
-from marketnode.consensus.messages import decode_message, encode_message
+from marketnode.consensus.messages import Message, decode_message, encode_message
 from marketnode.consensus.records import Head as ReplicaHead
 from marketnode.consensus.records import LastSigned
 from marketnode.consensus.replica import RECENT_BLOCKS, Replica, ReplicaConfig
@@ -87,6 +87,17 @@ GOSSIP_YIELD_EVERY = 64  # gossiped txs verified between two yields to the event
 CLOCK_SKEW_MS = int(os.environ.get("MARKETNODE_CLOCK_SKEW_MS", "0"))
 
 
+class BroadcastFilter(Protocol):
+    """TEST ONLY (tools/byzantine.py): may rewrite a consensus broadcast; True means it sent its own."""
+
+    def broadcast(self, msg: Message) -> bool: ...
+
+
+# Builds a BroadcastFilter from the node's key, the validator set and its transport; the CLI passes one for
+# `run --byzantine`, so production code never imports the test behaviours.
+MisbehaviourFactory = Callable[[PrivateKey, list[bytes], P2PHost], BroadcastFilter]
+
+
 def tx_batches(raws: Iterable[bytes]) -> Iterator[bytes]:
     """Gossip payloads for ``raws``: at most MAX_GOSSIP_BATCH txs and about MAX_GOSSIP_BYTES each,
     so no payload can exceed a peer's frame limit however large the txs are."""
@@ -137,15 +148,14 @@ class _Waiters:
 class Node:
     """One marketnode process: validator or observer."""
 
-    def __init__(self, cfg: NodeConfig, *, byzantine: str | None = None) -> None:
+    def __init__(self, cfg: NodeConfig, *, misbehave: MisbehaviourFactory | None = None) -> None:
         self.cfg = cfg
         self.key = PrivateKey.load(cfg.key_path)
         self.genesis = load_genesis(cfg)
         self.chain_id = self.genesis.chain_id
         self.validators = [v.public_key for v in self.genesis.validators]
         self.is_validator = cfg.validator and self.key.public_key in self.validators
-        self.byzantine = byzantine
-        self.misbehaviour: Any = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
+        self.misbehaviour: BroadcastFilter | None = None  # TEST ONLY: --byzantine rewrites our consensus broadcasts
         cfg.data_path.mkdir(parents=True, exist_ok=True)
         self.kv, self.store, _ = open_checked(cfg.data_path, cfg.home, self._ensure_genesis,
                                               recover=not self.is_validator)
@@ -177,10 +187,8 @@ class Node:
                       rate_msgs_per_s=5000.0, send_queue_max=10_000),
             self.key, self._on_p2p_message, self._on_p2p_request, self._on_peer_event,
         )
-        if byzantine:
-            from marketnode.node.byzantine import Misbehaviour
-
-            self.misbehaviour = Misbehaviour(byzantine, self.key, self.validators, self.p2p)
+        if misbehave is not None:
+            self.misbehaviour = misbehave(self.key, self.validators, self.p2p)
         self.syncer = Syncer(self.p2p, self.store, self._deliver_synced, p.max_frame_bytes)
         s = cfg.sync  # state sync: the snapshots this node offers, and whether it joins from one (node/snapshot)
         self.snapshots = SnapshotOffers(self.kv, s.snapshot_interval, s.snapshots_kept, s.chunk_bytes)
@@ -771,11 +779,11 @@ def _first_marketnode_error(group: BaseExceptionGroup) -> MarketnodeError | None
     return None
 
 
-def run_node(cfg: NodeConfig, byzantine: str | None = None) -> None:
+def run_node(cfg: NodeConfig, misbehave: MisbehaviourFactory | None = None) -> None:
     """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
 
     async def main() -> None:
-        node = Node(cfg, byzantine=byzantine)
+        node = Node(cfg, misbehave=misbehave)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-PACKAGES = ("core", "market", "consensus", "p2p", "node", "wallet", "cli")
+PACKAGES = ("core", "market", "consensus", "p2p", "node", "wallet", "cli", "tools")
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 
 
@@ -83,3 +83,13 @@ def test_every_relative_link_in_the_docs_resolves_inside_the_repository():
             if not resolved.is_relative_to(ROOT.resolve()) or not resolved.exists():
                 broken.append(f"{doc.relative_to(ROOT)} -> {target}")
     assert broken == []
+
+
+@pytest.mark.parametrize("folder", PACKAGES)
+def test_each_folder_is_importable_only_under_the_marketnode_namespace(folder, tmp_path):
+    """From the repository's root a bare ``import core`` would find the folder: it must refuse, and say why."""
+    bare = subprocess.run([sys.executable, "-c", f"import {folder}"], cwd=ROOT, capture_output=True, text=True)
+    assert bare.returncode != 0 and f"marketnode.{folder}" in bare.stderr, bare.stderr
+    named = subprocess.run([sys.executable, "-c", f"import marketnode.{folder}"], cwd=tmp_path, capture_output=True,
+                           text=True)
+    assert named.returncode == 0, named.stderr

@@ -113,7 +113,7 @@ BENCH_WORDS = ("walnut", "linen", "ceramic", "vintage", "handmade", "oak", "silv
 
 
 def fill_bench(conn: sqlite3.Connection, listings: int, orders: int, seed: int = 7) -> dict[str, Any]:
-    """Rows shaped like ``marketnode bench query`` leaves them (node/bench/modes.py query_async).
+    """Rows shaped like ``marketnode bench query`` leaves them (tools/bench/modes.py query_async).
 
     Titles "<word> <word> item i" from 10 words, 4 categories, prices
     100..999, 50 sellers with a shop each, unrated; one order per listing,

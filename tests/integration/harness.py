@@ -20,8 +20,8 @@ from typing import Any
 
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
-from marketnode.node import testnet_procs as procs
-from marketnode.node.testnet_layout import init_testnet
+from marketnode.tools.testnet import procs as procs
+from marketnode.tools.testnet.layout import init_testnet
 
 
 def free_base_port(count: int) -> int:

@@ -79,7 +79,7 @@ def test_bench_stages_reports_each_stage(tmp_path):
 # --- the block-gap measure, the stall check and the refusal rule: pure, milliseconds ---
 
 def test_longest_gap_counts_only_time_with_accepted_work_pending():
-    from marketnode.node.bench.gaps import longest_pending_gap
+    from marketnode.tools.bench.gaps import longest_pending_gap
 
     blocks = [(10, 1_000), (11, 2_000), (12, 9_000), (13, 9_500)]
     # a tx accepted at 1,500 committed in 11; one accepted at 8,000 committed in 12: the 2,000..9,000 gap
@@ -92,7 +92,7 @@ def test_longest_gap_counts_only_time_with_accepted_work_pending():
 
 
 def test_a_tx_counts_as_pending_only_once_every_earlier_nonce_of_its_sender_was_accepted():
-    from marketnode.node.bench.gaps import ready_times
+    from marketnode.tools.bench.gaps import ready_times
 
     order = [(b"a", "a0"), (b"b", "b0"), (b"a", "a1"), (b"b", "b1"), (b"a", "a2"), (b"b", "b2")]
     acked = {"a0": 5.0, "a1": 1.0, "a2": 7.0, "b1": 2.0, "b2": 3.0}  # b0 was never accepted
@@ -101,7 +101,7 @@ def test_a_tx_counts_as_pending_only_once_every_earlier_nonce_of_its_sender_was_
 
 
 def test_longest_gap_sees_a_stall_that_never_ends():
-    from marketnode.node.bench.gaps import longest_pending_gap
+    from marketnode.tools.bench.gaps import longest_pending_gap
 
     blocks = [(45, 0), (46, 1_000)]
     accepted = [(500, 46), (600, None), (700, None), (30_000, None)]
@@ -110,7 +110,7 @@ def test_longest_gap_sees_a_stall_that_never_ends():
 
 
 def test_longest_gap_picks_the_longest_of_several_and_counts_who_waited():
-    from marketnode.node.bench.gaps import longest_pending_gap
+    from marketnode.tools.bench.gaps import longest_pending_gap
 
     blocks = [(63, 0), (64, 44_000), (65, 44_200)]
     accepted = [(-5, 64)] + [(t, 65) for t in range(1, 1_000)] + [(44_100, 65)]
@@ -120,7 +120,7 @@ def test_longest_gap_picks_the_longest_of_several_and_counts_who_waited():
 
 
 def test_stall_message_names_the_gap_and_the_heights():
-    from marketnode.node.bench.gaps import BlockGap, stall_message
+    from marketnode.tools.bench.gaps import BlockGap, stall_message
 
     assert stall_message(BlockGap(4_999, 63, 64, 10), 5_000) is None
     assert stall_message(None, 5_000) is None
@@ -132,7 +132,7 @@ def test_stall_message_names_the_gap_and_the_heights():
 
 def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error_is_final():
     from marketnode.core.refusals import DEFAULT_RETRY_MS
-    from marketnode.node.bench.offer import retry_after_ms
+    from marketnode.tools.bench.offer import retry_after_ms
 
     assert retry_after_ms({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 750}}) == 750
     assert retry_after_ms({"code": -32005, "message": "too many", "data": {"code": "rate"}}) == DEFAULT_RETRY_MS
@@ -144,7 +144,7 @@ def test_a_busy_or_rate_limit_refusal_is_retried_after_its_hint_and_a_rule_error
 
 
 def test_a_duplicate_answer_means_the_node_already_holds_the_tx_and_a_refused_request_refuses_each_tx():
-    from marketnode.node.bench.offer import tx_errors
+    from marketnode.tools.bench.offer import tx_errors
 
     rule = {"code": -32003, "message": "rejected", "data": {"code": "balance"}}
     duplicate = {"code": -32003, "message": "already received", "data": {"code": "duplicate"}}
@@ -181,7 +181,7 @@ def _offer(node: RefusingNode, count: int = 6):
     import asyncio
     import time
 
-    from marketnode.node.bench.offer import offer_open_loop
+    from marketnode.tools.bench.offer import offer_open_loop
 
     raws = [bytes([i]) for i in range(count)]
     return asyncio.run(offer_open_loop(node, ["http://a", "http://b"], raws, [r.hex() for r in raws],
@@ -227,7 +227,7 @@ def test_the_load_generator_resends_every_tx_of_a_request_refused_whole_and_drop
 def test_setup_submission_waits_out_a_busy_node_and_fails_clearly_on_a_rule_error():
     import asyncio
 
-    from marketnode.node.bench.cluster import BenchError, Rpc
+    from marketnode.tools.bench.cluster import BenchError, Rpc
 
     raws = [bytes([i]) for i in range(5)]
     busy = RefusingNode({"code": -32005, "message": "busy", "data": {"code": "busy", "retry_after_ms": 30}})
@@ -242,7 +242,7 @@ def test_setup_submission_waits_out_a_busy_node_and_fails_clearly_on_a_rule_erro
 
 
 def test_spread_nonces_sends_a_senders_consecutive_txs_to_different_nodes_and_senders_keeps_them_together():
-    from marketnode.node.bench.offer import route
+    from marketnode.tools.bench.offer import route
 
     senders = [b"a", b"b", b"a", b"b", b"a", b"b", b"a", b"b"]
     by_nonce = route(senders, nodes=2, per_tick=2, spread="nonces")
@@ -253,8 +253,8 @@ def test_spread_nonces_sends_a_senders_consecutive_txs_to_different_nodes_and_se
 
 
 def test_a_stall_makes_bench_tps_exit_non_zero_and_still_writes_the_json(tmp_path, monkeypatch):
-    import marketnode.node.bench.tps as tps
-    from marketnode.node.bench.gaps import gap_fields, longest_pending_gap
+    import marketnode.tools.bench.tps as tps
+    from marketnode.tools.bench.gaps import gap_fields, longest_pending_gap
 
     def stalled_run(*args, **kwargs):
         gap = longest_pending_gap([(63, 0), (64, 44_000)], [(-10, 64)], end_ms=44_100)
@@ -272,7 +272,7 @@ def test_a_stall_makes_bench_tps_exit_non_zero_and_still_writes_the_json(tmp_pat
 
 
 def test_cpu_hogs_are_killed_when_the_block_raises():
-    from marketnode.node.bench.busy import CpuHogs
+    from marketnode.tools.bench.busy import CpuHogs
 
     with pytest.raises(RuntimeError), CpuHogs(1) as hogs:
         pids = hogs.pids
@@ -286,7 +286,7 @@ def test_a_cpu_hog_exits_when_the_bench_dies_without_cleaning_up(tmp_path):
     import sys
     import time
 
-    code = "import os\nfrom marketnode.node.bench.busy import CpuHogs\nh = CpuHogs(1).__enter__()\nprint(h.pids[0], flush=True)\nos._exit(0)\n"
+    code = "import os\nfrom marketnode.tools.bench.busy import CpuHogs\nh = CpuHogs(1).__enter__()\nprint(h.pids[0], flush=True)\nos._exit(0)\n"
     parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     pid = int(parent.stdout.split()[0])
     deadline = time.monotonic() + 10
@@ -326,7 +326,7 @@ def _children(parent: int, mark: str) -> list[int]:
 def _hogs_of_this_process() -> list[int]:
     import os
 
-    from marketnode.node.bench.busy import HOG_MARK
+    from marketnode.tools.bench.busy import HOG_MARK
 
     return _children(os.getpid(), HOG_MARK)
 
@@ -338,7 +338,7 @@ def test_a_terminated_bench_stops_its_nodes_and_hogs(tmp_path):
     import sys
     import time
 
-    from marketnode.node.bench.busy import HOG_MARK
+    from marketnode.tools.bench.busy import HOG_MARK
 
     bench = subprocess.Popen([sys.executable, "-m", "marketnode.cli.main", "bench", "tps", "--validators", "2", "--duration",
                               "30", "--rate", "50", "--busy", "1", "--base-port", str(free_base_port(3))],
@@ -396,8 +396,8 @@ def test_a_bench_cluster_refuses_ports_another_network_holds():
     and failed its setup with "balance of MKT is 0"; it must name the port instead, before starting."""
     import socket
 
-    from marketnode.node.bench.cluster import BenchError, Cluster
-    from marketnode.node.testnet_layout import planned_ports
+    from marketnode.tools.bench.cluster import BenchError, Cluster
+    from marketnode.tools.testnet.layout import planned_ports
 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

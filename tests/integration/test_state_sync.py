@@ -18,7 +18,7 @@ from harness import RpcFailure, Testnet, wait_for
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
 from marketnode.market import keys
-from marketnode.node.bench.workload import register_body, shop_body
+from marketnode.tools.bench.workload import register_body, shop_body
 from marketnode.wallet.light import LightClient, genesis_hash
 
 pytestmark = pytest.mark.integration

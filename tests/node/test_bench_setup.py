@@ -1,7 +1,7 @@
 """The bench's untimed setup prepares only the orders a run can use."""
 
-from marketnode.node.bench.market_setup import HEADROOM, PROBE_ORDERS, orders_needed, sized_per_group
-from marketnode.node.bench.workload import MIX
+from marketnode.tools.bench.market_setup import HEADROOM, PROBE_ORDERS, orders_needed, sized_per_group
+from marketnode.tools.bench.workload import MIX
 
 
 def test_orders_needed_covers_the_larger_of_ship_and_confirm_shares() -> None:

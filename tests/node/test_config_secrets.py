@@ -11,7 +11,7 @@ from marketnode.node.config import CONFIG_FILE, NodeConfig, RpcSection, load_con
 from marketnode.node.init_home import init_single_node_home
 from marketnode.node.rpc import RpcLimits
 from marketnode.node.rpc.access import AccessPolicy
-from marketnode.node.testnet_layout import init_testnet
+from marketnode.tools.testnet.layout import init_testnet
 
 
 def mode(path) -> int:

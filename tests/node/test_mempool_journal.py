@@ -140,7 +140,7 @@ async def test_a_failed_append_reports_not_durable_and_the_next_round_rewrites(t
 
 
 def test_the_journal_bench_reports_every_traffic_shape() -> None:
-    from marketnode.node.bench.journal import run_journal
+    from marketnode.tools.bench.journal import run_journal
 
     rows = run_journal(txs=20, clients=4)["rows"]
     assert rows["one tx_send at a time"]["txs_per_fsync"] == 1.0

@@ -1,6 +1,6 @@
 """A Byzantine validator in a real 4-validator testnet: the honest three commit on, record evidence, never fork.
 
-validator-0 runs ``marketnode run --byzantine MODE`` (node/byzantine.py): it
+validator-0 runs ``marketnode run --byzantine MODE`` (tools/byzantine.py): it
 equivocates as primary, signs conflicting votes, and/or sends malformed
 consensus messages. ``rotate_every = 1`` makes it primary every fourth
 height, so it gets many chances under a modest load.

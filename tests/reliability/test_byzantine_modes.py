@@ -13,7 +13,7 @@ from marketnode.core.errors import ConfigError, DecodeError
 from marketnode.core.hashing import digest
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import PREPARE, PROPOSE, Block, Vote
-from marketnode.node.byzantine import Misbehaviour
+from marketnode.tools.byzantine import Misbehaviour
 
 CHAIN = "byz-test"
 KEYS = [PrivateKey(bytes([i + 1]) * 32) for i in range(4)]

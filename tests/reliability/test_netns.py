@@ -20,7 +20,7 @@ from chaos import closing_with_logs
 from harness import Testnet, wait_for
 
 from marketnode.core.keys import PrivateKey
-from marketnode.node import testnet_procs as procs
+from marketnode.tools.testnet import procs as procs
 
 pytestmark = pytest.mark.integration
 

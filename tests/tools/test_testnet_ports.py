@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from marketnode.cli.main import main
 from marketnode.core.errors import ConfigError
-from marketnode.node import testnet_ports as ports
-from marketnode.node import testnet_procs as procs
-from marketnode.node.testnet_layout import init_testnet
+from marketnode.tools.testnet import ports as ports
+from marketnode.tools.testnet import procs as procs
+from marketnode.tools.testnet.layout import init_testnet
 
 
 def free_base(count: int) -> int:

@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from marketnode.node.bench import machine
 from marketnode.node.storage import statetree
 from marketnode.node.storage.kv import WriteBatch
 from marketnode.node.storage.level import LevelKV
+from marketnode.tools.bench import machine
 
 
 def run_tree(keys: int = 100_000, changed: int = 15_000, blocks: int = 3) -> dict[str, Any]:

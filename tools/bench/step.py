@@ -2,7 +2,7 @@
 
 Everything is timed on the bench's monotonic clock: latencies (sent → first
 seen committed at any node), the goodput window and the block gaps (between
-the times new heights were first seen, node/bench/gaps.py).
+the times new heights were first seen, tools/bench/gaps.py).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketnode.core.hashing import digest
-from marketnode.node.bench import machine
-from marketnode.node.bench.cluster import BenchError, Rpc
-from marketnode.node.bench.gaps import gap_fields, longest_pending_gap, ready_times
-from marketnode.node.bench.market_setup import BenchNet
-from marketnode.node.bench.offer import Offered, offer_open_loop
-from marketnode.node.bench.workload import sign_specs, steady_specs
+from marketnode.tools.bench import machine
+from marketnode.tools.bench.cluster import BenchError, Rpc
+from marketnode.tools.bench.gaps import gap_fields, longest_pending_gap, ready_times
+from marketnode.tools.bench.market_setup import BenchNet
+from marketnode.tools.bench.offer import Offered, offer_open_loop
+from marketnode.tools.bench.workload import sign_specs, steady_specs
 
 Echo = Callable[[str], None]
 POLL_S = 0.02
@@ -100,7 +100,7 @@ def summarise(offered: Offered, seen: Blocks, duration_s: float, sig_bound: floa
     """The figures of one step: counts, goodput in the window, latencies of accepted txs, the longest gap.
 
     ``order``: (sender, hash) of the offered txs, each sender's in nonce order; the gap counts a tx as
-    pending once it and its sender's earlier txs were all accepted (node/bench/gaps.py). None: from its own
+    pending once it and its sender's earlier txs were all accepted (tools/bench/gaps.py). None: from its own
     acknowledgement.
     """
     accepted = offered.acked

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from marketnode.core.refusals import retry_after_s
 
 if TYPE_CHECKING:  # the CLI imports SPREADS at start-up; aiohttp loads only when a bench runs
-    from marketnode.node.bench.cluster import Rpc
+    from marketnode.tools.bench.cluster import Rpc
 
 TICK_S = 0.05
 MAX_CHUNK = 500  # txs per tx_sendBatch call: well under the RPC body limit (1 MiB) and the method's 5,000

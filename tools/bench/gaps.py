@@ -1,7 +1,7 @@
 """The longest gap between two blocks while accepted txs were waiting, and the stall verdict on it.
 
 Pure: the bench records, on its own monotonic clock, when it first saw each
-new height at any node (node/bench/step.py polls every node) and, per
+new height at any node (tools/bench/step.py polls every node) and, per
 accepted tx, when its acknowledgement arrived and the height that committed
 it. These are commit times as a client sees them, so the heights named
 match the nodes' "committed block N" log lines. (Block timestamps were the

@@ -18,13 +18,13 @@ from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
 from marketnode.market.engine import check_tx, init_genesis, load_params
 from marketnode.market.state import StateOverlay
-from marketnode.node.bench import machine
 from marketnode.node.chain_app import ChainApplication
 from marketnode.node.executor import BlockExecutor
 from marketnode.node.genesis_setup import dev_genesis
 from marketnode.node.mempool import Mempool, MempoolLimits
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
+from marketnode.tools.bench import machine
 
 
 def run_stages(txs: int = 5000) -> dict[str, Any]:

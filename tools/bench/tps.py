@@ -4,8 +4,8 @@ Phases: measure the signature bound (ed25519 verifications/s per core *
 cores / N, in this process, before anything else runs); start the CPU hogs
 of ``--busy``; start N validators; set up actors, shops, listings and orders
 (not timed); sign the steady load in worker processes; then offer it at a
-steady rate in tx_sendBatch chunks (node/bench/offer.py) while a watcher
-records when each tx's block first appears at any node (node/bench/step.py).
+steady rate in tx_sendBatch chunks (tools/bench/offer.py) while a watcher
+records when each tx's block first appears at any node (tools/bench/step.py).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 
 import aiohttp
 
-from marketnode.node.bench import machine
-from marketnode.node.bench.busy import CpuHogs
-from marketnode.node.bench.cluster import Cluster, Rpc
-from marketnode.node.bench.market_setup import prepare_orders, setup_market
-from marketnode.node.bench.step import BenchNet, run_step
+from marketnode.tools.bench import machine
+from marketnode.tools.bench.busy import CpuHogs
+from marketnode.tools.bench.cluster import Cluster, Rpc
+from marketnode.tools.bench.market_setup import prepare_orders, setup_market
+from marketnode.tools.bench.step import BenchNet, run_step
 
 Echo = Callable[[str], None]
 DRAIN_S = 30.0

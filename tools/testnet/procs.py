@@ -23,7 +23,7 @@ from typing import Any
 
 from marketnode.core.errors import ConfigError, MarketnodeError
 from marketnode.node.config import NodeConfig, load_config
-from marketnode.node.testnet_ports import Port
+from marketnode.tools.testnet.ports import Port
 
 MANIFEST = "testnet.json"
 

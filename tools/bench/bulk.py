@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from marketnode.node.bench.cluster import Rpc
+from marketnode.tools.bench.cluster import Rpc
 
 CHUNK = 1000
 MAX_POOL = 20_000

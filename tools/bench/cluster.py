@@ -12,9 +12,9 @@ from typing import Any
 
 import aiohttp
 
-from marketnode.node import testnet_procs as procs
-from marketnode.node.testnet_layout import init_testnet, planned_ports
-from marketnode.node.testnet_ports import busy_ports, free_base_port, holder
+from marketnode.tools.testnet import procs as procs
+from marketnode.tools.testnet.layout import init_testnet, planned_ports
+from marketnode.tools.testnet.ports import busy_ports, free_base_port, holder
 
 
 class BenchError(Exception):
@@ -139,10 +139,10 @@ class Rpc:
                        timeout_s: float = 300) -> None:
         """Submit txs in tx_sendBatch chunks spread over ``urls``; BenchError if any is refused for good.
 
-        One chunk at a time; a refusal with a retry hint (node/bench/offer.py)
+        One chunk at a time; a refusal with a retry hint (tools/bench/offer.py)
         is resent after the hint, so a busy node slows the setup instead of failing it.
         """
-        from marketnode.node.bench.offer import retry_after_ms, tx_errors
+        from marketnode.tools.bench.offer import retry_after_ms, tx_errors
 
         deadline = time.monotonic() + timeout_s
         refused: list[str] = []

@@ -10,12 +10,12 @@ from typing import Any
 
 import aiohttp
 
-from marketnode.node.bench import machine
-from marketnode.node.bench.bulk import bulk_submit
-from marketnode.node.bench.cluster import BenchError, Cluster, Rpc
-from marketnode.node.bench.step import percentile
-from marketnode.node.bench.tps import run_tps_async
-from marketnode.node.bench.workload import (
+from marketnode.tools.bench import machine
+from marketnode.tools.bench.bulk import bulk_submit
+from marketnode.tools.bench.cluster import BenchError, Cluster, Rpc
+from marketnode.tools.bench.step import percentile
+from marketnode.tools.bench.tps import run_tps_async
+from marketnode.tools.bench.workload import (
     Actor,
     listing_body,
     make_actors,
@@ -24,7 +24,7 @@ from marketnode.node.bench.workload import (
     shop_body,
     sign_specs,
 )
-from marketnode.node.testnet_load import demo_keys
+from marketnode.tools.testnet.load import demo_keys
 
 Echo = Callable[[str], None]
 SENDERS = 100

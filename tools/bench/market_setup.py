@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marketnode.core.hashing import digest
-from marketnode.node.bench.cluster import BenchError, Cluster, Rpc
-from marketnode.node.bench.workload import (
+from marketnode.tools.bench.cluster import BenchError, Cluster, Rpc
+from marketnode.tools.bench.workload import (
     MIX,
     Actor,
     Spec,
@@ -26,7 +26,7 @@ from marketnode.node.bench.workload import (
     shop_body,
     sign_specs,
 )
-from marketnode.node.testnet_load import demo_keys
+from marketnode.tools.testnet.load import demo_keys
 
 Echo = Callable[[str], None]
 PHASE_CHUNK = 10_000  # setup txs per round: keeps each seller far below the mempool's per-sender cap

@@ -15,8 +15,8 @@ from pathlib import Path
 from marketnode.core.errors import ConfigError
 from marketnode.core.keys import PrivateKey
 from marketnode.node.config import NodeConfig, P2PSection, RpcSection, new_admin_token, write_config
-from marketnode.node.testnet_ports import Port
-from marketnode.node.testnet_procs import MANIFEST
+from marketnode.tools.testnet.ports import Port
+from marketnode.tools.testnet.procs import MANIFEST
 
 DEMO_ACCOUNTS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 DEMO_BALANCE = 1_000_000_000_000

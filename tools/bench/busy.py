@@ -14,7 +14,7 @@ import subprocess
 import sys
 from types import TracebackType
 
-from marketnode.node.bench import machine
+from marketnode.tools.bench import machine
 
 HOG_MARK = "marketnode-bench-busy-hog"
 HOG = (

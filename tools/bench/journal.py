@@ -18,8 +18,8 @@ from typing import Any
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.bench import machine
 from marketnode.node.mempool_journal import MempoolJournal
+from marketnode.tools.bench import machine
 
 
 def _txs(count: int) -> list[tuple[bytes, bytes]]:

@@ -68,7 +68,7 @@ def holder(port: Port) -> str:
     if pid is not None:
         parts.append(f"pid {pid}" + (f" ({cmd})" if (cmd := _cmdline(pid)) else ""))
     if port.kind == "rpc":
-        from marketnode.node.testnet_procs import rpc_call
+        from marketnode.tools.testnet.procs import rpc_call
 
         with contextlib.suppress(Exception):
             status = rpc_call(f"http://{port.host}:{port.port}/", "node_status", timeout_s=1.0)

@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from marketnode.node.bench import machine
-from marketnode.node.bench.busy import CpuHogs
-from marketnode.node.bench.cluster import BenchError
-from marketnode.node.bench.gaps import gap_of, stall_message
-from marketnode.node.bench.market_setup import prepare_orders
-from marketnode.node.bench.step import run_step
-from marketnode.node.bench.tps import bench_net, measure_bound
+from marketnode.tools.bench import machine
+from marketnode.tools.bench.busy import CpuHogs
+from marketnode.tools.bench.cluster import BenchError
+from marketnode.tools.bench.gaps import gap_of, stall_message
+from marketnode.tools.bench.market_setup import prepare_orders
+from marketnode.tools.bench.step import run_step
+from marketnode.tools.bench.tps import bench_net, measure_bound
 
 Echo = Callable[[str], None]
 MULTIPLES = (0.5, 1, 2, 4)

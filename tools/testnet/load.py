@@ -14,7 +14,7 @@ from typing import Any
 from marketnode.core.errors import ConfigError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
-from marketnode.node import testnet_procs as procs
+from marketnode.tools.testnet import procs as procs
 
 BATCH = 200
 
