@@ -22,9 +22,8 @@ NOT_UTF8 = b"\xff\xfe\x00 not text"
 
 def start_and_close(cfg: NodeConfig) -> None:
     """Open the home as a node does (writes the genesis), then release it."""
-    node = Node(cfg)
-    node.query_index.close()
-    node.store.close()
+    node = Node.open(cfg)
+    node.close()
 
 
 @pytest.mark.parametrize(("name", "what"), [("genesis.json", "genesis"), ("node_key", "key file")])
@@ -32,7 +31,7 @@ def test_a_home_file_that_is_not_text_is_a_config_error_naming_it(tmp_path: Path
     cfg, _ = write_home(tmp_path, faucet=False)
     (tmp_path / name).write_bytes(NOT_UTF8)
     with pytest.raises(ConfigError, match=f"the {what} at {tmp_path / name} is damaged: it is not UTF-8"):
-        Node(cfg)
+        Node.open(cfg)
 
 
 def test_a_config_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
@@ -58,7 +57,7 @@ def test_a_changed_genesis_file_is_told_apart_from_another_chain(tmp_path: Path)
     doc["genesis_time_ms"] += 1
     genesis.write_text(json.dumps(doc))
     with pytest.raises(StorageError, match="if that file was changed, restore it"):
-        Node(cfg)
+        Node.open(cfg)
 
 
 def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path: Path) -> None:
@@ -70,7 +69,7 @@ def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path
     kv.write(batch)
     kv.close()
     with pytest.raises(StorageCorruption, match=r"last-signed record .* is damaged.*marketnode data reset --home"):
-        Node(cfg)
+        Node.open(cfg)
     LevelKV(cfg.data_path).close()  # the refusal released the database lock
 
 
