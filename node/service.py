@@ -41,9 +41,11 @@ from marketnode.node.driver import (
 )
 from marketnode.node.executor import BlockExecutor, Executed
 from marketnode.node.intake import TxIntake
-from marketnode.node.mailbox_service import attach_mailbox
+from marketnode.node.mailbox_service import MailboxService, attach_mailbox
 from marketnode.node.mempool import Mempool, MempoolLimits
 from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
+from marketnode.node.queries.follower import IndexFollower
+from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.rpc.server import RpcServer
 from marketnode.node.rpc_service import start_rpc
 from marketnode.node.snapshot.client import StateSyncClient
@@ -66,6 +68,14 @@ MisbehaviourFactory = Callable[[PrivateKey, list[bytes], P2PHost], BroadcastFilt
 
 class Node:
     """One marketnode process: validator or observer."""
+
+    syncer: Syncer  # built after the driver it feeds, which wakes it
+    # The services with stores of their own, opened by Node.open once the node is wired (_open_services).
+    query_index: QueryIndex
+    query_follower: IndexFollower
+    intake: TxIntake
+    content: ContentService
+    mailbox: MailboxService
 
     @classmethod
     def open(cls, cfg: NodeConfig, *, misbehave: MisbehaviourFactory | None = None) -> Node:
