@@ -12,14 +12,11 @@ every task under one TaskGroup and closes everything in reverse on the way out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from marketnode.consensus.replica import Replica
 from marketnode.core.errors import MarketnodeError, RuleError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Block, Tx
@@ -48,9 +45,11 @@ from marketnode.node.queries.follower import IndexFollower
 from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.rpc.server import RpcServer
 from marketnode.node.rpc_service import start_rpc
+from marketnode.node.serving import serve
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import SnapshotOffers
 from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, p2p_config
+from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
 from marketnode.node.sync import Syncer
@@ -58,8 +57,6 @@ from marketnode.node.txgossip import TxGossip
 from marketnode.p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
-
-BLOCK_CACHE_SIZE = 32
 
 # Builds a BroadcastFilter from the node's key, the validator set and its transport; the CLI passes one for
 # `run --byzantine`, so production code never imports the test behaviours.
@@ -129,7 +126,7 @@ class Node:
                                       misbehave(key, self.validators, self.p2p) if misbehave else None)
         self.syncer = Syncer(self.p2p, store, self.driver.apply_synced, cfg.p2p.max_frame_bytes)
         self.started_ms = now_ms()
-        self._block_cache: OrderedDict[int, Block] = OrderedDict()
+        self.block_cache = BlockCache(store)
         self.rpc: RpcServer | None = None
 
     def _open_services(self) -> None:
@@ -142,54 +139,56 @@ class Node:
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
         self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
 
-    @property
-    def replica(self) -> Replica:
-        """The replica in the driver's hands (replaced when a snapshot is restored)."""
-        return self.driver.replica
-
     # ---- run ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve until ``stop`` is set: p2p, RPC and every loop run under one TaskGroup."""
-        closed = False
+        """Serve until ``stop`` is set (or a task fails): p2p, RPC and every loop are tasks of one TaskGroup.
+
+        On the way out RPC stops first (no new calls), the driver finishes the
+        event in hand, then every other task is cancelled and, once the group
+        has exited, the stores close.
+        """
+        clean = False
         try:
-            await self.p2p.start()
-            self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
-            self.rpc = await start_rpc(self)
-            head = self.store.head()
-            log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
-                     "validator" if self.is_validator else "observer", self.chain_id, head.height if head else -1,
-                     self.p2p.listen_address, self.rpc.url)
             async with asyncio.TaskGroup() as tg:
+                p2p_up: asyncio.Future[P2PHost] = asyncio.get_running_loop().create_future()
+                tasks = [tg.create_task(serve(self._start_p2p, P2PHost.stop, p2p_up))]
+                await p2p_up
+                self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
+                rpc_up: asyncio.Future[RpcServer] = asyncio.get_running_loop().create_future()
+                rpc = tg.create_task(serve(partial(start_rpc, self), RpcServer.stop, rpc_up))
+                self.rpc = await rpc_up
+                head = self.store.head()
+                log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
+                         "validator" if self.is_validator else "observer", self.chain_id,
+                         head.height if head else -1, self.p2p.listen_address, self.rpc.url)
                 driver = tg.create_task(self.driver.run())
-                loops = [tg.create_task(loop) for loop in (
-                    self._follow(), self.gossip.regossip_loop(), self.gossip.want_loop(), self.intake.run(),
-                    self.driver.stall_watch(), self.content.run(), self.mailbox.run())]
+                for loop in (self._follow(), self.gossip.regossip_loop(), self.gossip.want_loop(), self.intake.run(),
+                             self.driver.stall_watch(), self.content.run(), self.mailbox.run()):
+                    tasks.append(tg.create_task(loop))
                 self.driver.notify_work()
                 stopping = tg.create_task(stop.wait())
+                tasks.append(stopping)
                 await asyncio.wait([driver, stopping], return_when=asyncio.FIRST_COMPLETED)
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
-                await self._stop_rpc()
+                rpc.cancel()
+                await asyncio.wait([rpc])
+                self.rpc = None
                 self.driver.post(Stop())
                 await driver
-                for task in (*loops, stopping):
+                for task in tasks:
                     task.cancel()
-            closed = True
+            clean = True
         finally:
-            await self._stop_rpc()
-            with contextlib.suppress(Exception):
-                await self.p2p.stop()
+            self.rpc = None
             final = self.store.head()
             self.close()
-            if closed:
+            if clean:
                 log.info("stopped cleanly at height %d", final.height if final else -1)
 
-    async def _stop_rpc(self) -> None:
-        """Stop the RPC server once (the second call, on the way out, finds it stopped)."""
-        rpc, self.rpc = self.rpc, None
-        if rpc is not None:
-            with contextlib.suppress(Exception):
-                await rpc.stop()
+    async def _start_p2p(self) -> P2PHost:
+        await self.p2p.start()
+        return self.p2p
 
     def close(self) -> None:
         """Close every store the node opened (``run`` does this on the way out; a node never run calls it)."""
@@ -219,7 +218,7 @@ class Node:
         await self.syncer.run()
 
     def _on_restored(self) -> None:
-        self._block_cache.clear()
+        self.block_cache.clear()
         self.query_index.catch_up(self.store)  # rebuilt from the restored state (node/queries/indexer.py)
 
     # ---- txs ---------------------------------------------------------------
@@ -256,18 +255,7 @@ class Node:
     # ---- reads -------------------------------------------------------------
 
     def cached_block(self, height: int) -> Block | None:
-        """Committed blocks never change, so RPC reads of recent ones share one decode."""
-        block = self._block_cache.get(height)
-        if block is None:
-            block = self.store.get_block(height)
-            if block is None:
-                return None
-            self._block_cache[height] = block
-            while len(self._block_cache) > BLOCK_CACHE_SIZE:
-                self._block_cache.popitem(last=False)
-        else:
-            self._block_cache.move_to_end(height)
-        return block
+        return self.block_cache.get(height)
 
     def status(self) -> dict[str, Any]:
         head = self.store.head()
