@@ -156,23 +156,13 @@ def _run_isolated(call: TxContext, tx: Tx, limit: int | None = None) -> None:
     the fee, market/authority.py); more fails the tx.
     """
     state = call.state
-    savepoint = getattr(state, "savepoint", None)
-    if savepoint is None:  # a plain State: buffer the tx's writes and copy them over on success
-        call.state = StateOverlay(state)
-        _execute(call, tx, limit)
-        for key, value in call.state.changes().items():  # type: ignore[attr-defined]
-            if value is None:
-                state.delete(key)
-            else:
-                state.put(key, value)
-        return
-    token = savepoint()
+    token = state.savepoint()
     try:
         _execute(call, tx, limit)
     except RuleError:
-        state.rollback(token)  # type: ignore[attr-defined]
+        state.rollback(token)
         raise
-    state.release(token)  # type: ignore[attr-defined]
+    state.release(token)
 
 
 def _execute(call: TxContext, tx: Tx, limit: int | None) -> None:
