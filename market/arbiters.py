@@ -13,10 +13,10 @@ from marketnode.market.accounts import require_registered
 from marketnode.market.codes import ALREADY_EXISTS, BAD_BODY, NOT_FOUND, fail, require
 from marketnode.market.context import TxContext
 from marketnode.market.params import BPS
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 
-def arbiter_record(state: State, account: bytes) -> dict[str, Any] | None:
+def arbiter_record(state: StateReader, account: bytes) -> dict[str, Any] | None:
     return store.load(state, keys.arbiter(account))
 
 

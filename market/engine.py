@@ -41,7 +41,7 @@ from marketnode.market.genesis import Genesis
 from marketnode.market.params import Params
 from marketnode.market.receipts import Receipt
 from marketnode.market.schema import validate_body
-from marketnode.market.state import State, StateOverlay
+from marketnode.market.state import State, StateReader
 
 _params_cache: dict[bytes, Params] = {}
 MAX_MESSAGE_CHARS = 256  # failure messages can quote user input; receipts stay small and decodable
@@ -68,7 +68,7 @@ def init_genesis(state: State, genesis: Genesis) -> None:
             roles.grant(state, role, member)
 
 
-def load_params(state: State) -> Params:
+def load_params(state: StateReader) -> Params:
     """The chain's params from state (decoded once per distinct value)."""
     raw = state.get(keys.PARAMS)
     if raw is None:
@@ -81,7 +81,7 @@ def load_params(state: State) -> Params:
     return params
 
 
-def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> Authority:
+def _admit(state: StateReader, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> Authority:
     """The checks that decide whether a tx executes at all (and so pays its fee); returns the sender's authority.
 
     The signers are checked against the key set in ``state``: at admission
@@ -104,7 +104,7 @@ def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: boo
     return auth
 
 
-def check_tx(state: State, tx: Tx, params: Params, now_ms: int | None = None) -> None:
+def check_tx(state: StateReader, tx: Tx, params: Params, now_ms: int | None = None) -> None:
     """Mempool admission: raise RuleError unless the tx could execute and pay its fee.
 
     Checks chain id, signers, kind, body schema, nonce >= next nonce, fee >=
