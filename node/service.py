@@ -47,7 +47,7 @@ from marketnode.core.keys import PrivateKey
 from marketnode.core.textfile import read_text
 from marketnode.core.types import Block, Certificate, Tx
 from marketnode.market.authority import check_signers
-from marketnode.market.engine import check_tx, init_genesis, load_params
+from marketnode.market.engine import init_genesis, load_params
 from marketnode.market.genesis import Genesis
 from marketnode.market.state import StateOverlay
 from marketnode.node.chain_app import ChainApplication
@@ -63,6 +63,7 @@ from marketnode.node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
 from marketnode.node.snapshot.offers import SnapshotOffers
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.sync import Syncer, serve_blocks, serve_status
+from marketnode.node.tx_rules import check_at_head
 from marketnode.p2p.config import P2PConfig
 from marketnode.p2p.host import P2PHost
 
@@ -584,10 +585,8 @@ class Node:
             return False
         return True
 
-    def _market_check(self, tx: Tx) -> None:
-        reader = self.store.state_reader()
-        head = self.store.head()
-        check_tx(reader, tx, load_params(reader), None if head is None else head.timestamp_ms)
+    def _market_check(self, tx: Tx, next_nonce: int) -> None:
+        check_at_head(self.store, tx, next_nonce)
 
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.
