@@ -54,7 +54,7 @@ def move(state: State, source: bytes, target: bytes, asset: str, amount: int) ->
 
 
 def account_record(state: StateReader, account: bytes) -> dict[str, Any] | None:
-    return store.load(state, keys.account(account))
+    return store.load_record(state, keys.account(account))
 
 
 def require_registered(state: StateReader, account: bytes, who: str = "sender") -> dict[str, Any]:

@@ -13,7 +13,7 @@ from marketnode.market.state import State, StateReader
 
 
 def require_asset(state: StateReader, asset: str) -> dict[str, Any]:
-    record = store.load(state, keys.asset(asset))
+    record = store.load_record(state, keys.asset(asset))
     if record is None:
         fail(NOT_FOUND, f"no asset {asset}")
     return record
@@ -21,7 +21,7 @@ def require_asset(state: StateReader, asset: str) -> dict[str, Any]:
 
 def in_units(state: StateReader, asset: str, amount: int) -> str:
     """``amount`` of ``asset`` as a person reads it (``23.71 USDX``), for rule messages."""
-    record = store.load(state, keys.asset(asset))
+    record = store.load_record(state, keys.asset(asset))
     return format_units(amount, record["decimals"] if record else 0, asset)
 
 

@@ -100,7 +100,8 @@ def _installed_keys(tx: Tx) -> frozenset[bytes]:
     if tx.kind == "account_rotate":
         values = [body.get("new_key")]
     elif tx.kind == "account_set_authority":
-        values = body.get("keys") if isinstance(body.get("keys"), list) else []
+        listed = body.get("keys")
+        values = listed if isinstance(listed, list) else []
     else:
         return frozenset()
     return frozenset(v for v in values if isinstance(v, bytes) and len(v) == PUBKEY_SIZE)

@@ -16,7 +16,7 @@ from marketnode.market.state import StateReader
 
 
 def certificate_of(state: StateReader, cert_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.certificate(cert_id))
+    record = store.load_record(state, keys.certificate(cert_id))
     if record is None:
         fail(NOT_FOUND, f"no certificate {cert_id}")
     return record

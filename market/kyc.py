@@ -15,7 +15,8 @@ def kyc_level(state: StateReader, account: bytes, now_ms: int) -> int:
     record = store.load(state, keys.kyc(account))
     if record is None or record["expires_ms"] <= now_ms:
         return 0
-    return record["level"]
+    level: int = record["level"]
+    return level
 
 
 def require_kyc(state: StateReader, account: bytes, level: int, now_ms: int, purpose: str) -> None:

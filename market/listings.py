@@ -19,7 +19,7 @@ TERMS = ("options", "shipping")  # variants are kept apart: their stock lives un
 
 
 def listing_record(state: StateReader, listing_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.listing(listing_id))
+    record = store.load_record(state, keys.listing(listing_id))
     if record is None:
         fail(NOT_FOUND, f"no listing {listing_id}")
     return record

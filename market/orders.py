@@ -84,7 +84,7 @@ CLAIM_OUTCOME = {PLACED: REFUNDED, ACCEPTED: REFUNDED, SHIPPED: COMPLETED, DISPU
 
 
 def order_record(state: StateReader, order_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.order(order_id))
+    record = store.load_record(state, keys.order(order_id))
     if record is None:
         fail(NOT_FOUND, f"no order {order_id}")
     return record
@@ -100,7 +100,7 @@ def claimable_by(order: dict[str, Any], now_ms: int) -> str | None:
 def _is(order: dict[str, Any], actor: str, account: bytes) -> bool:
     if actor == PARTY:
         return account in (order["buyer"], order["seller"])
-    return order[actor] == account
+    return bool(order[actor] == account)
 
 
 def _admit(tx: TxContext, action: str, order_id: int) -> dict[str, Any]:

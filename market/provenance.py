@@ -28,7 +28,7 @@ OFFERED_BY = {"owner": "owner", "reporter": "owner", "custodian": "custodian"}
 
 
 def record_of(state: StateReader, record_id: str) -> dict[str, Any]:
-    record = store.load(state, keys.record(record_id))
+    record = store.load_record(state, keys.record(record_id))
     if record is None:
         fail(NOT_FOUND, f"no record {record_id!r}")
     return record

@@ -16,7 +16,7 @@ MUTABLE = ("name", "description", "region", "accepted_assets", "arbiters")
 
 
 def shop_record(state: StateReader, shop_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.shop(shop_id))
+    record = store.load_record(state, keys.shop(shop_id))
     if record is None:
         fail(NOT_FOUND, f"no shop {shop_id}")
     return record

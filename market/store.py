@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from marketnode.core.encoding import decode_trusted, encode
+from marketnode.core.errors import StorageCorruption
 from marketnode.market import keys
 from marketnode.market.state import State, StateReader
 
@@ -20,6 +21,18 @@ def load(state: StateReader, key: bytes) -> Any:
     """
     raw = state.get(key)
     return None if raw is None else decode_trusted(raw)
+
+
+def load_record(state: StateReader, key: bytes) -> dict[str, Any] | None:
+    """The record (a map: account, shop, order, ...) at ``key``, or None if absent.
+
+    Every record key holds a map the rules wrote; anything else means the state
+    is damaged, and the node stops rather than run the rules on it.
+    """
+    value = load(state, key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise StorageCorruption(f"state key {key!r} holds a {type(value).__name__}, not a record")
 
 
 def save(state: State, key: bytes, value: Any) -> None:
