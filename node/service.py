@@ -21,7 +21,7 @@ from marketnode.core.errors import MarketnodeError, RuleError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Block, Tx
 from marketnode.market.authority import check_signers
-from marketnode.market.engine import check_tx, load_params
+from marketnode.market.engine import load_params
 from marketnode.market.genesis import Genesis
 from marketnode.node.api.wiring import attach_query_services
 from marketnode.node.chain_app import ChainApplication
@@ -53,6 +53,7 @@ from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
 from marketnode.node.sync import Syncer
+from marketnode.node.tx_rules import check_at_head
 from marketnode.node.txgossip import TxGossip
 from marketnode.p2p.host import P2PHost
 
@@ -232,10 +233,8 @@ class Node:
             return False
         return True
 
-    def _market_check(self, tx: Tx) -> None:
-        reader = self.store.state_reader()
-        head = self.store.head()
-        check_tx(reader, tx, load_params(reader), None if head is None else head.timestamp_ms)
+    def _market_check(self, tx: Tx, next_nonce: int) -> None:
+        check_at_head(self.store, tx, next_nonce)
 
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.

@@ -18,9 +18,8 @@ from typing import Any
 from marketnode.core.errors import RpcError, RuleError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
-from marketnode.market import keys, store
 from marketnode.market.accounts import balance, next_nonce
-from marketnode.market.assets import in_units
+from marketnode.market.assets import in_units, require_asset
 from marketnode.market.engine import load_params
 from marketnode.node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
 from marketnode.node.mempool import MempoolError
@@ -117,10 +116,16 @@ def _forget_before(times: deque[float], cutoff_s: float) -> None:
 
 
 def _check_funds(node: Any, faucet: Faucet, asset: str, amount: int) -> None:
-    """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet."""
+    """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet.
+
+    The asset rule is market's own (``require_asset``, the transfer handler's: the same code and message);
+    the transfer's admission is the mempool's like any wallet tx's (``Faucet.send``).
+    """
     reader = node.store.state_reader()
-    if store.load(reader, keys.asset(asset)) is None:
-        raise RpcError(TRANSACTION_REJECTED, f"no asset {asset}", {"code": "not_found"})
+    try:
+        require_asset(reader, asset)
+    except RuleError as exc:
+        raise RpcError(TRANSACTION_REJECTED, exc.message, {"code": exc.code}) from None
     have = balance(reader, faucet.key.public_key, asset)
     if have < amount:
         raise RpcError(TRANSACTION_REJECTED, f"the faucet holds only {in_units(reader, asset, have)}; ask for less",

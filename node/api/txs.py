@@ -9,10 +9,7 @@ from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleE
 from marketnode.core.jsonable import Inclusion, to_json, tx_to_json
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.types import Tx
-from marketnode.market.context import BlockContext
-from marketnode.market.engine import apply_tx, check_tx, load_params
 from marketnode.market.receipts import Receipt
-from marketnode.market.state import StateOverlay
 from marketnode.node.admission import Verdict
 from marketnode.node.api.proofs import receipt_proof
 from marketnode.node.mempool import MempoolError
@@ -22,6 +19,7 @@ from marketnode.node.rpc.errors import (
     TRANSACTION_REJECTED,
 )
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.node.tx_rules import Refusal, dry_run
 
 MAX_TX_HEX = 64 * 1024
 WAIT_TIMEOUT_S = 30.0
@@ -255,25 +253,16 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
         tx = Tx.decode(raw)
     except DecodeError as exc:
         raise RpcError(INVALID_INPUT, f"tx does not decode: {exc}") from None
-    if not tx.verify():
-        return {"ok": False, "code": "signature", "message": "the signature does not verify"}
-    reader = node.store.state_reader()
     try:
-        check_tx(reader, tx, load_params(reader))
-    except RuleError as exc:
-        return {"ok": False, "code": exc.code, "message": exc.message}
-    head = node.store.head()
-    overlay = StateOverlay(reader)
-    ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, _now()),
-                       proposer=node.validators[0])
-    try:
-        receipt = apply_tx(overlay, ctx, tx)
+        outcome = dry_run(node.store, tx, node.chain_id, node.validators[0], _now())
     except StorageError:
         raise  # a damaged database is the node's fault, not the tx's: answered as such
     except MarketnodeError as exc:
         return {"ok": False, "code": "error", "message": str(exc)}
-    return {"ok": receipt.ok, "code": receipt.code, "message": receipt.message, "fee": receipt.fee_paid,
-            "events": to_json([e.to_obj() for e in receipt.events])}
+    if isinstance(outcome, Refusal):
+        return {"ok": False, "code": outcome.code, "message": outcome.message}
+    return {"ok": outcome.ok, "code": outcome.code, "message": outcome.message, "fee": outcome.fee_paid,
+            "events": to_json([e.to_obj() for e in outcome.events])}
 
 
 def _now() -> int:
