@@ -29,9 +29,11 @@ from marketnode.core.types import Block, Tx
 from marketnode.market.authority import check_signers
 from marketnode.market.engine import check_tx, load_params
 from marketnode.market.genesis import Genesis
+from marketnode.node.api.wiring import attach_query_services
 from marketnode.node.chain_app import ChainApplication
 from marketnode.node.clock import now_ms
 from marketnode.node.config import NodeConfig
+from marketnode.node.content.service import ContentService
 from marketnode.node.datadir import open_checked
 from marketnode.node.driver import (
     CONSENSUS_TOPIC,
@@ -47,6 +49,7 @@ from marketnode.node.intake import TxIntake
 from marketnode.node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
 from marketnode.node.mempool import Mempool, MempoolLimits
 from marketnode.node.rpc.server import RpcServer
+from marketnode.node.rpc_service import start_rpc, subscription_hub
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
 from marketnode.node.snapshot.offers import SnapshotOffers
@@ -124,19 +127,18 @@ class Node:
         self.started_ms = now_ms()
         self._block_cache: OrderedDict[int, Block] = OrderedDict()
         self.rpc: RpcServer | None = None
+        self.hub = subscription_hub(cfg.rpc)  # websocket subscriptions: fed by blocks and the mailbox, served by RPC
 
     def _open_services(self) -> None:
         """The services with stores of their own: the query index (SQLite), the content store, the mailbox."""
-        from marketnode.node.api.wiring import attach_query_services
-        from marketnode.node.content.service import ContentService
-
-        self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
+        # SQLite query index + websocket notifications
+        self.query_index, self.query_follower = attach_query_services(self.cfg, self.store, self, self.hub)
         # Wallet txs: overload bound and mempool journal.
         self.intake = TxIntake(self.cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
-        self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
+        self.mailbox = attach_mailbox(self, now_ms, self.hub)  # encrypted messages: node/mailbox_service.py
 
     @property
     def replica(self) -> Replica:
@@ -147,13 +149,11 @@ class Node:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set: p2p, RPC and every loop run under one TaskGroup."""
-        from marketnode.node.rpc_service import start_rpc
-
         closed = False
         try:
             await self.p2p.start()
             self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
-            self.rpc = await start_rpc(self)
+            self.rpc = await start_rpc(self, self.hub)
             head = self.store.head()
             log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
                      "validator" if self.is_validator else "observer", self.chain_id, head.height if head else -1,

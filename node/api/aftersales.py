@@ -8,6 +8,7 @@ from marketnode.core.jsonable import to_json
 from marketnode.market import keys, store
 from marketnode.market.returns import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from marketnode.node.api.views import addr
+from marketnode.node.boundary import NodeApi
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -49,7 +50,7 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("market",),
     )
-    async def coupon_get(ctx: CallContext, shop: int, coupon: str) -> dict[str, Any]:
+    async def coupon_get(ctx: CallContext[NodeApi], shop: int, coupon: str) -> dict[str, Any]:
         record = store.load(ctx.node.store.state_reader(), keys.coupon(shop, coupon))
         if record is None:
             raise not_found(f"coupon {coupon} of shop {shop}")

@@ -15,6 +15,8 @@ from marketnode.market.receipts import Receipt
 from marketnode.market.state import StateOverlay
 from marketnode.node.admission import Verdict
 from marketnode.node.api.proofs import receipt_proof
+from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
+from marketnode.node.clock import now_ms
 from marketnode.node.mempool import MempoolError
 from marketnode.node.rpc.errors import (
     INVALID_INPUT,
@@ -68,7 +70,7 @@ def busy_error(verdict: Verdict, held_behind: int | None = None) -> RpcError:
     )
 
 
-def retry_hint_ms(node: Any) -> int:
+def retry_hint_ms(node: TxSubmitter) -> int:
     """When a temporarily refused tx (pool full, sender cap) is worth sending again: once the pool drained."""
     return node.intake.admission.retry_after_ms(len(node.mempool))
 
@@ -89,7 +91,7 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
 
 
-def submit(node: Any, raw: bytes) -> Tx:
+def submit(node: TxSubmitter, raw: bytes) -> Tx:
     """Admit one wallet tx, or raise its JSON-RPC error.
 
     Busy first: a busy node admits nothing, except a tx that fills the nonce
@@ -115,7 +117,7 @@ def receipt_json(receipt: Receipt, height: int, index: int) -> dict[str, Any]:
     return out
 
 
-def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, Any]:
+def tx_status(node: TxSubmitter, tx_hash: bytes, with_proof: bool = True) -> dict[str, Any]:
     """pending | committed | failed | unknown, with receipt, events and inclusion proof once committed."""
     store = node.store
     location = store.get_tx_location(tx_hash)
@@ -145,7 +147,7 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     return out
 
 
-async def wait_for_commit(node: Any, tx: Tx, timeout_s: float) -> dict[str, Any]:
+async def wait_for_commit(node: TxSubmitter, tx: Tx, timeout_s: float) -> dict[str, Any]:
     fut = node.waiters.add(tx.hash)
     try:
         if node.store.get_tx_location(tx.hash) is None:
@@ -175,7 +177,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, TRANSACTION_REJECTED, LIMIT_EXCEEDED),
         tags=("tx",),
     )
-    async def tx_send(ctx: CallContext, tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
+    async def tx_send(ctx: CallContext[NodeApi], tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
         admitted = submit(ctx.node, tx)
         durable = await ctx.node.intake.record([admitted])
         if wait == "commit":
@@ -201,7 +203,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, LIMIT_EXCEEDED),
         tags=("tx",),
     )
-    async def tx_sendBatch(ctx: CallContext, txs: list[bytes]) -> list[dict[str, Any]]:
+    async def tx_sendBatch(ctx: CallContext[NodeApi], txs: list[bytes]) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         admitted: list[Tx] = []
         for raw in txs:
@@ -235,7 +237,7 @@ def register(registry: Registry) -> None:
         errors=(),
         tags=("tx",),
     )
-    async def tx_get(ctx: CallContext, hash: bytes, proof: bool) -> dict[str, Any]:
+    async def tx_get(ctx: CallContext[NodeApi], hash: bytes, proof: bool) -> dict[str, Any]:
         return tx_status(ctx.node, hash, with_proof=proof)
 
     @registry.method(
@@ -246,11 +248,11 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT,),
         tags=("tx",),
     )
-    async def tx_estimate(ctx: CallContext, tx: bytes) -> dict[str, Any]:
+    async def tx_estimate(ctx: CallContext[NodeApi], tx: bytes) -> dict[str, Any]:
         return estimate(ctx.node, tx)
 
 
-def estimate(node: Any, raw: bytes) -> dict[str, Any]:
+def estimate(node: ChainReader, raw: bytes) -> dict[str, Any]:
     try:
         tx = Tx.decode(raw)
     except DecodeError as exc:
@@ -264,7 +266,7 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
         return {"ok": False, "code": exc.code, "message": exc.message}
     head = node.store.head()
     overlay = StateOverlay(reader)
-    ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, _now()),
+    ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, now_ms()),
                        proposer=node.validators[0])
     try:
         receipt = apply_tx(overlay, ctx, tx)
@@ -274,9 +276,3 @@ def estimate(node: Any, raw: bytes) -> dict[str, Any]:
         return {"ok": False, "code": "error", "message": str(exc)}
     return {"ok": receipt.ok, "code": receipt.code, "message": receipt.message, "fee": receipt.fee_paid,
             "events": to_json([e.to_obj() for e in receipt.events])}
-
-
-def _now() -> int:
-    from marketnode.node.service import now_ms
-
-    return now_ms()

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from marketnode.core.encoding import decode
+from marketnode.node.boundary import ClockMs, ServiceHost
 from marketnode.node.content.blobs import FileBlobs
 from marketnode.node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from marketnode.node.content.store import ContentLimits, ContentStore
@@ -27,7 +26,7 @@ BLOBS_DIR = "content"
 
 
 class ContentService:
-    def __init__(self, node: Any, now_ms: Callable[[], int]) -> None:
+    def __init__(self, node: ServiceHost, now_ms: ClockMs) -> None:
         self.node = node
         self.now_ms = now_ms
         c = node.cfg.content
