@@ -14,16 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import signal
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from marketnode.consensus.messages import decode_message
 from marketnode.consensus.replica import Replica
-from marketnode.core.errors import DecodeError, MarketnodeError, RuleError
+from marketnode.core.errors import MarketnodeError, RuleError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Block, Tx
 from marketnode.market.authority import check_signers
@@ -36,29 +33,28 @@ from marketnode.node.config import NodeConfig
 from marketnode.node.content.service import ContentService
 from marketnode.node.datadir import open_checked
 from marketnode.node.driver import (
-    CONSENSUS_TOPIC,
     BroadcastFilter,
     CommitWaiters,
     ConsensusDriver,
     DriverHooks,
-    Received,
     Stop,
 )
 from marketnode.node.executor import BlockExecutor, Executed
 from marketnode.node.intake import TxIntake
-from marketnode.node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, attach_mailbox
+from marketnode.node.mailbox_service import MailboxService, attach_mailbox
 from marketnode.node.mempool import Mempool, MempoolLimits
+from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
+from marketnode.node.queries.follower import IndexFollower
+from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.rpc.server import RpcServer
 from marketnode.node.rpc_service import start_rpc, subscription_hub
 from marketnode.node.snapshot.client import StateSyncClient
-from marketnode.node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
 from marketnode.node.snapshot.offers import SnapshotOffers
 from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, p2p_config
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
-from marketnode.node.sync import Syncer, serve_blocks, serve_status
-from marketnode.node.txgossip import TOPIC as TX_TOPIC
-from marketnode.node.txgossip import WANT_TOPIC, TxGossip
+from marketnode.node.sync import Syncer
+from marketnode.node.txgossip import TxGossip
 from marketnode.p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
@@ -72,6 +68,14 @@ MisbehaviourFactory = Callable[[PrivateKey, list[bytes], P2PHost], BroadcastFilt
 
 class Node:
     """One marketnode process: validator or observer."""
+
+    syncer: Syncer  # built after the driver it feeds, which wakes it
+    # The services with stores of their own, opened by Node.open once the node is wired (_open_services).
+    query_index: QueryIndex
+    query_follower: IndexFollower
+    intake: TxIntake
+    content: ContentService
+    mailbox: MailboxService
 
     @classmethod
     def open(cls, cfg: NodeConfig, *, misbehave: MisbehaviourFactory | None = None) -> Node:
@@ -108,8 +112,8 @@ class Node:
                                              min_fee=m.min_fee), self.chain_id)
         self.executor = BlockExecutor(store, self.chain_id)
         self.app = ChainApplication(store, self.mempool, m.max_tx_bytes, cfg.consensus.block_budget_ms)
-        self.p2p = P2PHost(p2p_config(cfg, self.chain_id, self.validators), key, self._on_p2p_message,
-                           self._on_p2p_request, self._on_peer_event)
+        self.p2p = P2PHost(p2p_config(cfg, self.chain_id, self.validators), key, partial(on_message, self),
+                           partial(on_request, self), partial(on_peer_event, self))
         self.gossip = TxGossip(self.mempool, self.p2p, self._admit_gossiped, self.notify_work, cfg.p2p.max_frame_bytes)
         self.waiters = CommitWaiters()
         s = cfg.sync  # state sync: the snapshots this node offers, and whether it joins from one (node/snapshot)
@@ -251,55 +255,6 @@ class Node:
     def _admit_gossiped(self, raw: bytes) -> Tx:
         return self.mempool.add(raw, self.app.account_nonce, self._market_check)
 
-    # ---- p2p routes ------------------------------------------------------------
-
-    async def _on_p2p_message(self, peer: bytes, topic: str, payload: bytes) -> bool:
-        if topic == CONSENSUS_TOPIC:
-            try:
-                msg = decode_message(payload)
-            except DecodeError as exc:
-                self.p2p.penalize(peer, 10, f"undecodable consensus message: {exc}")
-                return False
-            self.driver.post(Received(peer, msg))
-            return True
-        if topic == TX_TOPIC:
-            return await self.gossip.on_batch(peer, payload)
-        if topic in self.content.TOPICS:
-            try:
-                return self.content.on_message(peer, topic, payload)
-            except DecodeError as exc:
-                self.p2p.penalize(peer, 5, f"bad {topic} message: {exc}")
-                return False
-        if topic in MAIL_TOPICS:
-            return self.mailbox.on_gossip(peer, topic, payload)
-        self.p2p.penalize(peer, 5, f"unknown topic {topic!r}")
-        return False
-
-    async def _on_p2p_request(self, peer: bytes, topic: str, payload: bytes) -> bytes:
-        if topic == "status":
-            return serve_status(self.store)
-        if topic == "blocks":
-            return serve_blocks(self.store, payload)
-        if topic in SNAPSHOT_TOPICS:
-            height = self.store.head().height  # type: ignore[union-attr]
-            if topic != "snapshot_chunk":  # a manifest is one walk of the state: not on the event loop
-                await asyncio.to_thread(self.snapshots.prepare, height)
-            return self.snapshots.serve(topic, payload, height)
-        if topic == WANT_TOPIC:
-            return self.gossip.serve_want(payload)
-        if topic in self.content.TOPICS:
-            return self.content.serve(payload)
-        if topic == SYNC_TOPIC:
-            return self.mailbox.serve_sync(payload)
-        raise DecodeError(f"unknown request topic {topic!r}")
-
-    async def _on_peer_event(self, peer: bytes, connected: bool) -> None:
-        if connected:
-            self.syncer.request_now()
-            self.content.fetcher.peer_joined()
-            self.gossip.offer_to(peer)
-            self.mailbox.offer_to(peer)
-
     # ---- reads -------------------------------------------------------------
 
     def cached_block(self, height: int) -> Block | None:
@@ -337,43 +292,3 @@ class Node:
             "mempool_size": len(self.mempool),
             "uptime_s": (now_ms() - self.started_ms) // 1000,
         }
-
-
-def _first_marketnode_error(group: BaseExceptionGroup[BaseException]) -> MarketnodeError | None:
-    for exc in group.exceptions:
-        found = _first_marketnode_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
-        if isinstance(found, MarketnodeError):
-            return found
-    return None
-
-
-def run_node(cfg: NodeConfig, misbehave: MisbehaviourFactory | None = None) -> None:
-    """Run until SIGINT/SIGTERM, then stop accepting, finish the block in hand and close LevelDB."""
-
-    async def main() -> None:
-        node = Node.open(cfg, misbehave=misbehave)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await node.run(stop)
-
-    profile_dir = os.environ.get("MARKETNODE_PROFILE_DIR")
-    if not profile_dir:
-        try:
-            asyncio.run(main())
-        except BaseExceptionGroup as group:  # the TaskGroup wraps what stopped it: surface our own error
-            error = _first_marketnode_error(group)
-            if error is None:
-                raise
-            raise error from group
-        return
-    import cProfile  # profiling for `marketnode bench`; see docs/BENCHMARKS.md
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        asyncio.run(main())
-    finally:
-        profiler.disable()
-        profiler.dump_stats(os.path.join(profile_dir, f"{cfg.moniker}.prof"))

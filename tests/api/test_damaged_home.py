@@ -11,8 +11,9 @@ from api_helpers import write_home
 from marketnode.core.errors import ConfigError, StorageCorruption, StorageError
 from marketnode.core.keys import PrivateKey
 from marketnode.node.config import NodeConfig, load_config, render_config
+from marketnode.node.process import first_marketnode_error
 from marketnode.node.rpc.errors import error_object
-from marketnode.node.service import Node, _first_marketnode_error
+from marketnode.node.service import Node
 from marketnode.node.storage import schema
 from marketnode.node.storage.kv import WriteBatch
 from marketnode.node.storage.level import LevelKV
@@ -84,5 +85,5 @@ def test_a_damaged_database_is_answered_as_such_and_a_plain_storage_error_only_b
 def test_the_error_that_stopped_the_task_group_is_surfaced_not_the_group() -> None:
     damage = StorageCorruption("the database at /x is damaged")
     group = BaseExceptionGroup("tasks", [ValueError("other"), BaseExceptionGroup("inner", [damage])])
-    assert _first_marketnode_error(group) is damage
-    assert _first_marketnode_error(BaseExceptionGroup("tasks", [ValueError("other")])) is None
+    assert first_marketnode_error(group) is damage
+    assert first_marketnode_error(BaseExceptionGroup("tasks", [ValueError("other")])) is None

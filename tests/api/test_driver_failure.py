@@ -11,7 +11,8 @@ import pytest
 from api_helpers import running_node, write_home
 
 from marketnode.node.driver import ConsensusDriverFailed, TimerFired
-from marketnode.node.service import Node, _first_marketnode_error
+from marketnode.node.process import first_marketnode_error
+from marketnode.node.service import Node
 
 
 async def start(node: Node) -> tuple[asyncio.Event, asyncio.Task[None]]:
@@ -38,7 +39,7 @@ async def test_an_unexpected_error_in_the_driver_stops_the_node_with_a_clear_log
     with caplog.at_level(logging.CRITICAL, logger="marketnode.node"), pytest.raises(BaseExceptionGroup) as info:
         await asyncio.wait_for(task, 20)  # it stops by itself: nobody set `stop`
     assert not stop.is_set()
-    error = _first_marketnode_error(info.value)
+    error = first_marketnode_error(info.value)
     assert isinstance(error, ConsensusDriverFailed) and "planted bug in on_timer" in str(error)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
     assert any("consensus driver failed unexpectedly handling TimerFired" in line and "stopping the node" in line
