@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from marketnode.core.errors import StorageCorruption
+
 if TYPE_CHECKING:  # the types only: the services below import this module (Protocols name them, never run them)
     from marketnode.core import smt
     from marketnode.core.types import Block, Certificate, Evidence, Tx
@@ -75,6 +77,15 @@ class ChainView(Protocol):
     def get_tx_location(self, tx_hash: bytes) -> tuple[int, int] | None: ...
 
     def iter_evidence(self) -> Iterator[Evidence]: ...
+
+
+def committed_head(chain: ChainView) -> Head:
+    """The head of an open node's chain. There always is one (Node.open commits the genesis before anything
+    serves), so its absence means a damaged store, answered as such rather than as a bare AttributeError."""
+    head = chain.head()
+    if head is None:
+        raise StorageCorruption("the chain store has no head: not even the genesis is committed")
+    return head
 
 
 class PeerNet(Protocol):

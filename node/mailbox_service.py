@@ -91,7 +91,7 @@ class MailboxService:
         if peer not in self._syncs:
             task = asyncio.get_running_loop().create_task(self.pull_from(peer))
             self._syncs[peer] = task
-            task.add_done_callback(lambda _t, p=peer: self._syncs.pop(p, None))
+            task.add_done_callback(lambda _task: self._syncs.pop(peer, None))
 
     async def pull_from(self, peer: bytes) -> int:
         """Ask ``peer`` for the envelopes that arrived there after our cursor for it; return how many were new.
@@ -130,6 +130,7 @@ class MailboxService:
             if not items:  # caught up (or the peer's numbers went back and it holds nothing newer)
                 self.store.set_peer_cursor(peer, head if cursor is None or cursor > head else cursor)
                 return new
+            cursor = items[-1][0]  # every envelope of the answer was taken (a bad one ended the pull above)
             self.store.set_peer_cursor(peer, cursor)
             if cursor >= head:
                 return new

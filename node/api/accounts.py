@@ -21,7 +21,7 @@ from marketnode.market.genesis import ROLES
 from marketnode.market.roles import has_role
 from marketnode.node.api.proofs import PROOF_PARAM, state_proof
 from marketnode.node.api.views import PAGE_DEFAULT, PAGE_MAX, addr, arbiter_json, kyc_json, page_json, rating_json
-from marketnode.node.boundary import NodeApi
+from marketnode.node.boundary import NodeApi, committed_head
 from marketnode.node.rpc.errors import invalid_params
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -85,7 +85,7 @@ def register(registry: Registry) -> None:
     )
     async def account_get(ctx: CallContext[NodeApi], address: bytes, proof: bool) -> dict[str, Any]:
         store_ = ctx.node.store
-        out = account_json(store_.state_reader(), address, store_.head().timestamp_ms)
+        out = account_json(store_.state_reader(), address, committed_head(store_).timestamp_ms)
         if proof:
             native = load_params(store_.state_reader()).native_asset
             assets = [native, *sorted(set(out["balances"]) - {native})]

@@ -7,7 +7,7 @@ from typing import Any
 from marketnode.core.jsonable import certificate_to_json, header_to_json, to_json, tx_to_json
 from marketnode.core.keys import address_from_pubkey
 from marketnode.market.receipts import Receipt
-from marketnode.node.boundary import ChainReader, NodeApi
+from marketnode.node.boundary import ChainReader, NodeApi, committed_head
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -57,8 +57,7 @@ def register(registry: Registry) -> None:
     async def chain_getBlock(ctx: CallContext[NodeApi], full: bool, height: int | None = None,
                              hash: bytes | None = None) -> dict[str, Any]:
         if height is None and hash is None:
-            head = ctx.node.store.head()
-            height = head.height
+            height = committed_head(ctx.node.store).height
             if height == 0:
                 raise not_found("any block: the chain has only its genesis")
         if hash is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from marketnode.core.errors import StorageCorruption
 from marketnode.core.hashing import digest
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.stateproof import (
@@ -21,7 +22,7 @@ from marketnode.core.stateproof import (
     StateProof,
     receipts_root_key,
 )
-from marketnode.node.boundary import ChainReader, NodeApi
+from marketnode.node.boundary import ChainReader, NodeApi, committed_head
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 from marketnode.node.storage.statetree import VersionPruned
@@ -55,7 +56,7 @@ STATE_PROOF_SCHEMA: dict[str, Any] = {
 
 def newest_provable(node: ChainReader) -> int | None:
     """The newest height whose state a stored header commits to; None while only the genesis exists."""
-    head = node.store.head()
+    head = committed_head(node.store)
     return None if head.height == 0 else head.height - 1
 
 
@@ -92,6 +93,8 @@ def receipt_proof(node: ChainReader, height: int, index: int, receipt: bytes) ->
     if newest is None or newest < height:
         return None
     block = node.cached_block(height)
+    if block is None:
+        raise StorageCorruption(f"block {height} is missing, though its receipts are asked for")
     # Stored receipts are their canonical bytes, so each hash is one digest: no decode and re-encode.
     path = merkle_proof([digest("receipt", r) for r in node.store.get_receipts(height)], index)
     assert path.size == len(block.txs)

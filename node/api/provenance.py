@@ -82,7 +82,7 @@ def register(registry: Registry) -> None:
         if cursor is not None and not (cursor.isdecimal() and len(cursor) <= 19):
             raise invalid_params(f"cursor {cursor!r} is not one this query returned", "cursor")
         first = int(cursor) if cursor is not None else 0
-        items = []
+        items: list[dict[str, Any]] = []
         for key, _ in reader.iterate(keys.record_history(record), keys.record_history(record, first)):
             if len(items) == limit:
                 break

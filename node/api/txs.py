@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageError
+from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageCorruption, StorageError
 from marketnode.core.jsonable import Inclusion, to_json, tx_to_json
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.types import Tx
@@ -15,7 +15,7 @@ from marketnode.market.receipts import Receipt
 from marketnode.market.state import StateOverlay
 from marketnode.node.admission import Verdict
 from marketnode.node.api.proofs import receipt_proof
-from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
+from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter, committed_head
 from marketnode.node.clock import now_ms
 from marketnode.node.mempool import MempoolError
 from marketnode.node.rpc.errors import (
@@ -129,6 +129,8 @@ def tx_status(node: TxSubmitter, tx_hash: bytes, with_proof: bool = True) -> dic
     height, index = location
     block = node.cached_block(height)
     raw_receipt = store.get_receipt(height, index)
+    if block is None or raw_receipt is None:
+        raise StorageCorruption(f"tx {tx_hash.hex()} is indexed at block {height}, which or whose receipt is missing")
     receipt = Receipt.decode(raw_receipt)
     out: dict[str, Any] = {
         "hash": tx_hash.hex(),
@@ -140,6 +142,8 @@ def tx_status(node: TxSubmitter, tx_hash: bytes, with_proof: bool = True) -> dic
     }
     if with_proof:
         cert = store.get_certificate(height)
+        if cert is None:
+            raise StorageCorruption(f"block {height} is stored without its commit certificate")
         proof = merkle_proof([tx.hash for tx in block.txs], index)
         out["inclusion"] = Inclusion(tx_hash, proof, block.header, cert).to_json()
         outcome = receipt_proof(node, height, index, raw_receipt)
@@ -264,7 +268,7 @@ def estimate(node: ChainReader, raw: bytes) -> dict[str, Any]:
         check_tx(reader, tx, load_params(reader))
     except RuleError as exc:
         return {"ok": False, "code": exc.code, "message": exc.message}
-    head = node.store.head()
+    head = committed_head(node.store)
     overlay = StateOverlay(reader)
     ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, now_ms()),
                        proposer=node.validators[0])

@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from marketnode.core.encoding import decode
-from marketnode.node.boundary import ClockMs, ServiceHost
+from marketnode.node.boundary import ClockMs, ServiceHost, committed_head
 from marketnode.node.content.blobs import FileBlobs
 from marketnode.node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from marketnode.node.content.store import ContentLimits, ContentStore
@@ -42,7 +42,7 @@ class ContentService:
     def scan(self) -> int:
         """Scan committed blocks past the last scanned height (a bounded slice); how many were scanned."""
         chain = self.node.store
-        head = chain.head()
+        head = committed_head(chain)
         start = max(self.store.scanned_height(), chain.base_height()) + 1  # none below a restored snapshot
         done = 0
         for height in range(start, min(head.height, start + SCAN_YIELD_EVERY - 1) + 1):
