@@ -8,6 +8,7 @@ Node drifts from one of them.
 
 - ``ChainReader``: the committed chain and the state at its head (blocks, receipts, certificates, proofs).
 - ``TxSubmitter``: submit a wallet tx, follow it into a block (adds the pool, the intake and the commit waiters).
+- ``IndexedReads``: the query index, caught up before each read.
 - ``BlockFeed``: subscribe to committed blocks.
 - ``ServiceHost``: what a node service with a store of its own needs (content, mailbox): config, chain, peers.
 - ``NodeApi``: everything the JSON-RPC methods read, the context each handler gets as ``ctx.node``.
@@ -180,7 +181,17 @@ class ServiceHost(BlockFeed, Protocol):
     def p2p(self) -> PeerNet: ...
 
 
-class NodeApi(TxSubmitter, Protocol):
+class IndexedReads(Protocol):
+    """The query index (node/queries), caught up with the chain before each read."""
+
+    @property
+    def query_index(self) -> QueryIndex: ...
+
+    @property
+    def query_follower(self) -> IndexFollower: ...
+
+
+class NodeApi(TxSubmitter, IndexedReads, Protocol):
     """Everything the JSON-RPC methods (node/api) read: ``ctx.node`` in a handler."""
 
     @property
@@ -195,16 +206,11 @@ class NodeApi(TxSubmitter, Protocol):
     @property
     def mailbox(self) -> MailboxService: ...
 
-    @property
-    def query_index(self) -> QueryIndex: ...
-
-    @property
-    def query_follower(self) -> IndexFollower: ...
-
     def status(self) -> dict[str, Any]: ...
 
 
 if TYPE_CHECKING:
-    def _node_satisfies(node: Node) -> tuple[NodeApi, ServiceHost, TxSubmitter, ChainReader, BlockFeed]:
+    def _node_satisfies(node: Node) -> tuple[NodeApi, ServiceHost, TxSubmitter, ChainReader, IndexedReads,
+                                             BlockFeed]:
         """Never called: mypy checks that the Node still satisfies every Protocol above."""
-        return node, node, node, node, node
+        return node, node, node, node, node, node

@@ -68,7 +68,7 @@ def listing_json(ctx: CallContext[NodeApi], listing_id: int) -> dict[str, Any]:
     out["variants"] = [{**v, "stock": store.load_int(reader, keys.variant_stock(listing_id, v["sku"]))}
                        for v in out.get("variants") or []]
     out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
-    out["sales"] = search.listing_sales(query_conn(ctx), listing_id)
+    out["sales"] = search.listing_sales(query_conn(ctx.node), listing_id)
     seller_record = store.load(reader, keys.account(listing["seller"]))
     out["seller_profile"] = {
         "address": addr(listing["seller"]), "name": seller_record["name"] if seller_record else None,
@@ -117,7 +117,7 @@ def _register_shops(registry: Registry) -> None:
         if record is None:
             raise not_found(f"shop {shop}")
         out = shop_json(shop, record)
-        out["listing_count"] = search.shop_listing_count(query_conn(ctx), shop)
+        out["listing_count"] = search.shop_listing_count(query_conn(ctx.node), shop)
         out["aftersales"] = aftersales_json(ctx.node.store.state_reader(), shop, record["accepted_assets"])
         return out
 
@@ -135,7 +135,7 @@ def _register_shops(registry: Registry) -> None:
     )
     async def shop_list(ctx: CallContext[NodeApi], include_closed: bool, limit: int, owner: bytes | None = None,
                         region: str | None = None, cursor: str | None = None) -> dict[str, Any]:
-        page = _paged(lambda: search.list_shops(query_conn(ctx), owner=owner, region=region,
+        page = _paged(lambda: search.list_shops(query_conn(ctx.node), owner=owner, region=region,
                                                 include_closed=include_closed, limit=limit, cursor=cursor))
 
         def view(row: dict[str, Any]) -> dict[str, Any]:
@@ -199,7 +199,7 @@ def _register_listings(registry: Registry) -> None:
         if min_price is not None and max_price is not None and min_price > max_price:
             raise invalid_params("min_price is above max_price", "min_price")
         page = _paged(lambda: search.search_listings(
-            query_conn(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
+            query_conn(ctx.node), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
             max_price=max_price, asset=asset, in_stock=in_stock, sort=sort, limit=limit, cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _with_cover(reader, listing_summary_json(row)))
@@ -217,7 +217,7 @@ def _register_listings(registry: Registry) -> None:
         tags=("market",),
     )
     async def listing_recommend(ctx: CallContext[NodeApi], address: bytes, limit: int) -> dict[str, Any]:
-        rows = search.recommend(query_conn(ctx), address, limit)
+        rows = search.recommend(query_conn(ctx.node), address, limit)
         reader = ctx.node.store.state_reader()
         return page_json([_with_cover(reader, listing_summary_json(r)) for r in rows], None)
 
@@ -244,7 +244,7 @@ def _register_orders(registry: Registry) -> None:
         out["timeline"] = [
             {"status": e["status"], "height": e["height"], "time_ms": e["time_ms"], "deadline_ms": e["deadline_ms"],
              "by": addr(e["actor"]), "tx": e["tx_hash"].hex()}
-            for e in search.order_timeline(query_conn(ctx), order)
+            for e in search.order_timeline(query_conn(ctx.node), order)
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
@@ -268,7 +268,7 @@ def _register_orders(registry: Registry) -> None:
     async def order_list(ctx: CallContext[NodeApi], limit: int, buyer: bytes | None = None, seller: bytes | None = None,
                          status: str | None = None, cursor: str | None = None) -> dict[str, Any]:
         _one_of("order_list", buyer=buyer, seller=seller)
-        page = _paged(lambda: search.list_orders(query_conn(ctx), buyer=buyer, seller=seller, status=status,
+        page = _paged(lambda: search.list_orders(query_conn(ctx.node), buyer=buyer, seller=seller, status=status,
                                                  limit=limit, cursor=cursor))
         return _page(page, order_summary_json)
 
@@ -286,7 +286,7 @@ def _register_orders(registry: Registry) -> None:
     async def review_list(ctx: CallContext[NodeApi], limit: int, listing: int | None = None, seller: bytes | None = None,
                           cursor: str | None = None) -> dict[str, Any]:
         _one_of("review_list", listing=listing, seller=seller)
-        page = _paged(lambda: search.list_reviews(query_conn(ctx), listing=listing, seller=seller, limit=limit,
+        page = _paged(lambda: search.list_reviews(query_conn(ctx.node), listing=listing, seller=seller, limit=limit,
                                                   cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _review_json(reader, row["order_id"]))

@@ -61,7 +61,7 @@ def register(registry: Registry) -> None:
         out.update(id=record, producer=addr(found["producer"]), owner=addr(found["owner"]),
                    custodian=addr(found["custodian"]), reporters=[addr(r) for r in found["reporters"]])
         out["proposals"] = _proposals(reader, record)
-        out["certificates"] = search.certificates_of_record(query_conn(ctx), record)
+        out["certificates"] = search.certificates_of_record(query_conn(ctx.node), record)
         return out
 
     @registry.method(
