@@ -21,27 +21,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from marketnode.core import smt
 from marketnode.core.errors import StorageCorruption
+from marketnode.core.types import Block, Certificate, Evidence, Tx
+from marketnode.market.genesis import Genesis
+from marketnode.node.config import NodeConfig
+from marketnode.node.driver import CommitWaiters
+from marketnode.node.executor import Executed
+from marketnode.node.intake import TxIntake
+from marketnode.node.mempool import Mempool
+from marketnode.node.queries.follower import IndexFollower
+from marketnode.node.queries.indexer import QueryIndex
+from marketnode.node.storage.chainstore import Head, StateReader
+from marketnode.node.storage.kv import KV, KVReader
+from marketnode.p2p.peer import PeerInfo
 
-if TYPE_CHECKING:  # the types only: the services below import this module (Protocols name them, never run them)
-    from marketnode.core import smt
-    from marketnode.core.types import Block, Certificate, Evidence, Tx
-    from marketnode.market.genesis import Genesis
-    from marketnode.node.config import NodeConfig
+if TYPE_CHECKING:  # types only: these modules import this one (their constructors take its Protocols)
     from marketnode.node.content.service import ContentService
-    from marketnode.node.driver import CommitWaiters
-    from marketnode.node.executor import Executed
-    from marketnode.node.intake import TxIntake
     from marketnode.node.mailbox_service import MailboxService
-    from marketnode.node.mempool import Mempool
-    from marketnode.node.queries.follower import IndexFollower
-    from marketnode.node.queries.indexer import QueryIndex
     from marketnode.node.service import Node
-    from marketnode.node.storage.chainstore import Head, StateReader
-    from marketnode.node.storage.kv import KV, KVReader
-    from marketnode.p2p.peer import PeerInfo
 
-BlockSubscriber = Callable[["Executed"], None]
+BlockSubscriber = Callable[[Executed], None]
 ClockMs = Callable[[], int]  # milliseconds since the Unix epoch (node/clock.py now_ms, or a test's fixed time)
 
 

@@ -1,7 +1,7 @@
 """The boundary between the Node and what serves it (issue 18.2): typed, explicit, and free of import circles.
 
 What serves the node reads it through node/boundary.py's Protocols (mypy checks the Node against them);
-these tests keep the three faults the issue found from coming back: ``node: Any`` parameters, attributes
+these tests keep the three faults the issue found from coming back: a node parameter typed Any, attributes
 bolted onto a Node handed in, and imports hidden inside functions to dodge a circle. The services get
 what they publish on (the subscription hub) and serve from (the faucet) as arguments, so they are tested
 with their own.
