@@ -3,7 +3,7 @@
 Each consumer is typed with the narrowest Protocol that covers what it reads,
 so a reader sees at a glance what a module may touch, and ``Node``
 (node/service.py) satisfies every one of them structurally: nothing here
-imports the Node. ``_node_satisfies`` below makes mypy fail the moment the
+imports the Node at run time. ``_node_satisfies`` below makes mypy fail the moment the
 Node drifts from one of them.
 
 - ``ChainReader``: the committed chain and the state at its head (blocks, receipts, certificates, proofs).
@@ -45,11 +45,18 @@ BlockSubscriber = Callable[[Executed], None]
 ClockMs = Callable[[], int]  # milliseconds since the Unix epoch (node/clock.py now_ms, or a test's fixed time)
 
 
+class StoreHealth(Protocol):
+    """Whether a store has met a read or write failure (node/storage/kv.py ``KV.fault``), for node_health."""
+
+    @property
+    def fault(self) -> str | None: ...
+
+
 class ChainView(Protocol):
     """The read side of the chain store (node/storage/chainstore.py ``ChainStore``): nothing here writes."""
 
     @property
-    def kv(self) -> KV: ...
+    def kv(self) -> StoreHealth: ...
 
     @property
     def versions_kept(self) -> int: ...
