@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from typing import Any
 
 from marketnode.core.errors import RpcError
@@ -81,7 +80,7 @@ def register(registry: Registry) -> None:
                            "per account: register first)", {"reason": "not_registered"})
         was_wanted = store.is_wanted(hash)  # the chain named it before it arrived: peers are waiting for it
         try:
-            info = store.put_upload(raw, auth, time.time_ns() // 1_000_000, kind)
+            info = store.put_upload(raw, auth, node.content.now_ms(), kind)  # the clock its expiry sweep reads
         except ContentLimited as exc:  # a ContentRefused too: caught first
             raise limited(exc) from None
         except ContentRefused as exc:
