@@ -44,7 +44,7 @@ from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
 from marketnode.node.queries.follower import IndexFollower
 from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.rpc.server import RpcServer
-from marketnode.node.rpc_service import start_rpc
+from marketnode.node.rpc_service import start_rpc, subscription_hub
 from marketnode.node.serving import serve
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import SnapshotOffers
@@ -129,16 +129,18 @@ class Node:
         self.started_ms = now_ms()
         self.block_cache = BlockCache(store)
         self.rpc: RpcServer | None = None
+        self.hub = subscription_hub(cfg.rpc)  # websocket subscriptions: fed by blocks and the mailbox, served by RPC
 
     def _open_services(self) -> None:
         """The services with stores of their own: the query index (SQLite), the content store, the mailbox."""
-        self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
+        # SQLite query index + websocket notifications
+        self.query_index, self.query_follower = attach_query_services(self.cfg, self.store, self, self.hub)
         # Wallet txs: overload bound and mempool journal.
         self.intake = TxIntake(self.cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
-        self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
+        self.mailbox = attach_mailbox(self, now_ms, self.hub)  # encrypted messages: node/mailbox_service.py
 
     # ---- run ---------------------------------------------------------------
 
@@ -157,7 +159,7 @@ class Node:
                 await p2p_up
                 self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
                 rpc_up: asyncio.Future[RpcServer] = asyncio.get_running_loop().create_future()
-                rpc = tg.create_task(serve(partial(start_rpc, self), RpcServer.stop, rpc_up))
+                rpc = tg.create_task(serve(partial(start_rpc, self, self.hub), RpcServer.stop, rpc_up))
                 self.rpc = await rpc_up
                 head = self.store.head()
                 log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
