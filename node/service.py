@@ -155,7 +155,7 @@ class Node:
         try:
             async with asyncio.TaskGroup() as tg:
                 p2p_up: asyncio.Future[P2PHost] = asyncio.get_running_loop().create_future()
-                tasks = [tg.create_task(serve(self._start_p2p, P2PHost.stop, p2p_up))]
+                tasks: list[asyncio.Task[Any]] = [tg.create_task(serve(self._start_p2p, P2PHost.stop, p2p_up))]
                 await p2p_up
                 self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
                 rpc_up: asyncio.Future[RpcServer] = asyncio.get_running_loop().create_future()

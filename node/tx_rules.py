@@ -18,10 +18,10 @@ from marketnode.market.context import BlockContext
 from marketnode.market.engine import apply_tx, check_tx, load_params
 from marketnode.market.receipts import Receipt
 from marketnode.market.state import StateOverlay
-from marketnode.node.storage.chainstore import ChainStore
+from marketnode.node.boundary import ChainView
 
 
-def check_at_head(store: ChainStore, tx: Tx, next_nonce: int | None = None, allowance: bool = True) -> None:
+def check_at_head(store: ChainView, tx: Tx, next_nonce: int | None = None, allowance: bool = True) -> None:
     """Raise RuleError unless ``tx`` passes the chain's rules on the committed head's state.
 
     ``next_nonce``: the sender's next nonce when the caller has read it (the
@@ -43,7 +43,7 @@ class Refusal:
     message: str
 
 
-def dry_run(store: ChainStore, tx: Tx, chain_id: str, proposer: bytes, now_ms: int) -> Receipt | Refusal:
+def dry_run(store: ChainView, tx: Tx, chain_id: str, proposer: bytes, now_ms: int) -> Receipt | Refusal:
     """What ``tx`` would do if the next block carried it, changing nothing.
 
     Refused at admission (bad signature, a chain rule): a ``Refusal``, no fee.
