@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from api_helpers import running_node, write_home
 
-from marketnode.node.driver import ConsensusDriverFailed, TimerFired
+from marketnode.node.chain.driver import ConsensusDriverFailed, TimerFired
 from marketnode.node.process import first_marketnode_error
 from marketnode.node.service import Node
 
