@@ -321,7 +321,7 @@ def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(mo
     other_cert = Certificate.from_votes([vote(COMMIT, i, H) for i in (0, 1, 2)])  # not the one r built
     assert other_cert != r.head.certificate
     import marketnode.consensus.replica_base as replica_module
-    import marketnode.core.types as types_module
+    import marketnode.core.votes as types_module
 
     calls: list[bytes] = []
     real = types_module.verify
