@@ -16,7 +16,8 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
 from marketnode.core.hashing import signing_message
-from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey
+from marketnode.core.sigcache import SignatureCache, verify_signature
 from marketnode.core.types import COMMIT, MAX_BLOCK_BYTES, PREPARE, PROPOSE, Block, Certificate, Vote
 
 # A NewView holds up to n view changes without blocks plus one block.
@@ -185,8 +186,9 @@ class ViewChange:
         _require(key.public_key == self.validator, "the signing key does not match the view change's validator")
         return replace(self, sig=key.sign(self.signing_bytes()))
 
-    def verify(self) -> bool:
-        return verify(self.validator, self.signing_bytes(), self.sig)
+    def verify(self, cache: SignatureCache | None = None) -> bool:
+        """Whether the signature is the validator's over ``signing_bytes`` (verified once per ``cache``)."""
+        return verify_signature(self.validator, self.signing_bytes(), self.sig, cache)
 
     def without_block(self) -> ViewChange:
         return self if self.block is None else replace(self, block=None)

@@ -134,12 +134,6 @@ class NormalCase(ReplicaBase):
         self._cancel_timer(TIMER_VIEW)
         self._cancel_timer(TIMER_RESEND)
         self._out.append(CommitBlock(block, cert))
-        # COMMIT signatures already verified on this block: the next proposal's last_cert reuses them.
-        self._head_commit_sigs = {
-            (view, validator): vote.sig
-            for (phase, view, voted), votes in self.round.votes.items() if phase == COMMIT and voted == cert.block_hash
-            for validator, vote in votes.items()
-        }
         self.head = Head(block.height, cert.block_hash, block.header.timestamp_ms, cert, block.header.view)
         for evidence in block.evidence:
             self.pending_evidence.pop(evidence.hash, None)
@@ -258,7 +252,7 @@ class NormalCase(ReplicaBase):
             raise Rejected("block's last_cert does not certify its parent")
         if cert == self.head.certificate:
             return  # the very certificate we verified or built
-        self._verify_certificate(cert, self._head_commit_sigs)
+        self._verify_certificate(cert)
         if self.head.certificate is None:
             self.head = replace(self.head, certificate=cert)
 
@@ -271,7 +265,7 @@ class NormalCase(ReplicaBase):
             if evidence.first.validator not in self.members:
                 raise Rejected("block evidence accuses a non-validator")
             try:
-                evidence.check(self.config.chain_id)
+                evidence.check(self.config.chain_id, self.signatures)
             except (ConsensusError, ValidationError) as exc:
                 raise Rejected(f"block evidence: {exc}") from None
 

@@ -41,22 +41,23 @@ from marketnode.consensus.state import (
     MAX_BUFFERED_BLOCKS,
     MAX_PENDING_EVIDENCE,
     RECENT_BLOCKS,
+    SIGNATURES_PER_VALIDATOR,
     TIMER_SYNC,
     Rejected,
     ReplicaConfig,
     Round,
 )
+from marketnode.core.certificates import CertificateChecker
 from marketnode.core.errors import ConsensusError, ValidationError
-from marketnode.core.keys import PrivateKey, verify
+from marketnode.core.keys import PrivateKey
+from marketnode.core.sigcache import DEFAULT_CAPACITY, SignatureCache
 from marketnode.core.types import (
-    COMMIT,
     Block,
     Certificate,
     Evidence,
     Vote,
     max_faulty,
     quorum_size,
-    vote_signing_bytes,
 )
 
 
@@ -83,6 +84,10 @@ class ReplicaBase(ABC):
         self.members = frozenset(config.validators)
         self.f = max_faulty(config.n)
         self.quorum = quorum_size(config.n)
+        # Every vote, view change and certificate signature is verified through this cache, once each; sized
+        # from n so that a few heights' votes fit even for a large validator set (core/sigcache.py: the bound).
+        self.signatures = SignatureCache(max(DEFAULT_CAPACITY, SIGNATURES_PER_VALIDATOR * config.n))
+        self.certificates = CertificateChecker(config.validators, config.chain_id, self.signatures)
         self.head = head
         self.executed_height = head.height
         self.last_signed = last_signed
@@ -98,7 +103,6 @@ class ReplicaBase(ABC):
         self.rejections = 0
         self._timers: dict[str, int] = {}
         self._sync_for_head: int | None = None
-        self._head_commit_sigs: dict[tuple[int, bytes], bytes] = {}
         self._future: dict[bytes, list[tuple[bytes, Message]]] = {}
         self._future_count = 0
         self._now = 0
@@ -162,7 +166,7 @@ class ReplicaBase(ABC):
             raise Rejected("message is signed by a non-validator")
 
     def _check_vote_signature(self, vote: Vote) -> None:
-        if not vote.verify():
+        if not vote.verify(self.signatures):
             raise Rejected(f"{('PROPOSE', 'PREPARE', 'COMMIT')[vote.phase]} vote signature is invalid")
 
     def _check_extends_head(self, block: Block) -> None:
@@ -183,27 +187,17 @@ class ReplicaBase(ABC):
         except ValidationError as exc:
             raise Rejected(f"block contents: {exc}") from None
 
-    def _verify_certificate(self, cert: Certificate, verified: dict[tuple[int, bytes], bytes] | None = None) -> None:
-        """Check a commit certificate against the validator set, verifying each signature once.
+    def _verify_certificate(self, cert: Certificate) -> None:
+        """Check a commit certificate with core's one checker, at our quorum.
 
-        ``verified`` maps (view, validator) to COMMIT signatures on this very
-        block that we already checked (or made) as votes; only the others
-        are verified here.
+        Signatures go through the replica's cache: the COMMITs we verified as
+        votes (the usual content of the next proposal's last_cert) cost
+        nothing here.
         """
-        if cert.chain_id != self.config.chain_id:
-            raise Rejected("certificate is for another chain")
-        signers = [v for v, _ in cert.signatures]
-        if len(set(signers)) != len(signers) or not self.members.issuperset(signers):
-            raise Rejected("certificate signers are not distinct validators")
-        if len(signers) < self.quorum:
-            raise Rejected(f"certificate has {len(signers)} signatures, needs {self.quorum}")
-        known = verified or {}
-        for validator, sig in cert.signatures:
-            if known.get((cert.view, validator)) == sig:
-                continue
-            message = vote_signing_bytes(cert.chain_id, COMMIT, cert.height, cert.view, cert.block_hash, validator)
-            if not verify(validator, message, sig):
-                raise Rejected(f"certificate signature of validator {validator.hex()[:16]} is invalid")
+        try:
+            self.certificates.check(cert, self.quorum)
+        except (ConsensusError, ValidationError) as exc:
+            raise Rejected(str(exc)) from None
 
     def _is_current(self, sender: bytes, msg: Message, height: int, view: int, validator: bytes) -> bool:
         """True for our height; older heights get a CommitNotice back, later ones are buffered."""

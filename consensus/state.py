@@ -22,6 +22,9 @@ MAX_TIMEOUT_DOUBLINGS = 6
 MAX_PENDING_EVIDENCE = 256
 MAX_BUFFERED_BLOCKS = 4  # buffered messages that may carry a block, per validator
 RECENT_BLOCKS = 5  # decided blocks whose intervals set the pace of view timeouts
+# Signature cache entries per validator: a PROPOSE, PREPARE, COMMIT and ViewChange at this height and the last,
+# so a height's re-checks (last_cert, prepared certificates, NewView) hit even through a view change.
+SIGNATURES_PER_VALIDATOR = 8
 MAX_PACE_FACTOR = 4  # the pace may raise the base timeout to at most this many times base_timeout_ms
 
 

@@ -15,7 +15,8 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import ConsensusError, DecodeError, SignatureError, ValidationError
 from marketnode.core.hashing import HASH_SIZE, digest, signing_message
-from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey
+from marketnode.core.sigcache import SignatureCache, verify_signature
 
 MAX_EVIDENCE = 64
 
@@ -67,8 +68,9 @@ class Vote:
             raise ValidationError("the signing key does not match the vote's validator")
         return replace(self, sig=key.sign(self.signing_bytes()))
 
-    def verify(self) -> bool:
-        return verify(self.validator, self.signing_bytes(), self.sig)
+    def verify(self, cache: SignatureCache | None = None) -> bool:
+        """Whether the signature is the validator's over ``signing_bytes`` (verified once per ``cache``)."""
+        return verify_signature(self.validator, self.signing_bytes(), self.sig, cache)
 
     def encode(self) -> bytes:
         return encode_value(self.to_obj())
@@ -114,7 +116,7 @@ class Evidence:
     first: Vote
     second: Vote
 
-    def check(self, chain_id: str) -> None:
+    def check(self, chain_id: str, cache: SignatureCache | None = None) -> None:
         """Raise ConsensusError unless this proves equivocation."""
         a, b = self.first, self.second
         if (a.chain_id, a.validator, a.phase, a.height, a.view) != (b.chain_id, b.validator, b.phase, b.height, b.view):
@@ -123,7 +125,7 @@ class Evidence:
             raise ConsensusError("evidence is for another chain")
         if a.block_hash == b.block_hash:
             raise ConsensusError("evidence votes are for the same block")
-        if not (a.verify() and b.verify()):
+        if not (a.verify(cache) and b.verify(cache)):
             raise SignatureError("evidence vote signature is invalid")
 
     def to_obj(self) -> dict[str, Any]:

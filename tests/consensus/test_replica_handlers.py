@@ -313,20 +313,20 @@ def test_status_reports_height_view_and_rejections() -> None:
 
 
 def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import marketnode.core.sigcache as sigcache_module  # the one place any chain signature is verified
+
+    calls: list[bytes] = []
+    real = sigcache_module.verify
+    monkeypatch.setattr(sigcache_module, "verify", lambda *a: calls.append(a[0]) or real(*a))
     r = replica()
     r.receive(KEYS[0].public_key, propose(), NOW)
     for i in (0, 2, 3):
         r.receive(KEYS[i].public_key, Commit(vote(COMMIT, i, H)), NOW)
     r.on_executed(1, NOW)
+    assert calls == [KEYS[0].public_key, KEYS[0].public_key, KEYS[2].public_key, KEYS[3].public_key]
+    calls.clear()
     other_cert = Certificate.from_votes([vote(COMMIT, i, H) for i in (0, 1, 2)])  # not the one r built
     assert other_cert != r.head.certificate
-    import marketnode.consensus.replica_base as replica_module
-    import marketnode.core.votes as types_module
-
-    calls: list[bytes] = []
-    real = types_module.verify
-    for module in (types_module, replica_module):
-        monkeypatch.setattr(module, "verify", lambda *a: calls.append(a[0]) or real(*a))
     pp = propose(height=2, parent_hash=H, last_cert=other_cert, timestamp_ms=NOW + 1, state_root=r.app.state_root())
     actions = r.receive(KEYS[0].public_key, pp, NOW)
     assert any(isinstance(a, Broadcast) and isinstance(a.msg, Prepare) for a in actions), r.last_rejection
