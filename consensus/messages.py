@@ -8,6 +8,7 @@ transport can drop the message and penalise the peer without knowing PBFT.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -287,7 +288,7 @@ class CommitNotice:
 
 Message = PrePrepare | Prepare | Commit | ViewChange | NewView | CommitNotice
 
-_DECODERS: dict[str, Any] = {
+_DECODERS: dict[str, Callable[[Any], Message]] = {
     "pre-prepare": PrePrepare.from_obj,
     "prepare": Prepare.from_obj,
     "commit": Commit.from_obj,

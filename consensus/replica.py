@@ -87,7 +87,7 @@ class Replica(NormalCase, ViewChanges, CatchUp):
         """Catch-up delivered a committed block; commit it if it is the next one and its certificate holds."""
         return self._run(now_ms, lambda: self._on_synced_block(block, cert))
 
-    def _run(self, now_ms: int, step: Callable[[], Any]) -> list[Action]:
+    def _run(self, now_ms: int, step: Callable[[], object]) -> list[Action]:
         self._now = now_ms
         self._out = []
         step()

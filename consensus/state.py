@@ -80,12 +80,12 @@ class ReplicaConfig:
 
         ``view`` counts from the height's first view (views persist across heights).
         """
-        return self.base_timeout_ms * 2 ** min(view, MAX_TIMEOUT_DOUBLINGS)
+        return self.base_timeout_ms << min(view, MAX_TIMEOUT_DOUBLINGS)  # * 2**k, kept an int
 
     def resend_delay_ms(self, resends: int, view: int) -> int:
         """Wait before the next retransmission: doubles per resend, never longer than the view's timeout."""
         first = self.resend_ms or max(1, self.base_timeout_ms // 4)
-        return min(first * 2 ** min(resends, MAX_TIMEOUT_DOUBLINGS), self.view_timeout_ms(view))
+        return min(first << min(resends, MAX_TIMEOUT_DOUBLINGS), self.view_timeout_ms(view))
 
 
 @dataclass(slots=True)

@@ -246,7 +246,7 @@ class ViewChanges(ReplicaBase):
         intervals = sorted(b - a for a, b in itertools.pairwise(self._recent_times))
         pace = intervals[len(intervals) // 2] if len(intervals) >= RECENT_BLOCKS else 0
         base = max(cfg.base_timeout_ms, min(2 * pace, cfg.base_timeout_ms * MAX_PACE_FACTOR, cap))
-        return min(base * 2 ** min(views_failed, MAX_TIMEOUT_DOUBLINGS), cap)
+        return min(base << min(views_failed, MAX_TIMEOUT_DOUBLINGS), cap)  # base * 2**k, kept an int
 
     def _set_view_timer(self, views_failed: int) -> None:
         self._set_timer(TIMER_VIEW, self._now + self.view_timeout_ms(views_failed))
