@@ -17,7 +17,7 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
 from marketnode.core.hashing import signing_message
-from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey
 from marketnode.core.sigcache import SignatureCache, verify_signature
 from marketnode.core.types import COMMIT, MAX_BLOCK_BYTES, PREPARE, PROPOSE, Block, Certificate, Vote
 
@@ -206,11 +206,8 @@ class ViewChange:
     def from_obj(cls, obj: Any) -> ViewChange:
         what = "view-change"
         obj = f.expect_map(obj, what, ("type", "block", "chain_id", "height", "prepared", "sig", "validator", "view"))
-        chain_id = f.text(obj, "chain_id", what, 64)
-        if not CHAIN_ID_RE.match(chain_id):
-            raise DecodeError(f"{what}.chain_id: {chain_id!r} is not a valid chain id")
         return cls(
-            chain_id=chain_id,
+            chain_id=f.chain_id(obj, what),
             height=f.u64(obj, "height", what),
             view=f.u64(obj, "view", what),
             validator=f.raw(obj, "validator", what, PUBKEY_SIZE),
