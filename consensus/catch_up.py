@@ -1,4 +1,4 @@
-"""Catch-up: a replica that fell behind commits blocks on their certificates instead of voting on them.
+"""Catch-up (docs/CONSENSUS.md, "Catch-up"): a replica that fell behind commits blocks on their certificates.
 
 A ``CommitNotice`` for our height commits the block we hold or asks for
 blocks (``RequestBlocks``, at most once per head height until the sync timer

@@ -1,6 +1,6 @@
 """The normal case of PBFT: the primary proposes, replicas PREPARE a valid proposal, a quorum COMMITs and decides.
 
-Steps follow docs/CONSENSUS.md ("Normal case"): on_pre_prepare, on_prepare,
+Steps follow docs/CONSENSUS.md ("Normal case", "Retransmission"): on_pre_prepare, on_prepare,
 on_commit, _try_prepared, _try_decide, _decide; proposing (_maybe_propose)
 and the retransmission of our own votes. A mixin over ``ReplicaBase``
 (why mixins: see replica_base).

@@ -1,6 +1,6 @@
 """The view change: replace a primary that does not do its job, carrying any block that may have committed.
 
-Steps follow docs/CONSENSUS.md ("View change"): start_view_change,
+Steps follow docs/CONSENSUS.md ("View change", "Timers"): start_view_change,
 on_view_change, _join_view_change, _try_new_view, on_new_view; and the
 view-change timer, which runs only while there is work and adapts to the
 chain's pace. A mixin over ``ReplicaBase`` (why mixins: see replica_base).
