@@ -265,7 +265,7 @@ class NormalCase(ReplicaBase):
             if evidence.first.validator not in self.members:
                 raise Rejected("block evidence accuses a non-validator")
             try:
-                evidence.check(self.config.chain_id, self.signatures)
+                evidence.check(self.config.chain_id, self.sig_cache)
             except (ConsensusError, ValidationError) as exc:
                 raise Rejected(f"block evidence: {exc}") from None
 

@@ -86,8 +86,8 @@ class ReplicaBase(ABC):
         self.quorum = quorum_size(config.n)
         # Every vote, view change and certificate signature is verified through this cache, once each; sized
         # from n so that a few heights' votes fit even for a large validator set (core/sigcache.py: the bound).
-        self.signatures = SignatureCache(max(DEFAULT_CAPACITY, SIGNATURES_PER_VALIDATOR * config.n))
-        self.certificates = CertificateChecker(config.validators, config.chain_id, self.signatures)
+        self.sig_cache = SignatureCache(max(DEFAULT_CAPACITY, SIGNATURES_PER_VALIDATOR * config.n))
+        self.certificates = CertificateChecker(config.validators, config.chain_id, self.sig_cache)
         self.head = head
         self.executed_height = head.height
         self.last_signed = last_signed
@@ -166,7 +166,7 @@ class ReplicaBase(ABC):
             raise Rejected("message is signed by a non-validator")
 
     def _check_vote_signature(self, vote: Vote) -> None:
-        if not vote.verify(self.signatures):
+        if not vote.verify(self.sig_cache):
             raise Rejected(f"{('PROPOSE', 'PREPARE', 'COMMIT')[vote.phase]} vote signature is invalid")
 
     def _check_extends_head(self, block: Block) -> None:

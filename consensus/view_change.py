@@ -59,7 +59,7 @@ class ViewChanges(ReplicaBase):
             return
         if any(v > vc.view and vc.validator in t for v, t in self.round.view_changes.items()):
             return  # it already moved past this view
-        if not vc.verify(self.signatures):
+        if not vc.verify(self.sig_cache):
             raise Rejected("view change signature is invalid")
         if vc.prepared is not None:
             self._check_prepared(vc.prepared)
@@ -155,7 +155,7 @@ class ViewChanges(ReplicaBase):
             seen.add(vc.validator)
             if table.get(vc.validator) == vc:
                 continue  # verified when it reached us directly
-            if not vc.verify(self.signatures):
+            if not vc.verify(self.sig_cache):
                 raise Rejected("new view holds a view change with a bad signature")
             if vc.prepared is not None:
                 self._check_prepared(vc.prepared)
