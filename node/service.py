@@ -12,19 +12,16 @@ every task under one TaskGroup and closes everything in reverse on the way out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from marketnode.consensus.replica import Replica
 from marketnode.core.errors import MarketnodeError, RuleError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Block, Tx
 from marketnode.market.authority import check_signers
-from marketnode.market.engine import check_tx, load_params
+from marketnode.market.engine import load_params
 from marketnode.market.genesis import Genesis
 from marketnode.node.api.wiring import attach_query_services
 from marketnode.node.chain_app import ChainApplication
@@ -47,19 +44,20 @@ from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
 from marketnode.node.queries.follower import IndexFollower
 from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.rpc.server import RpcServer
-from marketnode.node.rpc_service import start_rpc
+from marketnode.node.rpc_service import start_rpc, subscription_hub
+from marketnode.node.serving import serve
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import SnapshotOffers
 from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, p2p_config
+from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
 from marketnode.node.sync import Syncer
+from marketnode.node.tx_rules import check_at_head
 from marketnode.node.txgossip import TxGossip
 from marketnode.p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
-
-BLOCK_CACHE_SIZE = 32
 
 # Builds a BroadcastFilter from the node's key, the validator set and its transport; the CLI passes one for
 # `run --byzantine`, so production code never imports the test behaviours.
@@ -129,67 +127,71 @@ class Node:
                                       misbehave(key, self.validators, self.p2p) if misbehave else None)
         self.syncer = Syncer(self.p2p, store, self.driver.apply_synced, cfg.p2p.max_frame_bytes)
         self.started_ms = now_ms()
-        self._block_cache: OrderedDict[int, Block] = OrderedDict()
+        self.block_cache = BlockCache(store)
         self.rpc: RpcServer | None = None
+        self.hub = subscription_hub(cfg.rpc)  # websocket subscriptions: fed by blocks and the mailbox, served by RPC
 
     def _open_services(self) -> None:
         """The services with stores of their own: the query index (SQLite), the content store, the mailbox."""
-        self.query_index = attach_query_services(self)  # SQLite query index + websocket notifications
+        # SQLite query index + websocket notifications
+        self.query_index, self.query_follower = attach_query_services(self.cfg, self.store, self, self.hub)
         # Wallet txs: overload bound and mempool journal.
         self.intake = TxIntake(self.cfg, self.mempool, catching_up=lambda: self.syncer.syncing,
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
-        self.mailbox = attach_mailbox(self, now_ms)  # encrypted messages: node/mailbox_service.py
-
-    @property
-    def replica(self) -> Replica:
-        """The replica in the driver's hands (replaced when a snapshot is restored)."""
-        return self.driver.replica
+        self.mailbox = attach_mailbox(self, now_ms, self.hub)  # encrypted messages: node/mailbox_service.py
 
     # ---- run ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve until ``stop`` is set: p2p, RPC and every loop run under one TaskGroup."""
-        closed = False
+        """Serve until ``stop`` is set (or a task fails): p2p, RPC and every loop are tasks of one TaskGroup.
+
+        On the way out RPC stops first (no new calls), the driver finishes the
+        event in hand, then every other task is cancelled and, once the group
+        has exited, the stores close.
+        """
+        clean = False
         try:
-            await self.p2p.start()
-            self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
-            self.rpc = await start_rpc(self)
-            head = self.store.head()
-            log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
-                     "validator" if self.is_validator else "observer", self.chain_id, head.height if head else -1,
-                     self.p2p.listen_address, self.rpc.url)
             async with asyncio.TaskGroup() as tg:
+                p2p_up: asyncio.Future[P2PHost] = asyncio.get_running_loop().create_future()
+                tasks: list[asyncio.Task[Any]] = [tg.create_task(serve(self._start_p2p, P2PHost.stop, p2p_up))]
+                await p2p_up
+                self.intake.replay(self.submit_tx)  # before RPC: what was acknowledged before a crash goes back in
+                rpc_up: asyncio.Future[RpcServer] = asyncio.get_running_loop().create_future()
+                rpc = tg.create_task(serve(partial(start_rpc, self, self.hub), RpcServer.stop, rpc_up))
+                self.rpc = await rpc_up
+                head = self.store.head()
+                log.info("node %s (%s) up: chain %s, height %d, p2p %s, rpc %s", self.key.public_key.hex()[:12],
+                         "validator" if self.is_validator else "observer", self.chain_id,
+                         head.height if head else -1, self.p2p.listen_address, self.rpc.url)
                 driver = tg.create_task(self.driver.run())
-                loops = [tg.create_task(loop) for loop in (
-                    self._follow(), self.gossip.regossip_loop(), self.gossip.want_loop(), self.intake.run(),
-                    self.driver.stall_watch(), self.content.run(), self.mailbox.run())]
+                for loop in (self._follow(), self.gossip.regossip_loop(), self.gossip.want_loop(), self.intake.run(),
+                             self.driver.stall_watch(), self.content.run(), self.mailbox.run()):
+                    tasks.append(tg.create_task(loop))
                 self.driver.notify_work()
                 stopping = tg.create_task(stop.wait())
+                tasks.append(stopping)
                 await asyncio.wait([driver, stopping], return_when=asyncio.FIRST_COMPLETED)
                 log.info("shutting down: no new RPC calls; finishing the block in hand")
-                await self._stop_rpc()
+                rpc.cancel()
+                await asyncio.wait([rpc])
+                self.rpc = None
                 self.driver.post(Stop())
                 await driver
-                for task in (*loops, stopping):
+                for task in tasks:
                     task.cancel()
-            closed = True
+            clean = True
         finally:
-            await self._stop_rpc()
-            with contextlib.suppress(Exception):
-                await self.p2p.stop()
+            self.rpc = None
             final = self.store.head()
             self.close()
-            if closed:
+            if clean:
                 log.info("stopped cleanly at height %d", final.height if final else -1)
 
-    async def _stop_rpc(self) -> None:
-        """Stop the RPC server once (the second call, on the way out, finds it stopped)."""
-        rpc, self.rpc = self.rpc, None
-        if rpc is not None:
-            with contextlib.suppress(Exception):
-                await rpc.stop()
+    async def _start_p2p(self) -> P2PHost:
+        await self.p2p.start()
+        return self.p2p
 
     def close(self) -> None:
         """Close every store the node opened (``run`` does this on the way out; a node never run calls it)."""
@@ -219,7 +221,7 @@ class Node:
         await self.syncer.run()
 
     def _on_restored(self) -> None:
-        self._block_cache.clear()
+        self.block_cache.clear()
         self.query_index.catch_up(self.store)  # rebuilt from the restored state (node/queries/indexer.py)
 
     # ---- txs ---------------------------------------------------------------
@@ -233,10 +235,8 @@ class Node:
             return False
         return True
 
-    def _market_check(self, tx: Tx) -> None:
-        reader = self.store.state_reader()
-        head = self.store.head()
-        check_tx(reader, tx, load_params(reader), None if head is None else head.timestamp_ms)
+    def _market_check(self, tx: Tx, next_nonce: int) -> None:
+        check_at_head(self.store, tx, next_nonce)
 
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.
@@ -256,18 +256,7 @@ class Node:
     # ---- reads -------------------------------------------------------------
 
     def cached_block(self, height: int) -> Block | None:
-        """Committed blocks never change, so RPC reads of recent ones share one decode."""
-        block = self._block_cache.get(height)
-        if block is None:
-            block = self.store.get_block(height)
-            if block is None:
-                return None
-            self._block_cache[height] = block
-            while len(self._block_cache) > BLOCK_CACHE_SIZE:
-                self._block_cache.popitem(last=False)
-        else:
-            self._block_cache.move_to_end(height)
-        return block
+        return self.block_cache.get(height)
 
     def status(self) -> dict[str, Any]:
         head = self.store.head()
