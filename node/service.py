@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from marketnode.consensus.replica import Replica
 from marketnode.core.errors import MarketnodeError, RuleError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Block, Tx
@@ -41,7 +42,7 @@ from marketnode.node.datadir import open_checked
 from marketnode.node.mailbox.service import MailboxService, attach_mailbox
 from marketnode.node.mempool.gossip import TxGossip
 from marketnode.node.mempool.intake import TxIntake
-from marketnode.node.mempool.pool import Mempool, MempoolLimits
+from marketnode.node.mempool.pool import Mempool
 from marketnode.node.mempool.rules import check_at_head
 from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
 from marketnode.node.queries.follower import IndexFollower
@@ -51,7 +52,7 @@ from marketnode.node.rpc_service import start_rpc, subscription_hub
 from marketnode.node.serving import serve
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import SnapshotOffers
-from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, p2p_config
+from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, mempool_limits, p2p_config
 from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
@@ -89,27 +90,26 @@ class Node:
         kv, store, _ = open_checked(cfg.data_path, cfg.home, partial(ensure_genesis, cfg, genesis),
                                     recover=not is_validator)
         try:
-            node = cls(cfg, key, genesis, kv, store, misbehave=misbehave)
+            mempool = Mempool(mempool_limits(cfg), genesis.chain_id)
+            app = ChainApplication(store, mempool, cfg.mempool.max_tx_bytes, cfg.consensus.block_budget_ms)
+            replica = make_replica(cfg, genesis, store, app, key if is_validator else None)  # reads the head
+            node = cls(cfg, key, genesis, kv, store, app, replica, misbehave=misbehave)
             node._open_services()
         except BaseException:
             store.close()  # the node will not start: release the database lock
             raise
         return node
 
-    def __init__(self, cfg: NodeConfig, key: PrivateKey, genesis: Genesis, kv: LevelKV, store: ChainStore, *,
-                 misbehave: MisbehaviourFactory | None = None) -> None:
-        """Wire the components around an open store; reads the stored head (for consensus) but opens nothing."""
+    def __init__(self, cfg: NodeConfig, key: PrivateKey, genesis: Genesis, kv: LevelKV, store: ChainStore,
+                 app: ChainApplication, replica: Replica, *, misbehave: MisbehaviourFactory | None = None) -> None:
+        """Wire the components around an open store and a resumed replica: no I/O (Node.open does it)."""
         self.cfg, self.key, self.genesis, self.kv, self.store = cfg, key, genesis, kv, store
         self.chain_id = genesis.chain_id
         self.validators = [v.public_key for v in genesis.validators]
         self.is_validator = cfg.validator and key.public_key in self.validators
         store.versions_kept = cfg.storage.state_versions
-        m = cfg.mempool
-        self.mempool = Mempool(MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
-                                             max_per_sender=m.max_per_sender, max_gapped=m.max_gapped,
-                                             min_fee=m.min_fee), self.chain_id)
+        self.app, self.mempool = app, app.mempool
         self.executor = BlockExecutor(store, self.chain_id)
-        self.app = ChainApplication(store, self.mempool, m.max_tx_bytes, cfg.consensus.block_budget_ms)
         self.p2p = P2PHost(p2p_config(cfg, self.chain_id, self.validators), key, partial(on_message, self),
                            partial(on_request, self), partial(on_peer_event, self))
         self.gossip = TxGossip(self.mempool, self.p2p, self._admit_gossiped, self.notify_work, cfg.p2p.max_frame_bytes)
@@ -118,11 +118,11 @@ class Node:
         self.snapshots = SnapshotOffers(kv, s.snapshot_interval, s.snapshots_kept, s.chunk_bytes)
         self.subscribers: list[Callable[[Executed], None]] = [
             lambda e: self.snapshots.on_commit(e.head.height, e.head.state_root)]
-        replica = partial(make_replica, cfg, genesis, store, self.app, key if self.is_validator else None)
+        resume = partial(make_replica, cfg, genesis, store, app, key if self.is_validator else None)  # after a restore
         hooks = DriverHooks(request_blocks=lambda: self.syncer.request_now(), offer_heads=self.gossip.offer_heads,
                             syncing=lambda: self.syncer.syncing, still_signed=self._still_signed,
                             on_restored=self._on_restored)
-        self.driver = ConsensusDriver(replica(), replica, store, self.executor, self.mempool, self.app, self.p2p,
+        self.driver = ConsensusDriver(replica, resume, store, self.executor, self.mempool, self.app, self.p2p,
                                       hooks, self.subscribers, self.waiters, cfg.home,
                                       misbehave(key, self.validators, self.p2p) if misbehave else None)
         self.syncer = Syncer(self.p2p, store, self.driver.apply_synced, cfg.p2p.max_frame_bytes)

@@ -1,6 +1,6 @@
 """What a node reads from its home before it can run: genesis, the chain on disk, where consensus resumes.
 
-Each function here does I/O on purpose, so that ``Node.__init__`` need not:
+The functions that read do so on purpose, so that ``Node.__init__`` need not:
 ``Node.open`` calls them in order and hands the results to the constructor.
 """
 
@@ -22,6 +22,7 @@ from marketnode.node.config import NodeConfig
 from marketnode.node.datadir import remedy
 from marketnode.node.mailbox.service import MAIL_TOPICS
 from marketnode.node.mempool.gossip import TOPIC as TX_TOPIC
+from marketnode.node.mempool.pool import MempoolLimits
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.p2p.config import P2PConfig
 
@@ -97,6 +98,12 @@ def make_replica(cfg: NodeConfig, genesis: Genesis, store: ChainStore, app: Chai
         if remedy(cfg.home) in str(exc):
             raise
         raise StorageCorruption(f"{exc}. To fix it: {remedy(cfg.home)}") from exc
+
+
+def mempool_limits(cfg: NodeConfig) -> MempoolLimits:
+    m = cfg.mempool
+    return MempoolLimits(max_txs=m.max_txs, max_bytes=m.max_bytes, max_tx_bytes=m.max_tx_bytes,
+                         max_per_sender=m.max_per_sender, max_gapped=m.max_gapped, min_fee=m.min_fee)
 
 
 def p2p_config(cfg: NodeConfig, chain_id: str, validators: list[bytes]) -> P2PConfig:
