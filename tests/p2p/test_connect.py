@@ -32,7 +32,7 @@ async def test_send_to_unknown_peer_returns_false(network: Network) -> None:
 async def test_seed_that_is_ourselves_is_dropped(network: Network) -> None:
     [port] = free_ports(1)
     a = await network.start(listen_port=port, seeds=(f"127.0.0.1:{port}",))
-    await wait_for(lambda: not a.host._targets, what="the self target given up")
+    await wait_for(lambda: not a.host._dialer.targets, what="the self target given up")
     assert a.host.peers() == []
     assert a.host.stats.handshakes_ok == 0
 

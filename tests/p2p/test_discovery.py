@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from p2p_helpers import Network, Node, seed_of, wait_for
 
-from marketnode.p2p.host import dialable_address
+from marketnode.p2p.pex import dialable_address
 
 
 async def test_pex_a_knows_b_b_knows_c_so_a_connects_to_c(network: Network) -> None:

@@ -166,7 +166,7 @@ async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Netwo
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await RawPeer.connect(b.host.listen_address)
     assert refused.value.status == 403
-    await wait_for(lambda: not b.host._ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
+    await wait_for(lambda: not b.host._inbound.ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
     await _still_serves(network, b)
 
 

@@ -262,7 +262,7 @@ async def test_addresses_from_a_stranger_fill_only_the_outbound_slots_but_a_vali
     fake = tuple((PrivateKey.generate().public_key, f"127.0.0.1:{port}") for port in dead)
     await stranger.raw.send_sealed(encode_frame(PexFrame(fake)))
     await wait_for(lambda: len(v.host._book) == 6, what="the six addresses to be learned")
-    assert len(v.host._targets) == 2, "a stranger's addresses took more than max_outbound dial slots"
+    assert len(v.host._dialer.targets) == 2, "a stranger's addresses took more than max_outbound dial slots"
     validator = await network.start(key=validator_key)
     await stranger.raw.send_sealed(encode_frame(PexFrame(((validator_key.public_key, seed_of(validator)),))))
     await wait_for(lambda: v.connected_to(validator), what="the announced validator to be dialed despite full slots")
@@ -287,10 +287,10 @@ async def test_the_dropped_handshake_comes_from_the_busiest_address(network: Net
     lone = await RawPeer.connect(v.host.listen_address, local_host="127.0.0.7")  # the oldest, alone on its address
     stallers = [lone] + [await RawPeer.connect(v.host.listen_address, local_host="127.0.0.6") for _ in range(2)]
     try:
-        await wait_for(lambda: len(v.host._pending) == 3, what="three handshakes in progress")
+        await wait_for(lambda: len(v.host._inbound.pending) == 3, what="three handshakes in progress")
         stallers.append(await RawPeer.connect(v.host.listen_address, local_host="127.0.0.8"))
         await wait_for(lambda: v.host.stats.handshakes_dropped == 1, what="one handshake dropped")
-        await wait_for(lambda: sorted(p.ip for p in v.host._pending.values()) == ["127.0.0.6", "127.0.0.7", "127.0.0.8"],
+        await wait_for(lambda: sorted(p.ip for p in v.host._inbound.pending.values()) == ["127.0.0.6", "127.0.0.7", "127.0.0.8"],
                        what="the lone address kept, one of the busy address's two dropped")
     finally:
         await close_all(stallers)
@@ -304,7 +304,7 @@ async def test_a_learned_address_refused_by_our_own_full_table_is_given_up(netwo
         await wait_for(lambda: has(v, stranger.key), what="the stranger to take the only slot")
         await stranger.raw.send_sealed(encode_frame(PexFrame(((other.pubkey, seed_of(other)),))))
         await wait_for(lambda: v.host.stats.refused_full >= 1, what="the dialed peer refused by v's full table")
-        await wait_for(lambda: not v.host._targets, what="v to stop redialing an address it has no room for")
+        await wait_for(lambda: not v.host._dialer.targets, what="v to stop redialing an address it has no room for")
     finally:
         await stranger.close()
 
@@ -323,8 +323,8 @@ async def test_silent_tcp_connections_are_capped_and_a_validator_still_gets_in(n
     v = await network.start(max_pending_connections=4, handshake_timeout_s=30.0, reserved_keys=(key.public_key,))
     writers = await open_silent(v.host.listen_address, 10)
     try:
-        await wait_for(lambda: v.host._server.dropped >= 6, what="six silent sockets closed")
-        assert v.host._server.waiting <= 4
+        await wait_for(lambda: v.host._inbound.server.dropped >= 6, what="six silent sockets closed")
+        assert v.host._inbound.server.waiting <= 4
         validator = await network.start(key=key, seeds=(seed_of(v),))
         await wait_for(lambda: v.connected_to(validator), what="the validator past the silent sockets")
     finally:
@@ -337,10 +337,10 @@ async def test_the_silent_socket_closed_comes_from_the_busiest_address(network: 
     writers = await open_silent(v.host.listen_address, 1, "127.0.0.7")
     writers += await open_silent(v.host.listen_address, 3, "127.0.0.6")
     try:
-        await wait_for(lambda: v.host._server.waiting == 4, what="four waiting sockets")
+        await wait_for(lambda: v.host._inbound.server.waiting == 4, what="four waiting sockets")
         writers += await open_silent(v.host.listen_address, 1, "127.0.0.8")
-        await wait_for(lambda: v.host._server.dropped == 1, what="one socket closed")
-        ips = sorted(ip for ip, _ in v.host._server._waiting.values())
+        await wait_for(lambda: v.host._inbound.server.dropped == 1, what="one socket closed")
+        ips = sorted(ip for ip, _ in v.host._inbound.server._waiting.values())
         assert ips == ["127.0.0.6", "127.0.0.6", "127.0.0.7", "127.0.0.8"]
     finally:
         for writer in writers:
