@@ -6,8 +6,8 @@ from typing import Any
 
 from marketnode.node.api import build_registry
 from marketnode.node.content.http import add_content_routes
+from marketnode.node.rpc import RpcLimits, RpcServer
 from marketnode.node.rpc.access import AccessPolicy
-from marketnode.node.rpc.server import RpcLimits, RpcServer
 from marketnode.node.web import add_web_routes
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "rpc"))
 from raw_clients import ATTACKER, connect, read_until_closed, session_from, stalled_body, until
 
 from marketnode.node.config import RpcSection
-from marketnode.node.rpc.server import RPC_STATE
+from marketnode.node.rpc.state import RPC_STATE
 
 
 async def subscribe_new_blocks(ws_url: str) -> str:

@@ -29,7 +29,7 @@ from raw_clients import (
 from rpc_helpers import call, demo_registry
 
 from marketnode.node.rpc import RPC_HUB, CallContext, Param, RpcLimits, RpcServer
-from marketnode.node.rpc.server import RPC_STATE
+from marketnode.node.rpc.state import RPC_STATE
 
 Serve = Callable[..., Any]
 
