@@ -15,7 +15,7 @@ from collections import Counter
 
 import aiohttp
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import RpcFailure, Testnet, wait_for
 
 from marketnode.node.rpc.errors import LIMIT_EXCEEDED

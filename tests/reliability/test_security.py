@@ -26,7 +26,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import RpcFailure, Testnet, free_base_port, wait_for
 
 from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, encode_message
