@@ -57,7 +57,7 @@ def demo_registry() -> Registry:
 
     @registry.method("demo_slow", summary="Sleep.", params=[Param("ms", "integer", "How long.", maximum=5000)])
     async def slow(ctx: CallContext, ms: int) -> str:
-        await asyncio.sleep(ms / 1000)
+        await asyncio.sleep(ms / 1000)  # the handler under test is slow on purpose: it is what the caller waits on
         return "done"
 
     @registry.method("demo_bump", summary="Count calls (to see notifications run).")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import pytest
 from aiohttp import WSMsgType
 from rpc_helpers import ADMIN_TOKEN, call, note
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey
 from marketnode.node.rpc import RPC_HUB, RpcLimits
@@ -154,11 +154,7 @@ async def test_closing_the_socket_forgets_its_subscriptions(client):
     async with client.ws_connect("/ws") as ws:
         await subscribe(ws, "newBlocks")
         assert hub.count() == 1
-    for _ in range(50):
-        if hub.count() == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert hub.count() == 0
+    await wait_for_async(lambda: hub.count() == 0, 5, "the closed socket's subscription to be forgotten")
 
 
 async def test_slow_consumer_is_dropped_with_a_reason_and_the_node_is_not_blocked(make_client):
