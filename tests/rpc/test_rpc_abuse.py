@@ -51,12 +51,6 @@ async def serve(node_context: dict[str, Any]) -> AsyncIterator[Serve]:
         async def blob(ctx: CallContext, n: int) -> str:
             return "b" * n
 
-        @registry.method("demo_wait", summary="Wait until the test opens the gate.")
-        async def wait(ctx: CallContext) -> str:
-            ctx.node["waiting"] = ctx.node.get("waiting", 0) + 1
-            await ctx.node["gate"].wait()
-            return "through"
-
         server = RpcServer(registry, node_context, port=0, limits=limits)
         await server.start()
         servers.append(server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -66,11 +67,14 @@ async def test_ws_batch_and_notifications(client, node_context):
     assert node_context["bumps"] == 4
 
 
-async def test_slow_call_does_not_hold_up_the_next_one(client):
+async def test_slow_call_does_not_hold_up_the_next_one(client, node_context):
+    node_context["gate"] = asyncio.Event()  # the slow call lasts until the fast one is answered, however slow the host
     async with client.ws_connect("/ws") as ws:
-        await ws.send_str(json.dumps(call("demo_slow", {"ms": 300}, id="slow")))
+        await ws.send_str(json.dumps(call("demo_wait", id="slow")))
         await ws.send_str(json.dumps(call("demo_add", [5], id="fast")))
         assert (await receive(ws))["id"] == "fast"
+        assert node_context["waiting"] == 1
+        node_context["gate"].set()
         assert (await receive(ws))["id"] == "slow"
 
 
