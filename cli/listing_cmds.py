@@ -55,9 +55,9 @@ def _listing_body(session: Session, create: bool, values: Mapping[str, Any]) -> 
             body[name] = []
     if "asset" in body:
         body["asset"] = session.assets.resolve(body["asset"])
-    asset_id = body.get("asset")
-    if asset_id is None and any(n in body for n in ("price", "variants", "shipping")):
-        asset_id = session.call("listing_get", listing=body["listing"])["asset"]
+    asset_id = ""  # only read below when a price, variants or shipping are given
+    if any(n in body for n in ("price", "variants", "shipping")):
+        asset_id = body["asset"] if "asset" in body else session.call("listing_get", listing=body["listing"])["asset"]
     if "price" in body:
         body["price"] = session.assets.parse(body["price"], asset_id, "price")
     if "return_days" in body:

@@ -50,8 +50,9 @@ def review() -> None:
 def review_write(session: Session, order: int, rating: int | None, text: str, photo: Path | None,
                  **aspects: int | None) -> None:
     """Rate ORDER (completed, yours); use --rating for all aspects or set each one."""
-    scores = {name: aspects[name] or rating for name in builders.RATINGS}
-    missing = [name for name, score in scores.items() if score is None]
+    given = {name: aspects[name] or rating for name in builders.RATINGS}
+    scores = {name: score for name, score in given.items() if score is not None}
+    missing = [name for name in given if name not in scores]
     if missing:
         raise click.UsageError(f"give --rating N, or every one of --{' --'.join(missing)}")
     if text:

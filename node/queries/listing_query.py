@@ -24,6 +24,11 @@ LISTING_COLUMNS = ("l.id, l.shop, l.seller, l.type, l.category, l.title, l.tags,
 FTS_JOIN = "listings_fts AS f CROSS JOIN listings AS l ON l.id = f.rowid"
 
 
+# A value bound into a statement; a plan's filter index with its condition and arguments.
+SqlValue = int | str | bytes | None
+Candidate = tuple[str, str, list[SqlValue]]
+
+
 @dataclass(frozen=True)
 class SortOrder:
     """A value sort (``column`` None: by id alone), the index walking it, and the one walking it in a category.

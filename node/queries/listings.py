@@ -19,6 +19,7 @@ from marketnode.node.queries.listing_query import (
     FTS_JOIN,
     LISTING_COLUMNS,
     ORDERS,
+    Candidate,
     ListingQuery,
     SortOrder,
     page_of,
@@ -99,17 +100,18 @@ def _plain_index(conn: sqlite3.Connection, q: ListingQuery, order: SortOrder) ->
     return ordered if best is None else best[1]
 
 
-def _plain_indexes(q: ListingQuery, order: SortOrder) -> tuple[str | None, list[tuple[str, str, list[Any]]]]:
+def _plain_indexes(q: ListingQuery, order: SortOrder) -> tuple[str | None, list[Candidate]]:
     """(the index in sort order, [(filter index, its condition, args)] worth counting)."""
-    by_seller = ("listings_seller", "seller = ?", [q.seller])
-    by_shop = ("listings_shop", "shop = ?", [None if q.shop is None else sql_key(q.shop)])
-    by_asset = ("listings_asset", "asset = ? AND active = 1", [q.asset])
+    by_seller: Candidate = ("listings_seller", "seller = ?", [q.seller])
+    by_shop: Candidate = ("listings_shop", "shop = ?", [None if q.shop is None else sql_key(q.shop)])
+    by_asset: Candidate = ("listings_asset", "asset = ? AND active = 1", [q.asset])
     has_range = q.min_price is not None or q.max_price is not None
+    by_range: Candidate
     if q.category is not None:
         by_range = ("listings_cat_price", "category = ? AND active = 1 AND price BETWEEN ? AND ?",
                     [q.category, *q.price_range_sql()])
     else:
-        by_range = ("listings_price", "active = 1 AND price BETWEEN ? AND ?", q.price_range_sql())
+        by_range = ("listings_price", "active = 1 AND price BETWEEN ? AND ?", [*q.price_range_sql()])
     if order.column is None:
         # by id: an equality filter's (value, id) index is in order; the narrowest such filter leads
         for present, index in ((q.seller, "listings_seller"), (q.shop, "listings_shop"),

@@ -51,8 +51,9 @@ def _run(directory: Path, count: int) -> dict[str, Any]:
     app = ChainApplication(store, mempool, 65536)
 
     def market_check(tx: Tx) -> None:
-        reader = store.state_reader()
-        check_tx(reader, tx, load_params(reader))
+        # check_tx takes a read-write State though it only reads: an overlay over the head gives it one
+        state = StateOverlay(store.state_reader())
+        check_tx(state, tx, load_params(state))
 
     t0 = time.perf_counter()
     for raw in raws:
