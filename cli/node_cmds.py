@@ -49,7 +49,7 @@ def run_cmd(home: Path, log_format: str | None, log_level: str | None, sync_mode
     """Run the node in HOME until SIGINT or SIGTERM, then shut down cleanly."""
     from marketnode.node.config import load_config, tighten_config_mode
     from marketnode.node.logsetup import setup_logging
-    from marketnode.node.service import run_node
+    from marketnode.node.process import run_node
 
     try:
         cfg = load_config(home)

@@ -13,7 +13,7 @@ from marketnode.market import keys, store
 from marketnode.market.assets import in_units, require_asset
 from marketnode.market.codes import ALREADY_EXISTS, INSUFFICIENT_FUNDS, NOT_REGISTERED, SELF_DEALING, fail, require
 from marketnode.market.context import TxContext
-from marketnode.market.state import State
+from marketnode.market.state import State, StateReader
 
 
 def module_account(name: str) -> bytes:
@@ -25,7 +25,7 @@ REWARD_POOL = module_account("reward_pool")
 TREASURY = module_account("treasury")
 
 
-def next_nonce(state: State, account: bytes) -> int:
+def next_nonce(state: StateReader, account: bytes) -> int:
     return store.load_int(state, keys.nonce(account))
 
 
@@ -33,7 +33,7 @@ def bump_nonce(state: State, account: bytes, nonce: int) -> None:
     store.save_int(state, keys.nonce(account), nonce + 1)
 
 
-def balance(state: State, account: bytes, asset: str) -> int:
+def balance(state: StateReader, account: bytes, asset: str) -> int:
     return store.load_int(state, keys.balance(account, asset))
 
 
@@ -53,11 +53,11 @@ def move(state: State, source: bytes, target: bytes, asset: str, amount: int) ->
     store.save_int(state, keys.balance(target, asset), balance(state, target, asset) + amount)
 
 
-def account_record(state: State, account: bytes) -> dict[str, Any] | None:
-    return store.load(state, keys.account(account))
+def account_record(state: StateReader, account: bytes) -> dict[str, Any] | None:
+    return store.load_record(state, keys.account(account))
 
 
-def require_registered(state: State, account: bytes, who: str = "sender") -> dict[str, Any]:
+def require_registered(state: StateReader, account: bytes, who: str = "sender") -> dict[str, Any]:
     record = account_record(state, account)
     if record is None:
         fail(NOT_REGISTERED, f"the {who} has not registered")

@@ -13,16 +13,17 @@ from marketnode.market.accounts import require_registered
 from marketnode.market.codes import ALREADY_EXISTS, BAD_BODY, NOT_FOUND, fail, require
 from marketnode.market.context import TxContext
 from marketnode.market.params import BPS
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 
-def arbiter_record(state: State, account: bytes) -> dict[str, Any] | None:
-    return store.load(state, keys.arbiter(account))
+def arbiter_record(state: StateReader, account: bytes) -> dict[str, Any] | None:
+    return store.load_record(state, keys.arbiter(account))
 
 
 def arbiter_fee(arbiter: dict[str, Any], total: int) -> int:
     """fee_fixed + fee_bps of ``total``, never more than ``total``."""
-    return min(total, arbiter["fee_fixed"] + total * arbiter["fee_bps"] // BPS)
+    fee: int = arbiter["fee_fixed"] + total * arbiter["fee_bps"] // BPS
+    return min(total, fee)
 
 
 def _check_fee(tx: TxContext, fee_bps: int) -> None:

@@ -9,19 +9,19 @@ from marketnode.core.units import format_units
 from marketnode.market import keys, roles, store
 from marketnode.market.codes import ALREADY_EXISTS, AMOUNT_OVERFLOW, NOT_AUTHORIZED, NOT_FOUND, fail, require
 from marketnode.market.context import TxContext
-from marketnode.market.state import State
+from marketnode.market.state import State, StateReader
 
 
-def require_asset(state: State, asset: str) -> dict[str, Any]:
-    record = store.load(state, keys.asset(asset))
+def require_asset(state: StateReader, asset: str) -> dict[str, Any]:
+    record = store.load_record(state, keys.asset(asset))
     if record is None:
         fail(NOT_FOUND, f"no asset {asset}")
     return record
 
 
-def in_units(state: State, asset: str, amount: int) -> str:
+def in_units(state: StateReader, asset: str, amount: int) -> str:
     """``amount`` of ``asset`` as a person reads it (``23.71 USDX``), for rule messages."""
-    record = store.load(state, keys.asset(asset))
+    record = store.load_record(state, keys.asset(asset))
     return format_units(amount, record["decimals"] if record else 0, asset)
 
 

@@ -27,7 +27,7 @@ from marketnode.market.codes import (
 )
 from marketnode.market.context import TxContext
 from marketnode.market.params import Params
-from marketnode.market.state import State
+from marketnode.market.state import State, StateReader
 
 # Kinds that change who controls the account: they always need the full threshold, whatever the policy says.
 AUTHORITY_KINDS = frozenset({"account_rotate", "account_set_authority", "account_set_guardians", "recovery_veto"})
@@ -69,7 +69,7 @@ class Authority:
                    obj["version"])
 
 
-def authority_of(state: State, account: bytes) -> Authority:
+def authority_of(state: StateReader, account: bytes) -> Authority:
     """The account's authority; absent: its own address key alone (version 0)."""
     obj = store.load(state, keys.authority(account))
     return Authority((account,)) if obj is None else Authority.from_obj(obj)
@@ -100,13 +100,14 @@ def _installed_keys(tx: Tx) -> frozenset[bytes]:
     if tx.kind == "account_rotate":
         values = [body.get("new_key")]
     elif tx.kind == "account_set_authority":
-        values = body.get("keys") if isinstance(body.get("keys"), list) else []
+        listed = body.get("keys")
+        values = listed if isinstance(listed, list) else []
     else:
         return frozenset()
     return frozenset(v for v in values if isinstance(v, bytes) and len(v) == PUBKEY_SIZE)
 
 
-def check_signers(state: State, tx: Tx, params: Params) -> Authority:
+def check_signers(state: StateReader, tx: Tx, params: Params) -> Authority:
     """Refuse (BAD_SIGNERS) unless the tx's signing keys may act for its sender; return its authority.
 
     The signatures themselves were verified by the caller. Checked here:
@@ -131,7 +132,7 @@ def check_signers(state: State, tx: Tx, params: Params) -> Authority:
     return auth
 
 
-def allowance_left(state: State, auth: Authority, tx: Tx, params: Params, now_ms: int) -> int | None:
+def allowance_left(state: StateReader, auth: Authority, tx: Tx, params: Params, now_ms: int) -> int | None:
     """What fewer than the threshold of keys may still move out this period; None: no limit applies.
 
     ``above`` is an allowance per ``params.single_key_period_ms`` of block
@@ -145,7 +146,7 @@ def allowance_left(state: State, auth: Authority, tx: Tx, params: Params, now_ms
     return max(0, auth.above - _spent(state, tx.sender, params, now_ms))
 
 
-def _spent(state: State, account: bytes, params: Params, now_ms: int) -> int:
+def _spent(state: StateReader, account: bytes, params: Params, now_ms: int) -> int:
     record = store.load(state, keys.spent(account))
     period = now_ms // params.single_key_period_ms
     return record[1] if record is not None and record[0] == period else 0
@@ -158,7 +159,7 @@ def spend_allowance(state: State, account: bytes, params: Params, now_ms: int, a
         store.save(state, keys.spent(account), [period, _spent(state, account, params, now_ms) + amount])
 
 
-def balances(state: State, account: bytes) -> dict[str, int]:
+def balances(state: StateReader, account: bytes) -> dict[str, int]:
     """Every asset the account holds (a prefix scan: only for accounts with an ``above`` policy)."""
     prefix = keys.balance(account)
     out: dict[str, int] = {}

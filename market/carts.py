@@ -30,7 +30,7 @@ def handle_cart(tx: TxContext, body: dict[str, Any]) -> None:
     pairs = [(item["listing"], item["variant"]) for item in items]
     require(len(set(pairs)) == len(pairs), BAD_BODY, "order_cart.items: each listing and variant once (raise the "
             "quantity instead)")
-    lines = []
+    lines: list[Line] = []
     for item in items:
         listing = open_listing(tx, item["listing"])
         if lines:

@@ -12,17 +12,17 @@ from typing import Any
 from marketnode.market import keys, roles, store
 from marketnode.market.codes import NOT_AUTHORIZED, NOT_FOUND, REVOKED, SELF_DEALING, fail, require
 from marketnode.market.context import TxContext
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 
-def certificate_of(state: State, cert_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.certificate(cert_id))
+def certificate_of(state: StateReader, cert_id: int) -> dict[str, Any]:
+    record = store.load_record(state, keys.certificate(cert_id))
     if record is None:
         fail(NOT_FOUND, f"no certificate {cert_id}")
     return record
 
 
-def ownership_chain(state: State, cert_id: int) -> list[dict[str, Any]]:
+def ownership_chain(state: StateReader, cert_id: int) -> list[dict[str, Any]]:
     """Every owner change from issue on, in order (queries and tests)."""
     return [store.load(state, key) for key, _ in state.iterate(keys.cert_history(cert_id))]
 

@@ -31,7 +31,7 @@ MAX_USES = 1_000_000
 
 
 def coupon_record(tx: TxContext, shop_id: int, code: str) -> dict[str, Any]:
-    record = store.load(tx.state, keys.coupon(shop_id, code))
+    record = store.load_record(tx.state, keys.coupon(shop_id, code))
     if record is None:
         fail(NOT_FOUND, f"shop {shop_id} has no coupon {code}")
     return record

@@ -29,8 +29,9 @@ def render() -> str:
     lines += [f"| {state} | {CLAIMANT[state]} | {CLAIM_OUTCOME[state]} |" for state in CLAIMANT]
     lines += ["", "## Return transitions (from `market/returns.py`)", "",
               "| action | from state | who | when |", "|---|---|---|---|"]
-    for action, rule in returns.TRANSITIONS.items():
-        lines += [f"| `{action}` | {state} | {actor} | {rule.timing} |" for state, actor in rule.actors.items()]
+    for action, return_rule in returns.TRANSITIONS.items():
+        lines += [f"| `{action}` | {state} | {actor} | {return_rule.timing} |"
+                  for state, actor in return_rule.actors.items()]
     lines += ["", "| claim from | claimant | leads to |", "|---|---|---|"]
     lines += [f"| {state} | {returns.CLAIMANT[state]} | {returns.CLAIM_OUTCOME[state]} |" for state in returns.CLAIMANT]
     lines += ["", "A refund claimed from `returning` ends `owed` instead of `refunded` when the hold fell short."]

@@ -41,7 +41,7 @@ from marketnode.market.genesis import Genesis
 from marketnode.market.params import Params
 from marketnode.market.receipts import Receipt
 from marketnode.market.schema import validate_body
-from marketnode.market.state import State, StateOverlay
+from marketnode.market.state import State, StateReader
 
 _params_cache: dict[bytes, Params] = {}
 MAX_MESSAGE_CHARS = 256  # failure messages can quote user input; receipts stay small and decodable
@@ -68,7 +68,7 @@ def init_genesis(state: State, genesis: Genesis) -> None:
             roles.grant(state, role, member)
 
 
-def load_params(state: State) -> Params:
+def load_params(state: StateReader) -> Params:
     """The chain's params from state (decoded once per distinct value)."""
     raw = state.get(keys.PARAMS)
     if raw is None:
@@ -81,18 +81,30 @@ def load_params(state: State) -> Params:
     return params
 
 
-def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: bool) -> Authority:
+def check_chain(tx: Tx, chain_id: str) -> None:
+    """WRONG_CHAIN unless ``tx`` names ``chain_id`` (its signatures cover the name: docs/PROTOCOL.md)."""
+    require(tx.chain_id == chain_id, WRONG_CHAIN, f"tx is for chain {tx.chain_id!r}, not {chain_id!r}")
+
+
+def check_nonce(tx: Tx, expected: int, exact: bool) -> None:
+    """BAD_NONCE unless ``tx.nonce`` is the sender's next nonce (``exact``) or, at admission, not below it."""
+    nonce_ok = tx.nonce == expected if exact else tx.nonce >= expected
+    require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
+
+
+def _admit(state: StateReader, tx: Tx, chain_id: str, params: Params, exact_nonce: bool,
+           expected_nonce: int | None = None) -> Authority:
     """The checks that decide whether a tx executes at all (and so pays its fee); returns the sender's authority.
 
     The signers are checked against the key set in ``state``: at admission
     that is the head, at execution the block's state so far, so a key rotated
     out in between is refused here (no fee, no nonce) rather than trusted.
+    ``expected_nonce``: the sender's next nonce if the caller already read it
+    from ``state`` (the mempool does, once per admission).
     """
-    require(tx.chain_id == chain_id, WRONG_CHAIN, f"tx is for chain {tx.chain_id!r}, not {chain_id!r}")
+    check_chain(tx, chain_id)
     auth = check_signers(state, tx, params)
-    expected = next_nonce(state, tx.sender)
-    nonce_ok = tx.nonce == expected if exact_nonce else tx.nonce >= expected
-    require(nonce_ok, BAD_NONCE, f"nonce {tx.nonce}, the sender's next nonce is {expected}")
+    check_nonce(tx, next_nonce(state, tx.sender) if expected_nonce is None else expected_nonce, exact_nonce)
     native = params.native_asset
     floor = tx.fee_floor(params.min_fee)
     require(tx.fee >= floor, FEE_TOO_LOW,
@@ -104,15 +116,18 @@ def _admit(state: State, tx: Tx, chain_id: str, params: Params, exact_nonce: boo
     return auth
 
 
-def check_tx(state: State, tx: Tx, params: Params, now_ms: int | None = None) -> None:
-    """Mempool admission: raise RuleError unless the tx could execute and pay its fee.
+def check_tx(state: StateReader, tx: Tx, params: Params, now_ms: int | None = None,
+             next_nonce: int | None = None) -> None:
+    """The chain rules at admission: raise RuleError unless the tx could execute and pay its fee.
 
-    Checks chain id, signers, kind, body schema, nonce >= next nonce, fee >=
-    min and payable; with ``now_ms`` (the head's block time) also that a fee
+    Checks chain id, signers, nonce >= next nonce, fee >= min and payable, kind,
+    body schema; with ``now_ms`` (the head's block time) also that a fee
     paid by fewer than the threshold fits the account's one-key allowance.
-    Does not verify the signatures (the caller does, once).
+    ``next_nonce``: the sender's next nonce in ``state`` when the caller has
+    read it already, so admission reads it once. Does not verify the
+    signatures (the caller does, once).
     """
-    auth = _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False)
+    auth = _admit(state, tx, store.load(state, keys.CHAIN_ID), params, exact_nonce=False, expected_nonce=next_nonce)
     if now_ms is not None:
         left = allowance_left(state, auth, tx, params, now_ms)
         require(left is None or tx.fee <= left, BAD_SIGNERS,
@@ -156,23 +171,13 @@ def _run_isolated(call: TxContext, tx: Tx, limit: int | None = None) -> None:
     the fee, market/authority.py); more fails the tx.
     """
     state = call.state
-    savepoint = getattr(state, "savepoint", None)
-    if savepoint is None:  # a plain State: buffer the tx's writes and copy them over on success
-        call.state = StateOverlay(state)
-        _execute(call, tx, limit)
-        for key, value in call.state.changes().items():  # type: ignore[attr-defined]
-            if value is None:
-                state.delete(key)
-            else:
-                state.put(key, value)
-        return
-    token = savepoint()
+    token = state.savepoint()
     try:
         _execute(call, tx, limit)
     except RuleError:
-        state.rollback(token)  # type: ignore[attr-defined]
+        state.rollback(token)
         raise
-    state.release(token)  # type: ignore[attr-defined]
+    state.release(token)
 
 
 def _execute(call: TxContext, tx: Tx, limit: int | None) -> None:

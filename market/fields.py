@@ -95,7 +95,8 @@ class OneOf(FieldType):
     def check(self, value: Any, where: str) -> str:
         if value not in self.choices:
             fail(BAD_BODY, f"{where}: must be one of {list(self.choices)}")
-        return value
+        chosen: str = value  # equal to one of the choices, all of them str
+        return chosen
 
     def describe(self) -> str:
         return "one of " + ", ".join(f"`{c}`" for c in self.choices)

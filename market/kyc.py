@@ -7,18 +7,19 @@ from typing import Any
 from marketnode.market import keys, roles, store
 from marketnode.market.codes import KYC_REQUIRED, NOT_FOUND, require
 from marketnode.market.context import TxContext
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 
-def kyc_level(state: State, account: bytes, now_ms: int) -> int:
+def kyc_level(state: StateReader, account: bytes, now_ms: int) -> int:
     """The account's level, 0 if none or expired at block time ``now_ms``."""
     record = store.load(state, keys.kyc(account))
     if record is None or record["expires_ms"] <= now_ms:
         return 0
-    return record["level"]
+    level: int = record["level"]
+    return level
 
 
-def require_kyc(state: State, account: bytes, level: int, now_ms: int, purpose: str) -> None:
+def require_kyc(state: StateReader, account: bytes, level: int, now_ms: int, purpose: str) -> None:
     if level:
         have = kyc_level(state, account, now_ms)
         require(have >= level, KYC_REQUIRED, f"{purpose} needs KYC level {level}, the account has {have}")

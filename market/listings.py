@@ -12,14 +12,14 @@ from marketnode.market import keys, store, terms
 from marketnode.market.codes import ASSET_NOT_ACCEPTED, LISTING_INACTIVE, NOT_AUTHORIZED, NOT_FOUND, fail, require
 from marketnode.market.context import TxContext
 from marketnode.market.shops import owned_open_shop
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 DESCRIPTIVE = ("title", "description", "category", "tags", "price", "asset", "regions", "images", "record", "certificate")
 TERMS = ("options", "shipping")  # variants are kept apart: their stock lives under keys.variant_stock
 
 
-def listing_record(state: State, listing_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.listing(listing_id))
+def listing_record(state: StateReader, listing_id: int) -> dict[str, Any]:
+    record = store.load_record(state, keys.listing(listing_id))
     if record is None:
         fail(NOT_FOUND, f"no listing {listing_id}")
     return record

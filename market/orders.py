@@ -42,7 +42,7 @@ from marketnode.market.listings import listing_record
 from marketnode.market.params import BPS
 from marketnode.market.rewards import on_purchase_completed
 from marketnode.market.shops import shop_record
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 PLACED, ACCEPTED, SHIPPED, DISPUTED = "placed", "accepted", "shipped", "disputed"
 COMPLETED, DECLINED, CANCELLED, REFUNDED, RESOLVED = "completed", "declined", "cancelled", "refunded", "resolved"
@@ -83,8 +83,8 @@ CLAIMANT = TRANSITIONS["order_claim"].actors
 CLAIM_OUTCOME = {PLACED: REFUNDED, ACCEPTED: REFUNDED, SHIPPED: COMPLETED, DISPUTED: RESOLVED}
 
 
-def order_record(state: State, order_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.order(order_id))
+def order_record(state: StateReader, order_id: int) -> dict[str, Any]:
+    record = store.load_record(state, keys.order(order_id))
     if record is None:
         fail(NOT_FOUND, f"no order {order_id}")
     return record
@@ -100,7 +100,7 @@ def claimable_by(order: dict[str, Any], now_ms: int) -> str | None:
 def _is(order: dict[str, Any], actor: str, account: bytes) -> bool:
     if actor == PARTY:
         return account in (order["buyer"], order["seller"])
-    return order[actor] == account
+    return bool(order[actor] == account)
 
 
 def _admit(tx: TxContext, action: str, order_id: int) -> dict[str, Any]:

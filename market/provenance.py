@@ -21,20 +21,20 @@ from marketnode.market.codes import (
     require,
 )
 from marketnode.market.context import TxContext
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 # Which current role may offer each role: owner hands over ownership and reporter rights, custodian custody.
 OFFERED_BY = {"owner": "owner", "reporter": "owner", "custodian": "custodian"}
 
 
-def record_of(state: State, record_id: str) -> dict[str, Any]:
-    record = store.load(state, keys.record(record_id))
+def record_of(state: StateReader, record_id: str) -> dict[str, Any]:
+    record = store.load_record(state, keys.record(record_id))
     if record is None:
         fail(NOT_FOUND, f"no record {record_id!r}")
     return record
 
 
-def history(state: State, record_id: str) -> list[dict[str, Any]]:
+def history(state: StateReader, record_id: str) -> list[dict[str, Any]]:
     """The record's events in order (queries and tests)."""
     return [store.load(state, key) for key, _ in state.iterate(keys.record_history(record_id))]
 

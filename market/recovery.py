@@ -28,6 +28,7 @@ from marketnode.market.codes import (
     require,
 )
 from marketnode.market.context import TxContext
+from marketnode.market.state import StateReader
 
 NONE, COLLECTING, WAITING = "none", "collecting", "waiting"
 GUARDIAN, ACCOUNT, ANYONE = "a guardian", "the account (its full threshold)", "anyone"
@@ -54,8 +55,8 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def guardians_of(state: Any, account: bytes) -> dict[str, Any] | None:
-    return store.load(state, keys.guardians(account))
+def guardians_of(state: StateReader, account: bytes) -> dict[str, Any] | None:
+    return store.load_record(state, keys.guardians(account))
 
 
 def recovery_state(pending: dict[str, Any] | None) -> str:
@@ -73,7 +74,7 @@ def _require_guardian(tx: TxContext, account: bytes) -> dict[str, Any]:
 
 
 def _pending(tx: TxContext, account: bytes, recovery_id: int) -> dict[str, Any]:
-    pending = store.load(tx.state, keys.recovery(account))
+    pending = store.load_record(tx.state, keys.recovery(account))
     if pending is None:
         fail(NOT_FOUND, "the account has no pending recovery")
     require(pending["id"] == recovery_id, STALE_RECOVERY,

@@ -71,7 +71,7 @@ CLAIM_OUTCOME = {REQUESTED: ACCEPTED, ACCEPTED: LAPSED, DISPUTED: ACCEPTED, RETU
 
 
 def return_record(tx: TxContext, order_id: int) -> dict[str, Any]:
-    record = store.load(tx.state, keys.order_return(order_id))
+    record = store.load_record(tx.state, keys.order_return(order_id))
     if record is None:
         fail(NOT_FOUND, f"no return of order {order_id}")
     return record

@@ -27,7 +27,8 @@ MAX_STARS = 5
 
 def review_weight(order: dict[str, Any]) -> int:
     """What a review of ``order`` counts for: the value bought, in units of the order's asset."""
-    return min(order["total"], MAX_WEIGHT)
+    total: int = order["total"]
+    return min(total, MAX_WEIGHT)
 
 
 def _add_rating(state: State, key: bytes, ratings: dict[str, int], weight: int) -> None:

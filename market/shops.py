@@ -10,13 +10,13 @@ from marketnode.market.assets import require_asset
 from marketnode.market.codes import BAD_BODY, NOT_AUTHORIZED, NOT_FOUND, SHOP_CLOSED, fail, require
 from marketnode.market.context import TxContext
 from marketnode.market.kyc import require_kyc
-from marketnode.market.state import State
+from marketnode.market.state import StateReader
 
 MUTABLE = ("name", "description", "region", "accepted_assets", "arbiters")
 
 
-def shop_record(state: State, shop_id: int) -> dict[str, Any]:
-    record = store.load(state, keys.shop(shop_id))
+def shop_record(state: StateReader, shop_id: int) -> dict[str, Any]:
+    record = store.load_record(state, keys.shop(shop_id))
     if record is None:
         fail(NOT_FOUND, f"no shop {shop_id}")
     return record
@@ -30,7 +30,7 @@ def owned_open_shop(tx: TxContext, shop_id: int) -> dict[str, Any]:
     return record
 
 
-def _check_terms(state: State, record: dict[str, Any]) -> None:
+def _check_terms(state: StateReader, record: dict[str, Any]) -> None:
     require(bool(record["accepted_assets"]), BAD_BODY, "a shop must accept at least one asset")
     for asset in record["accepted_assets"]:
         require_asset(state, asset)

@@ -14,20 +14,32 @@ from typing import Protocol
 _MISSING = object()
 
 
-class Reader(Protocol):
-    """What an overlay needs from the state beneath it."""
+class StateReader(Protocol):
+    """Read-only state: what the checks that change nothing take (``check_tx``, ``next_nonce``, ...),
+    and what an overlay needs from the state beneath it (the node's database at the head).
+    ``iterate`` yields (key, value) in ascending key order."""
 
     def get(self, key: bytes) -> bytes | None: ...
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]: ...
 
 
-class State(Reader, Protocol):
-    """Read-write state. ``iterate`` yields (key, value) in ascending key order."""
+class State(StateReader, Protocol):
+    """Read-write state with savepoints, so a failing tx's writes can be discarded (market/engine.py).
+
+    Savepoints nest; each token from ``savepoint()`` is ended once, by ``rollback`` (undo every write
+    since) or ``release`` (keep them).
+    """
 
     def put(self, key: bytes, value: bytes) -> None: ...
 
     def delete(self, key: bytes) -> None: ...
+
+    def savepoint(self) -> int: ...
+
+    def rollback(self, token: int) -> None: ...
+
+    def release(self, token: int) -> None: ...
 
 
 class _Journaled:
@@ -118,7 +130,7 @@ class StateOverlay(_Journaled):
     time a block's txs touch the same params, nonces and balances again.
     """
 
-    def __init__(self, base: Reader, cache_reads: bool = False) -> None:
+    def __init__(self, base: StateReader, cache_reads: bool = False) -> None:
         self._base = base
         self._slots: dict[bytes, bytes | None] = {}
         self._read_cache: dict[bytes, bytes | None] | None = {} if cache_reads else None

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from marketnode.core.encoding import decode_trusted, encode
+from marketnode.core.errors import StorageCorruption
 from marketnode.market import keys
-from marketnode.market.state import State
+from marketnode.market.state import State, StateReader
 
 
-def load(state: State, key: bytes) -> Any:
+def load(state: StateReader, key: bytes) -> Any:
     """The decoded value at ``key``, or None if absent.
 
     State holds only what the rules wrote with ``encode``, so reads skip the
@@ -22,11 +23,23 @@ def load(state: State, key: bytes) -> Any:
     return None if raw is None else decode_trusted(raw)
 
 
+def load_record(state: StateReader, key: bytes) -> dict[str, Any] | None:
+    """The record (a map: account, shop, order, ...) at ``key``, or None if absent.
+
+    Every record key holds a map the rules wrote; anything else means the state
+    is damaged, and the node stops rather than run the rules on it.
+    """
+    value = load(state, key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise StorageCorruption(f"state key {key!r} holds a {type(value).__name__}, not a record")
+
+
 def save(state: State, key: bytes, value: Any) -> None:
     state.put(key, encode(value))
 
 
-def load_int(state: State, key: bytes) -> int:
+def load_int(state: StateReader, key: bytes) -> int:
     raw = state.get(key)
     return 0 if raw is None else decode_trusted(raw)
 
@@ -51,6 +64,6 @@ def index_add(state: State, key: bytes) -> None:
     state.put(key, keys.INDEX_VALUE)
 
 
-def index_ids(state: State, prefix: bytes) -> list[int]:
+def index_ids(state: StateReader, prefix: bytes) -> list[int]:
     """The u64 ids under an index prefix, ascending (queries and tests; rules never scan)."""
     return [int.from_bytes(key[-8:], "big") for key, _ in state.iterate(prefix)]

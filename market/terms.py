@@ -71,7 +71,7 @@ def check_terms(record: dict[str, Any], stock: int | None) -> int | None:
                 f"shipping {option['service']!r}: min_days above max_days")
     if not variants:
         return stock
-    total = sum(v["stock"] for v in variants)
+    total: int = sum(v["stock"] for v in variants)
     require(total <= MAX_STOCK, BAD_TERMS, f"the variants' stock adds up to more than {MAX_STOCK}")
     require(stock is None or stock == total, BAD_TERMS, f"stock {stock} is not the variants' sum {total}")
     return total

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from marketnode.core.errors import DecodeError, MarketnodeError, ValidationError
+from marketnode.core.keys import address_from_pubkey
 from marketnode.core.message import Envelope, ReadMarker
 from marketnode.market import keys, store
 from marketnode.market.accounts import account_record
@@ -223,8 +224,6 @@ class Mailbox:
         return gone
 
     def item_json(self, message: StoredMessage, reader: bytes | None) -> dict[str, Any]:
-        from marketnode.core.keys import address_from_pubkey
-
         env = message.envelope
         return {
             "id": env.id.hex(), "seq": message.seq, "sender": address_from_pubkey(env.sender),

@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,10 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import DecodeError, MarketnodeError, StorageError
 from marketnode.core.keys import address_from_pubkey
+from marketnode.node.boundary import ClockMs, ServiceHost
 from marketnode.node.mailbox import Accepted, Mailbox, MailboxRefused
 from marketnode.node.mailbox_store import MailboxStore, StoredMessage
+from marketnode.node.rpc.subscriptions import SubscriptionHub
 from marketnode.node.storage.level import LevelKV
 from marketnode.node.storage.memory import MemoryKV
 
@@ -39,8 +40,9 @@ PEER_FAULTS = ("malformed", "signature", "invalid", "too_large")  # what an hone
 
 
 class MailboxService:
-    def __init__(self, node: Any, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, node: ServiceHost, clock_ms: ClockMs, hub: SubscriptionHub) -> None:
         self.node = node
+        self.hub = hub  # live notifications to wallets subscribed to "messages"
         cfg = node.cfg.mailbox
         self.limits = cfg
         self.store = open_store(node.cfg.data_path / "mailbox")
@@ -89,7 +91,7 @@ class MailboxService:
         if peer not in self._syncs:
             task = asyncio.get_running_loop().create_task(self.pull_from(peer))
             self._syncs[peer] = task
-            task.add_done_callback(lambda _t, p=peer: self._syncs.pop(p, None))
+            task.add_done_callback(lambda _task: self._syncs.pop(peer, None))
 
     async def pull_from(self, peer: bytes) -> int:
         """Ask ``peer`` for the envelopes that arrived there after our cursor for it; return how many were new.
@@ -128,6 +130,7 @@ class MailboxService:
             if not items:  # caught up (or the peer's numbers went back and it holds nothing newer)
                 self.store.set_peer_cursor(peer, head if cursor is None or cursor > head else cursor)
                 return new
+            cursor = items[-1][0]  # every envelope of the answer was taken (a bad one ended the pull above)
             self.store.set_peer_cursor(peer, cursor)
             if cursor >= head:
                 return new
@@ -166,14 +169,14 @@ class MailboxService:
     # ---- notifications -------------------------------------------------------
 
     def _notify(self, message: StoredMessage) -> None:
-        hub = getattr(self.node, "rpc_hub", None)
-        if hub is not None and hub.count():
+        hub = self.hub
+        if hub.count():
             hub.publish("messages", {"event": "message", **self.mailbox.item_json(message, None)},
                         match=list(message.envelope.readers))
 
     def _notify_read(self, reader: bytes, ids: list[bytes]) -> None:
-        hub = getattr(self.node, "rpc_hub", None)
-        if hub is not None and hub.count():
+        hub = self.hub
+        if hub.count():
             hub.publish("messages", {"event": "read", "reader": address_from_pubkey(reader), "ids": [i.hex() for i in ids]}, match=reader)
 
 
@@ -211,5 +214,5 @@ def open_store(path: Path) -> MailboxStore:
         return MailboxStore(MemoryKV())
 
 
-def attach_mailbox(node: Any, clock_ms: Callable[[], int]) -> MailboxService:
-    return MailboxService(node, clock_ms)
+def attach_mailbox(node: ServiceHost, clock_ms: ClockMs, hub: SubscriptionHub) -> MailboxService:
+    return MailboxService(node, clock_ms, hub)

@@ -1,9 +1,10 @@
 """The mempool: txs admitted from wallets and peers, waiting for a block.
 
-Admission checks each tx once (size, decode, chain id, fee, nonce, caps,
-signature, then the caller's market check); a tx verified here is remembered
-so block validation can skip its signature. Never touches storage or the
-network: the caller passes each sender's next nonce in as a function.
+The pool applies this node's policy (size, dedupe, its minimum fee, caps, nonce gaps, the signature,
+verified once so block validation can skip it); the chain's rules are market's ``check_tx``, passed in as
+``check``, but its two stateless ones (chain id, nonce not below the next) run first as the cheap filter,
+refused as ``chain_id`` / ``stale_nonce``. Never touches storage or the network: each sender's next nonce
+comes from the caller's function, read once per admission and handed to ``check``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
-from marketnode.core.errors import ConfigError, DecodeError, ValidationError
+from marketnode.core.errors import ConfigError, DecodeError, RuleError, ValidationError
 from marketnode.core.types import MAX_BLOCK_SIGS, MAX_TX_BYTES, Tx, tx_hash_of
+from marketnode.market.engine import check_chain, check_nonce
 
 AccountNonce = Callable[[bytes], int]
 """sender public key → the nonce its next tx must carry, as of the committed head."""
+
+ChainCheck = Callable[[Tx, int], None]
+"""The chain's rules for a tx, given its sender's next nonce as the pool read it: raises RuleError."""
 
 REASONS = frozenset(
     {"decode", "chain_id", "signature", "stale_nonce", "nonce_gap", "fee", "sender_cap", "duplicate", "full",
@@ -113,13 +118,14 @@ class Mempool:
 
     # -- admission ------------------------------------------------------------
 
-    def add(self, raw: bytes, account_nonce: AccountNonce, check: Callable[[Tx], None] | None = None,
+    def add(self, raw: bytes, account_nonce: AccountNonce, check: ChainCheck | None = None,
             allow_gap: bool = True) -> Tx:
         """Admit the signed tx ``raw`` or raise MempoolError (or whatever ``check`` raises).
 
         Cheap checks run before the signature, so junk costs a dict lookup,
-        not an ed25519 verification. ``check`` is the market's stateless or
-        state-reading pre-check, run last on a tx that passed everything else.
+        not an ed25519 verification. ``check`` is the chain's rules (market's
+        ``check_tx``), run last on a tx that passed everything else, with the
+        sender's next nonce read here (once per admission).
 
         ``allow_gap=False`` (wallet txs) refuses a tx whose sender's earlier
         nonce is neither committed nor here (``nonce_gap``): acknowledging it
@@ -140,17 +146,20 @@ class Mempool:
             tx = Tx.decode(raw, max_bytes=limits.max_tx_bytes)
         except DecodeError as exc:
             raise MempoolError("decode", f"tx does not decode: {exc}") from exc
-        if tx.chain_id != self.chain_id:
-            raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}")
+        try:
+            check_chain(tx, self.chain_id)
+        except RuleError as exc:
+            raise MempoolError("chain_id", exc.message) from None
         pending = self._by_sender.get(tx.sender)
         replaces = self._replaced_by(tx, pending)
         if tx.fee < tx.fee_floor(limits.min_fee):
             raise MempoolError("fee", f"tx fee {tx.fee} is below this node's minimum of {tx.fee_floor(limits.min_fee)} "
                                f"({limits.min_fee} per signature)")
         next_nonce = account_nonce(tx.sender)
-        if tx.nonce < next_nonce:
-            raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "
-                               f"{next_nonce}", next_nonce=next_nonce)
+        try:
+            check_nonce(tx, next_nonce, exact=False)
+        except RuleError as exc:
+            raise MempoolError("stale_nonce", exc.message, next_nonce=next_nonce) from None
         if pending is not None and replaces is None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
         run_end = self._run_end(tx.sender, next_nonce)
@@ -171,7 +180,7 @@ class Mempool:
                 raise MempoolError("signature", "tx signature does not verify against its sender")
             self._verified.add(tx_hash)
         if check is not None:
-            check(tx)
+            check(tx, next_nonce)
         if full is not None and not self._evict_gapped(account_nonce, len(raw)):
             raise full
         if replaces is not None:

@@ -20,7 +20,7 @@ from marketnode.core.errors import MarketnodeError, RpcError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
 from marketnode.wallet.builders import build_tx
-from marketnode.wallet.client import RpcClient
+from marketnode.wallet.client import RpcClient, result_object
 from marketnode.wallet.delivery import DeliveryPolicy, Notice, deliver, reason
 from marketnode.wallet.proof import verify_inclusion
 
@@ -77,7 +77,8 @@ class TxResult:
         """The attrs of the first event of ``kind`` (KeyError naming the events there are)."""
         for event in self.events:
             if event.get("kind") == kind:
-                return event.get("attrs", {})
+                attrs: dict[str, Any] = event.get("attrs", {})
+                return attrs
         raise KeyError(f"{self.kind} emitted no {kind!r} event (events: {[e.get('kind') for e in self.events]})")
 
     @classmethod
@@ -132,7 +133,7 @@ class Wallet:
 
     def account(self) -> dict[str, Any]:
         """``account_get`` for this wallet's address: balances, nonce, roles, registration."""
-        return self.client.call("account_get", address=self.address)
+        return result_object(self.client.call("account_get", address=self.address), "account_get")
 
     def next_nonce(self) -> int:
         if self._nonce is None:
@@ -153,7 +154,7 @@ class Wallet:
 
     def authority(self) -> dict[str, Any]:
         """``account_getAuthority``: the account's key set, policy, guardians and pending recovery."""
-        return self.client.call("account_getAuthority", address=self.address)
+        return result_object(self.client.call("account_getAuthority", address=self.address), "account_getAuthority")
 
     def rotate(self, new_key: PrivateKey, old_key: bytes | None = None, wait_s: float = WAIT_S) -> TxResult:
         """Replace ``old_key`` (default: the wallet's key) by ``new_key``; the wallet then signs with it.
@@ -185,7 +186,7 @@ class Wallet:
 
     def estimate(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> dict[str, Any]:
         """``tx_estimate``: would this tx pass now, and why not ({ok, code, message})."""
-        return self.client.call("tx_estimate", tx=self.sign(kind, body, extra).encode().hex())
+        return result_object(self.client.call("tx_estimate", tx=self.sign(kind, body, extra).encode().hex()), "tx_estimate")
 
     def check(self, kind: str, body: Mapping[str, Any], extra: Sequence[PrivateKey] = ()) -> None:
         """Raise TxRefusedError (nothing sent) when the node's current state says the tx would fail."""

@@ -30,7 +30,8 @@ def parse_amount(text: str, decimals: int, what: str = "amount") -> int:
     whole, frac = match.group(1), match.group(2) or ""
     if len(frac) > decimals:
         raise ValidationError(f"{what}: {text!r} has more than {decimals} decimals")
-    return int(whole) * 10**decimals + (int(frac.ljust(decimals, "0")) if decimals else 0)
+    scale: int = 10**decimals
+    return int(whole) * scale + (int(frac.ljust(decimals, "0")) if decimals else 0)
 
 
 class AssetBook:

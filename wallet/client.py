@@ -44,6 +44,13 @@ def _outcome(response: Any) -> Any:
     return response.get("result")
 
 
+def result_object(result: Any, method: str) -> dict[str, Any]:
+    """A result docs/RPC.md documents as an object, checked: a node answering otherwise is refused here, by name."""
+    if not isinstance(result, dict):
+        raise RpcError(-32603, f"{method} answered {type(result).__name__}, not an object: {result!r:.200}")
+    return result
+
+
 def _single(request: dict[str, Any], body: Any) -> Any:
     if isinstance(body, dict) and body.get("id") is None and "error" in body:
         raise _outcome(body)  # refused as a whole (limits, parse): no id to match

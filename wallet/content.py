@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from marketnode.core.errors import MarketnodeError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.upload import authorise_upload, content_hash
+from marketnode.wallet.client import result_object
 
 
 class Caller(Protocol):
@@ -36,7 +37,7 @@ def put_content(client: Caller, key: PrivateKey, chain_id: str, data: bytes, kin
                               "signature": auth.sig.hex()}
     if kind is not None:
         params["kind"] = kind
-    return client.call("content_put", **params)
+    return result_object(client.call("content_put", **params), "content_put")
 
 
 def content_url(rpc_url: str, blob_hash: bytes) -> str:
@@ -50,7 +51,7 @@ def get_content(rpc_url: str, blob_hash: bytes, timeout_s: float = 10.0) -> byte
     """The blob's bytes from the node, checked; None when the node does not hold it."""
     try:
         with urllib.request.urlopen(content_url(rpc_url, blob_hash), timeout=timeout_s) as response:
-            data = response.read()
+            data: bytes = response.read()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None

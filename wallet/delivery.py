@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from marketnode.core import refusals
 from marketnode.core.errors import RpcError
-from marketnode.wallet.client import Call, NodeUnreachableError
+from marketnode.wallet.client import Call, NodeUnreachableError, result_object
 
 FINAL = ("committed", "failed")
 STATUS_BATCH = 200  # tx_get calls per JSON-RPC batch (well under a node's rpc.max_batch)
@@ -95,7 +95,8 @@ def deliver(client: Client, raw_hex: str, tx_hash: str, *, wait_commit: bool = T
     while True:
         wait_s = max(1, min(policy.wait_per_call_s, int(clock.left())))
         try:
-            status = client.call("tx_send", tx=raw_hex, wait="commit" if wait_commit else "none", timeout_s=wait_s)
+            status = result_object(client.call("tx_send", tx=raw_hex, wait="commit" if wait_commit else "none",
+                                               timeout_s=wait_s), "tx_send")
         except RpcError as exc:
             hint = retry_after_s(exc)
             if hint is not None:
@@ -106,7 +107,7 @@ def deliver(client: Client, raw_hex: str, tx_hash: str, *, wait_commit: bool = T
                 continue
             if reason(exc) not in ("duplicate", "stale_nonce"):
                 raise
-            status = client.call("tx_get", hash=tx_hash, proof=False)
+            status = result_object(client.call("tx_get", hash=tx_hash, proof=False), "tx_get")
             if status["status"] not in FINAL and reason(exc) == "stale_nonce":
                 raise  # the nonce went to another tx
         except NodeUnreachableError:
@@ -162,9 +163,9 @@ def send_batch(client: Client, raws_hex: Sequence[str], *, policy: DeliveryPolic
                 results[index] = answer
                 continue
             error = answer["error"]
-            exc = RpcError(error.get("code", -32603), error.get("message", "error"), error.get("data"))
-            results[index] = exc
-            wait = retry_after_s(exc)
+            refusal = RpcError(error.get("code", -32603), error.get("message", "error"), error.get("data"))
+            results[index] = refusal
+            wait = retry_after_s(refusal)
             if wait is not None:
                 retry.append(index)
                 if hint is None:  # the first refused entry's: the node hands comeback slots out in order

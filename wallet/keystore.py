@@ -141,7 +141,8 @@ def read_keystore(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise KeystoreError(f"keystore {path} is not JSON: {exc}") from None
     _check_document(doc)
-    return doc
+    checked: dict[str, Any] = doc  # _check_document refused anything but an object
+    return checked
 
 
 def load_keystore(path: Path, passphrase: str) -> PrivateKey:
@@ -150,7 +151,8 @@ def load_keystore(path: Path, passphrase: str) -> PrivateKey:
 
 def keystore_address(path: Path) -> str:
     """The address a keystore holds, read without the passphrase."""
-    return read_keystore(path)["address"]
+    address: str = read_keystore(path)["address"]
+    return address
 
 
 def passphrase_from_env() -> str | None:

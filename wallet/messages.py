@@ -16,7 +16,7 @@ from typing import Any
 from marketnode.core.errors import MarketnodeError
 from marketnode.core.keys import PrivateKey, pubkey_from_address
 from marketnode.core.message import Envelope, ReadMarker, seal_message
-from marketnode.wallet.client import RpcClient
+from marketnode.wallet.client import RpcClient, result_object
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class Messenger:
     def send(self, to: Iterable[str], about: tuple[str, int], text: str) -> dict[str, Any]:
         """Encrypt to ``to`` (and to this account, to read it back), sign, and hand to the node."""
         envelope = self.seal(to, about, text)
-        return self.client.call("message_send", envelope=envelope.encode().hex())
+        return result_object(self.client.call("message_send", envelope=envelope.encode().hex()), "message_send")
 
     def inbox(self, after: int = 0, limit: int = 100, max_pages: int = 50) -> tuple[list[OpenedMessage], int]:
         """Every message after ``after`` (all pages), opened; and the unread count."""
@@ -96,4 +96,4 @@ class Messenger:
         if not chosen:
             return {"marked": 0}
         marker = ReadMarker(self.chain_id, self.key.public_key, tuple(chosen[:256]), time.time_ns() // 1_000_000)
-        return self.client.call("message_markRead", marker=marker.sign(self.key).encode().hex())
+        return result_object(self.client.call("message_markRead", marker=marker.sign(self.key).encode().hex()), "message_markRead")

@@ -113,6 +113,9 @@ def read_keyfile(path: Path) -> dict[str, Any]:
     if len(raw) > MAX_FILE_BYTES:
         raise KeyFileError(f"{path} is {len(raw)} bytes; a key file is under {MAX_FILE_BYTES}")
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except ValueError as exc:
         raise KeyFileError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise KeyFileError(f"{path} is not a key file: a JSON object")
+    return doc

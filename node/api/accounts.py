@@ -21,6 +21,7 @@ from marketnode.market.genesis import ROLES
 from marketnode.market.roles import has_role
 from marketnode.node.api.proofs import PROOF_PARAM, state_proof
 from marketnode.node.api.views import PAGE_DEFAULT, PAGE_MAX, addr, arbiter_json, kyc_json, page_json, rating_json
+from marketnode.node.boundary import NodeApi, committed_head
 from marketnode.node.rpc.errors import invalid_params
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -82,9 +83,9 @@ def register(registry: Registry) -> None:
                       "seller_rating}", {"type": "object"}),
         tags=("accounts",),
     )
-    async def account_get(ctx: CallContext, address: bytes, proof: bool) -> dict[str, Any]:
+    async def account_get(ctx: CallContext[NodeApi], address: bytes, proof: bool) -> dict[str, Any]:
         store_ = ctx.node.store
-        out = account_json(store_.state_reader(), address, store_.head().timestamp_ms)
+        out = account_json(store_.state_reader(), address, committed_head(store_).timestamp_ms)
         if proof:
             native = load_params(store_.state_reader()).native_asset
             assets = [native, *sorted(set(out["balances"]) - {native})]
@@ -100,7 +101,7 @@ def register(registry: Registry) -> None:
         result=Result("page", "{items: [asset], next_cursor}", PAGE_RESULT),
         tags=("accounts",),
     )
-    async def asset_list(ctx: CallContext, limit: int, cursor: str | None = None) -> dict[str, Any]:
+    async def asset_list(ctx: CallContext[NodeApi], limit: int, cursor: str | None = None) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         start = None if cursor is None else keys.asset(cursor) + b"\x00"
         items: list[dict[str, Any]] = []
@@ -126,7 +127,7 @@ def register(registry: Registry) -> None:
                       PAGE_RESULT),
         tags=("accounts",),
     )
-    async def arbiter_list(ctx: CallContext, include_inactive: bool, limit: int,
+    async def arbiter_list(ctx: CallContext[NodeApi], include_inactive: bool, limit: int,
                            cursor: str | None = None) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         start = None

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from marketnode.core.errors import ValidationError
+from marketnode.node.boundary import NodeApi
 from marketnode.node.rpc.errors import INVALID_INPUT, UNAUTHORIZED, invalid_input
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -26,7 +27,7 @@ def register(registry: Registry) -> None:
         errors=(UNAUTHORIZED, INVALID_INPUT),
         tags=("admin",),
     )
-    async def admin_addPeer(ctx: CallContext, address: str) -> dict[str, Any]:
+    async def admin_addPeer(ctx: CallContext[NodeApi], address: str) -> dict[str, Any]:
         try:
             ctx.node.p2p.connect(address)
         except ValidationError as exc:
@@ -42,7 +43,7 @@ def register(registry: Registry) -> None:
         errors=(UNAUTHORIZED,),
         tags=("admin",),
     )
-    async def admin_banPeer(ctx: CallContext, node_id: bytes) -> dict[str, Any]:
+    async def admin_banPeer(ctx: CallContext[NodeApi], node_id: bytes) -> dict[str, Any]:
         ctx.node.p2p.ban(node_id, "banned by the operator (admin_banPeer)")
         return {"banned": node_id.hex(), "is_banned": ctx.node.p2p.is_banned(node_id)}
 
@@ -55,6 +56,6 @@ def register(registry: Registry) -> None:
         errors=(UNAUTHORIZED,),
         tags=("admin",),
     )
-    async def admin_setLogLevel(ctx: CallContext, level: str) -> dict[str, Any]:
+    async def admin_setLogLevel(ctx: CallContext[NodeApi], level: str) -> dict[str, Any]:
         logging.getLogger().setLevel(level.upper())
         return {"level": level}

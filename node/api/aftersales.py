@@ -8,6 +8,7 @@ from marketnode.core.jsonable import to_json
 from marketnode.market import keys, store
 from marketnode.market.returns import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from marketnode.node.api.views import addr
+from marketnode.node.boundary import NodeApi, committed_head
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
@@ -49,10 +50,10 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("market",),
     )
-    async def coupon_get(ctx: CallContext, shop: int, coupon: str) -> dict[str, Any]:
+    async def coupon_get(ctx: CallContext[NodeApi], shop: int, coupon: str) -> dict[str, Any]:
         record = store.load(ctx.node.store.state_reader(), keys.coupon(shop, coupon))
         if record is None:
             raise not_found(f"coupon {coupon} of shop {shop}")
-        head_ms = ctx.node.store.head().timestamp_ms
+        head_ms = committed_head(ctx.node.store).timestamp_ms
         valid = not record["revoked"] and head_ms < record["expires_ms"] and record["used"] < record["max_uses"]
         return {"shop": shop, "coupon": coupon, **record, "valid": valid}

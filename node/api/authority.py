@@ -12,6 +12,7 @@ from marketnode.market import keys, store
 from marketnode.market.authority import authority_of
 from marketnode.market.recovery import guardians_of, recovery_state
 from marketnode.node.api.views import addr
+from marketnode.node.boundary import NodeApi
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
@@ -50,5 +51,5 @@ def register(registry: Registry) -> None:
                       {"type": "object"}),
         tags=("accounts",),
     )
-    async def account_get_authority(ctx: CallContext, address: bytes) -> dict[str, Any]:
+    async def account_get_authority(ctx: CallContext[NodeApi], address: bytes) -> dict[str, Any]:
         return authority_json(ctx.node.store.state_reader(), address)

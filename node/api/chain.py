@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from marketnode.core.jsonable import certificate_to_json, header_to_json, to_json, tx_to_json
+from marketnode.core.keys import address_from_pubkey
 from marketnode.market.receipts import Receipt
+from marketnode.node.boundary import ChainReader, NodeApi, committed_head
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 
 
-def block_json(node: Any, height: int, full: bool = True) -> dict[str, Any]:
+def block_json(node: ChainReader, height: int, full: bool = True) -> dict[str, Any]:
     store = node.store
     block = store.get_block(height)
     if block is None:
@@ -52,11 +54,10 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("chain",),
     )
-    async def chain_getBlock(ctx: CallContext, full: bool, height: int | None = None,
+    async def chain_getBlock(ctx: CallContext[NodeApi], full: bool, height: int | None = None,
                              hash: bytes | None = None) -> dict[str, Any]:
         if height is None and hash is None:
-            head = ctx.node.store.head()
-            height = head.height
+            height = committed_head(ctx.node.store).height
             if height == 0:
                 raise not_found("any block: the chain has only its genesis")
         if hash is not None:
@@ -73,9 +74,7 @@ def register(registry: Registry) -> None:
         result=Result("validators", "The validators in primary order.", {"type": "array"}),
         tags=("chain",),
     )
-    async def chain_getValidators(ctx: CallContext) -> list[dict[str, Any]]:
-        from marketnode.core.keys import address_from_pubkey
-
+    async def chain_getValidators(ctx: CallContext[NodeApi]) -> list[dict[str, Any]]:
         return [
             {"name": v.name, "public_key": v.public_key.hex(), "address": address_from_pubkey(v.public_key),
              "p2p_address": v.p2p_address}
@@ -88,7 +87,7 @@ def register(registry: Registry) -> None:
         result=Result("genesis", "{hash, genesis}", {"type": "object"}),
         tags=("chain",),
     )
-    async def chain_getGenesis(ctx: CallContext) -> dict[str, Any]:
+    async def chain_getGenesis(ctx: CallContext[NodeApi]) -> dict[str, Any]:
         import json
 
         return {"hash": ctx.node.genesis.hash.hex(), "genesis": json.loads(ctx.node.genesis.to_json())}
@@ -100,7 +99,7 @@ def register(registry: Registry) -> None:
         result=Result("evidence", "Pairs of conflicting signed votes.", {"type": "array"}),
         tags=("chain",),
     )
-    async def chain_getEvidence(ctx: CallContext, limit: int) -> list[dict[str, Any]]:
+    async def chain_getEvidence(ctx: CallContext[NodeApi], limit: int) -> list[dict[str, Any]]:
         out = []
         for ev in ctx.node.store.iter_evidence():
             out.append({"hash": ev.hash.hex(), "validator": ev.first.validator.hex(), "height": ev.first.height,

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import time
 from typing import Any
 
 from marketnode.core.errors import RpcError
 from marketnode.core.upload import UploadAuth
 from marketnode.market.accounts import account_record
+from marketnode.node.boundary import NodeApi
 from marketnode.node.content.kinds import ContentRefused
 from marketnode.node.content.store import ContentLimited
 from marketnode.node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, invalid_params
@@ -66,7 +66,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, LIMIT_EXCEEDED),
         tags=("content",),
     )
-    async def content_put(ctx: CallContext, hash: bytes, data: str, uploader: bytes, time_ms: int, signature: bytes,
+    async def content_put(ctx: CallContext[NodeApi], hash: bytes, data: str, uploader: bytes, time_ms: int, signature: bytes,
                           kind: str | None = None) -> dict[str, Any]:
         node = ctx.node
         raw = _decode_data(data)
@@ -80,7 +80,7 @@ def register(registry: Registry) -> None:
                            "per account: register first)", {"reason": "not_registered"})
         was_wanted = store.is_wanted(hash)  # the chain named it before it arrived: peers are waiting for it
         try:
-            info = store.put_upload(raw, auth, time.time_ns() // 1_000_000, kind)
+            info = store.put_upload(raw, auth, node.content.now_ms(), kind)  # the clock its expiry sweep reads
         except ContentLimited as exc:  # a ContentRefused too: caught first
             raise limited(exc) from None
         except ContentRefused as exc:
@@ -97,7 +97,7 @@ def register(registry: Registry) -> None:
                       {"type": "object"}),
         tags=("content",),
     )
-    async def content_info(ctx: CallContext, hash: bytes) -> dict[str, Any]:
+    async def content_info(ctx: CallContext[NodeApi], hash: bytes) -> dict[str, Any]:
         store = ctx.node.content.store
         info = store.info(hash)
         out: dict[str, Any] = {"hash": hash.hex(), "held": info is not None, "wanted": store.is_wanted(hash),

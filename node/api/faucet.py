@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from marketnode.core.errors import RpcError, RuleError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
-from marketnode.market import keys, store
 from marketnode.market.accounts import balance, next_nonce
-from marketnode.market.assets import in_units
+from marketnode.market.assets import in_units, require_asset
 from marketnode.market.engine import load_params
 from marketnode.node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
+from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
+from marketnode.node.config import NodeConfig
 from marketnode.node.mempool import MempoolError
 from marketnode.node.rpc.errors import LIMIT_EXCEEDED, METHOD_NOT_FOUND, TRANSACTION_REJECTED, limit_exceeded
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
@@ -36,6 +38,37 @@ FAUCET_MAX_PER_CLIENT_PER_MINUTE = 10
 MAX_REMEMBERED = 10_000
 
 
+class FaucetSource:
+    """Where a node's faucet comes from: off unless ``rpc.enable_faucet``, its key read from the home on first use.
+
+    The RPC server makes one (node/rpc_service.py) and gives it to ``dev_faucet``: the key is read when a wallet
+    first asks, so a node whose testnet tooling writes the key late still serves it, and a node without one says
+    so in the answer, not at start.
+    """
+
+    def __init__(self, enabled: bool, key_path: Path | None = None) -> None:
+        self.enabled = enabled
+        self.key_path = key_path
+        self._faucet: Faucet | None = None
+
+    @classmethod
+    def from_config(cls, cfg: NodeConfig) -> FaucetSource:
+        return cls(cfg.rpc.enable_faucet, cfg.home / FAUCET_KEY_FILE)
+
+    def get(self) -> Faucet:
+        """The node's faucet, loaded on first use; -32601 when disabled or not set up."""
+        if self._faucet is not None:
+            return self._faucet
+        if not self.enabled or self.key_path is None:
+            raise RpcError(METHOD_NOT_FOUND, "dev_faucet is disabled on this node (set rpc.enable_faucet = true; "
+                           "testnets only)", {"reason": "disabled"})
+        if not self.key_path.exists():
+            raise RpcError(METHOD_NOT_FOUND, f"dev_faucet is enabled but {self.key_path} is missing (marketnode "
+                           "testnet writes one and funds it in genesis)", {"reason": "no_key"})
+        self._faucet = Faucet(PrivateKey.load(self.key_path))
+        return self._faucet
+
+
 class Faucet:
     """The faucet account of one node: its key, the next nonce to use, and who was served when."""
 
@@ -46,22 +79,6 @@ class Faucet:
         self._served: dict[tuple[bytes, str], float] = {}  # (address, asset) -> when: one grant per asset
         self._recent: deque[float] = deque()
         self._by_client: dict[str, deque[float]] = {}
-
-    @classmethod
-    def of(cls, node: Any) -> Faucet:
-        """The node's faucet, loaded on first use; -32601 when disabled or not set up."""
-        faucet = getattr(node, "faucet", None)
-        if faucet is not None:
-            return faucet
-        if not node.cfg.rpc.enable_faucet:
-            raise RpcError(METHOD_NOT_FOUND, "dev_faucet is disabled on this node (set rpc.enable_faucet = true; "
-                           "testnets only)", {"reason": "disabled"})
-        path = node.cfg.home / FAUCET_KEY_FILE
-        if not path.exists():
-            raise RpcError(METHOD_NOT_FOUND, f"dev_faucet is enabled but {path} is missing (marketnode testnet "
-                           "writes one and funds it in genesis)", {"reason": "no_key"})
-        node.faucet = faucet = cls(PrivateKey.load(path))
-        return faucet
 
     def check_rate(self, address: bytes, now_s: float, client: str = "?", asset: str = "") -> None:
         _forget_before(self._recent, now_s - 60.0)
@@ -91,7 +108,7 @@ class Faucet:
         self._recent.append(now_s)
         self._by_client.setdefault(client, deque()).append(now_s)
 
-    def send(self, node: Any, to: bytes, asset: str, amount: int) -> Tx:
+    def send(self, node: TxSubmitter, to: bytes, asset: str, amount: int) -> Tx:
         """Sign and submit the transfer; one retry with a fresh nonce if ours went stale."""
         reader = node.store.state_reader()
         fee = load_params(reader).min_fee
@@ -116,18 +133,27 @@ def _forget_before(times: deque[float], cutoff_s: float) -> None:
         times.popleft()
 
 
-def _check_funds(node: Any, faucet: Faucet, asset: str, amount: int) -> None:
-    """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet."""
+def _check_funds(node: ChainReader, faucet: Faucet, asset: str, amount: int) -> None:
+    """Refuse up front what the transfer would fail on in the block: an unknown asset, an empty faucet.
+
+    The asset rule is market's own (``require_asset``, the transfer handler's: the same code and message);
+    the transfer's admission is the mempool's like any wallet tx's (``Faucet.send``).
+    """
     reader = node.store.state_reader()
-    if store.load(reader, keys.asset(asset)) is None:
-        raise RpcError(TRANSACTION_REJECTED, f"no asset {asset}", {"code": "not_found"})
+    try:
+        require_asset(reader, asset)
+    except RuleError as exc:
+        raise RpcError(TRANSACTION_REJECTED, exc.message, {"code": exc.code}) from None
     have = balance(reader, faucet.key.public_key, asset)
     if have < amount:
         raise RpcError(TRANSACTION_REJECTED, f"the faucet holds only {in_units(reader, asset, have)}; ask for less",
                        {"code": "insufficient_funds"})
 
 
-def register(registry: Registry) -> None:
+def register(registry: Registry, source: FaucetSource | None = None) -> None:
+    """Declare dev_faucet, served from ``source`` (default: disabled, as for the docs)."""
+    faucets = source or FaucetSource(enabled=False)
+
     @registry.method(
         "dev_faucet",
         summary="Testnet only: send funds from the node's faucet account to an address (a real on-chain transfer).",
@@ -146,10 +172,10 @@ def register(registry: Registry) -> None:
         errors=(METHOD_NOT_FOUND, LIMIT_EXCEEDED, TRANSACTION_REJECTED),
         tags=("dev",),
     )
-    async def dev_faucet(ctx: CallContext, address: bytes, amount: int, wait: str,
+    async def dev_faucet(ctx: CallContext[NodeApi], address: bytes, amount: int, wait: str,
                          asset: str | None = None) -> dict[str, Any]:
         node = ctx.node
-        faucet = Faucet.of(node)
+        faucet = faucets.get()
         now_s = time.monotonic()
         asset = asset or load_params(node.store.state_reader()).native_asset
         faucet.check_rate(address, now_s, ctx.client, asset)

@@ -29,6 +29,7 @@ from marketnode.node.api.views import (
     rating_json,
     shop_json,
 )
+from marketnode.node.boundary import NodeApi
 from marketnode.node.queries import search
 from marketnode.node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
@@ -53,7 +54,7 @@ def _one_of(method: str, **given: Any) -> None:
         raise invalid_params(f"{method} takes exactly one of {', '.join(given)}", (present or list(given))[0])
 
 
-def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
+def listing_json(ctx: CallContext[NodeApi], listing_id: int) -> dict[str, Any]:
     reader = ctx.node.store.state_reader()
     listing = store.load(reader, keys.listing(listing_id))
     if listing is None:
@@ -67,7 +68,7 @@ def listing_json(ctx: CallContext, listing_id: int) -> dict[str, Any]:
     out["variants"] = [{**v, "stock": store.load_int(reader, keys.variant_stock(listing_id, v["sku"]))}
                        for v in out.get("variants") or []]
     out["rating"] = rating_json(store.load(reader, keys.listing_rating(listing_id)))
-    out["sales"] = search.listing_sales(query_conn(ctx), listing_id)
+    out["sales"] = search.listing_sales(query_conn(ctx.node), listing_id)
     seller_record = store.load(reader, keys.account(listing["seller"]))
     out["seller_profile"] = {
         "address": addr(listing["seller"]), "name": seller_record["name"] if seller_record else None,
@@ -111,12 +112,12 @@ def _register_shops(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def shop_get(ctx: CallContext, shop: int) -> dict[str, Any]:
+    async def shop_get(ctx: CallContext[NodeApi], shop: int) -> dict[str, Any]:
         record = store.load(ctx.node.store.state_reader(), keys.shop(shop))
         if record is None:
             raise not_found(f"shop {shop}")
         out = shop_json(shop, record)
-        out["listing_count"] = search.shop_listing_count(query_conn(ctx), shop)
+        out["listing_count"] = search.shop_listing_count(query_conn(ctx.node), shop)
         out["aftersales"] = aftersales_json(ctx.node.store.state_reader(), shop, record["accepted_assets"])
         return out
 
@@ -132,9 +133,9 @@ def _register_shops(registry: Registry) -> None:
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
-    async def shop_list(ctx: CallContext, include_closed: bool, limit: int, owner: bytes | None = None,
+    async def shop_list(ctx: CallContext[NodeApi], include_closed: bool, limit: int, owner: bytes | None = None,
                         region: str | None = None, cursor: str | None = None) -> dict[str, Any]:
-        page = _paged(lambda: search.list_shops(query_conn(ctx), owner=owner, region=region,
+        page = _paged(lambda: search.list_shops(query_conn(ctx.node), owner=owner, region=region,
                                                 include_closed=include_closed, limit=limit, cursor=cursor))
 
         def view(row: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def _register_listings(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def listing_get(ctx: CallContext, listing: int, proof: bool) -> dict[str, Any]:
+    async def listing_get(ctx: CallContext[NodeApi], listing: int, proof: bool) -> dict[str, Any]:
         out = listing_json(ctx, listing)
         if proof:
             out["proof"] = state_proof(ctx.node, [keys.listing(listing), keys.stock(listing)]).to_json()
@@ -190,7 +191,7 @@ def _register_listings(registry: Registry) -> None:
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
-    async def listing_search(ctx: CallContext, in_stock: bool, limit: int, q: str | None = None,
+    async def listing_search(ctx: CallContext[NodeApi], in_stock: bool, limit: int, q: str | None = None,
                              category: str | None = None, shop: int | None = None, seller: bytes | None = None,
                              type: str | None = None, min_price: int | None = None, max_price: int | None = None,
                              asset: str | None = None, sort: str | None = None,
@@ -198,7 +199,7 @@ def _register_listings(registry: Registry) -> None:
         if min_price is not None and max_price is not None and min_price > max_price:
             raise invalid_params("min_price is above max_price", "min_price")
         page = _paged(lambda: search.search_listings(
-            query_conn(ctx), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
+            query_conn(ctx.node), text=q, category=category, shop=shop, seller=seller, type=type, min_price=min_price,
             max_price=max_price, asset=asset, in_stock=in_stock, sort=sort, limit=limit, cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _with_cover(reader, listing_summary_json(row)))
@@ -215,8 +216,8 @@ def _register_listings(registry: Registry) -> None:
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
-    async def listing_recommend(ctx: CallContext, address: bytes, limit: int) -> dict[str, Any]:
-        rows = search.recommend(query_conn(ctx), address, limit)
+    async def listing_recommend(ctx: CallContext[NodeApi], address: bytes, limit: int) -> dict[str, Any]:
+        rows = search.recommend(query_conn(ctx.node), address, limit)
         reader = ctx.node.store.state_reader()
         return page_json([_with_cover(reader, listing_summary_json(r)) for r in rows], None)
 
@@ -234,7 +235,7 @@ def _register_orders(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("market",),
     )
-    async def order_get(ctx: CallContext, order: int, proof: bool) -> dict[str, Any]:
+    async def order_get(ctx: CallContext[NodeApi], order: int, proof: bool) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         record = store.load(reader, keys.order(order))
         if record is None:
@@ -243,7 +244,7 @@ def _register_orders(registry: Registry) -> None:
         out["timeline"] = [
             {"status": e["status"], "height": e["height"], "time_ms": e["time_ms"], "deadline_ms": e["deadline_ms"],
              "by": addr(e["actor"]), "tx": e["tx_hash"].hex()}
-            for e in search.order_timeline(query_conn(ctx), order)
+            for e in search.order_timeline(query_conn(ctx.node), order)
         ]
         out["deadlines"] = deadlines_json(record, load_params(reader))
         out["review"] = _review_json(reader, order)
@@ -264,10 +265,10 @@ def _register_orders(registry: Registry) -> None:
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
-    async def order_list(ctx: CallContext, limit: int, buyer: bytes | None = None, seller: bytes | None = None,
+    async def order_list(ctx: CallContext[NodeApi], limit: int, buyer: bytes | None = None, seller: bytes | None = None,
                          status: str | None = None, cursor: str | None = None) -> dict[str, Any]:
         _one_of("order_list", buyer=buyer, seller=seller)
-        page = _paged(lambda: search.list_orders(query_conn(ctx), buyer=buyer, seller=seller, status=status,
+        page = _paged(lambda: search.list_orders(query_conn(ctx.node), buyer=buyer, seller=seller, status=status,
                                                  limit=limit, cursor=cursor))
         return _page(page, order_summary_json)
 
@@ -282,10 +283,10 @@ def _register_orders(registry: Registry) -> None:
         errors=(INDEX_UNAVAILABLE,),
         tags=("market",),
     )
-    async def review_list(ctx: CallContext, limit: int, listing: int | None = None, seller: bytes | None = None,
+    async def review_list(ctx: CallContext[NodeApi], limit: int, listing: int | None = None, seller: bytes | None = None,
                           cursor: str | None = None) -> dict[str, Any]:
         _one_of("review_list", listing=listing, seller=seller)
-        page = _paged(lambda: search.list_reviews(query_conn(ctx), listing=listing, seller=seller, limit=limit,
+        page = _paged(lambda: search.list_reviews(query_conn(ctx.node), listing=listing, seller=seller, limit=limit,
                                                   cursor=cursor))
         reader = ctx.node.store.state_reader()
         return _page(page, lambda row: _review_json(reader, row["order_id"]))

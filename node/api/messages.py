@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from marketnode.core.errors import RpcError
-from marketnode.core.message import MAX_ENVELOPE_BYTES
+from marketnode.core.message import MAX_ENVELOPE_BYTES, ReadMarker
 from marketnode.node.api.views import PAGE_MAX
+from marketnode.node.boundary import NodeApi
 from marketnode.node.mailbox import MailboxRefused
 from marketnode.node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RESOURCE_NOT_FOUND, limit_exceeded, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
@@ -40,7 +41,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, LIMIT_EXCEEDED),
         tags=("messages",),
     )
-    async def message_send(ctx: CallContext, envelope: bytes) -> dict[str, Any]:
+    async def message_send(ctx: CallContext[NodeApi], envelope: bytes) -> dict[str, Any]:
         try:
             accepted = ctx.node.mailbox.submit(envelope)
         except MailboxRefused as exc:
@@ -63,7 +64,7 @@ def register(registry: Registry) -> None:
         result=Result("inbox", f"{{items: [{ITEM}], next_after, unread}}", {"type": "object"}),
         tags=("messages",),
     )
-    async def message_inbox(ctx: CallContext, address: bytes, after: int, limit: int) -> dict[str, Any]:
+    async def message_inbox(ctx: CallContext[NodeApi], address: bytes, after: int, limit: int) -> dict[str, Any]:
         service = ctx.node.mailbox
         items: list[dict[str, Any]] = []
         more = False
@@ -83,7 +84,7 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("messages",),
     )
-    async def message_get(ctx: CallContext, id: bytes) -> dict[str, Any]:
+    async def message_get(ctx: CallContext[NodeApi], id: bytes) -> dict[str, Any]:
         found = ctx.node.mailbox.store.get(id)
         if found is None:
             raise not_found(f"message {id.hex()}")
@@ -97,7 +98,7 @@ def register(registry: Registry) -> None:
         result=Result("stats", "{envelopes, accounts, last_seq, limits, refused: {reason: count}}", {"type": "object"}),
         tags=("messages",),
     )
-    async def message_stats(ctx: CallContext) -> dict[str, Any]:
+    async def message_stats(ctx: CallContext[NodeApi]) -> dict[str, Any]:
         service = ctx.node.mailbox
         store = service.store
         limits = service.limits
@@ -116,12 +117,10 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT,),
         tags=("messages",),
     )
-    async def message_markRead(ctx: CallContext, marker: bytes) -> dict[str, Any]:
+    async def message_markRead(ctx: CallContext[NodeApi], marker: bytes) -> dict[str, Any]:
         service = ctx.node.mailbox
         try:
             fresh = service.mark_read(marker)
         except MailboxRefused as exc:
             raise _refused(exc) from None
-        from marketnode.core.message import ReadMarker
-
         return {"marked": len(fresh), "unread": service.store.unread(ReadMarker.decode(marker).reader)}

@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import Any
 
 from marketnode.core.keys import address_from_pubkey
+from marketnode.node.boundary import NodeApi
 from marketnode.node.datadir import remedy
 from marketnode.node.rpc.registry import CallContext, Registry, Result
 
@@ -22,7 +23,7 @@ def register(registry: Registry) -> None:
         result=Result("status", "The node's status.", {"type": "object"}),
         tags=("node",),
     )
-    async def node_status(ctx: CallContext) -> dict[str, Any]:
+    async def node_status(ctx: CallContext[NodeApi]) -> dict[str, Any]:
         return {**ctx.node.status(), "intake": ctx.node.intake.status(), "content": ctx.node.content.status()}
 
     @registry.method(
@@ -31,7 +32,7 @@ def register(registry: Registry) -> None:
         result=Result("peers", "One object per connected peer.", {"type": "array"}),
         tags=("node",),
     )
-    async def node_peers(ctx: CallContext) -> list[dict[str, Any]]:
+    async def node_peers(ctx: CallContext[NodeApi]) -> list[dict[str, Any]]:
         return [_peer_json(peer) for peer in ctx.node.p2p.peers()]
 
     @registry.method(
@@ -46,7 +47,7 @@ def register(registry: Registry) -> None:
                       {"type": "object"}),
         tags=("node",),
     )
-    async def node_health(ctx: CallContext) -> dict[str, Any]:
+    async def node_health(ctx: CallContext[NodeApi]) -> dict[str, Any]:
         status = ctx.node.status()
         reasons = []
         if status["syncing"]:

@@ -18,6 +18,7 @@ from typing import Any
 from marketnode.core.jsonable import address_json
 from marketnode.core.keys import PUBKEY_SIZE
 from marketnode.node.executor import Executed
+from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 # Event attributes that name an account (others, like a fingerprint, are 32-byte hashes).
 ACCOUNT_ATTRS = ("account", "arbiter", "buyer", "by", "inviter", "issuer", "owner", "previous", "receiver", "seller",
@@ -47,7 +48,7 @@ def accounts_touched(sender: bytes, events: Any, arbiter_of: Callable[[int], byt
     return touched
 
 
-def publish_block(hub: Any, executed: Executed, arbiter_of: Callable[[int], bytes | None] | None = None) -> None:
+def publish_block(hub: SubscriptionHub | None, executed: Executed, arbiter_of: Callable[[int], bytes | None] | None = None) -> None:
     """Fan one committed block out to every matching subscription."""
     if hub is None or hub.count() == 0:
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from marketnode.core.errors import StorageCorruption
 from marketnode.core.hashing import digest
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.stateproof import (
@@ -21,6 +22,7 @@ from marketnode.core.stateproof import (
     StateProof,
     receipts_root_key,
 )
+from marketnode.node.boundary import ChainReader, NodeApi, committed_head
 from marketnode.node.rpc.errors import RESOURCE_NOT_FOUND, invalid_params, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 from marketnode.node.storage.statetree import VersionPruned
@@ -52,13 +54,13 @@ STATE_PROOF_SCHEMA: dict[str, Any] = {
 }
 
 
-def newest_provable(node: Any) -> int | None:
+def newest_provable(node: ChainReader) -> int | None:
     """The newest height whose state a stored header commits to; None while only the genesis exists."""
-    head = node.store.head()
+    head = committed_head(node.store)
     return None if head.height == 0 else head.height - 1
 
 
-def state_proof(node: Any, keys: Sequence[bytes], height: int | None = None) -> StateProof:
+def state_proof(node: ChainReader, keys: Sequence[bytes], height: int | None = None) -> StateProof:
     """Proofs of ``keys`` in the state after block ``height`` (default: the newest provable one)."""
     store = node.store
     newest = newest_provable(node)
@@ -85,12 +87,14 @@ def state_proof(node: Any, keys: Sequence[bytes], height: int | None = None) -> 
     return StateProof(height, header_block.header, certificate, tuple(entries))
 
 
-def receipt_proof(node: Any, height: int, index: int, receipt: bytes) -> ReceiptProof | None:
+def receipt_proof(node: ChainReader, height: int, index: int, receipt: bytes) -> ReceiptProof | None:
     """The proof of the receipt of tx ``index`` of block ``height``; None until a header commits that block's state."""
     newest = newest_provable(node)
     if newest is None or newest < height:
         return None
     block = node.cached_block(height)
+    if block is None:
+        raise StorageCorruption(f"block {height} is missing, though its receipts are asked for")
     # Stored receipts are their canonical bytes, so each hash is one digest: no decode and re-encode.
     path = merkle_proof([digest("receipt", r) for r in node.store.get_receipts(height)], index)
     assert path.size == len(block.txs)
@@ -113,7 +117,7 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("chain",),
     )
-    async def state_getProof(ctx: CallContext, keys: list[bytes], height: int | None = None) -> dict[str, Any]:
+    async def state_getProof(ctx: CallContext[NodeApi], keys: list[bytes], height: int | None = None) -> dict[str, Any]:
         for key in keys:
             if not key or len(key) > MAX_KEY_BYTES:
                 raise invalid_params(f"a state key is 1 to {MAX_KEY_BYTES} bytes", "keys")

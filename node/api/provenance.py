@@ -13,6 +13,7 @@ from marketnode.core.jsonable import to_json
 from marketnode.market import keys, store
 from marketnode.node.api.proofs import PROOF_PARAM, state_proof
 from marketnode.node.api.views import PAGE_MAX, addr, certificate_json, page_json, query_conn, record_entry_json
+from marketnode.node.boundary import NodeApi
 from marketnode.node.queries import search
 from marketnode.node.rpc.errors import INDEX_UNAVAILABLE, RESOURCE_NOT_FOUND, invalid_params, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
@@ -53,14 +54,14 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND, INDEX_UNAVAILABLE),
         tags=("provenance",),
     )
-    async def record_get(ctx: CallContext, record: str) -> dict[str, Any]:
+    async def record_get(ctx: CallContext[NodeApi], record: str) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         found = _record(reader, record)
         out = to_json(found)
         out.update(id=record, producer=addr(found["producer"]), owner=addr(found["owner"]),
                    custodian=addr(found["custodian"]), reporters=[addr(r) for r in found["reporters"]])
         out["proposals"] = _proposals(reader, record)
-        out["certificates"] = search.certificates_of_record(query_conn(ctx), record)
+        out["certificates"] = search.certificates_of_record(query_conn(ctx.node), record)
         return out
 
     @registry.method(
@@ -75,13 +76,13 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("provenance",),
     )
-    async def record_history(ctx: CallContext, record: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
+    async def record_history(ctx: CallContext[NodeApi], record: str, limit: int, cursor: str | None = None) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         found = _record(reader, record)
         if cursor is not None and not (cursor.isdecimal() and len(cursor) <= 19):
             raise invalid_params(f"cursor {cursor!r} is not one this query returned", "cursor")
         first = int(cursor) if cursor is not None else 0
-        items = []
+        items: list[dict[str, Any]] = []
         for key, _ in reader.iterate(keys.record_history(record), keys.record_history(record, first)):
             if len(items) == limit:
                 break
@@ -99,7 +100,7 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("provenance",),
     )
-    async def cert_get(ctx: CallContext, certificate: int, proof: bool) -> dict[str, Any]:
+    async def cert_get(ctx: CallContext[NodeApi], certificate: int, proof: bool) -> dict[str, Any]:
         reader = ctx.node.store.state_reader()
         cert = store.load(reader, keys.certificate(certificate))
         if cert is None:
@@ -121,7 +122,7 @@ def register(registry: Registry) -> None:
         errors=(RESOURCE_NOT_FOUND,),
         tags=("provenance",),
     )
-    async def cert_verify(ctx: CallContext, certificate: int | None = None,
+    async def cert_verify(ctx: CallContext[NodeApi], certificate: int | None = None,
                           fingerprint: bytes | None = None) -> dict[str, Any]:
         if (certificate is None) == (fingerprint is None):
             raise invalid_params("cert_verify takes exactly one of certificate, fingerprint",

@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageError
+from marketnode.core.errors import DecodeError, MarketnodeError, RpcError, RuleError, StorageCorruption, StorageError
 from marketnode.core.jsonable import Inclusion, to_json, tx_to_json
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.types import Tx
-from marketnode.market.context import BlockContext
-from marketnode.market.engine import apply_tx, check_tx, load_params
 from marketnode.market.receipts import Receipt
-from marketnode.market.state import StateOverlay
 from marketnode.node.admission import Verdict
 from marketnode.node.api.proofs import receipt_proof
+from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
+from marketnode.node.clock import now_ms
 from marketnode.node.mempool import MempoolError
 from marketnode.node.rpc.errors import (
     INVALID_INPUT,
@@ -22,6 +21,7 @@ from marketnode.node.rpc.errors import (
     TRANSACTION_REJECTED,
 )
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
+from marketnode.node.tx_rules import Refusal, dry_run
 
 MAX_TX_HEX = 64 * 1024
 WAIT_TIMEOUT_S = 30.0
@@ -68,7 +68,7 @@ def busy_error(verdict: Verdict, held_behind: int | None = None) -> RpcError:
     )
 
 
-def retry_hint_ms(node: Any) -> int:
+def retry_hint_ms(node: TxSubmitter) -> int:
     """When a temporarily refused tx (pool full, sender cap) is worth sending again: once the pool drained."""
     return node.intake.admission.retry_after_ms(len(node.mempool))
 
@@ -89,7 +89,7 @@ def mempool_rpc_error(exc: MempoolError, retry_after_ms: int | None = None) -> R
     return RpcError(TRANSACTION_REJECTED, str(exc), {"code": exc.reason})
 
 
-def submit(node: Any, raw: bytes) -> Tx:
+def submit(node: TxSubmitter, raw: bytes) -> Tx:
     """Admit one wallet tx, or raise its JSON-RPC error.
 
     Busy first: a busy node admits nothing, except a tx that fills the nonce
@@ -115,7 +115,7 @@ def receipt_json(receipt: Receipt, height: int, index: int) -> dict[str, Any]:
     return out
 
 
-def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, Any]:
+def tx_status(node: TxSubmitter, tx_hash: bytes, with_proof: bool = True) -> dict[str, Any]:
     """pending | committed | failed | unknown, with receipt, events and inclusion proof once committed."""
     store = node.store
     location = store.get_tx_location(tx_hash)
@@ -127,6 +127,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     height, index = location
     block = node.cached_block(height)
     raw_receipt = store.get_receipt(height, index)
+    if block is None or raw_receipt is None:
+        raise StorageCorruption(f"tx {tx_hash.hex()} is indexed at block {height}, which or whose receipt is missing")
     receipt = Receipt.decode(raw_receipt)
     out: dict[str, Any] = {
         "hash": tx_hash.hex(),
@@ -138,6 +140,8 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     }
     if with_proof:
         cert = store.get_certificate(height)
+        if cert is None:
+            raise StorageCorruption(f"block {height} is stored without its commit certificate")
         proof = merkle_proof([tx.hash for tx in block.txs], index)
         out["inclusion"] = Inclusion(tx_hash, proof, block.header, cert).to_json()
         outcome = receipt_proof(node, height, index, raw_receipt)
@@ -145,7 +149,7 @@ def tx_status(node: Any, tx_hash: bytes, with_proof: bool = True) -> dict[str, A
     return out
 
 
-async def wait_for_commit(node: Any, tx: Tx, timeout_s: float) -> dict[str, Any]:
+async def wait_for_commit(node: TxSubmitter, tx: Tx, timeout_s: float) -> dict[str, Any]:
     fut = node.waiters.add(tx.hash)
     try:
         if node.store.get_tx_location(tx.hash) is None:
@@ -175,7 +179,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, TRANSACTION_REJECTED, LIMIT_EXCEEDED),
         tags=("tx",),
     )
-    async def tx_send(ctx: CallContext, tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
+    async def tx_send(ctx: CallContext[NodeApi], tx: bytes, wait: str, timeout_s: int) -> dict[str, Any]:
         admitted = submit(ctx.node, tx)
         durable = await ctx.node.intake.record([admitted])
         if wait == "commit":
@@ -201,7 +205,7 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT, LIMIT_EXCEEDED),
         tags=("tx",),
     )
-    async def tx_sendBatch(ctx: CallContext, txs: list[bytes]) -> list[dict[str, Any]]:
+    async def tx_sendBatch(ctx: CallContext[NodeApi], txs: list[bytes]) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         admitted: list[Tx] = []
         for raw in txs:
@@ -235,7 +239,7 @@ def register(registry: Registry) -> None:
         errors=(),
         tags=("tx",),
     )
-    async def tx_get(ctx: CallContext, hash: bytes, proof: bool) -> dict[str, Any]:
+    async def tx_get(ctx: CallContext[NodeApi], hash: bytes, proof: bool) -> dict[str, Any]:
         return tx_status(ctx.node, hash, with_proof=proof)
 
     @registry.method(
@@ -246,37 +250,23 @@ def register(registry: Registry) -> None:
         errors=(INVALID_INPUT,),
         tags=("tx",),
     )
-    async def tx_estimate(ctx: CallContext, tx: bytes) -> dict[str, Any]:
+    async def tx_estimate(ctx: CallContext[NodeApi], tx: bytes) -> dict[str, Any]:
         return estimate(ctx.node, tx)
 
 
-def estimate(node: Any, raw: bytes) -> dict[str, Any]:
+def estimate(node: ChainReader, raw: bytes) -> dict[str, Any]:
     try:
         tx = Tx.decode(raw)
     except DecodeError as exc:
         raise RpcError(INVALID_INPUT, f"tx does not decode: {exc}") from None
-    if not tx.verify():
-        return {"ok": False, "code": "signature", "message": "the signature does not verify"}
-    reader = node.store.state_reader()
     try:
-        check_tx(reader, tx, load_params(reader))
-    except RuleError as exc:
-        return {"ok": False, "code": exc.code, "message": exc.message}
-    head = node.store.head()
-    overlay = StateOverlay(reader)
-    ctx = BlockContext(chain_id=node.chain_id, height=head.height + 1, timestamp_ms=max(head.timestamp_ms + 1, _now()),
-                       proposer=node.validators[0])
-    try:
-        receipt = apply_tx(overlay, ctx, tx)
+        outcome = dry_run(node.store, tx, node.chain_id, node.validators[0], now_ms())
     except StorageError:
         raise  # a damaged database is the node's fault, not the tx's: answered as such
     except MarketnodeError as exc:
         return {"ok": False, "code": "error", "message": str(exc)}
-    return {"ok": receipt.ok, "code": receipt.code, "message": receipt.message, "fee": receipt.fee_paid,
-            "events": to_json([e.to_obj() for e in receipt.events])}
+    if isinstance(outcome, Refusal):
+        return {"ok": False, "code": outcome.code, "message": outcome.message}
+    return {"ok": outcome.ok, "code": outcome.code, "message": outcome.message, "fee": outcome.fee_paid,
+            "events": to_json([e.to_obj() for e in outcome.events])}
 
-
-def _now() -> int:
-    from marketnode.node.service import now_ms
-
-    return now_ms()

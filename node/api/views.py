@@ -15,16 +15,17 @@ from marketnode.market.orders import CLAIM_OUTCOME, CLAIMANT, TRANSITIONS
 from marketnode.market.reviews import average
 from marketnode.market.roles import CERTIFIER, has_role
 from marketnode.market.schema import RATINGS
+from marketnode.node.boundary import IndexedReads
 from marketnode.node.rpc.errors import index_unavailable
 
 PAGE_DEFAULT = 20
 PAGE_MAX = 100
 
 
-def query_conn(ctx: Any) -> sqlite3.Connection:
+def query_conn(node: IndexedReads) -> sqlite3.Connection:
     """The query index's connection, or INDEX_UNAVAILABLE when it stopped behind the chain (never stale rows)."""
-    ctx.node.query_follower.fresh()  # every committed block, though the commit path left indexing for later
-    index = ctx.node.query_index
+    node.query_follower.fresh()  # every committed block, though the commit path left indexing for later
+    index = node.query_index
     if index.fault is not None:
         raise index_unavailable(index.fault.describe(), index.height)
     return index.conn

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 from aiohttp import web
 
 from marketnode.node.content.kinds import IMAGE_TYPES, ContentRefused
+from marketnode.node.content.service import ContentService
 from marketnode.node.content.thumbs import THUMB_WIDTHS, ServedCache, make_thumbnail
 from marketnode.node.rpc.clients import ClientSlots, client_key
 
@@ -33,10 +33,10 @@ def _error(status: int, message: str) -> web.Response:
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
 
 
-def add_content_routes(app: web.Application, node: Any) -> None:
-    cache: ServedCache = node.content.served
+def add_content_routes(app: web.Application, content: ContentService) -> None:
+    cache: ServedCache = content.served
     jobs = asyncio.Semaphore(THUMB_JOBS)
-    slots: ClientSlots = node.content.downloads
+    slots: ClientSlots = content.downloads
 
     async def get_content(request: web.Request) -> web.StreamResponse:
         client = client_key(request.remote)
@@ -53,7 +53,7 @@ def add_content_routes(app: web.Application, node: Any) -> None:
         if not _HASH_RE.match(name):
             return _error(400, "a content address is a sha256 in 64 lowercase hex characters")
         blob_hash = bytes.fromhex(name)
-        store = node.content.store
+        store = content.store
         info = store.info(blob_hash)
         if info is None:
             why = ("it is referenced on chain and being fetched from peers" if store.is_wanted(blob_hash) else
@@ -74,7 +74,7 @@ def add_content_routes(app: web.Application, node: Any) -> None:
         key = (blob_hash, width)  # width 0: the original, as checked when first read
         item = cache.get(key)
         if item is None:
-            data = node.content.read(blob_hash)  # hashed on first read: damaged bytes are never served
+            data = content.read(blob_hash)  # hashed on first read: damaged bytes are never served
             if data is None:
                 return _error(404, f"content {name} is not on this node: its file was damaged; fetching it again")
             item = (data, info.content_type)
@@ -82,7 +82,7 @@ def add_content_routes(app: web.Application, node: Any) -> None:
                 try:
                     async with jobs:
                         item = await asyncio.to_thread(make_thumbnail, data, info.content_type, width,
-                                                       node.content.limits.kinds)
+                                                       content.limits.kinds)
                 except ContentRefused as exc:
                     return _error(422, f"no thumbnail: {exc}")
                 except Exception as exc:  # a stored image Pillow cannot render is a clear error, not a crash

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from marketnode.core.encoding import decode
+from marketnode.node.boundary import ClockMs, ServiceHost, committed_head
 from marketnode.node.content.blobs import FileBlobs
 from marketnode.node.content.fetch import HAVE_TOPIC, TOPIC, Fetcher, have_payload, serve_content
 from marketnode.node.content.store import ContentLimits, ContentStore
@@ -27,7 +26,7 @@ BLOBS_DIR = "content"
 
 
 class ContentService:
-    def __init__(self, node: Any, now_ms: Callable[[], int]) -> None:
+    def __init__(self, node: ServiceHost, now_ms: ClockMs) -> None:
         self.node = node
         self.now_ms = now_ms
         c = node.cfg.content
@@ -43,7 +42,7 @@ class ContentService:
     def scan(self) -> int:
         """Scan committed blocks past the last scanned height (a bounded slice); how many were scanned."""
         chain = self.node.store
-        head = chain.head()
+        head = committed_head(chain)
         start = max(self.store.scanned_height(), chain.base_height()) + 1  # none below a restored snapshot
         done = 0
         for height in range(start, min(head.height, start + SCAN_YIELD_EVERY - 1) + 1):

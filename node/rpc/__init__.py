@@ -1,6 +1,7 @@
 """JSON-RPC 2.0 for the node: declare methods once, serve them over HTTP and websocket.
 
-Layout: registry (Method/Param/Result declarations, validation, OpenRPC) ·
+Layout: declare (Method/Param/Result/CallContext declarations, validation) ·
+registry (the methods by name, the built-ins first, OpenRPC) · builtins ·
 dispatch (one payload in, one response out, reply budgets; transport-free) ·
 server (the app bound to a port) · http_calls and ws_calls (the
 routes: body and reply deadlines, websocket queues) · limits (RpcLimits) ·
@@ -16,8 +17,8 @@ Wiring, in the node::
     registry = Registry()                      # has rpc_discover, subscribe, ... already
 
     @registry.method("account_get", summary="...", params=[Param("address", "address", "...")])
-    async def account_get(ctx: CallContext, address: bytes) -> dict:
-        state = ctx.node.state                 # ctx.node is the context given below
+    async def account_get(ctx: CallContext[NodeApi], address: bytes) -> dict:
+        reader = ctx.node.store.state_reader() # ctx.node is the context given below (node/boundary.py)
         ...                                    # raise not_found("account mn1..") / RuleError / ...
 
     server = RpcServer(registry, node_context, host=cfg.listen_host, port=cfg.listen_port,

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from marketnode.core.errors import RpcError
 from marketnode.node.rpc.auth import AdminAuth
@@ -26,6 +26,8 @@ from marketnode.node.rpc.errors import (
 from marketnode.node.rpc.jsonify import dumps, loads, to_json
 from marketnode.node.rpc.registry import CallContext, Registry, Transport
 from marketnode.node.rpc.subscriptions import Subscriber, SubscriptionHub
+
+C = TypeVar("C")  # the server's context, handed to every handler as ``ctx.node``
 
 HTTP_OK, HTTP_NO_CONTENT, HTTP_TOO_MANY = 200, 204, 429
 # Deeper JSON is refused as a parse error: results are rendered recursively,
@@ -79,7 +81,7 @@ class Caller:
     connection: Subscriber | None = None
 
 
-class Dispatcher:
+class Dispatcher(Generic[C]):
     """Turns one JSON-RPC payload into its response text (None: nothing to send).
 
     Replies are bounded: one response's text by ``max_response_bytes`` (a
@@ -92,7 +94,7 @@ class Dispatcher:
     many calls between two of its own steps, never for a whole batch.
     """
 
-    def __init__(self, registry: Registry, node: Any, hub: SubscriptionHub, auth: AdminAuth, *,
+    def __init__(self, registry: Registry, node: C, hub: SubscriptionHub, auth: AdminAuth, *,
                  max_batch: int, rate: RateLimiter | None, call_timeout_s: float,
                  max_response_bytes: int = 16 * 1024 * 1024,
                  max_batch_response_bytes: int = 8 * 1024 * 1024, batches_at_once: int = 2) -> None:

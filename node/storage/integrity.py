@@ -42,7 +42,7 @@ from marketnode.core.types import Block, Certificate
 from marketnode.node.storage import schema, statetree
 from marketnode.node.storage.kv import KVReader, WriteBatch
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the type only: chainstore imports this module to check what it reads
     from marketnode.node.storage.chainstore import ChainStore
 
 T = TypeVar("T")

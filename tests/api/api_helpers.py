@@ -123,7 +123,7 @@ def write_home(home: Path, *, faucet: bool, faucet_key: bool = True) -> tuple[No
 @contextlib.asynccontextmanager
 async def running_node(cfg: NodeConfig, keys: dict[str, PrivateKey]) -> AsyncIterator[tuple[Node, ApiClient]]:
     """Run a Node on this event loop until the block exits; yield it and a client."""
-    node = Node(cfg)
+    node = Node.open(cfg)
     stop = asyncio.Event()
     task = asyncio.create_task(node.run(stop))
     try:

@@ -11,8 +11,9 @@ from api_helpers import write_home
 from marketnode.core.errors import ConfigError, StorageCorruption, StorageError
 from marketnode.core.keys import PrivateKey
 from marketnode.node.config import NodeConfig, load_config, render_config
+from marketnode.node.process import first_marketnode_error
 from marketnode.node.rpc.errors import error_object
-from marketnode.node.service import Node, _first_marketnode_error
+from marketnode.node.service import Node
 from marketnode.node.storage import schema
 from marketnode.node.storage.kv import WriteBatch
 from marketnode.node.storage.level import LevelKV
@@ -22,9 +23,8 @@ NOT_UTF8 = b"\xff\xfe\x00 not text"
 
 def start_and_close(cfg: NodeConfig) -> None:
     """Open the home as a node does (writes the genesis), then release it."""
-    node = Node(cfg)
-    node.query_index.close()
-    node.store.close()
+    node = Node.open(cfg)
+    node.close()
 
 
 @pytest.mark.parametrize(("name", "what"), [("genesis.json", "genesis"), ("node_key", "key file")])
@@ -32,7 +32,7 @@ def test_a_home_file_that_is_not_text_is_a_config_error_naming_it(tmp_path: Path
     cfg, _ = write_home(tmp_path, faucet=False)
     (tmp_path / name).write_bytes(NOT_UTF8)
     with pytest.raises(ConfigError, match=f"the {what} at {tmp_path / name} is damaged: it is not UTF-8"):
-        Node(cfg)
+        Node.open(cfg)
 
 
 def test_a_config_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_a_changed_genesis_file_is_told_apart_from_another_chain(tmp_path: Path)
     doc["genesis_time_ms"] += 1
     genesis.write_text(json.dumps(doc))
     with pytest.raises(StorageError, match="if that file was changed, restore it"):
-        Node(cfg)
+        Node.open(cfg)
 
 
 def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_a_damaged_last_signed_record_refuses_the_start_with_what_to_do(tmp_path
     kv.write(batch)
     kv.close()
     with pytest.raises(StorageCorruption, match=r"last-signed record .* is damaged.*marketnode data reset --home"):
-        Node(cfg)
+        Node.open(cfg)
     LevelKV(cfg.data_path).close()  # the refusal released the database lock
 
 
@@ -85,5 +85,5 @@ def test_a_damaged_database_is_answered_as_such_and_a_plain_storage_error_only_b
 def test_the_error_that_stopped_the_task_group_is_surfaced_not_the_group() -> None:
     damage = StorageCorruption("the database at /x is damaged")
     group = BaseExceptionGroup("tasks", [ValueError("other"), BaseExceptionGroup("inner", [damage])])
-    assert _first_marketnode_error(group) is damage
-    assert _first_marketnode_error(BaseExceptionGroup("tasks", [ValueError("other")])) is None
+    assert first_marketnode_error(group) is damage
+    assert first_marketnode_error(BaseExceptionGroup("tasks", [ValueError("other")])) is None

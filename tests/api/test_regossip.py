@@ -7,12 +7,12 @@ import dataclasses
 from api_helpers import running_node, write_home
 from waiting import wait_for_async
 
-import marketnode.node.service as service_module
+import marketnode.node.txgossip as txgossip_module
 from marketnode.core.encoding import decode
 
 
 async def test_a_tx_pending_for_a_whole_period_is_broadcast_again(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(service_module, "REGOSSIP_S", 0.2)
+    monkeypatch.setattr(txgossip_module, "REGOSSIP_S", 0.2)
     cfg, keys = write_home(tmp_path / "home", faucet=False)
     observer = dataclasses.replace(cfg, validator=False)  # nobody commits: the tx stays pending
     async with running_node(observer, keys) as (running, api):

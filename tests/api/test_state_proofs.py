@@ -15,6 +15,7 @@ from marketnode.core.encoding import decode
 from marketnode.core.keys import pubkey_from_address
 from marketnode.market import keys
 from marketnode.market.genesis import Genesis
+from marketnode.node.service import Node
 from marketnode.wallet.light import LightClient, LightClientError, genesis_hash
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -32,7 +33,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
         yield node, api, m, failed
 
 
-async def light_client(api: ApiClient, node: Any) -> LightClient:
+async def light_client(api: ApiClient, node: Node) -> LightClient:
     document = (await api.call("chain_getGenesis"))["genesis"]
     pinned = Genesis.from_json(node.cfg.genesis_path.read_text()).hash  # what an operator hands out of band
     return LightClient.from_genesis(document, pinned)

@@ -57,7 +57,7 @@ async def test_gossiped_txs_are_not_held_to_the_bound_and_the_relaying_peer_is_n
         penalties: list[str] = []
         node.p2p.penalize = lambda peer, score, reason: penalties.append(reason)
         relayed = [transfer(api, "dave") for _ in range(3)]
-        assert await node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in relayed]))
+        assert await node.gossip.on_batch(b"\x07" * 32, encode([tx.encode() for tx in relayed]))
         assert all(tx.hash in node.mempool for tx in relayed) and penalties == []
 
 
@@ -162,7 +162,7 @@ async def test_a_busy_node_full_of_txs_behind_a_nonce_gap_still_takes_the_tx_tha
     cfg, keys = observer_home(tmp_path, max_pending_ms=1000, min_commit_tps=1)  # room for 1 tx
     async with running_node(cfg, keys) as (node, api):
         filler, *later = [transfer(api) for _ in range(4)]  # nonces 0..3 of one sender
-        assert await node._on_gossiped_txs(b"\x07" * 32, encode([tx.encode() for tx in later]))
+        assert await node.gossip.on_batch(b"\x07" * 32, encode([tx.encode() for tx in later]))
         assert not node.mempool.has_proposable(), "three txs wait behind the missing nonce 0"
         other = await api.error("tx_send", tx=transfer(api, "carol").encode().hex())
         assert other["data"]["code"] == "busy", "new work is refused: the node is over its bound"
@@ -177,7 +177,7 @@ async def test_a_peer_asking_for_the_txs_behind_its_gap_gets_our_run_from_that_n
         for tx in txs:
             await api.call("tx_send", tx=tx.encode().hex())
         sender = txs[0].sender
-        answer = node._serve_want(encode([[sender, 1], [b"\x09" * 32, 0]]))
+        answer = node.gossip.serve_want(encode([[sender, 1], [b"\x09" * 32, 0]]))
         from marketnode.core.encoding import decode
 
         assert decode(answer) == [tx.encode() for tx in txs[1:]]
@@ -187,4 +187,4 @@ async def test_a_peer_asking_for_the_txs_behind_its_gap_gets_our_run_from_that_n
 
         for bad in (encode({"a": 1}), encode([[sender]]), encode([[sender, 0]] * 257)):
             with pytest.raises(DecodeError, match="want"):  # the p2p host answers the peer with this error
-                node._serve_want(bad)
+                node.gossip.serve_want(bad)

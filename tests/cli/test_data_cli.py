@@ -19,9 +19,8 @@ def home_with_chain(tmp_path: Path) -> Path:
     assert CliRunner().invoke(main, ["init", "--home", str(home)]).exit_code == 0
     from marketnode.node.service import Node
 
-    node = Node(load_config(home))
-    node.query_index.close()
-    node.store.close()
+    node = Node.open(load_config(home))
+    node.close()
     return home
 
 

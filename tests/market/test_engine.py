@@ -64,18 +64,24 @@ def test_failed_rule_rolls_back_its_writes_but_keeps_fee(chain: Chain) -> None:
     assert receipt.fee_paid == 1
 
 
-def test_apply_tx_on_a_plain_state_without_savepoints_still_rolls_back(chain: Chain) -> None:
-    class Plain:
+def test_apply_tx_rolls_back_through_the_state_protocols_savepoints(chain: Chain) -> None:
+    """Any State (the protocol declares savepoint/rollback/release) gets a failing tx's writes undone."""
+    class Delegating:
         def __init__(self, inner: MemoryState) -> None:
-            self.inner = inner
+            self.inner, self.rollbacks = inner, 0
             self.get, self.put, self.delete, self.iterate = inner.get, inner.put, inner.delete, inner.iterate
+            self.savepoint, self.release = inner.savepoint, inner.release
 
-    plain = Plain(chain.state)
+        def rollback(self, token: int) -> None:
+            self.rollbacks += 1
+            self.inner.rollback(token)
+
+    state = Delegating(chain.state)
     ctx = BlockContext(CHAIN_ID, 1, chain.now_ms, chain.acct("proposer"))
     bad = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="USD", amount=10**12)
-    assert apply_tx(plain, ctx, bad).code == codes.INSUFFICIENT_FUNDS
+    assert apply_tx(state, ctx, bad).code == codes.INSUFFICIENT_FUNDS and state.rollbacks == 1
     good = chain.tx("alice", "transfer", to=chain.acct("bob"), asset="USD", amount=7)
-    assert apply_tx(plain, ctx, good).ok
+    assert apply_tx(state, ctx, good).ok and state.rollbacks == 1
     assert chain.balance("bob") == 1_000_007
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,3 +81,14 @@ def test_overlay_iteration_matches_a_plain_dict(base: dict, writes: list, prefix
             model[key] = value
     expected = sorted((k, v) for k, v in model.items() if k.startswith(prefix))
     assert list(overlay.iterate(prefix)) == expected
+
+
+def test_a_record_key_holding_anything_but_a_map_is_damage_not_a_rule() -> None:
+    from marketnode.core.encoding import encode
+    from marketnode.core.errors import StorageCorruption
+    from marketnode.market import store
+
+    state = MemoryState({b"rec/a": encode({"n": 1}), b"rec/b": encode([1])})
+    assert store.load_record(state, b"rec/a") == {"n": 1} and store.load_record(state, b"rec/none") is None
+    with pytest.raises(StorageCorruption, match="not a record"):
+        store.load_record(state, b"rec/b")

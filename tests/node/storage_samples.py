@@ -11,14 +11,28 @@ from pathlib import Path
 from marketnode.core.hashing import digest
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
+from marketnode.market.engine import init_genesis
+from marketnode.market.state import StateOverlay
+from marketnode.node.genesis_setup import dev_genesis
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.kv import KV
+from marketnode.node.storage.memory import MemoryKV
 
 CHAIN_ID = "storage-test"
 GENESIS_HASH = digest("genesis", b"storage-test")
 GENESIS_ROOT = digest("state", b"genesis")
 VALIDATOR_KEYS = tuple(PrivateKey(bytes([n]) * 32) for n in (21, 22, 23, 24))
 SENDER = PrivateKey(bytes([7]) * 32)
+
+
+def dev_store(chain_id: str, validator: PrivateKey, account: PrivateKey) -> ChainStore:
+    """A store holding a dev genesis (market's real state): ``account`` holds 10^9 of every asset."""
+    genesis = dev_genesis(chain_id, [("v", validator.public_key, "127.0.0.1:1")], {"alice": account.public_key}, 10**9)
+    store = ChainStore(MemoryKV())
+    overlay = StateOverlay(store.state_reader())
+    init_genesis(overlay, genesis)
+    store.init_genesis(genesis.hash, overlay.changes(), 0)
+    return store
 
 
 def tx(nonce: int, sender: PrivateKey = SENDER, fee: int = 1) -> Tx:

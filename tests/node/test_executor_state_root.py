@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from storage_samples import dev_store
 
 from marketnode.core.errors import StorageCorruption
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
-from marketnode.market.engine import init_genesis
-from marketnode.market.state import StateOverlay
 from marketnode.node.executor import BlockExecutor
-from marketnode.node.genesis_setup import dev_genesis
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.integrity import verify_chain
-from marketnode.node.storage.memory import MemoryKV
 
 CHAIN = "executor-root-test"
 VALIDATOR = PrivateKey(bytes([9]) * 32)
@@ -21,12 +18,7 @@ ALICE = PrivateKey(bytes([10]) * 32)
 
 
 def genesis_store() -> ChainStore:
-    genesis = dev_genesis(CHAIN, [("v", VALIDATOR.public_key, "127.0.0.1:1")], {"alice": ALICE.public_key}, 10**9)
-    store = ChainStore(MemoryKV())
-    overlay = StateOverlay(store.state_reader())
-    init_genesis(overlay, genesis)
-    store.init_genesis(genesis.hash, overlay.changes(), 0)
-    return store
+    return dev_store(CHAIN, VALIDATOR, ALICE)
 
 
 def next_block(store: ChainStore, state_root: bytes) -> tuple[Block, Certificate]:

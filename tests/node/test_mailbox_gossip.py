@@ -11,6 +11,7 @@ from marketnode.core.encoding import decode, encode
 from marketnode.core.message import ReadMarker
 from marketnode.node.config import MailboxSection
 from marketnode.node.mailbox_service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
+from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 
 class Peers:
@@ -40,7 +41,7 @@ def service(tmp_path: Path, **limits: int) -> tuple[MailboxService, Peers]:
     peers = Peers()
     node = SimpleNamespace(cfg=SimpleNamespace(mailbox=MailboxSection(**limits), data_path=tmp_path),
                            chain_id="test-chain", store=SimpleNamespace(state_reader=lambda: state), p2p=peers)
-    return MailboxService(node, lambda: NOW), peers
+    return MailboxService(node, lambda: NOW, SubscriptionHub()), peers
 
 
 PEER = b"\x09" * 32

@@ -161,7 +161,7 @@ def test_the_seen_cache_forgets_its_oldest_entries_beyond_its_size() -> None:
 
 
 def test_a_failing_market_check_refuses_the_tx() -> None:
-    def no_transfers(tx: Tx) -> None:
+    def no_transfers(tx: Tx, next_nonce: int) -> None:
         raise RuleError("forbidden", "no transfers today")
 
     mp = pool()
@@ -182,7 +182,7 @@ def test_a_signature_is_verified_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Tx, "verify", counting_verify)
     mp = pool()
 
-    def refuse(tx: Tx) -> None:
+    def refuse(tx: Tx, next_nonce: int) -> None:
         raise RuleError("later", "not yet")
 
     with pytest.raises(RuleError):

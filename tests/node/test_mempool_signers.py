@@ -69,7 +69,7 @@ def test_a_replacement_must_pass_the_market_check() -> None:
     mp = pool()
     mp.add(Tx(CHAIN, OWNER.public_key, 0, "transfer", {"amount": 9}, 1).cosign(PHONE).encode(), lambda s: 0)
 
-    def refuse(tx: Tx) -> None:
+    def refuse(tx: Tx, next_nonce: int) -> None:
         raise MempoolError("signature", "a key outside the account's set")
 
     with pytest.raises(MempoolError):

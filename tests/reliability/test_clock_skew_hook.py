@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-PROBE = "from marketnode.node.service import now_ms; print(now_ms())"
+PROBE = "from marketnode.node.clock import now_ms; print(now_ms())"
 
 
 def node_clock(skew: str | None) -> tuple[int, int, int]:

@@ -20,7 +20,7 @@ TARGET = Path(__file__).resolve().parents[2] / "wallet" / "kinds.py"
 
 HINTS = {
     "uint": "int", "int": "int", "str": "str", "bool": "bool", "bytes": "bytes", "account": "Account", "hash": "Hash",
-    "scalar": "Scalar", "map": "Mapping[str, Scalar]", "struct": "Mapping[str, object]",
+    "scalar": "Scalar", "map": "Mapping[str, Scalar]", "struct": "Mapping[str, Scalar]",
 }
 
 

@@ -151,3 +151,12 @@ async def test_inclusion_served_over_rpc_verifies_in_the_wallet():
     checked = verify_inclusion(answer, tx_hash=txs[2].hash, validators=[v.public_key for v in validators],
                                chain_id="demo")
     assert checked.header.height == 3
+
+
+def test_a_result_documented_as_an_object_is_checked_by_name() -> None:
+    from marketnode.wallet.client import result_object
+
+    assert result_object({"ok": True}, "tx_estimate") == {"ok": True}
+    with pytest.raises(RpcError, match="tx_estimate answered list") as info:
+        result_object([1], "tx_estimate")
+    assert info.value.code == -32603

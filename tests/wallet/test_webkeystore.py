@@ -73,3 +73,12 @@ def test_python_and_the_browser_read_each_others_key_files():
     sealed = node_js("seal", f"{KEY.seed.hex()} {KEY.address}", "from the browser")
     assert sealed.returncode == 0, sealed.stderr
     assert open_keyfile(json.loads(sealed.stdout), "from the browser").seed == KEY.seed
+
+
+def test_a_key_file_that_is_json_but_not_an_object_is_refused_by_name(tmp_path):
+    from marketnode.wallet.webkeystore import read_keyfile
+
+    path = tmp_path / "key.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(KeyFileError, match="not a key file"):
+        read_keyfile(path)

@@ -16,7 +16,7 @@ from typing import Any
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
-from marketnode.market.engine import check_tx, init_genesis, load_params
+from marketnode.market.engine import init_genesis
 from marketnode.market.state import StateOverlay
 from marketnode.node.chain_app import ChainApplication
 from marketnode.node.executor import BlockExecutor
@@ -24,6 +24,7 @@ from marketnode.node.genesis_setup import dev_genesis
 from marketnode.node.mempool import Mempool, MempoolLimits
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
+from marketnode.node.tx_rules import check_at_head
 from marketnode.tools.bench import machine
 
 
@@ -50,10 +51,8 @@ def _run(directory: Path, count: int) -> dict[str, Any]:
     mempool = Mempool(MempoolLimits(max_txs=count * 2), "bench")
     app = ChainApplication(store, mempool, 65536)
 
-    def market_check(tx: Tx) -> None:
-        # check_tx takes a read-write State though it only reads: an overlay over the head gives it one
-        state = StateOverlay(store.state_reader())
-        check_tx(state, tx, load_params(state))
+    def market_check(tx: Tx, next_nonce: int) -> None:  # as the node admits: node/tx_rules.py
+        check_at_head(store, tx, next_nonce)
 
     t0 = time.perf_counter()
     for raw in raws:
