@@ -25,11 +25,11 @@ from marketnode.core import smt
 from marketnode.core.errors import StorageCorruption
 from marketnode.core.types import Block, Certificate, Evidence, Tx
 from marketnode.market.genesis import Genesis
+from marketnode.node.chain.driver import CommitWaiters
+from marketnode.node.chain.executor import Executed
 from marketnode.node.config import NodeConfig
-from marketnode.node.driver import CommitWaiters
-from marketnode.node.executor import Executed
-from marketnode.node.intake import TxIntake
-from marketnode.node.mempool import Mempool
+from marketnode.node.mempool.intake import TxIntake
+from marketnode.node.mempool.pool import Mempool
 from marketnode.node.queries.follower import IndexFollower
 from marketnode.node.queries.indexer import QueryIndex
 from marketnode.node.storage.chainstore import Head, StateReader
@@ -38,7 +38,7 @@ from marketnode.p2p.peer import PeerInfo
 
 if TYPE_CHECKING:  # types only: these modules import this one (their constructors take its Protocols)
     from marketnode.node.content.service import ContentService
-    from marketnode.node.mailbox_service import MailboxService
+    from marketnode.node.mailbox.service import MailboxService
     from marketnode.node.service import Node
 
 BlockSubscriber = Callable[[Executed], None]
@@ -121,7 +121,7 @@ class PeerAdmin(Protocol):
 
 
 class NonceSource(Protocol):
-    """The next nonce of an account at the head (node/chain_app.py)."""
+    """The next nonce of an account at the head (node/chain/app.py)."""
 
     def account_nonce(self, account: bytes) -> int: ...
 

@@ -12,15 +12,15 @@ from typing import Protocol
 
 from marketnode.consensus.messages import decode_message
 from marketnode.core.errors import DecodeError
+from marketnode.node.chain.driver import CONSENSUS_TOPIC, ConsensusDriver, Received
+from marketnode.node.chain.sync import Syncer, serve_blocks, serve_status
 from marketnode.node.content.service import ContentService
-from marketnode.node.driver import CONSENSUS_TOPIC, ConsensusDriver, Received
-from marketnode.node.mailbox_service import MAIL_TOPICS, SYNC_TOPIC, MailboxService
+from marketnode.node.mailbox.service import MAIL_TOPICS, SYNC_TOPIC, MailboxService
+from marketnode.node.mempool.gossip import TOPIC as TX_TOPIC
+from marketnode.node.mempool.gossip import WANT_TOPIC, TxGossip
 from marketnode.node.snapshot.offers import TOPICS as SNAPSHOT_TOPICS
 from marketnode.node.snapshot.offers import SnapshotOffers
 from marketnode.node.storage.chainstore import ChainStore
-from marketnode.node.sync import Syncer, serve_blocks, serve_status
-from marketnode.node.txgossip import TOPIC as TX_TOPIC
-from marketnode.node.txgossip import WANT_TOPIC, TxGossip
 from marketnode.p2p.host import P2PHost
 
 

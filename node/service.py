@@ -1,8 +1,8 @@
 """The Node: the composition root that wires storage, mempool, consensus, p2p, sync and RPC.
 
 It owns no logic of its own beyond wiring and routing. The consensus driver
-(node/driver.py) is the single writer of consensus and chain state; tx
-gossip (node/txgossip.py) spreads and repairs the pool; the services (query
+(node/chain/driver.py) is the single writer of consensus and chain state; tx
+gossip (node/mempool/gossip.py) spreads and repairs the pool; the services (query
 index, content, mailbox, RPC) read the node through the Protocols of
 node/boundary.py. ``Node.open`` does the I/O (key, genesis, the data
 directory, the services' stores); the constructor only wires; ``run`` runs
@@ -24,22 +24,25 @@ from marketnode.market.authority import check_signers
 from marketnode.market.engine import load_params
 from marketnode.market.genesis import Genesis
 from marketnode.node.api.wiring import attach_query_services
-from marketnode.node.chain_app import ChainApplication
-from marketnode.node.clock import now_ms
-from marketnode.node.config import NodeConfig
-from marketnode.node.content.service import ContentService
-from marketnode.node.datadir import open_checked
-from marketnode.node.driver import (
+from marketnode.node.chain.app import ChainApplication
+from marketnode.node.chain.driver import (
     BroadcastFilter,
     CommitWaiters,
     ConsensusDriver,
     DriverHooks,
     Stop,
 )
-from marketnode.node.executor import BlockExecutor, Executed
-from marketnode.node.intake import TxIntake
-from marketnode.node.mailbox_service import MailboxService, attach_mailbox
-from marketnode.node.mempool import Mempool, MempoolLimits
+from marketnode.node.chain.executor import BlockExecutor, Executed
+from marketnode.node.chain.sync import Syncer
+from marketnode.node.clock import now_ms
+from marketnode.node.config import NodeConfig
+from marketnode.node.content.service import ContentService
+from marketnode.node.datadir import open_checked
+from marketnode.node.mailbox.service import MailboxService, attach_mailbox
+from marketnode.node.mempool.gossip import TxGossip
+from marketnode.node.mempool.intake import TxIntake
+from marketnode.node.mempool.pool import Mempool, MempoolLimits
+from marketnode.node.mempool.rules import check_at_head
 from marketnode.node.p2p_routes import on_message, on_peer_event, on_request
 from marketnode.node.queries.follower import IndexFollower
 from marketnode.node.queries.indexer import QueryIndex
@@ -52,9 +55,6 @@ from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, 
 from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
-from marketnode.node.sync import Syncer
-from marketnode.node.tx_rules import check_at_head
-from marketnode.node.txgossip import TxGossip
 from marketnode.p2p.host import P2PHost
 
 log = logging.getLogger("marketnode.node")
@@ -140,7 +140,7 @@ class Node:
                                account_nonce=self.app.account_nonce)
         self.subscribers.append(self.intake.on_block)
         self.content = ContentService(self, now_ms)  # blobs the chain references, served and fetched (node/content)
-        self.mailbox = attach_mailbox(self, now_ms, self.hub)  # encrypted messages: node/mailbox_service.py
+        self.mailbox = attach_mailbox(self, now_ms, self.hub)  # encrypted messages: node/mailbox/service.py
 
     # ---- run ---------------------------------------------------------------
 
@@ -210,7 +210,7 @@ class Node:
         """Join from a snapshot when so configured and still at the genesis; then follow blocks."""
         head = self.store.head()
         if self.cfg.sync.mode == "snapshot" and head is not None and head.height == 0:
-            self.syncer.syncing = True  # wallets are told the node is catching up (node/intake.py)
+            self.syncer.syncing = True  # wallets are told the node is catching up (node/mempool/intake.py)
             client = StateSyncClient(self.p2p, self.chain_id, self.validators, self.cfg.sync,
                                      self.cfg.p2p.max_frame_bytes, self.driver.restore, self.syncer.wake,
                                      fresh=lambda: self.store.head().height == 0)  # type: ignore[union-attr]
@@ -241,8 +241,8 @@ class Node:
     def submit_tx(self, raw: bytes, gossip: bool = True, allow_gap: bool = True) -> Tx:
         """Admit a tx from a wallet; raises MempoolError or RuleError with a clear message.
 
-        ``allow_gap=False`` refuses a tx behind a nonce gap (node/mempool.py): the RPC path asks for that
-        when the node is loaded (node/intake.py ``gaps_allowed``).
+        ``allow_gap=False`` refuses a tx behind a nonce gap (node/mempool/pool.py): the RPC path asks for that
+        when the node is loaded (node/mempool/intake.py ``gaps_allowed``).
         """
         tx = self.mempool.add(raw, self.app.account_nonce, self._market_check, allow_gap=allow_gap)
         if gossip:

@@ -17,12 +17,12 @@ from marketnode.core.textfile import read_text
 from marketnode.market.engine import init_genesis
 from marketnode.market.genesis import Genesis
 from marketnode.market.state import StateOverlay
-from marketnode.node.chain_app import ChainApplication
+from marketnode.node.chain.app import ChainApplication
 from marketnode.node.config import NodeConfig
 from marketnode.node.datadir import remedy
-from marketnode.node.mailbox_service import MAIL_TOPICS
+from marketnode.node.mailbox.service import MAIL_TOPICS
+from marketnode.node.mempool.gossip import TOPIC as TX_TOPIC
 from marketnode.node.storage.chainstore import ChainStore
-from marketnode.node.txgossip import TOPIC as TX_TOPIC
 from marketnode.p2p.config import P2PConfig
 
 log = logging.getLogger("marketnode.node")

@@ -25,7 +25,7 @@ from marketnode.market.engine import load_params
 from marketnode.node.api.txs import WAIT_TIMEOUT_S, mempool_rpc_error, wait_for_commit
 from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
 from marketnode.node.config import NodeConfig
-from marketnode.node.mempool import MempoolError
+from marketnode.node.mempool.pool import MempoolError
 from marketnode.node.rpc.errors import LIMIT_EXCEEDED, METHOD_NOT_FOUND, TRANSACTION_REJECTED, limit_exceeded
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 

@@ -12,7 +12,7 @@ from marketnode.core.errors import RpcError
 from marketnode.core.message import MAX_ENVELOPE_BYTES, ReadMarker
 from marketnode.node.api.views import PAGE_MAX
 from marketnode.node.boundary import NodeApi
-from marketnode.node.mailbox import MailboxRefused
+from marketnode.node.mailbox.rules import MailboxRefused
 from marketnode.node.rpc.errors import INVALID_INPUT, LIMIT_EXCEEDED, RESOURCE_NOT_FOUND, limit_exceeded, not_found
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
 

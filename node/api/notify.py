@@ -17,7 +17,7 @@ from typing import Any
 
 from marketnode.core.jsonable import address_json
 from marketnode.core.keys import PUBKEY_SIZE
-from marketnode.node.executor import Executed
+from marketnode.node.chain.executor import Executed
 from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 # Event attributes that name an account (others, like a fingerprint, are 32-byte hashes).

@@ -10,18 +10,18 @@ from marketnode.core.jsonable import Inclusion, to_json, tx_to_json
 from marketnode.core.merkle import merkle_proof
 from marketnode.core.types import Tx
 from marketnode.market.receipts import Receipt
-from marketnode.node.admission import Verdict
 from marketnode.node.api.proofs import receipt_proof
 from marketnode.node.boundary import ChainReader, NodeApi, TxSubmitter
 from marketnode.node.clock import now_ms
-from marketnode.node.mempool import MempoolError
+from marketnode.node.mempool.admission import Verdict
+from marketnode.node.mempool.pool import MempoolError
+from marketnode.node.mempool.rules import Refusal, dry_run
 from marketnode.node.rpc.errors import (
     INVALID_INPUT,
     LIMIT_EXCEEDED,
     TRANSACTION_REJECTED,
 )
 from marketnode.node.rpc.registry import CallContext, Param, Registry, Result
-from marketnode.node.tx_rules import Refusal, dry_run
 
 MAX_TX_HEX = 64 * 1024
 WAIT_TIMEOUT_S = 30.0

@@ -19,6 +19,7 @@ from marketnode.core import fields as f
 from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import DecodeError, MarketnodeError, StorageError
 from marketnode.core.hashing import HASH_SIZE
+from marketnode.node.chain.sync import parse_blocks
 from marketnode.node.config import SyncSection
 from marketnode.node.snapshot.fetch import (
     Anchor,
@@ -30,7 +31,6 @@ from marketnode.node.snapshot.fetch import (
     choose_offer,
     verify_anchor,
 )
-from marketnode.node.sync import parse_blocks
 
 log = logging.getLogger("marketnode.statesync")
 

@@ -11,7 +11,7 @@ import pytest
 from api_helpers import running_node, write_home
 from waiting import wait_for_async
 
-from marketnode.node.driver import ConsensusDriverFailed, TimerFired
+from marketnode.node.chain.driver import ConsensusDriverFailed, TimerFired
 from marketnode.node.process import first_marketnode_error
 from marketnode.node.service import Node
 

@@ -7,7 +7,7 @@ import dataclasses
 from api_helpers import running_node, write_home
 from waiting import wait_for_async
 
-import marketnode.node.txgossip as txgossip_module
+import marketnode.node.mempool.gossip as txgossip_module
 from marketnode.core.encoding import decode
 
 

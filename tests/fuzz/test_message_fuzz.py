@@ -20,7 +20,7 @@ from marketnode.core.message import Envelope, ReadMarker
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node"))
 from test_mailbox import BUYER, NOW, SELLER, envelope, make_mailbox
 
-from marketnode.node.mailbox import MailboxRefused
+from marketnode.node.mailbox.rules import MailboxRefused
 
 FUZZ = settings(max_examples=int(os.environ.get("MARKETNODE_FUZZ_EXAMPLES", "400")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -24,7 +24,7 @@ from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import DecodeError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import PREPARE, PROPOSE
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
 from marketnode.p2p.framing import FrameError, decode_frame
 from marketnode.p2p.handshake import HandshakeError, Initiator, Responder
 

@@ -19,7 +19,7 @@ import contextlib
 from test_mailbox import BUYER, CHAIN, NOW, SELLER, envelope, make_mailbox
 
 from marketnode.core.message import seal_message
-from marketnode.node.mailbox import MailboxRefused
+from marketnode.node.mailbox.rules import MailboxRefused
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""The overload rule (node/admission.py) at its edges: admit what drains within the bound, refuse the rest
+"""The overload rule (node/mempool/admission.py) at its edges: admit what drains within the bound, refuse the rest
 with a retry hint, measure the commit rate over busy intervals only."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from marketnode.core.errors import ConfigError
-from marketnode.node.admission import AdmissionControl, AdmissionLimits, CommitRate
+from marketnode.node.mempool.admission import AdmissionControl, AdmissionLimits, CommitRate
 
 
 def control(max_pending_ms: int = 2000, floor: int = 500, **kw: int) -> AdmissionControl:
@@ -135,7 +135,7 @@ def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_p
     from dataclasses import dataclass, replace
 
     from marketnode.node.config import MempoolSection, NodeConfig
-    from marketnode.node.intake import TxIntake
+    from marketnode.node.mempool.intake import TxIntake
 
     @dataclass
     class Block:
@@ -165,7 +165,7 @@ def test_intake_measures_consensus_blocks_and_skips_blocks_applied_by_sync(tmp_p
 
 
 def test_a_later_nonce_waits_behind_a_refused_one_until_it_comes() -> None:
-    from marketnode.node.admission import RefusedNonces
+    from marketnode.node.mempool.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000)
     held.refused(b"s", 5, now_ms=0, comeback_ms=700)
@@ -178,7 +178,7 @@ def test_a_later_nonce_waits_behind_a_refused_one_until_it_comes() -> None:
 
 
 def test_a_held_nonce_is_forgotten_after_the_ttl_or_once_the_chain_passes_it() -> None:
-    from marketnode.node.admission import RefusedNonces
+    from marketnode.node.mempool.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000)
     held.refused(b"s", 5, now_ms=0)
@@ -188,7 +188,7 @@ def test_a_held_nonce_is_forgotten_after_the_ttl_or_once_the_chain_passes_it() -
 
 
 def test_the_lowest_refused_nonce_is_kept_and_the_table_is_bounded() -> None:
-    from marketnode.node.admission import RefusedNonces
+    from marketnode.node.mempool.admission import RefusedNonces
 
     held = RefusedNonces(ttl_ms=1000, max_senders=2)
     held.refused(b"s", 5, now_ms=0)

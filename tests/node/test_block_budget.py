@@ -1,8 +1,8 @@
-"""The proposer's block budget (node/chain_app.py): blocks sized so committing one takes about budget_ms."""
+"""The proposer's block budget (node/chain/app.py): blocks sized so committing one takes about budget_ms."""
 
 from __future__ import annotations
 
-from marketnode.node.chain_app import BlockBudget
+from marketnode.node.chain.app import BlockBudget
 
 
 def test_before_any_measured_block_the_consensus_cap_holds() -> None:

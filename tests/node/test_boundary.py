@@ -21,7 +21,7 @@ from marketnode.core.errors import RpcError
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.node.api.faucet import FAUCET_KEY_FILE, FaucetSource
 from marketnode.node.config import MailboxSection
-from marketnode.node.mailbox_service import MailboxService
+from marketnode.node.mailbox.service import MailboxService
 from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 ROOT = Path(__file__).parents[2]

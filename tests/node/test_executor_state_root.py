@@ -8,7 +8,7 @@ from storage_samples import dev_store
 from marketnode.core.errors import StorageCorruption
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
-from marketnode.node.executor import BlockExecutor
+from marketnode.node.chain.executor import BlockExecutor
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.integrity import verify_chain
 

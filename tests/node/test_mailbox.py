@@ -12,8 +12,8 @@ from marketnode.core.keys import PrivateKey
 from marketnode.core.message import Envelope, ReadMarker, seal_message
 from marketnode.market import keys
 from marketnode.node.config import MailboxSection
-from marketnode.node.mailbox import Mailbox, MailboxRefused
-from marketnode.node.mailbox_store import MINUTE_MS, MailboxStore
+from marketnode.node.mailbox.rules import Mailbox, MailboxRefused
+from marketnode.node.mailbox.store import MINUTE_MS, MailboxStore
 from marketnode.node.storage.memory import MemoryKV
 
 CHAIN = "test-chain"

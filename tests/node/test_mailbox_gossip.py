@@ -10,7 +10,7 @@ from test_mailbox import BUYER, NOW, SELLER, chain_state, envelope
 from marketnode.core.encoding import decode, encode
 from marketnode.core.message import ReadMarker
 from marketnode.node.config import MailboxSection
-from marketnode.node.mailbox_service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
+from marketnode.node.mailbox.service import MAIL_TOPIC, READ_TOPIC, SYNC_TOPIC, MailboxService
 from marketnode.node.rpc.subscriptions import SubscriptionHub
 
 

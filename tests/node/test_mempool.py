@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from marketnode.core.errors import ConfigError, RuleError, ValidationError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
 
 CHAIN = "mempool-test"
 KEYS = [PrivateKey(bytes([n]) * 32) for n in range(1, 9)]

@@ -1,4 +1,4 @@
-"""The mempool journal (node/mempool_journal.py): what was acknowledged is on disk, in order, and replayable;
+"""The mempool journal (node/mempool/journal.py): what was acknowledged is on disk, in order, and replayable;
 a torn tail is cut off; concurrent appends share fsyncs; committed txs are pruned."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import contextlib
 import stat
 from dataclasses import dataclass
 
-from marketnode.node.mempool_journal import MAGIC, MIN_COMPACT_RECORDS, MempoolJournal, encode_record, read_records
+from marketnode.node.mempool.journal import MAGIC, MIN_COMPACT_RECORDS, MempoolJournal, encode_record, read_records
 
 MAX = 64 * 1024
 
@@ -121,7 +121,7 @@ async def test_the_journal_file_is_private(tmp_path) -> None:
 async def test_a_failed_append_reports_not_durable_and_the_next_round_rewrites(tmp_path, monkeypatch) -> None:
     j = journal(tmp_path)
     j.start({})
-    import marketnode.node.mempool_journal as module
+    import marketnode.node.mempool.journal as module
 
     real = module._write_all
     monkeypatch.setattr(module, "_write_all", lambda fd, data: (_ for _ in ()).throw(OSError(28, "No space left")))
@@ -152,7 +152,7 @@ def test_replay_readmits_through_admission_and_keeps_only_what_went_back_in(tmp_
     from marketnode.core.errors import RuleError
     from marketnode.core.types import Tx
     from marketnode.node.config import NodeConfig
-    from marketnode.node.intake import TxIntake
+    from marketnode.node.mempool.intake import TxIntake
 
     cfg = NodeConfig(home=tmp_path)
     first = TxIntake(cfg, set())

@@ -9,7 +9,7 @@ import pytest
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
 
 CHAIN = "mempool-test"
 OWNER, PHONE, OTHER = (PrivateKey(bytes([n]) * 32) for n in (1, 2, 3))

@@ -19,6 +19,7 @@ from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import DecodeError, MarketnodeError, P2PError, RpcError, StorageError
 from marketnode.core.types import Block
 from marketnode.node.api.chain import block_json
+from marketnode.node.chain.sync import parse_blocks, serve_blocks
 from marketnode.node.config import SyncSection
 from marketnode.node.snapshot.client import StateSyncClient, parse_offers
 from marketnode.node.snapshot.fetch import (
@@ -35,7 +36,6 @@ from marketnode.node.snapshot.offers import SnapshotGone, SnapshotOffers
 from marketnode.node.storage import integrity, statetree
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.memory import MemoryKV
-from marketnode.node.sync import parse_blocks, serve_blocks
 from marketnode.p2p.peer import PeerInfo
 
 CHAIN_ID = "storage-test"

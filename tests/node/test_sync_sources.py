@@ -10,7 +10,7 @@ and request() answer as an honest validator and a lying stranger would.
 from __future__ import annotations
 
 from marketnode.core.encoding import encode
-from marketnode.node.sync import Syncer
+from marketnode.node.chain.sync import Syncer
 from marketnode.p2p.peer import PeerInfo
 
 VALIDATOR = b"\x01" * 32

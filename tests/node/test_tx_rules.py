@@ -21,9 +21,9 @@ from marketnode.market.accounts import next_nonce
 from marketnode.market.receipts import Receipt
 from marketnode.market.state import StateOverlay, StateReader
 from marketnode.node.api.txs import mempool_rpc_error
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.rules import Refusal, check_at_head, dry_run
 from marketnode.node.storage.chainstore import ChainStore
-from marketnode.node.tx_rules import Refusal, check_at_head, dry_run
 
 CHAIN = "tx-rules-test"
 VALIDATOR = PrivateKey(bytes([9]) * 32)

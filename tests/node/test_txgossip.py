@@ -11,8 +11,8 @@ from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import DecodeError
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.mempool import Mempool, MempoolLimits
-from marketnode.node.txgossip import MAX_GOSSIP_BATCH, RELAYER_FAULTS, TOPIC, TxGossip, tx_batches
+from marketnode.node.mempool.gossip import MAX_GOSSIP_BATCH, RELAYER_FAULTS, TOPIC, TxGossip, tx_batches
+from marketnode.node.mempool.pool import Mempool, MempoolLimits
 
 CHAIN = "gossip-test"
 A, B = PrivateKey(b"\x01" * 32), PrivateKey(b"\x02" * 32)

@@ -11,7 +11,7 @@ import pytest
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
 
 CHAIN = "mempool-full-test"
 A, B = PrivateKey(b"\x01" * 32), PrivateKey(b"\x02" * 32)

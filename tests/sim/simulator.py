@@ -47,7 +47,7 @@ from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
 from marketnode.core.hashing import digest
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, PREPARE, PROPOSE, Block, Certificate, Tx, Vote, max_faulty
-from marketnode.node.mempool import Mempool, MempoolError, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolError, MempoolLimits
 
 CHAIN_ID = "sim"
 GENESIS_HASH = digest("genesis", b"sim")
@@ -82,7 +82,7 @@ def make_tx(index: int, kind: str = "ok") -> Tx:
 class SimApp:
     """The node side of consensus.app.Application: the node's real mempool and a hash-chain 'state'.
 
-    The mempool is node/mempool.py itself, so "proposable", nonce gaps and
+    The mempool is node/mempool/pool.py itself, so "proposable", nonce gaps and
     re-gossip are the node's own rules, not a model of them.
     """
 
@@ -388,7 +388,7 @@ class Simulation:
             self._schedule_regossip(node)
 
     def _ev_poll(self, index: int) -> None:
-        """The node's syncer (node/sync.py): a node behind a peer fetches its blocks, even with no work pending."""
+        """The node's syncer (node/chain/sync.py): a node behind a peer fetches its blocks, even with no work pending."""
         node = self.nodes[index]
         self._push(self.now + SYNC_POLL_MS, "poll", index)
         others = [n for n in self.nodes if n is not node and n.alive and (n.index, index) not in self.blocked]

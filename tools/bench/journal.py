@@ -18,7 +18,7 @@ from typing import Any
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.types import Tx
-from marketnode.node.mempool_journal import MempoolJournal
+from marketnode.node.mempool.journal import MempoolJournal
 from marketnode.tools.bench import machine
 
 

@@ -18,13 +18,13 @@ from marketnode.core.keys import PrivateKey
 from marketnode.core.types import COMMIT, Block, Certificate, Tx, Vote
 from marketnode.market.engine import init_genesis
 from marketnode.market.state import StateOverlay
-from marketnode.node.chain_app import ChainApplication
-from marketnode.node.executor import BlockExecutor
+from marketnode.node.chain.app import ChainApplication
+from marketnode.node.chain.executor import BlockExecutor
 from marketnode.node.genesis_setup import dev_genesis
-from marketnode.node.mempool import Mempool, MempoolLimits
+from marketnode.node.mempool.pool import Mempool, MempoolLimits
+from marketnode.node.mempool.rules import check_at_head
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
-from marketnode.node.tx_rules import check_at_head
 from marketnode.tools.bench import machine
 
 
@@ -51,7 +51,7 @@ def _run(directory: Path, count: int) -> dict[str, Any]:
     mempool = Mempool(MempoolLimits(max_txs=count * 2), "bench")
     app = ChainApplication(store, mempool, 65536)
 
-    def market_check(tx: Tx, next_nonce: int) -> None:  # as the node admits: node/tx_rules.py
+    def market_check(tx: Tx, next_nonce: int) -> None:  # as the node admits: node/mempool/rules.py
         check_at_head(store, tx, next_nonce)
 
     t0 = time.perf_counter()

@@ -20,8 +20,8 @@ from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import DecodeError, MarketnodeError, StorageError
 from marketnode.core.keys import address_from_pubkey
 from marketnode.node.boundary import ClockMs, ServiceHost
-from marketnode.node.mailbox import Accepted, Mailbox, MailboxRefused
-from marketnode.node.mailbox_store import MailboxStore, StoredMessage
+from marketnode.node.mailbox.rules import Accepted, Mailbox, MailboxRefused
+from marketnode.node.mailbox.store import MailboxStore, StoredMessage
 from marketnode.node.rpc.subscriptions import SubscriptionHub
 from marketnode.node.storage.level import LevelKV
 from marketnode.node.storage.memory import MemoryKV

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marketnode.core.errors import SignatureError, ValidationError
 from marketnode.core.types import Block, Tx
 from marketnode.market.accounts import next_nonce
-from marketnode.node.mempool import Mempool
+from marketnode.node.mempool.pool import Mempool
 from marketnode.node.storage.chainstore import ChainStore
 
 

@@ -1,7 +1,7 @@
 """The chain's rules as this node applies them to a tx at its head: one path for every way a tx comes in.
 
 A wallet's ``tx_send``, a peer's gossip and the faucet admit through the
-mempool (node/mempool.py: this node's policy, then ``check_at_head`` as its
+mempool (node/mempool/pool.py: this node's policy, then ``check_at_head`` as its
 ``check``); ``tx_estimate`` dry-runs through ``dry_run``, which applies the
 same ``check_at_head`` before executing the tx on a throwaway overlay. The
 rules themselves are market's (market/engine.py ``check_tx``): nothing here

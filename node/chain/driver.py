@@ -42,11 +42,11 @@ from marketnode.consensus.replica import Replica
 from marketnode.core.errors import MarketnodeError, StorageCorruption, StorageError
 from marketnode.core.types import Block, Certificate, Evidence, Tx
 from marketnode.market.receipts import Receipt
-from marketnode.node.chain_app import ChainApplication
+from marketnode.node.chain.app import ChainApplication
+from marketnode.node.chain.executor import BlockExecutor, Executed
 from marketnode.node.clock import now_ms
 from marketnode.node.datadir import remedy
-from marketnode.node.executor import BlockExecutor, Executed
-from marketnode.node.mempool import Mempool
+from marketnode.node.mempool.pool import Mempool
 from marketnode.node.snapshot.fetch import Anchor
 from marketnode.node.storage.chainstore import ChainStore
 
@@ -155,7 +155,7 @@ class DriverHooks:
     """What the driver calls outside consensus: each a narrow callable, so the driver imports no service."""
 
     request_blocks: Callable[[], None]  # a RequestBlocks action: wake the syncer
-    offer_heads: Callable[[], None]  # a view change: offer every sender's next txs (node/txgossip.py)
+    offer_heads: Callable[[], None]  # a view change: offer every sender's next txs (node/mempool/gossip.py)
     syncing: Callable[[], bool]
     still_signed: Callable[[Tx], bool]  # after a key change: do a pending tx's signers still hold authority?
     on_restored: Callable[[], None]  # a snapshot became the head: caches and derived indexes rebuild

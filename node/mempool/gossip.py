@@ -25,7 +25,7 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import DecodeError, MarketnodeError
 from marketnode.core.types import Tx
-from marketnode.node.mempool import Mempool, MempoolError
+from marketnode.node.mempool.pool import Mempool, MempoolError
 
 log = logging.getLogger("marketnode.node")
 

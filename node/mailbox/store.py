@@ -2,7 +2,7 @@
 
 It keeps envelopes exactly as they arrived (ciphertext; the node has no key to
 open them) on any ``KV`` backend, and knows nothing of who may send what: the
-rules live in node/mailbox.py. Keys (one byte of kind, then fixed-width parts):
+rules live in node/mailbox/rules.py. Keys (one byte of kind, then fixed-width parts):
 
 - ``m`` id(32)                 → canonical {"raw": envelope, "received_ms", "seq"}
 - ``i`` reader(32) seq(8 BE)   → id        a reader's inbox, in arrival order

@@ -21,7 +21,7 @@ from marketnode.core.message import Envelope, ReadMarker
 from marketnode.market import keys, store
 from marketnode.market.accounts import account_record
 from marketnode.node.config import MailboxSection as MailboxLimits
-from marketnode.node.mailbox_store import MINUTE_MS, MailboxStore, StoredMessage
+from marketnode.node.mailbox.store import MINUTE_MS, MailboxStore, StoredMessage
 
 log = logging.getLogger("marketnode.mailbox")
 

@@ -1,7 +1,7 @@
 """The wallet path into a Node's mempool: the overload bound before admission, the journal after it.
 
-Wires node/admission.py (busy or not, from the measured commit rate) and
-node/mempool_journal.py (acknowledged means on disk) to a running node: both
+Wires node/mempool/admission.py (busy or not, from the measured commit rate) and
+node/mempool/journal.py (acknowledged means on disk) to a running node: both
 learn about commits through the node's block subscribers, and the journal is
 replayed through normal admission at start. Gossiped txs never pass here:
 they were acknowledged by another node already, and must still reach this one.
@@ -17,10 +17,10 @@ from typing import Protocol
 
 from marketnode.core.errors import DecodeError, MarketnodeError
 from marketnode.core.types import MAX_TX_BYTES, Tx
-from marketnode.node.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
+from marketnode.node.chain.executor import Executed
 from marketnode.node.config import NodeConfig
-from marketnode.node.executor import Executed
-from marketnode.node.mempool_journal import MempoolJournal
+from marketnode.node.mempool.admission import AdmissionControl, AdmissionLimits, RefusedNonces, Verdict
+from marketnode.node.mempool.journal import MempoolJournal
 
 log = logging.getLogger("marketnode.intake")
 
@@ -69,7 +69,7 @@ class TxIntake:
         return self.journal is not None
 
     def verdict(self, offered: int, reserve: bool = False) -> Verdict:
-        """How many of ``offered`` wallet txs the pool may take now (node/admission.py).
+        """How many of ``offered`` wallet txs the pool may take now (node/mempool/admission.py).
 
         The backlog is every pending tx, those behind a nonce gap included:
         left out, they filled pools to their cap under load spread over nodes
@@ -80,7 +80,7 @@ class TxIntake:
         (node/service.py), so txs whose missing nonce never comes cannot keep
         a node busy for good.
 
-        ``reserve``: the refused txs take comeback slots (node/admission.py ``RetrySlots``); only a
+        ``reserve``: the refused txs take comeback slots (node/mempool/admission.py ``RetrySlots``); only a
         refusal that is sent should.
         """
         return self.admission.decide(len(self.mempool), offered, self.clock() if reserve else None)

@@ -1,0 +1,1 @@
+"""Writing the chain: the consensus driver, block execution, the replica's application, block sync."""

@@ -1,0 +1,1 @@
+"""Encrypted messages between accounts: which envelopes a node keeps and forwards, their store, the service."""
