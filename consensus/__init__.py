@@ -3,7 +3,9 @@
 Layout: ``messages`` (wire types and their canonical bytes), ``actions``
 (what the replica asks the node to do), ``records`` (Head, LastSigned: the
 durable inputs), ``app`` (the Application protocol the node implements),
-``replica`` (ReplicaConfig and the Replica state machine). The protocol and
+``replica`` (the Replica state machine, assembled from ``normal_case``,
+``view_change`` and ``catch_up`` over ``replica_base``; ``state`` holds
+ReplicaConfig and the round). The protocol and
 the node's contract are in docs/CONSENSUS.md.
 """
 

@@ -8,6 +8,7 @@ transport can drop the message and penalise the peer without knowing PBFT.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,7 +17,8 @@ from marketnode.core.encoding import decode as decode_value
 from marketnode.core.encoding import encode as encode_value
 from marketnode.core.errors import ConsensusError, DecodeError, ValidationError
 from marketnode.core.hashing import signing_message
-from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey, verify
+from marketnode.core.keys import PUBKEY_SIZE, SIGNATURE_SIZE, PrivateKey
+from marketnode.core.sigcache import SignatureCache, verify_signature
 from marketnode.core.types import COMMIT, MAX_BLOCK_BYTES, PREPARE, PROPOSE, Block, Certificate, Vote
 
 # A NewView holds up to n view changes without blocks plus one block.
@@ -185,8 +187,9 @@ class ViewChange:
         _require(key.public_key == self.validator, "the signing key does not match the view change's validator")
         return replace(self, sig=key.sign(self.signing_bytes()))
 
-    def verify(self) -> bool:
-        return verify(self.validator, self.signing_bytes(), self.sig)
+    def verify(self, cache: SignatureCache | None = None) -> bool:
+        """Whether the signature is the validator's over ``signing_bytes`` (verified once per ``cache``)."""
+        return verify_signature(self.validator, self.signing_bytes(), self.sig, cache)
 
     def without_block(self) -> ViewChange:
         return self if self.block is None else replace(self, block=None)
@@ -203,11 +206,8 @@ class ViewChange:
     def from_obj(cls, obj: Any) -> ViewChange:
         what = "view-change"
         obj = f.expect_map(obj, what, ("type", "block", "chain_id", "height", "prepared", "sig", "validator", "view"))
-        chain_id = f.text(obj, "chain_id", what, 64)
-        if not CHAIN_ID_RE.match(chain_id):
-            raise DecodeError(f"{what}.chain_id: {chain_id!r} is not a valid chain id")
         return cls(
-            chain_id=chain_id,
+            chain_id=f.chain_id(obj, what),
             height=f.u64(obj, "height", what),
             view=f.u64(obj, "view", what),
             validator=f.raw(obj, "validator", what, PUBKEY_SIZE),
@@ -285,7 +285,7 @@ class CommitNotice:
 
 Message = PrePrepare | Prepare | Commit | ViewChange | NewView | CommitNotice
 
-_DECODERS: dict[str, Any] = {
+_DECODERS: dict[str, Callable[[Any], Message]] = {
     "pre-prepare": PrePrepare.from_obj,
     "prepare": Prepare.from_obj,
     "commit": Commit.from_obj,

@@ -12,6 +12,7 @@ from typing import Any
 
 from marketnode.core.encoding import INT_MAX
 from marketnode.core.errors import DecodeError
+from marketnode.core.keys import CHAIN_ID_RE, PUBKEY_SIZE, SIGNATURE_SIZE
 
 U64_MAX = INT_MAX
 
@@ -75,3 +76,33 @@ def mapping(obj: dict[str, Any], key: str, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DecodeError(f"{what}.{key}: expected a map, got {type(value).__name__}")
     return value
+
+
+def chain_id(obj: dict[str, Any], what: str) -> str:
+    """``obj["chain_id"]``: a valid chain id (every signed struct names its chain)."""
+    value = text(obj, "chain_id", what, 64)
+    if not CHAIN_ID_RE.match(value):
+        raise DecodeError(f"{what}.chain_id: {value!r} is not a valid chain id")
+    return value
+
+
+def signature_pairs(entries: list[Any], where: str, signer: str) -> tuple[tuple[bytes, bytes], ...]:
+    """[key, signature] entries as pairs: keys 32 bytes, signatures 64, keys strictly ascending (no repeats).
+
+    One rule for a certificate's validator signatures and a tx's ``sigs``.
+    """
+    pairs: list[tuple[bytes, bytes]] = []
+    previous = b""
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) != 2:
+            raise DecodeError(f"{where}: each entry is [{signer}, signature]")
+        key, sig = entry
+        if not (isinstance(key, bytes) and len(key) == PUBKEY_SIZE):
+            raise DecodeError(f"{where}: {signer} must be 32 bytes")
+        if not (isinstance(sig, bytes) and len(sig) == SIGNATURE_SIZE):
+            raise DecodeError(f"{where}: signature must be 64 bytes")
+        if key <= previous:
+            raise DecodeError(f"{where}: must be sorted by {signer}, no repeats")
+        previous = key
+        pairs.append((key, sig))
+    return tuple(pairs)

@@ -44,16 +44,21 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
     if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
-            out[key] = to_json(item)
-        return out
+        return to_json_map(value)
     to_obj = getattr(value, "to_obj", None)
     if callable(to_obj):
         return to_json(to_obj())
     raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def to_json_map(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``to_json`` of a map (a chain value's ``to_obj()``): the same rules, typed as the JSON object it is."""
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"JSON object keys must be strings, got {type(key).__name__}")
+        out[key] = to_json(item)
+    return out
 
 
 def from_hex(text: Any, what: str, size: int | None = None, max_size: int | None = None) -> bytes:
@@ -79,7 +84,7 @@ def address_json(public_key: bytes) -> str:
 
 
 def header_to_json(header: Header) -> dict[str, Any]:
-    return to_json(header.to_obj())
+    return to_json_map(header.to_obj())
 
 
 def header_from_json(obj: Any) -> Header:
@@ -98,7 +103,7 @@ def header_from_json(obj: Any) -> Header:
 
 def certificate_to_json(cert: Certificate) -> dict[str, Any]:
     """``signatures`` is a list of ``[validator_hex, signature_hex]``, sorted by validator."""
-    return to_json(cert.to_obj())
+    return to_json_map(cert.to_obj())
 
 
 def certificate_from_json(obj: Any) -> Certificate:
@@ -124,7 +129,7 @@ def certificate_from_json(obj: Any) -> Certificate:
 
 def proof_to_json(proof: MerkleProof) -> dict[str, Any]:
     """``{"index": int, "size": int, "path": [hash_hex, ...]}``."""
-    return to_json(proof.to_obj())
+    return to_json_map(proof.to_obj())
 
 
 def proof_from_json(obj: Any) -> MerkleProof:

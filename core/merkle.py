@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from marketnode.core.errors import ValidationError
 from marketnode.core.hashing import HASH_SIZE, digest
@@ -51,11 +52,11 @@ class MerkleProof:
     size: int
     path: tuple[bytes, ...]
 
-    def to_obj(self) -> dict:
+    def to_obj(self) -> dict[str, Any]:
         return {"index": self.index, "size": self.size, "path": list(self.path)}
 
     @classmethod
-    def from_obj(cls, obj: dict) -> MerkleProof:
+    def from_obj(cls, obj: dict[str, Any]) -> MerkleProof:
         try:
             path = tuple(obj["path"])
             proof = cls(int(obj["index"]), int(obj["size"]), path)

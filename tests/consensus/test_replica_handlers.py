@@ -313,24 +313,45 @@ def test_status_reports_height_view_and_rejections() -> None:
 
 
 def test_parent_certificate_made_of_commits_we_verified_is_not_verified_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import marketnode.core.sigcache as sigcache_module  # the one place any chain signature is verified
+
+    calls: list[bytes] = []
+    real = sigcache_module.verify
+    monkeypatch.setattr(sigcache_module, "verify", lambda *a: calls.append(a[0]) or real(*a))
     r = replica()
     r.receive(KEYS[0].public_key, propose(), NOW)
     for i in (0, 2, 3):
         r.receive(KEYS[i].public_key, Commit(vote(COMMIT, i, H)), NOW)
     r.on_executed(1, NOW)
+    assert calls == [KEYS[0].public_key, KEYS[0].public_key, KEYS[2].public_key, KEYS[3].public_key]
+    calls.clear()
     other_cert = Certificate.from_votes([vote(COMMIT, i, H) for i in (0, 1, 2)])  # not the one r built
     assert other_cert != r.head.certificate
-    import marketnode.consensus.replica as replica_module
-    import marketnode.core.types as types_module
-
-    calls: list[bytes] = []
-    real = types_module.verify
-    for module in (types_module, replica_module):
-        monkeypatch.setattr(module, "verify", lambda *a: calls.append(a[0]) or real(*a))
     pp = propose(height=2, parent_hash=H, last_cert=other_cert, timestamp_ms=NOW + 1, state_root=r.app.state_root())
     actions = r.receive(KEYS[0].public_key, pp, NOW)
     assert any(isinstance(a, Broadcast) and isinstance(a.msg, Prepare) for a in actions), r.last_rejection
     assert calls == [KEYS[0].public_key, KEYS[1].public_key]  # the proposal, then the one unseen commit
+
+
+def test_evidence_a_proposal_carries_is_not_verified_again_when_we_recorded_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import marketnode.core.sigcache as sigcache_module
+
+    r = replica()
+    r.receive(KEYS[0].public_key, propose(), NOW)
+    r.receive(KEYS[2].public_key, Prepare(vote(PREPARE, 2, H)), NOW)
+    recorded = r.receive(KEYS[2].public_key, Prepare(vote(PREPARE, 2, b"\x03" * 32)), NOW)
+    evidence = next(a.evidence for a in recorded if isinstance(a, RecordEvidence))
+    for i in (0, 2, 3):
+        r.receive(KEYS[i].public_key, Commit(vote(COMMIT, i, H)), NOW)
+    r.on_executed(1, NOW)
+    calls: list[bytes] = []
+    real = sigcache_module.verify
+    monkeypatch.setattr(sigcache_module, "verify", lambda *a: calls.append(a[0]) or real(*a))
+    pp = propose(height=2, parent_hash=H, last_cert=r.head.certificate, timestamp_ms=NOW + 1,
+                 state_root=r.app.state_root(), evidence=[evidence])
+    actions = r.receive(KEYS[0].public_key, pp, NOW)
+    assert any(isinstance(a, Broadcast) and isinstance(a.msg, Prepare) for a in actions), r.last_rejection
+    assert calls == [KEYS[0].public_key], "only the proposal: both evidence votes were verified as they arrived"
 
 
 def test_a_proposal_accepted_late_gives_the_round_a_full_timeout_instead_of_a_view_change() -> None:

@@ -82,11 +82,11 @@ def test_fee_floor_is_per_signature():
 
 def test_a_block_carries_at_most_max_block_sigs_signatures(monkeypatch):
     """A proposer cannot multiply every replica's verification work with many-signature txs."""
-    import marketnode.core.types as types
+    import marketnode.core.block as block_module
     from marketnode.core.types import Block
 
     tx = unsigned().cosign(key(2)).cosign(key(3))
     obj = {"evidence": [], "header": None, "last_cert": None, "txs": [tx.encode(), replace(tx, nonce=1).encode()]}
-    monkeypatch.setattr(types, "MAX_BLOCK_SIGS", 3)
+    monkeypatch.setattr(block_module, "MAX_BLOCK_SIGS", 3)
     with pytest.raises(DecodeError, match="signatures in all"):
         Block.from_obj(obj)
