@@ -12,7 +12,7 @@ marketnode shop coupon-issue 1 SPRING-10 --percent 10 --uses 100 --days 30
 marketnode order place 3 --coupon SPRING-10 ...        applied to the goods, not the shipping
 marketnode order cart --item 3:2:TEE-M --item 5 --shipping DHL --address "..., DE"   one shop, one escrow
 
-Kept apart from order_cmds.py and market_cmds.py; the commands join their
+Kept apart from order_cmds.py and shop_cmds.py; the commands join their
 ``order`` and ``shop`` groups.
 """
 
@@ -21,8 +21,8 @@ from __future__ import annotations
 import click
 
 from marketnode.cli.content_cmds import upload_text
-from marketnode.cli.market_cmds import shop
 from marketnode.cli.order_cmds import check_delivery, confirm_no_arbiter, discounted, order, unit_price
+from marketnode.cli.shop_cmds import shop
 from marketnode.cli.terms_opts import DAY_MS
 from marketnode.cli.wallet_common import Session, fields, head_time_ms, node_command, when
 from marketnode.wallet import commerce, kinds

@@ -50,16 +50,22 @@ def _register_wallet_commands() -> None:
         account_cmds,
         authority_cmds,  # noqa: F401  (adds keys, rotate, guardians, recover to `account`)
         content_cmds,
-        market_cmds,
+        listing_cmds,
         message_cmds,
         order_cmds,
         provenance_cmds,
+        review_cmds,
+        roles_cmds,
+        shop_cmds,
         wallet_cmds,
     )
     from marketnode.cli.commerce_cmds import COMMANDS as COMMERCE  # also adds to the order and shop groups
     from marketnode.cli.demo import demo
 
-    for module in (wallet_cmds, account_cmds, market_cmds, order_cmds, provenance_cmds, content_cmds, message_cmds):
+    for module in (
+        wallet_cmds, account_cmds, roles_cmds, shop_cmds, listing_cmds, review_cmds,
+        order_cmds, provenance_cmds, content_cmds, message_cmds,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)
     for command in COMMERCE:

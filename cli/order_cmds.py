@@ -327,7 +327,8 @@ def next_steps(found: dict) -> list[str]:
         other = "seller" if found["dispute_by"] == found["buyer"] else "buyer"  # who did not open the dispute
         lines.append(f"{other}: answer the dispute once (before the deadline): marketnode order respond {order_id}")
     if deadlines.get("claimable_by"):
-        outcome = CLAIM_WORDS.get(deadlines.get("on_claim"), deadlines.get("on_claim"))
+        on_claim = str(deadlines.get("on_claim"))
+        outcome = CLAIM_WORDS.get(on_claim, on_claim)
         lines.append(f"at or after the deadline, {deadlines['claimable_by']} may claim: "
                      f"marketnode order claim {order_id} ({outcome})")
     return lines

@@ -53,7 +53,7 @@ class RpcSection:
     max_connections: int = 256
     max_ws_subscriptions: int = 64
     requests_per_s: int = 2000
-    # Per client address below the global caps; timeouts; reply sizes (node.rpc.server.RpcLimits, docs/OPERATIONS.md).
+    # Per client address below the global caps; timeouts; reply sizes (node.rpc.limits.RpcLimits, docs/OPERATIONS.md).
     max_requests_per_client: int = 32
     max_open_connections: int = 1024
     max_connections_per_client: int = 64

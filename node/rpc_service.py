@@ -7,8 +7,8 @@ from marketnode.node.api.faucet import FaucetSource
 from marketnode.node.boundary import NodeApi
 from marketnode.node.config import RpcSection
 from marketnode.node.content.http import add_content_routes
+from marketnode.node.rpc import RpcLimits, RpcServer
 from marketnode.node.rpc.access import AccessPolicy
-from marketnode.node.rpc.server import RpcLimits, RpcServer
 from marketnode.node.rpc.subscriptions import SubscriptionHub
 from marketnode.node.web import add_web_routes
 

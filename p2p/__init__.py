@@ -8,7 +8,10 @@ Layout, from the wire up:
   ratelimit  token buckets;  scoring  penalties and timed bans;  pex  address book, seen-cache
   peer       one connection: read loop, bounded send queue, pending requests, stats
   slots      who gets a peer slot: reserved keys, per-direction/IP/subnet caps, eviction (pure)
-  host       P2PHost: listen, dial with backoff, peer table, gossip, requests, PEX
+  peer_table which links we keep: admission, duplicates, eviction, idle strangers
+  inbound    the listening port: bounded sockets and handshakes, per-IP bans
+  dialer     one reconnecting task per address, backoff with jitter
+  host       P2PHost: composes the three; gossip relay, requests, PEX
 
 Knows nothing of consensus or market rules: it carries (topic, payload) bytes.
 """
@@ -18,7 +21,8 @@ from marketnode.core.namespace import require_namespace
 require_namespace(__name__)
 
 from marketnode.p2p.config import P2PConfig, PeerAddress, parse_peer_address
-from marketnode.p2p.host import P2PHost, P2PStats
+from marketnode.p2p.host import P2PHost
 from marketnode.p2p.peer import PeerInfo
+from marketnode.p2p.stats import P2PStats
 
 __all__ = ["P2PConfig", "P2PHost", "P2PStats", "PeerAddress", "PeerInfo", "parse_peer_address"]

@@ -18,7 +18,7 @@ import aiohttp
 from marketnode.core.encoding import decode, encode
 from marketnode.core.keys import PrivateKey
 from marketnode.p2p.handshake import Initiator
-from marketnode.p2p.host import WS_PATH
+from marketnode.p2p.inbound import WS_PATH
 from marketnode.p2p.session import SessionCipher
 
 

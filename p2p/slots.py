@@ -84,6 +84,11 @@ def is_loopback_ip(ip: str | None) -> bool:
     return address is not None and address.is_loopback
 
 
+def is_loopback_host(host: str) -> bool:
+    """A loopback IP or the name ``localhost``: what an advertised or remote host may be."""
+    return host == "localhost" or is_loopback_ip(host)
+
+
 def ip_is_limited(limits: SlotLimits, ip: str | None) -> bool:
     """Whether per-address caps apply to ``ip``: loopback is usually a local testnet sharing one address."""
     return limits.limit_loopback or not is_loopback_ip(ip)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from marketnode.wallet import kinds
-from marketnode.wallet.bodies import Account, Scalar
+from marketnode.wallet.bodies import Account
 from marketnode.wallet.builders import seal_to, text_hash
 
 
@@ -24,7 +24,7 @@ def order_cart(items: Sequence[tuple[int, int, str | None]], max_total: int, sel
     """
     to_seller = seal_to(seller, shipping_address) if shipping_address else b""
     to_arbiter = seal_to(arbiter, shipping_address) if shipping_address and arbiter is not None else None
-    lines: list[dict[str, Scalar]] = [{"listing": listing, "quantity": quantity, "variant": variant or ""}
+    lines: list[dict[str, int | str]] = [{"listing": listing, "quantity": quantity, "variant": variant or ""}
              for listing, quantity, variant in items]
     return kinds.order_cart(items=lines, max_total=max_total, arbiter=arbiter, address_seller=to_seller,
                             address_arbiter=to_arbiter, shipping=shipping, region=region, coupon=coupon)

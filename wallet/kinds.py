@@ -777,9 +777,9 @@ def listing_create(
     images: Sequence[Hash],
     record: str | None = None,
     certificate: int | None = None,
-    options: Sequence[Mapping[str, Scalar]] | None = None,
-    variants: Sequence[Mapping[str, Scalar]] | None = None,
-    shipping: Sequence[Mapping[str, Scalar]] | None = None,
+    options: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
+    variants: Sequence[Mapping[str, str | Sequence[str] | int]] | None = None,
+    shipping: Sequence[Mapping[str, str | Sequence[str] | int]] | None = None,
     return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The shop owner lists goods.
@@ -837,9 +837,9 @@ def listing_update(
     images: Sequence[Hash] | None = None,
     record: str | None = None,
     certificate: int | None = None,
-    options: Sequence[Mapping[str, Scalar]] | None = None,
-    variants: Sequence[Mapping[str, Scalar]] | None = None,
-    shipping: Sequence[Mapping[str, Scalar]] | None = None,
+    options: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
+    variants: Sequence[Mapping[str, str | Sequence[str] | int]] | None = None,
+    shipping: Sequence[Mapping[str, str | Sequence[str] | int]] | None = None,
     return_window_ms: int | None = None,
 ) -> dict[str, Any]:
     """The seller changes the listing; absent fields are unchanged.
@@ -936,7 +936,7 @@ def order_place(
 
 def order_cart(
     *,
-    items: Sequence[Mapping[str, Scalar]],
+    items: Sequence[Mapping[str, int | str]],
     max_total: int,
     address_seller: bytes,
     arbiter: Account | None = None,
@@ -1338,7 +1338,7 @@ def return_claim(
 def review(
     *,
     order: int,
-    ratings: Mapping[str, Scalar],
+    ratings: Mapping[str, int],
     text_hash: Hash,
     photo: Hash | None = None,
 ) -> dict[str, Any]:

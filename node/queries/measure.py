@@ -146,6 +146,10 @@ def queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqli
         return f"w{rng.randint(0, 4999)}"
 
     s = search.search_listings
+
+    def text_query(w: str, sort: str) -> Callable[[sqlite3.Connection], Any]:
+        return lambda c: s(c, text=w, sort=sort)
+
     return {
         "search newest": lambda c: s(c),
         "search price_asc": lambda c: s(c, sort="price_asc"),
@@ -163,7 +167,7 @@ def queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable[[sqli
         "asset USDX newest": lambda c: s(c, asset="USDX"),
         "type service price_desc": lambda c: s(c, type="service", sort="price_desc"),
         "in_stock min_price rating": lambda c: s(c, in_stock=True, min_price=990_000, sort="rating"),
-        **{f"text '{w}' ({int(share * 100)}%) {sort}": (lambda c, w=w, sort=sort: s(c, text=w, sort=sort))
+        **{f"text '{w}' ({int(share * 100)}%) {sort}": text_query(w, sort)
            for w, share in PLANTED.items() for sort in ("relevance", "newest", "price_asc", "rating")},
         "text rare word": lambda c: s(c, text=rare_word()),
         "text 'lamp' + rare word": lambda c: s(c, text=f"lamp {rare_word()}"),
@@ -200,6 +204,10 @@ def bench_queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable
         return rng.choice(BENCH_WORDS)
 
     s = search.search_listings
+
+    def sorted_text(sort: str) -> Callable[[sqlite3.Connection], Any]:
+        return lambda c: s(c, text=word(), sort=sort)
+
     return {
         "listing_search_text": lambda c: s(c, text=word()),
         "listing_search_filtered": lambda c: s(c, text=word(), category="art", min_price=200, max_price=600,
@@ -209,7 +217,7 @@ def bench_queries(ctx: dict[str, Any], rng: random.Random) -> dict[str, Callable
                                                          status=None, limit=20, cursor=None),
         "order_list_seller_status": lambda c: search.list_orders(c, buyer=None, seller=rng.choice(ctx["sellers"]),
                                                                  status="placed", limit=20, cursor=None),
-        **{f"text {sort}": (lambda c, sort=sort: s(c, text=word(), sort=sort))
+        **{f"text {sort}": sorted_text(sort)
            for sort in ("newest", "price_asc", "price_desc", "rating")},
         "text + category price_desc": lambda c: s(c, text=word(), category="home", sort="price_desc"),
         "two words price_asc": lambda c: s(c, text=f"{word()} {word()}", sort="price_asc"),

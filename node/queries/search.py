@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from marketnode.node.queries.listings import LISTING_COLUMNS, listing_row
+from marketnode.node.queries.listing_query import LISTING_COLUMNS, listing_row
 from marketnode.node.queries.listings import SORTS as SORTS
 from marketnode.node.queries.listings import search_listings as search_listings
 from marketnode.node.queries.paging import BadCursor as BadCursor

@@ -3,7 +3,9 @@
 Layout: declare (Method/Param/Result/CallContext declarations, validation) ·
 registry (the methods by name, the built-ins first, OpenRPC) · builtins ·
 dispatch (one payload in, one response out, reply budgets; transport-free) ·
-server (aiohttp edge, limits, timeouts, websocket queues) · gate (TCP
+server (the app bound to a port) · http_calls and ws_calls (the
+routes: body and reply deadlines, websocket queues) · limits (RpcLimits) ·
+state (what the routes share) · gate (TCP
 connection caps at accept) · clients (who a client is; global and per-client
 slots) · access (Content-Type, Host and Origin rules) · faultlog (one
 rate-limited line per client fault) · subscriptions (SubscriptionHub, topics)
@@ -30,8 +32,10 @@ Wiring, in the node::
 
 from marketnode.node.rpc.access import AccessPolicy
 from marketnode.node.rpc.errors import not_found
+from marketnode.node.rpc.limits import RpcLimits
 from marketnode.node.rpc.registry import CallContext, Method, Param, Registry, Result
-from marketnode.node.rpc.server import RPC_HUB, RpcLimits, RpcServer, build_rpc_app, run_rpc_server
+from marketnode.node.rpc.server import RpcServer, build_rpc_app, run_rpc_server
+from marketnode.node.rpc.state import RPC_HUB
 from marketnode.node.rpc.subscriptions import SubscriptionHub, Topic
 
 __all__ = [

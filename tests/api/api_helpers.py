@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
@@ -126,10 +127,7 @@ async def running_node(cfg: NodeConfig, keys: dict[str, PrivateKey]) -> AsyncIte
     stop = asyncio.Event()
     task = asyncio.create_task(node.run(stop))
     try:
-        for _ in range(500):
-            if node.rpc is not None or task.done():
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_async(lambda: node.rpc is not None or task.done(), 5, "the node's RPC server to start or the node to stop")
         if task.done():
             task.result()
         assert node.rpc is not None, "the node's RPC server did not start"

@@ -9,6 +9,7 @@ import logging
 import aiohttp
 import pytest
 from api_helpers import running_node, write_home
+from waiting import wait_for_async
 
 from marketnode.node.chain.driver import ConsensusDriverFailed, TimerFired
 from marketnode.node.process import first_marketnode_error
@@ -18,10 +19,7 @@ from marketnode.node.service import Node
 async def start(node: Node) -> tuple[asyncio.Event, asyncio.Task[None]]:
     stop = asyncio.Event()
     task = asyncio.create_task(node.run(stop))
-    deadline = asyncio.get_running_loop().time() + 20
-    while node.rpc is None and not task.done():
-        assert asyncio.get_running_loop().time() < deadline, "the node did not start within 20 s"
-        await asyncio.sleep(0.01)
+    await wait_for_async(lambda: node.rpc is not None or task.done(), 20, "the node to start")
     return stop, task
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from api_helpers import running_node, write_home
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.node.api.faucet import FAUCET_AMOUNT
@@ -36,12 +37,13 @@ async def test_faucet_serves_many_addresses_at_once_with_consecutive_nonces(tmp_
         targets = [fresh_address() for _ in range(5)]
         sent = await asyncio.gather(*(api.call("dev_faucet", address=t, amount=10) for t in targets))
         assert all(tx["durable"] is True for tx in sent), sent  # journaled before the answer, like tx_send
+
+        async def settled(tx_hash: str) -> dict | None:
+            status = await api.call("tx_get", hash=tx_hash)
+            return None if status["status"] == "pending" else status
+
         for tx in sent:
-            for _ in range(200):
-                status = await api.call("tx_get", hash=tx["hash"])
-                if status["status"] != "pending":
-                    break
-                await asyncio.sleep(0.02)
+            status = await wait_for_async(lambda h=tx["hash"]: settled(h), 4, f"faucet tx {tx['hash']} to leave pending")
             assert status["status"] == "committed", status
         for target in targets:
             assert (await api.call("account_get", address=target))["balances"] == {"MKT": 10}

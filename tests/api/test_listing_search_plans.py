@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from marketnode.node.queries import facets, listings, measure, schema, search
+from marketnode.node.queries import facets, listings, measure, schema, search, stepped, text_match
 
 WORDS = ["lamp", "lamps", "lampshade", "lantern", "brass", "oak", "vintage", "velvet", "chair", "table", "teak",
          "linen", "wool", "glass"]
@@ -59,7 +59,7 @@ def brute_force(conn: sqlite3.Connection, text: str | None = None, sort: str | N
     rows = [{**r, "price": schema.from_sql_u64(r["price"])} for r in map(dict, conn.execute("SELECT * FROM listings"))]
     scores: dict[int, float] = {}
     if text:
-        match = f"{listings.TEXT_COLUMNS}: ({listings.fts_query(text)})"
+        match = f"{text_match.TEXT_COLUMNS}: ({text_match.fts_query(text)})"
         scores = dict(conn.execute(f"SELECT rowid, {listings.BM25} FROM listings_fts WHERE listings_fts MATCH ?",
                                    (match,)).fetchall())
     sort = sort or "relevance"
@@ -131,11 +131,17 @@ SETTINGS = {
 }
 
 
+# Each threshold lives in the module whose plan reads it.
+THRESHOLD_MODULES = {"SORT_ALL_MATCHES": listings, "RELEVANCE_CANDIDATES": listings, "FEW_INACTIVE": listings,
+                     "FIRST_STEP_LISTINGS": stepped, "MAX_STEP_LISTINGS": stepped,
+                     "PREFIX_TERMS": text_match, "RANGE_COVER_TOKENS": text_match}
+
+
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_every_plan_pages_through_exactly_the_brute_force_order(conn: sqlite3.Connection,
                                                                 monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
     for name, value in SETTINGS[setting].items():
-        monkeypatch.setattr(listings, name, value)
+        monkeypatch.setattr(THRESHOLD_MODULES[name], name, value)
     rng = random.Random(setting)
     for _ in range(120):
         query = random_query(rng)
@@ -152,7 +158,7 @@ def test_every_plan_pages_through_exactly_the_brute_force_order(conn: sqlite3.Co
 
 def test_a_long_tie_on_one_price_pages_in_id_order(conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(listings, "SORT_ALL_MATCHES", 3)
-    monkeypatch.setattr(listings, "FIRST_STEP_LISTINGS", 2)
+    monkeypatch.setattr(stepped, "FIRST_STEP_LISTINGS", 2)
     for sort in ("price_asc", "price_desc"):
         query = {"text": "lamp", "min_price": 777, "max_price": 777, "sort": sort}
         expected = brute_force(conn, **query)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from api_helpers import running_node, write_home
+from waiting import wait_for_async
 
 import marketnode.node.mempool.gossip as txgossip_module
 from marketnode.core.encoding import decode
@@ -27,8 +27,5 @@ async def test_a_tx_pending_for_a_whole_period_is_broadcast_again(tmp_path, monk
         running.p2p.broadcast = record
         tx = api.sign("alice", "transfer", {"amount": 1, "asset": "MKT", "to": api.pub("bob")})
         assert (await api.call("tx_send", tx=tx.encode().hex()))["status"] == "pending"
-        for _ in range(100):
-            if sum(batch.count(tx.encode()) for batch in sent) >= 2:
-                break
-            await asyncio.sleep(0.05)
-        assert sum(batch.count(tx.encode()) for batch in sent) >= 2, "admission gossip, then at least one re-offer"
+        await wait_for_async(lambda: sum(batch.count(tx.encode()) for batch in sent) >= 2, 5,
+                             "admission gossip, then at least one re-offer")

@@ -20,10 +20,11 @@ import pytest
 from api_helpers import ApiClient, running_node, write_home
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "rpc"))
-from raw_clients import ATTACKER, connect, read_until_closed, session_from, stalled_body, until
+from raw_clients import ATTACKER, connect, read_until_closed, session_from, stalled_body
+from waiting import wait_for_async
 
 from marketnode.node.config import RpcSection
-from marketnode.node.rpc.server import RPC_STATE
+from marketnode.node.rpc.state import RPC_STATE
 
 
 async def subscribe_new_blocks(ws_url: str) -> str:
@@ -66,7 +67,7 @@ class LoopLag:
         loop = asyncio.get_running_loop()
         while not self._stop.is_set():
             started = loop.time()
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # the probe itself: how late the loop wakes us is the lag measured
             self.max_s = max(self.max_s, loop.time() - started - 0.005)
 
     def stop(self) -> None:
@@ -92,10 +93,11 @@ async def test_figures_idle_connections_and_a_huge_batch(tmp_path):
         txs = [api.sign("alice", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1, "memo": "x" * 60})
                for _ in range(60)]
         await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs])
-        for _ in range(500):
-            if (await api.call("tx_get", hash=txs[-1].hash.hex()))["status"] == "committed":
-                break
-            await asyncio.sleep(0.02)
+
+        async def last_committed() -> bool:
+            return (await api.call("tx_get", hash=txs[-1].hash.hex()))["status"] == "committed"
+
+        await wait_for_async(last_committed, 10, "the 60 transfers to commit")
         height = (await api.call("node_status"))["height"]
         batch = json.dumps([{"jsonrpc": "2.0", "id": i, "method": "chain_getBlock", "params": [height]}
                             for i in range(1000)])
@@ -108,7 +110,7 @@ async def test_figures_idle_connections_and_a_huge_batch(tmp_path):
 
         floods = [asyncio.create_task(huge()) for _ in range(4)]
         slots = node.rpc.app[RPC_STATE].http_slots
-        await until(lambda: slots.of("127.0.0.1") >= 4, 10, "the four batches to be in the server")
+        await wait_for_async(lambda: slots.of("127.0.0.1") >= 4, 10, "the four batches to be in the server")
         tx = api.sign("carol", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1, "memo": ""})
         started = time.monotonic()
         reply = await api.call("tx_send", tx=tx.encode().hex(), wait="commit", timeout_s=20)

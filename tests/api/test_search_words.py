@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from marketnode.node.queries import listings, measure, schema, search
+from marketnode.node.queries import measure, schema, search, text_match
 
 ROWS = [
     (1, "Stoneware mug", "hand thrown, holds a large coffee", ["kitchen"]),
@@ -64,7 +64,7 @@ def test_relevance_puts_a_title_match_before_a_description_match(conn):
 
 
 def test_plural_forms_are_simple_and_never_empty():
-    assert listings.word_forms("cups") == ["cups", "cup"]
-    assert listings.word_forms("berries")[:2] == ["berries", "berry"]
-    assert listings.word_forms("glass") == ["glass", "glasses"]
-    assert listings.word_forms("as") == ["as"]
+    assert text_match.word_forms("cups") == ["cups", "cup"]
+    assert text_match.word_forms("berries")[:2] == ["berries", "berry"]
+    assert text_match.word_forms("glass") == ["glass", "glasses"]
+    assert text_match.word_forms("as") == ["as"]

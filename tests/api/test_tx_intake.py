@@ -3,10 +3,10 @@ and acknowledgements that say whether the tx is on disk (and are, across a resta
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 from api_helpers import running_node, write_home
+from waiting import wait_for_async
 
 from marketnode.core.encoding import encode
 from marketnode.node.config import MempoolSection
@@ -121,11 +121,8 @@ async def test_a_later_nonce_is_not_acknowledged_while_the_nonce_before_it_was_r
         txs = [transfer(api) for _ in range(6)]  # alice, nonces 0..5
         results = await api.call("tx_sendBatch", txs=[tx.encode().hex() for tx in txs])
         assert [("error" in r) for r in results] == [False] * 3 + [True] * 3
-        for _ in range(400):  # the validator commits 0..2 and the pool empties: no longer busy
-            if len(node.mempool) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert len(node.mempool) == 0
+        # the validator commits 0..2 and the pool empties: no longer busy
+        await wait_for_async(lambda: len(node.mempool) == 0, 4, "the validator to commit nonces 0..2")
         held = await api.error("tx_send", tx=txs[4].encode().hex())  # would only wait behind nonce 3
         assert held["data"]["code"] == "nonce_gap" and held["data"]["next_nonce"] == 3, held
         # Told to come back just after nonce 3's slot, not sooner: asking again before 3 comes is wasted.

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from content_samples import CHAIN_ID, limits
+from waiting import wait_for_async
 
 from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import DecodeError, P2PError
@@ -158,9 +159,7 @@ def wanting(*blobs: bytes) -> ContentStore:
 async def run_until(fetcher: Fetcher, done: Any, timeout_s: float = 5.0) -> None:
     task = asyncio.create_task(fetcher.run())
     try:
-        async with asyncio.timeout(timeout_s):
-            while not done():
-                await asyncio.sleep(0.01)
+        await wait_for_async(done, timeout_s, "the fetcher to reach the test's condition")
     finally:
         task.cancel()
 
@@ -171,16 +170,12 @@ async def test_wrong_bytes_from_a_peer_are_dropped_the_peer_penalised_and_an_hon
     fetcher = Fetcher(store, peers, 4, 1.0, 100, lambda: 0)
     task = asyncio.create_task(fetcher.run())
     try:
-        async with asyncio.timeout(5):
-            while not peers.penalties:
-                await asyncio.sleep(0.01)
+        await wait_for_async(lambda: peers.penalties, 5, "the peer sending wrong bytes to be penalised")
         assert store.get(BLOB) is None and store.is_wanted(BLOB) and fetcher.wrong_bytes == 1
         assert peers.penalties[0][:2] == (P1, WRONG_BYTES_PENALTY) and "wrong bytes" in peers.penalties[0][2]
         peers.answers[P2] = {BLOB: b"blob"}  # an honest peer connects
         fetcher.peer_joined()
-        async with asyncio.timeout(5):
-            while store.get(BLOB) is None:
-                await asyncio.sleep(0.01)
+        await wait_for_async(lambda: store.get(BLOB) is not None, 5, "the blob from the honest peer")
     finally:
         task.cancel()
     assert store.get(BLOB)[0] == b"blob" and not store.is_wanted(BLOB)

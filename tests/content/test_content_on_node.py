@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from content_samples import bomb_png, image, real_bomb_png
 from PIL import Image
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey
 from marketnode.core.upload import authorise_upload, content_hash
@@ -118,7 +119,6 @@ async def test_unknown_and_malformed_content_addresses(world: Any) -> None:
 
 
 async def test_an_image_referenced_by_a_committed_listing_is_pinned(world: Any) -> None:
-    import asyncio
 
     node, api = world
     photo = image("WEBP", (120, 90))
@@ -129,9 +129,11 @@ async def test_an_image_referenced_by_a_committed_listing_is_pinned(world: Any) 
     listing = {"shop": shop_id, "type": "physical", "title": "Oak table", "description": "oak", "category": "f",
                "tags": [], "price": 10, "asset": "MKT", "stock": 1, "regions": [], "images": [bytes.fromhex(put["hash"])]}
     await api.send("bob", "listing_create", listing)
-    async with asyncio.timeout(10):
-        while not (await api.call("content_info", hash=put["hash"]))["pinned"]:
-            await asyncio.sleep(0.05)
+
+    async def pinned() -> bool:
+        return bool((await api.call("content_info", hash=put["hash"]))["pinned"])
+
+    await wait_for_async(pinned, 10, "the listing's photo to be pinned", interval_s=0.05)
     assert node.content.store.account_usage(api.pub("bob")) == (0, 0)
 
 
@@ -154,9 +156,7 @@ async def test_one_client_may_hold_at_most_max_downloads_per_client_requests(wor
     put = await api.call("content_put", **params(api.keys["alice"], image("PNG", (700, 350))))
     held = [asyncio.create_task(get(api, put["url"] + "?w=640")) for _ in range(cap)]
     try:
-        async with asyncio.timeout(10):
-            while node.content.downloads.held < cap:  # every one of the cap is in flight
-                await asyncio.sleep(0.01)
+        await wait_for_async(lambda: node.content.downloads.held >= cap, 10, f"all {cap} downloads in flight")
         status, _, body = await get(api, put["url"] + "?w=640")
         assert status == 429 and b"from one client address" in body
     finally:
@@ -165,7 +165,6 @@ async def test_one_client_may_hold_at_most_max_downloads_per_client_requests(wor
 
 
 async def test_a_failing_content_scan_never_stops_the_chain_and_catches_up(world: Any, monkeypatch: Any) -> None:
-    import asyncio
 
     node, api = world
     store = node.content.store
@@ -180,6 +179,5 @@ async def test_a_failing_content_scan_never_stops_the_chain_and_catches_up(world
     assert result["status"] == "committed" and store.scanned_height() == before
     monkeypatch.setattr(store, "scan_block", real)
     result = await api.send("alice", "transfer", {"to": api.pub("bob"), "asset": "MKT", "amount": 1})
-    async with asyncio.timeout(10):
-        while store.scanned_height() < result["height"]:
-            await asyncio.sleep(0.02)
+    await wait_for_async(lambda: store.scanned_height() >= result["height"], 10,
+                         f"the content scan to catch up to height {result['height']}")

@@ -11,12 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import waiting
 
 from marketnode.core.keys import PrivateKey, address_from_pubkey
 from marketnode.core.types import Tx
@@ -48,18 +49,13 @@ def free_base_port(count: int) -> int:
     raise RuntimeError("no free port range")
 
 
+# What a node that is starting, restarting or busy may answer: "not yet", not a failure.
+TRANSIENT_RPC_ERRORS = (OSError, urllib.error.URLError, KeyError, ValueError)
+
+
 def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, urllib.error.URLError, KeyError, ValueError) as exc:
-            last_error = exc
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+    """tests/waiting.wait_for, tolerating a node's transient RPC errors while it is not up yet."""
+    return waiting.wait_for(predicate, timeout_s, what, interval_s=interval_s, tolerate=TRANSIENT_RPC_ERRORS)
 
 
 class RpcFailure(Exception):

@@ -13,6 +13,7 @@ import json
 import pytest
 from click.testing import CliRunner
 from harness import free_base_port
+from waiting import wait_for
 
 from marketnode.cli.main import main
 
@@ -284,15 +285,11 @@ def test_cpu_hogs_are_killed_when_the_block_raises():
 def test_a_cpu_hog_exits_when_the_bench_dies_without_cleaning_up(tmp_path):
     import subprocess
     import sys
-    import time
 
     code = "import os\nfrom marketnode.tools.bench.busy import CpuHogs\nh = CpuHogs(1).__enter__()\nprint(h.pids[0], flush=True)\nos._exit(0)\n"
     parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     pid = int(parent.stdout.split()[0])
-    deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pid)
+    wait_for(lambda: not _alive(pid), 10, f"the orphaned CPU hog {pid} to exit", interval_s=0.05)
 
 
 def _alive(pid: int) -> bool:
@@ -336,7 +333,6 @@ def test_a_terminated_bench_stops_its_nodes_and_hogs(tmp_path):
     import signal
     import subprocess
     import sys
-    import time
 
     from marketnode.tools.bench.busy import HOG_MARK
 
@@ -347,10 +343,12 @@ def test_a_terminated_bench_stops_its_nodes_and_hogs(tmp_path):
     hogs: list[int] = []
     nodes: list[int] = []
     try:
-        deadline = time.monotonic() + 60
-        while len(_children(bench.pid, NODE_MARK)) < 2 and time.monotonic() < deadline:
+
+        def nodes_up() -> bool:
             assert bench.poll() is None, bench.stderr.read().decode()[-2000:]
-            time.sleep(0.05)
+            return len(_children(bench.pid, NODE_MARK)) >= 2
+
+        wait_for(nodes_up, 60, "the bench's two nodes to start", interval_s=0.05)
         hogs, nodes = _children(bench.pid, HOG_MARK), _children(bench.pid, NODE_MARK)
         assert len(hogs) == 1 and len(nodes) == 2
         bench.send_signal(signal.SIGTERM)

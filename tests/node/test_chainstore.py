@@ -310,7 +310,7 @@ def test_a_store_killed_mid_commit_always_reopens_at_a_whole_block(tmp_path: Pat
         assert proc.stdout is not None
         for _ in range(3 + round_number):  # let it commit a few blocks, then kill at a varying instant
             assert proc.stdout.readline(), "the child died before committing"
-        time.sleep(0.003 * round_number)
+        time.sleep(0.003 * round_number)  # the varying instant of the kill itself, not a wait for the child
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()

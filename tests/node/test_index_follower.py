@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
+
+from waiting import wait_for_async
 
 from marketnode.node.queries.follower import IndexFollower
 
@@ -37,13 +37,6 @@ class Index:
         return done
 
 
-async def until(condition: Any, deadline_s: float = 5.0) -> None:
-    end = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < end, "condition not met before the deadline"
-        await asyncio.sleep(0.005)
-
-
 async def test_a_commit_is_indexed_later_in_one_batch_with_the_blocks_after_it() -> None:
     chain, index = Chain(), Index()
     follower = IndexFollower(index, chain, idle_ms=50, max_lag_blocks=32)
@@ -51,7 +44,7 @@ async def test_a_commit_is_indexed_later_in_one_batch_with_the_blocks_after_it()
         chain.height += 1
         follower.on_commit()
     assert index.calls == []  # nothing on the commit path
-    await until(lambda: index.height == 3)
+    await wait_for_async(lambda: index.height == 3)
     assert index.calls == [(1, 3)]
     follower.close()
 

@@ -271,7 +271,19 @@ def test_both_backends_behave_like_a_sorted_dict(
 
 
 def test_level_creates_missing_parent_directories(tmp_path: Path) -> None:
-    LevelKV(tmp_path / "home" / "data" / "db").close()
+    path = tmp_path / "home" / "data" / "db"
+    assert not path.parent.exists()
+    kv = LevelKV(path)
+    batch = WriteBatch()
+    batch.put(b"k", b"v")
+    kv.write(batch)
+    kv.close()
+    assert path.is_dir() and (path / "CURRENT").is_file(), f"no LevelDB was created at {path}"
+    reopened = LevelKV(path, create_if_missing=False)  # the data is at that path, not beside it
+    try:
+        assert reopened.get(b"k") == b"v"
+    finally:
+        reopened.close()
 
 
 def test_level_on_a_path_that_is_a_file_says_why_without_blaming_a_lock(tmp_path: Path) -> None:

@@ -1,28 +1,19 @@
-"""Shared helpers for the p2p tests: hosts on ephemeral loopback ports, a deadline wait, a raw peer."""
+"""Shared helpers for the p2p tests: hosts on ephemeral loopback ports and a raw peer (waits: tests/waiting.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey
 from marketnode.p2p.config import P2PConfig
 from marketnode.p2p.host import P2PHost
 
 CHAIN = "test-chain"
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    """Poll ``predicate`` until true; fail the test with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def free_ports(count: int) -> list[int]:
@@ -99,7 +90,7 @@ class Network:
         """b listens (with ``b_config``), a dials it; returns (a, b) once both see the link."""
         b = await self.start(**b_config)
         a = await self.start(seeds=(seed_of(b),))
-        await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="a and b connected")
+        await wait_for_async(lambda: a.connected_to(b) and b.connected_to(a), what="a and b connected")
         return a, b
 
     async def stop_all(self) -> None:

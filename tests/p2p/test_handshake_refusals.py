@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from p2p_helpers import CHAIN, Network, seed_of, wait_for
+from p2p_helpers import CHAIN, Network, seed_of
+from waiting import wait_for_async
 
 from marketnode.core.encoding import decode, encode
 from marketnode.core.errors import P2PError
@@ -15,15 +16,15 @@ from marketnode.p2p.probe import RawPeer
 
 async def _assert_still_serves(network: Network, target) -> None:  # type: ignore[no-untyped-def]
     good = await network.start(seeds=(seed_of(target),))
-    await wait_for(lambda: good.connected_to(target), what="a good peer still connects")
+    await wait_for_async(lambda: good.connected_to(target), what="a good peer still connects")
     good.host.send(target.pubkey, "vote", b"ok")
-    await wait_for(lambda: b"ok" in target.inbox.payloads(), what="good peer's message delivered")
+    await wait_for_async(lambda: b"ok" in target.inbox.payloads(), what="good peer's message delivered")
 
 
 async def test_wrong_chain_id_is_refused_with_a_reason(network: Network) -> None:
     b = await network.start()
     a = await network.start(chain_id="other-chain", seeds=(seed_of(b),))
-    await wait_for(lambda: b.host.stats.handshakes_failed >= 1 and a.host.stats.handshakes_failed >= 1, what="fail")
+    await wait_for_async(lambda: b.host.stats.handshakes_failed >= 1 and a.host.stats.handshakes_failed >= 1, what="fail")
     assert a.host.peers() == [] and b.host.peers() == []
     raw = await RawPeer.connect(b.host.listen_address)
     try:
@@ -36,7 +37,7 @@ async def test_wrong_chain_id_is_refused_with_a_reason(network: Network) -> None
 async def test_wrong_protocol_version_is_refused(network: Network) -> None:
     b = await network.start()
     a = await network.start(protocol_version=2, seeds=(seed_of(b),))
-    await wait_for(lambda: a.host.stats.handshakes_failed >= 1, what="refused")
+    await wait_for_async(lambda: a.host.stats.handshakes_failed >= 1, what="refused")
     assert a.host.peers() == [] and b.host.peers() == []
 
 
@@ -44,7 +45,7 @@ async def test_peer_proving_a_different_key_than_expected_is_refused(network: Ne
     b = await network.start()
     wrong = PrivateKey.generate().public_key.hex()
     a = await network.start(seeds=(f"{wrong}@{b.host.listen_address}",))
-    await wait_for(lambda: a.host.stats.handshakes_failed >= 2, what="two refused dials")
+    await wait_for_async(lambda: a.host.stats.handshakes_failed >= 2, what="two refused dials")
     assert a.host.peers() == [] and b.host.peers() == []
 
 
@@ -52,7 +53,7 @@ async def test_bad_handshake_signature_is_refused(network: Network) -> None:
     b = await network.start()
     outcome = await probe.bad_signature(b.host.listen_address, CHAIN)
     assert outcome.startswith("refused: handshake signature does not verify"), outcome
-    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="failure counted")
+    await wait_for_async(lambda: b.host.stats.handshakes_failed == 1, what="failure counted")
     assert b.host.peers() == [] and b.host.stats.handshakes_ok == 0
     await _assert_still_serves(network, b)
 
@@ -79,7 +80,7 @@ async def test_replayed_handshake_is_refused(network: Network) -> None:
     outcome = await probe.replayed_handshake(b.host.listen_address, CHAIN)
     assert outcome.startswith("refused: handshake signature does not verify"), outcome
     assert b.host.stats.handshakes_ok == 1  # the genuine recording session only
-    await wait_for(lambda: b.host.peers() == [], what="no peer left")
+    await wait_for_async(lambda: b.host.peers() == [], what="no peer left")
     await _assert_still_serves(network, b)
 
 
@@ -99,13 +100,13 @@ async def test_replayed_listener_reply_is_refused_by_the_dialer() -> None:
 async def test_banned_key_cannot_reconnect_until_the_ban_ends(network: Network) -> None:
     b = await network.start(ban_seconds=0.5)
     a = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: b.connected_to(a), what="connected")
+    await wait_for_async(lambda: b.connected_to(a), what="connected")
     b.host.penalize(a.pubkey, 1000, "test")
-    await wait_for(lambda: not b.connected_to(a), what="banned peer disconnected")
+    await wait_for_async(lambda: not b.connected_to(a), what="banned peer disconnected")
     assert b.host.is_banned(a.pubkey)
-    await wait_for(lambda: b.host.stats.rejected_banned >= 1, what="a redial refused during the ban")
+    await wait_for_async(lambda: b.host.stats.rejected_banned >= 1, what="a redial refused during the ban")
     assert not b.connected_to(a)
-    await wait_for(lambda: b.connected_to(a), timeout=5.0, what="reconnected after the ban")
+    await wait_for_async(lambda: b.connected_to(a), deadline_s=5.0, what="reconnected after the ban")
 
 
 async def test_a_refused_peer_is_told_why() -> None:

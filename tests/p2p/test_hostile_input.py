@@ -10,7 +10,8 @@ import struct
 
 import aiohttp
 import pytest
-from p2p_helpers import CHAIN, Network, Node, seed_of, wait_for
+from p2p_helpers import CHAIN, Network, Node, seed_of
+from waiting import wait_for_async
 
 from marketnode.core.encoding import encode
 from marketnode.core.errors import P2PError
@@ -23,9 +24,9 @@ from marketnode.p2p.probe import RawPeer
 
 async def _still_serves(network: Network, target: Node) -> None:
     good = await network.start(seeds=(seed_of(target),))
-    await wait_for(lambda: good.connected_to(target) and target.connected_to(good), what="a good peer connects")
+    await wait_for_async(lambda: good.connected_to(target) and target.connected_to(good), what="a good peer connects")
     assert good.host.send(target.pubkey, "vote", b"still alive")
-    await wait_for(lambda: b"still alive" in target.inbox.payloads(), what="the good peer's message")
+    await wait_for_async(lambda: b"still alive" in target.inbox.payloads(), what="the good peer's message")
 
 
 async def test_every_probe_is_refused_and_the_host_keeps_serving(network: Network) -> None:
@@ -63,7 +64,7 @@ async def test_garbage_hello_over_websocket_is_refused(network: Network, hello: 
     async with await RawPeer.connect(b.host.listen_address) as raw:
         await raw.send(hello)
         assert probe.describe(await raw.receive()).startswith("refused: ")
-    await wait_for(lambda: b.host.stats.handshakes_failed == 1, what="handshake failure counted")
+    await wait_for_async(lambda: b.host.stats.handshakes_failed == 1, what="handshake failure counted")
     await _still_serves(network, b)
 
 
@@ -71,7 +72,7 @@ async def test_text_frame_and_silence_fail_the_handshake(network: Network) -> No
     b = await network.start(handshake_timeout_s=0.2)
     async with await RawPeer.connect(b.host.listen_address) as text, await RawPeer.connect(b.host.listen_address):
         await text.ws.send_str("hello?")
-        await wait_for(lambda: b.host.stats.handshakes_failed == 2, what="both refused (one by timeout)")
+        await wait_for_async(lambda: b.host.stats.handshakes_failed == 2, what="both refused (one by timeout)")
     await _still_serves(network, b)
 
 
@@ -81,9 +82,9 @@ async def test_oversized_frame_after_the_handshake_is_penalized(network: Network
     raw = await RawPeer.connect(b.host.listen_address)
     try:
         await raw.handshake(key, CHAIN)
-        await wait_for(lambda: len(b.host.peers()) == 1, what="raw peer admitted")
+        await wait_for_async(lambda: len(b.host.peers()) == 1, what="raw peer admitted")
         await raw.send_sealed(encode_frame(MsgFrame("vote", os.urandom(10_000))))
-        await wait_for(lambda: b.host.peers() == [], what="oversized sender disconnected")
+        await wait_for_async(lambda: b.host.peers() == [], what="oversized sender disconnected")
     finally:
         await raw.close()
     assert b.host._key_scores.score(key.public_key, b.host._now()) < 0
@@ -99,7 +100,7 @@ async def test_undecodable_sealed_frames_are_dropped_and_scored(network: Network
         for bad in (os.urandom(50), encode({"type": "nope"}), encode({"type": "msg", "topic": "", "payload": b""})):
             await raw.send_sealed(bad)
         await raw.send_sealed(encode_frame(MsgFrame("vote", b"valid")))
-        await wait_for(lambda: b.inbox.payloads() == [b"valid"], what="the valid frame after the bad ones")
+        await wait_for_async(lambda: b.inbox.payloads() == [b"valid"], what="the valid frame after the bad ones")
         [info] = b.host.peers()
         assert info.score <= -3 * PENALTY_BAD_FRAME + 1
     finally:
@@ -115,7 +116,7 @@ async def test_forged_or_replayed_sealed_frame_ends_the_link(network: Network) -
         sealed = raw.cipher.seal(encode_frame(MsgFrame("vote", b"once")))
         await raw.ws.send_bytes(sealed)
         await raw.ws.send_bytes(sealed)  # replay: the receive counter has moved on
-        await wait_for(lambda: b.host.peers() == [], what="link closed on the replay")
+        await wait_for_async(lambda: b.host.peers() == [], what="link closed on the replay")
     finally:
         await raw.close()
     assert b.inbox.payloads() == [b"once"]
@@ -130,8 +131,8 @@ async def test_flood_above_the_rate_is_dropped_then_banned(network: Network) -> 
         await raw.handshake(key, CHAIN)
         for i in range(200):
             await raw.send_sealed(encode_frame(MsgFrame("tx", i.to_bytes(4, "big"))))
-        await wait_for(lambda: b.host.is_banned(key.public_key), what="flooder banned")
-        await wait_for(lambda: b.host.peers() == [], what="flooder disconnected")
+        await wait_for_async(lambda: b.host.is_banned(key.public_key), what="flooder banned")
+        await wait_for_async(lambda: b.host.peers() == [], what="flooder disconnected")
     finally:
         await raw.close()
     assert len(b.inbox.messages) <= 40  # the 1 s burst at most; the rest dropped, the backlog discarded on the ban
@@ -151,7 +152,7 @@ async def test_bytes_above_the_rate_are_dropped(network: Network) -> None:
         await raw.handshake(PrivateKey.generate(), CHAIN)
         for i in range(10):
             await raw.send_sealed(encode_frame(MsgFrame("tx", bytes([i]) * 900)))
-        await wait_for(lambda: b.host.stats.violations >= 5, what="over-rate frames scored")
+        await wait_for_async(lambda: b.host.stats.violations >= 5, what="over-rate frames scored")
     assert 1 <= len(b.inbox.messages) <= 3
 
 
@@ -162,11 +163,11 @@ async def test_repeated_handshake_failures_ban_the_ip_for_a_while(network: Netwo
         await raw.send(b"junk")
         await raw.receive()
         await raw.close()
-        await wait_for(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
+        await wait_for_async(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await RawPeer.connect(b.host.listen_address)
     assert refused.value.status == 403
-    await wait_for(lambda: not b.host._ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
+    await wait_for_async(lambda: not b.host._inbound.ip_scores.is_banned("127.0.0.1", b.host._now()), what="ban over")
     await _still_serves(network, b)
 
 
@@ -174,14 +175,14 @@ async def test_loopback_is_not_ip_banned_by_default(network: Network) -> None:
     b = await network.start(ip_fail_threshold=2)
     for attempt in range(1, 4):
         assert (await probe.garbage_hello(b.host.listen_address)).startswith("refused")
-        await wait_for(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
+        await wait_for_async(lambda n=attempt: b.host.stats.handshakes_failed == n, what="failure counted")
     await _still_serves(network, b)
 
 
 async def test_max_peers_refuses_the_extra_peer(network: Network) -> None:
     a, b = await network.pair(max_peers=1)
     c = await network.start(seeds=(seed_of(b),))
-    await wait_for(lambda: c.host.stats.handshakes_failed >= 1 or b.host.stats.handshakes_failed >= 1, what="refused")
+    await wait_for_async(lambda: c.host.stats.handshakes_failed >= 1 or b.host.stats.handshakes_failed >= 1, what="refused")
     assert not c.connected_to(b)
     assert [p.pubkey for p in b.host.peers()] == [a.pubkey]
 
@@ -189,11 +190,11 @@ async def test_max_peers_refuses_the_extra_peer(network: Network) -> None:
 async def test_full_send_queue_drops_instead_of_blocking(network: Network) -> None:
     b = await network.start()
     a = await network.start(send_queue_max=5, seeds=(seed_of(b),))
-    await wait_for(lambda: a.connected_to(b) and b.connected_to(a), what="connected")
+    await wait_for_async(lambda: a.connected_to(b) and b.connected_to(a), what="connected")
     results = [a.host.send(b.pubkey, "vote", i.to_bytes(4, "big")) for i in range(50)]  # no await: writer can't drain
     assert results == [True] * 5 + [False] * 45
     assert a.host.peers()[0].dropped_out == 45
-    await wait_for(lambda: len(b.inbox.messages) == 5, what="the five queued messages delivered")
+    await wait_for_async(lambda: len(b.inbox.messages) == 5, what="the five queued messages delivered")
 
 
 def _random_frame(rng: random.Random) -> bytes:
@@ -220,7 +221,7 @@ async def test_random_sealed_frames_never_crash_the_host(network: Network) -> No
         for _ in range(500):
             await raw.send_sealed(_random_frame(rng))
         await raw.send_sealed(encode_frame(MsgFrame("vote", b"last")))
-        await wait_for(lambda: b"last" in b.inbox.payloads(), what="the final valid frame")
+        await wait_for_async(lambda: b"last" in b.inbox.payloads(), what="the final valid frame")
     assert b.host.stats.violations > 100
     await _still_serves(network, b)
 
@@ -241,7 +242,7 @@ async def test_a_peer_that_dies_abruptly_is_not_penalized(network: Network) -> N
         raw = await RawPeer.connect(b.host.listen_address)
         await raw.handshake(key, CHAIN)
         await raw.receive()  # welcome
-        await wait_for(lambda: len(b.host.peers()) == 1, what="admitted")
+        await wait_for_async(lambda: len(b.host.peers()) == 1, what="admitted")
         await raw.send_sealed(encode_frame(MsgFrame("vote", b"x")))
         transport = raw.ws._response.connection.transport  # type: ignore[union-attr]
         assert transport is not None
@@ -249,7 +250,7 @@ async def test_a_peer_that_dies_abruptly_is_not_penalized(network: Network) -> N
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
         transport.abort()  # no close frame, as from a SIGKILLed process
         await raw.session.close()
-        await wait_for(lambda: b.host.peers() == [], what="dead link noticed")
+        await wait_for_async(lambda: b.host.peers() == [], what="dead link noticed")
     assert b.host._key_scores.score(key.public_key, b.host._now()) == 0
     assert not b.host.is_banned(key.public_key)
 
@@ -259,6 +260,6 @@ async def test_a_paused_peer_is_dropped_by_heartbeat_without_penalty(network: Ne
     key = PrivateKey.generate()
     async with await RawPeer.connect(b.host.listen_address) as raw:
         await raw.handshake(key, CHAIN)  # then never reads again, like a SIGSTOPped process: pings go unanswered
-        await wait_for(lambda: len(b.host.peers()) == 1, what="admitted")
-        await wait_for(lambda: b.host.peers() == [], timeout=5.0, what="heartbeat dropped the silent peer")
+        await wait_for_async(lambda: len(b.host.peers()) == 1, what="admitted")
+        await wait_for_async(lambda: b.host.peers() == [], deadline_s=5.0, what="heartbeat dropped the silent peer")
     assert b.host._key_scores.score(key.public_key, b.host._now()) == 0

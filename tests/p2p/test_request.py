@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from p2p_helpers import Network, wait_for
+from p2p_helpers import Network
+from waiting import wait_for_async
 
 from marketnode.core.errors import P2PError
 
@@ -14,7 +15,7 @@ async def _echo(peer: bytes, topic: str, payload: bytes) -> bytes:
     if topic == "fail":
         raise ValueError("no such block")
     if topic == "slow":
-        await asyncio.sleep(10)
+        await asyncio.sleep(10)  # a handler that never answers in time: the requester's timeout is under test
     return topic.encode() + b":" + payload
 
 
@@ -45,7 +46,7 @@ async def test_timeout_raises_p2p_error(network: Network) -> None:
 async def test_disconnect_fails_pending_requests(network: Network) -> None:
     a, b = await network.pair(on_request=_echo)
     pending = asyncio.ensure_future(a.host.request(b.pubkey, "slow", b"", 10.0))
-    await wait_for(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 1, what="request arrived")
+    await wait_for_async(lambda: b.host.peers() and b.host.peers()[0].msgs_in >= 1, what="request arrived")
     await b.host.stop()
     with pytest.raises(P2PError, match="disconnected"):
         await asyncio.wait_for(pending, 5.0)
@@ -67,7 +68,7 @@ async def test_a_message_handler_may_await_a_request_to_the_same_peer(network: N
 
     a.host._on_message = on_message
     assert b.host.send(a.pubkey, "announce", b"height=7")
-    await wait_for(lambda: answers == [b"status:height=7"], timeout=1.5, what="request answered inside the handler")
+    await wait_for_async(lambda: answers == [b"status:height=7"], deadline_s=1.5, what="request answered inside the handler")
 
 
 async def test_messages_sent_just_before_a_close_are_delivered(network: Network) -> None:
@@ -75,4 +76,4 @@ async def test_messages_sent_just_before_a_close_are_delivered(network: Network)
     for i in range(50):
         assert a.host.send(b.pubkey, "vote", bytes([i]))
     await a.host.stop()
-    await wait_for(lambda: len(b.inbox.messages) == 50, what="all fifty delivered")
+    await wait_for_async(lambda: len(b.inbox.messages) == 50, what="all fifty delivered")

@@ -21,7 +21,7 @@ import aiohttp
 
 from marketnode.core.keys import PrivateKey
 from marketnode.p2p.framing import PexFrame, encode_frame
-from marketnode.p2p.host import WS_PATH
+from marketnode.p2p.inbound import WS_PATH
 from marketnode.p2p.probe import RawPeer
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import Testnet, wait_for
 
 from marketnode.core.keys import PrivateKey

@@ -12,16 +12,10 @@ import os
 import time
 
 import pytest
-from chaos import (
-    ChaosNet,
-    FaultInjector,
-    LoadGenerator,
-    StallMonitor,
-    balances,
-    chaos_seconds,
-    check_history,
-    measure_recovery,
-)
+from chaos_check import balances, check_history, measure_recovery
+from chaos_faults import FaultInjector
+from chaos_load import LoadGenerator, StallMonitor
+from chaos_net import ChaosNet, chaos_seconds
 
 pytestmark = pytest.mark.integration
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from harness import RpcFailure, Testnet, wait_for
 from PIL import Image
+from waiting import wait_for_async
 
 from marketnode.core.encoding import decode
 from marketnode.core.keys import PrivateKey, address_from_pubkey
@@ -151,9 +152,8 @@ def test_a_peer_serving_wrong_bytes_is_penalised_and_the_right_bytes_still_arriv
     async def scenario() -> None:
         rogue = await _rogue(net, b"\x89PNG\r\n\x1a\n forged bytes", asked)
         try:
-            async with asyncio.timeout(30):
-                while len(rogue.peers()) < 4:
-                    await asyncio.sleep(0.05)
+            await wait_for_async(lambda: len(rogue.peers()) >= 4, 30, "the rogue to connect to the four nodes",
+                                 interval_s=0.05)
             # the chain names the photo before any node holds it: every node wants it and asks its peers
             shop = await asyncio.to_thread(commit, net, "alice", "shop_create", {
                 "name": "Alice", "description": "", "region": "DE", "accepted_assets": ["MKT"], "arbiters": []})
@@ -161,9 +161,8 @@ def test_a_peer_serving_wrong_bytes_is_penalised_and_the_right_bytes_still_arriv
             await asyncio.to_thread(commit, net, "alice", "listing_create", {
                 "shop": shop_id, "type": "physical", "title": "Red print", "description": "", "category": "art",
                 "tags": [], "price": 5, "asset": "MKT", "stock": 1, "regions": [], "images": [bytes.fromhex(truth_hash)]})
-            async with asyncio.timeout(30):  # every node asked the rogue, got wrong bytes and penalised it
-                while not all("sent wrong bytes for content" in net.log(n) for n in net.validators):
-                    await asyncio.sleep(0.05)
+            await wait_for_async(lambda: all("sent wrong bytes for content" in net.log(n) for n in net.validators), 30,
+                                 "every node to ask the rogue, get wrong bytes and penalise it", interval_s=0.05)
         finally:
             await rogue.stop()
 

@@ -14,7 +14,9 @@ import random
 import time
 
 import pytest
-from chaos import RPC_ERRORS, ChaosNet, LoadGenerator, balances, check_history
+from chaos_check import balances, check_history
+from chaos_load import LoadGenerator
+from chaos_net import RPC_ERRORS, ChaosNet
 from harness import RpcFailure, wait_for
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ disk can bring the tx back. The client never resends.
 from __future__ import annotations
 
 import pytest
-from chaos import ChaosNet, closing_with_logs
+from chaos_net import ChaosNet, closing_with_logs
 from harness import wait_for
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import Testnet, wait_for
 
 from marketnode.core.keys import PrivateKey

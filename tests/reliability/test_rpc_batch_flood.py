@@ -17,7 +17,7 @@ import time
 
 import aiohttp
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import Testnet, wait_for
 
 pytestmark = pytest.mark.integration

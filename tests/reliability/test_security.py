@@ -26,8 +26,9 @@ import urllib.request
 from typing import Any
 
 import pytest
-from chaos import closing_with_logs
+from chaos_net import closing_with_logs
 from harness import RpcFailure, Testnet, free_base_port, wait_for
+from waiting import wait_for_async
 
 from marketnode.consensus.messages import Commit, CommitNotice, Prepare, PrePrepare, encode_message
 from marketnode.core.jsonable import certificate_from_json
@@ -125,10 +126,8 @@ async def as_outsider(net: Testnet, outsider: PrivateKey, rounds: int) -> int:
     await host.start()
     sent = 0
     try:
-        deadline = asyncio.get_running_loop().time() + 30
-        while len(host.peers()) < len(validators):
-            assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the outsider to connect"
-            await asyncio.sleep(0.05)  # poll interval of the deadline wait above
+        await wait_for_async(lambda: len(host.peers()) >= len(validators), 30, "the outsider to connect to every validator",
+                             interval_s=0.05)
         for i in range(rounds):
             tx = net.transfer("alice", "bob", 1, via=validators[i % len(validators)])
             await asyncio.to_thread(net.send, tx, validators[i % len(validators)])

@@ -9,7 +9,7 @@ connect later. Now a node offers its pending txs to every peer that connects.
 from __future__ import annotations
 
 import pytest
-from chaos import ChaosNet, closing_with_logs
+from chaos_net import ChaosNet, closing_with_logs
 from harness import wait_for
 
 pytestmark = pytest.mark.integration

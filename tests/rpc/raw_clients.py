@@ -7,23 +7,12 @@ the server counts it as a different client from the test's own 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import aiohttp
 
 ATTACKER = "127.0.0.2"
 BYSTANDER = "127.0.0.3"
 CALL = b'{"jsonrpc":"2.0","id":1,"method":"demo_add","params":[1]}'
-
-
-async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Wait until ``condition()`` holds, polling the event loop; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 async def connect(port: int, source: str = ATTACKER) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:

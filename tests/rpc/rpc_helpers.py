@@ -57,8 +57,15 @@ def demo_registry() -> Registry:
 
     @registry.method("demo_slow", summary="Sleep.", params=[Param("ms", "integer", "How long.", maximum=5000)])
     async def slow(ctx: CallContext, ms: int) -> str:
-        await asyncio.sleep(ms / 1000)
+        await asyncio.sleep(ms / 1000)  # the handler under test is slow on purpose: it is what the caller waits on
         return "done"
+
+    @registry.method("demo_wait", summary="Count itself in ctx.node['waiting'], then wait for ctx.node['gate'].")
+    async def wait(ctx: CallContext) -> str:
+        """A call that holds its slot exactly as long as the test wants: no timing involved."""
+        ctx.node["waiting"] = ctx.node.get("waiting", 0) + 1
+        await ctx.node["gate"].wait()
+        return "through"
 
     @registry.method("demo_bump", summary="Count calls (to see notifications run).")
     async def bump(ctx: CallContext) -> int:

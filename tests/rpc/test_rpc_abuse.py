@@ -24,12 +24,12 @@ from raw_clients import (
     read_until_closed,
     session_from,
     stalled_body,
-    until,
 )
 from rpc_helpers import call, demo_registry
+from waiting import wait_for_async
 
 from marketnode.node.rpc import RPC_HUB, CallContext, Param, RpcLimits, RpcServer
-from marketnode.node.rpc.server import RPC_STATE
+from marketnode.node.rpc.state import RPC_STATE
 
 Serve = Callable[..., Any]
 
@@ -50,12 +50,6 @@ async def serve(node_context: dict[str, Any]) -> AsyncIterator[Serve]:
                          params=[Param("n", "integer", "Size.", maximum=64 * 1024 * 1024)])
         async def blob(ctx: CallContext, n: int) -> str:
             return "b" * n
-
-        @registry.method("demo_wait", summary="Wait until the test opens the gate.")
-        async def wait(ctx: CallContext) -> str:
-            ctx.node["waiting"] = ctx.node.get("waiting", 0) + 1
-            await ctx.node["gate"].wait()
-            return "through"
 
         server = RpcServer(registry, node_context, port=0, limits=limits)
         await server.start()
@@ -118,7 +112,7 @@ async def test_a_stalled_body_gets_408_and_its_connection_is_closed(serve):
     assert answer.startswith(b"HTTP/1.1 408")
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
     assert body["error"]["code"] == -32005 and "within 0.2 s" in body["error"]["message"]
-    await until(lambda: in_flight(server, ATTACKER) == 0, 5, "the stalled request's slot to be given back")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 0, 5, "the stalled request's slot to be given back")
     writer.close()
 
 
@@ -129,7 +123,7 @@ async def test_a_connection_that_sends_no_complete_request_head_is_closed(serve,
     reader, writer = await connect(server.port)
     writer.write(sent)
     assert await read_until_closed(reader, timeout_s=5) == b""
-    await until(lambda: server.connections.of(ATTACKER) == 0, 5, "the idle connection's slot to be given back")
+    await wait_for_async(lambda: server.connections.of(ATTACKER) == 0, 5, "the idle connection's slot to be given back")
     writer.close()
 
 
@@ -156,7 +150,7 @@ async def test_a_websocket_with_no_subscription_is_closed_when_idle_and_one_with
 async def test_tcp_connections_per_client_at_the_edge(serve):
     server = await serve(RpcLimits(max_connections_per_client=3))
     held = [await connect(server.port) for _ in range(3)]
-    await until(lambda: server.connections.of(ATTACKER) == 3, 5, "three connections from the attacker")
+    await wait_for_async(lambda: server.connections.of(ATTACKER) == 3, 5, "three connections from the attacker")
     reader, writer = await connect(server.port)
     answer = await read_until_closed(reader, timeout_s=5)
     assert answer.startswith(b"HTTP/1.1 429") and b"from one client address" in answer
@@ -165,16 +159,16 @@ async def test_tcp_connections_per_client_at_the_edge(serve):
         assert (await ask(victim, server, call("demo_add", [1])))[1]["result"] == 1
     for _, w in held:
         w.close()
-    await until(lambda: server.connections.of(ATTACKER) == 0, 5, "the attacker's slots to be given back")
+    await wait_for_async(lambda: server.connections.of(ATTACKER) == 0, 5, "the attacker's slots to be given back")
 
 
 async def test_when_every_connection_is_taken_the_biggest_holder_gives_one_up(serve):
     server = await serve(RpcLimits(max_connections_per_client=3, max_open_connections=4))
     held = [await connect(server.port) for _ in range(3)] + [await connect(server.port, BYSTANDER)]
-    await until(lambda: server.connections.held == 4, 5, "every connection taken")
+    await wait_for_async(lambda: server.connections.held == 4, 5, "every connection taken")
     async with aiohttp.ClientSession() as victim:  # holds none: the attacker, holding 3, gives one up
         assert (await ask(victim, server, call("demo_add", [1])))[1]["result"] == 1
-        await until(lambda: server.connections.of(ATTACKER) == 2, 5, "one attacker connection closed")
+        await wait_for_async(lambda: server.connections.of(ATTACKER) == 2, 5, "one attacker connection closed")
         assert server.connections.of(BYSTANDER) == 1
     for _, w in held:
         w.close()
@@ -183,7 +177,7 @@ async def test_when_every_connection_is_taken_the_biggest_holder_gives_one_up(se
 async def test_when_nobody_holds_two_more_than_a_newcomer_it_is_refused(serve):
     server = await serve(RpcLimits(max_connections_per_client=3, max_open_connections=2))
     held = [await connect(server.port), await connect(server.port, BYSTANDER)]
-    await until(lambda: server.connections.held == 2, 5, "every connection taken")
+    await wait_for_async(lambda: server.connections.held == 2, 5, "every connection taken")
     reader, writer = await connect(server.port, "127.0.0.4")
     answer = await read_until_closed(reader, timeout_s=5)
     assert answer.startswith(b"HTTP/1.1 503") and b"connections at once" in answer
@@ -195,7 +189,7 @@ async def test_when_nobody_holds_two_more_than_a_newcomer_it_is_refused(serve):
 async def test_stalled_bodies_from_many_addresses_give_way_to_a_newcomer(serve):
     server = await serve(RpcLimits(max_connections=6, max_requests_per_client=3))
     stalls = [await stalled_body(server.port, source) for source in (ATTACKER, BYSTANDER) for _ in range(3)]
-    await until(lambda: server.app[RPC_STATE].http_slots.held == 6, 5, "every request slot held by a stall")
+    await wait_for_async(lambda: server.app[RPC_STATE].http_slots.held == 6, 5, "every request slot held by a stall")
     async with aiohttp.ClientSession() as victim:
         status, reply = await ask(victim, server, call("demo_add", [5]))
     assert status == 200 and reply["result"] == 5
@@ -207,7 +201,7 @@ async def test_stalled_bodies_from_many_addresses_give_way_to_a_newcomer(serve):
 async def test_requests_in_flight_per_client_at_the_edge(serve):
     server = await serve(RpcLimits(max_requests_per_client=2))
     stalls = [await stalled_body(server.port) for _ in range(2)]
-    await until(lambda: in_flight(server, ATTACKER) == 2, 5, "two stalled requests in flight")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 2, 5, "two stalled requests in flight")
     reader, writer = await stalled_body(server.port)
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 429")
@@ -223,7 +217,7 @@ async def test_calls_over_websockets_count_against_the_same_per_client_cap(serve
     async with aiohttp.ClientSession() as session:
         ws = await session.ws_connect(server.ws_url)
         await ws.send_str(json.dumps(call("demo_wait", id=1)))
-        await until(lambda: node_context.get("waiting") == 1, 5, "the websocket call to hold the slot")
+        await wait_for_async(lambda: node_context.get("waiting") == 1, 5, "the websocket call to hold the slot")
         status, reply = await ask(session, server, call("demo_add", [1]))
         assert status == 429 and reply["error"]["code"] == -32005
         await ws.send_str(json.dumps(call("demo_add", [1], id=2)))
@@ -321,11 +315,11 @@ async def test_batches_beyond_batches_at_once_wait_their_turn(serve, node_contex
     node_context["gate"] = asyncio.Event()
     async with aiohttp.ClientSession() as session:
         first = asyncio.create_task(ask(session, server, [call("demo_wait", id=1)]))
-        await until(lambda: node_context.get("waiting") == 1, 5, "the first batch to be running")
+        await wait_for_async(lambda: node_context.get("waiting") == 1, 5, "the first batch to be running")
         second = asyncio.create_task(ask(session, server, [call("demo_bump", id=2)]))
         _, single = await ask(session, server, call("demo_bump", id=3))  # single calls do not queue
         assert single["result"] == 1
-        await until(lambda: in_flight(server, "127.0.0.1") == 2, 5, "the second batch to be in the server")
+        await wait_for_async(lambda: in_flight(server, "127.0.0.1") == 2, 5, "the second batch to be in the server")
         assert node_context["bumps"] == 1 and not second.done()  # it waits for the first batch
         node_context["gate"].set()
         assert (await first)[1][0]["result"] == "through"
@@ -342,9 +336,9 @@ async def test_a_client_that_stops_reading_a_large_reply_is_let_go(serve):
     _, writer = await asyncio.open_connection(sock=sock)
     request = json.dumps(call("demo_blob", {"n": 24 * 1024 * 1024})).encode()
     writer.write(post_head(len(request)) + request)  # and never read the 24 MB answer
-    await until(lambda: in_flight(server, ATTACKER) == 1, 5, "the request to be served")
-    await until(lambda: in_flight(server, ATTACKER) == 0, 10, "the server to give up on the reader")
-    await until(lambda: server.connections.of(ATTACKER) == 0, 5, "the connection to be closed")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 1, 5, "the request to be served")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 0, 10, "the server to give up on the reader")
+    await wait_for_async(lambda: server.connections.of(ATTACKER) == 0, 5, "the connection to be closed")
     writer.close()
 
 
@@ -377,10 +371,10 @@ async def test_clients_dropping_stalled_requests_log_one_line_without_traceback(
     server = await serve()
     caplog.set_level(logging.INFO)
     stalls = [await stalled_body(server.port) for _ in range(20)]
-    await until(lambda: in_flight(server, ATTACKER) == 20, 5, "20 stalled requests in flight")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 20, 5, "20 stalled requests in flight")
     for _, writer in stalls:
         writer.close()
-    await until(lambda: in_flight(server, ATTACKER) == 0, 5, "the dropped requests to end")
+    await wait_for_async(lambda: in_flight(server, ATTACKER) == 0, 5, "the dropped requests to end")
     assert not [r for r in caplog.records if r.exc_info], "a client's fault logged a traceback"
     lines = [r for r in caplog.records if "connection lost while sending" in r.getMessage()]
     assert len(lines) == 1 and lines[0].levelno == logging.INFO

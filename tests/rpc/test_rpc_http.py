@@ -7,6 +7,7 @@ import json
 
 import pytest
 from rpc_helpers import ADMIN_TOKEN, call, note, rpc
+from waiting import wait_for_async
 
 from marketnode.core.keys import PrivateKey
 from marketnode.node.rpc import RpcLimits
@@ -280,13 +281,19 @@ async def test_rate_limit_per_client_counts_batch_calls(make_client):
     assert body["error"]["data"]["retry_after_ms"] == 1001  # two tokens at 2/s
 
 
-async def test_concurrent_request_limit(make_client):
+async def test_concurrent_request_limit(make_client, node_context):
+    # The first call must hold the only slot while the second arrives. A sleep cannot promise that: on a
+    # loaded machine the first may not have reached the server yet (the second takes the slot and is served),
+    # or its 300 ms may be over already. demo_wait holds the slot until the gate opens.
+    node_context["gate"] = asyncio.Event()
     client = await make_client(RpcLimits(max_connections=1))
-    first = asyncio.create_task(rpc(client, call("demo_slow", {"ms": 300})))
-    await asyncio.sleep(0.1)
+    first = asyncio.create_task(rpc(client, call("demo_wait")))
+    await wait_for_async(lambda: node_context.get("waiting") == 1, 5, "the first call to hold the only request slot")
     status, body = await rpc(client, call("demo_add", [1]))
     assert status == 503 and body["error"]["code"] == -32005
-    assert (await first)[1]["result"] == "done"
+    assert not first.done()  # refusing the second did not disturb the first
+    node_context["gate"].set()
+    assert (await first)[1]["result"] == "through"
     assert (await rpc(client, call("demo_add", [1])))[1]["result"] == 1
 
 

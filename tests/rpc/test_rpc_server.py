@@ -11,7 +11,7 @@ from rpc_helpers import call, demo_registry
 
 from marketnode.core.errors import ConfigError
 from marketnode.node.rpc import RpcLimits, RpcServer, run_rpc_server
-from marketnode.node.rpc.server import RpcLimits as Limits
+from marketnode.node.rpc.limits import RpcLimits as Limits
 
 
 def test_default_host_is_loopback():

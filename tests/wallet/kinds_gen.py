@@ -20,7 +20,7 @@ TARGET = Path(__file__).resolve().parents[2] / "wallet" / "kinds.py"
 
 HINTS = {
     "uint": "int", "int": "int", "str": "str", "bool": "bool", "bytes": "bytes", "account": "Account", "hash": "Hash",
-    "scalar": "Scalar", "map": "Mapping[str, Scalar]", "struct": "Mapping[str, Scalar]",
+    "scalar": "Scalar", "map": "Mapping[str, Scalar]",
 }
 
 
@@ -35,6 +35,16 @@ def wire_of(kind: mf.FieldType) -> str:
     simple = {mf.UInt: "uint", mf.Int: "int", mf.Text: "str", mf.OneOf: "str", mf.Flag: "bool", mf.Raw: "bytes",
               mf.Scalar: "scalar", mf.MapOf: "map", mf.Struct: "struct"}
     return simple[type(kind)]
+
+
+def hint_of_kind(kind: mf.FieldType) -> str:
+    """The Python hint of a field type; a struct's values are the union of its members' hints (a variant's
+    ``choice`` is a list of strings, its ``stock`` an int)."""
+    if isinstance(kind, mf.ListOf):
+        return f"Sequence[{hint_of_kind(kind.item)}]"
+    if isinstance(kind, mf.Struct):
+        return f"Mapping[str, {' | '.join(dict.fromkeys(hint_of_kind(k) for _, k in kind.members))}]"
+    return hint_of(wire_of(kind))
 
 
 def hint_of(wire: str) -> str:
@@ -67,7 +77,7 @@ def _function(name: str) -> list[str]:
     ordered = [f for f in spec.fields if not f.optional] + [f for f in spec.fields if f.optional]
     params = []
     for field in ordered:
-        hint = hint_of(wire_of(field.kind))
+        hint = hint_of_kind(field.kind)
         params.append(f"{field.name}: {hint}" if not field.optional else f"{field.name}: {hint} | None = None")
     lines = [f"def {name}(", "    *,", *(f"    {p}," for p in params), ") -> dict[str, Any]:"]
     lines.append(f'    """{spec.summary[0].upper() + spec.summary[1:]}.')

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from waiting import wait_for_async
 
 from marketnode.core.errors import RpcError, RuleError
 from marketnode.core.jsonable import Inclusion
@@ -109,10 +110,7 @@ async def test_async_client_subscription_yields_payloads(server):
                     return
 
         task = asyncio.create_task(listen())
-        for _ in range(100):
-            if server.hub.count():
-                break
-            await asyncio.sleep(0.01)
+        await wait_for_async(lambda: server.hub.count(), 2, "the client's subscription to reach the hub")
         server.hub.publish("newBlocks", {"height": 1})
         server.hub.publish("newBlocks", {"height": 2})
         await asyncio.wait_for(task, 2)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-sys.path[:0] = [str(HERE), str(HERE.parent / "integration"), str(HERE.parents[1])]
+sys.path[:0] = [str(HERE), str(HERE.parent / "integration"), str(HERE.parent), str(HERE.parents[1])]
 
 from browser import Browser, import_key, install  # noqa: E402
 from demo_data import populate  # noqa: E402

@@ -124,12 +124,12 @@ async def offer_open_loop(rpc: Rpc, urls: Sequence[str], raws: Sequence[bytes], 
 
     def dispatch(ready: list[bytes]) -> None:
         """Send every queued tx of these senders (none of them waiting): one request per node and chunk."""
-        by_node: dict[int, list[int]] = {}
+        by_node: dict[int, list[list[int]]] = {}  # node -> the runs of txs (one per sender) it gets
         for sender in ready:
-            run = queued[sender]
-            if not run:
+            queue = queued[sender]
+            if not queue:
                 continue
-            take = [run.popleft() for _ in range(min(len(run), MAX_PER_SENDER))]
+            take = [queue.popleft() for _ in range(min(len(queue), MAX_PER_SENDER))]
             waiting.add(sender)
             by_node.setdefault(targets[take[0]], []).append(take)  # the whole run goes where its head goes
         for node, runs in by_node.items():
