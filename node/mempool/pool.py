@@ -148,8 +148,8 @@ class Mempool:
             raise MempoolError("decode", f"tx does not decode: {exc}") from exc
         try:
             check_chain(tx, self.chain_id)
-        except RuleError as exc:
-            raise MempoolError("chain_id", exc.message) from None
+        except RuleError:  # market's rule; the reply a wallet gets is worded for this node, as before
+            raise MempoolError("chain_id", f"tx is for chain {tx.chain_id!r}; this node runs {self.chain_id!r}") from None
         pending = self._by_sender.get(tx.sender)
         replaces = self._replaced_by(tx, pending)
         if tx.fee < tx.fee_floor(limits.min_fee):
@@ -158,8 +158,9 @@ class Mempool:
         next_nonce = account_nonce(tx.sender)
         try:
             check_nonce(tx, next_nonce, exact=False)
-        except RuleError as exc:
-            raise MempoolError("stale_nonce", exc.message, next_nonce=next_nonce) from None
+        except RuleError:
+            raise MempoolError("stale_nonce", f"tx nonce {tx.nonce} is already used; the sender's next nonce is "
+                               f"{next_nonce}", next_nonce=next_nonce) from None
         if pending is not None and replaces is None and len(pending) >= limits.max_per_sender:
             raise MempoolError("sender_cap", f"the sender already has {len(pending)} pending txs (limit {limits.max_per_sender})")
         run_end = self._run_end(tx.sender, next_nonce)
