@@ -52,7 +52,7 @@ from marketnode.node.rpc_service import start_rpc, subscription_hub
 from marketnode.node.serving import serve
 from marketnode.node.snapshot.client import StateSyncClient
 from marketnode.node.snapshot.offers import SnapshotOffers
-from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, mempool_limits, p2p_config
+from marketnode.node.startup import ensure_genesis, load_genesis, make_replica, mempool_limits, p2p_config, validates
 from marketnode.node.storage.block_cache import BlockCache
 from marketnode.node.storage.chainstore import ChainStore
 from marketnode.node.storage.level import LevelKV
@@ -85,7 +85,7 @@ class Node:
         """
         key = PrivateKey.load(cfg.key_path)
         genesis = load_genesis(cfg)
-        is_validator = cfg.validator and key.public_key in {v.public_key for v in genesis.validators}
+        is_validator = validates(cfg, key, genesis)
         cfg.data_path.mkdir(parents=True, exist_ok=True)
         kv, store, _ = open_checked(cfg.data_path, cfg.home, partial(ensure_genesis, cfg, genesis),
                                     recover=not is_validator)
@@ -106,7 +106,7 @@ class Node:
         self.cfg, self.key, self.genesis, self.kv, self.store = cfg, key, genesis, kv, store
         self.chain_id = genesis.chain_id
         self.validators = [v.public_key for v in genesis.validators]
-        self.is_validator = cfg.validator and key.public_key in self.validators
+        self.is_validator = validates(cfg, key, genesis)
         store.versions_kept = cfg.storage.state_versions
         self.app, self.mempool = app, app.mempool
         self.executor = BlockExecutor(store, self.chain_id)

@@ -33,6 +33,11 @@ def load_genesis(cfg: NodeConfig) -> Genesis:
     return Genesis.from_json(read_text(cfg.genesis_path, "genesis"))
 
 
+def validates(cfg: NodeConfig, key: PrivateKey, genesis: Genesis) -> bool:
+    """Does this node vote? Only when configured to and its key is in the genesis validator set."""
+    return cfg.validator and key.public_key in {v.public_key for v in genesis.validators}
+
+
 def ensure_genesis(cfg: NodeConfig, genesis: Genesis, store: ChainStore) -> None:
     """Write the genesis state into an empty store; refuse a store that holds another chain."""
     genesis_hash = genesis.hash
