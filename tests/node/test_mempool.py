@@ -86,6 +86,15 @@ def test_a_bad_signature_is_refused_and_not_marked_verified() -> None:
     assert len(mp) == 0
 
 
+def test_chain_and_stale_nonce_refusals_tell_the_wallet_what_this_node_expects() -> None:
+    """Market decides both rules; the wallet still reads the node's own words, as before the pipeline moved."""
+    with pytest.raises(MempoolError, match=f"tx is for chain 'other-chain'; this node runs '{CHAIN}'"):
+        pool().add(raw(chain="other-chain"), nonces())  # type: ignore[arg-type]
+    with pytest.raises(MempoolError, match="tx nonce 4 is already used; the sender's next nonce is 5") as info:
+        pool().add(raw(nonce=4), nonces({A.public_key: 5}))
+    assert info.value.next_nonce == 5
+
+
 def test_nonce_equal_to_the_account_nonce_passes_one_below_is_stale() -> None:
     mp = pool()
     chain = nonces({A.public_key: 5})
